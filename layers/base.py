@@ -1,0 +1,65 @@
+"""The ``Layer`` protocol shared by every module in this package.
+
+A layer is a node of the computational graph. ``forward`` computes the output and caches exactly
+what ``backward`` will need; ``backward`` receives the upstream gradient dℓ/d(output), multiplies it by
+the node's local gradient and returns dℓ/d(input) (the seed's "upstream × local"). Layers with
+parameters also fill ``self.grads``, whose keys and shapes match ``self.params`` (the shape rule: a
+gradient has the shape of what it is taken with respect to).
+"""
+
+import copy
+
+import numpy as np
+
+
+class Layer:
+    """Base class: ``params``/``grads`` dictionaries and the cache discipline.
+
+    Attributes
+    ----------
+    params : dict of str -> ndarray
+        Trainable arrays. Optimizers update them **in place**, so never rebind them while training.
+    grads : dict of str -> ndarray
+        dℓ/d(param) for each entry of ``params``, same keys and shapes, written by ``backward``.
+    cache : object or None
+        What ``forward`` saved for ``backward``; ``None`` until the first ``forward``.
+    """
+
+    def __init__(self):
+        self.params = {}
+        self.grads = {}
+        self.cache = None
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def __repr__(self):
+        shapes = ", ".join(f"{k}={v.shape}" for k, v in self.params.items())
+        return f"{type(self).__name__}({shapes})"
+
+    def _add_param(self, name, value):
+        self.params[name] = value
+        self.grads[name] = np.zeros_like(value)
+
+    def _saved(self):
+        """Return the cache, or say clearly that ``forward`` has not run yet."""
+        if self.cache is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.backward() called before forward(): "
+                "there is no cached input to differentiate at"
+            )
+        return self.cache
+
+    def zero_grad(self):
+        """Set every gradient to zero in place."""
+        for g in self.grads.values():
+            g.fill(0)
+
+    def astype(self, dtype):
+        """Return a copy whose parameters (and gradients) have ``dtype``; the cache is dropped."""
+        new = copy.deepcopy(self)
+        new.cache = None
+        for k in new.params:
+            new.params[k] = new.params[k].astype(dtype)
+            new.grads[k] = np.zeros_like(new.params[k])
+        return new
