@@ -1,0 +1,130 @@
+import json
+import math
+
+import numpy as np
+import pytest
+
+from data import DATASETS, make_circles, make_moons
+from model import TwoLayerNet
+from model.experiment import fit, load_dataset
+from model.training import TrainingDiverged, train
+
+
+@pytest.mark.parametrize("seed", [0, 3, 7])
+def test_default_run_reaches_99_percent_validation_accuracy(seed):
+    X, y = load_dataset("circles", n_samples=1000, noise=0.05, seed=seed)
+    run = fit(X, y, seed=seed)  # the defaults train.py uses: 2-3-1, no hidden bias, SGD lr 1, batch 32
+    assert run.net.params["w1"].shape == (2, 3) and "b1" not in run.net.params
+    assert run.history.val_acc[-1] >= 0.99
+
+
+def test_same_seed_gives_bit_identical_results():
+    X, y = load_dataset("moons", seed=5)
+    a, b = fit(X, y, seed=5, epochs=20), fit(X, y, seed=5, epochs=20)
+    np.testing.assert_array_equal(a.net.theta, b.net.theta)
+    assert a.history.train_loss == b.history.train_loss and a.history.val_acc == b.history.val_acc
+    c = fit(X, y, seed=6, epochs=20)
+    assert not np.array_equal(a.net.theta, c.net.theta)
+
+
+@pytest.mark.parametrize("dataset,target", [("moons", 0.95), ("circles", 0.95), ("blobs", 0.95), ("xor", 0.93),
+                                            ("spiral", 0.85)])
+def test_wider_net_with_adam_on_every_dataset(dataset, target):
+    X, y = load_dataset(dataset, seed=1)
+    run = fit(X, y, hidden=32, hidden_bias=True, optimizer="adam", seed=1)
+    assert run.history.val_acc[-1] >= target
+
+
+@pytest.mark.parametrize("dataset", ["circles", "moons"])
+def test_lbfgs_does_at_least_as_well_as_sgd(dataset):
+    X, y = load_dataset(dataset, seed=2)
+    sgd = fit(X, y, hidden=16, hidden_bias=True, optimizer="sgd", seed=2).history
+    lb = fit(X, y, hidden=16, hidden_bias=True, optimizer="lbfgs", seed=2).history
+    assert lb.train_loss[-1] <= sgd.train_loss[-1] and lb.train_acc[-1] >= sgd.train_acc[-1]
+    assert lb.val_acc[-1] >= sgd.val_acc[-1] - 0.01  # within 2 of 200 validation points (sampling noise)
+
+
+def test_history_is_per_epoch_and_consistent():
+    X, y = make_circles(300, seed=0)
+    net = TwoLayerNet(seed=0)
+    h = train(net, X[:240], y[:240], X[240:], y[240:], epochs=7, batch_size=50, seed=0)
+    assert h.epoch == list(range(1, 8)) and len(h.val_acc) == 7 and h.steps == 7 * 5
+    assert h.train_loss[-1] == pytest.approx(net.evaluate(X[:240], y[:240])["loss"])
+
+
+def test_history_without_validation_is_nan():
+    X, y = make_circles(100, seed=0)
+    h = train(TwoLayerNet(seed=0), X, y, epochs=2, seed=0)
+    assert math.isnan(h.val_loss[-1])
+
+
+def test_early_stopping_restores_the_best_weights():
+    X, y = make_moons(300, noise=0.4, seed=0)
+    net = TwoLayerNet(seed=0, hidden_dim=64, hidden_bias=True)
+    h = train(net, X[:60], y[:60], X[60:], y[60:], optimizer="adam", lr=0.05, epochs=400, patience=10, seed=0)
+    assert h.stopped_early and h.epoch[-1] == h.best_epoch + 10
+    assert net.evaluate(X[60:], y[60:])["loss"] == pytest.approx(min(h.val_loss), rel=1e-12)
+
+
+def test_divergence_stops_restores_and_says_lower_lr():
+    X, y = make_circles(200, seed=0)
+    net = TwoLayerNet(seed=0)
+    start = net.theta.copy()
+    with pytest.raises(TrainingDiverged, match="lower learning rate") as info:
+        train(net, X, y, lr=1e6, epochs=5, seed=0, standardize=False)
+    assert np.isfinite(net.theta).all()
+    np.testing.assert_array_equal(net.theta, start)  # diverged in epoch 1: back to the start
+    assert info.value.history is not None
+
+
+def test_nan_loss_mid_epoch_is_caught(monkeypatch):
+    X, y = make_circles(64, seed=0)
+    net = TwoLayerNet(seed=0)
+    calls = []
+    real = net.loss
+
+    def flaky(*a, **k):
+        calls.append(1)
+        return float("nan") if len(calls) == 5 else real(*a, **k)
+
+    monkeypatch.setattr(net, "loss", flaky)
+    with pytest.raises(TrainingDiverged, match="epoch 1"):
+        train(net, X, y, epochs=3, batch_size=8, seed=0)
+
+
+@pytest.mark.parametrize("kw,match", [({"epochs": 0}, "epochs"), ({"batch_size": 0}, "batch_size"),
+                                      ({"patience": 3}, "validation set"), ({"optimizer": "rmsprop"}, "unknown")])
+def test_bad_training_arguments(kw, match):
+    X, y = make_circles(50, seed=0)
+    with pytest.raises(ValueError, match=match):
+        train(TwoLayerNet(seed=0), X, y, **kw)
+
+
+def test_history_files(tmp_path):
+    X, y = make_circles(100, seed=0)
+    h = train(TwoLayerNet(seed=0), X[:80], y[:80], X[80:], y[80:], epochs=3, seed=0)
+    h.save(tmp_path / "h.csv")
+    lines = (tmp_path / "h.csv").read_text().splitlines()
+    assert lines[0] == "epoch,train_loss,train_acc,val_loss,val_acc" and len(lines) == 4
+    h.save(tmp_path / "h.json")
+    assert json.loads((tmp_path / "h.json").read_text())["epoch"] == [1, 2, 3]
+    with pytest.raises(ValueError, match=".csv or .json"):
+        h.save(tmp_path / "h.txt")
+
+
+def test_float32_training_learns():
+    X, y = load_dataset("circles", seed=0)
+    run = fit(X, y, seed=0, dtype=np.float32)
+    assert run.net.theta.dtype == np.float32 and run.history.val_acc[-1] >= 0.99
+
+
+def test_one_class_only_is_refused():
+    X, y = make_circles(50, seed=0)
+    with pytest.raises(ValueError, match="one class"):
+        fit(X, np.zeros_like(y))
+
+
+def test_unknown_dataset():
+    with pytest.raises(ValueError, match="unknown dataset"):
+        load_dataset("mnist")
+    assert set(DATASETS) == {"circles", "moons", "xor", "spiral", "blobs"}
