@@ -133,7 +133,7 @@ class Row:
     analytic: float
     numeric: float
     kinks: int
-    verdict: str  # "pass", "warn" or "fail"
+    verdict: str  # "pass", "warn", "fail", or "kink" when every element straddled a kink
 
     def to_dict(self):
         d = dict(self.__dict__)
@@ -167,13 +167,14 @@ class Report:
         raise KeyError(name)
 
     def summary(self):
-        counts = {v: sum(r.verdict == v for r in self.rows) for v in ("pass", "warn", "fail")}
+        counts = {v: sum(r.verdict == v for r in self.rows) for v in ("pass", "warn", "fail", "kink")}
         kinks = sum(r.kinks for r in self.rows)
         worst = max((r.max_rel_error for r in self.rows), default=0.0)
         verdict = "PASSED" if self.passed else "FAILED"
+        all_kink = f", {counts['kink']} all-kink" if counts["kink"] else ""
         return (
             f"{verdict}: {len(self.rows)} tensors, {counts['pass']} pass, {counts['warn']} warn, "
-            f"{counts['fail']} fail; {kinks} kink elements left out; worst relative error {worst:.2e}"
+            f"{counts['fail']} fail{all_kink}; {kinks} kink elements left out; worst relative error {worst:.2e}"
         )
 
     def table(self):
@@ -212,7 +213,10 @@ def compare(check, name, analytic, numeric, kinks=None, tol=PASS_TOL, warn_tol=W
     ab = np.where(kinks, 0.0, np.abs(analytic - numeric))
     worst = np.unravel_index(int(np.argmax(rel)), rel.shape) if rel.size else ()
     max_rel = float(rel[worst]) if rel.size else 0.0
-    verdict = "pass" if max_rel < tol else "warn" if max_rel <= warn_tol else "fail"
+    if kinks.size and kinks.all():
+        verdict = "kink"  # nothing left to judge: neither a pass nor a failure
+    else:
+        verdict = "pass" if max_rel < tol else "warn" if max_rel <= warn_tol else "fail"
     return Row(check, name, analytic.shape, float(np.max(ab, initial=0.0)), max_rel,
                tuple(int(i) for i in worst), float(analytic[worst]) if rel.size else 0.0,
                float(numeric[worst]) if rel.size else 0.0, int(kinks.sum()), verdict)
@@ -222,7 +226,7 @@ def compare(check, name, analytic, numeric, kinks=None, tol=PASS_TOL, warn_tol=W
 
 
 def check_function(f, arrays, analytic, check="function", h=1e-5, state=None, tol=PASS_TOL,
-                   warn_tol=WARN_TOL, notes=()):
+                   warn_tol=WARN_TOL, notes=(), mode="elementwise", directions=8, seed=0):
     """Compare ``analytic[name]`` with the centred difference of ``f()`` w.r.t. ``arrays[name]``.
 
     Parameters
@@ -231,20 +235,78 @@ def check_function(f, arrays, analytic, check="function", h=1e-5, state=None, to
     arrays : dict of str -> float64 ndarray, perturbed in place (and restored)
     analytic : dict of str -> ndarray, the hand-derived gradients, same keys
     state : optional kink-state callable (see ``numerical_gradient_kinks``)
+    mode : "elementwise" (two evaluations of ``f`` per element, one row per array) or
+        "directional" (two per direction, one row for all arrays together; see
+        ``directional_check``)
 
     Returns
     -------
     Report
     """
     report = Report(notes=list(notes))
+    if mode == "directional":
+        report.rows.append(directional_check(f, arrays, analytic, check, h, state, directions, seed, tol, warn_tol))
+        return report
+    if mode != "elementwise":
+        raise ValueError(f"mode must be 'elementwise' or 'directional', got {mode!r}")
     for name, arr in arrays.items():
         numeric, kinks = numerical_gradient_kinks(lambda _: f(), arr, h, state)
         report.rows.append(compare(check, name, analytic[name], numeric, kinks, tol, warn_tol))
     return report
 
 
+def directional_check(f, arrays, analytic, check="function", h=1e-5, state=None, directions=8, seed=0,
+                      tol=PASS_TOL, warn_tol=WARN_TOL):
+    """Compare ``∇f·v`` with ``(f(θ + h v) − f(θ − h v)) / 2h`` for random unit directions ``v``.
+
+    ``θ`` is all of ``arrays`` together. Two evaluations of ``f`` per direction instead of two per
+    element: the check for big models, where the element-wise one would take thousands of passes.
+    A wrong gradient almost surely shows in a random direction; it does not say *which* element is
+    wrong, so follow a failure with an element-wise check on a smaller model.
+
+    Returns
+    -------
+    Row, one entry per direction (``worst_index`` is the worst direction's number).
+    """
+    names = list(arrays)
+    grad = np.concatenate([np.asarray(analytic[k], dtype=np.float64).ravel() for k in names])
+    saved = {k: arrays[k].copy() for k in names}
+    rng = np.random.default_rng(seed)
+    exact, numeric, kinks = np.empty(directions), np.empty(directions), np.zeros(directions, bool)
+    try:
+        for d in range(directions):
+            v = rng.standard_normal(grad.size)
+            v /= np.linalg.norm(v)
+            exact[d] = grad @ v
+            pieces = np.split(v, np.cumsum([arrays[k].size for k in names])[:-1])
+            values = []
+            for sign in (1.0, -1.0):
+                for k, piece in zip(names, pieces):
+                    arrays[k][...] = saved[k] + sign * h * piece.reshape(arrays[k].shape)
+                values.append((float(f()), _snapshot(state)))
+            numeric[d] = (values[0][0] - values[1][0]) / (2 * h)
+            kinks[d] = not _same(values[0][1], values[1][1])
+    finally:
+        for k in names:
+            arrays[k][...] = saved[k]
+    return compare(check, f"{'+'.join(names)} ({directions} directions)", exact, numeric, kinks, tol, warn_tol)
+
+
+class LayerError(ValueError):
+    """A layer under check broke the protocol: it raised, or returned a gradient of the wrong shape."""
+
+
+def _call(what, fn, *args):
+    try:
+        return fn(*args)
+    except Exception as exc:
+        raise LayerError(f"{what} raised {type(exc).__name__}: {exc}") from exc
+
+
 def _float64_copy(obj, notes, what):
     """A float64 copy of a layer or model (the original is never touched)."""
+    if not hasattr(obj, "params"):
+        obj.params, obj.grads = {}, {}
     dtypes = {np.asarray(p).dtype for p in obj.params.values()}
     if dtypes <= {np.dtype(np.float64)}:
         return copy.deepcopy(obj)
@@ -266,7 +328,7 @@ def _float64_input(x, notes, name):
 
 
 def check_layer(layer, x, upstream=None, y=None, h=1e-5, seed=0, tol=PASS_TOL, warn_tol=WARN_TOL,
-                check=None):
+                check=None, mode="elementwise", directions=8):
     """Check a layer's input gradient and every parameter gradient against centred differences.
 
     The scalar checked is ``sum(forward(x) * upstream)``, whose gradient is exactly what
@@ -282,36 +344,50 @@ def check_layer(layer, x, upstream=None, y=None, h=1e-5, seed=0, tol=PASS_TOL, w
     h : float, finite-difference step
     seed : int, seeds the random upstream
     tol, warn_tol : float, verdict thresholds on the relative error
+    mode, directions : see ``check_function``
 
     Returns
     -------
     Report, one row for ``x`` and one per parameter.
+
+    Raises
+    ------
+    LayerError
+        If ``forward`` or ``backward`` raises, or a returned gradient breaks the shape rule.
     """
     notes = []
-    layer = _float64_copy(layer, notes, type(layer).__name__)
+    name = type(layer).__name__
+    layer = _float64_copy(layer, notes, name)
     x = _float64_input(x, notes, "input")
     args = (x,) if y is None else (x, np.asarray(y))
-    out = layer.forward(*args)
+    out = _call(f"{name}.forward", layer.forward, *args)
     if y is not None:
         upstream = 1.0
     elif upstream is None:
         upstream = np.random.default_rng(seed).standard_normal(np.shape(out))
     upstream = np.asarray(upstream, dtype=np.float64)
-    dx = layer.backward(upstream)
-    analytic = {"x": dx, **{k: np.array(g, copy=True) for k, g in layer.grads.items()}}
-    missing = set(layer.params) - set(layer.grads)
-    if missing:
-        raise ValueError(f"{type(layer).__name__}.grads has no entry for parameter(s) {sorted(missing)}")
+    dx = _call(f"{name}.backward", layer.backward, upstream)
+    if np.shape(dx) != x.shape:
+        raise LayerError(f"{name}.backward returned a gradient of shape {np.shape(dx)}; "
+                         f"it must have the input's shape {x.shape}")
+    for k, p in layer.params.items():
+        if k not in layer.grads:
+            raise LayerError(f"{name}.grads has no entry for parameter {k!r}")
+        if np.shape(layer.grads[k]) != p.shape:
+            raise LayerError(f"{name}.grads[{k!r}] has shape {np.shape(layer.grads[k])}; "
+                             f"it must have the parameter's shape {p.shape}")
+    analytic = {"x": dx, **{k: np.array(layer.grads[k], copy=True) for k in layer.params}}
 
     def f():
-        return float(np.sum(layer.forward(*args) * upstream))
+        return float(np.sum(_call(f"{name}.forward", layer.forward, *args) * upstream))
 
     state = getattr(layer, "kink_state", None)
-    return check_function(f, {"x": x, **layer.params}, analytic, check or type(layer).__name__, h, state,
-                          tol, warn_tol, notes)
+    return check_function(f, {"x": x, **layer.params}, analytic, check or name, h, state,
+                          tol, warn_tol, notes, mode, directions, seed)
 
 
-def check_model(net, X, y, h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, check=None, with_input=True):
+def check_model(net, X, y, h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, check=None, with_input=True,
+                mode="elementwise", directions=8, seed=0):
     """Check a whole model's loss gradients: one row per parameter (and one for the input ``X``).
 
     Parameters
@@ -335,4 +411,4 @@ def check_model(net, X, y, h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, check=None, 
         analytic, arrays = {"X": dX, **analytic}, {"X": X, **arrays}
     state = getattr(net, "kink_state", None)
     return check_function(lambda: net.loss(X, y), arrays, analytic, check or type(net).__name__, h, state,
-                          tol, warn_tol, notes)
+                          tol, warn_tol, notes, mode, directions, seed)

@@ -15,11 +15,11 @@ class OneLineParser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def run_main(prog, parser, run, argv, user_errors):
+def run_main(prog, parser, run, argv, user_errors, error_status=1):
     """Parse ``argv``, call ``run(args)`` and turn user errors into one stderr line and an exit code.
 
-    Returns ``run``'s exit code, 2 for a bad command line, 1 for any of ``user_errors``. With
-    ``--debug`` on the command line the traceback is shown instead.
+    Returns ``run``'s exit code, 2 for a bad command line, ``error_status`` for any of
+    ``user_errors``. With ``--debug`` on the command line the traceback is shown instead.
     """
     try:
         args = parser.parse_args(argv)
@@ -36,4 +36,4 @@ def run_main(prog, parser, run, argv, user_errors):
         else:
             message = " ".join(str(exc).split()) or type(exc).__name__
         print(f"{prog}: error: {message}", file=sys.stderr)
-        return 2 if isinstance(exc, UsageError) else 1
+        return 2 if isinstance(exc, UsageError) else error_status

@@ -1,0 +1,186 @@
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gradcheck
+from gradcheck import check_model, compare
+from layers import ReLU
+from model import TwoLayerNet
+from model.trace import trace_backward
+
+ROOT = Path(__file__).resolve().parents[1]
+
+USER_LAYERS = textwrap.dedent('''
+    import numpy as np
+
+    class Scale:
+        """y = x * w, w of shape (D,): a correct layer with a parameter."""
+        def __init__(self, d=5):
+            self.params = {"w": np.linspace(0.5, 2.0, d)}
+            self.grads = {"w": np.zeros(d)}
+        def forward(self, x):
+            self.x = x
+            return x * self.params["w"]
+        def backward(self, g):
+            self.grads["w"][...] = (g * self.x).sum(axis=0)
+            return g * self.params["w"]
+
+    class BadScale(Scale):
+        """Forgets to sum dw over the batch and takes the first row only."""
+        def backward(self, g):
+            self.grads["w"][...] = (g * self.x)[0]
+            return g * self.params["w"]
+
+    class Tanh:
+        def forward(self, x):
+            self.y = np.tanh(x)
+            return self.y
+        def backward(self, g):
+            return g * (1 - self.y ** 2)
+
+    class WrongShape(Tanh):
+        def backward(self, g):
+            return g.sum(axis=0)
+
+    class Raises(Tanh):
+        def forward(self, x):
+            raise ZeroDivisionError("oops")
+
+    class NoBackward:
+        def forward(self, x):
+            return x
+''')
+
+
+@pytest.fixture
+def user_file(tmp_path):
+    path = tmp_path / "my_layers.py"
+    path.write_text(USER_LAYERS)
+    return path
+
+
+def run(capsys, *argv):
+    code = gradcheck.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_default_run_checks_everything_and_passes(capsys):
+    code, out, err = run(capsys)
+    assert code == 0 and err == ""
+    for check in ("Linear", "Linear(bias=False)", "ReLU", "Sigmoid", "BCELoss", "SigmoidBCELoss", "Add", "Multiply",
+                  "Max", "Copy", "(x+y)*z", "fused vs chained", "TwoLayerNet 2-3-1", "TwoLayerNet 2-8-1 +b1"):
+        assert f"\n{check} " in out, check
+    assert "PASSED" in out.splitlines()[-1] and "1 kink elements left out" in out
+
+
+def test_json_report(capsys):
+    code, out, _ = run(capsys, "--json")
+    report = json.loads(out)
+    assert code == 0 and report["passed"] is True
+    relu = [r for r in report["rows"] if r["check"] == "ReLU"][0]
+    assert relu["kinks"] == 1 and relu["verdict"] == "pass"
+    assert {r["name"] for r in report["rows"] if r["check"] == "TwoLayerNet 2-3-1"} == {"X", "w1", "w2", "b"}
+
+
+def test_a_correct_user_layer_passes(capsys, user_file):
+    code, out, _ = run(capsys, "--layer", f"{user_file}:Scale", "--layer", f"{user_file}:Tanh")
+    assert code == 0 and "Scale" in out and "Tanh" in out and "PASSED" in out
+
+
+def test_layer_args_and_input_shape(capsys, user_file):
+    code, out, _ = run(capsys, "--layer", f"{user_file}:Scale", "--layer-args", '{"d": 3}', "--input-shape", "4,3")
+    assert code == 0 and "4x3" in out
+
+
+def test_a_broken_user_layer_fails_and_names_the_tensor(capsys, user_file):
+    code, out, _ = run(capsys, "--layer", f"{user_file}:BadScale")
+    assert code == 1 and "FAILED" in out
+    rows = {line.split()[1]: line.split()[-1] for line in out.splitlines()[2:] if line.startswith("BadScale")}
+    assert rows == {"x": "pass", "w": "fail"}
+
+
+@pytest.mark.parametrize("spec,match", [
+    ("{f}:Missing", "has no class 'Missing'"),
+    ("/no/such/file.py:Scale", "/no/such/file.py: no such file"),
+    ("{f}:NoBackward", "has no backward method"),
+    ("{f}:WrongShape", "backward returned a gradient of shape (5,); it must have the input's shape (8, 5)"),
+    ("{f}:Raises", "Raises.forward raised ZeroDivisionError: oops"),
+    ("{f}", "PATH.py:ClassName"),
+])
+def test_bad_layers_are_one_line_errors(capsys, user_file, spec, match):
+    code, out, err = run(capsys, "--layer", spec.format(f=user_file))
+    assert code == 2 and match in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_bad_layer_args_and_options(capsys, user_file):
+    code, _, err = run(capsys, "--layer", f"{user_file}:Scale", "--layer-args", "{nope")
+    assert code == 2 and "not valid JSON" in err
+    code, _, err = run(capsys, "--mode", "sideways")
+    assert code == 2 and "invalid choice" in err
+    code, _, err = run(capsys, "--h", "0")
+    assert code == 2 and "--h > 0" in err
+
+
+def test_directional_mode_on_a_wide_network():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((16, 2)), rng.integers(0, 2, 16)
+    net = TwoLayerNet(hidden_dim=512, hidden_bias=True, seed=0)
+    assert net.theta.size == 2049
+    report = check_model(net, X, y, mode="directional", directions=6)
+    assert report.passed and len(report.rows) == 1 and report.rows[0].shape == (6,)
+
+    class LeakyBackward(ReLU):  # lets 1% of the killed gradient through
+        def backward(self, upstream):
+            mask = self._saved()
+            return upstream * np.where(mask, 1.0, 0.01)
+
+    net.relu = LeakyBackward()
+    broken = check_model(net, X, y, mode="directional", directions=6)
+    assert not broken.passed and broken.rows[0].verdict == "fail"
+
+
+def test_directional_cli(capsys):
+    code, out, _ = run(capsys, "--mode", "directional", "--directions", "4")
+    assert code == 0 and "(4 directions)" in out and "all-kink" not in out
+
+
+def test_a_row_that_is_all_kinks_is_not_called_a_pass():
+    row = compare("c", "x", np.array([1.0, 2.0]), np.array([5.0, 0.0]), kinks=np.array([True, True]))
+    assert row.verdict == "kink"
+
+
+def test_burn_in_checks_at_a_trained_point(capsys):
+    code, out, _ = run(capsys, "--burn-in", "50")
+    assert code == 0 and "after 50 SGD steps" in out
+
+
+def test_trace_walks_the_seed_steps_with_shapes(capsys):
+    code, out, _ = run(capsys, "--trace")
+    assert code == 0
+    for text in ("[step 1] BCE loss node", "[step 2] sigmoid node", "[step 3] linear node", "[step 4] ReLU node",
+                 "[step 5] linear node", "(3, 1) = (3, 4)·(4, 1)", "(2, 3) = (2, 4)·(4, 3)",
+                 "dℓ/dw1 (2, 3) has the shape of w1 (2, 3) ✓", "dℓ/db (1,) has the shape of b (1,) ✓"):
+        assert text in out, text
+    assert "✗" not in out and out.count("✓") == 7
+
+
+def test_trace_numbers_are_the_networks_gradients():
+    X = np.array([[1.0, 2.0], [-1.0, 0.5], [0.3, -0.2], [2.0, 1.0]])
+    y = np.array([1, 0, 1, 0])
+    text, ok = trace_backward(X, y, seed=3)
+    net = TwoLayerNet(seed=np.random.default_rng(np.random.SeedSequence(3).spawn(2)[1]))
+    net.loss(X, y)
+    net.backward()
+    assert ok and f"{net.grads['b'][0]:.4f}" in text
+
+
+def test_as_a_subprocess_with_a_broken_layer(user_file):
+    proc = subprocess.run([sys.executable, str(ROOT / "gradcheck.py"), "--layer", f"{user_file}:BadScale", "--json"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and json.loads(proc.stdout)["passed"] is False
