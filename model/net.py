@@ -52,6 +52,7 @@ class TwoLayerNet:
         self._bind_flat_parameters()
         self.x_mean = np.zeros(self.input_dim, dtype=self.dtype)
         self.x_scale = np.ones(self.input_dim, dtype=self.dtype)
+        self._scaled = False  # True once a non-identity standardisation is set
         self._y_col = None
 
     # -------------------------------------------------------------- parameters
@@ -86,9 +87,15 @@ class TwoLayerNet:
         if not (np.isfinite(mean).all() and np.isfinite(scale).all() and (scale > 0).all()):
             raise ValueError("mean must be finite and scale finite and > 0")
         self.x_mean[...], self.x_scale[...] = mean, scale
+        self._scaled = bool(self.x_mean.any() or (self.x_scale != 1).any())
 
-    def _standardized(self):
-        return self.x_mean.any() or (self.x_scale != 1).any()
+    def standardize(self, X):
+        """``(X - x_mean) / x_scale`` (a new array), or ``X`` itself when the standardisation is the identity.
+
+        The training loop calls this once on the whole data set and then passes
+        ``standardize=False`` to ``loss``, so no step copies the data.
+        """
+        return (X - self.x_mean) / self.x_scale if self._scaled else X
 
     # -------------------------------------------------------------- validation at the public boundary
 
@@ -120,13 +127,23 @@ class TwoLayerNet:
 
     # -------------------------------------------------------------- forward, loss, backward
 
-    def _logits(self, X):
-        if self._standardized():
-            X = (X - self.x_mean) / self.x_scale
+    def _logits(self, X, standardize=True):
+        if standardize:
+            X = self.standardize(X)
         h = self.relu.forward(self.fc1.forward(X))
         return self.fc2.forward(h)
 
-    def loss(self, X, y, check_input=True):
+    def _inference_logits(self, X, standardize=True):
+        """Logits for prediction, leaving the caches of the last ``loss`` intact for ``backward``."""
+        layers = (self.fc1, self.relu, self.fc2)
+        saved = [layer.cache for layer in layers]
+        try:
+            return self._logits(X, standardize)
+        finally:
+            for layer, cache in zip(layers, saved):
+                layer.cache = cache
+
+    def loss(self, X, y, check_input=True, standardize=True):
         """Forward pass and mean binary cross-entropy, caching everything ``backward`` needs.
 
         Parameters
@@ -134,6 +151,8 @@ class TwoLayerNet:
         X : array_like (N, D); y : array_like (N,) of 0/1
         check_input : bool, default True. False skips validation, for a caller (the training loop)
             that validated the data once already.
+        standardize : bool, default True. False means ``X`` was already passed through
+            ``standardize`` (the training loop does that once for the whole data set).
 
         Returns
         -------
@@ -142,13 +161,16 @@ class TwoLayerNet:
         if check_input:
             X, y = self.check_Xy(X, y)
         y_col = y.reshape(-1, 1)  # explicit (N,) -> (N, 1): the losses never broadcast
-        z = self._logits(X)
+        z = self._logits(X, standardize)
         out = z if self.fused else self.sigmoid.forward(z)
         self._y_col = y_col
         return self.criterion.forward(out, y_col, check_input=check_input)
 
-    def backward(self):
-        """Backpropagate from the last ``loss``; fill ``grads`` and return dℓ/dX of shape (N, D)."""
+    def backward(self, input_grad=True):
+        """Backpropagate from the last ``loss``; fill ``grads`` and return dℓ/dX of shape (N, D).
+
+        ``input_grad=False`` skips dℓ/dX (returns None); training never needs it.
+        """
         if self._y_col is None:
             raise RuntimeError("TwoLayerNet.backward() called before loss(): nothing to differentiate")
         g = self.criterion.backward(1.0)  # step 1 (fused: steps 1 and 2), dℓ/dp: (N, 1)
@@ -156,8 +178,10 @@ class TwoLayerNet:
             g = self.sigmoid.backward(g)  # step 2, dℓ/dz: (N, 1)
         g = self.fc2.backward(g)  # step 3, dℓ/dw2 (H, 1), dℓ/db (1,); returns dℓ/dh: (N, H)
         g = self.relu.backward(g)  # step 4, dℓ/d(Xw1): (N, H)
-        g = self.fc1.backward(g)  # step 5, dℓ/dw1 (D, H); returns dℓ/dX_std: (N, D)
-        return g / self.x_scale if self._standardized() else g
+        g = self.fc1.backward(g, input_grad)  # step 5, dℓ/dw1 (D, H); returns dℓ/dX_std: (N, D)
+        if g is None:
+            return None
+        return g / self.x_scale if self._scaled else g
 
     def kink_state(self):
         """Which hidden units were active in the last forward pass (for gradient checks)."""
@@ -167,19 +191,19 @@ class TwoLayerNet:
 
     def predict_proba(self, X):
         """P(class 1) for each raw point: X (N, D) -> (N,)."""
-        z = self._logits(self.check_X(X))
+        z = self._inference_logits(self.check_X(X))
         return np.exp(-np.logaddexp(0, -z)).ravel()  # σ(z), overflow-free
 
     def predict(self, X):
         """Class 0/1 for each raw point: X (N, D) -> (N,) int."""
-        z = self._logits(self.check_X(X))
+        z = self._inference_logits(self.check_X(X))
         return (z.ravel() > 0).astype(np.int64)
 
-    def evaluate(self, X, y):
-        """``{"loss", "accuracy", "n"}`` on a labelled set, without touching the training caches."""
+    def evaluate(self, X, y, standardize=True):
+        """``{"loss", "accuracy", "n"}`` on a labelled set (``standardize`` as in ``loss``)."""
         X, y = self.check_Xy(X, y)
-        z = self._logits(X).ravel()
-        loss = float(np.mean(np.logaddexp(0, z) - y * z))
+        z = self._inference_logits(X, standardize).ravel()
+        loss = float(np.mean(np.logaddexp(0, z) - y * z))  # the exact BCE, from the logits
         return {"loss": loss, "accuracy": float(np.mean((z > 0) == (y > 0.5))), "n": int(len(y))}
 
     # -------------------------------------------------------------- copies, saving, loading

@@ -91,7 +91,7 @@ def make_optimizer(name, params, grads, lr):
     raise ValueError(f"unknown optimizer {name!r}; choose sgd, momentum, nesterov, adam or lbfgs")
 
 
-def lbfgs(net, X, y, max_iter=200, callback=None):
+def lbfgs(net, X, y, max_iter=200, callback=None, standardize=True):
     """Minimise ``net.loss`` over all parameters with scipy's L-BFGS-B, using ``net.backward``.
 
     Works on the flat vector ``net.theta`` (in float64 for scipy) and leaves the optimum in the
@@ -105,8 +105,8 @@ def lbfgs(net, X, y, max_iter=200, callback=None):
 
     def loss_and_grad(theta):
         net.theta[...] = theta
-        value = net.loss(X, y, check_input=False)
-        net.backward()
+        value = net.loss(X, y, check_input=False, standardize=standardize)
+        net.backward(input_grad=False)
         return value, net.grad_theta.astype(np.float64)
 
     it = [0]

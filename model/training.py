@@ -95,7 +95,8 @@ def train(net, X, y, X_val=None, y_val=None, optimizer="sgd", lr=0.5, epochs=300
     Raises
     ------
     TrainingDiverged
-        When the loss stops being finite; the network is restored to its last finite parameters.
+        When the loss stops being finite or explodes; the network is restored to its last good
+        parameters.
     """
     X, y = net.check_Xy(X, y)
     has_val = X_val is not None and len(X_val) > 0
@@ -113,17 +114,20 @@ def train(net, X, y, X_val=None, y_val=None, optimizer="sgd", lr=0.5, epochs=300
     if standardize:
         std = X.std(axis=0)
         net.set_standardization(X.mean(axis=0), np.where(std > 0, std, 1.0))
+    # Standardise once; every step below passes standardize=False, so no step copies the data.
+    X = net.standardize(X)
+    X_val = net.standardize(X_val) if has_val else None
 
     history = History()
-    limit = DIVERGENCE_FACTOR * max(net.evaluate(X, y)["loss"], 1.0)
+    limit = DIVERGENCE_FACTOR * max(net.evaluate(X, y, standardize=False)["loss"], 1.0)
     best = {"loss": math.inf, "theta": net.theta.copy()}
     last_good = net.theta.copy()
     start = time.perf_counter()
 
     def end_epoch(epoch):
         """Record metrics; return True to stop early."""
-        train_m = net.evaluate(X, y)
-        val_m = net.evaluate(X_val, y_val) if has_val else None
+        train_m = net.evaluate(X, y, standardize=False)
+        val_m = net.evaluate(X_val, y_val, standardize=False) if has_val else None
         history.record(epoch, train_m, val_m)
         if not train_m["loss"] <= limit:  # also catches NaN
             _diverged(net, history, last_good, epoch, lr, train_m["loss"])
@@ -144,40 +148,72 @@ def train(net, X, y, X_val=None, y_val=None, optimizer="sgd", lr=0.5, epochs=300
                 raise StopIteration
 
         try:
-            lbfgs(net, X, y, max_iter=epochs, callback=on_iteration)
+            lbfgs(net, X, y, max_iter=epochs, callback=on_iteration, standardize=False)
         except StopIteration:
             history.stopped_early = True
         history.steps = len(history.epoch)
     else:
         opt = make_optimizer(optimizer, {"theta": net.theta}, {"theta": net.grad_theta}, lr)
-        history.steps = _sgd_epochs(net, X, y, opt, epochs, batch_size, np.random.default_rng(seed),
-                                    end_epoch, history, last_good, lr)
+        epoch_data = EpochData(X, y, batch_size, seed)
+        for epoch in range(1, epochs + 1):
+            steps, loss = run_epoch(net, opt, epoch_data)
+            history.steps += steps
+            if not math.isfinite(loss):
+                _diverged(net, history, last_good, epoch, lr, loss)
+            if end_epoch(epoch):
+                history.stopped_early = True
+                break
     if patience is not None and history.stopped_early:
         net.theta[...] = best["theta"]
     history.seconds = time.perf_counter() - start
     return history
 
 
-def _sgd_epochs(net, X, y, opt, epochs, batch_size, rng, end_epoch, history, last_good, lr):
-    """The inner loop: one shuffled copy of the data per epoch, batches are slices of it."""
-    n = len(y)
-    Xs, ys = np.empty_like(X), np.empty_like(y)
-    steps = 0
-    for epoch in range(1, epochs + 1):
-        order = rng.permutation(n)
-        np.take(X, order, axis=0, out=Xs)
-        np.take(y, order, out=ys)
-        for i in range(0, n, batch_size):
-            loss = net.loss(Xs[i:i + batch_size], ys[i:i + batch_size], check_input=False)
-            if not math.isfinite(loss):
-                _diverged(net, history, last_good, epoch, lr, loss)
-            net.backward()
-            opt.step()
-            steps += 1
-        if end_epoch(epoch):
-            history.stopped_early = True
+class EpochData:
+    """The (already standardised) training data and the buffers one epoch's shuffle writes into.
+
+    Each epoch copies the data once, in a fresh random order, into the same two buffers; the
+    mini-batches are slices (views) of them. At full batch the order cannot matter and nothing is
+    copied at all.
+    """
+
+    def __init__(self, X, y, batch_size, seed=None):
+        self.X, self.y, self.batch_size = X, y, int(batch_size)
+        self.rng = np.random.default_rng(seed)
+        self.full_batch = self.batch_size >= len(y)
+        self._Xs = None if self.full_batch else np.empty_like(X)
+        self._ys = None if self.full_batch else np.empty_like(y)
+
+    def shuffled(self):
+        if self.full_batch:
+            return self.X, self.y
+        order = self.rng.permutation(len(self.y))
+        np.take(self.X, order, axis=0, out=self._Xs)
+        np.take(self.y, order, axis=0, out=self._ys)
+        return self._Xs, self._ys
+
+
+def run_epoch(net, opt, data):
+    """One pass of mini-batch steps: ``loss`` → ``backward`` → ``opt.step()`` per batch.
+
+    The hot loop does no validation (``train`` checked the data once) and stops at the first
+    non-finite loss.
+
+    Returns
+    -------
+    (steps taken, the last batch loss)
+    """
+    X, y = data.shuffled()
+    n, b = len(y), data.batch_size
+    steps, loss = 0, 0.0
+    for i in range(0, n, b):
+        loss = net.loss(X[i:i + b], y[i:i + b], check_input=False, standardize=False)
+        if not math.isfinite(loss):
             break
-    return steps
+        net.backward(input_grad=False)
+        opt.step()
+        steps += 1
+    return steps, loss
 
 
 def _diverged(net, history, last_good, epoch, lr, loss):
