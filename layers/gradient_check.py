@@ -304,12 +304,17 @@ def _call(what, fn, *args):
 
 
 def _float64_copy(obj, notes, what):
-    """A float64 copy of a layer or model (the original is never touched)."""
-    if not hasattr(obj, "params"):
-        obj.params, obj.grads = {}, {}
-    dtypes = {np.asarray(p).dtype for p in obj.params.values()}
+    """A float64 copy of a layer or model (the original is never touched).
+
+    A parameterless layer need not define ``params``/``grads``; its copy gets empty ones.
+    """
+    params = getattr(obj, "params", {})
+    dtypes = {np.asarray(p).dtype for p in params.values()}
     if dtypes <= {np.dtype(np.float64)}:
-        return copy.deepcopy(obj)
+        new = copy.deepcopy(obj)
+        if not hasattr(new, "params"):
+            new.params, new.grads = {}, {}
+        return new
     notes.append(f"{what} parameters cast from {', '.join(sorted(map(str, dtypes)))} to float64 for the check")
     if hasattr(obj, "astype"):
         return obj.astype(np.float64)

@@ -151,3 +151,17 @@ def test_report_renders_a_table_and_json_ready_dict(rng):
     assert "tensor" in text and "PASSED" in text and "W" in text
     d = report.to_dict()
     assert d["passed"] is True and {r["name"] for r in d["rows"]} == {"x", "W", "b"}
+
+
+def test_a_parameterless_layer_without_params_is_checked_and_left_untouched(rng):
+    class Square:
+        def forward(self, x):
+            self.x = x
+            return x * x
+
+        def backward(self, upstream):
+            return upstream * 2 * self.x
+
+    layer = Square()
+    assert check_layer(layer, rng.standard_normal((3, 2))).passed
+    assert not hasattr(layer, "params") and not hasattr(layer, "x")  # the check ran on a copy
