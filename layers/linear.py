@@ -43,10 +43,11 @@ class Linear(Layer):
         self._add_param("W", W.astype(dtype))
         if bias:
             self._add_param("b", np.zeros(self.out_features, dtype=dtype))
+        self._ones_cache = None
 
     def _ones(self, n, dtype):
         """A cached vector of ``n`` ones (the broadcast's column of ones)."""
-        ones = getattr(self, "_ones_cache", None)
+        ones = self._ones_cache
         if ones is None or len(ones) != n or ones.dtype != dtype:
             ones = self._ones_cache = np.ones(n, dtype=dtype)
         return ones

@@ -5,7 +5,10 @@ import zipfile
 
 import numpy as np
 
+from scipy.special import expit
+
 from layers import BCELoss, Linear, ReLU, Sigmoid, SigmoidBCELoss
+from layers.losses import bce_with_logits
 from layers._validation import check_binary, check_finite
 
 from ._atomic import atomic_write
@@ -53,7 +56,6 @@ class TwoLayerNet:
         self.x_mean = np.zeros(self.input_dim, dtype=self.dtype)
         self.x_scale = np.ones(self.input_dim, dtype=self.dtype)
         self._scaled = False  # True once a non-identity standardisation is set
-        self._y_col = None
 
     # -------------------------------------------------------------- parameters
 
@@ -160,18 +162,17 @@ class TwoLayerNet:
         """
         if check_input:
             X, y = self.check_Xy(X, y)
-        y_col = y.reshape(-1, 1)  # explicit (N,) -> (N, 1): the losses never broadcast
         z = self._logits(X, standardize)
         out = z if self.fused else self.sigmoid.forward(z)
-        self._y_col = y_col
-        return self.criterion.forward(out, y_col, check_input=check_input)
+        # explicit (N,) -> (N, 1): the losses never broadcast
+        return self.criterion.forward(out, y.reshape(-1, 1), check_input=check_input)
 
     def backward(self, input_grad=True):
         """Backpropagate from the last ``loss``; fill ``grads`` and return dℓ/dX of shape (N, D).
 
         ``input_grad=False`` skips dℓ/dX (returns None); training never needs it.
         """
-        if self._y_col is None:
+        if self.criterion.cache is None:
             raise RuntimeError("TwoLayerNet.backward() called before loss(): nothing to differentiate")
         g = self.criterion.backward(1.0)  # step 1 (fused: steps 1 and 2), dℓ/dp: (N, 1)
         if not self.fused:
@@ -192,7 +193,7 @@ class TwoLayerNet:
     def predict_proba(self, X):
         """P(class 1) for each raw point: X (N, D) -> (N,)."""
         z = self._inference_logits(self.check_X(X))
-        return np.exp(-np.logaddexp(0, -z)).ravel()  # σ(z), overflow-free
+        return expit(z).ravel()
 
     def predict(self, X):
         """Class 0/1 for each raw point: X (N, D) -> (N,) int."""
@@ -203,8 +204,7 @@ class TwoLayerNet:
         """``{"loss", "accuracy", "n"}`` on a labelled set (``standardize`` as in ``loss``)."""
         X, y = self.check_Xy(X, y)
         z = self._inference_logits(X, standardize).ravel()
-        loss = float(np.mean(np.logaddexp(0, z) - y * z))  # the exact BCE, from the logits
-        return {"loss": loss, "accuracy": float(np.mean((z > 0) == (y > 0.5))), "n": int(len(y))}
+        return {"loss": bce_with_logits(z, y), "accuracy": float(np.mean((z > 0) == (y > 0.5))), "n": int(len(y))}
 
     # -------------------------------------------------------------- copies, saving, loading
 

@@ -34,8 +34,13 @@ def trace_backward(X=None, y=None, seed=0, n=4):
         y = np.array([0, 1] * (n // 2) + [1] * (n % 2))
     net = TwoLayerNet(seed=np.random.default_rng(init_seed))
     w1, w2, b = net.params["w1"], net.params["w2"], net.params["b"]
-    loss = net.loss(X, y)
-    a, h, z, p = X @ w1, net.fc2.cache, net.fc2.forward(net.fc2.cache), net.sigmoid.cache
+    X, y = net.check_Xy(X, y)
+    # The forward pass node by node (what net.loss does), keeping every value for the printout.
+    a = net.fc1.forward(X)
+    h = net.relu.forward(a)
+    z = net.fc2.forward(h)
+    p = net.sigmoid.forward(z)
+    loss = net.criterion.forward(p, y.reshape(-1, 1))
     N = len(y)
     out, ok = [], []
 
@@ -48,7 +53,7 @@ def trace_backward(X=None, y=None, seed=0, n=4):
 
     say(f"Forward (N = {N}): X {X.shape} -> X·w1 {a.shape} -> h = max(0, X·w1) {h.shape} "
         f"-> z = h·w2 + b {z.shape} -> p = σ(z) {p.shape} -> ℓ = {loss:.6f}",
-        f"    X  = {_fmt(X)}", f"    y  = {np.asarray(y).tolist()}", f"    w1 = {_fmt(w1)}", f"    w2 = {_fmt(w2.T)}ᵀ", f"    b  = {_fmt(b)}",
+        f"    X  = {_fmt(X)}", f"    y  = {y.astype(int).tolist()}", f"    w1 = {_fmt(w1)}", f"    w2 = {_fmt(w2.T)}ᵀ", f"    b  = {_fmt(b)}",
         "", "Backward: at each node, downstream = upstream × local.", "")
 
     dp = net.criterion.backward(1.0)

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from data import Standardizer
+
 from ._atomic import atomic_write
 from .optim import lbfgs, make_optimizer
 
@@ -112,8 +114,8 @@ def train(net, X, y, X_val=None, y_val=None, optimizer="sgd", lr=0.5, epochs=300
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if standardize:
-        std = X.std(axis=0)
-        net.set_standardization(X.mean(axis=0), np.where(std > 0, std, 1.0))
+        scaler = Standardizer().fit(X)
+        net.set_standardization(scaler.mean_, scaler.scale_)
     # Standardise once; every step below passes standardize=False, so no step copies the data.
     X = net.standardize(X)
     X_val = net.standardize(X_val) if has_val else None
