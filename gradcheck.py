@@ -1,7 +1,7 @@
 """Gradient checking: ``python gradcheck.py --help``, or ``import gradcheck`` for the library.
 
-The library (centred differences, relative errors, reports) lives in ``layers.gradient_check`` and
-is re-exported here; the checks the command runs live in ``model.checks`` and ``model.trace``. This
+The library (centred differences, relative errors, reports) lives in ``checking.checker`` and
+is re-exported here; the checks the command runs live in ``checking.suites`` and ``checking.trace``. This
 file only parses options and prints.
 """
 
@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 
-from layers.gradient_check import (  # noqa: F401  (the public library, re-exported)
+from checking.checker import (  # noqa: F401  (the public library, re-exported)
     PASS_TOL,
     WARN_TOL,
     LayerError,
@@ -30,7 +30,7 @@ PROG = "gradcheck.py"
 
 
 def build_parser():
-    from model.cli import OneLineParser
+    from app.cli import OneLineParser
 
     p = OneLineParser(prog=PROG, description=(
         "Check every hand-derived gradient against centred finite differences in float64. "
@@ -59,7 +59,7 @@ def build_parser():
 
 
 def _input_shape(text):
-    from model.cli import UsageError
+    from app.cli import UsageError
 
     try:
         shape = tuple(int(s) for s in text.split(","))
@@ -71,9 +71,10 @@ def _input_shape(text):
 
 
 def run(a):
-    from model.checks import default_suite, load_layer
-    from model.cli import UsageError
-    from model.trace import trace_backward
+    from checking.suites import default_suite
+    from checking.user_layer import load_layer
+    from app.cli import UsageError
+    from checking.trace import trace_backward
 
     if min(a.batch, a.hidden, a.directions) < 1 or a.burn_in < 0 or not a.h > 0 or not 0 < a.tol <= a.warn_tol:
         raise UsageError("--batch, --hidden, --directions must be >= 1, --burn-in >= 0, --h > 0, 0 < --tol <= --warn-tol")
@@ -106,7 +107,7 @@ def run(a):
 
 
 def main(argv=None):
-    from model.cli import UsageError, run_main
+    from app.cli import UsageError, run_main
 
     # exit 1 means "a gradient is wrong"; anything the user must fix first is 2
     return run_main(PROG, build_parser(), run, argv, (UsageError, LayerError, ValueError, OSError), error_status=2)

@@ -1,6 +1,6 @@
 """Train the seed's two-layer network: ``python train.py --help``.
 
-A thin shell: it parses options and calls ``model.experiment``; all math lives in the library.
+A thin shell: it parses options and calls ``app.experiment``; all math lives in the library.
 """
 
 import json
@@ -9,9 +9,9 @@ import sys
 
 from data import DATASETS
 from model import TwoLayerNet
-from model.cli import OneLineParser, UsageError, run_main
-from model.experiment import DEFAULT_LR, OPTIMIZERS, fit, load_dataset
-from model.report import ascii_regions, plot_run
+from app.cli import OneLineParser, UsageError, run_main
+from app.experiment import DEFAULT_LR, OPTIMIZERS, fit, load_dataset
+from app.pictures import ascii_regions, plot_run
 from model.training import TrainingDiverged
 
 PROG = "train.py"

@@ -11,7 +11,7 @@ import gradcheck
 from gradcheck import check_model, compare
 from layers import ReLU
 from model import TwoLayerNet
-from model.trace import trace_backward
+from checking.trace import trace_backward
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,7 +6,7 @@ import pytest
 
 from data import DATASETS, make_circles, make_moons
 from model import TwoLayerNet
-from model.experiment import fit, load_dataset
+from app.experiment import fit, load_dataset
 from model.training import TrainingDiverged, train
 
 

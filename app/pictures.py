@@ -40,7 +40,7 @@ def plot_run(net, X, y, history, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ._atomic import atomic_write
+    from model._atomic import atomic_write
 
     fig, (ax0, ax1, ax2) = plt.subplots(1, 3, figsize=(15, 4.5))
     if X.shape[1] == 2:

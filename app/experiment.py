@@ -6,8 +6,8 @@ import numpy as np
 
 from data import DATASETS, load_csv, train_val_split
 
-from .net import TwoLayerNet
-from .training import train
+from model.net import TwoLayerNet
+from model.training import train
 
 #: Learning rate used when none is given. SGD's 1.0 was measured robust on the default circles run
 #: (val acc 1.000 on 100 of 100 seeds, batch 32, 200 epochs).

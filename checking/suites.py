@@ -1,20 +1,14 @@
 """The checks ``python gradcheck.py`` runs: every layer, the gates, the warm-up graph, the network.
 
-Each function returns a ``Report`` (see ``layers.gradient_check``); the CLI only prints them.
+Each function returns a ``Report`` (see ``checking.checker``); the CLI only prints them.
 """
-
-import importlib.util
-import json
-import sys
-from pathlib import Path
 
 import numpy as np
 
+from checking.checker import PASS_TOL, WARN_TOL, Report, check_function, check_layer, check_model, compare
 from layers import Add, BCELoss, Copy, Linear, Max, Multiply, ReLU, Sigmoid, SigmoidBCELoss
-from layers.gradient_check import PASS_TOL, WARN_TOL, Report, check_function, check_layer, check_model, compare
-
-from .net import TwoLayerNet
-from .optim import SGD
+from model.net import TwoLayerNet
+from model.optim import SGD
 
 
 def layer_suite(seed=0, batch=8, **opts):
@@ -129,41 +123,3 @@ def default_suite(seed=0, batch=8, hidden=8, h=1e-5, tol=PASS_TOL, warn_tol=WARN
     report.extend(fused_vs_chained(seed, batch, tol=tol, warn_tol=warn_tol))
     report.extend(model_suite(seed, batch, hidden, burn_in, **opts))
     return report
-
-
-# ------------------------------------------------------------------ the user's own layer
-
-
-def load_layer(spec, args_json=None):
-    """Build a layer from ``"path/to/file.py:ClassName"``, with ``args_json`` a JSON list or object.
-
-    Raises ``ValueError`` with one readable sentence for every way this can go wrong.
-    """
-    path, sep, cls_name = str(spec).rpartition(":")
-    if not sep or not path or not cls_name:
-        raise ValueError(f"--layer wants PATH.py:ClassName, got {spec!r}")
-    file = Path(path)
-    if not file.is_file():
-        raise ValueError(f"{path}: no such file")
-    module_name = f"_user_layer_{abs(hash(str(file.resolve())))}"
-    try:
-        module_spec = importlib.util.spec_from_file_location(module_name, file)
-        module = importlib.util.module_from_spec(module_spec)
-        sys.modules[module_name] = module
-        module_spec.loader.exec_module(module)
-    except Exception as exc:
-        raise ValueError(f"{path}: could not import it: {type(exc).__name__}: {exc}") from exc
-    cls = getattr(module, cls_name, None)
-    if cls is None:
-        raise ValueError(f"{path} has no class {cls_name!r}")
-    missing = [m for m in ("forward", "backward") if not callable(getattr(cls, m, None))]
-    if missing:
-        raise ValueError(f"{cls_name} in {path} has no {' or '.join(missing)} method; a layer needs both")
-    try:
-        args = json.loads(args_json) if args_json else {}
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"--layer-args is not valid JSON: {exc}") from None
-    try:
-        return cls(**args) if isinstance(args, dict) else cls(*args)
-    except Exception as exc:
-        raise ValueError(f"could not construct {cls_name}({args_json or ''}): {type(exc).__name__}: {exc}") from exc

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .net import TwoLayerNet
+from model.net import TwoLayerNet
 
 
 def _fmt(a):
