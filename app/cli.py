@@ -1,7 +1,24 @@
-"""Shared plumbing for the command-line scripts: one-line errors, no tracebacks for user mistakes."""
+"""Shared plumbing for the command-line scripts: one-line errors, no tracebacks, quiet pipes, strict JSON.
+
+Exit statuses shared by ``train.py`` and ``gradcheck.py``:
+
+- ``EXIT_USAGE`` (2): a bad command line, or a request that cannot be met (not enough memory);
+- ``EXIT_INTERRUPTED`` (130): Ctrl-C, as the shell reports a process ended by SIGINT (128 + 2);
+- ``EXIT_BROKEN_PIPE`` (141): stdout was closed by its reader (``train.py | head -1``). Standard
+  Unix tools are killed by SIGPIPE there, which the shell reports as 128 + 13 = 141; we end
+  quietly with that same status instead of dying from a signal (which would also kill a test
+  process calling ``main`` in-process).
+"""
 
 import argparse
+import json
+import math
+import os
 import sys
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
 
 
 class UsageError(Exception):
@@ -14,26 +31,178 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message):
         raise UsageError(message)
 
+    def print_help(self, file=None):
+        """Write the help; unlike ``argparse``'s, a write error is not hidden, so that ``run_main``
+        ends quietly with status 141 when stdout is closed, as for any other output."""
+        (file or sys.stdout).write(self.format_help())
+
 
 def run_main(prog, parser, run, argv, user_errors, error_status=1):
-    """Parse ``argv``, call ``run(args)`` and turn user errors into one stderr line and an exit code.
+    """Parse ``argv``, call ``run(args)`` and turn every way of failing into one stderr line and a status.
 
-    Returns ``run``'s exit code, 2 for a bad command line, ``error_status`` for any of
-    ``user_errors``. With ``--debug`` on the command line the traceback is shown instead.
+    Parameters
+    ----------
+    prog : str
+        Program name, the prefix of every error line (``"train.py: error: ..."``).
+    parser : argparse.ArgumentParser
+        Usually a ``OneLineParser``.
+    run : callable
+        ``run(args) -> int``, the program's work; its return value is the exit status.
+    argv : list of str or None
+        Command line without the program name; ``None`` means ``sys.argv[1:]``.
+    user_errors : tuple of type
+        Exceptions that are the user's to fix: reported as one line, status ``error_status``
+        (``UsageError`` always gets 2).
+    error_status : int, optional
+        Exit status for ``user_errors`` (default 1).
+
+    Returns
+    -------
+    int
+        ``run``'s status; 2 for a bad command line or a ``MemoryError`` ("not enough memory for this
+        request"); 130 for ``KeyboardInterrupt``; 141 when stdout was closed early.
+
+    Notes
+    -----
+    With ``--debug`` on the command line, tracebacks are shown instead of one-line messages.
+    stdout is flushed before returning, so a closed pipe is noticed here and not by the interpreter
+    at exit. Following the Python documentation's recipe for SIGPIPE, stdout's file descriptor is
+    then pointed at ``os.devnull`` so that the final flush at exit finds nowhere to fail.
     """
+    args = None
     try:
-        args = parser.parse_args(argv)
-    except UsageError as exc:
-        print(f"{prog}: error: {exc} (see {prog} --help)", file=sys.stderr)
-        return 2
+        try:
+            args = parser.parse_args(argv)
+        except UsageError as exc:
+            _say(prog, f"{exc} (see {prog} --help)")
+            return EXIT_USAGE
+        except SystemExit:  # --help / --version: their text is still buffered
+            sys.stdout.flush()
+            raise
+        status = _run(prog, run, args, user_errors, error_status)
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        if getattr(args, "debug", False):
+            raise
+        _say(prog, "interrupted")
+        return EXIT_INTERRUPTED
+
+
+def _run(prog, run, args, user_errors, error_status):
+    debug = getattr(args, "debug", False)
     try:
         return run(args)
+    except BrokenPipeError:  # before user_errors: an OSError, but not the user's to fix
+        raise
+    except MemoryError as exc:
+        if debug:
+            raise
+        detail = _one_line(exc)
+        _say(prog, "not enough memory for this request" + (f" ({detail})" if detail != "MemoryError" else "")
+             + "; ask for smaller sizes")
+        return EXIT_USAGE
     except user_errors as exc:
-        if getattr(args, "debug", False):
+        if debug:
             raise
         if isinstance(exc, OSError) and exc.filename and exc.strerror:
             message = f"{exc.filename}: {exc.strerror}"
         else:
-            message = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"{prog}: error: {message}", file=sys.stderr)
-        return 2 if isinstance(exc, UsageError) else error_status
+            message = _one_line(exc)
+        _say(prog, message)
+        return EXIT_USAGE if isinstance(exc, UsageError) else error_status
+
+
+def _one_line(exc):
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _say(prog, message):
+    """One line on stderr; silent if stderr itself is closed."""
+    try:
+        print(f"{prog}: error: {message}", file=sys.stderr, flush=True)
+    except (BrokenPipeError, ValueError):  # ValueError: stderr already closed
+        pass
+
+
+def _silence_stdout():
+    """Point stdout's file descriptor at os.devnull so the interpreter's last flush succeeds."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced by a test's capture object: nothing to do
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
+def strict_json(obj):
+    """A copy of ``obj`` that strict JSON can hold, and notes about what had to change.
+
+    Parameters
+    ----------
+    obj : dict, list, tuple, number, str, bool, None, numpy scalar or array
+        Nested containers are copied (tuples and arrays become lists); NumPy integers, floats and
+        booleans become Python ones; anything else is kept as is (``json.dumps`` judges it).
+
+    Returns
+    -------
+    clean : same structure
+        Every non-finite float (NaN, +inf, -inf, Python or NumPy) replaced by ``None``.
+    notes : list of str
+        One per replacement, naming where it was, e.g. ``"rows[3].analytic was NaN, written as
+        null"``; the top level itself is called ``"value"``.
+    """
+    notes = []
+    return _clean(obj, "", notes), notes
+
+
+def _clean(obj, where, notes):
+    if isinstance(obj, dict):
+        return {_scalar(k): _clean(v, f"{where}.{k}" if where else str(k), notes) for k, v in obj.items()}
+    np = sys.modules.get("numpy")  # not imported: then there are no NumPy objects to convert
+    if np is not None and isinstance(obj, np.ndarray):
+        obj = obj.tolist()
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v, f"{where}[{i}]", notes) for i, v in enumerate(obj)]
+    obj = _scalar(obj)
+    if isinstance(obj, float) and not math.isfinite(obj):
+        word = "NaN" if math.isnan(obj) else ("Infinity" if obj > 0 else "-Infinity")
+        notes.append(f"{where or 'value'} was {word}, written as null")
+        return None
+    return obj
+
+
+def _scalar(x):
+    """NumPy bool/int/float scalars as Python ones; anything else unchanged."""
+    np = sys.modules.get("numpy")
+    if np is None:
+        return x
+    if isinstance(x, np.bool_):
+        return bool(x)
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.floating):
+        return float(x)
+    return x
+
+
+def dumps_strict(obj, **kwargs):
+    """``json.dumps`` that never writes ``NaN`` or ``Infinity``: they become ``null``, with a note.
+
+    Applies ``strict_json``; when the top level is a dict and something was replaced, the notes
+    are added under ``"notes"`` (a list; an existing list is extended, an existing single value
+    becomes the first item). At other top levels the notes have nowhere to go and are dropped:
+    use ``strict_json`` directly to get them. ``kwargs`` go to ``json.dumps``, which is called with
+    ``allow_nan=False`` so a non-finite number that got through would raise, never be printed.
+    """
+    clean, notes = strict_json(obj)
+    if notes and isinstance(clean, dict):
+        old = clean.get("notes", [])
+        clean["notes"] = (old if isinstance(old, list) else [old]) + notes
+    return json.dumps(clean, allow_nan=False, **kwargs)
