@@ -1,9 +1,14 @@
 """Layers with hand-derived backward passes: ``from layers import Linear, ReLU, Sigmoid, BCELoss``."""
 
-from .activations import ReLU, Sigmoid
+from .activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, log_softmax, softmax
 from .base import Layer
 from .gates import Add, Copy, Max, Multiply
 from .linear import Linear
-from .losses import BCELoss, SigmoidBCELoss
+from .losses import BCELoss, CrossEntropyLoss, MSELoss, SigmoidBCELoss, SoftmaxCrossEntropyLoss
+from .regularization import BatchNorm, Dropout
 
-__all__ = ["Layer", "Linear", "ReLU", "Sigmoid", "BCELoss", "SigmoidBCELoss", "Add", "Multiply", "Max", "Copy"]
+__all__ = [
+    "Layer", "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "softmax", "log_softmax",
+    "BCELoss", "SigmoidBCELoss", "CrossEntropyLoss", "SoftmaxCrossEntropyLoss", "MSELoss",
+    "Dropout", "BatchNorm", "Add", "Multiply", "Max", "Copy",
+]

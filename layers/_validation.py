@@ -32,12 +32,12 @@ def check_finite(a, name):
 
 
 def check_binary(y, name="y"):
-    """Refuse labels other than 0 and 1 (ints, bools or floats are all fine)."""
+    """Refuse labels other than 0 and 1 (ints, bools or floats are all fine), naming the first offender."""
     y = np.asarray(y)
-    ok = (y == 0) | (y == 1)
+    ok = (y == 0) | (y == 1)  # False for NaN
     if not ok.all():
-        bad = y[~ok].flat[0]
-        raise ValueError(f"{name} must contain only 0 and 1, found {bad!r}")
+        idx = tuple(int(i) for i in np.argwhere(~ok)[0])
+        raise ValueError(f"{name} must contain only 0 and 1, found {y[idx].item()!r} at index {idx}")
 
 
 def check_upstream(upstream, shape, owner):
@@ -49,3 +49,74 @@ def check_upstream(upstream, shape, owner):
             f"expected {tuple(shape)} (the shape of forward's output)"
         )
     return g
+
+
+def check_real(value, name, owner):
+    """Return ``value`` as a Python float, refusing booleans, non-numbers and NaN/infinity."""
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{owner}: {name} must be a number, got the boolean {value!r}")
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{owner}: {name} must be a number, got {value!r}") from None
+    if not np.isfinite(out):
+        raise ValueError(f"{owner}: {name} must be finite, got {out!r}")
+    return out
+
+
+def check_count(value, name, owner):
+    """Return ``value`` as a positive Python int, refusing booleans and non-integral numbers."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{owner}: {name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_matrix(a, name, owner):
+    """Refuse anything but a non-empty (N, K) array: at least one sample and one column."""
+    if a.ndim != 2:
+        raise ValueError(f"{owner} expects {name} of shape (N, K), got an array of shape {a.shape}")
+    if a.shape[0] == 0:
+        raise ValueError(f"{owner}: empty batch, need at least one sample, got {name} of shape {a.shape}")
+    if a.shape[1] == 0:
+        raise ValueError(f"{owner}: need at least one column (class), got {name} of shape {a.shape}")
+
+
+def check_probabilities(p, name, owner, hint=""):
+    """Refuse values outside [0, 1], naming the first one and its index."""
+    bad = (p < 0) | (p > 1)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"{owner}: {name} must be probabilities in [0, 1], found {p[idx].item()!r} at index {idx}{hint}"
+        )
+
+
+def check_class_labels(y, n, k, name="y"):
+    """Return ``y`` as an integer index vector after checking it holds ``n`` class indices in [0, k).
+
+    Accepted: integer, boolean or integral float values (``2.0`` is class 2). Refused, naming the first
+    offending label and its index: a shape other than (n,) (a column (n, 1) is not silently flattened),
+    non-numbers, NaN, non-integral values (``1.5``), negative values and values ≥ ``k``.
+    """
+    y = np.asarray(y)
+    if y.shape != (n,):
+        raise ValueError(
+            f"{name} must be a vector of {n} class indices (one per row), shape ({n},), got shape {y.shape}"
+        )
+    if y.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must hold integer class indices, got an array of dtype {y.dtype}")
+    ok = (y >= 0) & (y < k)
+    if y.dtype.kind == "f":
+        ok &= y == np.floor(y)  # False for NaN, whose comparisons are all False
+    if not ok.all():
+        i = int(np.flatnonzero(~ok)[0])
+        raise ValueError(
+            f"{name}[{i}] = {y[i].item()!r} is not a class index: expected integers in [0, {k}) for {k} classes"
+        )
+    return y.astype(np.intp, copy=False)
+
+
+def as_index(y):
+    """``y`` as an integer array usable for indexing, without any check (for ``check_input=False``)."""
+    y = np.asarray(y)
+    return y if y.dtype.kind in "iu" else y.astype(np.intp)

@@ -1,17 +1,51 @@
-"""Element-wise non-linearities — the seed's steps 4 (ReLU) and 2 (Sigmoid)."""
+"""Non-linearities: the handout's steps 4 (ReLU) and 2 (Sigmoid), plus Tanh, LeakyReLU and Softmax.
+
+``softmax`` and ``log_softmax`` are the one stable implementation shared by ``Softmax``,
+``SoftmaxCrossEntropyLoss`` and its ``proba``.
+"""
 
 import numpy as np
 from scipy.special import expit
 
-from ._validation import check_upstream
+from ._validation import as_float_array, check_matrix, check_real, check_upstream
 from .base import Layer
+
+
+def _row_sums(a):
+    """``a.sum(axis=-1, keepdims=True)``, computed as ``a · 1`` (BLAS): NumPy reduces a short last axis
+    slowly; at (256, 10) this is 4 µs against 11 µs, at (4096, 10) 22 µs against 127 µs (measured)."""
+    return (a @ np.ones(a.shape[-1], dtype=a.dtype))[..., None]
+
+
+def _softmax_and_log(z):
+    """Stable softmax and log-softmax over the last axis, sharing one exponentiation.
+
+    Subtracting the row maximum changes nothing mathematically (softmax is shift-invariant) and makes
+    every exponent ≤ 0, so ``exp`` never overflows; the row maximum contributes ``exp(0) = 1`` to the
+    sum, so the sum is ≥ 1 and its log never underflows (log-sum-exp). Shapes: z (..., K) -> two
+    arrays of z's shape, in z's dtype.
+    """
+    shifted = z - z.max(axis=-1, keepdims=True)
+    exps = np.exp(shifted)
+    total = _row_sums(exps)
+    return exps / total, shifted - np.log(total)
+
+
+def softmax(z):
+    """``exp(z) / Σ exp(z)`` over the last axis, stable for any finite logits. Shape: that of ``z``."""
+    return _softmax_and_log(np.asarray(z))[0]
+
+
+def log_softmax(z):
+    """``z − log Σ exp(z)`` over the last axis (log-sum-exp), stable for any finite logits."""
+    return _softmax_and_log(np.asarray(z))[1]
 
 
 class ReLU(Layer):
     """``h = max(0, x)`` element-wise: a max gate against 0.
 
     The gradient is routed where the input was strictly positive and killed elsewhere, including
-    exactly at 0 (the seed's ``1[x > 0]``).
+    exactly at 0 (the handout's ``1[x > 0]``).
 
     Shapes
     ------
@@ -38,6 +72,49 @@ class ReLU(Layer):
         return self.cache
 
 
+class LeakyReLU(Layer):
+    """``h = x`` where ``x > 0`` and ``alpha · x`` elsewhere, element-wise.
+
+    Like ReLU, a kink at 0, where the gradient takes the left slope ``alpha`` (ReLU's convention of
+    ``1[x > 0]``); unlike ReLU, the gradient is never killed, only scaled by ``alpha``.
+
+    Parameters
+    ----------
+    alpha : float, default 0.01
+        The slope for ``x ≤ 0``, strictly between 0 and 1 (0 would be ReLU, 1 the identity).
+
+    Shapes
+    ------
+    forward:  x (any shape) -> h (same); cache: the indicator ``x > 0`` (same shape, bool)
+    backward: upstream (same) -> dx (same)
+    """
+
+    def __init__(self, alpha=0.01):
+        super().__init__()
+        alpha = check_real(alpha, "alpha", "LeakyReLU")
+        if not 0 < alpha < 1:
+            raise ValueError(f"LeakyReLU: alpha must satisfy 0 < alpha < 1, got {alpha!r}")
+        self.alpha = alpha
+
+    def config(self):
+        return {"alpha": self.alpha}
+
+    def forward(self, x):
+        positive = x > 0
+        self.cache = positive
+        return np.where(positive, x, self.alpha * x)
+
+    def backward(self, upstream):
+        positive = self._saved()
+        g = check_upstream(upstream, positive.shape, "LeakyReLU")
+        # upstream × local, the local slope being 1 where x > 0 and alpha elsewhere
+        return np.where(positive, g, self.alpha * g)
+
+    def kink_state(self):
+        """The indicator ``x > 0`` of the last input, as for ReLU: the checker's kink detector."""
+        return self.cache
+
+
 class Sigmoid(Layer):
     """``y = 1 / (1 + exp(-x))`` element-wise, computed by ``scipy.special.expit`` (no overflow).
 
@@ -57,3 +134,58 @@ class Sigmoid(Layer):
         g = check_upstream(upstream, y.shape, "Sigmoid")
         # Step 2: σ'(x) = σ(x)(1 − σ(x)), read off the cached output; chain with the upstream
         return g * y * (1 - y)
+
+
+class Tanh(Layer):
+    """``y = tanh(x)`` element-wise.
+
+    Like the sigmoid (the handout's step-2 trick), the local gradient is a function of the output:
+    ``tanh'(x) = 1 − tanh(x)² = 1 − y²``, so only ``y`` is cached.
+
+    Shapes
+    ------
+    forward:  x (any shape) -> y (same); cache: the **output** y (same)
+    backward: upstream (same) -> dx (same)
+    """
+
+    def forward(self, x):
+        y = np.tanh(x)
+        self.cache = y
+        return y
+
+    def backward(self, upstream):
+        y = self._saved()
+        g = check_upstream(upstream, y.shape, "Tanh")
+        # upstream × local, the local gradient 1 − y² read off the cached output
+        return g * (1 - y * y)
+
+
+class Softmax(Layer):
+    """``p_ij = exp(x_ij) / Σ_k exp(x_ik)``: each row of an (N, K) input mapped to a probability vector.
+
+    Computed stably (the row maximum is subtracted first), so logits of ±1000 give exact 0s and 1s,
+    never NaN or overflow warnings.
+
+    Backward. Each row is a vector → vector map, the handout's "Jacobian" row of the derivative table:
+    its K×K Jacobian is ``J = diag(p) − p pᵀ`` (symmetric). Upstream × local is then the
+    Jacobian-vector product ``Jᵀ g = p ⊙ (g − Σ_j g_j p_j)``, computed row by row without ever
+    building ``J`` (O(K) per row instead of O(K²)).
+
+    Shapes
+    ------
+    forward:  x (N, K) -> p (N, K), rows summing to 1; cache: the **output** p (N, K)
+    backward: upstream (N, K) -> dx (N, K)
+    """
+
+    def forward(self, x):
+        x = as_float_array(x, "x")
+        check_matrix(x, "x", "Softmax")
+        p = softmax(x)
+        self.cache = p
+        return p
+
+    def backward(self, upstream):
+        p = self._saved()
+        g = check_upstream(upstream, p.shape, "Softmax")
+        # Vector → vector: the Jacobian-vector product (diag(p) − p pᵀ) g = p ⊙ (g − gᵀp), per row
+        return p * (g - _row_sums(g * p))

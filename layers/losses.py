@@ -1,9 +1,30 @@
-"""Binary cross-entropy — the seed's step 1 — and its fused, logit-based twin."""
+"""Loss layers: binary cross-entropy (the handout's step 1) and its fused logit twin, multi-class
+cross-entropy and its fused softmax twin, and mean squared error.
+
+Every loss is the root of the graph: ``forward(out, y, check_input=True)`` returns a Python float and
+``backward(upstream=1.0)`` returns dℓ/d(out). Besides, each loss tells a model container
+
+- ``target``: the kind of labels it takes — ``"binary"`` (0/1 of the input's shape), ``"classes"``
+  ((N,) integer class indices) or ``"values"`` (real targets of the input's shape);
+- ``proba(out)``: class probabilities from what the loss takes as input (no cache, no checks);
+- ``value(out, y)``: the loss value without touching the cache and without checks, e.g. to evaluate
+  on validation data while a backward pass is still pending.
+"""
 
 import numpy as np
 from scipy.special import expit
 
-from ._validation import as_float_array, check_binary, check_finite, check_same_shape
+from ._validation import (
+    as_float_array,
+    as_index,
+    check_binary,
+    check_class_labels,
+    check_finite,
+    check_matrix,
+    check_probabilities,
+    check_same_shape,
+)
+from .activations import _softmax_and_log, log_softmax, softmax
 from .base import Layer
 
 
@@ -16,16 +37,23 @@ def _check_scalar_upstream(upstream, owner, dtype):
     return g.astype(dtype)
 
 
-def _check_pair(a, y, a_name, owner):
-    """Public-boundary checks shared by both losses."""
+def _check_pair(a, y, a_name, owner, y_name="y"):
+    """Public-boundary checks for an input and a target of the same shape (BCE and MSE)."""
     a = as_float_array(a, a_name)
     y = np.asarray(y)
-    check_same_shape(a, y, a_name, "y")
+    check_same_shape(a, y, a_name, y_name)
     if a.size == 0:
         raise ValueError(f"{owner}: empty batch, need at least one sample")
     check_finite(a, a_name)
-    check_binary(y)
     return a, y
+
+
+def _check_classes(a, y, a_name, owner):
+    """Public-boundary checks for an (N, K) input and (N,) class indices; returns y as integers."""
+    a = as_float_array(a, a_name)
+    check_matrix(a, a_name, owner)
+    check_finite(a, a_name)
+    return a, check_class_labels(y, a.shape[0], a.shape[1])
 
 
 def bce_with_logits(z, y):
@@ -36,6 +64,18 @@ def bce_with_logits(z, y):
     return float((np.logaddexp(0, z) - y * z).sum() / z.size)  # .sum()/size: the mean, 3x cheaper than np.mean
 
 
+def _clip_probabilities(p, high=True):
+    """``p`` clipped to ``[eps, 1 − eps]`` (``[eps, 1]`` if not ``high``), eps the machine epsilon of p's dtype."""
+    eps = np.finfo(p.dtype).eps
+    p = np.maximum(p, eps)
+    return np.minimum(p, 1 - eps) if high else p  # two ufuncs: half the cost of np.clip on small arrays
+
+
+def _bce(p, y):
+    """Mean BCE of already clipped probabilities."""
+    return float(-(y * np.log(p) + (1 - y) * np.log1p(-p)).sum() / p.size)  # the mean
+
+
 class BCELoss(Layer):
     """Binary cross-entropy averaged over the batch, taking probabilities ``p``.
 
@@ -43,7 +83,7 @@ class BCELoss(Layer):
 
     Clamping: like scikit-learn's ``log_loss``, ``p`` is clipped to ``[eps, 1 − eps]`` with ``eps`` the
     machine epsilon of its dtype (2.2e-16 in float64), so a confident wrong answer costs at most
-    ``−log(eps)`` ≈ 36 per sample instead of ``inf``. The gradient is the seed's step-1 formula
+    ``−log(eps)`` ≈ 36 per sample instead of ``inf``. The gradient is the handout's step-1 formula
     evaluated at the clipped ``p``: inside the clip it is the exact derivative; at ``p`` = 0 or 1 it is
     finite but very large (≈ 1 / (N eps)) rather than the zero slope of the flat clipped region, so a
     saturated wrong prediction still pushes back (PyTorch bounds the same term likewise).
@@ -54,16 +94,17 @@ class BCELoss(Layer):
     backward: upstream scalar (default 1.0, ℓ is the root) -> dℓ/dp (shape of p)
     """
 
+    target = "binary"
+
     def forward(self, p, y, check_input=True):
         """Mean BCE. ``check_input=False`` skips the value checks (for a caller that already did them)."""
         if check_input:
             p, y = _check_pair(p, y, "p", "BCELoss")
-            if (p < 0).any() or (p > 1).any():
-                raise ValueError("BCELoss: p must be probabilities in [0, 1]; pass logits to SigmoidBCELoss")
-        eps = np.finfo(p.dtype).eps
-        p = np.minimum(np.maximum(p, eps), 1 - eps)  # the clip; half the cost of np.clip on small arrays
+            check_binary(y)
+            check_probabilities(p, "p", "BCELoss", "; pass logits to SigmoidBCELoss")
+        p = _clip_probabilities(p)
         self.cache = (p, y)
-        return float(-(y * np.log(p) + (1 - y) * np.log1p(-p)).sum() / p.size)  # the mean
+        return _bce(p, y)
 
     def backward(self, upstream=1.0):
         p, y = self._saved()
@@ -71,9 +112,17 @@ class BCELoss(Layer):
         # Step 1: dℓ/dp = (1/N) (−y/p + (1 − y)/(1 − p)); upstream is 1 at the root
         return g * (-(y / p) + (1 - y) / (1 - p)) / p.size
 
+    def proba(self, out):
+        """The input already is the probability of class 1: returned unchanged."""
+        return out
+
+    def value(self, out, y):
+        """Mean BCE of ``out`` (clipped as in ``forward``); no cache, no checks."""
+        return _bce(_clip_probabilities(np.asarray(out)), y)
+
 
 class SigmoidBCELoss(Layer):
-    """Sigmoid followed by binary cross-entropy, fused: takes logits ``z`` (beyond the seed).
+    """Sigmoid followed by binary cross-entropy, fused: takes logits ``z`` (beyond the handout).
 
     ``ℓ_i = softplus(z_i) − y_i z_i``, with softplus computed as ``logaddexp(0, z)``, which never
     overflows. The chained Sigmoid → BCELoss gradient multiplies a huge ``1/p`` by a tiny
@@ -87,9 +136,12 @@ class SigmoidBCELoss(Layer):
     backward: upstream scalar (default 1.0) -> dℓ/dz (shape of z)
     """
 
+    target = "binary"
+
     def forward(self, z, y, check_input=True):
         if check_input:
             z, y = _check_pair(z, y, "z", "SigmoidBCELoss")
+            check_binary(y)
         self.cache = (z, y)
         return bce_with_logits(z, y)
 
@@ -98,3 +150,156 @@ class SigmoidBCELoss(Layer):
         g = _check_scalar_upstream(upstream, "SigmoidBCELoss", z.dtype)
         # Steps 1 and 2 at once: dℓ/dz = (σ(z) − y) / N
         return g * (expit(z) - y) / z.size
+
+    def proba(self, out):
+        """``σ(z)``, the probability of class 1."""
+        return expit(out)
+
+    def value(self, out, y):
+        """The stable mean BCE from logits, ``mean(logaddexp(0, z) − y z)``; no cache, no checks."""
+        return bce_with_logits(np.asarray(out), y)
+
+
+def _picked(p, y):
+    """``p[i, y_i]`` for each row i, clipped below at eps. Shapes: p (N, K), y (N,) -> (N,)."""
+    return _clip_probabilities(p[np.arange(len(y)), y], high=False)
+
+
+def _mean_nll(log_p, y):
+    """``−(1/N) Σ_i log_p[i, y_i]``, the mean negative log-likelihood of the labels, as a float."""
+    return float(-log_p[np.arange(len(y)), y].sum() / len(y))
+
+
+class CrossEntropyLoss(Layer):
+    """Multi-class cross-entropy averaged over the batch, taking probabilities ``p``.
+
+    ``ℓ = −(1/N) Σ_i log p[i, y_i]``: only the probability given to the true class counts.
+
+    Clamping as in ``BCELoss``: the picked probabilities are clipped below at the machine epsilon of
+    p's dtype, so a zero probability for the true class costs ``−log(eps)`` ≈ 36 instead of ``inf``,
+    and the gradient is the exact formula evaluated at the clipped value. Only ``log p`` appears (no
+    ``log(1 − p)``), so unlike BCE there is nothing to clip at the top.
+
+    Shapes
+    ------
+    forward:  p (N, K) probabilities, y (N,) class indices in [0, K) -> scalar float;
+              cache: (clipped picked probabilities (N,), y (N,), p's shape)
+    backward: upstream scalar (default 1.0) -> dℓ/dp (N, K), nonzero only in each row's label column
+    """
+
+    target = "classes"
+
+    def forward(self, p, y, check_input=True):
+        """Mean cross-entropy. ``check_input=False`` skips the checks (and trusts ``y`` to be indices)."""
+        if check_input:
+            p, y = _check_classes(p, y, "p", "CrossEntropyLoss")
+            check_probabilities(p, "p", "CrossEntropyLoss", "; pass logits to SoftmaxCrossEntropyLoss")
+        y = as_index(y)
+        picked = _picked(p, y)
+        self.cache = (picked, y, p.shape)
+        return float(-np.log(picked).sum() / len(y))
+
+    def backward(self, upstream=1.0):
+        picked, y, shape = self._saved()
+        g = _check_scalar_upstream(upstream, "CrossEntropyLoss", picked.dtype)
+        n = len(y)
+        dp = np.zeros(shape, dtype=picked.dtype)
+        # dℓ/dp[i, y_i] = −1 / (N p[i, y_i]) (every other entry does not appear in ℓ); × upstream
+        dp[np.arange(n), y] = -g / (n * picked)
+        return dp
+
+    def proba(self, out):
+        """The input already is the class probabilities: returned unchanged."""
+        return out
+
+    def value(self, out, y):
+        """Mean cross-entropy of ``out`` (clipped as in ``forward``); no cache, no checks."""
+        y = as_index(y)
+        return float(-np.log(_picked(np.asarray(out), y)).sum() / len(y))
+
+
+class SoftmaxCrossEntropyLoss(Layer):
+    """Softmax followed by cross-entropy, fused: takes logits ``z`` — the multi-class ``SigmoidBCELoss``.
+
+    ``ℓ = −(1/N) Σ_i log softmax(z_i)[y_i]``, with the log-softmax computed by log-sum-exp, so logits of
+    ±1000 give a finite loss and gradient. Chaining ``Softmax`` → ``CrossEntropyLoss`` by hand — the
+    Jacobian-vector product of softmax applied to ``−1/(N p_y)`` at the label — simplifies to
+    ``dℓ/dz = (softmax(z) − onehot(y)) / N``. Where the chained pair is finite the two agree to
+    rounding; where softmax underflows to exactly 0 at the label (a logit more than ~745 below the row maximum)
+    the chained gradient collapses to 0 while this one stays ``≈ −1/N`` there.
+
+    Shapes
+    ------
+    forward:  z (N, K) logits, y (N,) class indices in [0, K) -> scalar float;
+              cache: (softmax(z) (N, K), y (N,))
+    backward: upstream scalar (default 1.0) -> dℓ/dz (N, K)
+    """
+
+    target = "classes"
+
+    def forward(self, z, y, check_input=True):
+        """Mean cross-entropy of softmax(z). ``check_input=False`` skips the checks."""
+        if check_input:
+            z, y = _check_classes(z, y, "z", "SoftmaxCrossEntropyLoss")
+        y = as_index(y)
+        p, log_p = _softmax_and_log(z)
+        self.cache = (p, y)
+        return _mean_nll(log_p, y)
+
+    def backward(self, upstream=1.0):
+        p, y = self._saved()
+        g = _check_scalar_upstream(upstream, "SoftmaxCrossEntropyLoss", p.dtype)
+        n = len(y)
+        dz = p.copy()
+        # Softmax and cross-entropy at once: dℓ/dz = (softmax(z) − onehot(y)) / N, × upstream
+        dz[np.arange(n), y] -= 1
+        dz *= g / n
+        return dz
+
+    def proba(self, out):
+        """``softmax(z)`` over the last axis, computed stably."""
+        return softmax(out)
+
+    def value(self, out, y):
+        """The stable mean cross-entropy from logits (log-sum-exp); no cache, no checks."""
+        return _mean_nll(log_softmax(out), as_index(y))
+
+
+class MSELoss(Layer):
+    """Mean squared error over all elements, ``ℓ = (1/M) Σ (pred − target)²`` (PyTorch's default).
+
+    ``M = pred.size``: for (N, D) outputs that is N·D, the mean over samples *and* outputs.
+
+    Shapes
+    ------
+    forward:  pred (any shape), target (same shape; a different shape is refused, never broadcast)
+              -> scalar float; cache: the difference ``pred − target`` (pred's shape and dtype)
+    backward: upstream scalar (default 1.0) -> dℓ/dpred (pred's shape)
+    """
+
+    target = "values"
+
+    def forward(self, pred, target, check_input=True):
+        """Mean squared error. ``check_input=False`` skips the checks."""
+        if check_input:
+            pred, target = _check_pair(pred, target, "pred", "MSELoss", "target")
+            target = as_float_array(target, "target")
+            check_finite(target, "target")
+        diff = (pred - target).astype(pred.dtype, copy=False)  # a float64 target must not promote float32
+        self.cache = diff
+        return float((diff * diff).sum() / diff.size)
+
+    def backward(self, upstream=1.0):
+        diff = self._saved()
+        g = _check_scalar_upstream(upstream, "MSELoss", diff.dtype)
+        # dℓ/dpred = 2 (pred − target) / M, × upstream
+        return g * 2 * diff / diff.size
+
+    def proba(self, out):
+        """A regression output is no probability: returned unchanged."""
+        return out
+
+    def value(self, out, y):
+        """Mean squared error; no cache, no checks."""
+        diff = np.asarray(out) - y
+        return float((diff * diff).sum() / diff.size)
