@@ -1,47 +1,63 @@
-"""Train the seed's two-layer network: ``python train.py --help``.
+"""Train a network with hand-derived backprop: ``python train.py --help``.
 
 A thin shell: it parses options and calls ``app.experiment``; all math lives in the library.
+With no options it trains the handout's network, ``p = sigmoid(relu(X @ w1) @ w2 + b)``, on circles.
 """
 
-import json
 import math
 import sys
 
 from data import DATASETS
-from model import TwoLayerNet
-from app.cli import OneLineParser, UsageError, run_main
-from app.experiment import DEFAULT_LR, OPTIMIZERS, fit, load_dataset
+from app.cli import OneLineParser, UsageError, dumps_strict, run_main
+from app.experiment import fit, labels_for, load_dataset
+from app.outputs import check_outputs
 from app.pictures import ascii_regions, plot_run
-from model.training import TrainingDiverged
+from model import load
+from model.builders import ACTIVATIONS, Architecture
+from model.optim import OPTIMIZERS
+from model.training import Schedule, TrainingDiverged
 
 PROG = "train.py"
+#: absurd requests are refused before any memory is spent on them
+MAX_SAMPLES, MAX_WIDTH = 10_000_000, 100_000
 
 
 def build_parser():
-    p = OneLineParser(prog=PROG, description="Train p = sigmoid(relu(X @ w1) @ w2 + b) with hand-derived backprop.")
+    p = OneLineParser(prog=PROG, description="Train a network with hand-derived backprop; by default the "
+                                             "handout's p = sigmoid(relu(X @ w1) @ w2 + b).")
     d = p.add_argument_group("data")
     d.add_argument("--dataset", choices=list(DATASETS), default="circles", help="toy dataset (default: circles)")
-    d.add_argument("--data", metavar="PATH.csv", help="CSV file: features..., label 0/1 (any D); overrides --dataset")
+    d.add_argument("--data", metavar="PATH.csv", help="CSV file: features..., label (any D; 2+ classes, "
+                                                      "integer or string labels); overrides --dataset")
     d.add_argument("--n-samples", type=int, default=1000, help="points to generate (default: 1000)")
     d.add_argument("--noise", type=float, default=None, help="dataset noise (default: the generator's own)")
+    d.add_argument("--classes", type=int, default=2, help="classes K for spiral and blobs (default: 2)")
     d.add_argument("--val-fraction", type=float, default=0.2, help="held out, stratified (default: 0.2)")
     m = p.add_argument_group("model")
-    m.add_argument("--hidden", type=int, default=3, help="hidden units H (default: 3, the seed's)")
-    m.add_argument("--hidden-bias", action="store_true", help="give the first layer a bias (the seed's has none)")
-    m.add_argument("--fused", action="store_true", help="use SigmoidBCELoss on logits instead of Sigmoid + BCELoss")
+    m.add_argument("--hidden", default="3", metavar="H[,H...]",
+                   help="hidden widths, comma-separated (default: 3, the handout's; 16,16 = two layers)")
+    m.add_argument("--activation", choices=ACTIVATIONS, default="relu", help="hidden activation (default: relu)")
+    m.add_argument("--hidden-bias", action="store_true", help="biases on the hidden layers (the handout's has none)")
+    m.add_argument("--weight-decay", type=float, default=0.0, metavar="λ",
+                   help="L2 penalty (λ/2)·Σ‖W‖² on the weights (default: 0)")
+    m.add_argument("--fused", action="store_true", help="binary: SigmoidBCELoss on logits instead of Sigmoid + BCELoss")
+    m.add_argument("--no-standardize", action="store_true", help="feed raw inputs (no Standardize layer)")
     m.add_argument("--dtype", choices=["float64", "float32"], default="float64", help="training precision")
     o = p.add_argument_group("optimisation")
-    o.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="default: sgd, the seed's update")
-    o.add_argument("--lr", type=float, default=None,
-                   help="learning rate (default: " + ", ".join(f"{k} {v}" for k, v in DEFAULT_LR.items() if v) + ")")
+    o.add_argument("--optimizer", choices=list(OPTIMIZERS), default="sgd", help="default: sgd, the handout's update")
+    o.add_argument("--lr", type=float, default=None, help="learning rate (default: " + ", ".join(
+        f"{k} {v.default_lr:g}" for k, v in OPTIMIZERS.items() if v.default_lr) + "; lbfgs takes none)")
     o.add_argument("--epochs", type=int, default=200, help="passes over the data, or L-BFGS iterations (default: 200)")
     o.add_argument("--batch-size", type=int, default=32,
                    help="mini-batch size (default: 32, robust across seeds; 0 = full batch)")
     o.add_argument("--patience", type=int, default=None, help="early stopping on validation loss, best weights restored")
     o.add_argument("--seed", type=int, default=0, help="one seed for data, split, initialisation and shuffling")
+    o.add_argument("--engine", choices=["auto", "layers"], default="auto",
+                   help="auto: the fast training engine where it supports the network; layers: always the "
+                        "layer objects (default: auto)")
     out = p.add_argument_group("output")
-    out.add_argument("--save", metavar="PATH", default="runs/model.npz", help="model file (default: runs/model.npz)")
-    out.add_argument("--plot", metavar="PATH.png", help="decision boundary and curves (needs the plot extra)")
+    out.add_argument("--save", metavar="PATH.npz", default="runs/model.npz", help="model file (default: runs/model.npz)")
+    out.add_argument("--plot", metavar="PATH.png", help="decision regions and curves (needs the plot extra)")
     out.add_argument("--history", metavar="PATH", help="per-epoch metrics as .csv or .json")
     out.add_argument("--evaluate", metavar="MODEL.npz", help="no training: load a model, report accuracy and loss")
     out.add_argument("--json", action="store_true", help="stdout is one JSON object; logs go to stderr")
@@ -50,22 +66,50 @@ def build_parser():
     return p
 
 
-def check_args(a):
-    if a.n_samples < 2:
-        raise UsageError(f"--n-samples must be at least 2, got {a.n_samples}")
+def parse_hidden(text):
+    """``"16,16"`` -> (16, 16); refuses empty parts, non-integers and widths outside [1, MAX_WIDTH]."""
+    parts = text.split(",")
+    try:
+        widths = tuple(int(s) for s in parts)
+    except ValueError:
+        raise UsageError(f"--hidden wants comma-separated positive widths like 16,16, got {text!r}") from None
+    if min(widths) < 1 or max(widths) > MAX_WIDTH:
+        raise UsageError(f"--hidden widths must be between 1 and {MAX_WIDTH:,}, got {text!r}")
+    return widths
+
+
+TRAINING_ONLY = ("save", "plot", "history", "patience")
+
+
+def check_args(a, argv):
+    """Every command-line mistake, before any work: one line, exit 2."""
+    if not 2 <= a.n_samples <= MAX_SAMPLES:
+        raise UsageError(f"--n-samples must be between 2 and {MAX_SAMPLES:,}, got {a.n_samples}")
     if a.noise is not None and not (math.isfinite(a.noise) and a.noise >= 0):
-        raise UsageError(f"--noise must be >= 0, got {a.noise}")
+        raise UsageError(f"--noise must be a finite number >= 0, got {a.noise}")
+    if a.classes < 2:
+        raise UsageError(f"--classes must be >= 2, got {a.classes}")
     if not 0 <= a.val_fraction < 1:
         raise UsageError(f"--val-fraction must be in [0, 1), got {a.val_fraction}")
-    for name in ("hidden", "epochs"):
-        if getattr(a, name) < 1:
-            raise UsageError(f"--{name} must be >= 1, got {getattr(a, name)}")
+    a.hidden = parse_hidden(a.hidden)
+    if a.epochs < 1:
+        raise UsageError(f"--epochs must be >= 1, got {a.epochs}")
     if a.batch_size < 0:
         raise UsageError(f"--batch-size must be >= 1 (or 0 for the full batch), got {a.batch_size}")
+    if a.seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {a.seed}")
+    if not (math.isfinite(a.weight_decay) and a.weight_decay >= 0):
+        raise UsageError(f"--weight-decay must be a finite number >= 0, got {a.weight_decay}")
     if a.lr is not None and not (math.isfinite(a.lr) and a.lr > 0):
-        raise UsageError(f"--lr must be > 0, got {a.lr}")
+        raise UsageError(f"--lr must be a finite number > 0, got {a.lr}")
+    if a.lr is not None and OPTIMIZERS[a.optimizer].default_lr is None:
+        raise UsageError(f"--lr does not apply to --optimizer {a.optimizer}, which sets its own steps")
     if a.patience is not None and (a.patience < 1 or a.val_fraction == 0):
         raise UsageError("--patience needs a value >= 1 and a validation set (--val-fraction > 0)")
+    if a.evaluate:
+        given = [f"--{name}" for name in TRAINING_ONLY if any(arg.split("=")[0] == f"--{name}" for arg in argv)]
+        if given:
+            raise UsageError(f"--evaluate trains nothing, so {', '.join(given)} would be ignored; leave them out")
     if a.plot:
         try:
             import matplotlib  # noqa: F401
@@ -73,22 +117,46 @@ def check_args(a):
             raise UsageError("--plot needs matplotlib: pip install -e '.[plot]'") from None
 
 
-def run(a):
-    check_args(a)
+def outputs_of(a):
+    """Resolve every output before any work: none may be an input, another output, or a non-file."""
+    inputs = [("--data", a.data), ("--evaluate", a.evaluate)]
+    if a.evaluate:
+        return check_outputs([], inputs)
+    return check_outputs([("--save", a.save, (".npz",)), ("--plot", a.plot, (".png",)),
+                          ("--history", a.history, (".csv", ".json"))], inputs)
+
+
+def evaluate(a, data):
+    """``--evaluate``: the saved model's metrics on the data, in the model's own classes."""
+    net = load(a.evaluate)
+    metrics = net.evaluate(data.X, labels_for(net, data))
+    if not math.isfinite(metrics["loss"]):
+        raise ValueError(f"{a.evaluate}: the loss on {data.source} is not finite (the data is far outside "
+                         "what the model was trained on)")
+    if a.json:
+        print(dumps_strict({"model": a.evaluate, "data": data.source, **metrics}))
+    else:
+        print(f"{a.evaluate} on {data.source}: accuracy {metrics['accuracy']:.4f}, loss {metrics['loss']:.4f}, "
+              f"n {metrics['n']}")
+    return 0
+
+
+def run(a, argv=()):
+    check_args(a, argv)
+    outputs_of(a)
     out = sys.stderr if a.json else sys.stdout
 
     def log(msg=""):
         if not a.quiet:
             print(msg, file=out)
 
-    X, y = load_dataset(a.dataset, a.data, a.n_samples, a.noise, a.seed)
-    source = a.data or f"{a.dataset} (n={a.n_samples}, seed={a.seed})"
+    data = load_dataset(a.dataset, a.data, a.n_samples, a.noise, a.seed, a.classes)
     if a.evaluate:
-        metrics = TwoLayerNet.load(a.evaluate).evaluate(X, y)
-        print(json.dumps(metrics) if a.json else
-              f"{a.evaluate} on {source}: accuracy {metrics['accuracy']:.4f}, loss {metrics['loss']:.4f}, n {metrics['n']}")
-        return 0
-
+        return evaluate(a, data)
+    architecture = Architecture(hidden=a.hidden, activation=a.activation, hidden_bias=a.hidden_bias, fused=a.fused,
+                                weight_decay=a.weight_decay, standardize=not a.no_standardize, dtype=a.dtype)
+    schedule = Schedule(optimizer=a.optimizer, lr=a.lr, epochs=a.epochs, batch_size=a.batch_size or None,
+                        patience=a.patience, engine=a.engine)
     every = max(1, a.epochs // 10)
 
     def progress(epoch, h):
@@ -97,40 +165,41 @@ def run(a):
             log(f"epoch {epoch:4d}  loss {m['train_loss']:.4f}  train acc {m['train_acc']:.3f}  "
                 f"val loss {m['val_loss']:.4f}  val acc {m['val_acc']:.3f}")
 
-    log(f"data: {source}, {X.shape[0]} points, {X.shape[1]} features; model "
-        f"{X.shape[1]}-{a.hidden}-1{' +hidden bias' if a.hidden_bias else ''}, {a.optimizer}, {a.dtype}")
+    n, d = data.X.shape
+    log(f"data: {data.source}, {n} points, {d} features, {data.n_classes} classes; model "
+        f"{'-'.join(map(str, (d,) + a.hidden + (1 if data.n_classes == 2 else data.n_classes,)))} "
+        f"{a.activation}{' +hidden bias' if a.hidden_bias else ''}, {a.optimizer}, {a.dtype}")
     try:
-        r = fit(X, y, hidden=a.hidden, hidden_bias=a.hidden_bias, fused=a.fused, optimizer=a.optimizer, lr=a.lr,
-                epochs=a.epochs, batch_size=a.batch_size or None, val_fraction=a.val_fraction, patience=a.patience,
-                seed=a.seed, dtype=a.dtype, on_epoch=progress)
+        r = fit(data, architecture, schedule, a.val_fraction, a.seed, on_epoch=progress)
     except TrainingDiverged as exc:
         raise TrainingDiverged(f"{exc}; no model was saved", exc.history) from None
-    h, m = r.history, r.history.last()
+    h, m = r.history, r.history.final
     r.net.save(a.save)
     if a.history:
         h.save(a.history)
     if a.plot:
-        plot_run(r.net, X, y, h, a.plot)
-    stop = f", stopped early at epoch {h.epoch[-1]} (best {h.best_epoch})" if h.stopped_early else ""
+        plot_run(r.net, data.X, data.y, h, a.plot, feature_names=data.feature_names, classes=data.classes,
+                 title=f"{r.net.describe()}; {a.optimizer}, {a.epochs} epochs")
+    stop = f", stopped early at epoch {h.epoch[-1]}; the model is epoch {m['epoch']}'s (best validation loss)" \
+        if h.stopped_early else ""
     log(f"done: {h.steps} steps in {h.seconds:.3f} s{stop}; train acc {m['train_acc']:.4f}, "
         f"val acc {m['val_acc']:.4f}, train loss {m['train_loss']:.4f}, val loss {m['val_loss']:.4f}")
     log(f"saved model to {a.save}" + (f", history to {a.history}" if a.history else "")
         + (f", plot to {a.plot}" if a.plot else ""))
-    if X.shape[1] == 2 and not a.json:
-        log(ascii_regions(r.net, X, y))
+    if d == 2 and not a.json:
+        log(ascii_regions(r.net, data.X, data.y))
     if a.json:
-        print(json.dumps({"train_acc": m["train_acc"], "val_acc": _num(m["val_acc"]), "train_loss": m["train_loss"],
-                          "val_loss": _num(m["val_loss"]), "epochs": h.epoch[-1], "steps": h.steps,
-                          "seconds": h.seconds, "model": str(a.save)}))
+        print(dumps_strict({"train_acc": m["train_acc"], "val_acc": m["val_acc"], "train_loss": m["train_loss"],
+                            "val_loss": m["val_loss"], "epoch": m["epoch"], "epochs": h.epoch[-1],
+                            "stopped_early": h.stopped_early, "steps": h.steps, "seconds": h.seconds, "engine": h.engine,
+                            "classes": data.classes, "model": str(a.save)}))
     return 0
 
 
-def _num(v):
-    return None if isinstance(v, float) and math.isnan(v) else v
-
-
 def main(argv=None):
-    return run_main(PROG, build_parser(), run, argv, (ValueError, OSError, TrainingDiverged, UsageError))
+    argv = sys.argv[1:] if argv is None else list(argv)
+    return run_main(PROG, build_parser(), lambda a: run(a, argv), argv,
+                    (ValueError, OSError, TrainingDiverged, UsageError))
 
 
 if __name__ == "__main__":

@@ -4,15 +4,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from data import DATASETS, load_csv, train_val_split
-
-from model.net import TwoLayerNet
-from model.training import train
-
-#: Learning rate used when none is given. SGD's 1.0 was measured robust on the default circles run
-#: (val acc 1.000 on 100 of 100 seeds, batch 32, 200 epochs).
-DEFAULT_LR = {"sgd": 1.0, "momentum": 0.1, "nesterov": 0.1, "adam": 0.01, "lbfgs": None}
-OPTIMIZERS = tuple(DEFAULT_LR)
+from data import DATASETS, MULTICLASS_DATASETS, Dataset, load_csv, train_val_split
+from model.builders import Architecture
+from model.training import Schedule
 
 
 def streams(seed):
@@ -22,38 +16,73 @@ def streams(seed):
             (("data", data), ("split", split), ("init", init), ("shuffle", shuffle))}
 
 
-def load_dataset(dataset="circles", path=None, n_samples=1000, noise=None, seed=0):
-    """``X (N, D), y (N,)`` from a CSV ``path`` or a named generator (``noise`` None = its default)."""
+def load_dataset(dataset="circles", path=None, n_samples=1000, noise=None, seed=0, classes=2):
+    """A ``Dataset`` from a CSV ``path`` or a named generator (``noise`` None = the generator's default).
+
+    ``classes`` (K) applies to the generators that make K classes (spiral, blobs).
+    """
     if path is not None:
         return load_csv(path)
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
     kwargs = {} if noise is None else {"noise": noise}
-    return DATASETS[dataset](n_samples, seed=streams(seed)["data"], **kwargs)
+    if classes != 2:
+        if dataset not in MULTICLASS_DATASETS:
+            raise ValueError(f"{dataset} has two classes; --classes applies to {', '.join(MULTICLASS_DATASETS)}")
+        kwargs["classes"] = classes
+    X, y = DATASETS[dataset](n_samples, seed=streams(seed)["data"], **kwargs)
+    return Dataset.from_arrays(X, y, source=f"{dataset} (n={n_samples}, seed={seed})")
+
+
+def labels_for(net, data):
+    """``data.y`` re-indexed into the model's classes; a label the model never saw is an error.
+
+    A model from the first release has no stored classes: it knows 0 and 1.
+    """
+    known = list(net.classes) if net.classes is not None else [0, 1]
+    index = {c: i for i, c in enumerate(known)}
+    for c in data.classes:
+        if c not in index:
+            raise ValueError(f"{data.source or 'the data'}: label {c!r} is not one the model was trained on "
+                             f"({', '.join(map(repr, known))})")
+    return np.array([index[c] for c in data.classes], dtype=np.int64)[data.y]
 
 
 @dataclass
 class Run:
-    net: TwoLayerNet
+    """What one ``fit`` produced: the network, its history, the data and the split."""
+
+    net: object
     history: object
+    data: Dataset
     X_train: np.ndarray
     y_train: np.ndarray
     X_val: np.ndarray
     y_val: np.ndarray
 
 
-def fit(X, y, hidden=3, hidden_bias=False, fused=False, optimizer="sgd", lr=None, epochs=200, batch_size=32,
-        val_fraction=0.2, patience=None, seed=0, dtype=np.float64, on_epoch=None):
-    """Split, build the network and train it; returns a ``Run``. See ``model.training.train``."""
-    if optimizer not in DEFAULT_LR:
-        raise ValueError(f"unknown optimizer {optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
+def fit(data, architecture=None, schedule=None, val_fraction=0.2, seed=0, on_epoch=None):
+    """Split ``data``, build the network ``architecture`` describes for its classes, train it.
+
+    Parameters
+    ----------
+    data : Dataset
+    architecture : model.builders.Architecture (default: the handout's 2-3-1 network)
+    schedule : model.training.Schedule (default: SGD, lr 1.0, batch 32, 200 epochs)
+    val_fraction : float in [0, 1), held out, stratified
+    seed : int, split with ``SeedSequence`` into data, split, initialisation and shuffling streams
+
+    Returns
+    -------
+    Run
+    """
+    architecture = architecture or Architecture()
+    schedule = schedule or Schedule()
     rngs = streams(seed)
-    X_train, X_val, y_train, y_val = train_val_split(X, y, val_fraction, seed=rngs["split"])
+    X_train, X_val, y_train, y_val = train_val_split(data.X, data.y, val_fraction, seed=rngs["split"])
     if len(np.unique(y_train)) < 2:
-        raise ValueError("the training data holds only one class; a classifier needs both 0 and 1")
-    net = TwoLayerNet(input_dim=X.shape[1], hidden_dim=hidden, hidden_bias=hidden_bias, fused=fused,
-                      seed=rngs["init"], dtype=dtype)
-    lr = DEFAULT_LR[optimizer] if lr is None else lr
-    history = train(net, X_train, y_train, X_val, y_val, optimizer=optimizer, lr=lr or 1.0, epochs=epochs,
-                    batch_size=batch_size, patience=patience, seed=rngs["shuffle"], on_epoch=on_epoch)
-    return Run(net, history, X_train, y_train, X_val, y_val)
+        raise ValueError("the training data holds only one class; a classifier needs at least two")
+    net = architecture.build(data.X.shape[1], data.n_classes, seed=rngs["init"])
+    net.classes, net.feature_names = list(data.classes), list(data.feature_names)
+    history = schedule.run(net, X_train, y_train, X_val, y_val, seed=rngs["shuffle"], on_epoch=on_epoch)
+    return Run(net, history, data, X_train, y_train, X_val, y_val)

@@ -59,9 +59,10 @@ class Handprop:
 
     def __init__(self, X, y, batch, hidden, dtype, fused):
         self.name = f"handprop {'fused' if fused else 'layers'}" + (" f32" if dtype == np.float32 else "")
-        self.net = TwoLayerNet(hidden_dim=hidden, hidden_bias=True, fused=fused, seed=0, dtype=dtype)
+        self.net = TwoLayerNet(hidden_dim=hidden, hidden_bias=True, fused=fused, seed=0, dtype=dtype,
+                               standardize=False)
         self.opt = SGD({"theta": self.net.theta}, {"theta": self.net.grad_theta}, lr=LR)
-        self.data = EpochData(X.astype(dtype), y.astype(dtype), batch, seed=0)
+        self.data = EpochData(*self.net.check_Xy(X, y), batch, seed=0)
 
     def run(self, epochs):
         for _ in range(epochs):

@@ -45,6 +45,9 @@ class Linear(Layer):
             self._add_param("b", np.zeros(self.out_features, dtype=dtype))
         self._ones_cache = None
 
+    def config(self):
+        return {"in_features": self.in_features, "out_features": self.out_features, "bias": "b" in self.params}
+
     def _ones(self, n, dtype):
         """A cached vector of ``n`` ones (the broadcast's column of ones)."""
         ones = self._ones_cache

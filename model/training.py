@@ -7,15 +7,15 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from data import Standardizer
-
 from ._atomic import atomic_write
-from .optim import lbfgs, make_optimizer
+from .optim import OPTIMIZERS, lbfgs, make_optimizer
 
 
 #: Training counts as diverged when an epoch's training loss exceeds this multiple of the loss
-#: before training (or is not finite). Gradient descent that works never climbs that far.
-DIVERGENCE_FACTOR = 100.0
+#: before training (and at least this much; or is not finite). Gradient descent that works never
+#: climbs that far. Not higher: the cross-entropies clip probabilities at machine epsilon, so a
+#: saturated, every-unit-dead network's loss is bounded (≈ 18 on circles at --lr 1e6), never NaN.
+DIVERGENCE_FACTOR = 10.0
 
 
 class TrainingDiverged(RuntimeError):
@@ -39,6 +39,8 @@ class History:
     stopped_early: bool = False
     seconds: float = 0.0
     steps: int = 0
+    engine: str = "layers"
+    final: dict = field(default_factory=dict)
 
     def record(self, epoch, train, val):
         self.epoch.append(epoch)
@@ -46,6 +48,12 @@ class History:
         self.train_acc.append(train["accuracy"])
         self.val_loss.append(val["loss"] if val else math.nan)
         self.val_acc.append(val["accuracy"] if val else math.nan)
+
+    def finish(self, train, val):
+        """Record the metrics of the model as returned: the best epoch's after early stopping."""
+        epoch = self.best_epoch if self.stopped_early and self.best_epoch else (self.epoch[-1] if self.epoch else 0)
+        self.final = {"epoch": epoch, "train_loss": train["loss"], "train_acc": train["accuracy"],
+                      "val_loss": val["loss"] if val else math.nan, "val_acc": val["accuracy"] if val else math.nan}
 
     def last(self):
         keys = ("train_loss", "train_acc", "val_loss", "val_acc")
@@ -71,28 +79,51 @@ def _jsonable(v):
     return v
 
 
-def train(net, X, y, X_val=None, y_val=None, optimizer="sgd", lr=0.5, epochs=300, batch_size=32,
-          patience=None, seed=None, standardize=True, on_epoch=None):
+@dataclass
+class Schedule:
+    """How to train, bundled: what ``train.py``'s optimisation options describe (see ``train``)."""
+
+    optimizer: str = "sgd"
+    lr: float = None
+    epochs: int = 200
+    batch_size: int = 32
+    patience: int = None
+    engine: str = "auto"
+
+    def run(self, net, X, y, X_val=None, y_val=None, seed=None, on_epoch=None):
+        return train(net, X, y, X_val, y_val, seed=seed, on_epoch=on_epoch, **asdict(self))
+
+
+def train(net, X, y, X_val=None, y_val=None, optimizer="sgd", lr=None, epochs=300, batch_size=32,
+          patience=None, seed=None, on_epoch=None, engine="auto"):
     """Train ``net`` in place on ``(X, y)``.
+
+    The contract with the model is small: ``check_Xy``, ``loss``, ``backward``, ``evaluate``,
+    ``params``/``grads`` (a flat ``theta``/``grad_theta`` is used when present) and, optionally,
+    ``split_preprocessing``: leading preprocessing layers (a ``Standardize``) are fitted on ``X``
+    and applied to the data once, so no step copies the data.
 
     Parameters
     ----------
-    net : TwoLayerNet
-    X : array_like (N, D); y : array_like (N,) of 0/1
+    net : Sequential (binary or multi-class), e.g. TwoLayerNet
+    X : array_like (N, D); y : array_like (N,) labels
     X_val, y_val : optional validation set, used for history and early stopping.
-    optimizer : "sgd", "momentum", "nesterov", "adam" or "lbfgs" (full batch, ``epochs`` = iterations)
-    lr : float, learning rate (ignored by lbfgs)
+    optimizer : a name of ``model.optim.OPTIMIZERS``: "sgd", "momentum", "nesterov", "adam", or
+        "lbfgs" (full batch, ``epochs`` = iterations)
+    lr : float or None (the optimizer's default); must be None for lbfgs, which has none
     epochs : int, passes over the data
     batch_size : int or None; None means the full batch.
     patience : int or None; stop after this many epochs without a lower validation loss and restore
         the best weights.
-    seed : None, int or Generator, for the shuffling (nothing else is random here).
-    standardize : bool, fit the network's input standardisation on ``X`` first.
+    seed : None, int or Generator, for the shuffling.
     on_epoch : callable(epoch, history) or None, called after each epoch's metrics.
+    engine : "auto" (the fast engine where it supports the network, see ``model.engine``) or
+        "layers" (always the layer objects' own forward/backward). ``History.engine`` says which ran.
 
     Returns
     -------
-    History
+    History, whose ``final`` holds the metrics of the model as returned (the restored best one after
+    early stopping) and the epoch they belong to.
 
     Raises
     ------
@@ -100,6 +131,15 @@ def train(net, X, y, X_val=None, y_val=None, optimizer="sgd", lr=0.5, epochs=300
         When the loss stops being finite or explodes; the network is restored to its last good
         parameters.
     """
+    if engine not in ("auto", "layers"):
+        raise ValueError(f"engine must be 'auto' or 'layers', got {engine!r}")
+    spec = OPTIMIZERS.get(optimizer)
+    if spec is None:
+        raise ValueError(f"unknown optimizer {optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
+    if spec.make is None and lr is not None:
+        raise ValueError(f"{optimizer} takes no learning rate (got lr={lr})")
+    if spec.make is not None and lr is None:
+        lr = spec.default_lr
     X, y = net.check_Xy(X, y)
     has_val = X_val is not None and len(X_val) > 0
     if has_val:
@@ -109,27 +149,21 @@ def train(net, X, y, X_val=None, y_val=None, optimizer="sgd", lr=0.5, epochs=300
     epochs = int(epochs)
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
-    n = len(y)
-    batch_size = n if batch_size is None else int(batch_size)
+    batch_size = len(y) if batch_size is None else int(batch_size)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if standardize:
-        scaler = Standardizer().fit(X)
-        net.set_standardization(scaler.mean_, scaler.scale_)
-    # Standardise once; every step below passes standardize=False, so no step copies the data.
-    X = net.standardize(X)
-    X_val = net.standardize(X_val) if has_val else None
+    body, X, X_val = _preprocess(net, X, X_val if has_val else None)
 
     history = History()
-    limit = DIVERGENCE_FACTOR * max(net.evaluate(X, y, standardize=False)["loss"], 1.0)
+    limit = DIVERGENCE_FACTOR * max(body.evaluate(X, y, check_input=False)["loss"], 1.0)
     best = {"loss": math.inf, "theta": net.theta.copy()}
     last_good = net.theta.copy()
     start = time.perf_counter()
 
     def end_epoch(epoch):
         """Record metrics; return True to stop early."""
-        train_m = net.evaluate(X, y, standardize=False)
-        val_m = net.evaluate(X_val, y_val, standardize=False) if has_val else None
+        train_m = body.evaluate(X, y, check_input=False)
+        val_m = body.evaluate(X_val, y_val, check_input=False) if has_val else None
         history.record(epoch, train_m, val_m)
         if not train_m["loss"] <= limit:  # also catches NaN
             _diverged(net, history, last_good, epoch, lr, train_m["loss"])
@@ -140,25 +174,23 @@ def train(net, X, y, X_val=None, y_val=None, optimizer="sgd", lr=0.5, epochs=300
             best["loss"], best["theta"][...], history.best_epoch = val_m["loss"], net.theta, epoch
         return patience is not None and epoch - history.best_epoch >= int(patience)
 
-    if optimizer == "lbfgs":
-        stop = [False]
+    body.train()
+    if spec.make is None:
+        stopped = []
 
         def on_iteration(it):
-            if not stop[0]:
-                stop[0] = end_epoch(it)
-            if stop[0]:
-                raise StopIteration
+            if not stopped and end_epoch(it):
+                stopped.append(it)
+            return bool(stopped)
 
-        try:
-            lbfgs(net, X, y, max_iter=epochs, callback=on_iteration, standardize=False)
-        except StopIteration:
-            history.stopped_early = True
+        lbfgs(body, X, y, max_iter=epochs, callback=on_iteration, check_input=False)
+        history.stopped_early = bool(stopped)
         history.steps = len(history.epoch)
     else:
         opt = make_optimizer(optimizer, {"theta": net.theta}, {"theta": net.grad_theta}, lr)
         epoch_data = EpochData(X, y, batch_size, seed)
         for epoch in range(1, epochs + 1):
-            steps, loss = run_epoch(net, opt, epoch_data)
+            steps, loss = run_epoch(body, opt, epoch_data)
             history.steps += steps
             if not math.isfinite(loss):
                 _diverged(net, history, last_good, epoch, lr, loss)
@@ -168,7 +200,24 @@ def train(net, X, y, X_val=None, y_val=None, optimizer="sgd", lr=0.5, epochs=300
     if patience is not None and history.stopped_early:
         net.theta[...] = best["theta"]
     history.seconds = time.perf_counter() - start
+    history.finish(body.evaluate(X, y, check_input=False),
+                   body.evaluate(X_val, y_val, check_input=False) if has_val else None)
     return history
+
+
+def _preprocess(net, X, X_val):
+    """Fit the network's leading preprocessing layers on ``X`` and apply them once to both sets.
+
+    Returns the network without those layers (sharing its parameters) and the transformed data.
+    """
+    if not callable(getattr(net, "split_preprocessing", None)):
+        return net, X, X_val
+    pre, body = net.split_preprocessing()
+    for layer in pre:
+        layer.fit(X)
+        X = layer.forward(X)
+        X_val = None if X_val is None else layer.forward(X_val)
+    return body, X, X_val
 
 
 class EpochData:
@@ -209,7 +258,7 @@ def run_epoch(net, opt, data):
     n, b = len(y), data.batch_size
     steps, loss = 0, 0.0
     for i in range(0, n, b):
-        loss = net.loss(X[i:i + b], y[i:i + b], check_input=False, standardize=False)
+        loss = net.loss(X[i:i + b], y[i:i + b], check_input=False)
         if not math.isfinite(loss):
             break
         net.backward(input_grad=False)
@@ -220,6 +269,7 @@ def run_epoch(net, opt, data):
 
 def _diverged(net, history, last_good, epoch, lr, loss):
     net.theta[...] = last_good
+    advice = "try a lower learning rate than --lr {:g}".format(lr) if lr is not None else "the data may need rescaling"
     raise TrainingDiverged(
         f"training diverged in epoch {epoch} (loss {loss:.3g}); parameters restored to the end of "
-        f"the last good epoch; try a lower learning rate than --lr {lr:g}", history)
+        f"the last good epoch; {advice}", history)

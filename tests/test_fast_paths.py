@@ -45,7 +45,7 @@ def test_training_loop_equals_plain_layer_steps_on_standardised_data():
     fast = TwoLayerNet(hidden_dim=5, hidden_bias=True, seed=2)
     train(fast, X, y, epochs=3, batch_size=32, lr=0.3, seed=7)
     ref = TwoLayerNet(hidden_dim=5, hidden_bias=True, seed=2)
-    ref.set_standardization(fast.x_mean, fast.x_scale)
+    ref.standardizer.set(fast.standardizer.mean, fast.standardizer.scale)
     opt = SGD(ref.params, ref.grads, lr=0.3)
     rng = np.random.default_rng(7)
     for _ in range(3):
@@ -75,8 +75,9 @@ def test_the_benchmark_floor_does_the_same_work_as_the_library():
 @pytest.mark.parametrize("batch", [16, None])
 def test_no_step_copies_the_data(batch):
     X, y = make_moons(64, seed=0)
-    net = TwoLayerNet(seed=0)
-    data = EpochData(X, y.astype(float), batch or len(y), seed=0)
+    net = TwoLayerNet(seed=0, standardize=False)
+    X, y = net.check_Xy(X, y)
+    data = EpochData(X, y, batch or len(y), seed=0)
     seen, returned = [], []
     forward, backward = net.fc1.forward, net.fc1.backward
 

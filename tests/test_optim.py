@@ -10,7 +10,7 @@ from model.training import train
 
 def test_one_sgd_step_worked_out_by_hand():
     # A 2-2-1 net on two points; the step below is the seed's formulas written out number by number.
-    net = TwoLayerNet(hidden_dim=2, seed=0)
+    net = TwoLayerNet(hidden_dim=2, seed=0, standardize=False)
     net.params["w1"][...] = [[1.0, -1.0], [0.5, 2.0]]
     net.params["w2"][...] = [[1.0], [-2.0]]
     net.params["b"][...] = [0.5]
@@ -27,7 +27,7 @@ def test_one_sgd_step_worked_out_by_hand():
                     [2 * da[0, 0] + 1 * da[1, 0], 2 * da[0, 1] + 1 * da[1, 1]]])  # step 5: X.T @ da
     lr = 0.3
     expected = {"w1": net.params["w1"] - lr * dw1, "w2": net.params["w2"] - lr * dw2, "b": net.params["b"] - lr * db}
-    train(net, X, y, optimizer="sgd", lr=lr, epochs=1, batch_size=None, standardize=False, seed=0)
+    train(net, X, y, optimizer="sgd", lr=lr, epochs=1, batch_size=None, seed=0)
     for k in expected:
         np.testing.assert_allclose(net.params[k], expected[k], rtol=1e-14, atol=1e-15)
 

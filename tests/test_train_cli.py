@@ -48,7 +48,8 @@ def test_evaluate_a_saved_model_on_csv(tmp_path, capsys):
     run(capsys, "--quiet", "--epochs", "50", "--save", str(model))
     from app.experiment import load_dataset
 
-    X, y = load_dataset("circles", seed=9)
+    data = load_dataset("circles", seed=9)
+    X, y = data.X, data.y
     csv = tmp_path / "d.csv"
     csv.write_text("x1,x2,label\n" + "".join(f"{a},{b},{c}\n" for (a, b), c in zip(X, y)))
     code, out, _ = run(capsys, "--evaluate", str(model), "--data", str(csv), "--json")
@@ -72,7 +73,7 @@ def test_csv_training_any_width_and_history(tmp_path, capsys):
     (["--lr", "abc"], "argument --lr: invalid float value", 2),
     (["--dataset", "mnist"], "invalid choice", 2),
     (["--epochs", "0"], "--epochs must be >= 1", 2),
-    (["--lr", "-1"], "--lr must be > 0", 2),
+    (["--lr", "-1"], "--lr must be a finite number > 0", 2),
     (["--val-fraction", "1"], "--val-fraction", 2),
     (["--patience", "3", "--val-fraction", "0"], "--patience", 2),
     (["--data", "/no/such/file.csv"], "/no/such/file.csv: No such file or directory", 1),
@@ -85,9 +86,9 @@ def test_user_errors_are_one_line_without_traceback(capsys, argv, match, code):
 
 def test_malformed_csv_names_the_line(tmp_path, capsys):
     csv = tmp_path / "bad.csv"
-    csv.write_text("a,b,label\n1,2,0\n3,4,7\n")
+    csv.write_text("a,b,label\n1,2,0\n3,x,1\n")
     code, _, err = run(capsys, "--data", str(csv))
-    assert code == 1 and "line 3: label '7' is not 0 or 1" in err
+    assert code == 1 and "line 3, column 2" in err and "'x'" in err
 
 
 def test_unloadable_model(tmp_path, capsys):
@@ -118,7 +119,6 @@ def test_plot_without_matplotlib_is_a_one_line_hint(tmp_path, capsys, monkeypatc
 
 
 def test_plot_is_written_when_matplotlib_is_there(tmp_path, capsys):
-    pytest.importorskip("matplotlib", reason="the plot extra is optional; this test runs where it is installed")
     code, _, _ = run(capsys, "--plot", str(tmp_path / "p.png"), "--epochs", "3", "--quiet",
                      "--save", str(tmp_path / "m.npz"))
     assert code == 0 and (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"

@@ -4,42 +4,52 @@ import math
 import numpy as np
 import pytest
 
-from data import DATASETS, make_circles, make_moons
-from model import TwoLayerNet
 from app.experiment import fit, load_dataset
-from model.training import TrainingDiverged, train
+from data import DATASETS, Dataset, make_circles, make_moons
+from model import TwoLayerNet
+from model.builders import Architecture
+from model.training import Schedule, TrainingDiverged, train
+
+ARCH = set(Architecture.__dataclass_fields__)
 
 
-@pytest.mark.parametrize("seed", [0, 3, 7])
+def run_fit(data, seed=0, **kw):
+    """``fit`` with architecture and schedule words mixed, as train.py's options are."""
+    arch = Architecture(**{k: v for k, v in kw.items() if k in ARCH})
+    schedule = Schedule(**{k: v for k, v in kw.items() if k not in ARCH})
+    return fit(data, arch, schedule, seed=seed)
+
+
+@pytest.mark.parametrize("seed", range(10))
 def test_default_run_reaches_99_percent_validation_accuracy(seed):
-    X, y = load_dataset("circles", n_samples=1000, noise=0.05, seed=seed)
-    run = fit(X, y, seed=seed)  # the defaults train.py uses: 2-3-1, no hidden bias, SGD lr 1, batch 32
+    data = load_dataset("circles", n_samples=1000, noise=0.05, seed=seed)
+    run = fit(data, seed=seed)  # the defaults train.py uses: 2-3-1, no hidden bias, SGD lr 1, batch 32
+    assert isinstance(run.net, TwoLayerNet)
     assert run.net.params["w1"].shape == (2, 3) and "b1" not in run.net.params
     assert run.history.val_acc[-1] >= 0.99
 
 
 def test_same_seed_gives_bit_identical_results():
-    X, y = load_dataset("moons", seed=5)
-    a, b = fit(X, y, seed=5, epochs=20), fit(X, y, seed=5, epochs=20)
+    data = load_dataset("moons", seed=5)
+    a, b = run_fit(data, seed=5, epochs=20), run_fit(data, seed=5, epochs=20)
     np.testing.assert_array_equal(a.net.theta, b.net.theta)
     assert a.history.train_loss == b.history.train_loss and a.history.val_acc == b.history.val_acc
-    c = fit(X, y, seed=6, epochs=20)
+    c = run_fit(data, seed=6, epochs=20)
     assert not np.array_equal(a.net.theta, c.net.theta)
 
 
 @pytest.mark.parametrize("dataset,target", [("moons", 0.95), ("circles", 0.95), ("blobs", 0.95), ("xor", 0.93),
                                             ("spiral", 0.85)])
 def test_wider_net_with_adam_on_every_dataset(dataset, target):
-    X, y = load_dataset(dataset, seed=1)
-    run = fit(X, y, hidden=32, hidden_bias=True, optimizer="adam", seed=1)
+    run = run_fit(load_dataset(dataset, seed=1), hidden=(32,), hidden_bias=True, optimizer="adam", seed=1)
     assert run.history.val_acc[-1] >= target
 
 
 @pytest.mark.parametrize("dataset", ["circles", "moons"])
 def test_lbfgs_does_at_least_as_well_as_sgd(dataset):
-    X, y = load_dataset(dataset, seed=2)
-    sgd = fit(X, y, hidden=16, hidden_bias=True, optimizer="sgd", seed=2).history
-    lb = fit(X, y, hidden=16, hidden_bias=True, optimizer="lbfgs", seed=2).history
+    data = load_dataset(dataset, seed=2)
+    sgd = run_fit(data, hidden=(16,), hidden_bias=True, optimizer="sgd", seed=2).history
+    lb = run_fit(data, hidden=(16,), hidden_bias=True, optimizer="lbfgs", seed=2).history
     assert lb.train_loss[-1] <= sgd.train_loss[-1] and lb.train_acc[-1] >= sgd.train_acc[-1]
     assert lb.val_acc[-1] >= sgd.val_acc[-1] - 0.01  # within 2 of 200 validation points (sampling noise)
 
@@ -68,10 +78,10 @@ def test_early_stopping_restores_the_best_weights():
 
 def test_divergence_stops_restores_and_says_lower_lr():
     X, y = make_circles(200, seed=0)
-    net = TwoLayerNet(seed=0)
+    net = TwoLayerNet(seed=0, standardize=False)
     start = net.theta.copy()
     with pytest.raises(TrainingDiverged, match="lower learning rate") as info:
-        train(net, X, y, lr=1e6, epochs=5, seed=0, standardize=False)
+        train(net, X, y, lr=1e6, epochs=5, seed=0)
     assert np.isfinite(net.theta).all()
     np.testing.assert_array_equal(net.theta, start)  # diverged in epoch 1: back to the start
     assert info.value.history is not None
@@ -113,15 +123,14 @@ def test_history_files(tmp_path):
 
 
 def test_float32_training_learns():
-    X, y = load_dataset("circles", seed=0)
-    run = fit(X, y, seed=0, dtype=np.float32)
+    run = run_fit(load_dataset("circles", seed=0), seed=0, dtype="float32")
     assert run.net.theta.dtype == np.float32 and run.history.val_acc[-1] >= 0.99
 
 
 def test_one_class_only_is_refused():
     X, y = make_circles(50, seed=0)
     with pytest.raises(ValueError, match="one class"):
-        fit(X, np.zeros_like(y))
+        fit(Dataset(X, np.zeros_like(y), [0, 1], ["a", "b"]))
 
 
 def test_unknown_dataset():
