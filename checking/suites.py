@@ -6,9 +6,13 @@ Each function returns a ``Report`` (see ``checking.checker``); the CLI only prin
 import numpy as np
 
 from checking.checker import PASS_TOL, WARN_TOL, Report, check_function, check_layer, check_model, compare
-from layers import Add, BCELoss, Copy, Linear, Max, Multiply, ReLU, Sigmoid, SigmoidBCELoss
+from layers import (Add, BatchNorm, BCELoss, Copy, CrossEntropyLoss, Dropout, LeakyReLU, Linear, Max, MSELoss,
+                    Multiply, ReLU, Sigmoid, SigmoidBCELoss, Softmax, SoftmaxCrossEntropyLoss, Tanh)
+from layers.standardize import Standardize
+from model.builders import build_mlp
 from model.net import TwoLayerNet
 from model.optim import SGD
+from model.sequential import Sequential
 
 
 def layer_suite(seed=0, batch=8, **opts):
@@ -33,6 +37,28 @@ def layer_suite(seed=0, batch=8, **opts):
     report.extend(check_layer(Sigmoid(), x, check="Sigmoid", seed=seed, **opts))
     report.extend(check_layer(BCELoss(), p, y=y, check="BCELoss", seed=seed, **opts))
     report.extend(check_layer(SigmoidBCELoss(), z, y=y, check="SigmoidBCELoss", seed=seed, **opts))
+    report.extend(_new_layers(rng, x, seed, opts))
+    return report
+
+
+def _new_layers(rng, x, seed, opts):
+    """The layers beyond the handout: other activations, softmax, multi-class and regression losses,
+    dropout and batch norm in training mode (each with a random, non-uniform upstream)."""
+    batch = len(x)
+    logits = rng.standard_normal((batch, 4))
+    classes = rng.integers(0, 4, batch)
+    report = Report()
+    report.extend(check_layer(Tanh(), x, check="Tanh", seed=seed, **opts))
+    report.extend(check_layer(LeakyReLU(0.1), x, check="LeakyReLU(0.1)", seed=seed, **opts))
+    report.extend(check_layer(Softmax(), logits, check="Softmax", seed=seed, **opts))
+    probabilities = Softmax().forward(logits)
+    report.extend(check_layer(CrossEntropyLoss(), probabilities, y=classes, check="CrossEntropyLoss", seed=seed, **opts))
+    report.extend(check_layer(SoftmaxCrossEntropyLoss(), logits, y=classes, check="SoftmaxCrossEntropyLoss",
+                              seed=seed, **opts))
+    report.extend(check_layer(MSELoss(), x, y=rng.standard_normal(x.shape), check="MSELoss", seed=seed, **opts))
+    report.extend(check_layer(Dropout(0.3, rng=seed), x, check="Dropout(0.3) train", seed=seed, **opts))
+    report.extend(check_layer(BatchNorm(5), x * 2 + 1, check="BatchNorm train", seed=seed, **opts))
+    report.extend(check_layer(Standardize(5).fit(x * 3 + 2), x, check="Standardize", seed=seed, **opts))
     return report
 
 
@@ -80,22 +106,58 @@ def fused_vs_chained(seed=0, batch=8, tol=PASS_TOL, warn_tol=WARN_TOL, **_):
     bce.forward(sig.forward(z), y)
     chained = sig.backward(bce.backward())
     fused.forward(z, y)
-    return Report([compare("fused vs chained", "z", fused.backward(), chained, tol=tol, warn_tol=warn_tol)])
+    report = Report([compare("fused vs chained BCE", "z", fused.backward(), chained, tol=tol, warn_tol=warn_tol)])
+    logits, classes = rng.uniform(-6, 6, (batch, 4)), rng.integers(0, 4, batch)
+    soft, ce, fused = Softmax(), CrossEntropyLoss(), SoftmaxCrossEntropyLoss()
+    ce.forward(soft.forward(logits), classes)
+    chained = soft.backward(ce.backward())
+    fused.forward(logits, classes)
+    report.rows.append(compare("fused vs chained softmax CE", "z", fused.backward(), chained, tol=tol,
+                               warn_tol=warn_tol))
+    return report
 
 
-def model_suite(seed=0, batch=8, hidden=8, burn_in=0, **opts):
-    """The seed's 2-3-1 network, then a wider one (``hidden`` units) with a hidden bias."""
+def model_suite(seed=0, batch=8, hidden=8, burn_in=0, activation="relu", classes=2, **opts):
+    """The handout's 2-3-1 network, a composed one, and a stack beyond the handout.
+
+    The composed network is ``build_mlp(2, hidden, activation, hidden_bias=True, classes)``; with the
+    defaults (one hidden layer of 8, ReLU, two classes) that is the handout's network widened, with a
+    hidden bias. The third is a ``Sequential`` of three Linear layers with tanh, leaky ReLU, softmax
+    cross-entropy and weight decay. Rows name the network and, for a stack, each parameter's layer.
+    """
     data_seed, init_seed = np.random.SeedSequence(seed).spawn(2)
     rng = np.random.default_rng(data_seed)
-    X, y = rng.standard_normal((batch, 2)), rng.integers(0, 2, batch)
+    X = rng.standard_normal((batch, 2))
+    hidden = (hidden,) if np.isscalar(hidden) else tuple(hidden)
+    init = np.random.default_rng(init_seed)
+    nets = [(TwoLayerNet(seed=init), "TwoLayerNet 2-3-1")]
+    composed = build_mlp(2, hidden=hidden, activation=activation, hidden_bias=True, classes=classes, seed=init)
+    nets.append((composed, _name(composed, "+b1")))
+    stack = Sequential([Linear(2, 5, rng=init), Tanh(), Linear(5, 4, rng=init), LeakyReLU(0.1), Linear(4, 3, rng=init)],
+                       SoftmaxCrossEntropyLoss(), weight_decay=0.1)
+    nets.append((stack, "Sequential 2-5-4-3 λ=0.1"))
     report = Report()
-    for kw, name in (({}, "TwoLayerNet 2-3-1"), ({"hidden_dim": hidden, "hidden_bias": True},
-                                                  f"TwoLayerNet 2-{hidden}-1 +b1")):
-        net = TwoLayerNet(seed=np.random.default_rng(init_seed), **kw)
+    for net, name in nets:
+        y = rng.integers(0, 2 if net.target == "binary" else net.output_dim, batch)
         if burn_in:
             sgd_burn_in(net, burn_in, seed)
             name += f" after {burn_in} SGD steps"
-        report.extend(check_model(net, X, y, check=name, seed=seed, **opts))
+        report.extend(_with_layer_names(check_model(net, X, y, check=name, seed=seed, **opts), net))
+    return report
+
+
+def _name(net, extra=""):
+    if isinstance(net, TwoLayerNet):
+        return f"TwoLayerNet 2-{net.hidden_dim}-1 {extra}".strip()
+    return net.describe().split(",")[0]
+
+
+def _with_layer_names(report, net):
+    """``"1.W"`` -> ``"1.W (Linear)"``: which layer a parameter of a stack belongs to."""
+    for row in report.rows:
+        index, dot, _ = row.name.partition(".")
+        if dot and index.isdigit() and not isinstance(net, TwoLayerNet):
+            row.name = f"{row.name} ({type(net.layers[int(index)]).__name__})"
     return report
 
 
@@ -104,6 +166,8 @@ def sgd_burn_in(net, steps, seed=0, lr=0.5, batch_size=32):
     from data import make_circles
 
     X, y = make_circles(1000, seed=seed)
+    if net.target != "binary":  # a K-class network learns the circles' two classes among its K
+        y = y % net.output_dim
     opt = SGD(net.params, net.grads, lr=lr)
     rng = np.random.default_rng(seed)
     for _ in range(int(steps)):
@@ -115,11 +179,15 @@ def sgd_burn_in(net, steps, seed=0, lr=0.5, batch_size=32):
 
 
 def default_suite(seed=0, batch=8, hidden=8, h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, mode="elementwise",
-                  directions=8, burn_in=0):
-    """Everything ``python gradcheck.py`` checks with no ``--layer``: layers, gates, fused loss, models."""
+                  directions=8, burn_in=0, activation="relu", classes=2):
+    """Everything ``python gradcheck.py`` checks with no ``--layer``: layers, gates, fused losses, models.
+
+    ``hidden`` (an int or a sequence of widths), ``activation`` and ``classes`` describe the composed
+    network checked beside the handout's (the same words as ``train.py``'s options).
+    """
     opts = dict(h=h, tol=tol, warn_tol=warn_tol, mode=mode, directions=directions)
     report = layer_suite(seed, batch, **opts)
     report.extend(gate_suite(seed, **opts))
     report.extend(fused_vs_chained(seed, batch, tol=tol, warn_tol=warn_tol))
-    report.extend(model_suite(seed, batch, hidden, burn_in, **opts))
+    report.extend(model_suite(seed, batch, hidden, burn_in, activation, classes, **opts))
     return report
