@@ -1,6 +1,18 @@
-"""What a person looks at after training: a text picture of the regions and an optional plot."""
+"""What a person looks at after training: a text picture of the regions and an optional plot.
+
+Both take any classifier with ``predict(X) -> (N,) class indices`` (and, for the plot,
+``predict_proba``), with 2 or K classes. Labels ``y`` are class indices 0..K-1 (a ``Dataset``'s ``y``);
+``classes``, the original label of each index (``net.classes``, ``Dataset.classes``), only names them.
+"""
 
 import numpy as np
+
+#: Region symbols of the ASCII picture, one per predicted class (binary: "." and "#", as before).
+REGION_SYMBOLS = ".#+~:=*-^%"
+#: Misclassified points of the binary picture, by true class.
+BINARY_WRONG = "ox"
+#: Misclassified points of a K-class picture are drawn as the digit (or letter) of their true class.
+WRONG_SYMBOLS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def _grid(X, width, height, margin=0.1):
@@ -11,29 +23,214 @@ def _grid(X, width, height, margin=0.1):
     return xs, ys
 
 
-def ascii_regions(net, X, y, width=64, height=22):
+def class_indices(y):
+    """``y`` as (N,) class indices, refusing anything that is not an integer ≥ 0 (a ValueError naming it)."""
+    y = np.asarray(y).ravel()
+    ok = y.dtype.kind in "biu" or (y.dtype.kind == "f" and bool(np.all(y == np.round(y))))
+    if not ok or (y.size and y.min() < 0):
+        bad = y[0] if not ok else y[y < 0][0]
+        raise ValueError(f"labels must be class indices 0..K-1 (a Dataset's y), found {bad!r}")
+    return y.astype(np.intp)
+
+
+def _classes(net, y_idx, pred, classes):
+    """(class names, K): ``classes``, else the model's, else 0..K-1 with K from the data and predictions."""
+    classes = classes if classes is not None else getattr(net, "classes", None)
+    k = max(int(y_idx.max(initial=0)), int(np.max(pred, initial=0))) + 1
+    if classes is not None:
+        k = max(k, len(classes))
+        return [str(c) for c in classes] + [str(i) for i in range(len(classes), k)], k
+    return [str(i) for i in range(max(k, 2))], max(k, 2)
+
+
+# ---------------------------------------------------------------- the text picture
+
+
+def ascii_regions(net, X, y, width=64, height=22, classes=None):
     """The learned decision regions of a 2-D model as text, with the misclassified points marked.
 
-    ``.`` is predicted class 0, ``#`` class 1, ``o``/``x`` a misclassified point of true class 0/1.
+    Binary: ``.`` is predicted class 0, ``#`` class 1, ``o``/``x`` a misclassified point of true class
+    0/1. K classes: one region symbol per class (``. # + ~ : = * - ^ %``, then again), and a
+    misclassified point shows the digit of its true class. A legend follows the picture.
+
+    Parameters
+    ----------
+    net : has ``predict(X (M, 2)) -> (M,)`` class indices (and maybe ``classes``)
+    X : (N, 2); y : (N,) class indices
+    classes : names of the classes for the legend; default ``net.classes``, else the indices
     """
-    X, y = np.asarray(X), np.asarray(y)
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"ascii_regions draws 2-D data, got X of shape {X.shape}")
+    y = class_indices(y)
     xs, ys = _grid(X, width, height)
     gx, gy = np.meshgrid(xs, ys)
-    pred = net.predict(np.c_[gx.ravel(), gy.ravel()]).reshape(height, width)
-    canvas = np.where(pred == 1, "#", ".").astype("<U1")
-    wrong = net.predict(X) != y
+    grid_pred = np.asarray(net.predict(np.c_[gx.ravel(), gy.ravel()])).reshape(height, width)
+    pred = np.asarray(net.predict(X))
+    names, k = _classes(net, y, np.concatenate([pred, grid_pred.ravel()]), classes)
+    regions = np.array([REGION_SYMBOLS[i % len(REGION_SYMBOLS)] for i in range(k)])
+    canvas = regions[grid_pred].astype("<U1")
+    wrong_marks = BINARY_WRONG if k == 2 else WRONG_SYMBOLS
+    wrong = pred != y
     for (px, py), label in zip(X[wrong], y[wrong]):
         col = int(np.clip(np.searchsorted(xs, px), 0, width - 1))
         row = int(np.clip(np.searchsorted(-ys, -py), 0, height - 1))
-        canvas[row, col] = "x" if label == 1 else "o"
-    legend = f"'.' predicted 0, '#' predicted 1, o/x misclassified points of class 0/1 ({int(wrong.sum())} of {len(y)})"
+        canvas[row, col] = wrong_marks[label % len(wrong_marks)]
+    count = f"({int(wrong.sum())} of {len(y)})"
+    if k == 2 and names == ["0", "1"]:
+        legend = f"'.' predicted 0, '#' predicted 1, o/x misclassified points of class 0/1 {count}"
+    else:
+        regions_text = ", ".join(f"'{regions[i]}' predicted {names[i]}" for i in range(k))
+        marks = "/".join(wrong_marks[i % len(wrong_marks)] for i in range(k))
+        legend = f"{regions_text}; {marks} misclassified points of class {'/'.join(names)} {count}"
     return "\n".join("".join(r) for r in canvas) + "\n" + legend
 
 
-def plot_run(net, X, y, history, path):
-    """Save a PNG: decision boundary with the data, and the loss and accuracy curves.
+# ---------------------------------------------------------------- the figure
 
-    Needs matplotlib (the ``plot`` extra). Written atomically.
+
+def _palette(k):
+    """K distinct colours (tab10, then tab20), as RGBA rows."""
+    import matplotlib
+
+    name = "tab10" if k <= 10 else "tab20"
+    cmap = matplotlib.colormaps[name]
+    return np.array([cmap(i % cmap.N) for i in range(k)])
+
+
+def _mark_wrong(ax, P, wrong):
+    """Misclassified points: a black ring with a cross, over the data."""
+    if wrong.any():
+        ax.scatter(P[wrong, 0], P[wrong, 1], s=46, facecolors="none", edgecolors="k", linewidths=1.1,
+                   label=f"misclassified ({int(wrong.sum())})", zorder=4)
+        ax.scatter(P[wrong, 0], P[wrong, 1], s=16, c="k", marker="x", linewidths=0.9, zorder=4)
+
+
+def _binary_regions(ax, net, X, y, pred, names, colours):
+    xs, ys = _grid(X, 300, 300)
+    gx, gy = np.meshgrid(xs, ys)
+    prob = np.asarray(net.predict_proba(np.c_[gx.ravel(), gy.ravel()]))
+    prob = prob[:, 1] if prob.ndim == 2 else prob
+    prob = prob.reshape(gx.shape)
+    ax.contourf(gx, gy, prob, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.55)
+    ax.contour(gx, gy, prob, levels=[0.5], colors="k", linewidths=1.5)
+    for i, c in enumerate(("#2166ac", "#b2182b")):
+        sel = y == i
+        ax.scatter(X[sel, 0], X[sel, 1], color=c, edgecolors="k", s=14, linewidths=0.3, label=f"class {names[i]}",
+                   zorder=3)
+    ax.set_title("decision boundary (p = 0.5), P(class 1) shaded")
+
+
+def _kclass_regions(ax, net, X, y, pred, names, colours):
+    from matplotlib.colors import ListedColormap
+
+    k = len(names)
+    xs, ys = _grid(X, 300, 300)
+    gx, gy = np.meshgrid(xs, ys)
+    grid = np.asarray(net.predict(np.c_[gx.ravel(), gy.ravel()])).reshape(gx.shape)
+    ax.contourf(gx, gy, grid, levels=np.arange(k + 1) - 0.5, cmap=ListedColormap(colours), alpha=0.35)
+    ax.contour(gx, gy, grid, levels=np.arange(k - 1) + 0.5, colors="k", linewidths=0.8)
+    for i in range(k):
+        sel = y == i
+        if sel.any():
+            ax.scatter(X[sel, 0], X[sel, 1], color=colours[i], edgecolors="k", s=14, linewidths=0.3,
+                       label=f"class {names[i]}", zorder=3)
+    ax.set_title(f"predicted regions, {k} classes")
+
+
+def _projection(ax, X, y, pred, names, colours, feature_names):
+    """The data on its first two principal components, coloured by prediction."""
+    Xc = X - X.mean(axis=0)
+    _, s, vt = np.linalg.svd(Xc, full_matrices=False)
+    P = Xc @ vt[:2].T
+    share = s[:2] ** 2 / max(float((s ** 2).sum()), 1e-300)
+    for i in range(len(names)):
+        sel = pred == i
+        if sel.any():
+            ax.scatter(P[sel, 0], P[sel, 1], color=colours[i], edgecolors="k", s=14, linewidths=0.3,
+                       label=f"predicted {names[i]}", zorder=3)
+    _mark_wrong(ax, P, pred != y)
+    ax.set(xlabel=f"PC1 ({share[0]:.0%} of the variance)", ylabel=f"PC2 ({share[1]:.0%} of the variance)",
+           title=f"{X.shape[1]} features, on their first two principal components")
+    top = np.argmax(np.abs(vt[:2]), axis=1)
+    ax.text(0.01, 0.01, f"PC1 mostly {feature_names[top[0]]}, PC2 mostly {feature_names[top[1]]}",
+            transform=ax.transAxes, fontsize=8, color="0.35")
+    ax.legend(fontsize=8, loc="best")
+
+
+def _strip(ax, X, y, pred, names, colours, feature_names):
+    """One feature: its values along x, each point at the height of its true class, coloured by prediction."""
+    jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(y))  # fixed seed: the same picture every time
+    P = np.c_[X[:, 0], y + jitter]
+    for i in range(len(names)):
+        sel = pred == i
+        if sel.any():
+            ax.scatter(P[sel, 0], P[sel, 1], color=colours[i], edgecolors="k", s=14, linewidths=0.3,
+                       label=f"predicted {names[i]}", zorder=3)
+    _mark_wrong(ax, P, pred != y)
+    ax.set_yticks(range(len(names)), names)
+    ax.set(xlabel=feature_names[0], ylabel="true class", title="1 feature: points by true class")
+    ax.legend(fontsize=8, loc="best")
+
+
+def confusion_matrix(y, pred, k):
+    """Counts (K, K): row = true class, column = predicted class."""
+    m = np.zeros((k, k), dtype=np.int64)
+    np.add.at(m, (np.asarray(y), np.asarray(pred)), 1)
+    return m
+
+
+def _confusion(ax, y, pred, names):
+    k = len(names)
+    m = confusion_matrix(y, pred, k)
+    ax.imshow(m, cmap="Blues")
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, str(m[i, j]), ha="center", va="center",
+                    color="white" if m[i, j] > m.max() / 2 else "black", fontsize=10)
+    ax.set_xticks(range(k), names)
+    ax.set_yticks(range(k), names)
+    acc = np.trace(m) / max(m.sum(), 1)
+    ax.set(xlabel="predicted class", ylabel="true class", title=f"confusion matrix (accuracy {acc:.3f})")
+
+
+def _curves(ax_loss, ax_acc, history):
+    ax_loss.plot(history.epoch, history.train_loss, label="train")
+    ax_loss.plot(history.epoch, history.val_loss, label="validation")
+    ax_loss.set(xlabel="epoch", ylabel="loss", yscale="log", title="loss")
+    ax_acc.plot(history.epoch, history.train_acc, label="train")
+    ax_acc.plot(history.epoch, history.val_acc, label="validation")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.legend()
+        ax.grid(alpha=0.3)
+
+
+def _default_title(net):
+    describe = getattr(net, "describe", None)
+    return describe() if callable(describe) else repr(net)
+
+
+def plot_run(net, X, y, history, path, feature_names=None, title=None, classes=None):
+    """Save a PNG of a trained classifier: what it predicts, and the loss and accuracy curves.
+
+    - 2 features: the plane coloured by prediction (binary: P(class 1) shaded and the p = 0.5
+      boundary; K classes: a region per class), the data by true class, misclassified points ringed.
+    - more features (or one): the data on its first two principal components coloured by prediction,
+      misclassified points ringed, and the confusion matrix.
+
+    Parameters
+    ----------
+    net : ``predict(X) -> (N,)`` class indices, ``predict_proba(X)`` -> (N,) P(class 1) or (N, K)
+    X : (N, D); y : (N,) class indices
+    history : ``model.training.History`` (epoch, train/val loss and accuracy lists), or None for no curves
+    path : where the PNG goes (written atomically)
+    feature_names : D names for the axes (a CSV header's), default x₀, x₁, …
+    title : the figure's title, e.g. the architecture and optimizer; default ``net.describe()``
+    classes : the original label of each class index, for legends and axes; default ``net.classes``,
+        else the indices 0..K-1
+
+    Needs matplotlib (the ``plot`` extra). Returns ``path``.
     """
     import matplotlib
 
@@ -42,28 +239,54 @@ def plot_run(net, X, y, history, path):
 
     from model._atomic import atomic_write
 
-    fig, (ax0, ax1, ax2) = plt.subplots(1, 3, figsize=(15, 4.5))
-    if X.shape[1] == 2:
-        xs, ys = _grid(X, 300, 300)
-        gx, gy = np.meshgrid(xs, ys)
-        prob = net.predict_proba(np.c_[gx.ravel(), gy.ravel()]).reshape(gx.shape)
-        ax0.contourf(gx, gy, prob, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.6)
-        ax0.contour(gx, gy, prob, levels=[0.5], colors="k", linewidths=1.5)
-        ax0.scatter(X[:, 0], X[:, 1], c=y, cmap="RdBu_r", edgecolors="k", s=12, linewidths=0.3)
-        ax0.set_title("decision boundary (p = 0.5) and data")
-    else:
-        ax0.text(0.5, 0.5, f"{X.shape[1]}-D data: no boundary picture", ha="center", va="center")
-        ax0.set_axis_off()
-    ax1.plot(history.epoch, history.train_loss, label="train")
-    ax1.plot(history.epoch, history.val_loss, label="validation")
-    ax1.set(xlabel="epoch", ylabel="BCE loss", yscale="log", title="loss")
-    ax2.plot(history.epoch, history.train_acc, label="train")
-    ax2.plot(history.epoch, history.val_acc, label="validation")
-    ax2.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
-    for ax in (ax1, ax2):
-        ax.legend()
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=100), suffix=".png")
-    plt.close(fig)
+    fig = run_figure(net, X, y, history, feature_names, title, classes)
+    try:
+        atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=100), suffix=".png")
+    finally:
+        plt.close(fig)
     return path
+
+
+def run_figure(net, X, y, history=None, feature_names=None, title=None, classes=None):
+    """The matplotlib figure ``plot_run`` saves (arguments as there); the caller closes it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or len(X) == 0:
+        raise ValueError(f"plot_run needs X of shape (N, D), got {X.shape}")
+    d = X.shape[1]
+    feature_names = list(feature_names) if feature_names is not None else [f"x{_sub(i)}" for i in range(d)]
+    if len(feature_names) != d:
+        raise ValueError(f"{d} features but {len(feature_names)} feature names")
+    y = class_indices(y)
+    if len(y) != len(X):
+        raise ValueError(f"y has {len(y)} labels for {len(X)} points")
+    pred = np.asarray(net.predict(X))
+    names, k = _classes(net, y, pred, classes)
+    colours = _palette(k)
+    curves = history is not None and len(getattr(history, "epoch", [])) > 0
+    panels = (1 if d == 2 else 2) + (2 if curves else 0)
+    fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 4.6), squeeze=False)
+    axes = list(axes[0])
+    if d == 2:
+        ax = axes.pop(0)
+        (_binary_regions if k == 2 else _kclass_regions)(ax, net, X, y, pred, names, colours)
+        _mark_wrong(ax, X, pred != y)
+        ax.set(xlabel=feature_names[0], ylabel=feature_names[1])
+        ax.legend(fontsize=8, loc="best")
+    else:
+        (_projection if d > 1 else _strip)(axes.pop(0), X, y, pred, names, colours, feature_names)
+        _confusion(axes.pop(0), y, pred, names)
+    if curves:
+        _curves(axes[0], axes[1], history)
+    fig.suptitle(title or _default_title(net), fontsize=12)
+    fig.tight_layout()
+    return fig
+
+
+def _sub(i):
+    """``i`` in subscript digits: 0 -> ₀, 12 -> ₁₂."""
+    return str(i).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
