@@ -1,4 +1,4 @@
-"""Seeded stratified train/validation split and a standardiser fitted on the training part."""
+"""Seeded stratified train/validation split."""
 
 import numpy as np
 
@@ -8,7 +8,7 @@ def train_val_split(X, y, val_fraction=0.2, seed=None):
 
     Parameters
     ----------
-    X : ndarray (N, D); y : ndarray (N,) of 0/1
+    X : ndarray (N, D); y : ndarray (N,) of class indices
     val_fraction : float in [0, 1). 0 gives an empty validation part.
     seed : None, int or numpy.random.Generator
 
@@ -32,23 +32,3 @@ def train_val_split(X, y, val_fraction=0.2, seed=None):
     if len(train_idx) == 0:
         raise ValueError(f"val_fraction={val_fraction} leaves no training samples out of {len(y)}")
     return X[train_idx], X[val_idx], y[train_idx], y[val_idx]
-
-
-class Standardizer:
-    """Shift and scale each feature to zero mean and unit variance, fitted on training data.
-
-    Attributes
-    ----------
-    mean_ : ndarray (D,)
-    scale_ : ndarray (D,); a constant feature gets scale 1 instead of 0.
-    """
-
-    def fit(self, X):
-        X = np.asarray(X, dtype=np.float64)
-        self.mean_ = X.mean(axis=0)
-        std = X.std(axis=0)
-        self.scale_ = np.where(std > 0, std, 1.0)
-        return self
-
-    def transform(self, X):
-        return (np.asarray(X) - self.mean_) / self.scale_

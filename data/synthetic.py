@@ -1,16 +1,31 @@
-"""Two-class toy datasets in pure numpy: each returns ``X (N, 2) float64`` and ``y (N,) int``.
+"""Toy datasets in pure numpy: each returns ``X (N, 2) float64`` and ``y (N,) int64``.
 
-Every generator takes ``seed`` (None, an int or a ``numpy.random.Generator``) and uses no global state.
+Circles, moons and XOR are two-class; the spiral and the blobs take ``classes=K`` (K >= 2, default 2)
+and label their points ``0 .. K-1``. Every generator takes ``seed`` (None, an int or a
+``numpy.random.Generator``) and uses no global state.
 """
+
+import numbers
 
 import numpy as np
 
 
-def _check_n(n_samples):
+def _check_classes(classes):
+    if isinstance(classes, bool) or not isinstance(classes, numbers.Integral) or classes < 2:
+        raise ValueError(f"classes must be an int >= 2, got {classes!r}")
+    return int(classes)
+
+
+def _check_n(n_samples, classes=2):
     n = int(n_samples)
-    if n < 2:
-        raise ValueError(f"n_samples must be at least 2 (one per class), got {n_samples}")
+    if n < classes:
+        raise ValueError(f"n_samples must be at least {classes} (one per class), got {n_samples}")
     return n
+
+
+def _class_counts(n, classes):
+    """Near-equal class sizes summing to ``n``, the larger ones last: ``(n // 2, n - n // 2)`` for two."""
+    return [n * (j + 1) // classes - n * j // classes for j in range(classes)]
 
 
 def _check_noise(noise):
@@ -71,16 +86,26 @@ def make_xor(n_samples=1000, noise=0.05, seed=None, margin=0.1, shuffle=True):
     return _finish(X, y, noise, rng, shuffle)
 
 
-def make_spiral(n_samples=1000, noise=0.2, seed=None, turns=4.0, shuffle=True):
-    """Two interleaved spiral arms, the CS231n construction.
+def make_spiral(n_samples=1000, noise=0.2, seed=None, classes=2, turns=4.0, shuffle=True):
+    """``classes`` interleaved spiral arms, the CS231n construction.
 
-    Arm ``j`` has radius ``r`` from 0 to 1 and angle ``t = turns·(j + r)`` plus Gaussian noise
-    ``noise`` **on the angle** (as CS231n does); a point is ``r (sin t, cos t)``.
+    Arm ``j`` (of K = ``classes``) gets ``n_samples / K`` points (the larger shares last) with radius
+    ``r`` evenly spaced from 0 to 1 and angle ``t`` evenly spaced over ``[j·turns, (j+1)·turns]``
+    plus Gaussian noise ``noise`` **on the angle** (as CS231n does); a point is ``r (sin t, cos t)``.
+    The course's three-arm spiral is ``classes=3``.
+
+    Returns
+    -------
+    X : ndarray (N, 2) float64
+    y : ndarray (N,) int64, the arm, in ``[0, classes)``
     """
-    n, noise = _check_n(n_samples), _check_noise(noise)
+    k = _check_classes(classes)
+    n, noise = _check_n(n_samples, k), _check_noise(noise)
+    if not np.isfinite(turns):
+        raise ValueError(f"turns must be a finite number, got {turns}")
     rng = np.random.default_rng(seed)
     parts, labels = [], []
-    for arm, count in enumerate((n // 2, n - n // 2)):
+    for arm, count in enumerate(_class_counts(n, k)):
         r = np.linspace(0.0, 1.0, count)
         t = np.linspace(arm * turns, (arm + 1) * turns, count) + rng.normal(scale=noise, size=count)
         parts.append(np.c_[r * np.sin(t), r * np.cos(t)])
@@ -88,16 +113,46 @@ def make_spiral(n_samples=1000, noise=0.2, seed=None, turns=4.0, shuffle=True):
     return _finish(np.vstack(parts), np.concatenate(labels), 0.0, rng, shuffle)
 
 
-def make_blobs(n_samples=1000, noise=1.0, seed=None, centers=((-2.0, -2.0), (2.0, 2.0)), shuffle=True):
-    """Two isotropic Gaussian blobs of standard deviation ``noise`` around ``centers`` (class 0, 1)."""
-    n, noise = _check_n(n_samples), _check_noise(noise)
-    centers = np.asarray(centers, dtype=np.float64)
-    if centers.shape != (2, 2):
-        raise ValueError(f"centers must be two 2-D points, shape (2, 2), got {centers.shape}")
+def blob_centers(classes):
+    """K centres evenly spaced on the circle of radius 2√2 (≈ 2.83) through ``(-2, -2)``.
+
+    Rounded to 12 decimals, so two classes get exactly ``(-2, -2)`` and ``(2, 2)``.
+
+    Returns
+    -------
+    ndarray (K, 2) float64
+    """
+    k = _check_classes(classes)
+    angle = 1.25 * np.pi + 2 * np.pi * np.arange(k) / k
+    return np.round(2 * np.sqrt(2) * np.c_[np.cos(angle), np.sin(angle)], 12)
+
+
+def make_blobs(n_samples=1000, noise=1.0, seed=None, classes=2, centers=None, shuffle=True):
+    """``classes`` isotropic Gaussian blobs of standard deviation ``noise``, class ``j`` around ``centers[j]``.
+
+    Parameters
+    ----------
+    centers : array-like (K, 2) or None
+        One centre per class; None gives ``blob_centers(classes)``, K points on a circle of radius
+        ≈ 2.83 (for two classes ``(-2, -2)`` and ``(2, 2)``).
+
+    Returns
+    -------
+    X : ndarray (N, 2) float64
+    y : ndarray (N,) int64 in ``[0, classes)``; class sizes differ by at most one
+    """
+    k = _check_classes(classes)
+    n, noise = _check_n(n_samples, k), _check_noise(noise)
+    centers = blob_centers(k) if centers is None else np.asarray(centers, dtype=np.float64)
+    if centers.shape != (k, 2):
+        raise ValueError(f"centers must be one 2-D point per class, shape ({k}, 2) for classes={k}, "
+                         f"got {centers.shape}")
+    if not np.isfinite(centers).all():
+        raise ValueError("centers must be finite")
     rng = np.random.default_rng(seed)
-    counts = (n // 2, n - n // 2)
-    X = np.vstack([np.repeat(c[None, :], k, axis=0) for c, k in zip(centers, counts)])
-    y = np.r_[np.zeros(counts[0]), np.ones(counts[1])]
+    counts = _class_counts(n, k)
+    X = np.repeat(centers, counts, axis=0)
+    y = np.repeat(np.arange(k), counts)
     return _finish(X, y, noise, rng, shuffle)
 
 
@@ -108,3 +163,6 @@ DATASETS = {
     "spiral": make_spiral,
     "blobs": make_blobs,
 }
+
+#: The generators that take ``classes=K``; the others are two-class only.
+MULTICLASS_DATASETS = ("spiral", "blobs")

@@ -1,0 +1,86 @@
+"""A labelled dataset: features, class indices, the original class labels and the feature names."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(eq=False, repr=False)
+class Dataset:
+    """Features ``X``, class indices ``y`` into ``classes``, and names for both.
+
+    Checked once when built; afterwards the fields are plain attributes. There is deliberately no
+    ``__iter__``: ``X, y = dataset`` raises ``TypeError`` instead of quietly meaning something.
+
+    Attributes
+    ----------
+    X : ndarray (N, D) float64, C-contiguous, finite
+    y : ndarray (N,) int64, values in ``[0, K)``: ``classes[y[i]]`` is row i's original label
+    classes : list of K distinct labels, sorted; ints when every label is an integer, else str
+    feature_names : list of D str
+    source : str
+        Where the data came from (a path, a generator name), for messages.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    classes: list
+    feature_names: list
+    source: str = ""
+
+    def __post_init__(self):
+        X = np.ascontiguousarray(self.X, dtype=np.float64)
+        y = np.asarray(self.y)
+        if X.ndim != 2:
+            raise ValueError(f"{self._where()}X must be 2-D (N, D), got shape {X.shape}")
+        if y.shape != (X.shape[0],):
+            raise ValueError(f"{self._where()}y must have shape ({X.shape[0]},) to match X {X.shape}, got {y.shape}")
+        if y.size and not np.issubdtype(y.dtype, np.integer):
+            raise ValueError(f"{self._where()}y must hold integer class indices, got dtype {y.dtype}")
+        self.classes, self.feature_names = list(self.classes), [str(n) for n in self.feature_names]
+        k = len(self.classes)
+        if len(set(self.classes)) != k:
+            raise ValueError(f"{self._where()}classes must be distinct, got {self.classes}")
+        if len(self.feature_names) != X.shape[1]:
+            raise ValueError(f"{self._where()}{len(self.feature_names)} feature names for {X.shape[1]} columns of X")
+        if y.size and (y.min() < 0 or y.max() >= k):
+            raise ValueError(f"{self._where()}y must index classes, in [0, {k}), got values in [{y.min()}, {y.max()}]")
+        if not np.isfinite(X).all():
+            raise ValueError(f"{self._where()}X holds NaN or infinity")
+        self.X, self.y, self.source = X, y.astype(np.int64, copy=False), str(self.source)
+
+    @classmethod
+    def from_arrays(cls, X, labels, feature_names=None, source=""):
+        """Build from features and integer labels of any values (e.g. a generator's ``(X, y)``).
+
+        Parameters
+        ----------
+        X : array-like (N, D)
+        labels : array-like (N,) of integers; ``classes`` becomes their sorted distinct values
+        feature_names : D names, default ``["x0", "x1", ...]``
+        """
+        labels = np.asarray(labels)
+        if labels.size and not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(f"labels must be integers, got dtype {labels.dtype}")
+        values, y = np.unique(labels, return_inverse=True)
+        X = np.asarray(X)
+        names = default_feature_names(X.shape[1] if X.ndim == 2 else 0) if feature_names is None else feature_names
+        return cls(X, y.reshape(-1), [int(v) for v in values], names, source)
+
+    @property
+    def n_classes(self):
+        """K, the number of classes (``len(classes)``)."""
+        return len(self.classes)
+
+    def __repr__(self):
+        n, d = self.X.shape
+        where = f", source={self.source!r}" if self.source else ""
+        return f"Dataset(N={n}, D={d}, classes={self.classes!r}, feature_names={self.feature_names!r}{where})"
+
+    def _where(self):
+        return f"{self.source}: " if getattr(self, "source", "") else ""
+
+
+def default_feature_names(d):
+    """``["x0", ..., "x{d-1}"]``, the names of columns that have none."""
+    return [f"x{j}" for j in range(d)]
