@@ -76,7 +76,7 @@ def test_default_run_checks_everything_and_passes(capsys):
     for check in ("Linear", "Linear(bias=False)", "ReLU", "Sigmoid", "BCELoss", "SigmoidBCELoss", "Add", "Multiply",
                   "Max", "Copy", "(x+y)*z", "fused vs chained", "TwoLayerNet 2-3-1", "TwoLayerNet 2-8-1 +b1"):
         assert f"\n{check} " in out, check
-    assert "PASSED" in out.splitlines()[-1] and "1 kink elements left out" in out
+    assert "PASSED" in out.splitlines()[-1] and "1 element verified at a kink" in out
 
 
 def test_json_report(capsys):
@@ -84,7 +84,8 @@ def test_json_report(capsys):
     report = json.loads(out)
     assert code == 0 and report["passed"] is True
     relu = [r for r in report["rows"] if r["check"] == "ReLU"][0]
-    assert relu["kinks"] == 1 and relu["verdict"] == "pass"
+    assert relu["n_kinks"] == 1 and relu["n_checked"] == 40 and relu["verdict"] == "pass"
+    assert all(r["n_failed"] == 0 and r["hint"] is None for r in report["rows"])
     assert {r["name"] for r in report["rows"] if r["check"] == "TwoLayerNet 2-3-1"} == {"X", "w1", "w2", "b"}
 
 
@@ -103,13 +104,16 @@ def test_a_broken_user_layer_fails_and_names_the_tensor(capsys, user_file):
     assert code == 1 and "FAILED" in out
     rows = {line.split()[1]: line.split()[-1] for line in out.splitlines()[2:] if line.startswith("BadScale")}
     assert rows == {"x": "pass", "w": "fail"}
+    lines = out.splitlines()
+    w_row = next(i for i, line in enumerate(lines) if line.startswith("BadScale  w"))
+    assert lines[w_row + 1].lstrip().startswith("↳ median analytic/numeric")
 
 
 @pytest.mark.parametrize("spec,match", [
     ("{f}:Missing", "has no class 'Missing'"),
     ("/no/such/file.py:Scale", "/no/such/file.py: no such file"),
     ("{f}:NoBackward", "has no backward method"),
-    ("{f}:WrongShape", "backward returned a gradient of shape (5,); it must have the input's shape (8, 5)"),
+    ("{f}:WrongShape", "WrongShape.backward returned a gradient of shape (5,); it must have the input's shape (8, 5)"),
     ("{f}:Raises", "Raises.forward raised ZeroDivisionError: oops"),
     ("{f}", "PATH.py:ClassName"),
 ])
@@ -123,8 +127,9 @@ def test_bad_layer_args_and_options(capsys, user_file):
     assert code == 2 and "not valid JSON" in err
     code, _, err = run(capsys, "--mode", "sideways")
     assert code == 2 and "invalid choice" in err
-    code, _, err = run(capsys, "--h", "0")
-    assert code == 2 and "--h > 0" in err
+    for h in ("0", "-1e-5", "inf", "nan"):
+        code, _, err = run(capsys, f"--h={h}")
+        assert code == 2 and "--h must be a finite step > 0" in err, h
 
 
 def test_directional_mode_on_a_wide_network():
@@ -140,19 +145,21 @@ def test_directional_mode_on_a_wide_network():
             mask = self._saved()
             return upstream * np.where(mask, 1.0, 0.01)
 
-    net.relu = LeakyBackward()
+    net.layers[net.layers.index(net.relu)] = LeakyBackward()  # the ReLU inside the network, not an alias
     broken = check_model(net, X, y, mode="directional", directions=6)
     assert not broken.passed and broken.rows[0].verdict == "fail"
 
 
 def test_directional_cli(capsys):
     code, out, _ = run(capsys, "--mode", "directional", "--directions", "4")
-    assert code == 0 and "(4 directions)" in out and "all-kink" not in out
+    assert code == 0 and "(4 directions)" in out and "unchecked" not in out
 
 
-def test_a_row_that_is_all_kinks_is_not_called_a_pass():
+def test_a_row_with_nothing_judged_is_unchecked_and_never_passes():
     row = compare("c", "x", np.array([1.0, 2.0]), np.array([5.0, 0.0]), kinks=np.array([True, True]))
-    assert row.verdict == "kink"
+    assert row.verdict == "unchecked" and row.n_checked == 0
+    report = gradcheck.Report([row, compare("c", "y", np.ones(2), np.ones(2))])
+    assert not report.passed and report.summary().startswith("NOT VERIFIED") and "PASSED" not in report.summary()
 
 
 def test_burn_in_checks_at_a_trained_point(capsys):

@@ -127,12 +127,12 @@ def test_float32_layer_is_cast_on_a_copy_and_the_report_says_so(rng):
     assert layer.params["W"].dtype == np.float32  # untouched
 
 
-def test_kink_is_reported_while_a_real_bug_in_the_same_report_still_fails(rng):
+def test_kink_is_verified_while_a_real_bug_in_the_same_report_still_fails(rng):
     x = np.array([[0.0, 1.0], [-2.0, 0.5]])  # one element exactly on the kink
     report = check_layer(ReLU(), x)
     report.extend(check_layer(SigmoidForgetsOneMinusY(), x, check="BrokenSigmoid"))
     relu_row = report.row("x", check="ReLU")
-    assert relu_row.kinks == 1 and relu_row.verdict == "pass"
+    assert relu_row.n_kinks == 1 and relu_row.n_checked == 4 and relu_row.verdict == "pass"
     assert report.row("x", check="BrokenSigmoid").verdict == "fail"
     assert not report.passed
 
@@ -151,6 +151,7 @@ def test_report_renders_a_table_and_json_ready_dict(rng):
     assert "tensor" in text and "PASSED" in text and "W" in text
     d = report.to_dict()
     assert d["passed"] is True and {r["name"] for r in d["rows"]} == {"x", "W", "b"}
+    assert {"n_checked", "n_failed", "n_kinks", "ratio", "hint", "order"} <= set(d["rows"][0])
 
 
 def test_a_parameterless_layer_without_params_is_checked_and_left_untouched(rng):

@@ -1,0 +1,178 @@
+"""What a failing row most likely means: one line, from the pattern of its failing elements.
+
+``diagnose`` looks only at the elements beyond the fail threshold and tries, in this order:
+non-finite values; a step lost to float64 resolution or drowned in round-off (the check, not the
+gradient, is at fault); the analytic array being the numeric one transposed; analytic 0 where the
+numeric gradient is not (a missing path); a constant ratio analytic/numeric (−1: a flipped sign;
+N or 1/N with N the batch size: a mean/sum or 1/N slip; any other k: a constant factor); failures
+confined to negative, positive or zero inputs. Each is a hint, not a proof: it names the simplest
+explanation that fits every failing element.
+"""
+
+import numpy as np
+
+RATIO_RTOL = 1e-3  # how close to constant the ratios must be to call them "a constant factor"
+RATIO_SHARE = 0.9  # ... for this share of the failing elements
+
+
+def diagnose(analytic, reference, failed, numeric=None, inputs=None, batch_size=None, noise=None,
+             step_lost=None, judged=None, kinks=None):
+    """Median ratio and a one-line hint for the failing elements of one tensor.
+
+    Parameters
+    ----------
+    analytic, reference : ndarray (S,), the analytic gradient and what it was compared with (the
+        centred difference, or the nearest end of the one-sided interval at a kink)
+    failed : bool ndarray (S,), elements beyond the fail threshold
+    numeric : ndarray (S,) or None, the centred difference everywhere (for the transposition test);
+        defaults to ``reference``
+    inputs : ndarray (S,) or None, the input at each element (the sign hint), when the tensor is an input
+    batch_size : int or None, N, for the mean/sum hint
+    noise : ndarray (S,) or None, the round-off bound of the numeric estimate at each element
+    step_lost : bool ndarray (S,) or None, elements where ``x ± h`` rounded back to ``x``
+    judged : bool ndarray (S,) or None, elements that were judged at all (default: every element)
+    kinks : bool ndarray (S,) or None, elements judged by the one-sided interval (kinks, steep bends)
+
+    Returns
+    -------
+    ratio : float or None, the median of analytic/reference over failing elements with a finite,
+        non-zero reference
+    hint : str
+    """
+    a, ref = np.asarray(analytic, np.float64), np.asarray(reference, np.float64)
+    numeric = ref if numeric is None else np.asarray(numeric, np.float64)
+    failed = np.asarray(failed, bool)
+    judged = np.ones(a.shape, bool) if judged is None else judged
+    ratios = _ratios(a[failed], ref[failed])
+    ratio = float(np.median(ratios)) if ratios.size else None
+    hint = _non_finite(a, ref, failed) or _step(a, ref, failed, noise, step_lost) or _transposed(a, numeric)
+    if hint:
+        return ratio, hint
+    where = _where(inputs, failed, judged, a.shape)
+    if kinks is not None and kinks[failed].all():
+        hint = (f"every failing element ({_count(int(failed.sum()))}) is at a kink, where the analytic value must "
+                "lie between the two one-sided slopes, and lies outside: the backward is wrong exactly at the kink")
+        return ratio, f"{hint}; {where}" if where else hint
+    hint, where = _pattern(a, ref, failed, ratios, batch_size), _where(inputs, failed, judged, a.shape)
+    if hint and where:
+        return ratio, f"{hint}; {where}"
+    return ratio, hint or where or _spread(ratios, int(failed.sum()), a.size)
+
+
+def _ratios(a, ref):
+    ok = np.isfinite(a) & np.isfinite(ref) & (ref != 0)
+    return a[ok] / ref[ok]
+
+
+def _non_finite(a, ref, failed):
+    bad_a = int((~np.isfinite(a) & failed).sum())
+    if bad_a:
+        return f"the analytic gradient is NaN or infinite at {_count(bad_a)}"
+    bad_f = int((~np.isfinite(ref) & failed).sum())
+    if bad_f:
+        return (f"f itself is NaN or infinite near this point ({_count(bad_f)}): the forward pass "
+                "overflows or divides by zero at a probe")
+    return None
+
+
+def _step(a, ref, failed, noise, step_lost):
+    if step_lost is not None and step_lost[failed].all():
+        return "the step h is below float64's resolution here (x ± h == x): use a larger --h, or --mode taylor"
+    if noise is not None and (np.abs(a - ref) <= noise)[failed].all():
+        return ("the numeric estimate is round-off noise at this step: every failing error is within "
+                "round-off; use a larger --h (1e-5 suits float64), or --mode taylor")
+    return None
+
+
+def _transposed(a, numeric):
+    if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] < 2:
+        return None
+    from .numeric import rel_error
+
+    if rel_error(a.T, numeric) < 1e-6 and rel_error(a, numeric) > 1e-4:
+        return ("the analytic gradient is the numeric one transposed: return its .T "
+                "(check the order of a matrix product)")
+    return None
+
+
+def transposed_shape_hint(analytic, numeric):
+    """The hint for an analytic gradient of shape (B, A) checked against a tensor of shape (A, B)."""
+    from .numeric import rel_error
+
+    a, n = np.asarray(analytic, np.float64), np.asarray(numeric, np.float64)
+    text = f"the analytic gradient has shape {a.shape}, the transpose of the tensor's {n.shape}"
+    if rel_error(a.T, n) < 1e-6:
+        return text + ", and its values match the numeric gradient transposed: return its .T"
+    return text
+
+
+def _pattern(a, ref, failed, ratios, batch_size):
+    n_failed = int(failed.sum())
+    zero = failed & (a == 0) & (ref != 0)
+    if n_failed and zero.sum() == n_failed:
+        return f"analytic 0 where the numeric gradient is not ({_count(n_failed)}): a path's gradient is missing"
+    if ratios.size < max(1, RATIO_SHARE * n_failed):
+        return None
+    k = float(np.median(ratios))
+    if k == 0 or np.mean(np.abs(ratios / k - 1) <= RATIO_RTOL) < RATIO_SHARE:
+        return None
+    if abs(k + 1) <= RATIO_RTOL:
+        return "the sign is flipped: analytic = −numeric"
+    if batch_size and batch_size > 1:
+        if abs(k * batch_size - 1) <= RATIO_RTOL:
+            return (f"analytic = numeric / {batch_size}, and N = {batch_size} is the batch size: "
+                    "a mean where a sum belongs, or an extra 1/N")
+        if abs(k / batch_size - 1) <= RATIO_RTOL:
+            return (f"analytic = {batch_size} × numeric, and N = {batch_size} is the batch size: "
+                    "a missing 1/N, or a sum where a mean belongs")
+    return f"off by a constant factor: analytic = {_factor(k)} × numeric"
+
+
+def directional_hint(slope, numeric, batch_size=None):
+    """The hint for one direction (Taylor mode): analytic ``∇f·v`` against the change of ``f`` along ``v``.
+
+    One number cannot show a pattern, so only the ratios that name a slip on their own are read:
+    −1 (a flipped sign), N or 1/N (the batch size), and 0 (a missing path).
+    """
+    if slope == 0 and numeric != 0:
+        return "∇f·v is 0 where f changes along v: a path's gradient is missing"
+    k = slope / numeric if numeric else None
+    if k is not None and abs(k + 1) <= RATIO_RTOL:
+        return "the sign is flipped: ∇f·v = −(change of f along v)"
+    if k is not None and batch_size and batch_size > 1:
+        if abs(k * batch_size - 1) <= RATIO_RTOL:
+            return (f"∇f·v = (change along v) / {batch_size}, and N = {batch_size} is the batch size: "
+                    "a mean where a sum belongs, or an extra 1/N")
+        if abs(k / batch_size - 1) <= RATIO_RTOL:
+            return (f"∇f·v = {batch_size} × (change along v), and N = {batch_size} is the batch size: "
+                    "a missing 1/N, or a sum where a mean belongs")
+    return f"∇f·v = {slope:.6g} but f changes at {numeric:.6g} along v; --mode elementwise shows which elements"
+
+
+def _factor(k):
+    if abs(k) < 1 and abs(1 / k - round(1 / k)) < RATIO_RTOL * abs(1 / k):
+        return f"{'-' if k < 0 else ''}1/{abs(round(1 / k))}"
+    return f"{k:.4g}"
+
+
+def _where(inputs, failed, judged, shape):
+    """'failures only where the input is negative' (positive, zero), when the other elements pass."""
+    if inputs is None or np.shape(inputs) != shape or not failed.any():
+        return None
+    x = np.asarray(inputs)
+    passed = judged & ~failed
+    for name, side in (("exactly 0 (on the kink)", x == 0), ("negative", x < 0), ("positive", x > 0)):
+        if side[failed].all() and (passed & ~side).any():
+            return f"failures only where the input is {name}"
+    return None
+
+
+def _spread(ratios, n_failed, size):
+    if ratios.size:
+        return (f"no single pattern: {n_failed} of {size} elements fail, analytic/numeric from "
+                f"{ratios.min():.3g} to {ratios.max():.3g}")
+    return f"no single pattern: {n_failed} of {size} elements fail where the numeric gradient is 0"
+
+
+def _count(n):
+    return f"{n} element{'s' if n != 1 else ''}"

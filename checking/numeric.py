@@ -1,0 +1,228 @@
+"""The numerical primitives of the checker: relative errors, centred and one-sided differences, kinks.
+
+Kinks are found for any function, with no help from the layer. Probing element ``i`` at ``x ± h``
+gives, besides the centred difference, the two one-sided slopes
+
+    s₊ = (f(x + h) − f(x)) / h        s₋ = (f(x) − f(x − h)) / h
+
+(``f(x)`` is evaluated once per tensor). Their gap ``D(h) = |s₊ − s₋|`` tells a kink from a smooth
+bend: for a smooth ``f`` it is ``h |f''|`` (plus round-off), so it shrinks with the step; across a
+kink it is the jump of the derivative, whatever the step. Two stages:
+
+1. *Screen* (every element, free): the element is suspect when
+   ``D(h) > KINK_REL · max(|s₊|, |s₋|) + 4δ/h``, ``δ`` being the round-off of one evaluation of
+   ``f`` (``ROUND_OFF · eps · |f|``, so ``4δ/h`` bounds the round-off in ``D``). ``KINK_REL`` = 1 %:
+   smooth curvature gets there only where the slope changes by its own size within 100 steps.
+2. *Confirm* (suspects only, two more evaluations each): probe again at ``x ± h/2``. Curvature
+   halves the gap, a kink keeps it: the suspect is a kink when ``D(h/2) > KINK_PERSIST · D(h)``
+   (0.75, between the 0.5 of curvature and the 1 of a kink at ``x``). An optional ``kink_state()``
+   hint (ReLU's pattern of active units changing between ``x + h`` and ``x − h``) marks kinks too.
+
+Every suspect, kink or steep bend, is judged by the subgradient test (``compare`` in
+``checking.report``): the analytic value passes if it lies in the closed interval between ``s₋`` and
+``s₊``. That is sound wherever ``f'`` is monotone across ``[x − h, x + h]`` — a kink of a convex or
+concave piece (ReLU, LeakyReLU, ``abs``, ``max``) or a smooth bend — since the mean-value theorem
+puts ``f'(x)`` (and at a kink every subgradient) between the two one-sided slopes. It is also sharp:
+a backward that returns a value outside the interval fails like any other element. Only confirmed
+kinks are counted (``n_kinks``); a steep bend is a place where the centred difference itself is
+unreliable (its relative error grows like ``(h f''/f')²``), so the interval is the honest test there.
+"""
+
+import numpy as np
+
+REL_FLOOR = 1e-12
+KINK_REL = 1e-2
+KINK_PERSIST = 0.75
+ROUND_OFF = 64.0  # one evaluation of f is a sum of many terms: allow for that many ulps of |f|
+EPS = float(np.finfo(np.float64).eps)
+
+
+def rel_error(a, b, floor=REL_FLOOR):
+    """Largest element-wise relative error ``|a - b| / max(|a| + |b|, floor)``.
+
+    Parameters
+    ----------
+    a, b : array_like of the same shape
+    floor : float
+        Lower bound of the denominator, so two exact zeros compare as equal instead of 0/0.
+
+    Returns
+    -------
+    float
+    """
+    return float(np.max(rel_errors(a, b, floor), initial=0.0))
+
+
+def rel_errors(a, b, floor=REL_FLOOR):
+    """Element-wise ``|a - b| / max(|a| + |b|, floor)``; a ``ValueError`` if the shapes differ."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"cannot compare gradients of shapes {a.shape} and {b.shape}")
+    with np.errstate(invalid="ignore"):
+        return np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), floor)
+
+
+class Probes:
+    """What probing a tensor element by element (or a vector direction by direction) measured.
+
+    Attributes (float64 arrays of the probed shape unless said otherwise)
+    ----------
+    f0 : float, ``f`` at the unperturbed point
+    centred : ``(f(x+h) − f(x−h)) / 2h``
+    forward, backward : the one-sided slopes ``s₊`` and ``s₋``
+    noise : the round-off bound of the centred difference, ``δ / h``
+    suspect : bool, elements whose one-sided slopes disagree (stage 1 of the module docstring) or
+        whose ``state`` changed: judged by the one-sided interval
+    kinks : bool, the suspects confirmed as kinks (stage 2, after ``confirm``), or marked by ``state``
+    step_lost : bool, elements where ``x ± h`` rounded back to ``x`` (the step is below float64's
+        resolution there, so the probes measured nothing)
+    """
+
+    def __init__(self, f0, f_plus, f_minus, h, state_changed=None, step_lost=None):
+        f_plus, f_minus = np.asarray(f_plus, np.float64), np.asarray(f_minus, np.float64)
+        self.f0, self.h = f0, h
+        with np.errstate(invalid="ignore", over="ignore"):
+            self.centred = (f_plus - f_minus) / (2 * h)
+            self.forward = (f_plus - f0) / h
+            self.backward = (f0 - f_minus) / h
+            scale = np.maximum(np.maximum(np.abs(f_plus), np.abs(f_minus)), abs(f0))
+        delta = ROUND_OFF * EPS * scale
+        self.noise = delta / h
+        changed = np.zeros(self.centred.shape, bool) if state_changed is None else np.asarray(state_changed, bool)
+        self.suspect = kink_mask(self.forward, self.backward, 4 * delta / h) | changed
+        self.kinks = changed.copy()
+        self.step_lost = np.zeros(self.centred.shape, bool) if step_lost is None else step_lost
+
+    def confirm(self, probe_half):
+        """Stage 2: ``probe_half(i) -> (f at +h/2, f at −h/2)`` along flat index ``i``, for each suspect."""
+        gaps = np.abs(self.forward - self.backward)
+        for i in np.flatnonzero(self.suspect & ~self.kinks):
+            f_plus, f_minus = probe_half(int(i))
+            half = self.h / 2
+            gap_half = abs((f_plus - self.f0) / half - (self.f0 - f_minus) / half)
+            self.kinks.flat[i] = bool(gap_half > KINK_PERSIST * gaps.flat[i])
+        return self
+
+    @property
+    def bounds(self):
+        """``(lo, hi)``: the interval spanned by the two one-sided slopes, per element."""
+        return np.minimum(self.forward, self.backward), np.maximum(self.forward, self.backward)
+
+
+def kink_mask(forward, backward, round_off):
+    """True where one-sided slopes disagree beyond smooth curvature and round-off (see module doc)."""
+    forward, backward = np.asarray(forward), np.asarray(backward)
+    with np.errstate(invalid="ignore"):
+        gap = np.abs(forward - backward)
+        return np.isfinite(gap) & (gap > KINK_REL * np.maximum(np.abs(forward), np.abs(backward)) + round_off)
+
+
+def probe_elements(f, x, h=1e-5, state=None, confirm=True):
+    """Probe ``f`` at ``x ± h`` one element at a time, and once at ``x``.
+
+    Parameters
+    ----------
+    f : callable ``f(x) -> float``; it may read ``x`` directly (or through an object holding it)
+    x : ndarray of floats, any shape
+        Perturbed **in place**, one element at a time, and restored exactly afterwards, also when
+        ``f`` raises. Integer arrays are refused: ``x ± h`` would be truncated.
+    h : float, the step
+    state : callable or None, optional kink hint
+        Called after each evaluation of ``f``; returns an array (or tuple of arrays) describing which
+        piece of a piecewise function was used (ReLU's ``kink_state()``). Elements where it differs
+        between ``x + h`` and ``x − h`` count as kinks too.
+    confirm : bool, run stage 2 (two more evaluations per suspect) to tell kinks from steep bends
+
+    Returns
+    -------
+    Probes, arrays of ``x``'s shape
+    """
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"x must be a numpy array to perturb in place, got {type(x).__name__}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"x has dtype {x.dtype}: x ± h would be truncated; pass a float64 array")
+    f0 = float(f(x))
+    f_plus, f_minus = np.empty(x.shape), np.empty(x.shape)
+    changed, lost = np.zeros(x.shape, bool), np.zeros(x.shape, bool)
+    for idx in np.ndindex(x.shape):
+        old = x[idx]
+        try:
+            x[idx] = old + h
+            lost[idx] = x[idx] == old
+            f_plus[idx] = float(f(x))
+            s_plus = _snapshot(state)
+            x[idx] = old - h
+            lost[idx] |= x[idx] == old
+            f_minus[idx] = float(f(x))
+            s_minus = _snapshot(state)
+        finally:
+            x[idx] = old
+        changed[idx] = not _same(s_plus, s_minus)
+    probes = Probes(f0, f_plus, f_minus, h, changed, lost)
+    if confirm:
+        probes.confirm(lambda i: _probe_pair(f, x, np.unravel_index(i, x.shape), h / 2))
+    return probes
+
+
+def _probe_pair(f, x, idx, step):
+    """``(f(x + step e_idx), f(x − step e_idx))``, restoring ``x[idx]`` exactly."""
+    old = x[idx]
+    try:
+        x[idx] = old + step
+        f_plus = float(f(x))
+        x[idx] = old - step
+        f_minus = float(f(x))
+    finally:
+        x[idx] = old
+    return f_plus, f_minus
+
+
+def numerical_gradient(f, x, h=1e-5):
+    """Centred-difference gradient of a scalar function, ``(f(x+h) - f(x-h)) / 2h`` per element.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x) -> float``. It may read ``x`` directly (or through an object holding it).
+    x : ndarray of floats, any shape
+        Perturbed **in place**, one element at a time, and restored exactly afterwards, also when
+        ``f`` raises. Integer arrays are refused: ``x ± h`` would be truncated.
+    h : float
+
+    Returns
+    -------
+    ndarray of float64, shape of ``x``
+    """
+    return probe_elements(f, x, h, confirm=False).centred
+
+
+def numerical_gradient_kinks(f, x, h=1e-5, state=None):
+    """``numerical_gradient`` that also marks the elements at a kink (see the module docstring).
+
+    Parameters
+    ----------
+    state : callable or None
+        Optional kink hint, e.g. ReLU's ``kink_state``; see ``probe_elements``.
+
+    Returns
+    -------
+    grad : ndarray of float64, shape of ``x``
+    kinks : ndarray of bool, shape of ``x``, the confirmed kinks
+    """
+    probes = probe_elements(f, x, h, state)
+    return probes.centred, probes.kinks
+
+
+def _snapshot(state):
+    if state is None:
+        return None
+    s = state()
+    return tuple(np.array(a, copy=True) for a in s) if isinstance(s, (tuple, list)) else np.array(s, copy=True)
+
+
+def _same(s1, s2):
+    if s1 is None:
+        return True
+    if isinstance(s1, tuple):
+        return len(s1) == len(s2) and all(np.array_equal(a, b) for a, b in zip(s1, s2))
+    return np.array_equal(s1, s2)

@@ -1,0 +1,295 @@
+"""Rows, reports and verdicts: how one analytic gradient is judged against its numerical estimate.
+
+Verdicts of a row (one tensor):
+
+``pass``
+    every judged element within ``tol`` (relative error, 1e-7 by default);
+``warn``
+    the worst within ``warn_tol`` (1e-4) — suspicious, a failure only with ``strict``;
+``fail``
+    at least one element beyond ``warn_tol``; the row then carries ``ratio`` and a ``hint``;
+``unchecked``
+    no element could be judged (e.g. every Taylor direction crossed a kink); never a pass;
+``exact``
+    Taylor mode only: ``f`` is linear in the tensor, the remainder stays at round-off for every ε.
+
+An element at a kink (see ``checking.numeric``) is *verified*, not skipped: its analytic value is
+compared with the nearest point of the interval between the two one-sided slopes (0 if it lies
+inside), with the same tolerances. ``n_kinks`` counts those elements.
+"""
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .diagnosis import diagnose, transposed_shape_hint
+from .numeric import rel_errors
+
+PASS_TOL = 1e-7
+WARN_TOL = 1e-4
+VERDICTS = ("pass", "warn", "fail", "exact", "unchecked")
+
+
+@dataclass
+class Row:
+    """One checked tensor: the verdict, counts, where it disagrees most and, if it fails, why.
+
+    Attributes
+    ----------
+    check, name : str, the check (layer) and the tensor
+    shape : tuple, the tensor's shape (for a directional row: (directions,))
+    verdict : one of ``VERDICTS``
+    n_checked, n_failed, n_kinks : int, elements judged, beyond ``warn_tol``, verified at a kink
+    max_abs_error, max_rel_error : float or None (None in Taylor mode)
+    worst_index : tuple; analytic, numeric : float, the worst element's values (at a kink,
+        ``numeric`` is the nearest end of ``interval``)
+    interval : (lo, hi) or None, the one-sided slopes, when the worst element was judged by them (at a
+        kink or a steep bend)
+    ratio : float or None, median analytic/numeric over the failing elements
+    hint : str or None, the likely cause of a failure
+    mode : "elementwise", "directional" or "taylor"
+    order : float or None, Taylor mode: the fitted order of the remainder
+    remainders : list of float or None, Taylor mode: |f(θ+εv) − f(θ) − ε∇f·v| per ε in ``epsilons``
+    epsilons : list of float or None, Taylor mode
+    analytic_shape : tuple or None, the analytic gradient's shape when it is not the tensor's
+    """
+
+    check: str
+    name: str
+    shape: tuple
+    verdict: str
+    n_checked: int = 0
+    n_failed: int = 0
+    n_kinks: int = 0
+    max_abs_error: float = 0.0
+    max_rel_error: float = 0.0
+    worst_index: tuple = ()
+    analytic: float = 0.0
+    numeric: float = 0.0
+    interval: tuple = None
+    ratio: float = None
+    hint: str = None
+    mode: str = "elementwise"
+    order: float = None
+    remainders: list = None
+    epsilons: list = None
+    analytic_shape: tuple = None
+
+    @property
+    def kinks(self):
+        """The old name of ``n_kinks`` (elements verified at a kink)."""
+        return self.n_kinks
+
+    def to_dict(self):
+        """A JSON-ready dict (lists for tuples; non-finite floats are left for ``Report.to_dict``)."""
+        d = dict(self.__dict__)
+        d["shape"], d["worst_index"] = list(self.shape), list(self.worst_index)
+        d["interval"] = None if self.interval is None else list(self.interval)
+        d["analytic_shape"] = None if self.analytic_shape is None else list(self.analytic_shape)
+        return d
+
+    def worst_text(self):
+        """The table cell describing the worst element (or the Taylor fit)."""
+        if self.mode == "taylor":
+            if not self.remainders:
+                return "no remainder measured"
+            rs = [r for r in self.remainders if r is not None]
+            span = f"remainder {rs[0]:.1e} … {rs[-1]:.1e}" if rs else ""
+            order = "" if self.order is None else f"order {self.order:.2f}, "
+            return f"{order}{span}"
+        if self.analytic_shape is not None:
+            return f"wrong shape: analytic {self.analytic_shape}"
+        idx = ",".join(map(str, self.worst_index))
+        a = self.analytic + 0.0  # + 0.0: show -0.0 (a killed gradient) as 0
+        if self.interval is not None:
+            lo, hi = self.interval
+            return f"[{idx}]: {a:+.6e} / one-sided [{lo + 0.0:+.3e}, {hi + 0.0:+.3e}]"
+        return f"[{idx}]: {a:+.6e} / {self.numeric + 0.0:+.6e}"
+
+
+@dataclass
+class Report:
+    """A list of rows and notes; ``passed`` unless a row fails or is unchecked (or warns, when ``strict``)."""
+
+    rows: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    strict: bool = False
+
+    @property
+    def passed(self):
+        bad = {"fail", "unchecked", "warn"} if self.strict else {"fail", "unchecked"}
+        return not any(r.verdict in bad for r in self.rows)
+
+    def extend(self, other):
+        self.rows += other.rows
+        self.notes += [n for n in other.notes if n not in self.notes]
+        return self
+
+    def row(self, name, check=None):
+        """The row for tensor ``name`` (and ``check``, if several checks share tensor names)."""
+        for r in self.rows:
+            if r.name == name and (check is None or r.check == check):
+                return r
+        raise KeyError(name)
+
+    def counts(self):
+        return {v: sum(r.verdict == v for r in self.rows) for v in VERDICTS}
+
+    def summary(self):
+        """One line: PASSED only when no row fails or is unchecked; counts, kinks, worst error, lowest order."""
+        c = self.counts()
+        failed = c["fail"] or (self.strict and c["warn"])
+        word = "FAILED" if failed else "NOT VERIFIED" if c["unchecked"] else "PASSED"
+        parts = [f"{len(self.rows)} tensors, {c['pass']} pass, {c['warn']} warn, {c['fail']} fail"]
+        parts[0] += "".join(f", {c[v]} {v}" for v in ("exact", "unchecked") if c[v])
+        kinks = sum(r.n_kinks for r in self.rows)
+        if kinks or any(r.mode != "taylor" for r in self.rows):
+            parts.append(f"{kinks} element{'s' if kinks != 1 else ''} verified at a kink")
+        rels = [r.max_rel_error for r in self.rows if r.max_rel_error is not None]
+        if rels:
+            parts.append(f"worst relative error {max(rels):.2e}")
+        orders = [r.order for r in self.rows if r.order is not None]
+        if orders:
+            parts.append(f"lowest Taylor order {min(orders):.2f}")
+        return f"{word}: " + "; ".join(parts)
+
+    def table(self):
+        """The rows as an aligned text table; a failing row is followed by its hint on one line."""
+        head = ("check", "tensor", "shape", "max rel err", "worst element (index: analytic / numeric)",
+                "checked", "failed", "kinks", "verdict")
+        lines, hints = [head], {}
+        for r in self.rows:
+            rel = "-" if r.max_rel_error is None else f"{r.max_rel_error:.2e}"
+            lines.append((r.check, r.name, "x".join(map(str, r.shape)) or "scalar", rel, r.worst_text(),
+                          str(r.n_checked), str(r.n_failed), str(r.n_kinks), r.verdict))
+            if r.hint and r.verdict in ("fail", "unchecked"):
+                what = "analytic/numeric along v" if r.mode == "taylor" else "median analytic/numeric"
+                ratio = "" if r.ratio is None else f"{what} {r.ratio:.4g}; "
+                hints[len(lines) - 1] = f"    ↳ {ratio}{r.hint}"
+        widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+        out = []
+        for i, line in enumerate(lines):
+            out.append("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip())
+            if i in hints:
+                out.append(hints[i])
+        out.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join(out + [f"note: {n}" for n in self.notes])
+
+    def to_dict(self):
+        """A dict that strict JSON can hold: NaN and infinities become None, and a note says so."""
+        rows, replaced = [], []
+        for i, r in enumerate(self.rows):
+            d = r.to_dict()
+            for key, value in d.items():
+                d[key], bad = _finite(value)
+                replaced += [f"rows[{i}].{key}"] if bad else []
+            rows.append(d)
+        notes = list(self.notes)
+        if replaced:
+            notes.append("non-finite numbers (NaN or infinity) are written as null: " + ", ".join(replaced))
+        return {"passed": self.passed, "summary": self.summary(), "notes": notes, "rows": rows}
+
+    def __str__(self):
+        return self.table() + "\n" + self.summary()
+
+
+def _finite(value):
+    """(value with non-finite floats replaced by None, whether one was)."""
+    if isinstance(value, (list, tuple)):
+        items = [_finite(v) for v in value]
+        return [v for v, _ in items], any(b for _, b in items)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return (value, False) if math.isfinite(value) else (None, True)
+    if isinstance(value, np.integer):
+        return int(value), False
+    return value, False
+
+
+def compare(check, name, analytic, numeric, kinks=None, tol=PASS_TOL, warn_tol=WARN_TOL, *, bounds=None,
+            suspect=None, inputs=None, batch_size=None, noise=None, step_lost=None, mode="elementwise"):
+    """Build the ``Row`` judging one analytic gradient against its numerical estimate.
+
+    Parameters
+    ----------
+    analytic, numeric : array_like of the same shape S (a transposed 2-D shape fails with a hint)
+    kinks : bool array S or None, elements at a kink
+    bounds : (lo, hi) arrays S or None, the one-sided slopes; a kink element is judged against the
+        interval ``[lo, hi]``. Without ``bounds`` kink elements cannot be judged (they are counted in
+        neither ``n_checked`` nor ``n_kinks``), and a row with nothing judged is ``unchecked``.
+    suspect : bool array S or None, further elements judged by the interval but not counted as kinks
+        (steep bends, see ``checking.numeric``); needs ``bounds``
+    tol, warn_tol : float, the relative errors that pass and that only warn
+    inputs : array S or None, the input values, for the "only where the input is negative" hint
+    batch_size : int or None, N, for the "a mean where a sum belongs" hint
+    noise, step_lost : arrays S or None, the numeric estimate's round-off bound and lost steps (hints)
+    mode : str, recorded in the row
+
+    Returns
+    -------
+    Row
+    """
+    analytic = np.asarray(analytic)
+    numeric = np.asarray(numeric, dtype=np.float64)
+    if analytic.shape != numeric.shape:
+        transposed = analytic.ndim == 2 and analytic.shape[::-1] == numeric.shape
+        hint = (transposed_shape_hint(analytic, numeric) if transposed
+                else f"the analytic gradient has shape {analytic.shape}, the tensor {numeric.shape}")
+        return Row(check, name, numeric.shape, "fail", n_checked=numeric.size, n_failed=numeric.size,
+                   max_abs_error=math.inf, max_rel_error=math.inf, analytic=math.nan, numeric=math.nan,
+                   hint=hint, mode=mode, analytic_shape=analytic.shape)
+    analytic = analytic.astype(np.float64)
+    kinks = np.zeros(numeric.shape, bool) if kinks is None else np.asarray(kinks, bool)
+    judged = ~kinks if bounds is None else np.ones(numeric.shape, bool)
+    interval = kinks if suspect is None or bounds is None else kinks | np.asarray(suspect, bool)
+    reference = numeric if bounds is None else _nearest_allowed(analytic, numeric, interval, bounds)
+    rel, ab = _errors(analytic, reference, judged)
+    n_checked = int(judged.sum())
+    failed = rel > warn_tol
+    worst = np.unravel_index(int(np.argmax(rel)) if n_checked else 0, rel.shape) if rel.size else ()
+    max_rel = float(rel[worst]) if rel.size else 0.0
+    if rel.size and not n_checked:
+        verdict = "unchecked"
+    else:
+        verdict = "pass" if max_rel < tol else "warn" if max_rel <= warn_tol else "fail"
+    row = Row(check, name, numeric.shape, verdict, n_checked=n_checked, n_failed=int(failed.sum()),
+              n_kinks=int((kinks & judged).sum()), max_abs_error=float(np.max(ab, initial=0.0)),
+              max_rel_error=max_rel, worst_index=tuple(int(i) for i in worst), mode=mode)
+    if rel.size:
+        row.analytic, row.numeric = float(analytic[worst]), float(reference[worst])
+        if bounds is not None and interval[worst]:
+            row.interval = (float(bounds[0][worst]), float(bounds[1][worst]))
+    if verdict == "fail":
+        row.ratio, row.hint = diagnose(analytic, reference, failed, numeric=numeric, inputs=inputs,
+                                       batch_size=batch_size, noise=noise, step_lost=step_lost, judged=judged,
+                                       kinks=interval & judged)
+    elif verdict == "unchecked":
+        row.hint = "no element could be judged: every one is at a kink whose one-sided slopes are unknown"
+    return row
+
+
+def _nearest_allowed(analytic, numeric, interval, bounds):
+    """The value each element is compared with: the centred difference, or at an interval-judged
+    element the point of ``[lo, hi]`` nearest to the analytic value (the analytic value itself if inside)."""
+    lo, hi = (np.asarray(b, np.float64) for b in bounds)
+    with np.errstate(invalid="ignore"):
+        return np.where(interval, np.clip(analytic, lo, hi), numeric)
+
+
+def _errors(analytic, reference, judged):
+    """Relative and absolute errors, 0 where not judged and infinite where anything is NaN."""
+    rel = rel_errors(analytic, reference)
+    with np.errstate(invalid="ignore"):
+        ab = np.abs(analytic - reference)
+    rel = np.where(judged, np.where(np.isnan(rel), np.inf, rel), 0.0)
+    ab = np.where(judged, np.where(np.isnan(ab), np.inf, ab), 0.0)
+    return rel, ab
+
+
+def compare_probes(check, name, analytic, probes, tol=PASS_TOL, warn_tol=WARN_TOL, inputs=None, batch_size=None,
+                   mode="elementwise"):
+    """``compare`` with everything a ``checking.numeric.Probes`` measured (kinks verified by their interval)."""
+    return compare(check, name, analytic, probes.centred, probes.kinks, tol, warn_tol, bounds=probes.bounds,
+                   suspect=probes.suspect, inputs=inputs, batch_size=batch_size, noise=probes.noise,
+                   step_lost=probes.step_lost, mode=mode)
