@@ -84,13 +84,23 @@ def build_parser():
                         "unit v (big models); taylor: the order of |f(θ+εv) − f(θ) − ε∇f·v| over ε = 1e-1…1e-6, "
                         f"which does not depend on --h (passes at order ≥ {PASS_ORDER})")
     p.add_argument("--directions", type=int, default=8, help="random directions in directional mode (default: 8)")
-    p.add_argument("--trace", action="store_true", help="print the handout's network's backward pass node by node")
+    p.add_argument("--trace", nargs="?", const="net", choices=["net", "warmup", "chain"],
+                   help="print a backward pass node by node: the handout's network (net, the default), its "
+                        "warm-up (x+y)*z, or the network --hidden/--activation/--classes describe (chain)")
+    p.add_argument("--svg", metavar="PATH.svg", help="with --trace: draw the traced graph (green forward values, "
+                                                    "red gradients), as the handout does")
     p.add_argument("--json", action="store_true", help="print the report as one (strict) JSON object")
     p.add_argument("--burn-in", type=int, default=0, metavar="K",
                    help="take K SGD steps on circles before checking the whole network")
     p.add_argument("--seed", type=int, default=0, help="seed of the random data and weights, >= 0 (default: 0)")
-    p.add_argument("--batch", type=int, default=8, help="rows of random data (default: 8)")
-    p.add_argument("--hidden", type=int, default=8, help="hidden width of the second network checked (default: 8)")
+    p.add_argument("--batch", type=int, default=None, help="rows of random data (default: 8; 4 for --trace)")
+    p.add_argument("--hidden", default=None, metavar="H[,H...]",
+                   help="hidden widths of the composed network checked beside the handout's (default: 8; "
+                        "16,16 = two layers), as in train.py")
+    p.add_argument("--activation", choices=["relu", "tanh", "sigmoid", "leaky_relu"], default="relu",
+                   help="its hidden activation (default: relu)")
+    p.add_argument("--classes", type=int, default=2, help="its classes K: 2 = sigmoid + BCE, more = softmax "
+                                                          "cross-entropy (default: 2)")
     p.add_argument("--h", type=float, default=1e-5, help="finite-difference step, finite and > 0 (default: 1e-5)")
     p.add_argument("--tol", type=float, default=PASS_TOL, help=f"relative error that passes (default: {PASS_TOL:g})")
     p.add_argument("--warn-tol", type=float, default=WARN_TOL,
@@ -115,11 +125,36 @@ def _input_shape(text):
     return shape
 
 
+def _hidden(text):
+    """``--hidden 16,16`` -> (16, 16); the default is one hidden layer of 8."""
+    from app.cli import UsageError
+
+    if text is None:
+        return (8,)
+    try:
+        widths = tuple(int(s) for s in text.split(","))
+    except ValueError:
+        raise UsageError(f"--hidden wants comma-separated positive widths like 16,16, got {text!r}") from None
+    if min(widths) < 1 or max(widths) > 4096:
+        raise UsageError(f"--hidden widths must be between 1 and 4096, got {text!r}")
+    return widths
+
+
 def _check_options(a):
     from app.cli import UsageError
 
-    if min(a.batch, a.hidden, a.directions) < 1 or a.burn_in < 0:
-        raise UsageError("--batch, --hidden and --directions must be >= 1, --burn-in >= 0")
+    if min(a.batch or 1, a.directions) < 1 or a.burn_in < 0:
+        raise UsageError("--batch and --directions must be >= 1, --burn-in >= 0")
+    if a.classes < 2:
+        raise UsageError(f"--classes must be >= 2, got {a.classes}")
+    if a.svg and not a.trace:
+        raise UsageError("--svg draws a traced graph: add --trace (net, warmup or chain)")
+    if a.trace and (a.layer or a.json):
+        raise UsageError("--trace prints a trace; it does not take --layer or --json")
+    if a.svg:
+        from app.outputs import check_outputs
+
+        check_outputs([("--svg", a.svg, (".svg",))])
     if a.seed < 0:
         raise UsageError(f"--seed must be >= 0, got {a.seed}")
     if not (math.isfinite(a.h) and a.h > 0):
@@ -146,7 +181,13 @@ def check_user_layer(entry, shape, seed, **opts):
     if kind is not None and is_loss is False:
         raise UsageError(f"{cls}.forward takes only x, so --labels {kind} does not apply; "
                          "it is for a loss, forward(x, y)")
-    x = np.random.default_rng(seed).standard_normal(shape)
+    rng = np.random.default_rng(seed)
+    if kind is None:
+        x = rng.standard_normal(shape)
+    else:  # a loss: inputs in (0.05, 0.95), valid as probabilities and as logits (rows sum to 1 for classes)
+        x = rng.uniform(0.05, 0.95, shape)
+        if kind == "classes" and len(shape) == 2:
+            x /= x.sum(axis=1, keepdims=True)
     y = None if kind is None else make_labels(kind, shape, np.random.default_rng([seed, 1]))
     try:
         return check_layer(layer, x, y=y, seed=seed, check=spec.rpartition(":")[2], **opts)
@@ -164,11 +205,18 @@ def _add_labels(cls):
 def run(a):
     from app.cli import UsageError
     from checking.suites import default_suite
-    from checking.trace import trace_backward
+    from checking.trace import run_trace
 
     _check_options(a)
+    hidden = _hidden(a.hidden)
     if a.trace:
-        text, ok = trace_backward(seed=a.seed)
+        net = None
+        if a.trace == "chain":
+            from model.builders import build_mlp
+
+            net = build_mlp(2, hidden=hidden, activation=a.activation, hidden_bias=True, classes=a.classes,
+                            standardize=False, seed=a.seed)
+        text, ok = run_trace(a.trace, seed=a.seed, batch=a.batch or 4, svg=a.svg, net=net)
         print(text)
         return 0 if ok else 1
     opts = dict(h=a.h, tol=a.tol, warn_tol=a.warn_tol, mode=a.mode, directions=a.directions)
@@ -183,7 +231,8 @@ def run(a):
             except BaseException as exc:  # noqa: B036 — the user's code failed somewhere inside the check
                 raise LayerError(f"{entry['spec']}: {type(exc).__name__}: {exc}") from exc
     else:
-        report = default_suite(seed=a.seed, batch=a.batch, hidden=a.hidden, burn_in=a.burn_in, **opts)
+        report = default_suite(seed=a.seed, batch=a.batch or 8, hidden=hidden, burn_in=a.burn_in,
+                               activation=a.activation, classes=a.classes, **opts)
     report.strict = a.strict
     if a.json:
         print(json.dumps(report.to_dict(), allow_nan=False))

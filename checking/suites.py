@@ -19,8 +19,8 @@ def layer_suite(seed=0, batch=8, **opts):
     """Every layer in isolation, on seeded random float64 data.
 
     In element-wise mode one ReLU input is placed exactly on the kink on purpose, so the report
-    shows it being recognised (and left out of the verdict) rather than mistaken for a bug. (In
-    directional mode every direction would straddle it, leaving nothing to check.)
+    shows it being recognised and verified (the analytic value must lie between the one-sided
+    slopes) rather than mistaken for a bug. (In directional mode every direction would cross it.)
     """
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((batch, 5))
@@ -149,7 +149,7 @@ def model_suite(seed=0, batch=8, hidden=8, burn_in=0, activation="relu", classes
 def _name(net, extra=""):
     if isinstance(net, TwoLayerNet):
         return f"TwoLayerNet 2-{net.hidden_dim}-1 {extra}".strip()
-    return net.describe().split(",")[0]
+    return f"Sequential {net.describe().split(',')[0]}"
 
 
 def _with_layer_names(report, net):

@@ -495,17 +495,19 @@ def trace_backward(X=None, y=None, seed=0, batch=4, graph=None):
 # ---------------------------------------------------------------- one call for the CLI
 
 
-TRACES = ("net", "warmup")
+TRACES = ("net", "warmup", "chain")
 
 
-def run_trace(kind="net", seed=0, batch=4, svg=None):
-    """What ``gradcheck.py --trace [net|warmup] [--svg PATH] [--seed S] [--batch N]`` does.
+def run_trace(kind="net", seed=0, batch=4, svg=None, net=None):
+    """What ``gradcheck.py --trace [net|warmup|chain] [--svg PATH] [--seed S] [--batch N]`` does.
 
     Parameters
     ----------
-    kind : "net" (the handout's network) or "warmup" (the warm-up graph; seed and batch unused)
-    seed, batch : for "net", as in ``network_graph``
+    kind : "net" (the handout's network), "warmup" (the warm-up graph; seed and batch unused) or
+        "chain" (any ``Sequential`` ``net``, layer by layer, on seeded random data)
+    seed, batch : the random data (and, for "net", the weights), as in ``network_graph``
     svg : path or None; if given, the same traced graph is drawn there as SVG (written atomically)
+    net : the network for "chain"
 
     Returns
     -------
@@ -518,6 +520,12 @@ def run_trace(kind="net", seed=0, batch=4, svg=None):
     elif kind == "net":
         graph = network_graph(seed=seed, batch=batch)[0]
         text, ok = trace_backward(graph=graph)
+    elif kind == "chain":
+        rng = np.random.default_rng([seed, 7])  # a stream of its own: not the one the weights came from
+        X = rng.standard_normal((batch, net.input_dim))
+        y = rng.integers(0, 2 if net.target == "binary" else net.output_dim, batch)
+        graph = chain_graph(net, X, y)
+        text, ok = graph_text(graph)
     else:
         raise ValueError(f"--trace takes one of {', '.join(TRACES)}, got {kind!r}")
     if svg is not None:

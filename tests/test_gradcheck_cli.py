@@ -191,3 +191,91 @@ def test_as_a_subprocess_with_a_broken_layer(user_file):
     proc = subprocess.run([sys.executable, str(ROOT / "gradcheck.py"), "--layer", f"{user_file}:BadScale", "--json"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1 and json.loads(proc.stdout)["passed"] is False
+
+
+# ---------------------------------------------------------------- composed networks, traces, pictures, exercises
+
+ROOT_DIR = Path(__file__).resolve().parents[1]
+
+
+def test_a_composed_network_is_checked_with_train_py_s_option_names(capsys):
+    code, out, _ = run(capsys, "--hidden", "16,16", "--activation", "tanh", "--classes", "3")
+    assert code == 0 and "PASSED" in out
+    rows = [line for line in out.splitlines() if line.startswith("Sequential 2-16-16-3 Tanh")]
+    names = {" ".join(line.split()[3:5]) for line in rows if "(Linear)" in line}
+    assert {"1.W (Linear)", "3.W (Linear)", "5.W (Linear)", "5.b (Linear)"} <= names  # which network, which layer
+    assert "TwoLayerNet 2-3-1" in out  # the handout's network is always checked
+
+
+def test_a_broken_layer_inside_the_composed_network_fails(capsys, monkeypatch):
+    import layers
+
+    monkeypatch.setattr(layers.Tanh, "backward", lambda self, g: g)  # forgets 1 − y²
+    code, out, _ = run(capsys, "--hidden", "6", "--activation", "tanh", "--classes", "3")
+    assert code == 1 and "FAILED" in out
+    assert any(line.startswith("Tanh") and line.rstrip().endswith("fail") for line in out.splitlines())
+
+
+@pytest.mark.parametrize("argv,match", [
+    (["--hidden", "0"], "--hidden widths"),
+    (["--hidden", "16,,16"], "--hidden wants"),
+    (["--activation", "swish"], "invalid choice"),
+    (["--classes", "1"], "--classes"),
+    (["--svg", "x.svg"], "add --trace"),
+    (["--trace", "--svg", "x.png"], ".svg"),
+    (["--trace", "--json"], "does not take"),
+])
+def test_bad_composition_and_trace_options(capsys, argv, match):
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and match in err and len(err.strip().splitlines()) == 1
+
+
+def test_trace_warmup_and_its_picture(capsys, tmp_path):
+    code, out, _ = run(capsys, "--trace", "warmup", "--svg", str(tmp_path / "w.svg"))
+    assert code == 0 and "f = q·z" in out and "-12" in out
+    svg = (tmp_path / "w.svg").read_text()
+    assert svg.startswith("<svg") or svg.startswith("<?xml")
+    assert "-12" in svg and "df/dx = -4" in svg
+
+
+def test_trace_honours_batch_and_seed(capsys):
+    _, four, _ = run(capsys, "--trace")
+    _, six, _ = run(capsys, "--trace", "--batch", "6", "--seed", "2")
+    assert "(4, 2)" in four and "(6, 2)" in six and four != six
+
+
+def test_trace_of_a_composed_chain_with_its_picture(capsys, tmp_path):
+    code, out, _ = run(capsys, "--trace", "chain", "--hidden", "4", "--classes", "3", "--svg", str(tmp_path / "c.svg"))
+    assert code == 0 and "2-4-3" in out and "softmax" in out.lower()
+    assert "0.W" in (tmp_path / "c.svg").read_text()
+
+
+def test_an_untouched_exercise_is_one_line_and_a_loss_exercise_takes_labels(capsys):
+    code, _, err = run(capsys, "--layer", f"{ROOT_DIR / 'exercises' / 'sigmoid.py'}:Sigmoid")
+    assert code == 2 and "Sigmoid.backward is not implemented yet (TODO in" in err and "sigmoid.py)" in err
+    code, _, err = run(capsys, "--layer", f"{ROOT_DIR / 'exercises' / 'bce_loss.py'}:BCELoss", "--labels", "binary",
+                       "--input-shape", "8,1")
+    assert code == 2 and "BCELoss.backward is not implemented yet" in err
+
+
+def test_a_user_loss_is_checked_on_valid_probabilities(capsys, tmp_path):
+    (tmp_path / "ce.py").write_text(textwrap.dedent('''
+        import numpy as np
+
+
+        class CE:
+            def forward(self, p, y):
+                if (p <= 0).any() or (p >= 1).any():
+                    raise ValueError("probabilities only")
+                self.cache = (p, y)
+                return float(-np.log(p[np.arange(len(y)), y]).mean())
+
+            def backward(self, upstream=1.0):
+                p, y = self.cache
+                g = np.zeros_like(p)
+                g[np.arange(len(y)), y] = -1.0 / (len(y) * p[np.arange(len(y)), y])
+                return upstream * g
+        '''))
+    code, out, err = run(capsys, "--layer", f"{tmp_path / 'ce.py'}:CE", "--labels", "classes", "--input-shape", "6,3")
+    assert code == 0, err
+    assert "PASSED" in out
