@@ -138,18 +138,23 @@ def _kclass_regions(ax, net, X, y, pred, names, colours):
     ax.set_title(f"predicted regions, {k} classes")
 
 
-def _projection(ax, X, y, pred, names, colours, feature_names):
-    """The data on its first two principal components, coloured by prediction."""
-    Xc = X - X.mean(axis=0)
-    _, s, vt = np.linalg.svd(Xc, full_matrices=False)
-    P = Xc @ vt[:2].T
-    share = s[:2] ** 2 / max(float((s ** 2).sum()), 1e-300)
+def _scatter_by_prediction(ax, P, y, pred, names, colours):
+    """Points ``P`` (N, 2) coloured by predicted class, the misclassified ones ringed."""
     for i in range(len(names)):
         sel = pred == i
         if sel.any():
             ax.scatter(P[sel, 0], P[sel, 1], color=colours[i], edgecolors="k", s=14, linewidths=0.3,
                        label=f"predicted {names[i]}", zorder=3)
     _mark_wrong(ax, P, pred != y)
+
+
+def _projection(ax, X, y, pred, names, colours, feature_names):
+    """The data on its first two principal components, coloured by prediction."""
+    Xc = X - X.mean(axis=0)
+    _, s, vt = np.linalg.svd(Xc, full_matrices=False)
+    P = Xc @ vt[:2].T
+    share = s[:2] ** 2 / max(float((s ** 2).sum()), 1e-300)
+    _scatter_by_prediction(ax, P, y, pred, names, colours)
     ax.set(xlabel=f"PC1 ({share[0]:.0%} of the variance)", ylabel=f"PC2 ({share[1]:.0%} of the variance)",
            title=f"{X.shape[1]} features, on their first two principal components")
     top = np.argmax(np.abs(vt[:2]), axis=1)
@@ -162,12 +167,7 @@ def _strip(ax, X, y, pred, names, colours, feature_names):
     """One feature: its values along x, each point at the height of its true class, coloured by prediction."""
     jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(y))  # fixed seed: the same picture every time
     P = np.c_[X[:, 0], y + jitter]
-    for i in range(len(names)):
-        sel = pred == i
-        if sel.any():
-            ax.scatter(P[sel, 0], P[sel, 1], color=colours[i], edgecolors="k", s=14, linewidths=0.3,
-                       label=f"predicted {names[i]}", zorder=3)
-    _mark_wrong(ax, P, pred != y)
+    _scatter_by_prediction(ax, P, y, pred, names, colours)
     ax.set_yticks(range(len(names)), names)
     ax.set(xlabel=feature_names[0], ylabel="true class", title="1 feature: points by true class")
     ax.legend(fontsize=8, loc="best")
