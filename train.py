@@ -40,6 +40,9 @@ def build_parser():
     m.add_argument("--hidden-bias", action="store_true", help="biases on the hidden layers (the handout's has none)")
     m.add_argument("--weight-decay", type=float, default=0.0, metavar="λ",
                    help="L2 penalty (λ/2)·Σ‖W‖² on the weights (default: 0)")
+    m.add_argument("--dropout", type=float, default=0.0, metavar="P",
+                   help="inverted dropout after each hidden activation, dropping a unit with probability P")
+    m.add_argument("--batchnorm", action="store_true", help="batch normalisation after each hidden Linear")
     m.add_argument("--fused", action="store_true", help="binary: SigmoidBCELoss on logits instead of Sigmoid + BCELoss")
     m.add_argument("--no-standardize", action="store_true", help="feed raw inputs (no Standardize layer)")
     m.add_argument("--dtype", choices=["float64", "float32"], default="float64", help="training precision")
@@ -98,6 +101,8 @@ def check_args(a, argv):
         raise UsageError(f"--batch-size must be >= 1 (or 0 for the full batch), got {a.batch_size}")
     if a.seed < 0:
         raise UsageError(f"--seed must be >= 0, got {a.seed}")
+    if not 0 <= a.dropout < 1:
+        raise UsageError(f"--dropout must be in [0, 1), got {a.dropout}")
     if not (math.isfinite(a.weight_decay) and a.weight_decay >= 0):
         raise UsageError(f"--weight-decay must be a finite number >= 0, got {a.weight_decay}")
     if a.lr is not None and not (math.isfinite(a.lr) and a.lr > 0):
@@ -154,7 +159,8 @@ def run(a, argv=()):
     if a.evaluate:
         return evaluate(a, data)
     architecture = Architecture(hidden=a.hidden, activation=a.activation, hidden_bias=a.hidden_bias, fused=a.fused,
-                                weight_decay=a.weight_decay, standardize=not a.no_standardize, dtype=a.dtype)
+                                weight_decay=a.weight_decay, standardize=not a.no_standardize, dropout=a.dropout,
+                                batchnorm=a.batchnorm, dtype=a.dtype)
     schedule = Schedule(optimizer=a.optimizer, lr=a.lr, epochs=a.epochs, batch_size=a.batch_size or None,
                         patience=a.patience, engine=a.engine)
     every = max(1, a.epochs // 10)

@@ -16,6 +16,12 @@ Verdicts of a row (one tensor):
 An element at a kink (see ``checking.numeric``) is *verified*, not skipped: its analytic value is
 compared with the nearest point of the interval between the two one-sided slopes (0 if it lies
 inside), with the same tolerances. ``n_kinks`` counts those elements.
+
+Zero within round-off. Where the analytic value and the centred difference are both no larger than
+the difference's round-off bound (``Probes.noise``), the gradient is zero as far as finite
+differences can tell, and the element agrees: a relative error of 1 between 1e-18 and 1e-11 says
+nothing (a Linear bias just before a BatchNorm has exactly zero gradient). A wrong value above the
+bound is still judged like any other.
 """
 
 import math
@@ -208,7 +214,8 @@ def _finite(value):
 
 
 def compare(check, name, analytic, numeric, kinks=None, tol=PASS_TOL, warn_tol=WARN_TOL, *, bounds=None,
-            suspect=None, inputs=None, batch_size=None, noise=None, step_lost=None, mode="elementwise"):
+            suspect=None, inputs=None, batch_size=None, noise=None, step_lost=None, mode="elementwise",
+            zero_tol=None):
     """Build the ``Row`` judging one analytic gradient against its numerical estimate.
 
     Parameters
@@ -225,6 +232,8 @@ def compare(check, name, analytic, numeric, kinks=None, tol=PASS_TOL, warn_tol=W
     batch_size : int or None, N, for the "a mean where a sum belongs" hint
     noise, step_lost : arrays S or None, the numeric estimate's round-off bound and lost steps (hints)
     mode : str, recorded in the row
+    zero_tol : array S or None, where both values are at most this, the element agrees (zero within
+        round-off); ``compare_probes`` gives the noise bound where the step is sound, 0 elsewhere
 
     Returns
     -------
@@ -245,6 +254,10 @@ def compare(check, name, analytic, numeric, kinks=None, tol=PASS_TOL, warn_tol=W
     interval = kinks if suspect is None or bounds is None else kinks | np.asarray(suspect, bool)
     reference = numeric if bounds is None else _nearest_allowed(analytic, numeric, interval, bounds)
     rel, ab = _errors(analytic, reference, judged)
+    if zero_tol is not None:  # zero within round-off: both values under the centred difference's noise bound
+        with np.errstate(invalid="ignore"):
+            zero = (np.abs(analytic) <= zero_tol) & (np.abs(reference) <= zero_tol)
+        rel = np.where(zero, 0.0, rel)
     n_checked = int(judged.sum())
     failed = rel > warn_tol
     worst = np.unravel_index(int(np.argmax(rel)) if n_checked else 0, rel.shape) if rel.size else ()
@@ -290,6 +303,9 @@ def _errors(analytic, reference, judged):
 def compare_probes(check, name, analytic, probes, tol=PASS_TOL, warn_tol=WARN_TOL, inputs=None, batch_size=None,
                    mode="elementwise"):
     """``compare`` with everything a ``checking.numeric.Probes`` measured (kinks verified by their interval)."""
+    # the round-off bound is trustworthy only while it is small: a step so tiny that the bound exceeds
+    # sqrt(eps)·|f| judges nothing (it is blamed on the step instead)
+    sound = probes.noise <= np.sqrt(np.finfo(np.float64).eps) * max(abs(probes.f0), 1.0)
     return compare(check, name, analytic, probes.centred, probes.kinks, tol, warn_tol, bounds=probes.bounds,
                    suspect=probes.suspect, inputs=inputs, batch_size=batch_size, noise=probes.noise,
-                   step_lost=probes.step_lost, mode=mode)
+                   step_lost=probes.step_lost, mode=mode, zero_tol=np.where(sound, probes.noise, 0.0))
