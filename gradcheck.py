@@ -43,6 +43,7 @@ from checking.checker import (  # noqa: F401  (the public library, re-exported)
 
 PROG = "gradcheck.py"
 MAX_ELEMENTS = 10_000_000  # --input-shape budget: an element-wise check runs two forward passes per element
+MAX_BATCH = 10_000  # rows of random data: the element-wise check probes every one of them
 
 
 class _LayerAction(argparse.Action):
@@ -126,25 +127,19 @@ def _input_shape(text):
 
 
 def _hidden(text):
-    """``--hidden 16,16`` -> (16, 16); the default is one hidden layer of 8."""
-    from app.cli import UsageError
+    """``--hidden 16,16`` -> (16, 16), parsed as train.py parses it; the default is one hidden layer of 8."""
+    from app.cli import parse_widths
 
-    if text is None:
-        return (8,)
-    try:
-        widths = tuple(int(s) for s in text.split(","))
-    except ValueError:
-        raise UsageError(f"--hidden wants comma-separated positive widths like 16,16, got {text!r}") from None
-    if min(widths) < 1 or max(widths) > 4096:
-        raise UsageError(f"--hidden widths must be between 1 and 4096, got {text!r}")
-    return widths
+    return (8,) if text is None else parse_widths(text)
 
 
 def _check_options(a):
     from app.cli import UsageError
 
-    if min(a.batch or 1, a.directions) < 1 or a.burn_in < 0:
-        raise UsageError("--batch and --directions must be >= 1, --burn-in >= 0")
+    if a.batch is not None and not 2 <= a.batch <= MAX_BATCH:
+        raise UsageError(f"--batch must be between 2 (BatchNorm needs two rows) and {MAX_BATCH:,}, got {a.batch}")
+    if not 1 <= a.directions <= 10_000 or not 0 <= a.burn_in <= 100_000:
+        raise UsageError("--directions must be between 1 and 10,000, --burn-in between 0 and 100,000")
     if a.classes < 2:
         raise UsageError(f"--classes must be >= 2, got {a.classes}")
     if a.svg and not a.trace:

@@ -8,8 +8,8 @@ import math
 import sys
 
 from data import DATASETS
-from app.cli import OneLineParser, UsageError, dumps_strict, run_main
-from app.experiment import fit, labels_for, load_dataset
+from app.cli import OneLineParser, UsageError, dumps_strict, parse_widths, run_main
+from app.experiment import labels_for, load_dataset, prepare
 from app.outputs import check_outputs
 from app.pictures import ascii_regions, plot_run
 from model import load
@@ -19,7 +19,7 @@ from model.training import Schedule, TrainingDiverged
 
 PROG = "train.py"
 #: absurd requests are refused before any memory is spent on them
-MAX_SAMPLES, MAX_WIDTH = 10_000_000, 100_000
+MAX_SAMPLES = 10_000_000
 
 
 def build_parser():
@@ -69,18 +69,6 @@ def build_parser():
     return p
 
 
-def parse_hidden(text):
-    """``"16,16"`` -> (16, 16); refuses empty parts, non-integers and widths outside [1, MAX_WIDTH]."""
-    parts = text.split(",")
-    try:
-        widths = tuple(int(s) for s in parts)
-    except ValueError:
-        raise UsageError(f"--hidden wants comma-separated positive widths like 16,16, got {text!r}") from None
-    if min(widths) < 1 or max(widths) > MAX_WIDTH:
-        raise UsageError(f"--hidden widths must be between 1 and {MAX_WIDTH:,}, got {text!r}")
-    return widths
-
-
 TRAINING_ONLY = ("save", "plot", "history", "patience")
 
 
@@ -94,7 +82,7 @@ def check_args(a, argv):
         raise UsageError(f"--classes must be >= 2, got {a.classes}")
     if not 0 <= a.val_fraction < 1:
         raise UsageError(f"--val-fraction must be in [0, 1), got {a.val_fraction}")
-    a.hidden = parse_hidden(a.hidden)
+    a.hidden = parse_widths(a.hidden)
     if a.epochs < 1:
         raise UsageError(f"--epochs must be >= 1, got {a.epochs}")
     if a.batch_size < 0:
@@ -111,6 +99,13 @@ def check_args(a, argv):
         raise UsageError(f"--lr does not apply to --optimizer {a.optimizer}, which sets its own steps")
     if a.patience is not None and (a.patience < 1 or a.val_fraction == 0):
         raise UsageError("--patience needs a value >= 1 and a validation set (--val-fraction > 0)")
+    if a.evaluate and not a.evaluate.endswith(".npz"):
+        raise UsageError(f"--evaluate wants a model file written by train.py (.npz), got {a.evaluate!r}")
+    if a.batchnorm and a.batch_size == 1:
+        raise UsageError("--batchnorm needs batches of at least 2 samples (a batch's variance), got --batch-size 1")
+    if a.dropout and a.optimizer == "lbfgs":
+        raise UsageError("--dropout draws a new mask at every evaluation, which L-BFGS's line search cannot "
+                         "follow; use another --optimizer")
     if a.evaluate:
         given = [f"--{name}" for name in TRAINING_ONLY if any(arg.split("=")[0] == f"--{name}" for arg in argv)]
         if given:
@@ -172,11 +167,11 @@ def run(a, argv=()):
                 f"val loss {m['val_loss']:.4f}  val acc {m['val_acc']:.3f}")
 
     n, d = data.X.shape
-    log(f"data: {data.source}, {n} points, {d} features, {data.n_classes} classes; model "
-        f"{'-'.join(map(str, (d,) + a.hidden + (1 if data.n_classes == 2 else data.n_classes,)))} "
-        f"{a.activation}{' +hidden bias' if a.hidden_bias else ''}, {a.optimizer}, {a.dtype}")
+    r = prepare(data, architecture, a.val_fraction, a.seed)
+    log(f"data: {data.source}, {n} points, {d} features, {data.n_classes} classes; "
+        f"model {r.net.describe()}; {a.optimizer}, {a.dtype}")
     try:
-        r = fit(data, architecture, schedule, a.val_fraction, a.seed, on_epoch=progress)
+        r.train(schedule, on_epoch=progress)
     except TrainingDiverged as exc:
         raise TrainingDiverged(f"{exc}; no model was saved", exc.history) from None
     h, m = r.history, r.history.final

@@ -206,3 +206,18 @@ def dumps_strict(obj, **kwargs):
         old = clean.get("notes", [])
         clean["notes"] = (old if isinstance(old, list) else [old]) + notes
     return json.dumps(clean, allow_nan=False, **kwargs)
+
+
+#: the widest hidden layer either command line accepts (an absurd width is refused before any memory is spent)
+MAX_WIDTH = 100_000
+
+
+def parse_widths(text, option="--hidden"):
+    """``"16,16"`` -> (16, 16), as both command lines' ``--hidden`` take it; ``UsageError`` otherwise."""
+    try:
+        widths = tuple(int(s) for s in str(text).split(","))
+    except ValueError:
+        raise UsageError(f"{option} wants comma-separated positive widths like 16,16, got {text!r}") from None
+    if min(widths) < 1 or max(widths) > MAX_WIDTH:
+        raise UsageError(f"{option} widths must be between 1 and {MAX_WIDTH:,}, got {text!r}")
+    return widths

@@ -50,25 +50,31 @@ def labels_for(net, data):
 
 @dataclass
 class Run:
-    """What one ``fit`` produced: the network, its history, the data and the split."""
+    """One run: the network built for the data, its split, and (once trained) its history."""
 
     net: object
-    history: object
     data: Dataset
     X_train: np.ndarray
     y_train: np.ndarray
     X_val: np.ndarray
     y_val: np.ndarray
+    shuffle: np.random.Generator
+    history: object = None
+
+    def train(self, schedule=None, on_epoch=None):
+        """Train the network with ``schedule`` (default: SGD, lr 1.0, batch 32, 200 epochs); returns self."""
+        self.history = (schedule or Schedule()).run(self.net, self.X_train, self.y_train, self.X_val, self.y_val,
+                                                    seed=self.shuffle, on_epoch=on_epoch)
+        return self
 
 
-def fit(data, architecture=None, schedule=None, val_fraction=0.2, seed=0, on_epoch=None):
-    """Split ``data``, build the network ``architecture`` describes for its classes, train it.
+def prepare(data, architecture=None, val_fraction=0.2, seed=0):
+    """Split ``data`` and build the network ``architecture`` describes for its D and K; nothing trained.
 
     Parameters
     ----------
     data : Dataset
     architecture : model.builders.Architecture (default: the handout's 2-3-1 network)
-    schedule : model.training.Schedule (default: SGD, lr 1.0, batch 32, 200 epochs)
     val_fraction : float in [0, 1), held out, stratified
     seed : int, split with ``SeedSequence`` into data, split, initialisation and shuffling streams
 
@@ -76,13 +82,15 @@ def fit(data, architecture=None, schedule=None, val_fraction=0.2, seed=0, on_epo
     -------
     Run
     """
-    architecture = architecture or Architecture()
-    schedule = schedule or Schedule()
     rngs = streams(seed)
     X_train, X_val, y_train, y_val = train_val_split(data.X, data.y, val_fraction, seed=rngs["split"])
     if len(np.unique(y_train)) < 2:
         raise ValueError("the training data holds only one class; a classifier needs at least two")
-    net = architecture.build(data.X.shape[1], data.n_classes, seed=rngs["init"])
+    net = (architecture or Architecture()).build(data.X.shape[1], data.n_classes, seed=rngs["init"])
     net.classes, net.feature_names = list(data.classes), list(data.feature_names)
-    history = schedule.run(net, X_train, y_train, X_val, y_val, seed=rngs["shuffle"], on_epoch=on_epoch)
-    return Run(net, history, data, X_train, y_train, X_val, y_val)
+    return Run(net, data, X_train, y_train, X_val, y_val, rngs["shuffle"])
+
+
+def fit(data, architecture=None, schedule=None, val_fraction=0.2, seed=0, on_epoch=None):
+    """``prepare`` then ``Run.train``: split, build, train. Returns the trained ``Run``."""
+    return prepare(data, architecture, val_fraction, seed).train(schedule, on_epoch)

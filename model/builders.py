@@ -4,20 +4,16 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from layers import Linear, ReLU, Sigmoid, BCELoss, SigmoidBCELoss
+from layers import (BatchNorm, BCELoss, Dropout, LeakyReLU, Linear, ReLU, Sigmoid, SigmoidBCELoss,
+                    SoftmaxCrossEntropyLoss, Tanh)
 from layers.standardize import Standardize
 
 from .net import TwoLayerNet
 from .sequential import Sequential
 
-
-def _activations():
-    import layers
-
-    return {"relu": layers.ReLU, "tanh": layers.Tanh, "sigmoid": layers.Sigmoid, "leaky_relu": layers.LeakyReLU}
-
-
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu")
+#: the hidden activations by the names the command lines use
+ACTIVATION_LAYERS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "leaky_relu": LeakyReLU}
+ACTIVATIONS = tuple(ACTIVATION_LAYERS)
 
 
 def build_mlp(input_dim, hidden=(3,), activation="relu", hidden_bias=False, classes=2, fused=False,
@@ -58,19 +54,17 @@ def build_mlp(input_dim, hidden=(3,), activation="relu", hidden_bias=False, clas
     if len(hidden) == 1 and activation == "relu" and classes == 2 and not dropout and not batchnorm:
         return TwoLayerNet(input_dim, hidden[0], hidden_bias=hidden_bias, fused=fused, seed=seed, dtype=dtype,
                            weight_decay=weight_decay, standardize=standardize)
-    import layers
-
     rng = np.random.default_rng(seed)
-    act = _activations()[activation]
+    act = ACTIVATION_LAYERS[activation]
     stack = [Standardize(input_dim, dtype=dtype)] if standardize else []
     width = input_dim
     for h in hidden:
         stack.append(Linear(width, h, bias=hidden_bias, rng=rng, dtype=dtype))
         if batchnorm:
-            stack.append(layers.BatchNorm(h).astype(dtype))
+            stack.append(BatchNorm(h).astype(dtype))
         stack.append(act())
         if dropout:
-            stack.append(layers.Dropout(dropout, rng=rng))
+            stack.append(Dropout(dropout, rng=rng))
         width = h
     if classes == 2:
         stack.append(Linear(width, 1, rng=rng, dtype=dtype))
@@ -79,7 +73,7 @@ def build_mlp(input_dim, hidden=(3,), activation="relu", hidden_bias=False, clas
         loss = SigmoidBCELoss() if fused else BCELoss()
     else:
         stack.append(Linear(width, int(classes), rng=rng, dtype=dtype))
-        loss = layers.SoftmaxCrossEntropyLoss()
+        loss = SoftmaxCrossEntropyLoss()
     return Sequential(stack, loss, weight_decay=weight_decay)
 
 

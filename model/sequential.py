@@ -10,7 +10,7 @@ import copy
 
 import numpy as np
 
-from layers import Linear
+from layers import BCELoss, CrossEntropyLoss, Linear, Sigmoid, Softmax
 from layers._validation import check_binary, check_class_labels, check_finite
 
 #: what ``predict``/``evaluate`` make of the network's output, by the criterion's ``target``
@@ -64,6 +64,7 @@ class Sequential:
         for i, layer in enumerate(self.layers):
             if not (callable(getattr(layer, "forward", None)) and callable(getattr(layer, "backward", None))):
                 raise ValueError(f"layer {i} ({layer!r}) has no forward/backward method")
+        _check_distinct_and_free(self.layers)
         self.target = getattr(loss, "target", None)
         if self.target not in (BINARY, CLASSES, VALUES):
             raise ValueError(f"the loss {type(loss).__name__} has no target 'binary', 'classes' or 'values'")
@@ -72,9 +73,10 @@ class Sequential:
             raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay}")
         self.weight_decay = weight_decay
         self.input_dim, self.output_dim = _chain_widths(self.layers)
-        if self.target == CLASSES and self.output_dim is not None and self.output_dim < 2:
-            raise ValueError(f"{type(loss).__name__} needs K >= 2 outputs (one per class), "
-                             f"the last layer gives {self.output_dim}")
+        if self.target == CLASSES and (self.output_dim is None or self.output_dim < 2):
+            raise ValueError(f"{type(loss).__name__} needs K >= 2 outputs (one per class); the layers give "
+                             f"{self.output_dim or 'no fixed width: end them with a Linear(H, K)'}")
+        _check_probabilities(self.layers, loss)
         self.classes, self.feature_names = None, None
         self.training = True
         self._bind_flat_parameters()
@@ -111,6 +113,11 @@ class Sequential:
     def __getstate__(self):
         return dict(self.__dict__)
 
+    def __copy__(self):
+        # A shallow copy shares the layers and the flat vector (as PyTorch's does); going through
+        # __setstate__ would rebind the shared layers to a new theta and cut this network loose.
+        return self._shallow_copy()
+
     def __setstate__(self, state):
         # A pickled (or deep-copied) network arrives with its parameter arrays cut loose from
         # ``theta``; bind them to a fresh flat vector again so in-place updates keep working.
@@ -125,10 +132,20 @@ class Sequential:
         return new
 
     def astype(self, dtype):
-        """A copy of the network with every parameter (and buffer) in ``dtype``."""
+        """A copy of the network with every parameter (and buffer) in ``dtype``.
+
+        The layers are deep-copied together, so whatever they share (one random generator for every
+        Dropout) stays shared in the copy.
+        """
         new = self._shallow_copy()
-        new.layers = [layer.astype(dtype) if hasattr(layer, "astype") else copy.deepcopy(layer) for layer in self.layers]
-        new.criterion = copy.deepcopy(self.criterion)
+        new.layers, new.criterion = copy.deepcopy((self.layers, self.criterion))
+        for layer in new.layers:
+            layer.cache = None
+            for store in (getattr(layer, "params", {}), getattr(layer, "buffers", {})):
+                for k in store:
+                    store[k] = np.asarray(store[k]).astype(dtype)
+            for k in getattr(layer, "grads", {}):
+                layer.grads[k] = np.zeros_like(layer.params[k])
         new._relink(self)
         new._bind_flat_parameters()
         return new
@@ -304,8 +321,9 @@ class Sequential:
         if self.target == VALUES:
             acc = None
         else:
+            decided = self._decide(out)
             labels = y if self.target == CLASSES else (y > 0.5).astype(np.int64)
-            acc = float(np.mean(self._decide(out) == labels.reshape(self._decide(out).shape)))
+            acc = float(np.mean(decided == labels.reshape(decided.shape)))
         return {"loss": loss, "accuracy": acc, "n": int(X.shape[0])}
 
     # -------------------------------------------------------------- preprocessing
@@ -334,13 +352,17 @@ class Sequential:
     # -------------------------------------------------------------- describing, saving
 
     def describe(self):
-        """A short architecture string, e.g. ``"2-16-16-3 tanh, SoftmaxCrossEntropyLoss"``."""
+        """A short architecture string, e.g. ``"2-16-16-3 Tanh, SoftmaxCrossEntropyLoss"``."""
         widths = [self.input_dim] + [layer.out_features for layer in self.layers if isinstance(layer, Linear)]
-        acts = sorted({type(layer).__name__ for layer in self.layers if not getattr(layer, "params", None)
-                       and not getattr(layer, "preprocessing", False)} - {"Sigmoid", "Softmax"})
-        extra = f", weight decay {self.weight_decay:g}" if self.weight_decay else ""
-        return (f"{'-'.join(str(w) for w in widths)} {'/'.join(acts) or 'linear'}, "
-                f"{type(self.criterion).__name__}{extra}")
+        kinds = {type(layer).__name__: layer for layer in self.layers}
+        hidden = self.layers[:-1] if isinstance(self.layers[-1], (Sigmoid, Softmax)) else self.layers
+        acts = sorted({type(layer).__name__ for layer in hidden if not getattr(layer, "params", None)
+                       and not getattr(layer, "preprocessing", False) and type(layer).__name__ != "Dropout"})
+        extras = (["batch norm"] if "BatchNorm" in kinds else []) + (
+            [f"dropout {kinds['Dropout'].p:g}"] if "Dropout" in kinds else []) + (
+            [f"weight decay {self.weight_decay:g}"] if self.weight_decay else [])
+        return ", ".join([f"{'-'.join(str(w) for w in widths)} {'/'.join(acts) or 'linear'}"] + extras
+                         + [type(self.criterion).__name__])
 
     def __repr__(self):
         inner = ",\n".join(f"  ({i}) {layer!r}" for i, layer in enumerate(self.layers))
@@ -388,3 +410,27 @@ def _chain_widths(layers):
         if fout is not None:
             width, giver = fout, i
     return first, width
+
+
+def _check_distinct_and_free(layers):
+    """Refuse a layer listed twice, or one whose parameters are already another network's views
+    (binding it here would cut that network loose from its own flat vector)."""
+    seen = {}
+    for i, layer in enumerate(layers):
+        if id(layer) in seen:
+            raise ValueError(f"layer {i} is the same object as layer {seen[id(layer)]} ({layer!r}); "
+                             "a network needs a separate layer at each position")
+        seen[id(layer)] = i
+        if any(np.asarray(p).base is not None for p in getattr(layer, "params", {}).values()):
+            raise ValueError(f"layer {i} ({layer!r}) already belongs to a network (its parameters are views of "
+                             "that network's flat vector); pass copy.deepcopy(layer) to share its values")
+
+
+def _check_probabilities(layers, loss):
+    """A loss that takes probabilities must follow the layer that makes them."""
+    needs = {BCELoss: (Sigmoid, "Sigmoid", "SigmoidBCELoss"), CrossEntropyLoss: (Softmax, "Softmax",
+                                                                                 "SoftmaxCrossEntropyLoss")}
+    for kind, (maker, maker_name, fused) in needs.items():
+        if type(loss) is kind and not isinstance(layers[-1], maker):
+            raise ValueError(f"{kind.__name__} takes probabilities: end the layers with {maker_name}, "
+                             f"or use {fused} on the logits")

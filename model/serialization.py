@@ -65,9 +65,11 @@ def architecture(net):
 
 
 def save(net, path):
-    """Write ``net`` to ``path`` (an ``.npz``) atomically; refuses non-finite parameters."""
+    """Write ``net`` to ``path`` (an ``.npz``) atomically; refuses non-finite parameters or buffers."""
     if not np.isfinite(net.theta).all():
         raise ValueError("refusing to save a model with non-finite parameters")
+    if not all(np.isfinite(v).all() for layer in net.layers for v in getattr(layer, "buffers", {}).values()):
+        raise ValueError("refusing to save a model with non-finite buffers (running statistics)")
     arrays = {"format": np.array(FORMAT), "architecture": np.array(json.dumps(architecture(net)))}
     arrays.update({f"param:{k}": v for k, v in net.params.items()})
     for i, layer in enumerate(net.layers):
@@ -102,6 +104,8 @@ def load(path):
         raise ValueError(f"{path}: {exc}") from None
     if not np.isfinite(net.theta).all():
         raise ValueError(f"{path}: model parameters are not finite")
+    if not all(np.isfinite(v).all() for layer in net.layers for v in getattr(layer, "buffers", {}).values()):
+        raise ValueError(f"{path}: model buffers (standardisation, running statistics) are not finite")
     return net
 
 
@@ -148,6 +152,8 @@ def _from_v2(files):
         raise ValueError(f"damaged architecture (not valid JSON: {exc.msg})") from None
     if not isinstance(arch, dict) or arch.get("class") not in MODEL_CLASSES:
         raise ValueError(f"damaged architecture: unknown model class {arch.get('class') if isinstance(arch, dict) else arch!r}")
+    if str(arch.get("dtype", "float64")) not in ("float32", "float64"):
+        raise ValueError(f"damaged architecture: dtype {arch.get('dtype')!r} is not float32 or float64")
     dtype = np.dtype(str(arch.get("dtype", "float64")))
     if arch["class"] == "TwoLayerNet":
         init = arch.get("init")
@@ -160,6 +166,10 @@ def _from_v2(files):
     if len(net.layers) != len(arch.get("layers", [])) or any(
             type(layer).__name__ != spec.get("type") for layer, spec in zip(net.layers, arch["layers"])):
         raise ValueError("damaged architecture: the layer list does not match the model class")
+    stored = {k[len("param:"):] for k in files if k.startswith("param:")}
+    if stored != set(net.params):
+        raise ValueError(f"damaged architecture: the file holds parameters {sorted(stored)}, "
+                         f"the architecture needs {sorted(net.params)}")
     for key, view in net.params.items():
         _fill(view, files[f"param:{key}"], f"parameter {key!r}")
     for i, layer in enumerate(net.layers):
@@ -167,9 +177,23 @@ def _from_v2(files):
             _fill(view, files[f"buffer:{i}:{name}"], f"buffer {name!r} of layer {i}")
         if isinstance(layer, Standardize):
             layer.set(layer.mean, layer.scale)  # validates, and refreshes the identity flag
-    net.classes = arch.get("classes")
-    net.feature_names = arch.get("feature_names")
+    net.classes = _names(arch.get("classes"), "classes", _n_classes(net), (int, str))
+    net.feature_names = _names(arch.get("feature_names"), "feature_names", net.input_dim, (str,))
     return net
+
+
+def _n_classes(net):
+    return None if net.target == "values" else 2 if net.target == "binary" and net.output_dim == 1 else net.output_dim
+
+
+def _names(value, what, count, kinds):
+    """A stored list of names, checked: None, or ``count`` distinct ints/strings."""
+    if value is None:
+        return None
+    if (not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, kinds) for v in value)
+            or len(set(value)) != len(value) or (count is not None and len(value) != count)):
+        raise ValueError(f"damaged architecture: {what} must be a list of {count} distinct names, got {value!r}")
+    return value
 
 
 def _build(spec, dtype, what):

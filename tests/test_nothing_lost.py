@@ -112,6 +112,8 @@ def test_lbfgs_early_stopping_restores_the_best_weights():
     (["--evaluate", "m.npz", "--patience", "3"], "--evaluate trains nothing"),
     (["--weight-decay", "-1"], "--weight-decay"),
     (["--classes", "3"], "--classes applies to"),
+    (["--batchnorm", "--batch-size", "1"], "at least 2 samples"),
+    (["--dropout", "0.3", "--optimizer", "lbfgs"], "L-BFGS"),
 ])
 def test_impossible_requests_are_one_line_exit_2(tmp_path, capsys, argv, match):
     code, _, err = run(capsys, *argv, "--quiet")
@@ -123,6 +125,10 @@ def test_evaluate_refuses_npy_and_unknown_labels_and_non_finite_loss(tmp_path, c
     npy = tmp_path / "x.npy"
     np.save(npy, np.ones(3))
     code, _, err = run(capsys, "--evaluate", npy)
+    assert code == 2 and "--evaluate wants a model file" in err
+    renamed = tmp_path / "x.npz"
+    renamed.write_bytes(npy.read_bytes())
+    code, _, err = run(capsys, "--evaluate", renamed)
     assert code == 1 and "not a model file" in err
     model = tmp_path / "m.npz"
     assert run(capsys, "--epochs", "2", "--quiet", "--save", model)[0] == 0

@@ -123,7 +123,7 @@ def test_fused_and_chained_heads_agree():
     rng = np.random.default_rng(2)
     X, y = rng.standard_normal((9, 4)), rng.integers(0, 3, 9)
     fused = three_linear(0.0, seed=1)
-    chained = Sequential(fused.layers + [Softmax()], CrossEntropyLoss())
+    chained = Sequential(copy.deepcopy(fused.layers) + [Softmax()], CrossEntropyLoss())
     assert fused.loss(X, y) == pytest.approx(chained.loss(X, y), rel=1e-12)
     g1 = fused.backward().copy()
     np.testing.assert_allclose(chained.backward(), g1, rtol=1e-9, atol=1e-15)
@@ -153,22 +153,56 @@ def test_a_regression_head_with_mse():
 
 
 @pytest.mark.parametrize("layers_,match", [
-    (lambda: [Linear(2, 16), ReLU(), Linear(8, 1)], r"layer 2 \(Linear.*expects 8 input features.*layer 0.*gives 16"),
+    (lambda: [Linear(2, 16), ReLU(), Linear(8, 1), Sigmoid()],
+     r"layer 2 \(Linear.*expects 8 input features.*layer 0.*gives 16"),
     (lambda: [], "at least one layer"),
     (lambda: [Linear(2, 3), "relu"], "no forward/backward"),
+    (lambda: [Linear(2, 1)], "BCELoss takes probabilities: end the layers with Sigmoid"),
 ])
 def test_layers_that_do_not_chain_are_refused(layers_, match):
     with pytest.raises(ValueError, match=match):
         Sequential(layers_(), BCELoss())
 
 
+def test_a_layer_twice_or_a_layer_of_another_network_is_refused():
+    shared = Linear(2, 2)
+    with pytest.raises(ValueError, match="layer 2 is the same object as layer 0"):
+        Sequential([shared, Tanh(), shared, Linear(2, 1), Sigmoid()], BCELoss())
+    net = stack_2881()
+    with pytest.raises(ValueError, match="already belongs to a network"):
+        Sequential(net.layers, BCELoss())
+    again = Sequential(copy.deepcopy(net.layers), BCELoss())  # a copy is free to join
+    np.testing.assert_array_equal(again.theta, net.theta)
+
+
+def test_a_shallow_copy_shares_the_network_and_leaves_it_trainable():
+    X, y = make_moons(200, seed=0)
+    net = TwoLayerNet(hidden_dim=8, hidden_bias=True, seed=1)
+    twin = copy.copy(net)
+    assert twin.theta is net.theta and all(np.shares_memory(v, net.theta) for v in net.params.values())
+    h = train(net, X, y, optimizer="adam", lr=0.05, epochs=20, seed=0)
+    assert h.final["train_loss"] < 0.5
+
+
+def test_astype_keeps_a_shared_dropout_generator_shared():
+    from layers import Dropout
+
+    net = build_mlp(2, hidden=(16, 16), dropout=0.5, seed=0).astype(np.float32)
+    d1, d2 = [layer for layer in net.layers if isinstance(layer, Dropout)]
+    assert d1.rng is d2.rng
+    x = np.ones((4, 16), dtype=np.float32)
+    assert not np.array_equal(d1.forward(x), d2.forward(x))
+
+
 def test_softmax_head_needs_several_outputs_and_a_target():
     with pytest.raises(ValueError, match="K >= 2"):
         Sequential([Linear(2, 1)], SoftmaxCrossEntropyLoss())
+    with pytest.raises(ValueError, match="K >= 2.*no fixed width"):
+        Sequential([Tanh()], SoftmaxCrossEntropyLoss())
     with pytest.raises(ValueError, match="target"):
         Sequential([Linear(2, 1)], object())
     with pytest.raises(ValueError, match="weight_decay"):
-        Sequential([Linear(2, 1)], BCELoss(), weight_decay=-1)
+        Sequential([Linear(2, 1), Sigmoid()], BCELoss(), weight_decay=-1)
 
 
 @pytest.mark.parametrize("y,match", [

@@ -81,10 +81,10 @@ def _rewrite(path, **changes):
 
 @pytest.mark.parametrize("architecture,match", [
     ("{not json", "damaged architecture"),
-    (json.dumps({"class": "Sequential", "layers": [{"type": "Evil", "config": {}}],
+    (json.dumps({"class": "Sequential", "dtype": "float64", "layers": [{"type": "Evil", "config": {}}],
                  "loss": {"type": "BCELoss", "config": {}}}), "unknown layer type 'Evil'"),
     (json.dumps({"class": "Pickle"}), "unknown model class"),
-    (json.dumps({"class": "Sequential", "layers": [{"type": "Linear", "config": {"in_features": 2}}],
+    (json.dumps({"class": "Sequential", "dtype": "float64", "layers": [{"type": "Linear", "config": {"in_features": 2}}],
                  "loss": {"type": "BCELoss", "config": {}}}), "cannot build Linear"),
 ])
 def test_damaged_architectures_are_one_clear_error(tmp_path, architecture, match):
@@ -124,3 +124,42 @@ def test_models_learn_after_loading(tmp_path):
     loaded = load(net.save(tmp_path / "m.npz"))
     h = train(loaded, X, y, optimizer="adam", lr=0.05, epochs=20, seed=0)
     assert h.final["train_acc"] > 0.8
+
+
+@pytest.mark.parametrize("field,value,match", [
+    ("classes", 5, "classes must be a list of 3"),
+    ("classes", ["a", "b"], "classes must be a list of 3"),
+    ("feature_names", ["only one"], "feature_names must be a list of 3"),
+    ("dtype", "complex128", "not float32 or float64"),
+    ("dtype", "int8", "not float32 or float64"),
+])
+def test_damaged_fields_of_the_architecture(tmp_path, field, value, match):
+    net = build_mlp(3, hidden=(4,), classes=3, seed=0)
+    net.classes, net.feature_names = ["a", "b", "c"], ["x", "y", "z"]
+    path = net.save(tmp_path / "m.npz")
+    with np.load(path) as f:
+        arch = json.loads(str(f["architecture"]))
+    arch[field] = value
+    _rewrite(path, architecture=np.array(json.dumps(arch)))
+    with pytest.raises(ValueError, match=match):
+        load(path)
+
+
+def test_a_truncated_layer_list_or_non_finite_buffers_are_refused(tmp_path):
+    net = build_mlp(3, hidden=(4, 4), classes=3, seed=0)
+    path = net.save(tmp_path / "m.npz")
+    with np.load(path) as f:
+        arch = json.loads(str(f["architecture"]))
+    arch["layers"] = arch["layers"][:3]
+    arch["loss"] = {"type": "SoftmaxCrossEntropyLoss", "config": {}}
+    arch["layers"].append({"type": "Linear", "config": {"in_features": 4, "out_features": 3, "bias": True}})
+    _rewrite(path, architecture=np.array(json.dumps(arch)))
+    with pytest.raises(ValueError, match="the file holds parameters"):
+        load(path)
+    bn = build_mlp(2, hidden=(4,), batchnorm=True, seed=0)
+    path = bn.save(tmp_path / "bn.npz")
+    with np.load(path) as f:
+        key = next(k for k in f.files if k.endswith("running_var"))
+    _rewrite(path, **{key: np.full(4, np.nan)})
+    with pytest.raises(ValueError, match="buffers .* not finite"):
+        load(path)
