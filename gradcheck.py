@@ -185,7 +185,8 @@ def check_user_layer(entry, shape, seed, **opts):
             x /= x.sum(axis=1, keepdims=True)
     y = None if kind is None else make_labels(kind, shape, np.random.default_rng([seed, 1]))
     try:
-        return check_layer(layer, x, y=y, seed=seed, check=spec.rpartition(":")[2], **opts)
+        with np.errstate(all="ignore"):  # the user's overflow shows as a failing row, not as NumPy's warnings
+            return check_layer(layer, x, y=y, seed=seed, check=spec.rpartition(":")[2], **opts)
     except LayerError as exc:
         if kind is None and isinstance(exc.__cause__, TypeError) and "required positional argument" in str(exc):
             raise UsageError(_add_labels(cls)) from exc
