@@ -5,6 +5,7 @@ or the one-entry flat views ``{"theta": net.theta}`` / ``{"theta": net.grad_thet
 element-wise, so both give the same numbers; the flat one does it in a single call).
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,25 +60,39 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba): bias-corrected running means of ``g`` and ``g²``."""
+    """Adam (Kingma & Ba): bias-corrected running means of ``g`` and ``g²``.
+
+    ``m ← β1 m + (1 − β1) g``; ``v ← β2 v + (1 − β2) g²``;
+    ``θ ← θ − α √(1 − β2ᵗ) / (1 − β1ᵗ) · m / (√v + ε)`` — in place, into preallocated buffers (the
+    engine in ``model.engine`` performs the same operations in the same order, so the two agree).
+    """
 
     def __init__(self, params, grads, lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8):
         super().__init__(params, grads, lr)
         self.beta1, self.beta2, self.eps, self.t = beta1, beta2, eps, 0
         self.m = {k: np.zeros_like(p) for k, p in params.items()}
         self.v = {k: np.zeros_like(p) for k, p in params.items()}
+        self._buf = {k: (np.empty_like(p), np.empty_like(p)) for k, p in params.items()}
 
     def step(self):
         self.t += 1
         b1, b2 = self.beta1, self.beta2
-        step = self.lr * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
+        step = self.lr * math.sqrt(1 - b2**self.t) / (1 - b1**self.t)  # a Python float: float32 stays float32
         for k, p in self.params.items():
             g, m, v = self.grads[k], self.m[k], self.v[k]
+            u, w = self._buf[k]
             m *= b1
-            m += (1 - b1) * g
+            np.multiply(g, 1 - b1, out=u)
+            m += u  # m = β1 m + (1 − β1) g
             v *= b2
-            v += (1 - b2) * g * g
-            p -= step * m / (np.sqrt(v) + self.eps)
+            np.multiply(g, 1 - b2, out=u)
+            u *= g
+            v += u  # v = β2 v + (1 − β2) g g
+            np.multiply(m, step, out=u)
+            np.sqrt(v, out=w)
+            w += self.eps
+            u /= w
+            p -= u  # θ −= step m / (√v + ε)
 
 
 @dataclass(frozen=True)
@@ -90,7 +105,8 @@ class OptimizerSpec:
 
 
 #: The one place that knows the optimizer names. SGD's default lr 1.0 was measured robust on the
-#: default circles run (val acc 1.000 on 100 of 100 seeds, batch 32, 200 epochs).
+#: default circles run (batch 32, 200 epochs): val acc 1.000 on 99 of seeds 0–99, the same on the
+#: engine and on the layers (seed 45 stops at 0.795).
 OPTIMIZERS = {
     "sgd": OptimizerSpec(lambda p, g, lr: SGD(p, g, lr), 1.0, "the handout's update"),
     "momentum": OptimizerSpec(lambda p, g, lr: SGD(p, g, lr, momentum=0.9), 0.1, "SGD with momentum 0.9"),

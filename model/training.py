@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ._atomic import atomic_write
+from .engine import Engine, unsupported_reason
 from .optim import OPTIMIZERS, lbfgs, make_optimizer
 
 
@@ -28,7 +29,13 @@ class TrainingDiverged(RuntimeError):
 
 @dataclass
 class History:
-    """Per-epoch metrics (validation entries are NaN when there is no validation set)."""
+    """Per-epoch metrics (validation entries are NaN when there is no validation set).
+
+    ``train_loss``/``train_acc`` are the running means over each epoch's batches when
+    ``train_metrics`` is "running" (the default), full passes after each epoch when it is "full";
+    the validation metrics are always full passes. ``engine`` is "engine" or "layers" (what ran), and
+    ``final`` the metrics of the model as returned, from full passes.
+    """
 
     epoch: list = field(default_factory=list)
     train_loss: list = field(default_factory=list)
@@ -40,6 +47,7 @@ class History:
     seconds: float = 0.0
     steps: int = 0
     engine: str = "layers"
+    train_metrics: str = "running"
     final: dict = field(default_factory=dict)
 
     def record(self, epoch, train, val):
@@ -89,25 +97,27 @@ class Schedule:
     batch_size: int = 32
     patience: int = None
     engine: str = "auto"
+    full_metrics: bool = False
 
     def run(self, net, X, y, X_val=None, y_val=None, seed=None, on_epoch=None):
         return train(net, X, y, X_val, y_val, seed=seed, on_epoch=on_epoch, **asdict(self))
 
 
 def train(net, X, y, X_val=None, y_val=None, optimizer="sgd", lr=None, epochs=300, batch_size=32,
-          patience=None, seed=None, on_epoch=None, engine="auto"):
+          patience=None, seed=None, on_epoch=None, engine="auto", full_metrics=False, chunk_rows=None):
     """Train ``net`` in place on ``(X, y)``.
 
-    The contract with the model is small: ``check_Xy``, ``loss``, ``backward``, ``evaluate``,
-    ``params``/``grads`` (a flat ``theta``/``grad_theta`` is used when present) and, optionally,
-    ``split_preprocessing``: leading preprocessing layers (a ``Standardize``) are fitted on ``X``
-    and applied to the data once, so no step copies the data.
+    The contract with the model is small: ``check_Xy``, ``forward``, ``criterion``, ``backward``,
+    ``evaluate``, a flat ``theta``/``grad_theta`` and, optionally, ``split_preprocessing``: leading
+    preprocessing layers (a ``Standardize``) are fitted on ``X`` and applied to the data once, so no
+    step copies the data.
 
     Parameters
     ----------
     net : Sequential (binary or multi-class), e.g. TwoLayerNet
     X : array_like (N, D); y : array_like (N,) labels
-    X_val, y_val : optional validation set, used for history and early stopping.
+    X_val, y_val : optional validation set, evaluated once per epoch (in chunks) for the history and
+        early stopping.
     optimizer : a name of ``model.optim.OPTIMIZERS``: "sgd", "momentum", "nesterov", "adam", or
         "lbfgs" (full batch, ``epochs`` = iterations)
     lr : float or None (the optimizer's default); must be None for lbfgs, which has none
@@ -117,19 +127,29 @@ def train(net, X, y, X_val=None, y_val=None, optimizer="sgd", lr=None, epochs=30
         the best weights.
     seed : None, int or Generator, for the shuffling.
     on_epoch : callable(epoch, history) or None, called after each epoch's metrics.
-    engine : "auto" (the fast engine where it supports the network, see ``model.engine``) or
-        "layers" (always the layer objects' own forward/backward). ``History.engine`` says which ran.
+    engine : "auto" (the engine of ``model.engine`` where it runs the network and optimizer, the layer
+        objects otherwise) or "layers" (always the layers' own forward/backward). Both take the same
+        steps on the same batches; ``History.engine`` says which ran.
+    full_metrics : bool, default False. False: an epoch's training loss and accuracy are the running
+        means over its batches, each batch scored with the parameters it was computed with (as Keras
+        and scikit-learn report them; free, since every step computes its outputs anyway). True: a
+        full pass over the training data after each epoch (the parameters at the epoch's end; costs
+        one forward pass over N).
+    chunk_rows : int or None; the rows one block of evaluation (and of the engine's full-batch
+        work) holds. None: the engine sizes it for the cache; the layer path uses ``EVAL_ROWS``.
 
     Returns
     -------
-    History, whose ``final`` holds the metrics of the model as returned (the restored best one after
-    early stopping) and the epoch they belong to.
+    History, whose ``final`` holds the metrics of the model as returned (full passes; the restored
+    best one after early stopping) and the epoch they belong to.
 
     Raises
     ------
     TrainingDiverged
-        When the loss stops being finite or explodes; the network is restored to its last good
-        parameters.
+        When the loss stops being finite or exceeds ``DIVERGENCE_FACTOR`` times the loss before
+        training, or a parameter stops being finite; the network is restored to the last parameters
+        whose loss was seen good (the end of the last good epoch; at full batch, whose running loss
+        is that of the parameters the epoch started from, its start).
     """
     if engine not in ("auto", "layers"):
         raise ValueError(f"engine must be 'auto' or 'layers', got {engine!r}")
@@ -152,22 +172,46 @@ def train(net, X, y, X_val=None, y_val=None, optimizer="sgd", lr=None, epochs=30
     batch_size = len(y) if batch_size is None else int(batch_size)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if chunk_rows is not None and int(chunk_rows) < 1:
+        raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
     body, X, X_val = _preprocess(net, X, X_val if has_val else None)
 
     history = History()
-    limit = DIVERGENCE_FACTOR * max(body.evaluate(X, y, check_input=False)["loss"], 1.0)
+    if spec.make is None:
+        runner = _LayerRunner(body, None, X, y, batch_size, seed, chunk_rows)
+    else:
+        opt = make_optimizer(optimizer, {"theta": net.theta}, {"theta": net.grad_theta}, lr)
+        use_engine = engine == "auto" and unsupported_reason(body, opt) is None
+        runner = (_EngineRunner if use_engine else _LayerRunner)(body, opt, X, y, batch_size, seed, chunk_rows)
+    history.engine = runner.name
+    history.train_metrics = "full" if full_metrics or spec.make is None else "running"
+    # At full batch the first epoch's running loss *is* the loss before training (every sample
+    # scored with the initial parameters), so the pass that measures it is skipped there.
+    first_is_initial = batch_size >= len(y) and history.train_metrics == "running"
+    limit = None if first_is_initial else DIVERGENCE_FACTOR * max(runner.evaluate(X, y)["loss"], 1.0)
     best = {"loss": math.inf, "theta": net.theta.copy()}
+    # The parameters the guard restores: those whose loss was last seen finite and under the limit.
+    # An epoch's running loss at full batch is the loss of the parameters it *started* from, so
+    # there they lag one epoch behind (``epoch_start``); otherwise they are the epoch's end.
     last_good = net.theta.copy()
+    epoch_start = net.theta.copy() if first_is_initial else None
     start = time.perf_counter()
 
-    def end_epoch(epoch):
+    def end_epoch(epoch, running=None):
         """Record metrics; return True to stop early."""
-        train_m = body.evaluate(X, y, check_input=False)
-        val_m = body.evaluate(X_val, y_val, check_input=False) if has_val else None
+        nonlocal limit
+        train_m = runner.evaluate(X, y) if running is None or full_metrics else running
+        if limit is None:
+            limit = DIVERGENCE_FACTOR * max(train_m["loss"], 1.0)
+        val_m = runner.evaluate(X_val, y_val) if has_val else None
         history.record(epoch, train_m, val_m)
-        if not train_m["loss"] <= limit:  # also catches NaN
+        if not train_m["loss"] <= limit or not np.isfinite(net.theta).all():  # also catches NaN
             _diverged(net, history, last_good, epoch, lr, train_m["loss"])
-        last_good[...] = net.theta
+        if epoch_start is None:
+            last_good[...] = net.theta
+        else:
+            last_good[...] = epoch_start
+            epoch_start[...] = net.theta
         if on_epoch is not None:
             on_epoch(epoch, history)
         if has_val and val_m["loss"] < best["loss"]:
@@ -187,22 +231,82 @@ def train(net, X, y, X_val=None, y_val=None, optimizer="sgd", lr=None, epochs=30
         history.stopped_early = bool(stopped)
         history.steps = len(history.epoch)
     else:
-        opt = make_optimizer(optimizer, {"theta": net.theta}, {"theta": net.grad_theta}, lr)
-        epoch_data = EpochData(X, y, batch_size, seed)
         for epoch in range(1, epochs + 1):
-            steps, loss = run_epoch(body, opt, epoch_data)
+            steps, loss, acc = runner.epoch()
             history.steps += steps
             if not math.isfinite(loss):
                 _diverged(net, history, last_good, epoch, lr, loss)
-            if end_epoch(epoch):
+            if end_epoch(epoch, {"loss": loss, "accuracy": acc}):
                 history.stopped_early = True
                 break
     if patience is not None and history.stopped_early:
         net.theta[...] = best["theta"]
+    runner.reload()
     history.seconds = time.perf_counter() - start
-    history.finish(body.evaluate(X, y, check_input=False),
-                   body.evaluate(X_val, y_val, check_input=False) if has_val else None)
+    history.finish(runner.evaluate(X, y), runner.evaluate(X_val, y_val) if has_val else None)
     return history
+
+
+#: Rows per ``evaluate`` call on the layer path: bounds the memory of an evaluation pass.
+EVAL_ROWS = 65536
+
+
+class _LayerRunner:
+    """The layer path: ``run_epoch`` over ``EpochData``, and evaluation by ``Sequential.evaluate`` in chunks."""
+
+    name = "layers"
+
+    def __init__(self, body, opt, X, y, batch_size, seed, chunk_rows):
+        self.body, self.opt = body, opt
+        self.data = EpochData(X, y, batch_size, seed)
+        self.rows = int(chunk_rows or EVAL_ROWS)
+
+    def epoch(self):
+        return run_epoch(self.body, self.opt, self.data)
+
+    def evaluate(self, X, y):
+        return evaluate_in_chunks(self.body, X, y, self.rows)
+
+    def reload(self):
+        pass
+
+
+class _EngineRunner:
+    """The engine path (``model.engine``): its flat parameters are written back to the network after
+    every epoch, so callbacks, snapshots and the saved model see the current weights."""
+
+    name = "engine"
+
+    def __init__(self, body, opt, X, y, batch_size, seed, chunk_rows):
+        self.engine = Engine(body, opt, chunk_rows=chunk_rows)
+        self.data = self.engine.training_set(X, y, batch_size, seed)
+
+    def epoch(self):
+        result = self.engine.run_epoch(self.data)
+        self.engine.push()
+        return result
+
+    def evaluate(self, X, y):
+        return self.engine.evaluate(X, y)
+
+    def reload(self):
+        self.engine.pull()
+
+
+def evaluate_in_chunks(net, X, y, rows=EVAL_ROWS):
+    """``net.evaluate`` over row chunks of already checked data, combined: ``{"loss", "accuracy", "n"}``.
+
+    The loss and accuracy are means over samples, so the chunks' means are weighted by their sizes.
+    """
+    n = len(X)
+    if n <= rows:
+        return net.evaluate(X, y, check_input=False)
+    loss, correct = 0.0, 0.0
+    for i in range(0, n, rows):
+        m = net.evaluate(X[i:i + rows], y[i:i + rows], check_input=False)
+        loss += m["loss"] * m["n"]
+        correct = None if m["accuracy"] is None else correct + m["accuracy"] * m["n"]
+    return {"loss": loss / n, "accuracy": None if correct is None else correct / n, "n": n}
 
 
 def _preprocess(net, X, X_val):
@@ -225,7 +329,8 @@ class EpochData:
 
     Each epoch copies the data once, in a fresh random order, into the same two buffers; the
     mini-batches are slices (views) of them. At full batch the order cannot matter and nothing is
-    copied at all.
+    copied at all. ``outputs(width)`` is an (N, width) buffer receiving each batch's network output,
+    from which the epoch's running accuracy is computed.
     """
 
     def __init__(self, X, y, batch_size, seed=None):
@@ -234,6 +339,7 @@ class EpochData:
         self.full_batch = self.batch_size >= len(y)
         self._Xs = None if self.full_batch else np.empty_like(X)
         self._ys = None if self.full_batch else np.empty_like(y)
+        self._out = None
 
     def shuffled(self):
         if self.full_batch:
@@ -243,33 +349,60 @@ class EpochData:
         np.take(self.y, order, axis=0, out=self._ys)
         return self._Xs, self._ys
 
+    def outputs(self, like):
+        """The (N, K) buffer for the epoch's outputs, of the dtype and width of ``like`` (a batch's)."""
+        shape = (len(self.y),) + like.shape[1:]
+        if self._out is None or self._out.shape != shape or self._out.dtype != like.dtype:
+            self._out = np.empty(shape, like.dtype)
+        return self._out
+
 
 def run_epoch(net, opt, data):
-    """One pass of mini-batch steps: ``loss`` → ``backward`` → ``opt.step()`` per batch.
+    """One pass of mini-batch steps: ``forward`` → ``criterion.forward`` → ``backward`` → ``opt.step()``.
 
-    The hot loop does no validation (``train`` checked the data once) and stops at the first
-    non-finite loss.
+    That is ``Sequential.loss`` (less the weight-decay penalty's *value*, whose gradient ``backward``
+    adds) and ``backward``, on each batch. The hot loop does no validation (``train`` checked the
+    data once) and stops at the first non-finite loss.
 
     Returns
     -------
-    (steps taken, the last batch loss)
+    (steps taken, mean data loss, accuracy) — the running means over the epoch's samples, each batch
+    scored with the parameters it was computed with; (steps, the non-finite loss, NaN) when a batch's
+    loss is not finite. Accuracy is None for a regression head.
     """
     X, y = data.shuffled()
     n, b = len(y), data.batch_size
-    steps, loss = 0, 0.0
+    steps, total, out_all = 0, 0.0, None
     for i in range(0, n, b):
-        loss = net.loss(X[i:i + b], y[i:i + b], check_input=False)
+        out = net.forward(X[i:i + b])
+        loss = net.criterion.forward(out, y[i:i + b], check_input=False)
         if not math.isfinite(loss):
-            break
+            return steps, loss, math.nan
         net.backward(input_grad=False)
         opt.step()
         steps += 1
-    return steps, loss
+        total += loss * len(out)
+        if out_all is None:
+            out_all = data.outputs(out)
+        out_all[i:i + b] = out
+    return steps, total / n, _accuracy(net, out_all, y)
+
+
+def _accuracy(net, out, y):
+    """The fraction of rows of ``out`` (outputs of ``net``) whose decision matches the labels ``y``
+    (as ``check_Xy`` returns them): arg-max for classes, probability > ½ for binary heads."""
+    target = getattr(net, "target", None)
+    if target == "classes":
+        return float(np.count_nonzero(np.argmax(out, axis=1) == y)) / len(y)
+    if target == "binary":
+        p = net.criterion.proba(out)
+        return float(np.count_nonzero((p > 0.5) == (y > 0.5))) / y.size
+    return None
 
 
 def _diverged(net, history, last_good, epoch, lr, loss):
     net.theta[...] = last_good
     advice = "try a lower learning rate than --lr {:g}".format(lr) if lr is not None else "the data may need rescaling"
     raise TrainingDiverged(
-        f"training diverged in epoch {epoch} (loss {loss:.3g}); parameters restored to the end of "
-        f"the last good epoch; {advice}", history)
+        f"training diverged in epoch {epoch} (loss {loss:.3g}); parameters restored to the last good ones; "
+        f"{advice}", history)

@@ -54,6 +54,34 @@ def test_momentum_and_nesterov_follow_the_pytorch_formulas():
             np.testing.assert_allclose(params[k], p0[k] - 0.1 * step1 - 0.1 * step2, rtol=1e-14)
 
 
+def test_adam_in_place_equals_the_textbook_formula():
+    params, grads = _pair()
+    ref = {k: v.copy() for k, v in params.items()}
+    m = {k: np.zeros_like(v) for k, v in params.items()}
+    v2 = {k: np.zeros_like(v) for k, v in params.items()}
+    opt = Adam(params, grads, lr=0.05)
+    for t in range(1, 4):
+        opt.step()
+        step = 0.05 * np.sqrt(1 - 0.999**t) / (1 - 0.9**t)
+        for k in ref:
+            g = grads[k]
+            m[k] = 0.9 * m[k] + (1 - 0.9) * g
+            v2[k] = 0.999 * v2[k] + (1 - 0.999) * g * g
+            ref[k] = ref[k] - step * m[k] / (np.sqrt(v2[k]) + 1e-8)
+    for k in ref:
+        np.testing.assert_allclose(params[k], ref[k], rtol=1e-15, atol=1e-16)
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adam"])
+def test_updates_keep_float32(name):
+    p = {"theta": np.ones(5, np.float32)}
+    g = {"theta": np.full(5, 0.5, np.float32)}
+    opt = make_optimizer(name, p, g, 0.1)
+    opt.step()
+    opt.step()
+    assert p["theta"].dtype == np.float32 and np.all(p["theta"] < 1)
+
+
 def test_adam_first_step_is_lr_times_sign():
     params, grads = _pair()
     p0 = {k: v.copy() for k, v in params.items()}

@@ -54,12 +54,51 @@ def test_lbfgs_does_at_least_as_well_as_sgd(dataset):
     assert lb.val_acc[-1] >= sgd.val_acc[-1] - 0.01  # within 2 of 200 validation points (sampling noise)
 
 
-def test_history_is_per_epoch_and_consistent():
+@pytest.mark.parametrize("engine", ["auto", "layers"])
+def test_history_is_per_epoch_and_consistent(engine):
     X, y = make_circles(300, seed=0)
     net = TwoLayerNet(seed=0)
-    h = train(net, X[:240], y[:240], X[240:], y[240:], epochs=7, batch_size=50, seed=0)
+    h = train(net, X[:240], y[:240], X[240:], y[240:], epochs=7, batch_size=50, seed=0, engine=engine)
     assert h.epoch == list(range(1, 8)) and len(h.val_acc) == 7 and h.steps == 7 * 5
-    assert h.train_loss[-1] == pytest.approx(net.evaluate(X[:240], y[:240])["loss"])
+    assert h.train_metrics == "running"
+    # validation and the final metrics are full passes over the model as returned
+    assert h.val_loss[-1] == pytest.approx(net.evaluate(X[240:], y[240:])["loss"], rel=1e-12)
+    assert h.final["train_loss"] == pytest.approx(net.evaluate(X[:240], y[:240])["loss"], rel=1e-12)
+    assert h.final["val_acc"] == h.val_acc[-1]
+
+
+@pytest.mark.parametrize("engine", ["auto", "layers"])
+def test_training_metrics_are_the_running_means_of_the_batches(engine):
+    # Epoch 1 by hand on the layer objects: each batch scored with the parameters it is computed with
+    X, y = make_moons(70, noise=0.3, seed=2)
+    ref = TwoLayerNet(seed=4)
+    h = train(TwoLayerNet(seed=4), X, y, epochs=1, batch_size=16, lr=0.5, seed=9, engine=engine)
+    ref.standardizer.fit(X)
+    _, body = ref.split_preprocessing()
+    Xs, ys = ref.check_Xy(ref.standardizer.forward(X), y)
+    order = np.random.default_rng(9).permutation(70)
+    Xs, ys = Xs[order], ys[order]
+    total = correct = 0.0
+    for i in range(0, 70, 16):
+        out = body.forward(Xs[i:i + 16])
+        total += body.criterion.forward(out, ys[i:i + 16], check_input=False) * len(out)
+        correct += np.count_nonzero((out > 0.5) == (ys[i:i + 16] > 0.5))
+        body.backward(input_grad=False)
+        ref.theta -= 0.5 * ref.grad_theta
+    assert h.train_loss[0] == pytest.approx(total / 70, rel=1e-12)
+    assert h.train_acc[0] == correct / 70
+
+
+@pytest.mark.parametrize("engine", ["auto", "layers"])
+def test_full_metrics_are_full_passes_after_each_epoch(engine):
+    X, y = make_circles(200, seed=1)
+    seen = []
+    net = TwoLayerNet(seed=0)
+    h = train(net, X, y, epochs=3, seed=0, engine=engine, full_metrics=True,
+              on_epoch=lambda epoch, hist: seen.append(net.evaluate(X, y)))
+    assert h.train_metrics == "full"
+    np.testing.assert_allclose(h.train_loss, [m["loss"] for m in seen], rtol=1e-12)
+    assert h.train_acc == [m["accuracy"] for m in seen]
 
 
 def test_history_without_validation_is_nan():
@@ -68,42 +107,74 @@ def test_history_without_validation_is_nan():
     assert math.isnan(h.val_loss[-1])
 
 
-def test_early_stopping_restores_the_best_weights():
+@pytest.mark.parametrize("engine", ["auto", "layers"])
+def test_early_stopping_restores_the_best_weights(engine):
     X, y = make_moons(300, noise=0.4, seed=0)
     net = TwoLayerNet(seed=0, hidden_dim=64, hidden_bias=True)
-    h = train(net, X[:60], y[:60], X[60:], y[60:], optimizer="adam", lr=0.05, epochs=400, patience=10, seed=0)
+    h = train(net, X[:60], y[:60], X[60:], y[60:], optimizer="adam", lr=0.05, epochs=400, patience=10, seed=0,
+              engine=engine)
     assert h.stopped_early and h.epoch[-1] == h.best_epoch + 10
     assert net.evaluate(X[60:], y[60:])["loss"] == pytest.approx(min(h.val_loss), rel=1e-12)
+    assert h.final["val_loss"] == pytest.approx(min(h.val_loss), rel=1e-12) and h.final["epoch"] == h.best_epoch
 
 
-def test_divergence_stops_restores_and_says_lower_lr():
+@pytest.mark.parametrize("batch_size", [32, None])
+@pytest.mark.parametrize("engine", ["auto", "layers"])
+def test_divergence_stops_restores_and_says_lower_lr(engine, batch_size):
     X, y = make_circles(200, seed=0)
     net = TwoLayerNet(seed=0, standardize=False)
     start = net.theta.copy()
     with pytest.raises(TrainingDiverged, match="lower learning rate") as info:
-        train(net, X, y, lr=1e6, epochs=5, seed=0)
+        train(net, X, y, lr=1e6, epochs=5, seed=0, engine=engine, batch_size=batch_size)
     assert np.isfinite(net.theta).all()
-    np.testing.assert_array_equal(net.theta, start)  # diverged in epoch 1: back to the start
-    assert info.value.history is not None
+    # the first update exploded: back to the start (at full batch, seen in epoch 2, whose running
+    # loss is that of the parameters epoch 1 left)
+    np.testing.assert_array_equal(net.theta, start)
+    assert info.value.history is not None and info.value.history.engine == ("engine" if engine == "auto" else "layers")
 
 
 def test_nan_loss_mid_epoch_is_caught(monkeypatch):
     X, y = make_circles(64, seed=0)
     net = TwoLayerNet(seed=0)
     calls = []
-    real = net.loss
+    real = net.criterion.forward
 
     def flaky(*a, **k):
         calls.append(1)
         return float("nan") if len(calls) == 5 else real(*a, **k)
 
-    monkeypatch.setattr(net, "loss", flaky)
+    monkeypatch.setattr(net.criterion, "forward", flaky)
     with pytest.raises(TrainingDiverged, match="epoch 1"):
-        train(net, X, y, epochs=3, batch_size=8, seed=0)
+        train(net, X, y, epochs=3, batch_size=8, seed=0, engine="layers")
+    assert len(calls) == 5  # the epoch stopped at the NaN
+
+
+def test_a_non_finite_parameter_after_an_epoch_is_divergence(monkeypatch):
+    # the running loss is computed before each step, so a step that breaks the parameters at the end
+    # of an epoch must still be caught: the parameters themselves are checked after every epoch
+    X, y = make_circles(64, seed=0)
+    net = TwoLayerNet(seed=0)
+    from model import training
+
+    real = training._LayerRunner.epoch
+
+    def poisoned(self):
+        result = real(self)
+        if len(history_epochs) == 1:
+            net.theta[0] = np.inf
+        history_epochs.append(1)
+        return result
+
+    history_epochs = []
+    monkeypatch.setattr(training._LayerRunner, "epoch", poisoned)
+    with pytest.raises(TrainingDiverged, match="epoch 2"):
+        train(net, X, y, epochs=4, seed=0, engine="layers")
+    assert np.isfinite(net.theta).all()
 
 
 @pytest.mark.parametrize("kw,match", [({"epochs": 0}, "epochs"), ({"batch_size": 0}, "batch_size"),
-                                      ({"patience": 3}, "validation set"), ({"optimizer": "rmsprop"}, "unknown")])
+                                      ({"patience": 3}, "validation set"), ({"optimizer": "rmsprop"}, "unknown"),
+                                      ({"engine": "numba"}, "engine"), ({"chunk_rows": 0}, "chunk_rows")])
 def test_bad_training_arguments(kw, match):
     X, y = make_circles(50, seed=0)
     with pytest.raises(ValueError, match=match):
