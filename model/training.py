@@ -175,6 +175,7 @@ def train(net, X, y, X_val=None, y_val=None, optimizer="sgd", lr=None, epochs=30
     if chunk_rows is not None and int(chunk_rows) < 1:
         raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
     body, X, X_val = _preprocess(net, X, X_val if has_val else None)
+    _check_layers_can_train(body, len(y), batch_size, spec.make is None)
 
     history = History()
     if spec.make is None:
@@ -189,12 +190,12 @@ def train(net, X, y, X_val=None, y_val=None, optimizer="sgd", lr=None, epochs=30
     # scored with the initial parameters), so the pass that measures it is skipped there.
     first_is_initial = batch_size >= len(y) and history.train_metrics == "running"
     limit = None if first_is_initial else DIVERGENCE_FACTOR * max(runner.evaluate(X, y)["loss"], 1.0)
-    best = {"loss": math.inf, "theta": net.theta.copy()}
+    best = {"loss": math.inf, "state": _State(net)}
     # The parameters the guard restores: those whose loss was last seen finite and under the limit.
     # An epoch's running loss at full batch is the loss of the parameters it *started* from, so
     # there they lag one epoch behind (``epoch_start``); otherwise they are the epoch's end.
-    last_good = net.theta.copy()
-    epoch_start = net.theta.copy() if first_is_initial else None
+    last_good = _State(net)
+    epoch_start = _State(net) if first_is_initial else None
     start = time.perf_counter()
 
     def end_epoch(epoch, running=None):
@@ -208,17 +209,18 @@ def train(net, X, y, X_val=None, y_val=None, optimizer="sgd", lr=None, epochs=30
         if not train_m["loss"] <= limit or not np.isfinite(net.theta).all():  # also catches NaN
             _diverged(net, history, last_good, epoch, lr, train_m["loss"])
         if epoch_start is None:
-            last_good[...] = net.theta
+            last_good.capture()
         else:
-            last_good[...] = epoch_start
-            epoch_start[...] = net.theta
+            last_good.take(epoch_start)
+            epoch_start.capture()
         if on_epoch is not None:
             on_epoch(epoch, history)
         if has_val and val_m["loss"] < best["loss"]:
-            best["loss"], best["theta"][...], history.best_epoch = val_m["loss"], net.theta, epoch
+            best["loss"], history.best_epoch = val_m["loss"], epoch
+            best["state"].capture()
         return patience is not None and epoch - history.best_epoch >= int(patience)
 
-    body.train()
+    net.train()  # the whole network (body shares its layers), so its own flag agrees with theirs
     if spec.make is None:
         stopped = []
 
@@ -240,7 +242,7 @@ def train(net, X, y, X_val=None, y_val=None, optimizer="sgd", lr=None, epochs=30
                 history.stopped_early = True
                 break
     if patience is not None and history.stopped_early:
-        net.theta[...] = best["theta"]
+        best["state"].restore()  # parameters and running statistics of the best epoch, together
     runner.reload()
     history.seconds = time.perf_counter() - start
     history.finish(runner.evaluate(X, y), runner.evaluate(X_val, y_val) if has_val else None)
@@ -307,6 +309,45 @@ def evaluate_in_chunks(net, X, y, rows=EVAL_ROWS):
         loss += m["loss"] * m["n"]
         correct = None if m["accuracy"] is None else correct + m["accuracy"] * m["n"]
     return {"loss": loss / n, "accuracy": None if correct is None else correct / n, "n": n}
+
+
+class _State:
+    """A copy of what training changes: the flat parameters and every layer's buffers (BatchNorm's
+    running statistics), so that early stopping and the divergence guard restore them together."""
+
+    def __init__(self, net):
+        self.arrays = [net.theta] + [b for layer in net.layers for b in getattr(layer, "buffers", {}).values()]
+        self.saved = [a.copy() for a in self.arrays]
+
+    def capture(self):
+        """Copy the network's current state in."""
+        for saved, live in zip(self.saved, self.arrays):
+            saved[...] = live
+
+    def take(self, other):
+        """Copy another snapshot of the same network."""
+        for saved, theirs in zip(self.saved, other.saved):
+            saved[...] = theirs
+
+    def restore(self):
+        """Write this state back into the network."""
+        for saved, live in zip(self.saved, self.arrays):
+            live[...] = saved
+
+
+def _check_layers_can_train(body, n, batch_size, full_batch_method):
+    """Refuse, before any work, a run that some layer cannot take part in."""
+    from layers import BatchNorm, Dropout
+
+    layers = getattr(body, "layers", [])
+    if any(isinstance(layer, BatchNorm) for layer in layers):
+        last = n % batch_size if batch_size < n else n
+        if batch_size < 2 or last == 1 or n < 2:
+            raise ValueError(f"BatchNorm needs at least 2 samples in every batch (a batch's variance); {n} training "
+                             f"rows in batches of {batch_size} leave a batch of 1: choose another batch size")
+    if full_batch_method and any(isinstance(layer, Dropout) and layer.p > 0 for layer in layers):
+        raise ValueError("Dropout draws a new mask at every evaluation, which L-BFGS's line search cannot follow; "
+                         "use a first-order optimizer")
 
 
 def _preprocess(net, X, X_val):
@@ -401,7 +442,7 @@ def _accuracy(net, out, y):
 
 
 def _diverged(net, history, last_good, epoch, lr, loss):
-    net.theta[...] = last_good
+    last_good.restore()
     advice = "try a lower learning rate than --lr {:g}".format(lr) if lr is not None else "the data may need rescaling"
     raise TrainingDiverged(
         f"training diverged in epoch {epoch} (loss {loss:.3g}); parameters restored to the last good ones; "

@@ -107,3 +107,42 @@ def test_bad_dropout_is_one_line(capsys, argv, match):
     code = train.main(argv)
     _, err = capsys.readouterr()
     assert code == 2 and match in err
+
+
+def test_early_stopping_restores_the_running_statistics_with_the_weights():
+    X, y = make_moons(300, noise=0.3, seed=0)
+    net = build_mlp(2, hidden=(32,), hidden_bias=True, batchnorm=True, seed=0)
+    h = fit_net(net, X[:100], y[:100], X[100:], y[100:], optimizer="adam", lr=0.05, epochs=200, patience=3,
+                batch_size=16, seed=0)
+    assert h.stopped_early and h.final["epoch"] == h.best_epoch
+    assert h.final["val_loss"] == pytest.approx(min(h.val_loss), rel=1e-12)  # the saved model is the best one
+
+
+def test_divergence_restores_the_running_statistics_too():
+    from model.training import TrainingDiverged
+
+    X, y = make_moons(200, seed=0)
+    net = build_mlp(2, hidden=(16,), hidden_bias=True, batchnorm=True, seed=0)
+    bn = next(layer for layer in net.layers if isinstance(layer, BatchNorm))
+    with pytest.raises(TrainingDiverged):
+        fit_net(net, X, y, lr=1e8, epochs=5, seed=0)
+    assert np.all(bn.running_var < 1e6) and np.isfinite(net.theta).all()
+
+
+@pytest.mark.parametrize("n,batch", [(33, 32), (41, 8), (1, 1)])
+def test_a_batch_of_one_for_batchnorm_is_refused_before_training(n, batch):
+    X, y = make_moons(max(n, 2), seed=0)
+    net = build_mlp(2, hidden=(4,), batchnorm=True, seed=0)
+    start = net.theta.copy()
+    with pytest.raises(ValueError, match="BatchNorm needs at least 2 samples"):
+        fit_net(net, X[:n], y[:n], batch_size=batch, epochs=1, seed=0)
+    np.testing.assert_array_equal(net.theta, start)
+
+
+def test_dropout_with_lbfgs_is_refused_and_modes_agree_after_training():
+    X, y = make_moons(60, seed=0)
+    with pytest.raises(ValueError, match="L-BFGS"):
+        fit_net(build_mlp(2, hidden=(4,), dropout=0.2, seed=0), X, y, optimizer="lbfgs", epochs=2)
+    net = build_mlp(2, hidden=(4,), dropout=0.2, seed=0).eval()
+    fit_net(net, X, y, epochs=1, seed=0)
+    assert net.training and all(layer.training for layer in net.layers)
