@@ -63,7 +63,7 @@ def _new_layers(rng, x, seed, opts):
 
 
 def gate_suite(seed=0, h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, mode="elementwise", directions=8):
-    """The four gates on random arrays, and the seed's warm-up ``(x + y) * z`` at (-2, 5, -4)."""
+    """The four gates on random arrays, and the handout's warm-up ``(x + y) * z`` at (-2, 5, -4)."""
     rng = np.random.default_rng(seed)
     opts = dict(h=h, tol=tol, warn_tol=warn_tol, mode=mode, directions=directions, seed=seed)
     report = Report()

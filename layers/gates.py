@@ -1,4 +1,4 @@
-"""The seed's gate patterns on scalars or arrays of equal shape.
+"""The handout's gate patterns on scalars or arrays of equal shape.
 
 ``Add`` distributes the upstream gradient, ``Multiply`` swaps its inputs and scales, ``Max`` routes to
 the winner, and ``Copy`` (a branch) adds the gradients coming back along its two outputs. Inputs of

@@ -1,4 +1,4 @@
-"""Affine layer ``y = x @ W + b`` — the seed's steps 3 and 5 (and its appendix)."""
+"""Affine layer ``y = x @ W + b`` — the handout's steps 3 and 5 (and its appendix)."""
 
 import numpy as np
 
@@ -7,14 +7,14 @@ from .base import Layer
 
 
 class Linear(Layer):
-    """Fully connected layer in the seed's orientation, ``y = x @ W (+ b)``.
+    """Fully connected layer in the handout's orientation, ``y = x @ W (+ b)``.
 
     Parameters
     ----------
     in_features, out_features : int
         ``D_in`` and ``D_out``.
     bias : bool, default True
-        Add ``b`` of shape (D_out,). The seed's first layer has none.
+        Add ``b`` of shape (D_out,). The handout's first layer has none.
     rng : None, int or numpy.random.Generator
         Source of the initial weights. ``W`` is drawn with **He** initialisation,
         ``N(0, 2 / D_in)``, suited to the ReLU that follows in this project; ``b`` starts at 0.

@@ -25,7 +25,7 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """The seed's update ``θ ← θ − α ∇θ ℓ``, optionally with (Nesterov) momentum.
+    """The handout's update ``θ ← θ − α ∇θ ℓ``, optionally with (Nesterov) momentum.
 
     Momentum follows PyTorch: ``v ← μ v + g``; ``θ ← θ − α v`` (or ``θ ← θ − α (g + μ v)`` with
     Nesterov).

@@ -24,7 +24,7 @@ def test_forward_matches_the_appendix_sum(rng, n, d_in, d_out, bias):
 
 
 @pytest.mark.parametrize("n,d_in,d_out", SHAPES)
-def test_backward_matches_the_seed_closed_forms_and_shape_rule(rng, n, d_in, d_out):
+def test_backward_matches_the_handouts_closed_forms_and_shape_rule(rng, n, d_in, d_out):
     layer = Linear(d_in, d_out, rng=1)
     x, g = rng.standard_normal((n, d_in)), rng.standard_normal((n, d_out))
     layer.forward(x)

@@ -8,8 +8,8 @@ from model import TwoLayerNet
 from model.training import train
 
 
-def seed_closed_forms(X, y, w1, w2, b):
-    """The seed's steps 1-5 written out independently of the layer classes."""
+def handout_closed_forms(X, y, w1, w2, b):
+    """The handout's steps 1-5 written out independently of the layer classes."""
     n = len(y)
     a = X @ w1
     h = np.maximum(0, a)
@@ -43,12 +43,12 @@ def test_params_are_the_layers_own_arrays_so_in_place_updates_change_the_net(rng
 
 
 @pytest.mark.parametrize("n", [1, 4, 17])
-def test_loss_and_backward_match_the_seed_closed_forms(rng, n):
+def test_loss_and_backward_match_the_handout_closed_forms(rng, n):
     X, y = rng.standard_normal((n, 2)), rng.integers(0, 2, n)
     net = TwoLayerNet(seed=3)
     loss = net.loss(X, y)
     dX = net.backward()
-    expected_loss, expected = seed_closed_forms(X, y, net.params["w1"], net.params["w2"], net.params["b"])
+    expected_loss, expected = handout_closed_forms(X, y, net.params["w1"], net.params["w2"], net.params["b"])
     assert loss == pytest.approx(expected_loss, rel=1e-12)
     for k in expected:
         np.testing.assert_allclose(net.grads[k], expected[k], rtol=1e-10, atol=1e-15)

@@ -9,7 +9,7 @@ from model.training import train
 
 
 def test_one_sgd_step_worked_out_by_hand():
-    # A 2-2-1 net on two points; the step below is the seed's formulas written out number by number.
+    # A 2-2-1 net on two points; the step below is the handout's formulas written out number by number.
     net = TwoLayerNet(hidden_dim=2, seed=0, standardize=False)
     net.params["w1"][...] = [[1.0, -1.0], [0.5, 2.0]]
     net.params["w2"][...] = [[1.0], [-2.0]]
