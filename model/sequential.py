@@ -108,6 +108,7 @@ class Sequential:
             layer.params[name] = self.params[key] = view
             layer.grads[name] = self.grads[key] = self.grad_theta[start:start + size].reshape(shape)
             start += size
+        self._first = self._first_trainable()
         # the weights the L2 penalty covers: every Linear's W, never a bias
         self._decayed = [(layer.params["W"], layer.grads["W"]) for layer in self.layers if isinstance(layer, Linear)]
 
@@ -251,23 +252,26 @@ class Sequential:
         if getattr(self.criterion, "cache", None) is None:
             raise RuntimeError(f"{type(self).__name__}.backward() called before loss(): nothing to differentiate")
         g = self.criterion.backward(1.0)  # the root: dℓ/dℓ = 1
-        stop = 0 if input_grad else self._first_trainable()
-        for i in range(len(self.layers) - 1, stop - 1, -1):
-            layer = self.layers[i]
-            if i == stop and not input_grad and isinstance(layer, Linear):
-                layer.backward(g, input_grad=False)
-                g = None
-            else:
+        layers = self.layers
+        if input_grad:
+            for layer in reversed(layers):
                 g = layer.backward(g)
-        for W, dW in self._decayed:  # d/dW of (λ/2)‖W‖² is λ W
-            dW += self.weight_decay * W
-        return g if input_grad else None
+        else:
+            stop = self._first
+            for i in range(len(layers) - 1, stop, -1):
+                g = layers[i].backward(g)
+            if stop < len(layers):
+                first = layers[stop]
+                first.backward(g, input_grad=False) if isinstance(first, Linear) else first.backward(g)
+            g = None
+        if self.weight_decay:
+            for W, dW in self._decayed:  # d/dW of (λ/2)‖W‖² is λ W
+                dW += self.weight_decay * W
+        return g
 
     def _first_trainable(self):
-        for i, layer in enumerate(self.layers):
-            if getattr(layer, "params", None):
-                return i
-        return len(self.layers)
+        """The index of the first layer with parameters (where a backward without dℓ/dX may stop)."""
+        return next((i for i, layer in enumerate(self.layers) if getattr(layer, "params", None)), len(self.layers))
 
     def kink_state(self):
         """The kink states of every layer that has one (ReLU-like), for the gradient checker."""
@@ -342,6 +346,7 @@ class Sequential:
         body = self._shallow_copy()
         body.layers = self.layers[k:]
         body.input_dim = self.input_dim
+        body._first = body._first_trainable()
         return self.layers[:k], body
 
     @property
