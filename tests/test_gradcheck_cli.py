@@ -279,3 +279,9 @@ def test_a_user_loss_is_checked_on_valid_probabilities(capsys, tmp_path):
     code, out, err = run(capsys, "--layer", f"{tmp_path / 'ce.py'}:CE", "--labels", "classes", "--input-shape", "6,3")
     assert code == 0, err
     assert "PASSED" in out
+
+
+def test_a_closed_stdout_ends_quietly(tmp_path):
+    proc = subprocess.run(f"{sys.executable} {ROOT_DIR / 'gradcheck.py'} | true", shell=True, capture_output=True,
+                          text=True, timeout=60, cwd=tmp_path)
+    assert "Broken pipe" not in proc.stderr and "Traceback" not in proc.stderr
