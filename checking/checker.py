@@ -158,10 +158,11 @@ def _call(what, fn, *args):
     except NotImplementedError as exc:
         raise LayerError(f"{what} is not implemented yet (TODO in {_source_file(fn)})") from exc
     except BaseException as exc:  # noqa: B036 — a SystemExit in user code must not end the check silently
-        raise LayerError(f"{what} raised {_describe(exc)}") from exc
+        raise LayerError(f"{what} raised {describe_exception(exc)}") from exc
 
 
-def _describe(exc):
+def describe_exception(exc):
+    """One line for an exception raised by user code (a ``SystemExit`` is named as one)."""
     if isinstance(exc, SystemExit):
         return f"SystemExit({exc.code!r}): a layer must not exit the program"
     text = " ".join(str(exc).split())
@@ -192,7 +193,7 @@ def _as_gradient(g, who, verb, shape, of):
     try:
         arr = np.asarray(g)
     except Exception as exc:
-        raise LayerError(f"{who} {verb} something that is not an array: {_describe(exc)}") from exc
+        raise LayerError(f"{who} {verb} something that is not an array: {describe_exception(exc)}") from exc
     if arr.dtype.kind not in "fiu":
         kind = {"c": "complex numbers", "b": "booleans", "O": "Python objects", "U": "strings",
                 "S": "bytes"}.get(arr.dtype.kind, "values")

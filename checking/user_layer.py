@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .checker import describe_exception
+
 LABELS = ("binary", "classes")
 
 
@@ -34,7 +36,7 @@ def load_layer(spec, args_json=None):
     except MemoryError:
         raise
     except BaseException as exc:  # noqa: B036 — a module calling sys.exit() at import is the user's error too
-        raise ValueError(f"{path}: could not import it: {_describe(exc)}") from exc
+        raise ValueError(f"{path}: could not import it: {describe_exception(exc)}") from exc
     cls = getattr(module, cls_name, None)
     if cls is None:
         raise ValueError(f"{path} has no class {cls_name!r}")
@@ -50,14 +52,7 @@ def load_layer(spec, args_json=None):
     except MemoryError:
         raise
     except BaseException as exc:  # noqa: B036
-        raise ValueError(f"could not construct {cls_name}({args_json or ''}): {_describe(exc)}") from exc
-
-
-def _describe(exc):
-    if isinstance(exc, SystemExit):
-        return f"SystemExit({exc.code!r})"
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        raise ValueError(f"could not construct {cls_name}({args_json or ''}): {describe_exception(exc)}") from exc
 
 
 def takes_labels(layer):
