@@ -222,7 +222,7 @@ def run(a):
         for entry in a.layer:
             try:
                 report.extend(check_user_layer(entry, shape, a.seed, **opts))
-            except (LayerError, UsageError, MemoryError):
+            except (LayerError, UsageError, MemoryError, ValueError):  # already one clear line
                 raise
             except BaseException as exc:  # noqa: B036 — the user's code failed somewhere inside the check
                 raise LayerError(f"{entry['spec']}: {type(exc).__name__}: {exc}") from exc
