@@ -100,6 +100,9 @@ def build_parser():
                         "16,16 = two layers), as in train.py")
     p.add_argument("--activation", choices=["relu", "tanh", "sigmoid", "leaky_relu"], default="relu",
                    help="its hidden activation (default: relu)")
+    p.add_argument("--dropout", type=float, default=0.0, metavar="P",
+                   help="its dropout after each hidden activation (checked in training mode, one mask per probe)")
+    p.add_argument("--batchnorm", action="store_true", help="its batch normalisation after each hidden Linear")
     p.add_argument("--classes", type=int, default=2, help="its classes K: 2 = sigmoid + BCE, more = softmax "
                                                           "cross-entropy (default: 2)")
     p.add_argument("--h", type=float, default=1e-5, help="finite-difference step, finite and > 0 (default: 1e-5)")
@@ -142,6 +145,8 @@ def _check_options(a):
         raise UsageError("--directions must be between 1 and 10,000, --burn-in between 0 and 100,000")
     if a.classes < 2:
         raise UsageError(f"--classes must be >= 2, got {a.classes}")
+    if not 0 <= a.dropout < 1:
+        raise UsageError(f"--dropout must be in [0, 1), got {a.dropout}")
     if a.svg and not a.trace:
         raise UsageError("--svg draws a traced graph: add --trace (net, warmup or chain)")
     if a.trace and (a.layer or a.json):
@@ -204,14 +209,12 @@ def run(a):
     from checking.trace import run_trace
 
     _check_options(a)
-    hidden = _hidden(a.hidden)
-    if a.trace:
-        net = None
-        if a.trace == "chain":
-            from model.builders import build_mlp
+    from model.builders import Architecture
 
-            net = build_mlp(2, hidden=hidden, activation=a.activation, hidden_bias=True, classes=a.classes,
-                            standardize=False, seed=a.seed)
+    composed = Architecture(hidden=_hidden(a.hidden), activation=a.activation, hidden_bias=True,
+                            dropout=a.dropout, batchnorm=a.batchnorm, standardize=False)
+    if a.trace:
+        net = composed.build(2, a.classes, seed=a.seed) if a.trace == "chain" else None
         text, ok = run_trace(a.trace, seed=a.seed, batch=a.batch or 4, svg=a.svg, net=net)
         print(text)
         return 0 if ok else 1
@@ -227,8 +230,8 @@ def run(a):
             except BaseException as exc:  # noqa: B036 — the user's code failed somewhere inside the check
                 raise LayerError(f"{entry['spec']}: {type(exc).__name__}: {exc}") from exc
     else:
-        report = default_suite(seed=a.seed, batch=a.batch or 8, hidden=hidden, burn_in=a.burn_in,
-                               activation=a.activation, classes=a.classes, **opts)
+        report = default_suite(seed=a.seed, batch=a.batch or 8, architecture=composed, classes=a.classes,
+                               burn_in=a.burn_in, **opts)
     report.strict = a.strict
     if a.json:
         print(json.dumps(report.to_dict(), allow_nan=False))

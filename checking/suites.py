@@ -9,7 +9,7 @@ from checking.checker import PASS_TOL, WARN_TOL, Report, check_function, check_l
 from layers import (Add, BatchNorm, BCELoss, Copy, CrossEntropyLoss, Dropout, LeakyReLU, Linear, Max, MSELoss,
                     Multiply, ReLU, Sigmoid, SigmoidBCELoss, Softmax, SoftmaxCrossEntropyLoss, Tanh)
 from layers.standardize import Standardize
-from model.builders import build_mlp
+from model.builders import Architecture
 from model.net import TwoLayerNet
 from model.optim import SGD
 from model.sequential import Sequential
@@ -117,21 +117,24 @@ def fused_vs_chained(seed=0, batch=8, tol=PASS_TOL, warn_tol=WARN_TOL, **_):
     return report
 
 
-def model_suite(seed=0, batch=8, hidden=8, burn_in=0, activation="relu", classes=2, **opts):
+#: the composed network checked by default: the handout's widened to 8 hidden units, with a hidden bias
+COMPOSED = Architecture(hidden=(8,), hidden_bias=True, standardize=False)
+
+
+def model_suite(seed=0, batch=8, architecture=COMPOSED, classes=2, burn_in=0, **opts):
     """The handout's 2-3-1 network, a composed one, and a stack beyond the handout.
 
-    The composed network is ``build_mlp(2, hidden, activation, hidden_bias=True, classes)``; with the
-    defaults (one hidden layer of 8, ReLU, two classes) that is the handout's network widened, with a
-    hidden bias. The third is a ``Sequential`` of three Linear layers with tanh, leaky ReLU, softmax
-    cross-entropy and weight decay. Rows name the network and, for a stack, each parameter's layer.
+    The composed network is ``architecture.build(2, classes)`` (``model.builders.Architecture``: the
+    words of ``train.py``'s model options). The third is a ``Sequential`` of three Linear layers with
+    tanh, leaky ReLU, softmax cross-entropy and weight decay. Rows name the network and, for a stack,
+    each parameter's layer.
     """
     data_seed, init_seed = np.random.SeedSequence(seed).spawn(2)
     rng = np.random.default_rng(data_seed)
     X = rng.standard_normal((batch, 2))
-    hidden = (hidden,) if np.isscalar(hidden) else tuple(hidden)
     init = np.random.default_rng(init_seed)
     nets = [(TwoLayerNet(seed=init), "TwoLayerNet 2-3-1")]
-    composed = build_mlp(2, hidden=hidden, activation=activation, hidden_bias=True, classes=classes, seed=init)
+    composed = architecture.build(2, classes, seed=init)
     nets.append((composed, _name(composed, "+b1")))
     stack = Sequential([Linear(2, 5, rng=init), Tanh(), Linear(5, 4, rng=init), LeakyReLU(0.1), Linear(4, 3, rng=init)],
                        SoftmaxCrossEntropyLoss(), weight_decay=0.1)
@@ -178,16 +181,16 @@ def sgd_burn_in(net, steps, seed=0, lr=0.5, batch_size=32):
     return net
 
 
-def default_suite(seed=0, batch=8, hidden=8, h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, mode="elementwise",
-                  directions=8, burn_in=0, activation="relu", classes=2):
+def default_suite(seed=0, batch=8, architecture=COMPOSED, classes=2, h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL,
+                  mode="elementwise", directions=8, burn_in=0):
     """Everything ``python gradcheck.py`` checks with no ``--layer``: layers, gates, fused losses, models.
 
-    ``hidden`` (an int or a sequence of widths), ``activation`` and ``classes`` describe the composed
-    network checked beside the handout's (the same words as ``train.py``'s options).
+    ``architecture`` (a ``model.builders.Architecture``) and ``classes`` describe the composed network
+    checked beside the handout's.
     """
     opts = dict(h=h, tol=tol, warn_tol=warn_tol, mode=mode, directions=directions)
     report = layer_suite(seed, batch, **opts)
     report.extend(gate_suite(seed, **opts))
     report.extend(fused_vs_chained(seed, batch, tol=tol, warn_tol=warn_tol))
-    report.extend(model_suite(seed, batch, hidden, burn_in, activation, classes, **opts))
+    report.extend(model_suite(seed, batch, architecture, classes, burn_in, **opts))
     return report

@@ -203,7 +203,7 @@ def test_a_composed_network_is_checked_with_train_py_s_option_names(capsys):
     assert code == 0 and "PASSED" in out
     rows = [line for line in out.splitlines() if line.startswith("Sequential 2-16-16-3 Tanh")]
     names = {" ".join(line.split()[3:5]) for line in rows if "(Linear)" in line}
-    assert {"1.W (Linear)", "3.W (Linear)", "5.W (Linear)", "5.b (Linear)"} <= names  # which network, which layer
+    assert {"0.W (Linear)", "2.W (Linear)", "4.W (Linear)", "4.b (Linear)"} <= names  # which network, which layer
     assert "TwoLayerNet 2-3-1" in out  # the handout's network is always checked
 
 
@@ -285,3 +285,12 @@ def test_a_closed_stdout_ends_quietly(tmp_path):
     proc = subprocess.run(f"{sys.executable} {ROOT_DIR / 'gradcheck.py'} | true", shell=True, capture_output=True,
                           text=True, timeout=60, cwd=tmp_path)
     assert "Broken pipe" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_the_composed_network_with_batchnorm_and_dropout_checks_in_training_mode(capsys):
+    code, out, _ = run(capsys, "--hidden", "6,6", "--batchnorm", "--dropout", "0.2", "--classes", "3")
+    assert code == 0 and "1.gamma (BatchNorm)" in out and "PASSED" in out
+    code, out, _ = run(capsys, "--trace", "chain", "--hidden", "4", "--batchnorm", "--dropout", "0.25")
+    assert code == 0 and "[batchnorm]" in out and "[dropout]" in out
+    code, _, err = run(capsys, "--dropout", "1")
+    assert code == 2 and "--dropout" in err
