@@ -139,14 +139,26 @@ def test_a_direction_that_crosses_a_kink_is_noticed_and_the_fit_shortened():
     assert max(row.remainders[-3:]) < 1e-12  # the kink-free ε: round-off
 
 
-def test_an_element_on_the_kink_makes_the_tensor_unchecked_never_passed():
+def test_an_element_on_the_kink_is_judged_element_wise_and_never_passed_unjudged(monkeypatch):
+    import checking.checker as checker
+
     x = X.copy()
-    x[0, 0] = 0.0  # every direction crosses it at every ε
+    x[0, 0] = 0.0  # every direction crosses it at every ε: the Taylor test cannot judge this tensor
+    report = check_layer(ReLU(), x, mode="taylor")
+    row = report.row("x")
+    assert row.mode == "elementwise" and row.verdict == "pass" and row.n_kinks >= 1
+    assert any("judged element-wise" in n for n in report.notes)
+
+    class WrongAtZero(ReLU):
+        def backward(self, g):
+            return super().backward(g) + 5.0 * (self.cache == 0) * (g != 0)  # a wrong value at the kink
+
+    assert not check_layer(WrongAtZero(), x, mode="taylor").passed
+    monkeypatch.setattr(checker, "ELEMENTWISE_FALLBACK", 0)  # too big to fall back: unchecked, never a pass
     report = check_layer(ReLU(), x, mode="taylor")
     row = report.row("x")
     assert row.verdict == "unchecked" and row.n_checked == 0 and "--mode elementwise" in row.hint
     assert not report.passed and report.summary().startswith("NOT VERIFIED")
-    assert check_layer(ReLU(), x).passed  # the element-wise mode verifies that kink
 
 
 def test_kink_free_reads_the_symmetric_part():
