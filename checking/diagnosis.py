@@ -116,16 +116,22 @@ def _pattern(a, ref, failed, ratios, batch_size):
     k = float(np.median(ratios))
     if k == 0 or np.mean(np.abs(ratios / k - 1) <= RATIO_RTOL) < RATIO_SHARE:
         return None
+    return named_slip(k, batch_size) or f"off by a constant factor: analytic = {_factor(k)} × numeric"
+
+
+def named_slip(k, batch_size, analytic="analytic", numeric="numeric"):
+    """The slip a ratio ``k`` = analytic/numeric names on its own — −1 (a flipped sign), 1/N or N (the
+    batch size) — as a sentence using the given names for both sides; None for any other ratio."""
     if abs(k + 1) <= RATIO_RTOL:
-        return "the sign is flipped: analytic = −numeric"
+        return f"the sign is flipped: {analytic} = −{numeric}"
     if batch_size and batch_size > 1:
         if abs(k * batch_size - 1) <= RATIO_RTOL:
-            return (f"analytic = numeric / {batch_size}, and N = {batch_size} is the batch size: "
+            return (f"{analytic} = {numeric} / {batch_size}, and N = {batch_size} is the batch size: "
                     "a mean where a sum belongs, or an extra 1/N")
         if abs(k / batch_size - 1) <= RATIO_RTOL:
-            return (f"analytic = {batch_size} × numeric, and N = {batch_size} is the batch size: "
+            return (f"{analytic} = {batch_size} × {numeric}, and N = {batch_size} is the batch size: "
                     "a missing 1/N, or a sum where a mean belongs")
-    return f"off by a constant factor: analytic = {_factor(k)} × numeric"
+    return None
 
 
 def directional_hint(slope, numeric, batch_size=None):
@@ -136,17 +142,8 @@ def directional_hint(slope, numeric, batch_size=None):
     """
     if slope == 0 and numeric != 0:
         return "∇f·v is 0 where f changes along v: a path's gradient is missing"
-    k = slope / numeric if numeric else None
-    if k is not None and abs(k + 1) <= RATIO_RTOL:
-        return "the sign is flipped: ∇f·v = −(change of f along v)"
-    if k is not None and batch_size and batch_size > 1:
-        if abs(k * batch_size - 1) <= RATIO_RTOL:
-            return (f"∇f·v = (change along v) / {batch_size}, and N = {batch_size} is the batch size: "
-                    "a mean where a sum belongs, or an extra 1/N")
-        if abs(k / batch_size - 1) <= RATIO_RTOL:
-            return (f"∇f·v = {batch_size} × (change along v), and N = {batch_size} is the batch size: "
-                    "a missing 1/N, or a sum where a mean belongs")
-    return f"∇f·v = {slope:.6g} but f changes at {numeric:.6g} along v; --mode elementwise shows which elements"
+    named = named_slip(slope / numeric, batch_size, "∇f·v", "(change along v)") if numeric else None
+    return named or f"∇f·v = {slope:.6g} but f changes at {numeric:.6g} along v; --mode elementwise shows which elements"
 
 
 def _factor(k):

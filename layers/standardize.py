@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._validation import check_upstream
+from ._validation import check_count, check_upstream
 from .base import Layer
 
 
@@ -33,9 +33,7 @@ class Standardize(Layer):
 
     def __init__(self, num_features, dtype=np.float64):
         super().__init__()
-        if isinstance(num_features, bool) or int(num_features) != num_features or int(num_features) < 1:
-            raise ValueError(f"Standardize needs a positive number of features, got {num_features!r}")
-        self.num_features = int(num_features)
+        self.num_features = check_count(num_features, "num_features", "Standardize")
         self.buffers = {"mean": np.zeros(self.num_features, dtype=dtype),
                         "scale": np.ones(self.num_features, dtype=dtype)}
         self.is_identity = True  # kept in step with the buffers by ``set``: forward need not look

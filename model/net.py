@@ -3,6 +3,7 @@
 import numpy as np
 
 from layers import BCELoss, Linear, ReLU, Sigmoid, SigmoidBCELoss
+from layers._validation import check_count
 from layers.standardize import Standardize
 
 from .sequential import Sequential
@@ -38,7 +39,8 @@ class TwoLayerNet(Sequential):
 
     def __init__(self, input_dim=2, hidden_dim=3, hidden_bias=False, fused=False, seed=None, dtype=np.float64,
                  weight_decay=0.0, standardize=True):
-        self.input_dim, self.hidden_dim = _positive_int(input_dim, "input_dim"), _positive_int(hidden_dim, "hidden_dim")
+        self.input_dim = check_count(input_dim, "input_dim", "TwoLayerNet")
+        self.hidden_dim = check_count(hidden_dim, "hidden_dim", "TwoLayerNet")
         self.hidden_bias, self.fused, self.standardize = bool(hidden_bias), bool(fused), bool(standardize)
         dtype = np.dtype(dtype)
         if dtype.kind != "f" or dtype.itemsize < 4:
@@ -74,8 +76,3 @@ class TwoLayerNet(Sequential):
         return (f"TwoLayerNet(input_dim={c['input_dim']}, hidden_dim={c['hidden_dim']}, "
                 f"hidden_bias={c['hidden_bias']}, fused={c['fused']}, dtype={self.dtype.name})")
 
-
-def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer, float)) or int(value) != value or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)

@@ -112,9 +112,6 @@ class Sequential:
         # the weights the L2 penalty covers: every Linear's W, never a bias
         self._decayed = [(layer.params["W"], layer.grads["W"]) for layer in self.layers if isinstance(layer, Linear)]
 
-    def __getstate__(self):
-        return dict(self.__dict__)
-
     def __copy__(self):
         # A shallow copy shares the layers and the flat vector (as PyTorch's does); going through
         # __setstate__ would rebind the shared layers to a new theta and cut this network loose.
