@@ -1,7 +1,7 @@
 """Check every output path before any work, so a long run never ends in a refused or harmful write.
 
 ``check_outputs`` is called once, right after the command line is parsed. It refuses (with a
-``UsageError``: one line, exit status 2) what ``model._atomic.atomic_write`` would refuse or do
+``UsageError``: one line, exit status 2) what ``model.atomic.atomic_write`` would refuse or do
 harm with later: an output that is an input or another output, an existing target that is not a
 regular file, a directory that cannot be written, a wrong extension. It creates nothing.
 """
@@ -11,7 +11,7 @@ import stat
 from pathlib import Path
 
 from app.cli import UsageError
-from model._atomic import describe_kind
+from model.atomic import describe_kind
 
 
 def check_outputs(outputs, inputs=()):

@@ -237,7 +237,7 @@ def plot_run(net, X, y, history, path, feature_names=None, title=None, classes=N
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from model._atomic import atomic_write
+    from model.atomic import atomic_write
 
     fig = run_figure(net, X, y, history, feature_names, title, classes)
     try:

@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape, quoteattr
 import numpy as np
 
 from checking.trace import _num, _wrap
-from model._atomic import atomic_write
+from model.atomic import atomic_write
 
 #: The handout's colours: forward values green, gradients red.
 GREEN = "#008000"

@@ -7,7 +7,7 @@
 import numpy as np
 from scipy.special import expit
 
-from ._validation import as_float_array, check_matrix, check_real, check_upstream
+from .validation import as_float_array, check_matrix, check_real, check_upstream
 from .base import Layer
 
 

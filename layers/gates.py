@@ -12,7 +12,7 @@ Shapes
 
 import numpy as np
 
-from ._validation import as_float_array, check_same_shape, check_upstream
+from .validation import as_float_array, check_same_shape, check_upstream
 from .base import Layer
 
 

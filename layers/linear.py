@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._validation import check_upstream
+from .validation import check_upstream
 from .base import Layer
 
 

@@ -14,7 +14,7 @@ Every loss is the root of the graph: ``forward(out, y, check_input=True)`` retur
 import numpy as np
 from scipy.special import expit
 
-from ._validation import (
+from .validation import (
     as_float_array,
     as_index,
     check_binary,

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._validation import as_float_array, check_count, check_real, check_upstream
+from .validation import as_float_array, check_count, check_real, check_upstream
 from .base import Layer
 
 

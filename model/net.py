@@ -3,7 +3,7 @@
 import numpy as np
 
 from layers import BCELoss, Linear, ReLU, Sigmoid, SigmoidBCELoss
-from layers._validation import check_count
+from layers.validation import check_count
 from layers.standardize import Standardize
 
 from .sequential import Sequential

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from layers import BCELoss, CrossEntropyLoss, Linear, Sigmoid, Softmax
-from layers._validation import check_binary, check_class_labels, check_finite
+from layers.validation import check_binary, check_class_labels, check_finite
 
 #: what ``predict``/``evaluate`` make of the network's output, by the criterion's ``target``
 BINARY, CLASSES, VALUES = "binary", "classes", "values"

@@ -23,7 +23,7 @@ import layers as layer_module
 from layers.base import Layer
 from layers.standardize import Standardize
 
-from ._atomic import atomic_write
+from .atomic import atomic_write
 from .net import TwoLayerNet
 from .sequential import Sequential
 

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ._atomic import atomic_write
+from .atomic import atomic_write
 from .engine import Engine, unsupported_reason
 from .optim import OPTIMIZERS, lbfgs, make_optimizer
 

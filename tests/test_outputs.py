@@ -9,10 +9,10 @@ from types import SimpleNamespace
 
 import pytest
 
-import model._atomic as atomic
+import model.atomic as atomic
 from app.cli import UsageError
 from app.outputs import check_outputs
-from model._atomic import atomic_write, current_umask
+from model.atomic import atomic_write, current_umask
 
 TMP_NAME = re.compile(r"^\.m\.npz\.handprop-tmp-[A-Za-z0-9_]{6,}$")
 

@@ -3,6 +3,19 @@
 import numpy as np
 
 
+class ParameterError(ValueError):
+    """A constructor or function argument out of its range, naming the parameter.
+
+    ``owner`` is who refused it (``"Dropout"``, ``"train"``), ``param`` the parameter's name as the
+    library spells it (``"p"``, ``"epochs"``) and ``reason`` the rest of the sentence ("must be in
+    [0, 1), got 1.5"). A command line maps ``param`` to its flag and prints ``reason`` after it.
+    """
+
+    def __init__(self, owner, param, reason):
+        super().__init__(f"{owner}: {param} {reason}")
+        self.owner, self.param, self.reason = owner, param, reason
+
+
 def as_float_array(x, name):
     """Return ``x`` as a floating ndarray (no copy if it already is one).
 
