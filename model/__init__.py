@@ -1,12 +1,15 @@
-"""Networks composed from layers, their optimizers and their training loop.
+"""Networks composed from layers, how they are trained, saved and loaded.
 
 ``Sequential`` chains any layers and a loss; ``TwoLayerNet`` is the handout's instance of it;
-``build_mlp`` makes the networks the command lines train; ``load`` reads any saved model.
+``build_mlp`` / ``Architecture`` make the networks the command lines train; ``train`` fits one;
+``load`` reads any saved model.
 """
 
-from .builders import build_mlp
+from .builders import Architecture, build_mlp
 from .net import TwoLayerNet
 from .sequential import Sequential
 from .serialization import load
+from .training import History, TrainingConfig, TrainingDiverged, train
 
-__all__ = ["Sequential", "TwoLayerNet", "build_mlp", "load"]
+__all__ = ["Sequential", "TwoLayerNet", "Architecture", "build_mlp", "train", "TrainingConfig", "History",
+           "TrainingDiverged", "load"]

@@ -1,12 +1,13 @@
 """Build the networks the command lines train, from a few words: widths, activation, classes."""
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
 from layers import (BatchNorm, BCELoss, Dropout, LeakyReLU, Linear, ReLU, Sigmoid, SigmoidBCELoss,
                     SoftmaxCrossEntropyLoss, Tanh)
 from layers.standardize import Standardize
+from layers.validation import ParameterError, check_real
 
 from .net import TwoLayerNet
 from .sequential import Sequential
@@ -43,23 +44,25 @@ def build_mlp(input_dim, hidden=(3,), activation="relu", hidden_bias=False, clas
     -------
     Sequential (a ``TwoLayerNet`` in the handout's case)
     """
-    hidden = tuple(int(h) for h in ([hidden] if np.isscalar(hidden) else hidden))
-    if not hidden or min(hidden) < 1:
-        raise ValueError(f"hidden widths must be positive integers, got {hidden}")
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {activation!r}; choose from {', '.join(ACTIVATIONS)}")
-    if isinstance(classes, bool) or int(classes) != classes or classes < 2:
-        raise ValueError(f"classes must be an integer >= 2, got {classes!r}")
-    dropout = float(dropout)
+    arch = Architecture(hidden=hidden, activation=activation, hidden_bias=hidden_bias, fused=fused,
+                        weight_decay=weight_decay, standardize=standardize, dropout=dropout, batchnorm=batchnorm,
+                        dtype=dtype)
+    return arch.build(input_dim, classes=classes, seed=seed)
+
+
+def _build(arch, input_dim, classes, seed):
+    """The network ``arch`` describes, for D = ``input_dim`` inputs and K = ``classes`` (already checked)."""
+    hidden, activation, dropout, batchnorm, dtype = (arch.hidden, arch.activation, arch.dropout, arch.batchnorm,
+                                                     arch.dtype)
     if len(hidden) == 1 and activation == "relu" and classes == 2 and not dropout and not batchnorm:
-        return TwoLayerNet(input_dim, hidden[0], hidden_bias=hidden_bias, fused=fused, seed=seed, dtype=dtype,
-                           weight_decay=weight_decay, standardize=standardize)
+        return TwoLayerNet(input_dim, hidden[0], hidden_bias=arch.hidden_bias, fused=arch.fused, seed=seed,
+                           dtype=dtype, weight_decay=arch.weight_decay, standardize=arch.standardize)
     rng = np.random.default_rng(seed)
     act = ACTIVATION_LAYERS[activation]
-    stack = [Standardize(input_dim, dtype=dtype)] if standardize else []
+    stack = [Standardize(input_dim, dtype=dtype)] if arch.standardize else []
     width = input_dim
     for h in hidden:
-        stack.append(Linear(width, h, bias=hidden_bias, rng=rng, dtype=dtype))
+        stack.append(Linear(width, h, bias=arch.hidden_bias, rng=rng, dtype=dtype))
         if batchnorm:
             stack.append(BatchNorm(h).astype(dtype))
         stack.append(act())
@@ -68,20 +71,21 @@ def build_mlp(input_dim, hidden=(3,), activation="relu", hidden_bias=False, clas
         width = h
     if classes == 2:
         stack.append(Linear(width, 1, rng=rng, dtype=dtype))
-        if not fused:
+        if not arch.fused:
             stack.append(Sigmoid())
-        loss = SigmoidBCELoss() if fused else BCELoss()
+        loss = SigmoidBCELoss() if arch.fused else BCELoss()
     else:
         stack.append(Linear(width, int(classes), rng=rng, dtype=dtype))
         loss = SoftmaxCrossEntropyLoss()
-    return Sequential(stack, loss, weight_decay=weight_decay)
+    return Sequential(stack, loss, weight_decay=arch.weight_decay)
 
 
 @dataclass
 class Architecture:
-    """The words ``build_mlp`` takes, bundled: what ``train.py``'s model options describe.
+    """The words ``build_mlp`` takes, bundled and validated once: what ``train.py``'s model options describe.
 
-    ``build(input_dim, classes, seed)`` makes the network once the data says D and K.
+    ``build(input_dim, classes, seed)`` makes the network once the data says D and K. Every refusal is a
+    ``ParameterError`` naming the field.
     """
 
     hidden: tuple = (3,)
@@ -94,5 +98,45 @@ class Architecture:
     batchnorm: bool = False
     dtype: str = "float64"
 
+    def __post_init__(self):
+        hidden = (self.hidden,) if np.isscalar(self.hidden) else tuple(self.hidden)
+        if not hidden or not all(_is_count(h) for h in hidden):
+            _refuse("hidden", f"must be positive integer widths, got {self.hidden!r}")
+        if max(hidden) > MAX_WIDTH:
+            _refuse("hidden", f"widths must be at most {MAX_WIDTH:,}, got {max(hidden):,}")
+        self.hidden = tuple(int(h) for h in hidden)
+        if self.activation not in ACTIVATIONS:
+            _refuse("activation", f"must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
+        self.weight_decay = check_real(self.weight_decay, "weight_decay", "Architecture")
+        if self.weight_decay < 0:
+            _refuse("weight_decay", f"must be >= 0, got {self.weight_decay!r}")
+        self.dropout = check_real(self.dropout, "dropout", "Architecture")
+        if not 0 <= self.dropout < 1:
+            _refuse("dropout", f"must be in [0, 1) (the drop probability), got {self.dropout!r}")
+        try:
+            name = np.dtype(self.dtype).name
+        except TypeError:
+            name = None
+        if name not in ("float32", "float64"):
+            _refuse("dtype", f"must be float32 or float64, got {self.dtype!r}")
+        self.dtype = name
+
     def build(self, input_dim, classes=2, seed=None):
-        return build_mlp(input_dim, classes=classes, seed=seed, **asdict(self))
+        """The network for ``input_dim`` features and ``classes`` classes (K >= 2), seeded."""
+        if not _is_count(classes) or classes < 2:
+            _refuse("classes", f"must be an integer >= 2, got {classes!r}")
+        if not _is_count(input_dim):
+            _refuse("input_dim", f"must be a positive integer, got {input_dim!r}")
+        return _build(self, int(input_dim), int(classes), seed)
+
+
+#: the widest hidden layer a network may have: beyond it the weights alone would not fit in memory
+MAX_WIDTH = 1_000_000
+
+
+def _is_count(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
+
+
+def _refuse(param, reason):
+    raise ParameterError("Architecture", param, reason)

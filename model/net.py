@@ -3,8 +3,8 @@
 import numpy as np
 
 from layers import BCELoss, Linear, ReLU, Sigmoid, SigmoidBCELoss
-from layers.validation import check_count
 from layers.standardize import Standardize
+from layers.validation import ParameterError, check_count
 
 from .sequential import Sequential
 
@@ -33,7 +33,7 @@ class TwoLayerNet(Sequential):
     ----------
     params, grads : dict of str -> ndarray
         ``"w1"`` (D, H), ``"w2"`` (H, 1), ``"b"`` (1,) and, with a hidden bias, ``"b1"`` (H,): the
-        layers' own arrays, views into the flat ``theta`` (see ``Sequential``).
+        layers' own arrays, read live (see ``Sequential``).
     fc1, relu, fc2, sigmoid, criterion : the layers by the handout's roles (``sigmoid`` is None when fused)
     """
 
@@ -43,8 +43,8 @@ class TwoLayerNet(Sequential):
         self.hidden_dim = check_count(hidden_dim, "hidden_dim", "TwoLayerNet")
         self.hidden_bias, self.fused, self.standardize = bool(hidden_bias), bool(fused), bool(standardize)
         dtype = np.dtype(dtype)
-        if dtype.kind != "f" or dtype.itemsize < 4:
-            raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+        if dtype not in (np.float32, np.float64):
+            raise ParameterError("TwoLayerNet", "dtype", f"must be float32 or float64, got {dtype}")
         rng = np.random.default_rng(seed)
         self.fc1 = Linear(self.input_dim, self.hidden_dim, bias=self.hidden_bias, rng=rng, dtype=dtype)
         self.relu = ReLU()
@@ -59,12 +59,6 @@ class TwoLayerNet(Sequential):
         layer = self.layers[i]
         role = "fc1" if layer is self.fc1 else "fc2" if layer is self.fc2 else None
         return _NAMES[role][name] if role else super()._param_key(i, name)
-
-    def _relink(self, old):
-        roles = {id(layer): i for i, layer in enumerate(old.layers)}
-        for role in ("fc1", "relu", "fc2", "sigmoid"):
-            layer = getattr(old, role)
-            setattr(self, role, None if layer is None else self.layers[roles[id(layer)]])
 
     def config(self):
         """The constructor arguments that rebuild this architecture."""

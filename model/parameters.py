@@ -15,7 +15,11 @@ import numpy as np
 
 
 class ParameterView(Mapping):
-    """A read-only, live mapping ``public name -> layer.<store>[name]``.
+    """A live mapping ``public name -> layer.<store>[name]``.
+
+    Assigning writes the values into the layer's array, in place (``net.params["w1"] -= lr * g`` and
+    ``net.params["w1"] = new`` both work); the layer's array itself is never replaced, so a layer that
+    keeps its own reference to it (``self.W = self.params["W"]``) stays connected.
 
     Parameters
     ----------
@@ -31,6 +35,11 @@ class ParameterView(Mapping):
     def __getitem__(self, key):
         layer, name = self._slots[key]
         return getattr(layer, self._store)[name]
+
+    def __setitem__(self, key, value):
+        current = self[key]
+        if value is not current:  # ``+=`` and friends already worked in place, then assign the same array
+            current[...] = value
 
     def __iter__(self):
         return iter(self._slots)

@@ -66,7 +66,7 @@ def architecture(net):
 
 def save(net, path):
     """Write ``net`` to ``path`` (an ``.npz``) atomically; refuses non-finite parameters or buffers."""
-    if not np.isfinite(net.theta).all():
+    if not all(np.isfinite(p).all() for p in net.params.values()):
         raise ValueError("refusing to save a model with non-finite parameters")
     if not all(np.isfinite(v).all() for layer in net.layers for v in getattr(layer, "buffers", {}).values()):
         raise ValueError("refusing to save a model with non-finite buffers (running statistics)")
@@ -102,7 +102,7 @@ def load(path):
         raise ValueError(f"{path}: model file is missing {exc.args[0]!r}") from None
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{path}: {exc}") from None
-    if not np.isfinite(net.theta).all():
+    if not all(np.isfinite(p).all() for p in net.params.values()):
         raise ValueError(f"{path}: model parameters are not finite")
     if not all(np.isfinite(v).all() for layer in net.layers for v in getattr(layer, "buffers", {}).values()):
         raise ValueError(f"{path}: model buffers (standardisation, running statistics) are not finite")

@@ -1,22 +1,42 @@
-"""The training loop: seeded mini-batches, per-epoch history, early stopping, divergence guard."""
+"""The training loop: seeded mini-batches, per-epoch history, early stopping, a divergence guard.
+
+``train(net, X, y, ...)`` is the whole story in four steps, each a small function or method below:
+
+1. **setup** — validate the settings (``TrainingConfig``) and the data once; fit the leading
+   preprocessing layers (``Standardize``) and apply them to the data once;
+2. **choose the path** — the layer objects, or the engine (``model.engine``) where it runs the network,
+   after checking that the engine's gradient on one batch equals the layers' (a layer edited by hand
+   changes what is learned: the engine never hides it);
+3. **epochs** — one pass of steps, then the metrics, the divergence guard and early stopping;
+4. **finish** — restore the best weights after early stopping, record the final metrics.
+"""
 
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
+from layers.validation import ParameterError
+
 from .atomic import atomic_write
+from .batches import Shuffler
 from .engine import Engine, unsupported_reason
+from .inputs import check_Xy
 from .optim import OPTIMIZERS, lbfgs, make_optimizer
+from .parameters import Snapshot
+from .predict import decide, evaluate_checked
 
-
-#: Training counts as diverged when an epoch's training loss exceeds this multiple of the loss
-#: before training (and at least this much; or is not finite). Gradient descent that works never
-#: climbs that far. Not higher: the cross-entropies clip probabilities at machine epsilon, so a
-#: saturated, every-unit-dead network's loss is bounded (≈ 18 on circles at --lr 1e6), never NaN.
+#: Training counts as diverged when an epoch's training loss exceeds this multiple of the loss before
+#: training (and at least this much), or is not finite. The cross-entropies clip probabilities at machine
+#: epsilon, so a saturated network's loss is bounded (≈ 18 on circles), never NaN: 100× would never fire.
 DIVERGENCE_FACTOR = 10.0
+#: The engine's gradient must equal the layers' on one batch to this relative error before it is trusted
+#: (in float64; float32 gets 1000 of its machine epsilons).
+ENGINE_TOLERANCE = 1e-10
+#: Rows of the batch the engine is verified on.
+VERIFY_ROWS = 64
 
 
 class TrainingDiverged(RuntimeError):
@@ -28,13 +48,84 @@ class TrainingDiverged(RuntimeError):
 
 
 @dataclass
+class TrainingConfig:
+    """How to train: the settings ``train`` takes and ``train.py``'s optimisation flags describe.
+
+    Validated once, in the constructor, each refusal a ``ParameterError`` naming the setting.
+
+    Attributes
+    ----------
+    optimizer : a name of ``model.optim.OPTIMIZERS``: "sgd" (the handout's update), "momentum",
+        "nesterov", "adam", or "lbfgs" (full batch, ``epochs`` = iterations)
+    lr : float > 0, or None for the optimizer's default; must be None for lbfgs, which takes none
+    epochs : int >= 1, passes over the data
+    batch_size : int >= 1, or None for the full batch
+    patience : int >= 1 or None; stop after this many epochs without a lower validation loss and
+        restore the best weights (needs validation data)
+    seed : None, int or Generator, for the shuffling
+    engine : "auto" (the engine where it runs the network and optimizer, verified against the layers
+        first) or "layers" (always the layer objects)
+    full_metrics : False: an epoch's training metrics are the running means over its batches (free);
+        True: a full pass over the training data after each epoch
+    """
+
+    optimizer: str = "sgd"
+    lr: float = None
+    epochs: int = 200
+    batch_size: int = 32
+    patience: int = None
+    seed: object = None
+    engine: str = "auto"
+    full_metrics: bool = False
+
+    def __post_init__(self):
+        if self.optimizer not in OPTIMIZERS:
+            _refuse("optimizer", f"must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        spec = OPTIMIZERS[self.optimizer]
+        if spec.default_lr is None and self.lr is not None:
+            _refuse("lr", f"does not apply to {self.optimizer}, which sets its own steps; got {self.lr!r}")
+        if self.lr is not None and not (_is_number(self.lr) and math.isfinite(self.lr) and self.lr > 0):
+            _refuse("lr", f"must be a finite number > 0, got {self.lr!r}")
+        self.epochs = _count("epochs", self.epochs)
+        self.batch_size = None if self.batch_size is None else _count("batch_size", self.batch_size)
+        self.patience = None if self.patience is None else _count("patience", self.patience)
+        if self.engine not in ("auto", "layers"):
+            _refuse("engine", f"must be 'auto' or 'layers', got {self.engine!r}")
+
+    @property
+    def learning_rate(self):
+        """``lr``, or the optimizer's default when it is None (None for L-BFGS)."""
+        return OPTIMIZERS[self.optimizer].default_lr if self.lr is None else float(self.lr)
+
+    def run(self, net, X, y, X_val=None, y_val=None, on_epoch=None):
+        """``train(net, X, y, X_val, y_val)`` with these settings."""
+        return train(net, X, y, X_val, y_val, on_epoch=on_epoch, **asdict(self))
+
+
+#: The settings ``train`` accepts, with their defaults: those of ``TrainingConfig``.
+SETTINGS = tuple(f.name for f in fields(TrainingConfig))
+
+
+def _refuse(param, reason):
+    raise ParameterError("train", param, reason)
+
+
+def _is_number(value):
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _count(param, value):
+    if not (_is_number(value) and float(value).is_integer() and value >= 1):
+        _refuse(param, f"must be a positive integer, got {value!r}")
+    return int(value)
+
+
+@dataclass
 class History:
     """Per-epoch metrics (validation entries are NaN when there is no validation set).
 
-    ``train_loss``/``train_acc`` are the running means over each epoch's batches when
-    ``train_metrics`` is "running" (the default), full passes after each epoch when it is "full";
-    the validation metrics are always full passes. ``engine`` is "engine" or "layers" (what ran), and
-    ``final`` the metrics of the model as returned, from full passes.
+    ``engine`` says which path ran ("engine" or "layers") and ``engine_note`` why the layers ran when
+    the engine was asked for; ``final`` holds the metrics of the model as returned (full passes).
     """
 
     epoch: list = field(default_factory=list)
@@ -47,6 +138,7 @@ class History:
     seconds: float = 0.0
     steps: int = 0
     engine: str = "layers"
+    engine_note: str = ""
     train_metrics: str = "running"
     final: dict = field(default_factory=dict)
 
@@ -74,7 +166,7 @@ class History:
         if path.endswith(".json"):
             text = json.dumps({k: _jsonable(v) for k, v in asdict(self).items()}, indent=1)
         elif path.endswith(".csv"):
-            rows = zip(*(getattr(self, c) for c in cols))
+            rows = zip(*(getattr(self, c) for c in cols), strict=True)
             text = ",".join(cols) + "\n" + "".join(",".join(str(v) for v in row) + "\n" for row in rows)
         else:
             raise ValueError(f"history file must end in .csv or .json, got {path}")
@@ -87,201 +179,228 @@ def _jsonable(v):
     return v
 
 
-@dataclass
-class Schedule:
-    """How to train, bundled: what ``train.py``'s optimisation options describe (see ``train``)."""
-
-    optimizer: str = "sgd"
-    lr: float = None
-    epochs: int = 200
-    batch_size: int = 32
-    patience: int = None
-    engine: str = "auto"
-    full_metrics: bool = False
-
-    def run(self, net, X, y, X_val=None, y_val=None, seed=None, on_epoch=None):
-        return train(net, X, y, X_val, y_val, seed=seed, on_epoch=on_epoch, **asdict(self))
+# ------------------------------------------------------------------ the loop
 
 
-def train(net, X, y, X_val=None, y_val=None, optimizer="sgd", lr=None, epochs=300, batch_size=32,
-          patience=None, seed=None, on_epoch=None, engine="auto", full_metrics=False, chunk_rows=None):
-    """Train ``net`` in place on ``(X, y)``.
-
-    The contract with the model is small: ``check_Xy``, ``forward``, ``criterion``, ``backward``,
-    ``evaluate``, a flat ``theta``/``grad_theta`` and, optionally, ``split_preprocessing``: leading
-    preprocessing layers (a ``Standardize``) are fitted on ``X`` and applied to the data once, so no
-    step copies the data.
+def train(net, X, y, X_val=None, y_val=None, on_epoch=None, chunk_rows=None, **settings):
+    """Train ``net`` in place on ``(X, y)``; return its ``History``.
 
     Parameters
     ----------
-    net : Sequential (binary or multi-class), e.g. TwoLayerNet
+    net : Sequential (any layers and loss), e.g. TwoLayerNet
     X : array_like (N, D); y : array_like (N,) labels
-    X_val, y_val : optional validation set, evaluated once per epoch (in chunks) for the history and
-        early stopping.
-    optimizer : a name of ``model.optim.OPTIMIZERS``: "sgd", "momentum", "nesterov", "adam", or
-        "lbfgs" (full batch, ``epochs`` = iterations)
-    lr : float or None (the optimizer's default); must be None for lbfgs, which has none
-    epochs : int, passes over the data
-    batch_size : int or None; None means the full batch.
-    patience : int or None; stop after this many epochs without a lower validation loss and restore
-        the best weights.
-    seed : None, int or Generator, for the shuffling.
-    on_epoch : callable(epoch, history) or None, called after each epoch's metrics.
-    engine : "auto" (the engine of ``model.engine`` where it runs the network and optimizer, the layer
-        objects otherwise) or "layers" (always the layers' own forward/backward). Both take the same
-        steps on the same batches; ``History.engine`` says which ran.
-    full_metrics : bool, default False. False: an epoch's training loss and accuracy are the running
-        means over its batches, each batch scored with the parameters it was computed with (as Keras
-        and scikit-learn report them; free, since every step computes its outputs anyway). True: a
-        full pass over the training data after each epoch (the parameters at the epoch's end; costs
-        one forward pass over N).
-    chunk_rows : int or None; the rows one block of evaluation (and of the engine's full-batch
-        work) holds. None: the engine sizes it for the cache; the layer path uses ``EVAL_ROWS``.
-
-    Returns
-    -------
-    History, whose ``final`` holds the metrics of the model as returned (full passes; the restored
-    best one after early stopping) and the epoch they belong to.
+    X_val, y_val : optional validation set, evaluated after each epoch for the history and early stopping
+    on_epoch : callable(epoch, history) or None, called after each epoch's metrics
+    chunk_rows : int or None, the rows one block of the engine's large-batch work holds
+    **settings : the fields of ``TrainingConfig`` (optimizer, lr, epochs, batch_size, patience, seed,
+        engine, full_metrics), with its defaults
 
     Raises
     ------
+    ParameterError
+        A setting out of range, named.
     TrainingDiverged
         When the loss stops being finite or exceeds ``DIVERGENCE_FACTOR`` times the loss before
-        training, or a parameter stops being finite; the network is restored to the last parameters
-        whose loss was seen good (the end of the last good epoch; at full batch, whose running loss
-        is that of the parameters the epoch started from, its start).
+        training, or a parameter stops being finite; the network holds its last good parameters.
     """
-    if engine not in ("auto", "layers"):
-        raise ValueError(f"engine must be 'auto' or 'layers', got {engine!r}")
-    spec = OPTIMIZERS.get(optimizer)
-    if spec is None:
-        raise ValueError(f"unknown optimizer {optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
-    if spec.make is None and lr is not None:
-        raise ValueError(f"{optimizer} takes no learning rate (got lr={lr})")
-    if spec.make is not None and lr is None:
-        lr = spec.default_lr
-    X, y = net.check_Xy(X, y)
-    has_val = X_val is not None and len(X_val) > 0
-    if has_val:
-        X_val, y_val = net.check_Xy(X_val, y_val)
-    if patience is not None and (not has_val or int(patience) < 1):
-        raise ValueError("early stopping needs a validation set and patience >= 1")
-    epochs = int(epochs)
-    if epochs < 1:
-        raise ValueError(f"epochs must be >= 1, got {epochs}")
-    batch_size = len(y) if batch_size is None else int(batch_size)
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if chunk_rows is not None and int(chunk_rows) < 1:
-        raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
-    body, X, X_val = _preprocess(net, X, X_val if has_val else None)
-    _check_layers_can_train(body, len(y), batch_size, spec.make is None)
+    unknown = sorted(set(settings) - set(SETTINGS))
+    if unknown:
+        raise TypeError(f"train() got unknown settings {', '.join(unknown)}; it takes {', '.join(SETTINGS)}")
+    return Trainer(net, TrainingConfig(**settings), chunk_rows).fit(X, y, X_val, y_val, on_epoch)
 
-    history = History()
-    if spec.make is None:
-        runner = _LayerRunner(body, None, X, y, batch_size, seed, chunk_rows)
-    else:
-        opt = make_optimizer(optimizer, {"theta": net.theta}, {"theta": net.grad_theta}, lr)
-        use_engine = engine == "auto" and unsupported_reason(body, opt) is None
-        runner = (_EngineRunner if use_engine else _LayerRunner)(body, opt, X, y, batch_size, seed, chunk_rows)
-    history.engine = runner.name
-    history.train_metrics = "full" if full_metrics or spec.make is None else "running"
-    # At full batch the first epoch's running loss *is* the loss before training (every sample
-    # scored with the initial parameters), so the pass that measures it is skipped there.
-    first_is_initial = batch_size >= len(y) and history.train_metrics == "running"
-    limit = None if first_is_initial else DIVERGENCE_FACTOR * max(runner.evaluate(X, y)["loss"], 1.0)
-    best = {"loss": math.inf, "state": _State(net)}
-    # The parameters the guard restores: those whose loss was last seen finite and under the limit.
-    # An epoch's running loss at full batch is the loss of the parameters it *started* from, so
-    # there they lag one epoch behind (``epoch_start``); otherwise they are the epoch's end.
-    last_good = _State(net)
-    epoch_start = _State(net) if first_is_initial else None
-    start = time.perf_counter()
 
-    def end_epoch(epoch, running=None):
-        """Record metrics; return True to stop early."""
-        nonlocal limit
-        train_m = runner.evaluate(X, y) if running is None or full_metrics else running
-        if limit is None:
-            limit = DIVERGENCE_FACTOR * max(train_m["loss"], 1.0)
-        val_m = runner.evaluate(X_val, y_val) if has_val else None
-        history.record(epoch, train_m, val_m)
-        if not train_m["loss"] <= limit or not np.isfinite(net.theta).all():  # also catches NaN
-            _diverged(net, history, last_good, epoch, lr, train_m["loss"])
-        if epoch_start is None:
-            last_good.capture()
+class Trainer:
+    """One training run: the network, the settings, the chosen path and the guards' state."""
+
+    def __init__(self, net, config, chunk_rows=None):
+        self.net, self.config = net, config
+        if chunk_rows is not None and not (_is_number(chunk_rows) and chunk_rows >= 1):
+            _refuse("chunk_rows", f"must be a positive integer, got {chunk_rows!r}")
+        self.chunk_rows = None if chunk_rows is None else int(chunk_rows)
+        self.history = History()
+
+    # -------------------------------------------------------------- 1. setup
+
+    def fit(self, X, y, X_val=None, y_val=None, on_epoch=None):
+        net, config = self.net, self.config
+        self.labels = y  # as given: L-BFGS minimises net.loss, which checks them itself
+        X, y = check_Xy(net, X, y)
+        has_val = X_val is not None or y_val is not None
+        if has_val:
+            if X_val is None or y_val is None:
+                raise ValueError(f"validation data needs both X_val and y_val, got only "
+                                 f"{'X_val' if y_val is None else 'y_val'}")
+            X_val, y_val = check_Xy(net, X_val, y_val)
+        if config.patience is not None and not has_val:
+            _refuse("patience", "needs validation data (X_val, y_val) to watch")
+        self.body, X, X_val = _preprocess(net, X, X_val)
+        batch = len(y) if config.batch_size is None else min(config.batch_size, len(y))
+        _check_layers_can_train(self.body, len(y), batch, config.optimizer)
+        self.data, self.val = (X, y), ((X_val, y_val) if has_val else None)
+        self.batch_size, self.on_epoch = batch, on_epoch
+        net.train()
+        start = time.perf_counter()
+        if config.optimizer == "lbfgs":
+            self._run_lbfgs()
         else:
-            last_good.take(epoch_start)
-            epoch_start.capture()
-        if on_epoch is not None:
-            on_epoch(epoch, history)
-        if has_val and val_m["loss"] < best["loss"]:
-            best["loss"], history.best_epoch = val_m["loss"], epoch
-            best["state"].capture()
-        return patience is not None and epoch - history.best_epoch >= int(patience)
+            self._run_steps()
+        return self._finish(start)
 
-    net.train()  # the whole network (body shares its layers), so its own flag agrees with theirs
-    if spec.make is None:
+    # -------------------------------------------------------------- 2. the path
+
+    def _choose_path(self):
+        config, body = self.config, self.body
+        opt = make_optimizer(config.optimizer, body.params, body.grads, config.learning_rate)
+        X, y = self.data
+        reason = "asked for the layers" if config.engine == "layers" else unsupported_reason(body, opt)
+        if reason is None:
+            engine = Engine(body, opt, chunk_rows=self.chunk_rows)
+            reason = _engine_disagrees(engine, body, X[:VERIFY_ROWS], y[:VERIFY_ROWS])
+            if reason is None:
+                self.history.engine = "engine"
+                return _EngineRunner(engine, X, y, self.batch_size, config.seed)
+        self.history.engine_note = reason
+        return _LayerRunner(body, opt, X, y, self.batch_size, config.seed)
+
+    # -------------------------------------------------------------- 3. epochs
+
+    def _run_steps(self):
+        runner = self.runner = self._choose_path()
+        full_metrics = self.config.full_metrics
+        self.history.train_metrics = "full" if full_metrics else "running"
+        # At full batch the first epoch's running loss *is* the loss before training, so the guard's limit is
+        # set from it; otherwise from a pass over the data before the first step.
+        lagging = self.batch_size >= len(self.data[1]) and not full_metrics
+        self.guard = _Guard(self.net, None if lagging else runner.evaluate(*self.data)["loss"], lagging)
+        self.best = _Best(self.net)
+        for epoch in range(1, self.config.epochs + 1):
+            steps, loss, acc = runner.epoch()
+            self.history.steps += steps
+            train_m = runner.evaluate(*self.data) if full_metrics else {"loss": loss, "accuracy": acc}
+            if self._end_epoch(epoch, train_m):
+                self.history.stopped_early = True
+                break
+        runner.reload()
+
+    def _run_lbfgs(self):
+        body, config = self.body, self.config
+        self.runner = _LayerRunner(body, None, *self.data, self.batch_size, None)
+        self.history.train_metrics = "full"
+        self.guard = _Guard(self.net, self.runner.evaluate(*self.data)["loss"], lagging=False)
+        self.best = _Best(self.net)
         stopped = []
 
-        def on_iteration(it):
-            if not stopped and end_epoch(it):
-                stopped.append(it)
+        def on_iteration(iteration):
+            if not stopped and self._end_epoch(iteration, self.runner.evaluate(*self.data)):
+                stopped.append(iteration)
             return bool(stopped)
 
-        lbfgs(body, X, y, max_iter=epochs, callback=on_iteration, check_input=False)
-        history.stopped_early = bool(stopped)
-        history.steps = len(history.epoch)
-    else:
-        for epoch in range(1, epochs + 1):
-            steps, loss, acc = runner.epoch()
-            history.steps += steps
-            if not math.isfinite(loss):
-                _diverged(net, history, last_good, epoch, lr, loss)
-            if end_epoch(epoch, {"loss": loss, "accuracy": acc}):
-                history.stopped_early = True
-                break
-    if patience is not None and history.stopped_early:
-        best["state"].restore()  # parameters and running statistics of the best epoch, together
-    runner.reload()
-    history.seconds = time.perf_counter() - start
-    history.finish(runner.evaluate(X, y), runner.evaluate(X_val, y_val) if has_val else None)
-    return history
+        lbfgs(body, self.data[0], self.labels, max_iter=config.epochs, callback=on_iteration)
+        self.history.stopped_early = bool(stopped)
+        self.history.steps = len(self.history.epoch)
+
+    def _end_epoch(self, epoch, train_m):
+        """Record the epoch's metrics and guard them; return True to stop early."""
+        history = self.history
+        val_m = self.runner.evaluate(*self.val) if self.val else None
+        history.record(epoch, train_m, val_m)
+        self.guard.check(epoch, train_m["loss"], history, self.config.learning_rate)
+        if self.on_epoch is not None:
+            self.on_epoch(epoch, history)
+        if val_m is not None and self.best.improves(val_m["loss"]):
+            history.best_epoch = epoch
+        patience = self.config.patience
+        return patience is not None and epoch - history.best_epoch >= patience
+
+    # -------------------------------------------------------------- 4. finish
+
+    def _finish(self, start):
+        history = self.history
+        if self.config.patience is not None and history.stopped_early:
+            self.best.restore()  # parameters and running statistics of the best epoch, together
+            self.runner.reload()
+        history.seconds = time.perf_counter() - start
+        history.finish(self.runner.evaluate(*self.data), self.runner.evaluate(*self.val) if self.val else None)
+        return history
 
 
-#: Rows per ``evaluate`` call on the layer path: bounds the memory of an evaluation pass.
-EVAL_ROWS = 65536
+class _Guard:
+    """The divergence guard: the limit a training loss must stay under, and the last good state.
+
+    An epoch's running loss at full batch is that of the parameters the epoch *started* from
+    (``lagging``), so there the last good state is the previous epoch's end.
+    """
+
+    def __init__(self, net, initial_loss, lagging):
+        self.net = net
+        self.limit = None if initial_loss is None else DIVERGENCE_FACTOR * max(initial_loss, 1.0)
+        self.last_good = Snapshot(net)
+        self.epoch_start = Snapshot(net) if lagging else None
+
+    def check(self, epoch, loss, history, lr):
+        if self.limit is None:
+            self.limit = DIVERGENCE_FACTOR * max(loss, 1.0) if math.isfinite(loss) else math.inf
+        finite = all(np.isfinite(p).all() for p in self.net.params.values())
+        if not (math.isfinite(loss) and loss <= self.limit and finite):
+            self.last_good.restore()
+            advice = f"try a lower learning rate than lr={lr:g}" if lr is not None else "the data may need rescaling"
+            raise TrainingDiverged(f"training diverged in epoch {epoch} (loss {loss:.3g}); parameters restored to "
+                                   f"the last good ones; {advice}", history)
+        if self.epoch_start is None:
+            self.last_good.capture()
+        else:
+            self.last_good.take(self.epoch_start)
+            self.epoch_start.capture()
+
+
+class _Best:
+    """The lowest validation loss seen and the state (parameters and buffers) that had it."""
+
+    def __init__(self, net):
+        self.loss, self.state = math.inf, Snapshot(net)
+
+    def improves(self, loss):
+        if not loss < self.loss:
+            return False
+        self.loss = loss
+        self.state.capture()
+        return True
+
+    def restore(self):
+        self.state.restore()
+
+
+# ------------------------------------------------------------------ the two paths
 
 
 class _LayerRunner:
-    """The layer path: ``run_epoch`` over ``EpochData``, and evaluation by ``Sequential.evaluate`` in chunks."""
+    """The layer path: ``run_epoch`` over ``EpochData`` and ``evaluate`` by the layers themselves."""
 
     name = "layers"
 
-    def __init__(self, body, opt, X, y, batch_size, seed, chunk_rows):
+    def __init__(self, body, opt, X, y, batch_size, seed):
         self.body, self.opt = body, opt
         self.data = EpochData(X, y, batch_size, seed)
-        self.rows = int(chunk_rows or EVAL_ROWS)
 
     def epoch(self):
         return run_epoch(self.body, self.opt, self.data)
 
     def evaluate(self, X, y):
-        return evaluate_in_chunks(self.body, X, y, self.rows)
+        return evaluate_checked(self.body, X, y)
 
     def reload(self):
         pass
 
 
 class _EngineRunner:
-    """The engine path (``model.engine``): its flat parameters are written back to the network after
-    every epoch, so callbacks, snapshots and the saved model see the current weights."""
+    """The engine path: its parameters are written back to the network after every epoch, so callbacks,
+    snapshots and the saved model see the current weights."""
 
     name = "engine"
 
-    def __init__(self, body, opt, X, y, batch_size, seed, chunk_rows):
-        self.engine = Engine(body, opt, chunk_rows=chunk_rows)
-        self.data = self.engine.training_set(X, y, batch_size, seed)
+    def __init__(self, engine, X, y, batch_size, seed):
+        self.engine = engine
+        self.data = engine.training_set(X, y, batch_size, seed)
 
     def epoch(self):
         result = self.engine.run_epoch(self.data)
@@ -295,59 +414,42 @@ class _EngineRunner:
         self.engine.pull()
 
 
-def evaluate_in_chunks(net, X, y, rows=EVAL_ROWS):
-    """``net.evaluate`` over row chunks of already checked data, combined: ``{"loss", "accuracy", "n"}``.
-
-    The loss and accuracy are means over samples, so the chunks' means are weighted by their sizes.
-    """
-    n = len(X)
-    if n <= rows:
-        return net.evaluate(X, y, check_input=False)
-    loss, correct = 0.0, 0.0
-    for i in range(0, n, rows):
-        m = net.evaluate(X[i:i + rows], y[i:i + rows], check_input=False)
-        loss += m["loss"] * m["n"]
-        correct = None if m["accuracy"] is None else correct + m["accuracy"] * m["n"]
-    return {"loss": loss / n, "accuracy": None if correct is None else correct / n, "n": n}
-
-
-class _State:
-    """A copy of what training changes: the flat parameters and every layer's buffers (BatchNorm's
-    running statistics), so that early stopping and the divergence guard restore them together."""
-
-    def __init__(self, net):
-        self.arrays = [net.theta] + [b for layer in net.layers for b in getattr(layer, "buffers", {}).values()]
-        self.saved = [a.copy() for a in self.arrays]
-
-    def capture(self):
-        """Copy the network's current state in."""
-        for saved, live in zip(self.saved, self.arrays):
-            saved[...] = live
-
-    def take(self, other):
-        """Copy another snapshot of the same network."""
-        for saved, theirs in zip(self.saved, other.saved):
-            saved[...] = theirs
-
-    def restore(self):
-        """Write this state back into the network."""
-        for saved, live in zip(self.saved, self.arrays):
-            live[...] = saved
+def _engine_disagrees(engine, body, X, y):
+    """None when the engine's gradient on ``(X, y)`` equals the layers', else a sentence naming where not."""
+    body.criterion.forward(body.forward(X), y)
+    body.backward()
+    theirs = engine.gradients(X, y)
+    tolerance = max(ENGINE_TOLERANCE, 1000 * float(np.finfo(body.dtype).eps))  # float32 rounds at ~1e-7
+    for key, ours in body.grads.items():
+        scale = max(float(np.abs(ours).max(initial=0.0)), float(np.abs(theirs[key]).max(initial=0.0)), 1e-300)
+        error = float(np.abs(np.asarray(ours) - theirs[key]).max(initial=0.0)) / scale
+        if not error <= tolerance:
+            layer = _layer_of(body, key)
+            return (f"the engine's gradient for {key} ({layer}) differs from the layer objects' (relative error "
+                    f"{error:.1e}): trained on the layers")
+    return None
 
 
-def _check_layers_can_train(body, n, batch_size, full_batch_method):
-    """Refuse, before any work, a run that some layer cannot take part in."""
-    from layers import BatchNorm, Dropout
+def _layer_of(body, key):
+    """The class name of the layer that owns parameter ``key``."""
+    for layer in body.layers:
+        for name, array in getattr(layer, "params", {}).items():
+            if array is body.params[key]:
+                return f"{type(layer).__name__}.{name}"
+    return "unknown layer"
 
-    layers = getattr(body, "layers", [])
-    if any(isinstance(layer, BatchNorm) for layer in layers):
-        last = n % batch_size if batch_size < n else n
-        if batch_size < 2 or last == 1 or n < 2:
-            raise ValueError(f"BatchNorm needs at least 2 samples in every batch (a batch's variance); {n} training "
-                             f"rows in batches of {batch_size} leave a batch of 1: choose another batch size")
-    if full_batch_method and any(isinstance(layer, Dropout) and layer.p > 0 for layer in layers):
-        raise ValueError("Dropout draws a new mask at every evaluation, which L-BFGS's line search cannot follow; "
-                         "use a first-order optimizer")
+
+def _check_layers_can_train(body, n, batch_size, optimizer):
+    """Refuse, before any work, a run that some layer cannot take part in (layers say so themselves)."""
+    last = n % batch_size or batch_size
+    for layer in body.layers:
+        need = getattr(layer, "min_batch", 1)
+        if need > 1 and (batch_size < need or last < need):
+            _refuse("batch_size", f"leaves a batch of {min(batch_size, last)} of {n} training rows, and "
+                                  f"{type(layer).__name__} needs at least {need} per batch: choose another batch size")
+        if optimizer == "lbfgs" and getattr(layer, "stochastic", False) and getattr(layer, "p", 0) > 0:
+            _refuse("optimizer", f"lbfgs cannot train through {type(layer).__name__}, which draws new randomness at "
+                                 "every evaluation (L-BFGS's line search cannot follow it); use a first-order one")
 
 
 def _preprocess(net, X, X_val):
@@ -355,8 +457,6 @@ def _preprocess(net, X, X_val):
 
     Returns the network without those layers (sharing its parameters) and the transformed data.
     """
-    if not callable(getattr(net, "split_preprocessing", None)):
-        return net, X, X_val
     pre, body = net.split_preprocessing()
     for layer in pre:
         layer.fit(X)
@@ -368,82 +468,58 @@ def _preprocess(net, X, X_val):
 class EpochData:
     """The (already standardised) training data and the buffers one epoch's shuffle writes into.
 
-    Each epoch copies the data once, in a fresh random order, into the same two buffers; the
-    mini-batches are slices (views) of them. At full batch the order cannot matter and nothing is
-    copied at all. ``outputs(width)`` is an (N, width) buffer receiving each batch's network output,
-    from which the epoch's running accuracy is computed.
+    Each epoch copies the data once, in the ``Shuffler``'s new order, into the same two buffers; the
+    mini-batches are slices (views) of them. At full batch nothing is copied.
     """
 
     def __init__(self, X, y, batch_size, seed=None):
-        self.X, self.y, self.batch_size = X, y, int(batch_size)
-        self.rng = np.random.default_rng(seed)
-        self.full_batch = self.batch_size >= len(y)
-        self._Xs = None if self.full_batch else np.empty_like(X)
-        self._ys = None if self.full_batch else np.empty_like(y)
-        self._out = None
+        self.X, self.y = X, y
+        self.shuffler = Shuffler(len(y), batch_size, seed)
+        self.batch_size = self.shuffler.batch_size
+        self._X = None if self.shuffler.full_batch else np.empty_like(X)
+        self._y = None if self.shuffler.full_batch else np.empty_like(y)
 
     def shuffled(self):
-        if self.full_batch:
+        order = self.shuffler.next_order()
+        if order is None:
             return self.X, self.y
-        order = self.rng.permutation(len(self.y))
-        np.take(self.X, order, axis=0, out=self._Xs)
-        np.take(self.y, order, axis=0, out=self._ys)
-        return self._Xs, self._ys
-
-    def outputs(self, like):
-        """The (N, K) buffer for the epoch's outputs, of the dtype and width of ``like`` (a batch's)."""
-        shape = (len(self.y),) + like.shape[1:]
-        if self._out is None or self._out.shape != shape or self._out.dtype != like.dtype:
-            self._out = np.empty(shape, like.dtype)
-        return self._out
+        np.take(self.X, order, axis=0, out=self._X)
+        np.take(self.y, order, axis=0, out=self._y)
+        return self._X, self._y
 
 
 def run_epoch(net, opt, data):
     """One pass of mini-batch steps: ``forward`` → ``criterion.forward`` → ``backward`` → ``opt.step()``.
 
-    That is ``Sequential.loss`` (less the weight-decay penalty's *value*, whose gradient ``backward``
-    adds) and ``backward``, on each batch. The hot loop does no validation (``train`` checked the
-    data once) and stops at the first non-finite loss.
+    That is ``Sequential.loss`` (less the re-validation and the penalty's *value*, whose gradient
+    ``backward`` adds) and ``backward`` on each batch; the data was validated once by ``train``.
 
     Returns
     -------
-    (steps taken, mean data loss, accuracy) — the running means over the epoch's samples, each batch
-    scored with the parameters it was computed with; (steps, the non-finite loss, NaN) when a batch's
-    loss is not finite. Accuracy is None for a regression head.
+    (steps taken, mean data loss, accuracy) — running means over the epoch's samples, each batch scored
+    with the parameters it was computed with; (steps, the loss, NaN) at the first non-finite loss.
+    Accuracy is None for a regression head.
     """
     X, y = data.shuffled()
-    n, b = len(y), data.batch_size
-    steps, total, out_all = 0, 0.0, None
-    for i in range(0, n, b):
-        out = net.forward(X[i:i + b])
-        loss = net.criterion.forward(out, y[i:i + b], check_input=False)
+    steps, total, correct = 0, 0.0, 0.0
+    for rows in data.shuffler.batches():
+        out = net.forward(X[rows])
+        loss = net.criterion.forward(out, y[rows])
         if not math.isfinite(loss):
             return steps, loss, math.nan
-        net.backward(input_grad=False)
+        net.backward()
         opt.step()
         steps += 1
         total += loss * len(out)
-        if out_all is None:
-            out_all = data.outputs(out)
-        out_all[i:i + b] = out
-    return steps, total / n, _accuracy(net, out_all, y)
+        correct += _correct(net, out, y[rows])
+    n = len(y)
+    return steps, total / n, None if net.target == "values" else correct / n
 
 
-def _accuracy(net, out, y):
-    """The fraction of rows of ``out`` (outputs of ``net``) whose decision matches the labels ``y``
-    (as ``check_Xy`` returns them): arg-max for classes, probability > ½ for binary heads."""
-    target = getattr(net, "target", None)
-    if target == "classes":
-        return float(np.count_nonzero(np.argmax(out, axis=1) == y)) / len(y)
-    if target == "binary":
-        p = net.criterion.proba(out)
-        return float(np.count_nonzero((p > 0.5) == (y > 0.5))) / y.size
-    return None
-
-
-def _diverged(net, history, last_good, epoch, lr, loss):
-    last_good.restore()
-    advice = "try a lower learning rate than --lr {:g}".format(lr) if lr is not None else "the data may need rescaling"
-    raise TrainingDiverged(
-        f"training diverged in epoch {epoch} (loss {loss:.3g}); parameters restored to the last good ones; "
-        f"{advice}", history)
+def _correct(net, out, y):
+    """How many rows of ``out`` the network decides as their labels say (0 for a regression head)."""
+    if net.target == "values":
+        return 0.0
+    decided = decide(net, out)
+    truth = y if net.target == "classes" else (y > 0.5).astype(np.int64)
+    return float(np.count_nonzero(decided == truth.reshape(decided.shape))) / max(decided[0].size, 1)

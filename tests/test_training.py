@@ -8,7 +8,9 @@ from app.experiment import fit, load_dataset
 from data import DATASETS, Dataset, make_circles, make_moons
 from model import TwoLayerNet
 from model.builders import Architecture
-from model.training import Schedule, TrainingDiverged, train
+from model.inputs import check_Xy
+from model.parameters import gather
+from model.training import TrainingConfig, TrainingDiverged, train
 
 ARCH = set(Architecture.__dataclass_fields__)
 
@@ -16,7 +18,7 @@ ARCH = set(Architecture.__dataclass_fields__)
 def run_fit(data, seed=0, **kw):
     """``fit`` with architecture and schedule words mixed, as train.py's options are."""
     arch = Architecture(**{k: v for k, v in kw.items() if k in ARCH})
-    schedule = Schedule(**{k: v for k, v in kw.items() if k not in ARCH})
+    schedule = TrainingConfig(**{k: v for k, v in kw.items() if k not in ARCH})
     return fit(data, arch, schedule, seed=seed)
 
 
@@ -32,10 +34,10 @@ def test_default_run_reaches_99_percent_validation_accuracy(seed):
 def test_same_seed_gives_bit_identical_results():
     data = load_dataset("moons", seed=5)
     a, b = run_fit(data, seed=5, epochs=20), run_fit(data, seed=5, epochs=20)
-    np.testing.assert_array_equal(a.net.theta, b.net.theta)
+    np.testing.assert_array_equal(gather(a.net.params), gather(b.net.params))
     assert a.history.train_loss == b.history.train_loss and a.history.val_acc == b.history.val_acc
     c = run_fit(data, seed=6, epochs=20)
-    assert not np.array_equal(a.net.theta, c.net.theta)
+    assert not np.array_equal(gather(a.net.params), gather(c.net.params))
 
 
 @pytest.mark.parametrize("dataset,target", [("moons", 0.95), ("circles", 0.95), ("blobs", 0.95), ("xor", 0.93),
@@ -75,16 +77,17 @@ def test_training_metrics_are_the_running_means_of_the_batches(engine):
     h = train(TwoLayerNet(seed=4), X, y, epochs=1, batch_size=16, lr=0.5, seed=9, engine=engine)
     ref.standardizer.fit(X)
     _, body = ref.split_preprocessing()
-    Xs, ys = ref.check_Xy(ref.standardizer.forward(X), y)
+    Xs, ys = check_Xy(ref, ref.standardizer.forward(X), y)
     order = np.random.default_rng(9).permutation(70)
     Xs, ys = Xs[order], ys[order]
     total = correct = 0.0
     for i in range(0, 70, 16):
         out = body.forward(Xs[i:i + 16])
-        total += body.criterion.forward(out, ys[i:i + 16], check_input=False) * len(out)
+        total += body.criterion.forward(out, ys[i:i + 16]) * len(out)
         correct += np.count_nonzero((out > 0.5) == (ys[i:i + 16] > 0.5))
-        body.backward(input_grad=False)
-        ref.theta -= 0.5 * ref.grad_theta
+        body.backward()
+        for key, param in ref.params.items():
+            param -= 0.5 * ref.grads[key]
     assert h.train_loss[0] == pytest.approx(total / 70, rel=1e-12)
     assert h.train_acc[0] == correct / 70
 
@@ -123,13 +126,13 @@ def test_early_stopping_restores_the_best_weights(engine):
 def test_divergence_stops_restores_and_says_lower_lr(engine, batch_size):
     X, y = make_circles(200, seed=0)
     net = TwoLayerNet(seed=0, standardize=False)
-    start = net.theta.copy()
+    start = gather(net.params)
     with pytest.raises(TrainingDiverged, match="lower learning rate") as info:
         train(net, X, y, lr=1e6, epochs=5, seed=0, engine=engine, batch_size=batch_size)
-    assert np.isfinite(net.theta).all()
+    assert np.isfinite(gather(net.params)).all()
     # the first update exploded: back to the start (at full batch, seen in epoch 2, whose running
     # loss is that of the parameters epoch 1 left)
-    np.testing.assert_array_equal(net.theta, start)
+    np.testing.assert_array_equal(gather(net.params), start)
     assert info.value.history is not None and info.value.history.engine == ("engine" if engine == "auto" else "layers")
 
 
@@ -161,7 +164,7 @@ def test_a_non_finite_parameter_after_an_epoch_is_divergence(monkeypatch):
     def poisoned(self):
         result = real(self)
         if len(history_epochs) == 1:
-            net.theta[0] = np.inf
+            net.params["w1"][0, 0] = np.inf
         history_epochs.append(1)
         return result
 
@@ -169,11 +172,11 @@ def test_a_non_finite_parameter_after_an_epoch_is_divergence(monkeypatch):
     monkeypatch.setattr(training._LayerRunner, "epoch", poisoned)
     with pytest.raises(TrainingDiverged, match="epoch 2"):
         train(net, X, y, epochs=4, seed=0, engine="layers")
-    assert np.isfinite(net.theta).all()
+    assert np.isfinite(gather(net.params)).all()
 
 
 @pytest.mark.parametrize("kw,match", [({"epochs": 0}, "epochs"), ({"batch_size": 0}, "batch_size"),
-                                      ({"patience": 3}, "validation set"), ({"optimizer": "rmsprop"}, "unknown"),
+                                      ({"patience": 3}, "validation data"), ({"optimizer": "rmsprop"}, "optimizer"),
                                       ({"engine": "numba"}, "engine"), ({"chunk_rows": 0}, "chunk_rows")])
 def test_bad_training_arguments(kw, match):
     X, y = make_circles(50, seed=0)
@@ -195,7 +198,7 @@ def test_history_files(tmp_path):
 
 def test_float32_training_learns():
     run = run_fit(load_dataset("circles", seed=0), seed=0, dtype="float32")
-    assert run.net.theta.dtype == np.float32 and run.history.val_acc[-1] >= 0.99
+    assert run.net.params['w1'].dtype == np.float32 and run.history.val_acc[-1] >= 0.99
 
 
 def test_one_class_only_is_refused():

@@ -1,0 +1,78 @@
+"""Prediction and evaluation: the network in evaluation mode, over blocks of rows.
+
+Working in blocks of ``ROWS`` rows bounds the extra memory of a pass at any N. A pass leaves every
+layer's mode as it found it; it replaces the layers' caches, so a loss taken before it can no longer
+be differentiated (``Sequential.backward`` then says so instead of using the wrong cache).
+"""
+
+import numpy as np
+
+from .inputs import check_X, check_Xy
+
+#: rows per block of a prediction or evaluation pass
+ROWS = 65536
+
+
+def outputs(net, X, rows=ROWS):
+    """The network's outputs for already checked ``X`` (N, D), in evaluation mode, block by block."""
+    modes = [(layer, layer.training) for layer in net.layers
+             if callable(getattr(layer, "train", None)) and hasattr(layer, "training")]
+    try:
+        for layer, _ in modes:
+            layer.train(False)
+        blocks = [net.forward(X[i:i + rows]) for i in range(0, len(X), rows)]
+    finally:
+        net._pending = False  # the caches now hold this pass, which no loss follows
+        for layer, mode in modes:
+            layer.train(mode)
+    return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+
+
+def predict_proba(net, X):
+    """Class probabilities for raw points: (N,) P(class 1) for a single sigmoid output, else (N, K)."""
+    if net.target == "values":
+        raise ValueError("predict_proba needs a classification loss; this network regresses values")
+    p = net.criterion.proba(outputs(net, check_X(net, X)))
+    return p.ravel() if p.shape[1] == 1 else p
+
+
+def predict(net, X):
+    """Class indices (N,) for a classifier (values (N, K) for a regression head)."""
+    return decide(net, outputs(net, check_X(net, X)))
+
+
+def decide(net, out):
+    """The decision for network outputs ``out``: arg-max, probability > ½, or the values themselves."""
+    if net.target == "values":
+        return out
+    if net.target == "classes":
+        return out.argmax(axis=1)
+    p = net.criterion.proba(out)
+    decided = (p > 0.5).astype(np.int64)
+    return decided.ravel() if p.shape[1] == 1 else decided
+
+
+def evaluate(net, X, y, rows=ROWS):
+    """``{"loss", "accuracy", "n"}`` on a labelled set, in evaluation mode, block by block.
+
+    The loss is the **data loss alone** (no weight-decay penalty), so it is comparable across values
+    of λ; accuracy is None for a regression head.
+    """
+    X, y = check_Xy(net, X, y)
+    return evaluate_checked(net, X, y, rows)
+
+
+def evaluate_checked(net, X, y, rows=ROWS):
+    """``evaluate`` for data already returned by ``model.inputs.check_Xy`` (the training loop's)."""
+    n = len(X)
+    loss, correct = 0.0, 0.0
+    for i in range(0, n, rows):
+        out = outputs(net, X[i:i + rows], rows)
+        labels = y[i:i + rows]
+        loss += float(net.criterion.value(out, labels)) * len(out)
+        if net.target != "values":
+            decided = decide(net, out)
+            truth = labels if net.target == "classes" else (labels > 0.5).astype(np.int64)
+            correct += float(np.count_nonzero(decided == truth.reshape(decided.shape))) / max(decided[0].size, 1)
+    accuracy = None if net.target == "values" else correct / n
+    return {"loss": loss / n, "accuracy": accuracy, "n": int(n)}
