@@ -8,6 +8,7 @@ architecture, and nothing here knows a concrete layer class: any object with ``f
 """
 
 import copy
+import weakref
 
 import numpy as np
 
@@ -63,6 +64,7 @@ class Sequential:
         self.criterion = loss
         _check_layers(self.layers)
         self.target = _target_of(loss)
+        _check_free(self.layers + [loss], self)
         self.weight_decay = check_real(weight_decay, "weight_decay", type(self).__name__)
         if self.weight_decay < 0:
             raise ParameterError(type(self).__name__, "weight_decay", f"must be >= 0, got {self.weight_decay!r}")
@@ -77,6 +79,28 @@ class Sequential:
         self.classes, self.feature_names = None, None
         self.training = True
         self._pending = False  # a loss whose backward has not been taken may still be differentiated
+        self._claim()
+
+    # -------------------------------------------------------------- ownership
+
+    def _claim(self):
+        """Note on every layer and the loss that they belong to this network (a weak reference)."""
+        for obj in self.layers + [self.criterion]:
+            try:
+                obj._network = Owner(self)
+            except AttributeError:  # an object that takes no attributes cannot be tracked
+                pass
+
+    def release(self):
+        """Give the layers and the loss back, so another network may take them; this one must not be used."""
+        for obj in self.layers + [self.criterion]:
+            if _owner(obj) is self:
+                obj._network = Owner()
+
+    def __setstate__(self, state):
+        # a copy or an unpickled network owns its (copied) layers: their notes were dropped on the way
+        self.__dict__.update(state)
+        self._claim()
 
     def _param_key(self, i, name):
         """The public name of ``self.layers[i].params[name]`` (``TwoLayerNet`` keeps the handout's)."""
@@ -170,7 +194,8 @@ class Sequential:
         k = 0
         while k < len(self.layers) and getattr(self.layers[k], "preprocessing", False):
             k += 1
-        body = copy.copy(self)
+        body = object.__new__(type(self))  # shares every attribute; claims nothing (the layers stay ours)
+        body.__dict__.update(self.__dict__)
         body.layers = self.layers[k:]
         body._pending = False
         return self.layers[:k], body
@@ -244,6 +269,44 @@ def _check_layers(layers):
             raise ValueError(f"layer {i} is the same object as layer {seen[id(layer)]} ({layer!r}); "
                              "a network needs a separate layer at each position")
         seen[id(layer)] = i
+
+
+class Owner:
+    """A layer's note of the network it belongs to: a weak reference, so a network that is gone frees its
+    layers. Copies and pickles drop it (the copied network claims its copied layers again)."""
+
+    __slots__ = ("ref",)
+
+    def __init__(self, net=None):
+        self.ref = None if net is None else weakref.ref(net)
+
+    def network(self):
+        return None if self.ref is None else self.ref()
+
+    def __reduce__(self):
+        return (Owner, ())
+
+    def __deepcopy__(self, memo):
+        return Owner()
+
+    def __repr__(self):
+        return "Owner()"
+
+
+def _owner(obj):
+    note = getattr(obj, "_network", None)
+    return note.network() if isinstance(note, Owner) else None
+
+
+def _check_free(objects, net):
+    """Refuse a layer or loss that another live network holds: two networks would overwrite each other's
+    caches, and a backward would differentiate the other network's forward pass."""
+    for i, obj in enumerate(objects):
+        owner = _owner(obj)
+        if owner is not None and owner is not net:
+            what = "the loss" if i == len(objects) - 1 else f"layer {i}"
+            raise ValueError(f"{what} ({obj!r}) already belongs to another network, which would overwrite its cache; "
+                             "pass copy.deepcopy(it), or call release() on that network first")
 
 
 def _target_of(loss):

@@ -1,6 +1,7 @@
 """``Sequential``: any chain of layers and a loss, checked, trained, copied — the handout's modularity."""
 
 import copy
+import gc
 import pickle
 
 import numpy as np
@@ -299,3 +300,34 @@ def test_float32_networks_stay_float32():
     dX = net.backward()
     assert dX.dtype == np.float32 and all(p.dtype == np.float32 for p in net.params.values())
     assert all(g.dtype == np.float32 for g in net.grads.values())
+
+
+def test_a_layer_or_loss_belongs_to_one_network_at_a_time():
+    relu, loss = ReLU(), BCELoss()
+    first = Sequential([Linear(2, 4, rng=0), relu, Linear(4, 1, rng=1), Sigmoid()], loss)
+    with pytest.raises(ValueError, match=r"layer 1 \(ReLU.*already belongs to another network"):
+        Sequential([Linear(2, 4, rng=0), relu, Linear(4, 1, rng=1), Sigmoid()], BCELoss())
+    with pytest.raises(ValueError, match="the loss .*already belongs to another network"):
+        Sequential([Linear(2, 4, rng=0), ReLU(), Linear(4, 1, rng=1), Sigmoid()], loss)
+    first.release()  # given back: another network may take them
+    second = Sequential([Linear(2, 4, rng=0), relu, Linear(4, 1, rng=1), Sigmoid()], loss)
+    del second
+    gc.collect()  # a network that is gone frees its layers too
+    Sequential([Linear(2, 4, rng=0), relu, Linear(4, 1, rng=1), Sigmoid()], loss)
+
+
+def test_shared_layers_can_no_longer_mix_two_networks_caches():
+    """The reproduction: one ReLU in two networks, n2's forward between n1's loss and backward."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((6, 2)), rng.integers(0, 2, 6)
+    n1 = Sequential([Linear(2, 4, rng=0), ReLU(), Linear(4, 1, rng=1), Sigmoid()], BCELoss())
+    with pytest.raises(ValueError, match="already belongs"):
+        Sequential([Linear(2, 4, rng=0), n1.layers[1], Linear(4, 1, rng=1), Sigmoid()], BCELoss())
+    twin, expected = copy.deepcopy(n1), copy.deepcopy(n1)  # the way to reuse: a copy, with its own caches
+    expected.loss(X, y)
+    expected.backward()
+    n1.loss(X, y)
+    twin.loss(-X, y)
+    n1.backward()
+    for key in n1.grads:
+        np.testing.assert_array_equal(n1.grads[key], expected.grads[key])
