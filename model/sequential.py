@@ -7,6 +7,7 @@ architecture, and nothing here knows a concrete layer class: any object with ``f
 ``backward`` (and ``params``/``grads`` when it has parameters) is a layer.
 """
 
+import contextlib
 import copy
 import weakref
 
@@ -86,10 +87,8 @@ class Sequential:
     def _claim(self):
         """Note on every layer and the loss that they belong to this network (a weak reference)."""
         for obj in self.layers + [self.criterion]:
-            try:
+            with contextlib.suppress(AttributeError):  # an object that takes no attributes cannot be tracked
                 obj._network = Owner(self)
-            except AttributeError:  # an object that takes no attributes cannot be tracked
-                pass
 
     def release(self):
         """Give the layers and the loss back, so another network may take them; this one must not be used."""

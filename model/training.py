@@ -27,6 +27,7 @@ from .inputs import check_Xy
 from .optim import OPTIMIZERS, lbfgs, make_optimizer
 from .parameters import Snapshot
 from .predict import decide, evaluate_checked
+from .schedules import make_schedule
 
 #: Training counts as diverged when an epoch's training loss exceeds this multiple of the loss before
 #: training (and at least this much), or is not finite. The cross-entropies clip probabilities at machine
@@ -44,6 +45,19 @@ class TrainingDiverged(RuntimeError):
 
     def __init__(self, message, history):
         super().__init__(message)
+        self.history = history
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training was interrupted (Ctrl-C, or a signal a caller turned into ``KeyboardInterrupt``).
+
+    The network holds the best weights seen (the best validation loss; without validation data, the end
+    of the last complete epoch); ``history`` holds every complete epoch and ``history.final`` the metrics
+    of the weights kept, whose epoch is ``history.final["epoch"]`` (0: the initial weights).
+    """
+
+    def __init__(self, history):
+        super().__init__(f"training interrupted; kept the weights of epoch {history.final.get('epoch', 0)}")
         self.history = history
 
 
@@ -67,6 +81,10 @@ class TrainingConfig:
         first) or "layers" (always the layer objects)
     full_metrics : False: an epoch's training metrics are the running means over its batches (free);
         True: a full pass over the training data after each epoch
+    lr_schedule : "constant", "invscaling" or "adaptive" (see ``model.schedules``); first-order optimizers
+    power_t : the exponent of "invscaling"
+    tol, n_iter_no_change : "adaptive" divides the rate by 5 when the training loss has not fallen by
+        ``tol`` for more than ``n_iter_no_change`` epochs
     """
 
     optimizer: str = "sgd"
@@ -77,6 +95,10 @@ class TrainingConfig:
     seed: object = None
     engine: str = "auto"
     full_metrics: bool = False
+    lr_schedule: str = "constant"
+    power_t: float = 0.5
+    tol: float = 1e-4
+    n_iter_no_change: int = 10
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
@@ -91,6 +113,15 @@ class TrainingConfig:
         self.patience = None if self.patience is None else _count("patience", self.patience)
         if self.engine not in ("auto", "layers"):
             _refuse("engine", f"must be 'auto' or 'layers', got {self.engine!r}")
+        if self.lr_schedule != "constant" and OPTIMIZERS[self.optimizer].default_lr is None:
+            _refuse("lr_schedule", f"needs a first-order optimizer; {self.optimizer} sets its own steps")
+        make_schedule(self.lr_schedule, 1.0, self.power_t, self.tol, self.n_iter_no_change)  # validates them
+
+    def schedule(self):
+        """A fresh ``model.schedules`` object for this run (None for L-BFGS)."""
+        lr = self.learning_rate
+        return None if lr is None else make_schedule(self.lr_schedule, lr, self.power_t, self.tol,
+                                                     self.n_iter_no_change)
 
     @property
     def learning_rate(self):
@@ -135,6 +166,9 @@ class History:
     val_acc: list = field(default_factory=list)
     best_epoch: int = 0
     stopped_early: bool = False
+    restored_best: bool = False
+    interrupted: bool = False
+    lr: list = field(default_factory=list)
     seconds: float = 0.0
     steps: int = 0
     engine: str = "layers"
@@ -151,7 +185,7 @@ class History:
 
     def finish(self, train, val):
         """Record the metrics of the model as returned: the best epoch's after early stopping."""
-        epoch = self.best_epoch if self.stopped_early and self.best_epoch else (self.epoch[-1] if self.epoch else 0)
+        epoch = self.best_epoch if self.restored_best else (self.epoch[-1] if self.epoch else 0)
         self.final = {"epoch": epoch, "train_loss": train["loss"], "train_acc": train["accuracy"],
                       "val_loss": val["loss"] if val else math.nan, "val_acc": val["accuracy"] if val else math.nan}
 
@@ -190,7 +224,8 @@ def train(net, X, y, X_val=None, y_val=None, on_epoch=None, chunk_rows=None, **s
     net : Sequential (any layers and loss), e.g. TwoLayerNet
     X : array_like (N, D); y : array_like (N,) labels
     X_val, y_val : optional validation set, evaluated after each epoch for the history and early stopping
-    on_epoch : callable(epoch, history) or None, called after each epoch's metrics
+    on_epoch : callable(epoch, history) or None, called after each epoch's metrics; returning True stops
+        training there (the network keeps that epoch's weights)
     chunk_rows : int or None, the rows one block of the engine's large-batch work holds
     **settings : the fields of ``TrainingConfig`` (optimizer, lr, epochs, batch_size, patience, seed,
         engine, full_metrics), with its defaults
@@ -199,6 +234,8 @@ def train(net, X, y, X_val=None, y_val=None, on_epoch=None, chunk_rows=None, **s
     ------
     ParameterError
         A setting out of range, named.
+    TrainingInterrupted
+        On ``KeyboardInterrupt``: the network holds the best weights so far, the exception the history.
     TrainingDiverged
         When the loss stops being finite or exceeds ``DIVERGENCE_FACTOR`` times the loss before
         training, or a parameter stops being finite; the network holds its last good parameters.
@@ -240,10 +277,14 @@ class Trainer:
         self.batch_size, self.on_epoch = batch, on_epoch
         net.train()
         start = time.perf_counter()
-        if config.optimizer == "lbfgs":
-            self._run_lbfgs()
-        else:
-            self._run_steps()
+        try:
+            if config.optimizer == "lbfgs":
+                self._run_lbfgs()
+            else:
+                self._run_steps()
+        except KeyboardInterrupt:
+            self._keep_best(start)
+            raise TrainingInterrupted(self.history) from None
         return self._finish(start)
 
     # -------------------------------------------------------------- 2. the path
@@ -273,13 +314,17 @@ class Trainer:
         lagging = self.batch_size >= len(self.data[1]) and not full_metrics
         self.guard = _Guard(self.net, None if lagging else runner.evaluate(*self.data)["loss"], lagging)
         self.best = _Best(self.net)
+        schedule, seen = self.config.schedule(), 0
         for epoch in range(1, self.config.epochs + 1):
+            self.history.lr.append(runner.lr)
             steps, loss, acc = runner.epoch()
             self.history.steps += steps
+            seen += len(self.data[1])
             train_m = runner.evaluate(*self.data) if full_metrics else {"loss": loss, "accuracy": acc}
             if self._end_epoch(epoch, train_m):
                 self.history.stopped_early = True
                 break
+            runner.lr = schedule.after_epoch(seen, train_m["loss"])
         runner.reload()
 
     def _run_lbfgs(self):
@@ -305,10 +350,10 @@ class Trainer:
         val_m = self.runner.evaluate(*self.val) if self.val else None
         history.record(epoch, train_m, val_m)
         self.guard.check(epoch, train_m["loss"], history, self.config.learning_rate)
-        if self.on_epoch is not None:
-            self.on_epoch(epoch, history)
         if val_m is not None and self.best.improves(val_m["loss"]):
             history.best_epoch = epoch
+        if self.on_epoch is not None and self.on_epoch(epoch, history) is True:
+            return True
         patience = self.config.patience
         return patience is not None and epoch - history.best_epoch >= patience
 
@@ -316,12 +361,34 @@ class Trainer:
 
     def _finish(self, start):
         history = self.history
-        if self.config.patience is not None and history.stopped_early:
+        if self.config.patience is not None and history.stopped_early and history.best_epoch:
             self.best.restore()  # parameters and running statistics of the best epoch, together
+            history.restored_best = True
             self.runner.reload()
         history.seconds = time.perf_counter() - start
         history.finish(self.runner.evaluate(*self.data), self.runner.evaluate(*self.val) if self.val else None)
         return history
+
+
+    def _keep_best(self, start):
+        """After an interruption: the best epoch's state (or the last complete epoch's), and the metrics."""
+        history = self.history
+        history.interrupted = True
+        best, guard = getattr(self, "best", None), getattr(self, "guard", None)
+        if best is not None and history.best_epoch:
+            best.restore()
+            history.restored_best = True
+        elif guard is not None:
+            guard.last_good.restore()  # the end of the last complete epoch (the start, if none completed)
+        if getattr(self, "runner", None) is None:
+            history.seconds = time.perf_counter() - start
+            history.final = {"epoch": 0}
+            return
+        self.runner.reload()
+        history.seconds = time.perf_counter() - start
+        history.finish(self.runner.evaluate(*self.data), self.runner.evaluate(*self.val) if self.val else None)
+        if not history.restored_best:
+            history.final["epoch"] = guard.good_epoch if guard is not None else 0
 
 
 class _Guard:
@@ -335,6 +402,7 @@ class _Guard:
         self.net = net
         self.limit = None if initial_loss is None else DIVERGENCE_FACTOR * max(initial_loss, 1.0)
         self.last_good = Snapshot(net)
+        self.good_epoch = 0  # the epoch whose end ``last_good`` holds (0: the start)
         self.epoch_start = Snapshot(net) if lagging else None
 
     def check(self, epoch, loss, history, lr):
@@ -348,8 +416,10 @@ class _Guard:
                                    f"the last good ones; {advice}", history)
         if self.epoch_start is None:
             self.last_good.capture()
+            self.good_epoch = epoch
         else:
             self.last_good.take(self.epoch_start)
+            self.good_epoch = epoch - 1
             self.epoch_start.capture()
 
 
@@ -382,6 +452,14 @@ class _LayerRunner:
         self.body, self.opt = body, opt
         self.data = EpochData(X, y, batch_size, seed)
 
+    @property
+    def lr(self):
+        return None if self.opt is None else self.opt.lr
+
+    @lr.setter
+    def lr(self, value):
+        self.opt.lr = value
+
     def epoch(self):
         return run_epoch(self.body, self.opt, self.data)
 
@@ -401,6 +479,14 @@ class _EngineRunner:
     def __init__(self, engine, X, y, batch_size, seed):
         self.engine = engine
         self.data = engine.training_set(X, y, batch_size, seed)
+
+    @property
+    def lr(self):
+        return self.engine.optimizer.lr
+
+    @lr.setter
+    def lr(self, value):
+        self.engine.optimizer.lr = value
 
     def epoch(self):
         result = self.engine.run_epoch(self.data)

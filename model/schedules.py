@@ -1,0 +1,64 @@
+"""Learning-rate schedules: the step size from one epoch to the next, as scikit-learn's MLP names them.
+
+``constant``
+    ``lr`` throughout.
+``invscaling``
+    ``lr / (t + 1) ** power_t`` after each epoch, ``t`` the number of samples seen so far.
+``adaptive``
+    ``lr`` while the training loss keeps falling; each time it has failed to fall by at least ``tol``
+    for more than ``n_iter_no_change`` epochs in a row, the rate is divided by 5.
+
+Each schedule is a small object: ``after_epoch(samples_seen, loss)`` returns the rate for the next epoch.
+"""
+
+import math
+
+from layers.validation import ParameterError
+
+SCHEDULES = ("constant", "invscaling", "adaptive")
+
+
+class Constant:
+    def __init__(self, lr):
+        self.lr = lr
+
+    def after_epoch(self, samples_seen, loss):
+        return self.lr
+
+
+class InvScaling:
+    def __init__(self, lr, power_t=0.5):
+        self.initial, self.power_t = lr, power_t
+
+    def after_epoch(self, samples_seen, loss):
+        return self.initial / (samples_seen + 1) ** self.power_t
+
+
+class Adaptive:
+    def __init__(self, lr, tol=1e-4, n_iter_no_change=10):
+        self.lr, self.tol, self.patience = lr, tol, n_iter_no_change
+        self.best, self.stalled = math.inf, 0
+
+    def after_epoch(self, samples_seen, loss):
+        self.stalled = self.stalled + 1 if loss > self.best - self.tol else 0
+        self.best = min(self.best, loss)
+        if self.stalled > self.patience:
+            self.lr, self.stalled = self.lr / 5, 0
+        return self.lr
+
+
+def make_schedule(name, lr, power_t=0.5, tol=1e-4, n_iter_no_change=10):
+    """The schedule called ``name`` starting from ``lr``; ``ParameterError`` for an unknown name or setting."""
+    if name not in SCHEDULES:
+        raise ParameterError("train", "lr_schedule", f"must be one of {', '.join(SCHEDULES)}, got {name!r}")
+    if name == "invscaling":
+        if not (isinstance(power_t, (int, float)) and math.isfinite(power_t) and power_t >= 0):
+            raise ParameterError("train", "power_t", f"must be a finite number >= 0, got {power_t!r}")
+        return InvScaling(lr, power_t)
+    if name == "adaptive":
+        if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol >= 0):
+            raise ParameterError("train", "tol", f"must be a finite number >= 0, got {tol!r}")
+        if isinstance(n_iter_no_change, bool) or not isinstance(n_iter_no_change, int) or n_iter_no_change < 1:
+            raise ParameterError("train", "n_iter_no_change", f"must be a positive integer, got {n_iter_no_change!r}")
+        return Adaptive(lr, tol, n_iter_no_change)
+    return Constant(lr)
