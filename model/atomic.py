@@ -7,6 +7,7 @@ is easy to recognise and delete (``rm .*.handprop-tmp-*``); on every failure thi
 (any exception, including ``KeyboardInterrupt``) it is removed.
 """
 
+import contextlib
 import errno
 import os
 import stat
@@ -128,17 +129,13 @@ def _chown_like(fd, owner):
         return
     st = os.fstat(fd)
     if (st.st_uid, st.st_gid) != owner:
-        try:
+        with contextlib.suppress(OSError):  # not allowed (not root, not a member of the group): keep ours
             os.fchown(fd, *owner)
-        except OSError:
-            pass  # not allowed (not root, not a member of the group): keep ours
 
 
 def _remove(tmp):
-    try:
+    with contextlib.suppress(OSError):
         os.unlink(tmp)
-    except OSError:
-        pass
 
 
 def _raise_naming(exc, user_path, ours):

@@ -4,16 +4,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from layers import (BatchNorm, BCELoss, Dropout, LeakyReLU, Linear, ReLU, Sigmoid, SigmoidBCELoss,
-                    SoftmaxCrossEntropyLoss, Tanh)
-from layers.standardize import Standardize
 from layers.validation import ParameterError, check_real
 
+from .factory import check_types, make
 from .net import TwoLayerNet
 from .sequential import Sequential
 
-#: the hidden activations by the names the command lines use
-ACTIVATION_LAYERS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "leaky_relu": LeakyReLU}
+#: the hidden activations by the names the command lines use, and their classes' names
+ACTIVATION_LAYERS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "leaky_relu": "LeakyReLU"}
 ACTIVATIONS = tuple(ACTIVATION_LAYERS)
 
 
@@ -50,34 +48,29 @@ def build_mlp(input_dim, hidden=(3,), activation="relu", hidden_bias=False, clas
     return arch.build(input_dim, classes=classes, seed=seed)
 
 
-def _build(arch, input_dim, classes, seed):
+def _build(arch, input_dim, classes, seed, types):
     """The network ``arch`` describes, for D = ``input_dim`` inputs and K = ``classes`` (already checked)."""
-    hidden, activation, dropout, batchnorm, dtype = (arch.hidden, arch.activation, arch.dropout, arch.batchnorm,
-                                                     arch.dtype)
-    if len(hidden) == 1 and activation == "relu" and classes == 2 and not dropout and not batchnorm:
+    hidden, dtype = arch.hidden, arch.dtype
+    if arch.is_handouts(classes):
         return TwoLayerNet(input_dim, hidden[0], hidden_bias=arch.hidden_bias, fused=arch.fused, seed=seed,
-                           dtype=dtype, weight_decay=arch.weight_decay, standardize=arch.standardize)
+                           dtype=dtype, weight_decay=arch.weight_decay, standardize=arch.standardize, layer_types=types)
     rng = np.random.default_rng(seed)
-    act = ACTIVATION_LAYERS[activation]
-    stack = [Standardize(input_dim, dtype=dtype)] if arch.standardize else []
+    stack = [make(types, "Standardize", input_dim, dtype=dtype)] if arch.standardize else []
     width = input_dim
     for h in hidden:
-        stack.append(Linear(width, h, bias=arch.hidden_bias, rng=rng, dtype=dtype))
-        if batchnorm:
-            stack.append(BatchNorm(h).astype(dtype))
-        stack.append(act())
-        if dropout:
-            stack.append(Dropout(dropout, rng=rng))
+        stack.append(make(types, "Linear", width, h, bias=arch.hidden_bias, rng=rng, dtype=dtype))
+        if arch.batchnorm:
+            stack.append(make(types, "BatchNorm", h, dtype=dtype))
+        stack.append(make(types, ACTIVATION_LAYERS[arch.activation]))
+        if arch.dropout:
+            stack.append(make(types, "Dropout", arch.dropout, rng=rng))
         width = h
-    if classes == 2:
-        stack.append(Linear(width, 1, rng=rng, dtype=dtype))
-        if not arch.fused:
-            stack.append(Sigmoid())
-        loss = SigmoidBCELoss() if arch.fused else BCELoss()
-    else:
-        stack.append(Linear(width, int(classes), rng=rng, dtype=dtype))
-        loss = SoftmaxCrossEntropyLoss()
-    return Sequential(stack, loss, weight_decay=arch.weight_decay)
+    outputs = 1 if classes == 2 else classes
+    stack.append(make(types, "Linear", width, outputs, rng=rng, dtype=dtype))
+    if classes == 2 and not arch.fused:
+        stack.append(make(types, "Sigmoid"))
+    loss = "SoftmaxCrossEntropyLoss" if classes > 2 else "SigmoidBCELoss" if arch.fused else "BCELoss"
+    return Sequential(stack, make(types, loss), weight_decay=arch.weight_decay)
 
 
 @dataclass
@@ -121,13 +114,22 @@ class Architecture:
             _refuse("dtype", f"must be float32 or float64, got {self.dtype!r}")
         self.dtype = name
 
-    def build(self, input_dim, classes=2, seed=None):
-        """The network for ``input_dim`` features and ``classes`` classes (K >= 2), seeded."""
+    def is_handouts(self, classes=2):
+        """Whether this is the handout's family: one hidden ReLU layer, two classes, no dropout or batch norm."""
+        return (len(self.hidden) == 1 and self.activation == "relu" and classes == 2 and not self.dropout
+                and not self.batchnorm)
+
+    def build(self, input_dim, classes=2, seed=None, layer_types=None):
+        """The network for ``input_dim`` features and ``classes`` classes (K >= 2), seeded.
+
+        ``layer_types`` (class name -> class) puts a learner's classes where the library's of those names
+        stand (see ``model.factory``).
+        """
         if not _is_count(classes) or classes < 2:
             _refuse("classes", f"must be an integer >= 2, got {classes!r}")
         if not _is_count(input_dim):
             _refuse("input_dim", f"must be a positive integer, got {input_dim!r}")
-        return _build(self, int(input_dim), int(classes), seed)
+        return _build(self, int(input_dim), int(classes), seed, check_types(layer_types))
 
 
 #: the widest hidden layer a network may have: beyond it the weights alone would not fit in memory

@@ -43,6 +43,8 @@ def check_Xy(net, X, y):
     n = X.shape[0]
     if y.dtype.kind not in "fiub":
         raise ValueError(f"y must hold numeric labels, got dtype {y.dtype}")
+    if net.target is None:
+        net.target = infer_target(net.output_dim, y)
     if net.target == "classes":
         return X, check_class_labels(y, n, net.output_dim or int(y.max()) + 1)
     width = net.output_dim or 1
@@ -55,3 +57,18 @@ def check_Xy(net, X, y):
     if net.target == "values" and not np.isfinite(labels).all():
         check_finite(labels, "y")
     return X, labels
+
+
+def infer_target(width, y):
+    """The kind of labels a loss that declares none takes, from the network's output width and the labels.
+
+    Several outputs and one integer label per row: class indices. Labels that are all 0 or 1: binary.
+    Anything else: real values (a regression).
+    """
+    y = np.asarray(y)
+    integral = y.dtype.kind in "biu" or (y.dtype.kind == "f" and bool(np.all(y == np.round(y))))
+    if (width or 1) >= 2 and y.ndim == 1 and integral:
+        return "classes"
+    if y.size and bool(np.all((y == 0) | (y == 1))):
+        return "binary"
+    return "values"

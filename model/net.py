@@ -2,10 +2,9 @@
 
 import numpy as np
 
-from layers import BCELoss, Linear, ReLU, Sigmoid, SigmoidBCELoss
-from layers.standardize import Standardize
 from layers.validation import ParameterError, check_count
 
+from .factory import check_types, make
 from .sequential import Sequential
 
 _NAMES = {"fc1": {"W": "w1", "b": "b1"}, "fc2": {"W": "w2", "b": "b"}}
@@ -28,6 +27,8 @@ class TwoLayerNet(Sequential):
     weight_decay : float >= 0, default 0 (see ``Sequential``).
     standardize : bool, default True: a leading ``Standardize`` layer (the identity until the
         training loop fits it), so a saved model takes raw points. False leaves it out.
+    layer_types : dict of class name -> class, optional. A learner's class takes the place of the library's
+        of that name: ``{"Sigmoid": MySigmoid}`` (see ``model.factory``).
 
     Attributes
     ----------
@@ -38,22 +39,23 @@ class TwoLayerNet(Sequential):
     """
 
     def __init__(self, input_dim=2, hidden_dim=3, hidden_bias=False, fused=False, seed=None, dtype=np.float64,
-                 weight_decay=0.0, standardize=True):
+                 weight_decay=0.0, standardize=True, layer_types=None):
         self.input_dim = check_count(input_dim, "input_dim", "TwoLayerNet")
         self.hidden_dim = check_count(hidden_dim, "hidden_dim", "TwoLayerNet")
         self.hidden_bias, self.fused, self.standardize = bool(hidden_bias), bool(fused), bool(standardize)
         dtype = np.dtype(dtype)
         if dtype not in (np.float32, np.float64):
             raise ParameterError("TwoLayerNet", "dtype", f"must be float32 or float64, got {dtype}")
-        rng = np.random.default_rng(seed)
-        self.fc1 = Linear(self.input_dim, self.hidden_dim, bias=self.hidden_bias, rng=rng, dtype=dtype)
-        self.relu = ReLU()
-        self.fc2 = Linear(self.hidden_dim, 1, rng=rng, dtype=dtype)
-        self.sigmoid = None if self.fused else Sigmoid()
+        rng, types = np.random.default_rng(seed), check_types(layer_types)
+        self.fc1 = make(types, "Linear", self.input_dim, self.hidden_dim, bias=self.hidden_bias, rng=rng, dtype=dtype)
+        self.relu = make(types, "ReLU")
+        self.fc2 = make(types, "Linear", self.hidden_dim, 1, rng=rng, dtype=dtype)
+        self.sigmoid = None if self.fused else make(types, "Sigmoid")
         layers = [self.fc1, self.relu, self.fc2] + ([] if self.fused else [self.sigmoid])
         if self.standardize:
-            layers.insert(0, Standardize(self.input_dim, dtype=dtype))
-        super().__init__(layers, SigmoidBCELoss() if self.fused else BCELoss(), weight_decay=weight_decay)
+            layers.insert(0, make(types, "Standardize", self.input_dim, dtype=dtype))
+        loss = make(types, "SigmoidBCELoss" if self.fused else "BCELoss")
+        super().__init__(layers, loss, weight_decay=weight_decay)
 
     def _param_key(self, i, name):
         layer = self.layers[i]

@@ -6,6 +6,7 @@ be differentiated (``Sequential.backward`` then says so instead of using the wro
 """
 
 import numpy as np
+from scipy.special import expit, softmax
 
 from .inputs import check_X, check_Xy
 
@@ -28,17 +29,32 @@ def outputs(net, X, rows=ROWS):
     return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
 
 
-def predict_proba(net, X):
+def predict_proba(net, X, rows=ROWS):
     """Class probabilities for raw points: (N,) P(class 1) for a single sigmoid output, else (N, K)."""
     if net.target == "values":
         raise ValueError("predict_proba needs a classification loss; this network regresses values")
-    p = net.criterion.proba(outputs(net, check_X(net, X)))
+    X = check_X(net, X)
+    p = np.concatenate([proba(net, outputs(net, X[i:i + rows])) for i in range(0, len(X), rows)])
     return p.ravel() if p.shape[1] == 1 else p
 
 
-def predict(net, X):
-    """Class indices (N,) for a classifier (values (N, K) for a regression head)."""
-    return decide(net, outputs(net, check_X(net, X)))
+def predict(net, X, rows=ROWS):
+    """Class indices (N,) for a classifier (values (N, K) for a regression head), block by block."""
+    X = check_X(net, X)
+    return np.concatenate([decide(net, outputs(net, X[i:i + rows])) for i in range(0, len(X), rows)])
+
+
+def proba(net, out):
+    """Probabilities from network outputs: the loss's own ``proba`` or, for a loss without one, the outputs
+    themselves where they already are probabilities (a loss after Sigmoid or Softmax), else their sigmoid
+    (one column) or softmax (several)."""
+    if callable(getattr(net.criterion, "proba", None)):
+        return net.criterion.proba(out)
+    if out.shape[1] == 1:
+        return out if np.all((out >= 0) & (out <= 1)) else expit(out)
+    if np.all(out >= 0) and np.allclose(out.sum(axis=1), 1.0):
+        return out
+    return softmax(out, axis=1)
 
 
 def decide(net, out):
@@ -47,9 +63,15 @@ def decide(net, out):
         return out
     if net.target == "classes":
         return out.argmax(axis=1)
-    p = net.criterion.proba(out)
+    p = proba(net, out)
     decided = (p > 0.5).astype(np.int64)
     return decided.ravel() if p.shape[1] == 1 else decided
+
+
+def loss_value(net, out, y):
+    """The data loss of outputs ``out``: the loss's own side-effect-free ``value``, else its ``forward``."""
+    value = getattr(net.criterion, "value", None)
+    return float(value(out, y) if callable(value) else net.criterion.forward(out, y))
 
 
 def evaluate(net, X, y, rows=ROWS):
@@ -69,7 +91,7 @@ def evaluate_checked(net, X, y, rows=ROWS):
     for i in range(0, n, rows):
         out = outputs(net, X[i:i + rows], rows)
         labels = y[i:i + rows]
-        loss += float(net.criterion.value(out, labels)) * len(out)
+        loss += loss_value(net, out, labels) * len(out)
         if net.target != "values":
             decided = decide(net, out)
             truth = labels if net.target == "classes" else (labels > 0.5).astype(np.int64)

@@ -33,8 +33,9 @@ class Sequential:
         ``grads`` dictionaries of equal keys and shapes. Declared feature widths (``in_features`` /
         ``out_features``, or ``num_features``) must chain.
     loss : loss layer
-        ``forward(out, y)`` -> float, ``backward(upstream=1.0)`` -> dℓ/d(out), and a ``target``: ``"binary"``
-        (labels 0/1), ``"classes"`` (labels in [0, K)) or ``"values"`` (real targets).
+        ``forward(out, y)`` -> float and ``backward(upstream=1.0)`` -> dℓ/d(out). It may declare a ``target``:
+        ``"binary"`` (labels 0/1), ``"classes"`` (labels in [0, K)) or ``"values"`` (real targets); a loss that
+        does not is given one from the output width and the first labels it sees (``model.inputs``).
     weight_decay : float >= 0, default 0
         λ of the L2 penalty ``(λ/2) Σ ‖W‖²`` over every weight matrix (every parameter with two or more
         dimensions; never a bias), added inside ``loss`` and ``backward`` so the gradient checker verifies
@@ -48,7 +49,7 @@ class Sequential:
         gradient array is seen; the network never replaces a layer's arrays.
     input_dim, output_dim : int or None
         Feature widths at both ends (None where no layer declares one).
-    target : "binary", "classes" or "values", from the loss.
+    target : "binary", "classes" or "values", from the loss (None until inferred, for a loss without one).
     dtype : the parameters' dtype (float64 when there are none); inputs are cast to it.
     classes, feature_names : list or None
         The original labels and input column names, when known (saved with the model).
@@ -309,12 +310,13 @@ def _check_free(objects, net):
 
 
 def _target_of(loss):
-    """The kind of labels ``loss`` takes."""
+    """The kind of labels ``loss`` declares it takes, or None (then inferred from the first labels)."""
     if not (callable(getattr(loss, "forward", None)) and callable(getattr(loss, "backward", None))):
         raise ValueError(f"the loss {loss!r} has no forward/backward method")
     target = getattr(loss, "target", None)
-    if target not in (BINARY, CLASSES, VALUES):
-        raise ValueError(f"the loss {type(loss).__name__} has no target 'binary', 'classes' or 'values'")
+    if target not in (BINARY, CLASSES, VALUES, None):
+        raise ValueError(f"the loss {type(loss).__name__} has target {target!r}; a loss takes 'binary', 'classes' "
+                         "or 'values' labels (or declares none)")
     return target
 
 

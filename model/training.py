@@ -85,6 +85,9 @@ class TrainingConfig:
     power_t : the exponent of "invscaling"
     tol, n_iter_no_change : "adaptive" divides the rate by 5 when the training loss has not fallen by
         ``tol`` for more than ``n_iter_no_change`` epochs
+    refit_preprocessing : False: leading preprocessing layers (``Standardize``) are fitted on the first
+        ``train`` call only and kept on later ones (a second call continues the same model); True: fit
+        them again on this call's data
     """
 
     optimizer: str = "sgd"
@@ -99,6 +102,7 @@ class TrainingConfig:
     power_t: float = 0.5
     tol: float = 1e-4
     n_iter_no_change: int = 10
+    refit_preprocessing: bool = False
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
@@ -270,7 +274,7 @@ class Trainer:
             X_val, y_val = check_Xy(net, X_val, y_val)
         if config.patience is not None and not has_val:
             _refuse("patience", "needs validation data (X_val, y_val) to watch")
-        self.body, X, X_val = _preprocess(net, X, X_val)
+        self.body, X, X_val = _preprocess(net, X, X_val, config.refit_preprocessing)
         batch = len(y) if config.batch_size is None else min(config.batch_size, len(y))
         _check_layers_can_train(self.body, len(y), batch, config.optimizer)
         self.data, self.val = (X, y), ((X_val, y_val) if has_val else None)
@@ -538,14 +542,16 @@ def _check_layers_can_train(body, n, batch_size, optimizer):
                                  "every evaluation (L-BFGS's line search cannot follow it); use a first-order one")
 
 
-def _preprocess(net, X, X_val):
-    """Fit the network's leading preprocessing layers on ``X`` and apply them once to both sets.
+def _preprocess(net, X, X_val, refit=False):
+    """Fit the network's leading preprocessing layers on ``X`` (unless already fitted) and apply them once to
+    both sets.
 
     Returns the network without those layers (sharing its parameters) and the transformed data.
     """
     pre, body = net.split_preprocessing()
     for layer in pre:
-        layer.fit(X)
+        if refit or not getattr(layer, "fitted", False):
+            layer.fit(X)
         X = layer.forward(X)
         X_val = None if X_val is None else layer.forward(X_val)
     return body, X, X_val

@@ -3,7 +3,7 @@ import pytest
 from scipy.special import expit
 
 from data import make_circles
-from gradcheck import check_model
+from checking.checker import check_model
 from model import TwoLayerNet
 from model.parameters import gather
 from model.training import train
