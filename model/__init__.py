@@ -12,4 +12,15 @@ from .serialization import load
 from .training import History, TrainingConfig, TrainingDiverged, train
 
 __all__ = ["Sequential", "TwoLayerNet", "Architecture", "build_mlp", "train", "TrainingConfig", "History",
-           "TrainingDiverged", "load"]
+           "TrainingDiverged", "load", "MLPClassifier", "MLPRegressor"]
+
+#: scikit-learn-compatible estimators, imported on first use: the core never needs scikit-learn
+ESTIMATORS = ("MLPClassifier", "MLPRegressor")
+
+
+def __getattr__(name):
+    if name in ESTIMATORS:
+        from . import estimators
+
+        return getattr(estimators, name)
+    raise AttributeError(f"module 'model' has no attribute {name!r}")

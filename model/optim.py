@@ -1,98 +1,141 @@
-"""First-order optimizers that update ``params`` in place from ``grads``, and L-BFGS via scipy.
+"""Optimizers over parameter dictionaries, as PyTorch's: each ``step()`` reads the gradients and moves
+the parameters in place. And L-BFGS, through scipy, on one flat copy of the parameters.
 
-Each optimizer takes two dicts with identical keys and shapes (a network's ``params`` and ``grads``,
-or the one-entry flat views ``{"theta": net.theta}`` / ``{"theta": net.grad_theta}``: the update is
-element-wise, so both give the same numbers; the flat one does it in a single call).
+An optimizer holds two Mappings with the same keys: ``params`` (a network's live ``net.params``, or
+any dict of arrays) and ``grads``. Every ``step()`` reads ``grads[key]`` afresh, so a layer that
+*assigns* a new gradient array is seen exactly like one that writes into its old one, and updates
+``params[key]`` in place. Updates are element-wise, so an optimizer over one flat vector
+(``{"all": theta}``) and one over the arrays it was cut from take the same steps: the training engine
+uses that (``optimizer.like``).
 """
 
 import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
+from scipy.optimize import OptimizeResult, minimize
+
+from layers.validation import ParameterError
+
+from .parameters import gather, scatter
+
+
+def _positive(value, param, owner):
+    """``value`` as a float after checking it is a finite number > 0."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(owner, param, f"must be a number > 0, got {value!r}") from None
+    if isinstance(value, bool) or not (math.isfinite(number) and number > 0):
+        raise ParameterError(owner, param, f"must be a finite number > 0, got {value!r}")
+    return number
+
+
+def _fraction(value, param, owner):
+    """``value`` as a float after checking it is in [0, 1)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(owner, param, f"must be a number in [0, 1), got {value!r}") from None
+    if isinstance(value, bool) or not 0 <= number < 1:
+        raise ParameterError(owner, param, f"must be in [0, 1), got {value!r}")
+    return number
 
 
 class Optimizer:
+    """What every optimizer shares: the two Mappings and the learning rate.
+
+    Subclasses define ``step()`` and ``hyperparameters()`` (the constructor's keyword arguments besides
+    ``params`` and ``grads``), from which ``like`` builds a fresh copy.
+    """
+
     def __init__(self, params, grads, lr):
+        owner = type(self).__name__
         if set(params) != set(grads):
-            raise ValueError(f"params and grads must have the same keys, got {sorted(params)} and {sorted(grads)}")
-        if not (np.isfinite(lr) and lr > 0):
-            raise ValueError(f"learning rate must be a finite number > 0, got {lr}")
-        self.params, self.grads, self.lr = params, grads, float(lr)
+            raise ParameterError(owner, "grads", f"must have the keys of params, got {sorted(grads)} for "
+                                                 f"{sorted(params)}")
+        self.params, self.grads = params, grads
+        self.lr = _positive(lr, "lr", owner)
 
     def step(self):
         raise NotImplementedError
 
+    def hyperparameters(self):
+        return {"lr": self.lr}
+
+    def like(self, params, grads):
+        """A fresh optimizer of this type and these hyper-parameters over other arrays (its state new)."""
+        return type(self)(params, grads, **self.hyperparameters())
+
+    def __repr__(self):
+        settings = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters().items())
+        return f"{type(self).__name__}({settings})"
+
 
 class SGD(Optimizer):
-    """The handout's update ``θ ← θ − α ∇θ ℓ``, optionally with (Nesterov) momentum.
+    """The handout's update ``θ ← θ − lr g``, optionally with momentum, as PyTorch writes it.
 
-    Momentum follows PyTorch: ``v ← μ v + g``; ``θ ← θ − α v`` (or ``θ ← θ − α (g + μ v)`` with
-    Nesterov).
+    With momentum μ, a velocity per parameter: ``v ← μ v + g``, then ``θ ← θ − lr v``; with Nesterov's
+    look-ahead ``θ ← θ − lr (g + μ v)``.
     """
 
-    def __init__(self, params, grads, lr=0.1, momentum=0.0, nesterov=False):
+    def __init__(self, params, grads, lr, momentum=0.0, nesterov=False):
         super().__init__(params, grads, lr)
-        if not 0 <= momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
-        if nesterov and momentum == 0:
-            raise ValueError("Nesterov momentum needs momentum > 0")
-        self.momentum, self.nesterov = float(momentum), bool(nesterov)
-        self.velocity = {k: np.zeros_like(p) for k, p in params.items()} if momentum else None
-        self._buf = {k: np.empty_like(p) for k, p in params.items()}
+        self.momentum = _fraction(momentum, "momentum", "SGD")
+        self.nesterov = bool(nesterov)
+        if self.nesterov and not self.momentum:
+            raise ParameterError("SGD", "nesterov", "needs momentum > 0")
+        self.velocity = {key: np.zeros_like(param) for key, param in params.items()} if self.momentum else None
+
+    def hyperparameters(self):
+        return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov}
 
     def step(self):
         lr, mu = self.lr, self.momentum
-        for k, p in self.params.items():
-            g, buf = self.grads[k], self._buf[k]
-            if mu:
-                v = self.velocity[k]
-                v *= mu
-                v += g
-                if self.nesterov:
-                    np.multiply(v, mu, out=buf)
-                    buf += g
-                    g = buf
-                else:
-                    g = v
-            np.multiply(g, lr, out=buf)
-            p -= buf
+        for key, param in self.params.items():
+            g = self.grads[key]
+            if not mu:
+                param -= lr * g
+                continue
+            v = self.velocity[key]
+            v *= mu
+            v += g  # v = μ v + g
+            if self.nesterov:
+                param -= lr * (g + mu * v)
+            else:
+                param -= lr * v
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba): bias-corrected running means of ``g`` and ``g²``.
+    """Adam (Kingma & Ba): running means of ``g`` and ``g²``, corrected for their start at zero.
 
-    ``m ← β1 m + (1 − β1) g``; ``v ← β2 v + (1 − β2) g²``;
-    ``θ ← θ − α √(1 − β2ᵗ) / (1 − β1ᵗ) · m / (√v + ε)`` — in place, into preallocated buffers (the
-    engine in ``model.engine`` performs the same operations in the same order, so the two agree).
+    ``m ← β1 m + (1 − β1) g``; ``v ← β2 v + (1 − β2) g²``; at step t,
+    ``θ ← θ − lr √(1 − β2ᵗ) / (1 − β1ᵗ) · m / (√v + ε)``.
     """
 
     def __init__(self, params, grads, lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8):
         super().__init__(params, grads, lr)
-        self.beta1, self.beta2, self.eps, self.t = beta1, beta2, eps, 0
-        self.m = {k: np.zeros_like(p) for k, p in params.items()}
-        self.v = {k: np.zeros_like(p) for k, p in params.items()}
-        self._buf = {k: (np.empty_like(p), np.empty_like(p)) for k, p in params.items()}
+        self.beta1 = _fraction(beta1, "beta1", "Adam")
+        self.beta2 = _fraction(beta2, "beta2", "Adam")
+        self.eps = _positive(eps, "eps", "Adam")
+        self.t = 0
+        self.m = {key: np.zeros_like(param) for key, param in params.items()}
+        self.v = {key: np.zeros_like(param) for key, param in params.items()}
+
+    def hyperparameters(self):
+        return {"lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
 
     def step(self):
         self.t += 1
-        b1, b2 = self.beta1, self.beta2
-        step = self.lr * math.sqrt(1 - b2**self.t) / (1 - b1**self.t)  # a Python float: float32 stays float32
-        for k, p in self.params.items():
-            g, m, v = self.grads[k], self.m[k], self.v[k]
-            u, w = self._buf[k]
+        b1, b2, t = self.beta1, self.beta2, self.t
+        step_size = self.lr * math.sqrt(1 - b2**t) / (1 - b1**t)  # a Python float: float32 stays float32
+        for key, param in self.params.items():
+            g, m, v = self.grads[key], self.m[key], self.v[key]
             m *= b1
-            np.multiply(g, 1 - b1, out=u)
-            m += u  # m = β1 m + (1 − β1) g
+            m += (1 - b1) * g
             v *= b2
-            np.multiply(g, 1 - b2, out=u)
-            u *= g
-            v += u  # v = β2 v + (1 − β2) g g
-            np.multiply(m, step, out=u)
-            np.sqrt(v, out=w)
-            w += self.eps
-            u /= w
-            p -= u  # θ −= step m / (√v + ε)
+            v += (1 - b2) * g * g
+            param -= step_size * m / (np.sqrt(v) + self.eps)
 
 
 @dataclass(frozen=True)
@@ -118,44 +161,57 @@ OPTIMIZERS = {
 
 
 def make_optimizer(name, params, grads, lr=None):
-    """Build a registered first-order optimizer; ``lr`` None means its default."""
+    """Build a registered step-by-step optimizer over ``params``/``grads``; ``lr`` None means its default."""
     spec = OPTIMIZERS.get(name)
     if spec is None:
-        raise ValueError(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")
+        raise ParameterError("make_optimizer", "name", f"must be one of {', '.join(OPTIMIZERS)}, got {name!r}")
     if spec.make is None:
-        raise ValueError(f"{name} is not a step-by-step optimizer; train(..., optimizer={name!r}) runs it")
+        raise ParameterError("make_optimizer", "name",
+                             f"{name!r} is not a step-by-step optimizer: model.optim.lbfgs runs it")
     return spec.make(params, grads, spec.default_lr if lr is None else lr)
 
 
-def lbfgs(net, X, y, max_iter=200, callback=None, check_input=True):
-    """Minimise ``net.loss`` over all parameters with scipy's L-BFGS-B, using ``net.backward``.
+class _Stop(Exception):
+    """Raised from scipy's callback when ours asks to stop (a StopIteration is not reliable across versions)."""
 
-    Works on the flat vector ``net.theta`` (in float64 for scipy) and leaves the optimum in the
-    network. ``callback(iteration)`` is called after each iteration with the parameters in place;
-    it returns True to stop (SciPy swallows a ``StopIteration`` raised there, so that is not the way).
+
+def lbfgs(net, X, y, max_iter=200, callback=None):
+    """Minimise ``net.loss(X, y)`` over every parameter with scipy's L-BFGS-B, using ``net.backward``.
+
+    scipy works on one float64 vector: ``gather(net.params)`` copies the parameters into it and
+    ``scatter`` writes each point it tries back into the network's own arrays, in place.
+    ``callback(iteration)`` is called after each iteration with that iterate in the network; returning
+    True stops the run there. The final (or stopped) parameters are left in the network.
 
     Returns
     -------
-    scipy.optimize.OptimizeResult
+    scipy.optimize.OptimizeResult : ``x`` the parameters, ``fun`` their loss, ``nit`` the iterations;
+        ``success`` False and ``message`` "stopped by the callback" when the callback stopped it.
     """
-    if check_input:
-        X, y = net.check_Xy(X, y)
+    params, grads = net.params, net.grads
 
     def loss_and_grad(theta):
-        net.theta[...] = theta
-        value = net.loss(X, y, check_input=False)
-        net.backward(input_grad=False)
-        return value, net.grad_theta.astype(np.float64)
+        scatter(params, theta)
+        value = net.loss(X, y)
+        net.backward()
+        return value, gather(grads)
 
-    it = [0]
+    iterations = 0
+    last = {}
 
     def on_iteration(intermediate_result):
-        it[0] += 1
-        net.theta[...] = intermediate_result.x
-        if callback is not None and callback(it[0]):
-            raise StopIteration  # SciPy >= 1.11: ends the run cleanly, the result is returned
+        nonlocal iterations
+        iterations += 1
+        scatter(params, intermediate_result.x)
+        last.update(x=np.array(intermediate_result.x, copy=True), fun=float(intermediate_result.fun))
+        if callback is not None and callback(iterations):
+            raise _Stop
 
-    result = minimize(loss_and_grad, net.theta.astype(np.float64), jac=True, method="L-BFGS-B",
-                      callback=on_iteration, options={"maxiter": int(max_iter)})
-    net.theta[...] = result.x
+    try:
+        result = minimize(loss_and_grad, gather(params), jac=True, method="L-BFGS-B",
+                          callback=on_iteration, options={"maxiter": int(max_iter)})
+    except _Stop:
+        return OptimizeResult(x=last["x"], fun=last["fun"], nit=iterations, success=False,
+                              message="stopped by the callback")
+    scatter(params, result.x)
     return result

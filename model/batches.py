@@ -1,0 +1,49 @@
+"""Which samples each mini-batch holds: one shuffler for every training path.
+
+An epoch visits the N samples in a new random order, ``rng.permutation(N)`` from
+``np.random.default_rng(seed)``, and cuts that order into consecutive batches of ``batch_size``
+(the last one ragged when ``batch_size`` does not divide N). At full batch nothing is shuffled: the
+one batch is the data in its own order. The layer path (``model.training``) and the engine
+(``model.engine``) both draw their orders here, so with the same seed they see the same batches.
+"""
+
+import numpy as np
+
+
+class Shuffler:
+    """The epochs' sample orders for ``n`` samples in batches of ``batch_size``.
+
+    Parameters
+    ----------
+    n : int >= 1, the number of training samples.
+    batch_size : int >= 1; a size of ``n`` or more means the full batch.
+    seed : None, int or numpy.random.Generator, the source of the orders.
+
+    Attributes
+    ----------
+    n : int
+    batch_size : int, at most ``n``.
+    full_batch : bool, True when one batch holds every sample (nothing is shuffled then).
+    """
+
+    def __init__(self, n, batch_size, seed=None):
+        self.n = int(n)
+        self.batch_size = min(int(batch_size), self.n)
+        self.full_batch = self.batch_size >= self.n
+        self.rng = np.random.default_rng(seed)
+
+    def next_order(self):
+        """The next epoch's order of the samples, a permutation of ``range(n)``; None at full batch."""
+        if self.full_batch:
+            return None
+        return self.rng.permutation(self.n)
+
+    def batches(self):
+        """The epoch's batches as slices of the ordered samples: ``[0, b)``, ``[b, 2b)``, …, the last ragged."""
+        n, b = self.n, self.batch_size
+        return [slice(start, min(start + b, n)) for start in range(0, n, b)]
+
+    @property
+    def steps(self):
+        """Batches per epoch, ``ceil(n / batch_size)``."""
+        return -(-self.n // self.batch_size)

@@ -1,0 +1,212 @@
+"""What the engine runs, and the one flat vector it keeps the parameters in.
+
+``compile_network(net)`` reads a network into a ``Plan``, or raises ``Unsupported`` saying why it
+cannot: the engine runs a chain of ``Linear`` layers with ReLU, LeakyReLU, Tanh or Sigmoid between
+them, ending in Sigmoid + ``BCELoss``, ``SigmoidBCELoss``, ``SoftmaxCrossEntropyLoss`` or Softmax +
+``CrossEntropyLoss``, under ``SGD`` (with or without momentum) or ``Adam`` — the library's own
+classes only (a subclass may change what they compute).
+
+``FoldedParameters`` holds every ``Linear`` as one matrix ``[[W], [b]]`` of shape (n_in + 1, n_out),
+applied to an input with a column of ones appended, so ``x @ W + b`` is one product and ``dℓ/db`` (the
+batch sum of the upstream) comes out of the same ``[x 1]ᵀ · upstream`` product as ``dℓ/dW``. A hidden
+layer's matrix carries one more column, the *constant unit*: it reads the input's ones column and its
+activation is always 1, the next layer's ones column. Entries that are not parameters (that column, a
+missing bias row) have their gradient multiplied by 0 (``masks``), so they never move.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from layers import (BCELoss, CrossEntropyLoss, LeakyReLU, Linear, ReLU, Sigmoid, SigmoidBCELoss, Softmax,
+                    SoftmaxCrossEntropyLoss, Tanh)
+
+from ..optim import SGD, Adam
+from .kernels import CONSTANT_INPUT
+
+ACTIVATIONS = {ReLU: "relu", LeakyReLU: "leaky_relu", Tanh: "tanh", Sigmoid: "sigmoid"}
+OPTIMIZERS = (SGD, Adam)
+
+
+@dataclass(frozen=True)
+class Head:
+    """How a loss is computed from the last ``Linear``'s logits."""
+
+    kind: str  # "binary": one logit, sigmoid; "softmax": K logits
+    requires: type  # the layer that must end the chain (Sigmoid before BCELoss), or None
+    capped: bool  # each sample's loss capped at −log eps (the loss clips probabilities)
+
+
+HEADS = {SigmoidBCELoss: Head("binary", None, False), BCELoss: Head("binary", Sigmoid, True),
+         SoftmaxCrossEntropyLoss: Head("softmax", None, False), CrossEntropyLoss: Head("softmax", Softmax, True)}
+
+
+class Unsupported(Exception):
+    """The engine does not run this network or optimizer; the message says why."""
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One ``Linear`` and the activation after it (None for the last)."""
+
+    linear: Linear
+    activation: str = None
+    alpha: float = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A network as the engine runs it: its stages, its head and its dtype."""
+
+    stages: tuple
+    head: Head
+    dtype: np.dtype
+
+    @property
+    def input_dim(self):
+        return self.stages[0].linear.in_features
+
+    @property
+    def classes(self):
+        """The number of logits (1 for a binary head)."""
+        return self.stages[-1].linear.out_features
+
+
+def compile_network(net):
+    """``net`` as a ``Plan``; raises ``Unsupported`` when the engine cannot run it."""
+    dtype = np.dtype(getattr(net, "dtype", np.float64))
+    if dtype not in (np.float32, np.float64):
+        raise Unsupported(f"the engine runs float32 and float64, not {dtype}")
+    criterion = getattr(net, "criterion", None)
+    head = HEADS.get(type(criterion))
+    if head is None:
+        raise Unsupported(f"the loss {type(criterion).__name__} is not one the engine runs")
+    layers = list(getattr(net, "layers", []))
+    if head.requires is not None:
+        if not layers or type(layers[-1]) is not head.requires:
+            raise Unsupported(f"{type(criterion).__name__} must follow a {head.requires.__name__} layer")
+        layers = layers[:-1]
+    stages = _stages(layers)
+    width = stages[-1].linear.out_features
+    if (head.kind == "binary") != (width == 1):
+        raise Unsupported(f"{type(criterion).__name__} with {width} outputs is not one the engine runs")
+    if any(np.asarray(p).dtype != dtype for stage in stages for p in stage.linear.params.values()):
+        raise Unsupported("every parameter must have the network's dtype")
+    return Plan(tuple(stages), head, dtype)
+
+
+def _stages(layers):
+    """Pairs ``Linear`` → activation, the last ``Linear`` alone."""
+    stages, i = [], 0
+    while i < len(layers):
+        linear = layers[i]
+        if getattr(linear, "preprocessing", False):
+            raise Unsupported(f"layer {i} ({type(linear).__name__}) is preprocessing: train the network "
+                              "split_preprocessing() leaves (model.training.train does)")
+        if type(linear) is not Linear:
+            raise Unsupported(f"layer {i} ({type(linear).__name__}) is not one the engine runs")
+        if i + 1 == len(layers):
+            stages.append(Stage(linear))
+            break
+        after = layers[i + 1]
+        activation = ACTIVATIONS.get(type(after))
+        if activation is None:
+            raise Unsupported(f"layer {i + 1} ({type(after).__name__}) is not one the engine runs")
+        stages.append(Stage(linear, activation, getattr(after, "alpha", None)))
+        i += 2
+    if not stages or stages[-1].activation is not None:
+        raise Unsupported("the network must end in a Linear layer (and its output's Sigmoid or Softmax)")
+    return stages
+
+
+def check_optimizer(optimizer):
+    """Raise ``Unsupported`` unless the engine runs ``optimizer`` (by type identity)."""
+    if type(optimizer) not in OPTIMIZERS:
+        raise Unsupported(f"the optimizer {type(optimizer).__name__} is not one the engine runs")
+
+
+def unsupported_reason(net, optimizer=None):
+    """Why the engine cannot train ``net`` (with ``optimizer``, a ``model.optim`` object), or None.
+
+    ``net`` is the network the training loop trains (leading preprocessing layers already split off).
+    """
+    try:
+        compile_network(net)
+        if optimizer is not None:
+            check_optimizer(optimizer)
+    except Unsupported as exc:
+        return str(exc)
+    return None
+
+
+class FoldedParameters:
+    """Every parameter of a ``Plan`` in one flat vector, each ``Linear`` a folded matrix view of it.
+
+    Attributes
+    ----------
+    values, grads : (n,) the flat parameters and their gradient; ``chunk_grads`` (n,) one chunk's
+        gradient, added to ``grads`` when a batch is processed in chunks.
+    weights, weight_grads, chunk_weight_grads : per stage, (n_in + 1, n_out [+ 1]) views of the three
+        vectors: ``[[W, 0], [b, c]]`` with the constant unit's column on hidden layers.
+    masks : per stage, a 0/1 array of that shape that zeroes the gradient of entries that are not
+        parameters, or None when every entry is one.
+    weight_mask : (n,) 1 on every weight ``W`` entry, 0 on biases and the constant units (the entries
+        the L2 penalty covers).
+    """
+
+    def __init__(self, plan):
+        self.stages = plan.stages
+        shapes = [(s.linear.in_features + 1, s.linear.out_features + (s.activation is not None)) for s in plan.stages]
+        sizes = [rows * cols for rows, cols in shapes]
+        self.values = np.zeros(sum(sizes), plan.dtype)
+        self.grads = np.zeros_like(self.values)
+        self.chunk_grads = np.zeros_like(self.values)
+        self.weight_mask = np.zeros_like(self.values)
+        self.weights, self.weight_grads, self.chunk_weight_grads, self.masks = [], [], [], []
+        start = 0
+        for stage, shape, size in zip(plan.stages, shapes, sizes, strict=True):
+            part = slice(start, start + size)
+            self.weights.append(self.values[part].reshape(shape))
+            self.weight_grads.append(self.grads[part].reshape(shape))
+            self.chunk_weight_grads.append(self.chunk_grads[part].reshape(shape))
+            n_in, n_out = stage.linear.in_features, stage.linear.out_features
+            keep = np.ones(shape, plan.dtype)
+            if "b" not in stage.linear.params:
+                keep[n_in, :] = 0
+            if stage.activation is not None:
+                keep[:, n_out] = 0
+            self.masks.append(None if keep.all() else keep)
+            self.weight_mask[part].reshape(shape)[:n_in, :n_out] = 1
+            start += size
+        self.widths = [cols for _, cols in shapes]
+
+    def pull(self):
+        """Read the layers' parameters into ``values`` (and set the constant units)."""
+        for stage, folded in zip(self.stages, self.weights, strict=True):
+            params, n_in, n_out = stage.linear.params, stage.linear.in_features, stage.linear.out_features
+            folded[...] = 0
+            folded[:n_in, :n_out] = params["W"]
+            if "b" in params:
+                folded[n_in, :n_out] = params["b"]
+            if stage.activation is not None:
+                folded[n_in, n_out] = CONSTANT_INPUT[stage.activation]
+
+    def push(self):
+        """Write ``values`` into the layers' own parameter arrays, in place."""
+        for stage, folded in zip(self.stages, self.weights, strict=True):
+            params, n_in, n_out = stage.linear.params, stage.linear.in_features, stage.linear.out_features
+            params["W"][...] = folded[:n_in, :n_out]
+            if "b" in params:
+                params["b"][...] = folded[n_in, :n_out]
+
+    def unfold(self, folded_matrices):
+        """Per stage ``{"W": (n_in, n_out), "b": (n_out,) if the layer has a bias}``, copies cut from
+        matrices of the folded layout (e.g. ``weight_grads``)."""
+        out = []
+        for stage, folded in zip(self.stages, folded_matrices, strict=True):
+            n_in, n_out = stage.linear.in_features, stage.linear.out_features
+            arrays = {"W": folded[:n_in, :n_out].copy()}
+            if "b" in stage.linear.params:
+                arrays["b"] = folded[n_in, :n_out].copy()
+            out.append(arrays)
+        return out
