@@ -182,11 +182,10 @@ class Trainer:
         net, config = self.net, self.config
         self.labels = y  # as given: L-BFGS minimises net.loss, which checks them itself
         X, y = check_Xy(net, X, y)
-        has_val = X_val is not None or y_val is not None
+        if (X_val is None) != (y_val is None):
+            raise ValueError(f"validation data needs both X_val and y_val, got only {'X_val' if y_val is None else 'y_val'}")
+        has_val = X_val is not None and len(X_val) > 0  # an empty validation split means none
         if has_val:
-            if X_val is None or y_val is None:
-                raise ValueError(f"validation data needs both X_val and y_val, got only "
-                                 f"{'X_val' if y_val is None else 'y_val'}")
             X_val, y_val = check_Xy(net, X_val, y_val)
         if config.patience is not None and not has_val:
             _refuse("patience", "needs validation data (X_val, y_val) to watch")

@@ -93,3 +93,11 @@ def test_an_interruption_is_still_a_keyboard_interrupt():
     X, y = make_circles(50, seed=0)
     with pytest.raises(KeyboardInterrupt):
         train(TwoLayerNet(seed=0), X, y, epochs=5, seed=0, on_epoch=interrupt_at(1))
+
+
+def test_validation_data_needs_both_halves_and_an_empty_split_means_none():
+    X, y = make_circles(40, seed=0)
+    with pytest.raises(ValueError, match="needs both X_val and y_val, got only X_val"):
+        train(TwoLayerNet(seed=0), X, y, X[:5], None, epochs=1)
+    h = train(TwoLayerNet(seed=0), X, y, X[:0], y[:0], epochs=1)
+    assert np.isnan(h.val_loss[-1])
