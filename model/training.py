@@ -183,7 +183,8 @@ class Trainer:
         self.labels = y  # as given: L-BFGS minimises net.loss, which checks them itself
         X, y = check_Xy(net, X, y)
         if (X_val is None) != (y_val is None):
-            raise ValueError(f"validation data needs both X_val and y_val, got only {'X_val' if y_val is None else 'y_val'}")
+            given = "X_val" if y_val is None else "y_val"
+            raise ValueError(f"validation data needs both X_val and y_val, got only {given}")
         has_val = X_val is not None and len(X_val) > 0  # an empty validation split means none
         if has_val:
             X_val, y_val = check_Xy(net, X_val, y_val)
