@@ -77,10 +77,10 @@ def _non_finite(a, ref, failed):
 
 def _step(a, ref, failed, noise, step_lost):
     if step_lost is not None and step_lost[failed].all():
-        return "the step h is below float64's resolution here (x ± h == x): use a larger --h, or --mode taylor"
+        return "the step h is below float64's resolution here (x ± h == x): use a larger h, or the Taylor mode"
     if noise is not None and (np.abs(a - ref) <= noise)[failed].all():
         return ("the numeric estimate is round-off noise at this step: every failing error is within "
-                "round-off; use a larger --h (1e-5 suits float64), or --mode taylor")
+                "round-off; use a larger h (1e-5 suits float64), or the Taylor mode")
     return None
 
 
@@ -143,7 +143,8 @@ def directional_hint(slope, numeric, batch_size=None):
     if slope == 0 and numeric != 0:
         return "∇f·v is 0 where f changes along v: a path's gradient is missing"
     named = named_slip(slope / numeric, batch_size, "∇f·v", "(change along v)") if numeric else None
-    return named or f"∇f·v = {slope:.6g} but f changes at {numeric:.6g} along v; --mode elementwise shows which elements"
+    return named or (f"∇f·v = {slope:.6g} but f changes at {numeric:.6g} along v; "
+                     "the element-wise mode shows which elements")
 
 
 def _factor(k):

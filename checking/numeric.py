@@ -145,36 +145,29 @@ def probe_elements(f, x, h=1e-5, state=None, confirm=True):
     f_plus, f_minus = np.empty(x.shape), np.empty(x.shape)
     changed, lost = np.zeros(x.shape, bool), np.zeros(x.shape, bool)
     for idx in np.ndindex(x.shape):
-        old = x[idx]
-        try:
-            x[idx] = old + h
-            lost[idx] = x[idx] == old
-            f_plus[idx] = float(f(x))
-            s_plus = _snapshot(state)
-            x[idx] = old - h
-            lost[idx] |= x[idx] == old
-            f_minus[idx] = float(f(x))
-            s_minus = _snapshot(state)
-        finally:
-            x[idx] = old
-        changed[idx] = not _same(s_plus, s_minus)
+        f_plus[idx], f_minus[idx], changed[idx], lost[idx] = _probe_pair(f, x, idx, h, state)
     probes = Probes(f0, f_plus, f_minus, h, changed, lost)
     if confirm:
-        probes.confirm(lambda i: _probe_pair(f, x, np.unravel_index(i, x.shape), h / 2))
+        probes.confirm(lambda i: _probe_pair(f, x, np.unravel_index(i, x.shape), h / 2)[:2])
     return probes
 
 
-def _probe_pair(f, x, idx, step):
-    """``(f(x + step e_idx), f(x − step e_idx))``, restoring ``x[idx]`` exactly."""
+def _probe_pair(f, x, idx, step, state=None):
+    """Probe one element: ``f(x + step e_idx)``, ``f(x − step e_idx)``, whether ``state`` differed between
+    the two, and whether the step was lost (``x ± step`` rounded back to ``x``). ``x[idx]`` is restored exactly."""
     old = x[idx]
     try:
         x[idx] = old + step
+        lost = x[idx] == old
         f_plus = float(f(x))
+        s_plus = snapshot_state(state)
         x[idx] = old - step
+        lost |= x[idx] == old
         f_minus = float(f(x))
+        changed = not same_state(s_plus, snapshot_state(state))
     finally:
         x[idx] = old
-    return f_plus, f_minus
+    return f_plus, f_minus, changed, lost
 
 
 def numerical_gradient(f, x, h=1e-5):
@@ -213,16 +206,18 @@ def numerical_gradient_kinks(f, x, h=1e-5, state=None):
     return probes.centred, probes.kinks
 
 
-def _snapshot(state):
+def snapshot_state(state):
+    """A copy of what ``state()`` returns now (an array or a tuple of arrays); None without a ``state``."""
     if state is None:
         return None
     s = state()
     return tuple(np.array(a, copy=True) for a in s) if isinstance(s, (tuple, list)) else np.array(s, copy=True)
 
 
-def _same(s1, s2):
+def same_state(s1, s2):
+    """Whether two ``snapshot_state`` results describe the same piece of a piecewise function."""
     if s1 is None:
         return True
     if isinstance(s1, tuple):
-        return len(s1) == len(s2) and all(np.array_equal(a, b) for a, b in zip(s1, s2))
+        return len(s1) == len(s2) and all(np.array_equal(a, b) for a, b in zip(s1, s2, strict=True))
     return np.array_equal(s1, s2)

@@ -68,7 +68,7 @@ class FrozenRandomness:
 
     def restore(self):
         """Put every generator back in the recorded state (a no-op when there are none)."""
-        for g, state in zip(self.generators, self.states):
+        for g, state in zip(self.generators, self.states, strict=True):
             _set(g, state)
 
 

@@ -176,7 +176,7 @@ class Report:
         widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
         out = []
         for i, line in enumerate(lines):
-            out.append("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip())
+            out.append("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
             if i in hints:
                 out.append(hints[i])
         out.insert(1, "  ".join("-" * w for w in widths))
@@ -242,44 +242,59 @@ def compare(check, name, analytic, numeric, kinks=None, tol=PASS_TOL, warn_tol=W
     analytic = np.asarray(analytic)
     numeric = np.asarray(numeric, dtype=np.float64)
     if analytic.shape != numeric.shape:
-        transposed = analytic.ndim == 2 and analytic.shape[::-1] == numeric.shape
-        hint = (transposed_shape_hint(analytic, numeric) if transposed
-                else f"the analytic gradient has shape {analytic.shape}, the tensor {numeric.shape}")
-        return Row(check, name, numeric.shape, "fail", n_checked=numeric.size, n_failed=numeric.size,
-                   max_abs_error=math.inf, max_rel_error=math.inf, analytic=math.nan, numeric=math.nan,
-                   hint=hint, mode=mode, analytic_shape=analytic.shape)
+        return _misshapen_row(check, name, analytic, numeric, mode)
     analytic = analytic.astype(np.float64)
     kinks = np.zeros(numeric.shape, bool) if kinks is None else np.asarray(kinks, bool)
     judged = ~kinks if bounds is None else np.ones(numeric.shape, bool)
     interval = kinks if suspect is None or bounds is None else kinks | np.asarray(suspect, bool)
     reference = numeric if bounds is None else _nearest_allowed(analytic, numeric, interval, bounds)
     rel, ab = _errors(analytic, reference, judged)
-    if zero_tol is not None:  # zero within round-off: both values under the centred difference's noise bound
-        with np.errstate(invalid="ignore"):
-            zero = (np.abs(analytic) <= zero_tol) & (np.abs(reference) <= zero_tol)
-        rel = np.where(zero, 0.0, rel)
-    n_checked = int(judged.sum())
+    if zero_tol is not None:
+        rel = np.where(_zero_within_round_off(analytic, reference, zero_tol), 0.0, rel)
     failed = rel > warn_tol
+    row = _judged_row(check, name, rel, ab, judged, tol, warn_tol, mode)
+    row.n_failed, row.n_kinks = int(failed.sum()), int((kinks & judged).sum())
+    if rel.size:
+        worst = row.worst_index
+        row.analytic, row.numeric = float(analytic[worst]), float(reference[worst])
+        if bounds is not None and interval[worst]:
+            row.interval = (float(bounds[0][worst]), float(bounds[1][worst]))
+    if row.verdict == "fail":
+        row.ratio, row.hint = diagnose(analytic, reference, failed, numeric=numeric, inputs=inputs,
+                                       batch_size=batch_size, noise=noise, step_lost=step_lost, judged=judged,
+                                       kinks=interval & judged)
+    elif row.verdict == "unchecked":
+        row.hint = "no element could be judged: every one is at a kink whose one-sided slopes are unknown"
+    return row
+
+
+def _misshapen_row(check, name, analytic, numeric, mode):
+    """The failing row of an analytic gradient whose shape is not the tensor's (with the transposition hint)."""
+    transposed = analytic.ndim == 2 and analytic.shape[::-1] == numeric.shape
+    hint = (transposed_shape_hint(analytic, numeric) if transposed
+            else f"the analytic gradient has shape {analytic.shape}, the tensor {numeric.shape}")
+    return Row(check, name, numeric.shape, "fail", n_checked=numeric.size, n_failed=numeric.size,
+               max_abs_error=math.inf, max_rel_error=math.inf, analytic=math.nan, numeric=math.nan,
+               hint=hint, mode=mode, analytic_shape=analytic.shape)
+
+
+def _judged_row(check, name, rel, ab, judged, tol, warn_tol, mode):
+    """The row's verdict, count of judged elements, worst element and largest errors."""
+    n_checked = int(judged.sum())
     worst = np.unravel_index(int(np.argmax(rel)) if n_checked else 0, rel.shape) if rel.size else ()
     max_rel = float(rel[worst]) if rel.size else 0.0
     if rel.size and not n_checked:
         verdict = "unchecked"
     else:
         verdict = "pass" if max_rel < tol else "warn" if max_rel <= warn_tol else "fail"
-    row = Row(check, name, numeric.shape, verdict, n_checked=n_checked, n_failed=int(failed.sum()),
-              n_kinks=int((kinks & judged).sum()), max_abs_error=float(np.max(ab, initial=0.0)),
-              max_rel_error=max_rel, worst_index=tuple(int(i) for i in worst), mode=mode)
-    if rel.size:
-        row.analytic, row.numeric = float(analytic[worst]), float(reference[worst])
-        if bounds is not None and interval[worst]:
-            row.interval = (float(bounds[0][worst]), float(bounds[1][worst]))
-    if verdict == "fail":
-        row.ratio, row.hint = diagnose(analytic, reference, failed, numeric=numeric, inputs=inputs,
-                                       batch_size=batch_size, noise=noise, step_lost=step_lost, judged=judged,
-                                       kinks=interval & judged)
-    elif verdict == "unchecked":
-        row.hint = "no element could be judged: every one is at a kink whose one-sided slopes are unknown"
-    return row
+    return Row(check, name, rel.shape, verdict, n_checked=n_checked, max_abs_error=float(np.max(ab, initial=0.0)),
+               max_rel_error=max_rel, worst_index=tuple(int(i) for i in worst), mode=mode)
+
+
+def _zero_within_round_off(analytic, reference, zero_tol):
+    """Where both values are under the centred difference's noise bound: zero as far as differences tell."""
+    with np.errstate(invalid="ignore"):
+        return (np.abs(analytic) <= zero_tol) & (np.abs(reference) <= zero_tol)
 
 
 def _nearest_allowed(analytic, numeric, interval, bounds):

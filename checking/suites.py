@@ -5,14 +5,16 @@ Each function returns a ``Report`` (see ``checking.checker``); the CLI only prin
 
 import numpy as np
 
-from checking.checker import PASS_TOL, WARN_TOL, Report, check_function, check_layer, check_model, compare
 from layers import (Add, BatchNorm, BCELoss, Copy, CrossEntropyLoss, Dropout, LeakyReLU, Linear, Max, MSELoss,
                     Multiply, ReLU, Sigmoid, SigmoidBCELoss, Softmax, SoftmaxCrossEntropyLoss, Tanh)
 from layers.standardize import Standardize
+from layers.validation import ParameterError
 from model.builders import Architecture
 from model.net import TwoLayerNet
 from model.optim import SGD
 from model.sequential import Sequential
+
+from .checker import PASS_TOL, WARN_TOL, Report, check_function, check_layer, check_model, check_settings, compare
 
 
 def layer_suite(seed=0, batch=8, **opts):
@@ -52,7 +54,8 @@ def _new_layers(rng, x, seed, opts):
     report.extend(check_layer(LeakyReLU(0.1), x, check="LeakyReLU(0.1)", seed=seed, **opts))
     report.extend(check_layer(Softmax(), logits, check="Softmax", seed=seed, **opts))
     probabilities = Softmax().forward(logits)
-    report.extend(check_layer(CrossEntropyLoss(), probabilities, y=classes, check="CrossEntropyLoss", seed=seed, **opts))
+    report.extend(check_layer(CrossEntropyLoss(), probabilities, y=classes, check="CrossEntropyLoss", seed=seed,
+                              **opts))
     report.extend(check_layer(SoftmaxCrossEntropyLoss(), logits, y=classes, check="SoftmaxCrossEntropyLoss",
                               seed=seed, **opts))
     report.extend(check_layer(MSELoss(), x, y=rng.standard_normal(x.shape), check="MSELoss", seed=seed, **opts))
@@ -68,34 +71,51 @@ def gate_suite(seed=0, h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, mode="elementwis
     opts = dict(h=h, tol=tol, warn_tol=warn_tol, mode=mode, directions=directions, seed=seed)
     report = Report()
     for gate in (Add(), Multiply(), Max()):
-        a = {"a": rng.standard_normal(6), "b": rng.standard_normal(6)}
-        g = rng.standard_normal(6)
-        gate.forward(a["a"], a["b"])
-        da, db = gate.backward(g)
-        report.extend(check_function(lambda: float(np.sum(gate.forward(a["a"], a["b"]) * g)), a,
-                                     {"a": da, "b": db}, check=type(gate).__name__, **opts))
-    copy, x = Copy(), {"x": rng.standard_normal(6)}
+        report.extend(_two_input_gate(gate, rng, opts))
+    report.extend(_copy_gate(rng, opts))
+    report.extend(_warm_up(opts))
+    return report
+
+
+def _two_input_gate(gate, rng, opts):
+    """``sum(gate(a, b) * g)`` for random vectors a, b and upstream g."""
+    arrays = {"a": rng.standard_normal(6), "b": rng.standard_normal(6)}
+    upstream = rng.standard_normal(6)
+    gate.forward(arrays["a"], arrays["b"])
+    da, db = gate.backward(upstream)
+
+    def f():
+        return float(np.sum(gate.forward(arrays["a"], arrays["b"]) * upstream))
+
+    return check_function(f, arrays, {"a": da, "b": db}, check=type(gate).__name__, **opts)
+
+
+def _copy_gate(rng, opts):
+    """``sum(x1 * g1) + sum(x2 * g2)`` for the two copies of a random x: the gradients add."""
+    copy, arrays = Copy(), {"x": rng.standard_normal(6)}
     g1, g2 = rng.standard_normal(6), rng.standard_normal(6)
-    copy.forward(x["x"])
+    copy.forward(arrays["x"])
     dx = copy.backward(g1, g2)
 
-    def f_copy():
-        x1, x2 = copy.forward(x["x"])
+    def f():
+        x1, x2 = copy.forward(arrays["x"])
         return float(np.sum(x1 * g1) + np.sum(x2 * g2))
 
-    report.extend(check_function(f_copy, x, {"x": dx}, check="Copy", **opts))
+    return check_function(f, arrays, {"x": dx}, check="Copy", **opts)
 
-    v = {"x": np.array(-2.0), "y": np.array(5.0), "z": np.array(-4.0)}
+
+def _warm_up(opts):
+    """The handout's warm-up ``(x + y) * z`` at (-2, 5, -4), through an ``Add`` and a ``Multiply``."""
+    point = {"x": np.array(-2.0), "y": np.array(5.0), "z": np.array(-4.0)}
     add, mul = Add(), Multiply()
 
-    def f_warm_up():
-        return float(mul.forward(add.forward(v["x"], v["y"]), v["z"]))
+    def f():
+        return float(mul.forward(add.forward(point["x"], point["y"]), point["z"]))
 
-    f_warm_up()
+    f()
     dq, dz = mul.backward(1.0)
-    dxx, dy = add.backward(dq)
-    report.extend(check_function(f_warm_up, v, {"x": dxx, "y": dy, "z": dz}, check="(x+y)*z", **opts))
-    return report
+    dx, dy = add.backward(dq)
+    return check_function(f, point, {"x": dx, "y": dy, "z": dz}, check="(x+y)*z", **opts)
 
 
 def fused_vs_chained(seed=0, batch=8, tol=PASS_TOL, warn_tol=WARN_TOL, **_):
@@ -121,24 +141,45 @@ def fused_vs_chained(seed=0, batch=8, tol=PASS_TOL, warn_tol=WARN_TOL, **_):
 COMPOSED = Architecture(hidden=(8,), hidden_bias=True, standardize=False)
 
 
-def model_suite(seed=0, batch=8, architecture=COMPOSED, classes=2, burn_in=0, **opts):
-    """The handout's 2-3-1 network, a composed one, and a stack beyond the handout.
+def _streams(seed):
+    """The data stream and the initialisation stream of the model suite (independent of each other)."""
+    data_seed, init_seed = np.random.SeedSequence(seed).spawn(2)
+    return np.random.default_rng(data_seed), np.random.default_rng(init_seed)
+
+
+def model_networks(seed=0, architecture=COMPOSED, classes=2):
+    """The networks ``model_suite`` checks, with their names: the handout's 2-3-1, a composed one, and a
+    stack beyond the handout.
 
     The composed network is ``architecture.build(2, classes)`` (``model.builders.Architecture``: the
-    words of ``train.py``'s model options). The third is a ``Sequential`` of three Linear layers with
-    tanh, leaky ReLU, softmax cross-entropy and weight decay. Rows name the network and, for a stack,
-    each parameter's layer.
+    words of ``train.py``'s model options); building it is where a bad architecture is refused. The
+    third is a ``Sequential`` of three Linear layers with tanh, leaky ReLU, softmax cross-entropy and
+    weight decay.
+
+    Returns
+    -------
+    list of (network, name)
     """
-    data_seed, init_seed = np.random.SeedSequence(seed).spawn(2)
-    rng = np.random.default_rng(data_seed)
-    X = rng.standard_normal((batch, 2))
-    init = np.random.default_rng(init_seed)
+    init = _streams(seed)[1]
     nets = [(TwoLayerNet(seed=init), "TwoLayerNet 2-3-1")]
     composed = architecture.build(2, classes, seed=init)
     nets.append((composed, _name(composed, "+b1")))
     stack = Sequential([Linear(2, 5, rng=init), Tanh(), Linear(5, 4, rng=init), LeakyReLU(0.1), Linear(4, 3, rng=init)],
                        SoftmaxCrossEntropyLoss(), weight_decay=0.1)
     nets.append((stack, "Sequential 2-5-4-3 λ=0.1"))
+    return nets
+
+
+def model_suite(seed=0, batch=8, architecture=COMPOSED, classes=2, burn_in=0, networks=None, **opts):
+    """Every network of ``model_networks`` (or the ``networks`` given, as it returns them), checked whole.
+
+    Rows name the network and, for a stack, each parameter's layer. With ``burn_in``, each network
+    first takes that many SGD steps on circles (``sgd_burn_in``).
+    """
+    _check_suite_arguments(batch, burn_in)
+    nets = model_networks(seed, architecture, classes) if networks is None else networks
+    rng = _streams(seed)[0]
+    X = rng.standard_normal((batch, 2))
     report = Report()
     for net, name in nets:
         y = rng.integers(0, 2 if net.target == "binary" else net.output_dim, batch)
@@ -147,6 +188,14 @@ def model_suite(seed=0, batch=8, architecture=COMPOSED, classes=2, burn_in=0, **
             name += f" after {burn_in} SGD steps"
         report.extend(_with_layer_names(check_model(net, X, y, check=name, seed=seed, **opts), net))
     return report
+
+
+def _check_suite_arguments(batch, burn_in):
+    if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 2:
+        raise ParameterError("gradient check suite", "batch", "must be an integer >= 2 (the suite checks BatchNorm, "
+                                                              f"which needs two rows), got {batch!r}")
+    if isinstance(burn_in, bool) or not isinstance(burn_in, (int, np.integer)) or burn_in < 0:
+        raise ParameterError("gradient check suite", "burn_in", f"must be an integer >= 0, got {burn_in!r}")
 
 
 def _name(net, extra=""):
@@ -183,14 +232,18 @@ def sgd_burn_in(net, steps, seed=0, lr=0.5, batch_size=32):
 
 def default_suite(seed=0, batch=8, architecture=COMPOSED, classes=2, h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL,
                   mode="elementwise", directions=8, burn_in=0):
-    """Everything ``python gradcheck.py`` checks with no ``--layer``: layers, gates, fused losses, models.
+    """Everything ``python gradcheck.py`` checks by default: layers, gates, fused losses, models.
 
     ``architecture`` (a ``model.builders.Architecture``) and ``classes`` describe the composed network
-    checked beside the handout's.
+    checked beside the handout's. Every argument is refused (a ``ParameterError`` naming it) before
+    any check runs: the settings by ``check_settings``, the networks by building them first.
     """
     opts = dict(h=h, tol=tol, warn_tol=warn_tol, mode=mode, directions=directions)
+    check_settings(seed=seed, **opts)
+    _check_suite_arguments(batch, burn_in)
+    networks = model_networks(seed, architecture, classes)
     report = layer_suite(seed, batch, **opts)
     report.extend(gate_suite(seed, **opts))
     report.extend(fused_vs_chained(seed, batch, tol=tol, warn_tol=warn_tol))
-    report.extend(model_suite(seed, batch, architecture, classes, burn_in, **opts))
+    report.extend(model_suite(seed, batch, burn_in=burn_in, networks=networks, **opts))
     return report

@@ -1,4 +1,4 @@
-"""Draw a traced graph (``checking.trace.Graph``) as the handout draws its circuits, in plain SVG.
+"""Draw a traced graph (``checking.graph.Graph``) as the handout draws its circuits, in plain SVG.
 
 Gates and layers are nodes, wires are edges drawn left to right; above each wire its forward value in
 **green**, below it the gradient d(root)/d(wire) in **red**. An array is shown as its shape and its
@@ -16,8 +16,9 @@ from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
 
-from checking.trace import _num, _wrap
 from model.atomic import atomic_write
+
+from .graph import number_text
 
 #: The handout's colours: forward values green, gradients red.
 GREEN = "#008000"
@@ -50,9 +51,9 @@ def format_array(a, entries=ENTRIES):
     """
     a = np.asarray(a, dtype=np.float64)
     if a.ndim == 0:
-        return "", _num(a)
+        return "", number_text(a)
     flat = a.ravel()
-    shown = ", ".join(_num(v) for v in flat[:entries])
+    shown = ", ".join(number_text(v) for v in flat[:entries])
     more = ", …" if flat.size > entries else ""
     return str(tuple(a.shape)), f"[{shown}{more}]"
 
@@ -71,7 +72,7 @@ def value_label(graph, name):
 def grad_label(graph, name):
     """The red text of a wire, as a list of lines: d(root)/d(name), its shape and value; None without gradient."""
     w = graph.wires[name]
-    return None if w.grad is None else _label(f"d{graph.root}/d{_wrap(name)}", w.grad)
+    return None if w.grad is None else _label(graph.d(name), w.grad)
 
 
 def _lines_height(graph):
@@ -113,30 +114,42 @@ def layout(graph):
     x = float(PAD)
     nodes, wires = [], {}
     for node in graph.nodes:
-        labels = [t for s in node.inputs for lab in (value_label(graph, s), grad_label(graph, s)) if lab for t in lab]
-        stretch = max([MIN_WIRE] + [_width(t) + 24 for t in labels])
-        w, h = _node_size(node)
-        left = x + stretch + 30  # side wires bend into the node over the last 30 px
-        cx = left + w / 2
-        wires[node.inputs[0]] = dict(x0=x, x1=left, y=y0, end=(left, y0))
-        rows = {-1: 0, 1: 0}
-        for s in node.inputs[1:]:
-            side = _side(graph, s)
-            rows[side] += 1
-            ys = y0 + side * rows[side] * row
-            end = _entry_point(node, cx, y0, w, h, side, rows[side])
-            wires[s] = dict(x0=x, x1=x + stretch, y=ys, end=end)
-        nodes.append(dict(cx=cx, w=w, h=h))
-        x = left + w
-    out = graph.nodes[-1].output if graph.nodes else None
-    if out is not None:
-        labels = value_label(graph, out) + (grad_label(graph, out) or [])
-        stretch = max([MIN_WIRE] + [_width(t) + 24 for t in labels])
+        pos, x = _place_node(graph, node, x, y0, row, wires)
+        nodes.append(pos)
+    if graph.nodes:
+        out = graph.nodes[-1].output
+        stretch = _stretch(value_label(graph, out) + (grad_label(graph, out) or []))
         wires[out] = dict(x0=x, x1=x + stretch, y=y0, end=None)
         x += stretch
     under = max(H_BOX / 2 + 24, below * row + LINE * lines + 12, LINE * lines + 12)
-    height = y0 + under + 44
-    return dict(width=x + PAD, height=height, y0=y0, nodes=nodes, wires=wires, lines=lines)
+    return dict(width=x + PAD, height=y0 + under + 44, y0=y0, nodes=nodes, wires=wires, lines=lines)
+
+
+def _stretch(labels):
+    """The length of wire in front of a node: room for its longest label."""
+    return max([MIN_WIRE] + [_width(t) + 24 for t in labels])
+
+
+def _place_node(graph, node, x, y0, row, wires):
+    """Place ``node`` after the wire starting at ``x``; add its input wires to ``wires``.
+
+    Returns
+    -------
+    (position, right) : the node's ``dict(cx, w, h)`` and the x where the next wire starts
+    """
+    labels = [t for s in node.inputs for lab in (value_label(graph, s), grad_label(graph, s)) if lab for t in lab]
+    stretch = _stretch(labels)
+    w, h = _node_size(node)
+    left = x + stretch + 30  # side wires bend into the node over the last 30 px
+    cx = left + w / 2
+    wires[node.inputs[0]] = dict(x0=x, x1=left, y=y0, end=(left, y0))
+    rows = {-1: 0, 1: 0}
+    for s in node.inputs[1:]:
+        side = _side(graph, s)
+        rows[side] += 1
+        end = _entry_point(node, cx, y0, w, h, side, rows[side])
+        wires[s] = dict(x0=x, x1=x + stretch, y=y0 + side * rows[side] * row, end=end)
+    return dict(cx=cx, w=w, h=h), left + w
 
 
 def _entry_point(node, cx, y0, w, h, side, row):
@@ -225,7 +238,7 @@ def graph_svg(graph):
     body = [_text(PAD, 28, graph.title, INK, size=16, anchor="start", weight="bold", cls="title")]
     for name, pos in lay["wires"].items():
         body += _wire(graph, name, pos)
-    for node, pos in zip(graph.nodes, lay["nodes"]):
+    for node, pos in zip(graph.nodes, lay["nodes"], strict=True):
         body += _node(graph, node, pos, y0, lay["lines"])
     body += _legend(graph, PAD, height - 18)
     head = (f'<?xml version="1.0" encoding="UTF-8"?>\n'

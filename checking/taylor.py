@@ -27,6 +27,7 @@ left out of the fit and a note says so; if fewer than two ε remain, another dir
 """
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -67,8 +68,41 @@ def taylor_row(f, theta, grad, check, name, seed=0, batch_size=None, notes=None)
         row.verdict, row.n_failed = "fail", 1
         row.hint = f"the analytic gradient is NaN or infinite at {int((~np.isfinite(grad)).sum())} element(s)"
         return row
-    rng = np.random.default_rng(seed)
     f0 = float(f())
+    line = _line_without_kink(f, theta, grad, f0, seed)
+    row.remainders = [float(r) for r in line.remainders]
+    row.analytic = line.slope
+    if not np.isfinite(line.remainders).all() or not math.isfinite(f0):
+        row.verdict, row.n_failed = "fail", 1
+        row.hint = "f itself is NaN or infinite along the direction: the forward pass overflows or divides by zero"
+        return row
+    if line.free.sum() < 2:
+        row.verdict, row.n_checked = "unchecked", 0
+        row.hint = (f"each of {TRIES} random directions crossed a kink within ε = {EPSILONS[-2]:g}: an element lies "
+                    "on a kink or very near one; the element-wise mode verifies kinks")
+        return row
+    if notes is not None:
+        _note_kinks(notes, check, name, line.redrawn, line.free)
+    _judge_order(row, line, batch_size)
+    return row
+
+
+@dataclass
+class _Line:
+    """What was measured along one direction ``v``: ``f(θ ± εv)`` for every ε of ``EPSILONS``."""
+
+    slope: float  # ∇f·v, the analytic directional derivative
+    plus: np.ndarray  # f(θ + εv)
+    minus: np.ndarray  # f(θ − εv)
+    remainders: np.ndarray  # |f(θ + εv) − f(θ) − ε ∇f·v|
+    floor: float  # the round-off floor of f
+    free: np.ndarray  # bool, the ε below every sign of a kink crossing
+    redrawn: int  # directions drawn before this one (they crossed kinks)
+
+
+def _line_without_kink(f, theta, grad, f0, seed):
+    """Probe along random unit directions until one has at least two kink-free ε (at most ``TRIES``)."""
+    rng = np.random.default_rng(seed)
     for attempt in range(TRIES):
         v = rng.standard_normal(theta.shape)
         v /= np.linalg.norm(v)
@@ -77,36 +111,27 @@ def taylor_row(f, theta, grad, check, name, seed=0, batch_size=None, notes=None)
         remainders = np.abs(plus - f0 - np.array(EPSILONS) * slope)
         size = max(abs(f0), np.max(np.abs(plus)), np.max(np.abs(minus)), EPSILONS[0] * np.linalg.norm(grad))
         floor = NOISE_REL * size
-        free = kink_free((plus - 2 * f0 + minus) / 2, floor)
-        if free.sum() >= 2:
+        line = _Line(slope, plus, minus, remainders, floor, kink_free((plus - 2 * f0 + minus) / 2, floor), attempt)
+        if line.free.sum() >= 2:
             break
-    row.remainders = [float(r) for r in remainders]
-    row.analytic = slope
-    if not np.isfinite(remainders).all() or not math.isfinite(f0):
-        row.verdict, row.n_failed = "fail", 1
-        row.hint = "f itself is NaN or infinite along the direction: the forward pass overflows or divides by zero"
-        return row
-    if free.sum() < 2:
-        row.verdict, row.n_checked = "unchecked", 0
-        row.hint = (f"each of {TRIES} random directions crossed a kink within ε = {EPSILONS[-2]:g}: an element lies "
-                    "on a kink or very near one; use --mode elementwise, which verifies kinks")
-        return row
-    if notes is not None:
-        _note_kinks(notes, check, name, attempt, free)
+    return line
+
+
+def _judge_order(row, line, batch_size):
+    """Fit the order of the remainder on the kink-free ε above round-off; ``exact`` when none is above it."""
     eps = np.array(EPSILONS)
-    best = int(np.argmin(np.abs(np.log10(eps) + 4) + np.where(free, 0, 99)))  # the kink-free ε nearest 1e-4
-    row.numeric = float((plus[best] - minus[best]) / (2 * eps[best]))
-    fit = free & (remainders > FIT_NOISE * floor)
+    best = int(np.argmin(np.abs(np.log10(eps) + 4) + np.where(line.free, 0, 99)))  # the kink-free ε nearest 1e-4
+    row.numeric = float((line.plus[best] - line.minus[best]) / (2 * eps[best]))
+    fit = line.free & (line.remainders > FIT_NOISE * line.floor)
     if not fit.any():
         row.verdict = "exact"
-        return row
-    row.order = _order(eps, remainders, fit, free, FIT_NOISE * floor)
+        return
+    row.order = _order(eps, line.remainders, fit, line.free, FIT_NOISE * line.floor)
     if row.order < PASS_ORDER:
         row.verdict, row.n_failed = "fail", 1
-        row.ratio = slope / row.numeric if row.numeric else None
+        row.ratio = line.slope / row.numeric if row.numeric else None
         row.hint = (f"the remainder shrinks like ε^{row.order:.2f}, not ε²: ∇f·v is wrong; "
-                    + directional_hint(slope, row.numeric, batch_size))
-    return row
+                    + directional_hint(line.slope, row.numeric, batch_size))
 
 
 def _probe(f, theta, v):

@@ -127,17 +127,23 @@ def test_class_labels_check_a_multiclass_loss_and_catch_a_broken_one(capsys, f):
     assert code == 1 and "a missing 1/N" in out and "N = 6 is the batch size" in out
 
 
-@pytest.mark.parametrize("cls", ["LogisticLoss", "StarArgsLoss"])  # by its signature, or by the TypeError
-def test_a_loss_without_labels_is_told_to_add_them(capsys, f, cls):
-    code, _, err = run(capsys, "--layer", f"{f}:{cls}")
-    one_line_error(code, err, f"{cls}.forward takes labels", "add --labels binary", "--labels classes")
+def test_a_loss_without_labels_is_told_to_add_them(capsys, f):
+    code, _, err = run(capsys, "--layer", f"{f}:LogisticLoss")  # its signature says it is a loss
+    one_line_error(code, err, "--labels is required: LogisticLoss.forward takes labels", "binary = 0/1",
+                   "classes = (N,) integers")
+
+
+def test_a_loss_whose_signature_does_not_say_is_told_labels_may_be_needed(capsys, f):
+    code, _, err = run(capsys, "--layer", f"{f}:StarArgsLoss")  # forward(*args): only the TypeError tells
+    one_line_error(code, err, "--labels may be needed: StarArgsLoss.forward raised TypeError",
+                   "missing 1 required positional argument", "takes binary or classes labels")
 
 
 def test_labels_for_a_layer_that_takes_none_or_classes_for_a_flat_input(capsys, f):
     code, _, err = run(capsys, "--layer", f"{f}:Tanh", "--labels", "binary")
-    one_line_error(code, err, "Tanh.forward takes only x")
+    one_line_error(code, err, "--labels does not apply: Tanh.forward takes only x")
     code, _, err = run(capsys, "--layer", f"{f}:SoftmaxCE", "--labels", "classes", "--input-shape", "12")
-    one_line_error(code, err, "--labels classes needs --input-shape N,K")
+    one_line_error(code, err, "--input-shape must be (N, K) with K >= 2 for class labels", "got (12,)")
 
 
 def test_layer_args_belong_to_the_layer_before_them(capsys, f):
@@ -160,9 +166,15 @@ def test_misplaced_per_layer_options_are_usage_errors(capsys, f, argv, text):
 
 @pytest.mark.parametrize("argv, text", [
     (["--seed", "-1"], "--seed must be >= 0"),
+    (["--batch", "1"], "--batch must be an integer >= 2 (the suite checks BatchNorm"),
+    (["--batch", "20000"], "--batch takes at most 10,000 rows"),
+    (["--burn-in", "-1"], "--burn-in must be an integer >= 0"),
+    (["--directions", "0"], "--directions must be an integer >= 1"),
+    (["--trace", "--batch", "0"], "--batch must be a positive integer"),
     (["--h=inf"], "--h must be a finite step > 0"),
     (["--h=nan"], "--h must be a finite step > 0"),
-    (["--tol=inf", "--warn-tol=inf"], "need finite 0 < --tol <= --warn-tol"),
+    (["--tol=inf", "--warn-tol=inf"], "--tol must be a finite relative error > 0"),
+    (["--tol=1e-3", "--warn-tol=1e-4"], "--warn-tol must be finite and at least the passing error 0.001"),
     (["--layer", "{f}:Tanh", "--input-shape", "1000000000,1000000000"], "the checker takes at most 10,000,000"),
     (["--layer", "{f}:Hungry"], "Unable to allocate 7.28 EiB"),
     (["--layer", "{f}:Exits"], "Exits.backward raised SystemExit(0)"),
@@ -189,3 +201,19 @@ def test_a_layer_that_calls_sys_exit_is_not_a_silent_pass(f):
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.strip() == ("gradcheck.py: error: Exits.backward raised SystemExit(0): "
                                    "a layer must not exit the program")
+
+
+def test_the_library_speaks_parameter_names_and_the_command_line_its_flags(capsys, f):
+    from checking.user_layer import check_user_layer, load_layer
+    from layers.validation import ParameterError
+
+    assert check_user_layer(load_layer(f"{f}:Scale", {"d": 3, "start": 1.5}), (4, 3)).passed
+    with pytest.raises(ParameterError) as info:
+        load_layer(str(f))  # no :ClassName
+    assert info.value.param == "spec" and "--" not in str(info.value)
+    with pytest.raises(ParameterError) as info:
+        check_user_layer(load_layer(f"{f}:LogisticLoss"), (4, 3))
+    assert info.value.param == "labels" and "--" not in str(info.value)
+    code, _, err = run(capsys, "--layer", f)  # the same refusal, said with the flag
+    one_line_error(code, err, "--layer must be PATH.py:ClassName")
+    assert not hasattr(gradcheck, "check_layer")  # the command is a shell; the library lives in checking

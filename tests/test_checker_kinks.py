@@ -96,7 +96,10 @@ def test_the_old_all_kink_case_is_judged_not_waved_through():
     """A tensor all of whose elements sit on a kink used to be reported 'kink' and counted as passed."""
     x = {"b": np.zeros(3)}
     g = np.array([0.5, -1.0, 2.0])
-    f = lambda: float(np.sum(np.maximum(x["b"], 0) * g))  # noqa: E731
+
+    def f():
+        return float(np.sum(np.maximum(x["b"], 0) * g))
+
     right = check_function(f, x, {"b": np.zeros(3)})  # ReLU's convention: 0 at the kink, inside [0, g] or [g, 0]
     wrong = check_function(f, x, {"b": np.array([7.5e-3, 7.5e-3, 7.5e-3])})  # outside the interval for g < 0
     assert right.passed and right.row("b").n_kinks == 3
@@ -136,7 +139,10 @@ def test_numerical_gradient_kinks_needs_no_hint():
 def test_directional_mode_verifies_a_direction_through_a_kink():
     x = {"x": np.zeros(5)}
     g = np.arange(1.0, 6.0)
-    f = lambda: float(np.sum(np.maximum(x["x"], 0) * g))  # noqa: E731
+
+    def f():
+        return float(np.sum(np.maximum(x["x"], 0) * g))
+
     ok = check_function(f, x, {"x": np.zeros(5)}, mode="directional", directions=4)
     bad = check_function(f, x, {"x": -g}, mode="directional", directions=4)
     assert ok.passed and ok.rows[0].n_kinks == 4

@@ -157,7 +157,7 @@ def test_an_element_on_the_kink_is_judged_element_wise_and_never_passed_unjudged
     monkeypatch.setattr(checker, "ELEMENTWISE_FALLBACK", 0)  # too big to fall back: unchecked, never a pass
     report = check_layer(ReLU(), x, mode="taylor")
     row = report.row("x")
-    assert row.verdict == "unchecked" and row.n_checked == 0 and "--mode elementwise" in row.hint
+    assert row.verdict == "unchecked" and row.n_checked == 0 and "the element-wise mode verifies kinks" in row.hint
     assert not report.passed and report.summary().startswith("NOT VERIFIED")
 
 

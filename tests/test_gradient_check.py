@@ -1,15 +1,16 @@
 import numpy as np
 import pytest
 
-from gradcheck import check_layer, check_function, compare, numerical_gradient, rel_error
+from checking.checker import Report, check_function, check_layer, compare, numerical_gradient, rel_error
 from layers import BCELoss, Linear, ReLU, Sigmoid
+from layers.validation import ParameterError
 
 
 class SigmoidForgetsOneMinusY(Sigmoid):
     """The classic slip: dσ/dx written as σ(x) instead of σ(x)(1 − σ(x))."""
 
     def backward(self, upstream):
-        y = self._saved()
+        y = self.cache
         return upstream * y
 
 
@@ -116,6 +117,16 @@ def test_check_function_catches_a_wrong_gate_gradient():
     assert not report.passed and report.row("a").verdict == "fail" and report.row("b").verdict == "pass"
 
 
+@pytest.mark.parametrize("settings, param", [
+    ({"h": 0.0}, "h"), ({"h": float("nan")}, "h"), ({"tol": -1e-7}, "tol"), ({"warn_tol": 1e-9}, "warn_tol"),
+    ({"mode": "sideways"}, "mode"), ({"directions": 0}, "directions"), ({"seed": -1}, "seed"),
+])
+def test_settings_no_check_can_run_with_are_refused_naming_the_parameter(rng, settings, param):
+    with pytest.raises(ParameterError) as info:
+        check_layer(Sigmoid(), rng.standard_normal((3, 2)), **settings)
+    assert info.value.param == param and str(info.value).startswith(f"gradient check: {param} ")
+
+
 # --- float64 discipline and kinks
 
 
@@ -140,8 +151,6 @@ def test_kink_is_verified_while_a_real_bug_in_the_same_report_still_fails(rng):
 def test_warn_level_and_strict():
     row = compare("c", "t", np.array([1.0]), np.array([1.0 + 1e-6]))
     assert row.verdict == "warn"
-    from gradcheck import Report
-
     assert Report([row]).passed and not Report([row], strict=True).passed
 
 

@@ -6,8 +6,9 @@ import pytest
 
 import checking.trace as trace
 from checking.checker import check_function
-from checking.trace import (chain_graph, graph_text, network_graph, run_trace, trace_backward, trace_warmup,
-                            warmup_graph)
+from app.cli import UsageError
+from app.gradcheck_cli import run_trace
+from checking.trace import chain_graph, graph_text, network_graph, trace_backward, trace_warmup, warmup_graph
 from layers import Linear, Multiply, Sigmoid, SoftmaxCrossEntropyLoss, Tanh, BCELoss, ReLU
 from model.net import TwoLayerNet
 
@@ -207,5 +208,5 @@ def test_run_trace_gives_both_traces_and_writes_the_picture(tmp_path):
     assert ok and "q = x + y" in text and str(tmp_path / "w.svg") in text and (tmp_path / "w.svg").is_file()
     text, ok = run_trace("net", seed=1, batch=3)
     assert ok and "Forward (N = 3)" in text
-    with pytest.raises(ValueError, match="net, warmup"):
+    with pytest.raises(UsageError, match="net, warmup"):
         run_trace("nett")

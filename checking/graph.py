@@ -1,0 +1,123 @@
+"""A traced graph as plain data, and how its numbers are written (by the text trace and the SVG alike).
+
+``Graph.wires`` maps a wire's name to its forward value (the handout's green number) and its gradient
+dℓ/d(wire) (the red number); ``Graph.nodes`` lists the nodes in forward order, each naming its input
+wires (the first is the main one, the others enter from the side: parameters, labels) and its output
+wire. ``checking.trace`` fills graphs; ``checking.svg`` draws them.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: A wire's kind: where it comes from, which fixes where the picture draws it.
+KINDS = ("input", "param", "label", "inner", "output")
+
+
+@dataclass
+class Wire:
+    """One edge of the graph.
+
+    Attributes
+    ----------
+    name : str, as displayed ("x", "q", "w1", "X·w1", "ℓ")
+    value : ndarray, the forward value (any shape; 0-d for a scalar)
+    grad : ndarray or None, d(root)/d(wire), the value's shape; None for labels (no gradient flows there)
+    kind : str, one of ``KINDS``
+    """
+
+    name: str
+    value: np.ndarray
+    grad: object
+    kind: str
+
+
+@dataclass
+class Node:
+    """One node: a gate or a layer.
+
+    Attributes
+    ----------
+    op : str, the short symbol drawn in the node ("+", "×", "·w1", "max(0, ·)", "σ", "BCE")
+    inputs : list of str, wire names; ``inputs[0]`` is the main input, the rest enter from the side
+    output : str, the output wire's name
+    pattern : str, how the gradient flows through it (the handout's gate patterns), a short phrase
+    step : str, the handout's step this node is ("step 3"), or ""
+    layer : the object whose ``forward``/``backward`` computed the numbers
+    """
+
+    op: str
+    inputs: list
+    output: str
+    pattern: str = ""
+    step: str = ""
+    layer: object = None
+
+
+@dataclass
+class Graph:
+    """A traced graph: wires (in forward order) and nodes (in forward order)."""
+
+    title: str
+    root: str
+    nodes: list = field(default_factory=list)
+    wires: dict = field(default_factory=dict)
+
+    def add_wire(self, name, value, grad=None, kind="inner"):
+        """Add a wire holding float64 copies of ``value`` and ``grad``; return it."""
+        if kind not in KINDS:
+            raise ValueError(f"wire kind must be one of {KINDS}, got {kind!r}")
+        if name in self.wires:
+            raise ValueError(f"two wires are called {name!r}")
+        self.wires[name] = Wire(name, _copy(value), None if grad is None else _copy(grad), kind)
+        return self.wires[name]
+
+    def value(self, name):
+        return self.wires[name].value
+
+    def grad(self, name):
+        return self.wires[name].grad
+
+    def d(self, name):
+        """The gradient's name, ``dℓ/dh`` or ``dℓ/d(X·w1)``."""
+        return f"d{self.root}/d{wrap_name(name)}"
+
+    def shape_checks(self):
+        """``(wire name, grad shape, value shape, ok)`` for every wire that carries a gradient."""
+        return [(w.name, np.shape(w.grad), np.shape(w.value), np.shape(w.grad) == np.shape(w.value))
+                for w in self.wires.values() if w.grad is not None]
+
+
+def _copy(a):
+    return np.array(a, dtype=np.float64, copy=True)
+
+
+# ---------------------------------------------------------------- writing names and numbers
+
+
+def wrap_name(name):
+    """A wire name as it reads after d/: one symbol stays, a product is bracketed (``X·w1`` -> ``(X·w1)``)."""
+    return f"({name})" if any(c in name for c in "·+ .") else name
+
+
+def number_text(v):
+    """A scalar in at most 4 significant digits, without a negative zero (``-0.0`` reads ``0``)."""
+    text = f"{float(v) + 0.0:.4g}"
+    return "0" if text in ("-0", "0") else text
+
+
+def array_text(a, indent=8):
+    """An array as text, 4 decimals; one that has several rows starts on a new line, indented."""
+    a = np.asarray(a)
+    if a.dtype.kind == "f":
+        a = a + 0.0  # + 0.0 turns -0.0 (a killed gradient) into 0.0
+    text = np.array2string(a, precision=4, separator=", ", floatmode="fixed", max_line_width=100,
+                           threshold=200, edgeitems=4)
+    if a.ndim < 2 or a.shape[0] == 1:
+        return text
+    return "\n" + "\n".join(" " * indent + line for line in text.splitlines())
+
+
+def column_text(a):
+    """An (N, 1) column printed as a row with a transpose mark, which keeps it on one line."""
+    return f"{array_text(np.asarray(a).T)}ᵀ"
