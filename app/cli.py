@@ -1,4 +1,5 @@
-"""Shared plumbing for the command-line scripts: one-line errors, no tracebacks, quiet pipes, strict JSON.
+"""Shared plumbing for the command-line scripts: one-line errors, no tracebacks, quiet pipes, strict JSON,
+and the library's parameter errors said in the words of the command line (``flag_error``).
 
 Exit statuses shared by ``train.py`` and ``gradcheck.py``:
 
@@ -11,10 +12,13 @@ Exit statuses shared by ``train.py`` and ``gradcheck.py``:
 """
 
 import argparse
+import contextlib
 import json
 import math
 import os
 import sys
+
+from layers.validation import ParameterError
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -26,7 +30,14 @@ class UsageError(Exception):
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """``argparse`` that reports a bad option as a single line instead of usage + message."""
+    """``argparse`` that reports a bad option as a single line instead of usage + message.
+
+    Options must be spelled out: no abbreviations (``allow_abbrev=False``), so that ``--sav`` is an
+    unknown option rather than a ``--save`` that a check on the spelled-out flags would miss.
+    """
+
+    def __init__(self, *args, allow_abbrev=False, **kwargs):
+        super().__init__(*args, allow_abbrev=allow_abbrev, **kwargs)
 
     def error(self, message):
         raise UsageError(message)
@@ -121,11 +132,9 @@ def _one_line(exc):
 
 
 def _say(prog, message):
-    """One line on stderr; silent if stderr itself is closed."""
-    try:
+    """One line on stderr; silent if stderr itself is closed (ValueError: stderr already closed)."""
+    with contextlib.suppress(BrokenPipeError, ValueError):
         print(f"{prog}: error: {message}", file=sys.stderr, flush=True)
-    except (BrokenPipeError, ValueError):  # ValueError: stderr already closed
-        pass
 
 
 def _silence_stdout():
@@ -208,16 +217,48 @@ def dumps_strict(obj, **kwargs):
     return json.dumps(clean, allow_nan=False, **kwargs)
 
 
-#: the widest hidden layer either command line accepts (an absurd width is refused before any memory is spent)
-MAX_WIDTH = 100_000
+def flag_error(exc, flags):
+    """A library ``ParameterError`` as the command line says it: ``UsageError(f"{flag} {reason}")``.
+
+    Parameters
+    ----------
+    exc : layers.validation.ParameterError
+        Raised by the library, naming its parameter (``exc.param``, e.g. ``"p"``) and the rest of the
+        sentence (``exc.reason``, e.g. ``"must be in [0, 1), got 1.5"``).
+    flags : dict of str to str
+        ``{parameter name: flag}``, e.g. ``{"p": "--dropout", "dropout": "--dropout", "lr": "--lr"}``:
+        the one place a command line maps the library's words to its own.
+
+    Returns
+    -------
+    UsageError
+        ``"--dropout must be in [0, 1), got 1.5"`` (exit status 2 through ``run_main``); a parameter
+        without a flag keeps the library's own words, ``"Dropout: p must be ..."``.
+    """
+    flag = flags.get(exc.param)
+    return UsageError(f"{flag} {exc.reason}" if flag else str(exc))
+
+
+@contextlib.contextmanager
+def flag_errors(flags):
+    """Within the block, a ``ParameterError`` is re-raised as ``flag_error(exc, flags)``.
+
+    For the steps whose arguments come from the command line (the model, the training settings, the
+    data); not around loading a saved model, whose damaged contents are no flag's fault.
+    """
+    try:
+        yield
+    except ParameterError as exc:
+        raise flag_error(exc, flags) from exc
 
 
 def parse_widths(text, option="--hidden"):
-    """``"16,16"`` -> (16, 16), as both command lines' ``--hidden`` take it; ``UsageError`` otherwise."""
+    """``"16,16"`` -> (16, 16), as both command lines' ``--hidden`` take it; ``UsageError`` otherwise.
+
+    Only the spelling is checked here: the range of a width is the library's rule
+    (``model.builders.Architecture`` refuses widths below 1 or above its ``MAX_WIDTH``).
+    """
     try:
-        widths = tuple(int(s) for s in str(text).split(","))
+        return tuple(int(s) for s in str(text).split(","))
     except ValueError:
         raise UsageError(f"{option} wants comma-separated positive widths like 16,16, got {text!r}") from None
-    if min(widths) < 1 or max(widths) > MAX_WIDTH:
-        raise UsageError(f"{option} widths must be between 1 and {MAX_WIDTH:,}, got {text!r}")
-    return widths

@@ -1,17 +1,26 @@
 """One training run from a dataset name or CSV to a fitted network: what ``train.py`` calls."""
 
-from dataclasses import dataclass
+import numbers
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from data import DATASETS, MULTICLASS_DATASETS, Dataset, load_csv, train_val_split
+from data import Dataset, load_csv, make_dataset, train_val_split
+from layers.validation import ParameterError
 from model.builders import Architecture
-from model.training import Schedule
+from model.training import TrainingConfig, train
+
+
+def check_seed(seed):
+    """``seed`` as an int, refusing anything but an integer >= 0 (what ``streams`` splits)."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ParameterError("streams", "seed", f"must be an integer >= 0, got {seed!r}")
+    return int(seed)
 
 
 def streams(seed):
     """Independent generators for data, split, initialisation and shuffling, all from one seed."""
-    data, split, init, shuffle = np.random.SeedSequence(seed).spawn(4)
+    data, split, init, shuffle = np.random.SeedSequence(check_seed(seed)).spawn(4)
     return {k: np.random.default_rng(s) for k, s in
             (("data", data), ("split", split), ("init", init), ("shuffle", shuffle))}
 
@@ -19,18 +28,12 @@ def streams(seed):
 def load_dataset(dataset="circles", path=None, n_samples=1000, noise=None, seed=0, classes=2):
     """A ``Dataset`` from a CSV ``path`` or a named generator (``noise`` None = the generator's default).
 
-    ``classes`` (K) applies to the generators that make K classes (spiral, blobs).
+    ``classes`` (K) applies to the generators that make K classes (spiral, blobs); the generators refuse
+    an argument out of range with a ``ParameterError`` naming it (``n_samples``, ``noise``, ``classes``).
     """
     if path is not None:
         return load_csv(path)
-    if dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
-    kwargs = {} if noise is None else {"noise": noise}
-    if classes != 2:
-        if dataset not in MULTICLASS_DATASETS:
-            raise ValueError(f"{dataset} has two classes; --classes applies to {', '.join(MULTICLASS_DATASETS)}")
-        kwargs["classes"] = classes
-    X, y = DATASETS[dataset](n_samples, seed=streams(seed)["data"], **kwargs)
+    X, y = make_dataset(dataset, n_samples, noise=noise, seed=streams(seed)["data"], classes=classes)
     return Dataset.from_arrays(X, y, source=f"{dataset} (n={n_samples}, seed={seed})")
 
 
@@ -50,7 +53,12 @@ def labels_for(net, data):
 
 @dataclass
 class Run:
-    """One run: the network built for the data, its split, and (once trained) its history."""
+    """One run: the network built for the data, its split, and (once trained) its history.
+
+    ``X_train (N_train, D)``, ``y_train (N_train,)``, ``X_val (N_val, D)``, ``y_val (N_val,)``: the
+    stratified split (``N_val`` is 0 without a validation part); ``shuffle`` the run's own stream
+    for the order of the mini-batches.
+    """
 
     net: object
     data: Dataset
@@ -61,10 +69,13 @@ class Run:
     shuffle: np.random.Generator
     history: object = None
 
-    def train(self, schedule=None, on_epoch=None):
-        """Train the network with ``schedule`` (default: SGD, lr 1.0, batch 32, 200 epochs); returns self."""
-        self.history = (schedule or Schedule()).run(self.net, self.X_train, self.y_train, self.X_val, self.y_val,
-                                                    seed=self.shuffle, on_epoch=on_epoch)
+    def train(self, config=None, on_epoch=None):
+        """Train the network as ``config`` says (a ``TrainingConfig``; default: SGD, lr 1.0, batch 32,
+        200 epochs), shuffling with this run's stream; returns self."""
+        settings = asdict(config or TrainingConfig())
+        settings["seed"] = self.shuffle  # the run's seed was split into data, split, init and shuffle streams
+        X_val, y_val = (self.X_val, self.y_val) if len(self.y_val) else (None, None)
+        self.history = train(self.net, self.X_train, self.y_train, X_val, y_val, on_epoch=on_epoch, **settings)
         return self
 
 
@@ -91,6 +102,6 @@ def prepare(data, architecture=None, val_fraction=0.2, seed=0):
     return Run(net, data, X_train, y_train, X_val, y_val, rngs["shuffle"])
 
 
-def fit(data, architecture=None, schedule=None, val_fraction=0.2, seed=0, on_epoch=None):
+def fit(data, architecture=None, config=None, val_fraction=0.2, seed=0, on_epoch=None):
     """``prepare`` then ``Run.train``: split, build, train. Returns the trained ``Run``."""
-    return prepare(data, architecture, val_fraction, seed).train(schedule, on_epoch)
+    return prepare(data, architecture, val_fraction, seed).train(config, on_epoch)

@@ -72,7 +72,7 @@ def ascii_regions(net, X, y, width=64, height=22, classes=None):
     canvas = regions[grid_pred].astype("<U1")
     wrong_marks = BINARY_WRONG if k == 2 else WRONG_SYMBOLS
     wrong = pred != y
-    for (px, py), label in zip(X[wrong], y[wrong]):
+    for (px, py), label in zip(X[wrong], y[wrong], strict=True):
         col = int(np.clip(np.searchsorted(xs, px), 0, width - 1))
         row = int(np.clip(np.searchsorted(-ys, -py), 0, height - 1))
         canvas[row, col] = wrong_marks[label % len(wrong_marks)]

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.experiment import fit  # noqa: E402
 from data import Dataset  # noqa: E402
 from model.builders import Architecture  # noqa: E402
-from model.training import Schedule  # noqa: E402
+from model.training import TrainingConfig  # noqa: E402
 
 
 def sklearn_dataset(name):
@@ -32,14 +32,14 @@ def sklearn_dataset(name):
 
 def iris(seed):
     data = sklearn_dataset("iris")
-    run = fit(data, Architecture(hidden=(16,), hidden_bias=True), Schedule(optimizer="adam", epochs=200),
+    run = fit(data, Architecture(hidden=(16,), hidden_bias=True), TrainingConfig(optimizer="adam", epochs=200),
               val_fraction=0.0, seed=seed)
     return run.net.evaluate(data.X, data.y)["accuracy"], run.history.seconds
 
 
 def digits(seed):
     data = sklearn_dataset("digits")
-    run = fit(data, Architecture(hidden=(64,), hidden_bias=True), Schedule(optimizer="adam", epochs=60),
+    run = fit(data, Architecture(hidden=(64,), hidden_bias=True), TrainingConfig(optimizer="adam", epochs=60),
               val_fraction=0.2, seed=seed)
     return run.history.final["val_acc"], run.history.seconds
 

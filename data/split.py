@@ -2,6 +2,15 @@
 
 import numpy as np
 
+from layers.validation import ParameterError
+
+
+def check_val_fraction(val_fraction):
+    """``val_fraction`` as a float in ``[0, 1)``, the share held out; ``ParameterError`` otherwise."""
+    if not 0 <= val_fraction < 1:
+        raise ParameterError("train_val_split", "val_fraction", f"must be in [0, 1), got {val_fraction}")
+    return float(val_fraction)
+
 
 def train_val_split(X, y, val_fraction=0.2, seed=None):
     """Split ``(X, y)`` keeping each class's share in both parts.
@@ -16,8 +25,7 @@ def train_val_split(X, y, val_fraction=0.2, seed=None):
     -------
     X_train (N_train, D), X_val (N_val, D), y_train (N_train,), y_val (N_val,)
     """
-    if not 0 <= val_fraction < 1:
-        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+    val_fraction = check_val_fraction(val_fraction)
     X, y = np.asarray(X), np.asarray(y)
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
@@ -30,5 +38,6 @@ def train_val_split(X, y, val_fraction=0.2, seed=None):
     val[np.concatenate(val_idx)] = True
     train_idx, val_idx = rng.permutation(np.flatnonzero(~val)), rng.permutation(np.flatnonzero(val))
     if len(train_idx) == 0:
-        raise ValueError(f"val_fraction={val_fraction} leaves no training samples out of {len(y)}")
+        raise ParameterError("train_val_split", "val_fraction",
+                             f"leaves no training samples out of {len(y)}, got {val_fraction}")
     return X[train_idx], X[val_idx], y[train_idx], y[val_idx]

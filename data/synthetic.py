@@ -2,36 +2,48 @@
 
 Circles, moons and XOR are two-class; the spiral and the blobs take ``classes=K`` (K >= 2, default 2)
 and label their points ``0 .. K-1``. Every generator takes ``seed`` (None, an int or a
-``numpy.random.Generator``) and uses no global state.
+``numpy.random.Generator``) and uses no global state. An argument out of range raises
+``layers.validation.ParameterError`` naming it (``n_samples``, ``noise``, ``classes``, ...).
 """
 
 import numbers
 
 import numpy as np
 
+from layers.validation import ParameterError
 
-def _check_classes(classes):
+#: The largest ``noise`` a generator takes. Points are O(noise) from the origin; from about 1e150 on,
+#: standardising squares them and sums the N squares past float64's range (≈ 1.8e308), as CSV
+#: features (``data.csv_loader.MAX_MAGNITUDE``); this bound leaves room for any N.
+MAX_NOISE = 1e100
+
+
+def _check_classes(classes, owner):
+    """``classes`` as an int, refusing anything but an integer >= 2 (booleans too)."""
     if isinstance(classes, bool) or not isinstance(classes, numbers.Integral) or classes < 2:
-        raise ValueError(f"classes must be an int >= 2, got {classes!r}")
+        raise ParameterError(owner, "classes", f"must be an int >= 2, got {classes!r}")
     return int(classes)
 
 
-def _check_n(n_samples, classes=2):
-    n = int(n_samples)
-    if n < classes:
-        raise ValueError(f"n_samples must be at least {classes} (one per class), got {n_samples}")
-    return n
+def _check_n_samples(n_samples, owner, classes=2):
+    """``n_samples`` as an int, refusing fewer points than classes (a class needs at least one)."""
+    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral):
+        raise ParameterError(owner, "n_samples", f"must be an integer, got {n_samples!r}")
+    if n_samples < classes:
+        raise ParameterError(owner, "n_samples", f"must be at least {classes} (one per class), got {n_samples}")
+    return int(n_samples)
+
+
+def _check_noise(noise, owner):
+    """``noise`` as a float in ``[0, MAX_NOISE]``."""
+    if not (np.isfinite(noise) and 0 <= noise <= MAX_NOISE):
+        raise ParameterError(owner, "noise", f"must be a finite number in [0, {MAX_NOISE:.0e}], got {noise}")
+    return float(noise)
 
 
 def _class_counts(n, classes):
     """Near-equal class sizes summing to ``n``, the larger ones last: ``(n // 2, n - n // 2)`` for two."""
     return [n * (j + 1) // classes - n * j // classes for j in range(classes)]
-
-
-def _check_noise(noise):
-    if not np.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise must be a finite number >= 0, got {noise}")
-    return float(noise)
 
 
 def _finish(X, y, noise, rng, shuffle):
@@ -48,9 +60,9 @@ def make_circles(n_samples=1000, noise=0.05, seed=None, factor=0.5, shuffle=True
     The scikit-learn construction: points evenly spaced in angle on each circle, then Gaussian
     noise of standard deviation ``noise`` on both coordinates.
     """
-    n, noise = _check_n(n_samples), _check_noise(noise)
+    n, noise = _check_n_samples(n_samples, "make_circles"), _check_noise(noise, "make_circles")
     if not 0 < factor < 1:
-        raise ValueError(f"factor must be in (0, 1), got {factor}")
+        raise ParameterError("make_circles", "factor", f"must be in (0, 1), got {factor}")
     rng = np.random.default_rng(seed)
     n_out = n // 2
     n_in = n - n_out
@@ -63,7 +75,7 @@ def make_circles(n_samples=1000, noise=0.05, seed=None, factor=0.5, shuffle=True
 
 def make_moons(n_samples=1000, noise=0.2, seed=None, shuffle=True):
     """Two interleaving half circles (the scikit-learn construction), Gaussian noise ``noise``."""
-    n, noise = _check_n(n_samples), _check_noise(noise)
+    n, noise = _check_n_samples(n_samples, "make_moons"), _check_noise(noise, "make_moons")
     rng = np.random.default_rng(seed)
     n_out = n // 2
     n_in = n - n_out
@@ -79,7 +91,7 @@ def make_xor(n_samples=1000, noise=0.05, seed=None, margin=0.1, shuffle=True):
     Coordinates are uniform on ``[-1, -margin] ∪ [margin, 1]`` (a gap around the axes, as in the
     TensorFlow playground), labelled, then jittered by Gaussian noise ``noise``.
     """
-    n, noise = _check_n(n_samples), _check_noise(noise)
+    n, noise = _check_n_samples(n_samples, "make_xor"), _check_noise(noise, "make_xor")
     rng = np.random.default_rng(seed)
     X = rng.uniform(margin, 1, size=(n, 2)) * rng.choice([-1.0, 1.0], size=(n, 2))
     y = ((X[:, 0] > 0) ^ (X[:, 1] > 0)).astype(np.int64)
@@ -99,10 +111,10 @@ def make_spiral(n_samples=1000, noise=0.2, seed=None, classes=2, turns=4.0, shuf
     X : ndarray (N, 2) float64
     y : ndarray (N,) int64, the arm, in ``[0, classes)``
     """
-    k = _check_classes(classes)
-    n, noise = _check_n(n_samples, k), _check_noise(noise)
+    k = _check_classes(classes, "make_spiral")
+    n, noise = _check_n_samples(n_samples, "make_spiral", k), _check_noise(noise, "make_spiral")
     if not np.isfinite(turns):
-        raise ValueError(f"turns must be a finite number, got {turns}")
+        raise ParameterError("make_spiral", "turns", f"must be a finite number, got {turns}")
     rng = np.random.default_rng(seed)
     parts, labels = [], []
     for arm, count in enumerate(_class_counts(n, k)):
@@ -122,7 +134,7 @@ def blob_centers(classes):
     -------
     ndarray (K, 2) float64
     """
-    k = _check_classes(classes)
+    k = _check_classes(classes, "blob_centers")
     angle = 1.25 * np.pi + 2 * np.pi * np.arange(k) / k
     return np.round(2 * np.sqrt(2) * np.c_[np.cos(angle), np.sin(angle)], 12)
 
@@ -141,14 +153,14 @@ def make_blobs(n_samples=1000, noise=1.0, seed=None, classes=2, centers=None, sh
     X : ndarray (N, 2) float64
     y : ndarray (N,) int64 in ``[0, classes)``; class sizes differ by at most one
     """
-    k = _check_classes(classes)
-    n, noise = _check_n(n_samples, k), _check_noise(noise)
+    k = _check_classes(classes, "make_blobs")
+    n, noise = _check_n_samples(n_samples, "make_blobs", k), _check_noise(noise, "make_blobs")
     centers = blob_centers(k) if centers is None else np.asarray(centers, dtype=np.float64)
     if centers.shape != (k, 2):
-        raise ValueError(f"centers must be one 2-D point per class, shape ({k}, 2) for classes={k}, "
-                         f"got {centers.shape}")
+        raise ParameterError("make_blobs", "centers", f"must be one 2-D point per class, shape ({k}, 2) for "
+                                                      f"classes={k}, got {centers.shape}")
     if not np.isfinite(centers).all():
-        raise ValueError("centers must be finite")
+        raise ParameterError("make_blobs", "centers", "must be finite")
     rng = np.random.default_rng(seed)
     counts = _class_counts(n, k)
     X = np.repeat(centers, counts, axis=0)
@@ -166,3 +178,20 @@ DATASETS = {
 
 #: The generators that take ``classes=K``; the others are two-class only.
 MULTICLASS_DATASETS = ("spiral", "blobs")
+
+
+def make_dataset(name, n_samples=1000, noise=None, seed=None, classes=2):
+    """The generator ``DATASETS[name]``'s ``(X (N, 2), y (N,))``; ``noise`` None is the generator's default.
+
+    ``classes`` other than 2 is for the generators of ``MULTICLASS_DATASETS``; the others refuse it
+    with a ``ParameterError`` naming ``classes``.
+    """
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; choose from {', '.join(DATASETS)}")
+    kwargs = {} if noise is None else {"noise": noise}
+    if classes != 2:
+        if name not in MULTICLASS_DATASETS:
+            raise ParameterError("make_dataset", "classes", f"applies to {', '.join(MULTICLASS_DATASETS)}; "
+                                                            f"{name} has two classes, got {classes}")
+        kwargs["classes"] = classes
+    return DATASETS[name](n_samples, seed=seed, **kwargs)

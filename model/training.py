@@ -189,7 +189,7 @@ class Trainer:
         if has_val:
             X_val, y_val = check_Xy(net, X_val, y_val)
         if config.patience is not None and not has_val:
-            _refuse("patience", "needs validation data (X_val, y_val) to watch")
+            _refuse("patience", "needs a validation set to watch")
         self.body, X, X_val = _preprocess(net, X, X_val, config.refit_preprocessing)
         batch = len(y) if config.batch_size is None else min(config.batch_size, len(y))
         _check_layers_can_train(self.body, len(y), batch, config.optimizer)

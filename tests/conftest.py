@@ -1,5 +1,14 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
 import numpy as np
 import pytest
+
+#: the repository's root: where train.py and gradcheck.py are, and what the tests import from
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -11,3 +20,47 @@ def away_from_zero(rng, shape, margin=1e-2):
     """Standard-normal values nudged so none lies within ``margin`` of ReLU's kink."""
     x = rng.standard_normal(shape)
     return np.where(np.abs(x) < margin, np.sign(x + 1e-300) * margin * 2, x)
+
+
+# ---------------------------------------------------------------- running the command lines
+
+
+class CliResult(NamedTuple):
+    """What a command line did: its exit status and everything it wrote."""
+
+    code: int
+    out: str
+    err: str
+
+
+def call_main(main, capsys, *argv):
+    """In-process: ``main([str(arg) for arg in argv])`` with stdout and stderr captured by ``capsys``.
+
+    Returns a ``CliResult`` (unpacks as ``code, out, err``). ``main`` is a script's ``main`` function,
+    e.g. ``train.main``; anything it writes before the call (e.g. an earlier run) is discarded first.
+    """
+    capsys.readouterr()
+    code = main([str(arg) for arg in argv])
+    out, err = capsys.readouterr()
+    return CliResult(code, out, err)
+
+
+def run_cli(script, *argv, cwd=None, timeout=120, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL):
+    """In a subprocess: ``python ROOT/script argv...`` with the repository root on the import path.
+
+    Parameters
+    ----------
+    script : str, a file name relative to the repository root (``"train.py"``)
+    argv : the arguments, each turned into ``str``
+    cwd : the working directory (default: the repository root); relative paths in ``argv`` are from here
+    stdout : where stdout goes (default: captured); e.g. the write end of a pipe nobody reads
+    stdin : default: nothing to read
+
+    Returns
+    -------
+    subprocess.CompletedProcess with text ``stdout`` (if captured) and ``stderr``.
+    """
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    return subprocess.run([sys.executable, str(ROOT / script), *map(str, argv)], cwd=cwd or ROOT, env=env,
+                          stdout=stdout, stderr=subprocess.PIPE, stdin=stdin, text=True, timeout=timeout,
+                          check=False)

@@ -1,4 +1,5 @@
-"""Issue 9, items 9-11 at the level of ``app.cli``: closed pipes, impossible requests, strict JSON."""
+"""``app.cli``, the plumbing both command lines share: closed pipes, impossible requests, one-line errors,
+the library's parameter errors said with flags, strict JSON."""
 
 import json
 import math
@@ -6,18 +7,18 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.cli import (EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, OneLineParser, UsageError, dumps_strict, run_main,
-                     strict_json)
+from app.cli import (EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, OneLineParser, UsageError, dumps_strict, flag_error,
+                     flag_errors, parse_widths, run_main, strict_json)
 from app.outputs import check_outputs
+from layers.validation import ParameterError
 
-ROOT = Path(__file__).resolve().parents[1]
+from .conftest import ROOT
 
 # A tiny program on run_main, as train.py and gradcheck.py are: OSError is a user error there too,
 # which is how "[Errno 32] Broken pipe" used to reach the user.
@@ -151,7 +152,50 @@ def test_a_refused_output_is_one_line_and_status_2(tmp_path, capsys):
     assert err.startswith(f"p.py: error: --save {data} is the same file as --data {data}")
 
 
-# ---- strict JSON (item 10) ----
+# ---- the library's words and the command line's ----
+
+FLAGS = {"p": "--dropout", "lr": "--lr"}
+
+
+def test_a_parameter_error_is_said_with_its_flag():
+    exc = ParameterError("Dropout", "p", "must be in [0, 1), got 1.5")
+    usage = flag_error(exc, FLAGS)
+    assert isinstance(usage, UsageError) and str(usage) == "--dropout must be in [0, 1), got 1.5"
+    unmapped = flag_error(ParameterError("Linear", "in_dim", "must be a positive integer, got 0"), FLAGS)
+    assert str(unmapped) == "Linear: in_dim must be a positive integer, got 0"  # the library's own words
+
+
+def test_flag_errors_translates_parameter_errors_only(capsys):
+    def run(args):
+        with flag_errors(FLAGS):
+            raise ParameterError("SGD", "lr", "must be a finite number > 0, got -1.0")
+
+    code, _, err = _main(capsys, run)
+    assert code == 2 and err == "p.py: error: --lr must be a finite number > 0, got -1.0\n"
+    with pytest.raises(ValueError, match="^plain$"), flag_errors(FLAGS):
+        raise ValueError("plain")
+
+
+def test_options_must_be_spelled_out(capsys):
+    parser = _parser()
+    parser.add_argument("--save")
+    with pytest.raises(UsageError, match="unrecognized arguments: --sav"):
+        parser.parse_args(["--sav", "x.npz"])
+    assert parser.parse_args(["--save", "x.npz"]).save == "x.npz"
+
+
+@pytest.mark.parametrize("text,widths", [("3", (3,)), ("16,16", (16, 16)), (" 8 ,4", (8, 4))])
+def test_widths_are_parsed(text, widths):
+    assert parse_widths(text) == widths
+
+
+@pytest.mark.parametrize("text", ["16,,16", "a", "1.5", ""])
+def test_text_that_is_no_widths_is_refused(text):
+    with pytest.raises(UsageError, match="--hidden wants comma-separated positive widths like 16,16"):
+        parse_widths(text)
+
+
+# ---- strict JSON ----
 
 def _strict_loads(text):
     def refuse(token):

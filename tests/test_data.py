@@ -1,10 +1,15 @@
+"""The data package: the toy generators, the stratified split, ``Dataset`` and the CSV loader's basics."""
+
 import re
+import warnings
 
 import numpy as np
 import pytest
 
-from data import (DATASETS, MULTICLASS_DATASETS, Dataset, load_csv, make_blobs, make_circles,
+from data import (DATASETS, MULTICLASS_DATASETS, Dataset, load_csv, make_blobs, make_circles, make_dataset,
                   make_moons, make_spiral, make_xor, train_val_split)
+from data.synthetic import MAX_NOISE
+from layers.validation import ParameterError
 
 
 @pytest.mark.parametrize("name", list(DATASETS))
@@ -40,11 +45,42 @@ def test_xor_labels_are_the_xor_of_the_signs_without_noise():
     assert np.abs(X).min() >= 0.1
 
 
-@pytest.mark.parametrize("kw", [{"n_samples": 1}, {"noise": -1.0}, {"noise": np.nan}])
-def test_generators_refuse_bad_arguments(kw):
+@pytest.mark.parametrize("kw", [{"n_samples": 1}, {"n_samples": 10.0}, {"n_samples": True}, {"noise": -1.0},
+                                {"noise": np.nan}, {"noise": np.inf}, {"noise": MAX_NOISE * 10}])
+def test_generators_refuse_bad_arguments_naming_them(kw):
     args = {"n_samples": 10, **kw}
-    with pytest.raises(ValueError):
+    with pytest.raises(ParameterError) as info:
         make_circles(**args)
+    (param,) = kw
+    assert (info.value.owner, info.value.param) == ("make_circles", param)
+    assert str(info.value).startswith(f"make_circles: {param} must be ")
+
+
+@pytest.mark.parametrize("name", list(DATASETS))
+def test_the_largest_noise_makes_data_that_standardises_without_overflow(name):
+    X, _ = DATASETS[name](1000, noise=MAX_NOISE, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scale = X.std(axis=0)
+    assert np.isfinite(X).all() and np.isfinite(scale).all() and (scale > 0).all()
+
+
+def test_make_dataset_is_the_generator_by_name():
+    for name in DATASETS:
+        X, y = make_dataset(name, 50, seed=3)
+        X2, y2 = DATASETS[name](50, seed=3)
+        np.testing.assert_array_equal(X, X2)
+        np.testing.assert_array_equal(y, y2)
+    X, y = make_dataset("blobs", 30, noise=0.0, seed=1, classes=3)
+    np.testing.assert_array_equal(X, make_blobs(30, noise=0.0, seed=1, classes=3)[0])
+
+
+def test_make_dataset_refuses_classes_for_a_two_class_generator_and_unknown_names():
+    with pytest.raises(ParameterError, match="classes applies to spiral, blobs; circles has two classes") as info:
+        make_dataset("circles", 10, classes=3)
+    assert info.value.param == "classes"
+    with pytest.raises(ValueError, match="unknown dataset 'mnist'"):
+        make_dataset("mnist")
 
 
 def test_split_is_stratified_disjoint_complete_and_seeded():
@@ -62,9 +98,12 @@ def test_split_without_validation_and_bad_fraction():
     X, y = np.ones((10, 2)), np.r_[np.zeros(5), np.ones(5)]
     Xt, Xv, _, _ = train_val_split(X, y, 0.0, seed=0)
     assert len(Xt) == 10 and len(Xv) == 0
-    for bad in (-0.1, 1.0):
-        with pytest.raises(ValueError, match="val_fraction"):
+    for bad in (-0.1, 1.0, np.nan):
+        with pytest.raises(ParameterError, match="val_fraction must be in") as info:
             train_val_split(X, y, bad)
+        assert info.value.param == "val_fraction"
+    with pytest.raises(ParameterError, match="val_fraction leaves no training samples out of 2"):
+        train_val_split(np.ones((2, 1)), np.array([0, 1]), 0.9)
 
 
 # --- K-class generators

@@ -8,14 +8,14 @@ import pytest
 import train
 from model import Sequential, TwoLayerNet, load
 
+from .conftest import call_main
+
 IRIS_LIKE = {"setosa": ([5.0, 3.4, 1.5, 0.25], 0.3), "versicolor": ([5.9, 2.8, 4.3, 1.3], 0.4),
              "virginica": ([6.6, 3.0, 5.5, 2.0], 0.45)}
 
 
 def run(capsys, *argv):
-    code = train.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+    return call_main(train.main, capsys, *argv)
 
 
 def iris_like_csv(path, per_class=50, seed=0):

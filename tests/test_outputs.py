@@ -1,4 +1,5 @@
-"""Issue 9, items 1-4: output paths are checked before any work, and written without harm."""
+"""Outputs: ``app.outputs.check_outputs`` refuses harmful paths before any work, and
+``model.atomic.atomic_write`` writes without harm (atomically, through symlinks, keeping modes)."""
 
 import os
 import re
@@ -37,7 +38,7 @@ def _refused(outputs, inputs=(), match=""):
     return message
 
 
-# ---- check_outputs: the same file twice (item 1) ----
+# ---- check_outputs: the same file twice ----
 
 @pytest.mark.parametrize("spelling", ["same", "dotted", "symlink", "hardlink"])
 def test_an_output_that_is_an_input_is_refused(tmp_path, spelling):
@@ -80,7 +81,7 @@ def test_a_wrong_extension_decides_before_a_collision(tmp_path):
     _refused([("--save", path, (".npz",)), ("--plot", path, (".png",))], match=r"--plot .*must end in \.png")
 
 
-# ---- check_outputs: what the target is (item 2) ----
+# ---- check_outputs: what the target is ----
 
 def test_a_fifo_is_refused_and_left_alone(tmp_path):
     fifo = tmp_path / "pipe.npz"
@@ -115,7 +116,7 @@ def test_symlinks_to_regular_or_missing_files_are_accepted(tmp_path):
     assert got == {"--save": tmp_path / "m.npz", "--history": tmp_path / "h.csv"}
 
 
-# ---- check_outputs: where it goes (item 4) ----
+# ---- check_outputs: where it goes ----
 
 @pytest.mark.parametrize("below", ["x.npz", "sub/deeper/x.npz"])
 def test_a_parent_that_is_a_file_is_refused(tmp_path, below):
@@ -152,7 +153,7 @@ def test_checking_creates_nothing_and_returns_the_users_paths(tmp_path, monkeypa
     assert _listing(tmp_path) == before
 
 
-# ---- atomic_write (items 2-4) ----
+# ---- atomic_write ----
 
 def test_writes_through_a_symlink_and_keeps_the_link(tmp_path):
     target = tmp_path / "real" / "m.npz"

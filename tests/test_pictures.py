@@ -7,8 +7,8 @@ import pytest
 from app.pictures import ascii_regions, class_indices, confusion_matrix, plot_run, run_figure
 from model.training import History
 
-pytest.importorskip("matplotlib", reason="the plot extra; installed with the test extra, so this runs in CI")
-import matplotlib.pyplot as plt  # noqa: E402
+plt = pytest.importorskip("matplotlib.pyplot",
+                          reason="the plot extra; installed with the test extra, so this runs in CI")
 
 
 class Centroids:
@@ -106,7 +106,7 @@ def test_confusion_matrix_counts_true_rows_and_predicted_columns():
     y, pred = np.array([0, 0, 1, 2, 2, 2]), np.array([0, 1, 1, 2, 0, 2])
     m = confusion_matrix(y, pred, 3)
     expected = np.zeros((3, 3), int)
-    for t, p in zip(y, pred):
+    for t, p in zip(y, pred, strict=True):
         expected[t, p] += 1
     assert (m == expected).all() and m.sum() == len(y)
 

@@ -1,21 +1,18 @@
+"""train.py end to end: the default run, JSON, evaluation, CSV, one-line errors, divergence, plots."""
+
 import builtins
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import train
 
-ROOT = Path(__file__).resolve().parents[1]
+from .conftest import call_main, run_cli
 
 
 def run(capsys, *argv):
-    code = train.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+    return call_main(train.main, capsys, *argv)
 
 
 def test_default_run_prints_progress_summary_and_picture(tmp_path, capsys):
@@ -51,7 +48,7 @@ def test_evaluate_a_saved_model_on_csv(tmp_path, capsys):
     data = load_dataset("circles", seed=9)
     X, y = data.X, data.y
     csv = tmp_path / "d.csv"
-    csv.write_text("x1,x2,label\n" + "".join(f"{a},{b},{c}\n" for (a, b), c in zip(X, y)))
+    csv.write_text("x1,x2,label\n" + "".join(f"{a},{b},{c}\n" for (a, b), c in zip(X, y, strict=True)))
     code, out, _ = run(capsys, "--evaluate", str(model), "--data", str(csv), "--json")
     metrics = json.loads(out)
     assert code == 0 and metrics["n"] == 1000 and metrics["accuracy"] >= 0.99 and metrics["loss"] < 0.1
@@ -62,7 +59,7 @@ def test_csv_training_any_width_and_history(tmp_path, capsys):
     X = rng.standard_normal((120, 4))
     y = (X[:, 0] * X[:, 3] > 0).astype(int)
     csv = tmp_path / "d.csv"
-    csv.write_text("".join(",".join(map(str, row)) + f",{label}\n" for row, label in zip(X, y)))
+    csv.write_text("".join(",".join(map(str, row)) + f",{label}\n" for row, label in zip(X, y, strict=True)))
     code, out, _ = run(capsys, "--data", str(csv), "--hidden", "8", "--hidden-bias", "--epochs", "5",
                        "--history", str(tmp_path / "h.json"), "--save", str(tmp_path / "m.npz"))
     assert code == 0 and "4 features" in out and "predicted 1" not in out  # no picture for 4-D data
@@ -72,16 +69,36 @@ def test_csv_training_any_width_and_history(tmp_path, capsys):
 @pytest.mark.parametrize("argv,match,code", [
     (["--lr", "abc"], "argument --lr: invalid float value", 2),
     (["--dataset", "mnist"], "invalid choice", 2),
-    (["--epochs", "0"], "--epochs must be >= 1", 2),
-    (["--lr", "-1"], "--lr must be a finite number > 0", 2),
-    (["--val-fraction", "1"], "--val-fraction", 2),
-    (["--patience", "3", "--val-fraction", "0"], "--patience", 2),
+    (["--epochs", "0"], "error: --epochs ", 2),
+    (["--lr", "-1"], "error: --lr ", 2),
+    (["--val-fraction", "1"], "error: --val-fraction ", 2),
+    (["--patience", "3", "--val-fraction", "0"], "error: --patience ", 2),
     (["--data", "/no/such/file.csv"], "/no/such/file.csv: No such file or directory", 1),
     (["--evaluate", "/no/such/model.npz"], "No such file", 1),
 ])
 def test_user_errors_are_one_line_without_traceback(capsys, argv, match, code):
     got, out, err = run(capsys, *argv)
     assert got == code and match in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv,flag", [
+    (["--dropout", "1.5"], "--dropout"),
+    (["--n-samples", "1"], "--n-samples"),
+    (["--noise", "-1"], "--noise"),
+    (["--noise", "1e300"], "--noise"),  # would overflow when standardised: refused, with no RuntimeWarning first
+    (["--dataset", "spiral", "--classes", "1"], "--classes"),
+    (["--weight-decay", "nan"], "--weight-decay"),
+    (["--batch-size", "-2"], "--batch-size"),
+])
+def test_the_librarys_refusals_are_said_with_the_flag(tmp_path, capsys, argv, flag):
+    code, out, err = run(capsys, *argv, "--quiet", "--save", tmp_path / "m.npz")
+    assert code == 2 and out == "" and err.startswith(f"train.py: error: {flag} ")
+    assert len(err.splitlines()) == 1 and "Warning" not in err and not (tmp_path / "m.npz").exists()
+
+
+def test_options_are_not_abbreviated(tmp_path, capsys):
+    code, _, err = run(capsys, "--evaluate", tmp_path / "m.npz", "--sav", tmp_path / "x.npz")
+    assert code == 2 and "unrecognized arguments: --sav" in err
 
 
 def test_malformed_csv_names_the_line(tmp_path, capsys):
@@ -125,7 +142,6 @@ def test_plot_is_written_when_matplotlib_is_there(tmp_path, capsys):
 
 
 def test_as_a_subprocess(tmp_path):
-    proc = subprocess.run([sys.executable, str(ROOT / "train.py"), "--epochs", "3", "--save", str(tmp_path / "m.npz"),
-                           "--json", "--quiet"], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    proc = run_cli("train.py", "--epochs", "3", "--save", tmp_path / "m.npz", "--json", "--quiet", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["model"].endswith("m.npz")

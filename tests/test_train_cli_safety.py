@@ -1,10 +1,7 @@
-"""Issue 9 through train.py: nothing overwritten, nothing misreported, no tracebacks, strict JSON."""
+"""train.py's safety: nothing overwritten, nothing misreported, no tracebacks, strict JSON."""
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,18 +11,16 @@ from data import make_moons
 from model import TwoLayerNet, load
 from model.training import train as fit_net
 
-ROOT = Path(__file__).resolve().parents[1]
+from .conftest import call_main, run_cli
 
 
 def run(capsys, *argv):
-    code = train.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+    return call_main(train.main, capsys, *argv)
 
 
 def write_csv(path, n=60, seed=0):
     X, y = make_moons(n, seed=seed)
-    path.write_text("a,b,label\n" + "".join(f"{a},{b},{c}\n" for (a, b), c in zip(X, y)))
+    path.write_text("a,b,label\n" + "".join(f"{a},{b},{c}\n" for (a, b), c in zip(X, y, strict=True)))
     return path
 
 
@@ -67,7 +62,8 @@ def test_outputs_follow_the_umask_and_are_checked_before_training(tmp_path, caps
         assert code == 0 and (tmp_path / "m.npz").stat().st_mode & 0o777 == 0o644
     finally:
         os.umask(old)
-    code, _, err = run(capsys, "--epochs", "1", "--quiet", "--save", tmp_path / "n.npz", "--history", tmp_path / "h.txt")
+    code, _, err = run(capsys, "--epochs", "1", "--quiet", "--save", tmp_path / "n.npz",
+                       "--history", tmp_path / "h.txt")
     assert code == 2 and "--history" in err and not (tmp_path / "n.npz").exists()  # refused before any work
     code, _, err = run(capsys, "--epochs", "1", "--quiet", "--save", tmp_path / "n.npz", "--plot", tmp_path / "x.pdf")
     assert code == 2 and ".png" in err
@@ -81,10 +77,10 @@ def test_early_stopping_reports_the_saved_model(tmp_path, capsys):
     assert code == 0 and result["stopped_early"] and result["epoch"] < result["epochs"]
     from app.experiment import fit, load_dataset
     from model.builders import Architecture
-    from model.training import Schedule
+    from model.training import TrainingConfig
 
     data = load_dataset("moons", noise=0.4)
-    r = fit(data, Architecture(hidden=(64,), hidden_bias=True), Schedule(optimizer="adam", lr=0.05, patience=5))
+    r = fit(data, Architecture(hidden=(64,), hidden_bias=True), TrainingConfig(optimizer="adam", lr=0.05, patience=5))
     saved = load(model).evaluate(r.X_val, r.y_val)
     assert result["val_loss"] == pytest.approx(saved["loss"], rel=1e-12)
     assert result["val_acc"] == pytest.approx(saved["accuracy"])
@@ -101,24 +97,24 @@ def test_lbfgs_early_stopping_restores_the_best_weights():
 
 
 @pytest.mark.parametrize("argv,match", [
-    (["--hidden", "1000000000000"], "--hidden widths"),
-    (["--n-samples", "1000000000000"], "--n-samples"),
-    (["--hidden", "0"], "--hidden widths"),
-    (["--hidden", "16,,16"], "--hidden wants"),
+    (["--hidden", "1000000000000"], "error: --hidden widths must be at most"),
+    (["--n-samples", "1000000000000"], "error: --n-samples must be at most"),
+    (["--hidden", "0"], "error: --hidden "),
+    (["--hidden", "16,,16"], "error: --hidden wants"),
     (["--activation", "swish"], "invalid choice"),
-    (["--seed", "-1"], "--seed"),
-    (["--optimizer", "lbfgs", "--lr", "123"], "--lr does not apply"),
+    (["--seed", "-1"], "error: --seed "),
+    (["--optimizer", "lbfgs", "--lr", "123"], "error: --lr "),
     (["--evaluate", "m.npz", "--save", "x.npz"], "--evaluate trains nothing"),
     (["--evaluate", "m.npz", "--patience", "3"], "--evaluate trains nothing"),
-    (["--weight-decay", "-1"], "--weight-decay"),
-    (["--classes", "3"], "--classes applies to"),
-    (["--batchnorm", "--batch-size", "1"], "at least 2 samples"),
-    (["--dropout", "0.3", "--optimizer", "lbfgs"], "L-BFGS"),
+    (["--weight-decay", "-1"], "error: --weight-decay "),
+    (["--classes", "3"], "error: --classes applies to"),
+    (["--batchnorm", "--batch-size", "1"], "error: --batch-size "),
+    (["--dropout", "0.3", "--optimizer", "lbfgs"], "error: --"),
 ])
 def test_impossible_requests_are_one_line_exit_2(tmp_path, capsys, argv, match):
-    code, _, err = run(capsys, *argv, "--quiet")
-    expected = 1 if "--classes applies" in match else 2
-    assert code == expected and match in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    code, _, err = run(capsys, *argv, "--quiet", "--save", tmp_path / "m.npz")
+    assert code == 2 and match in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "m.npz").exists()
 
 
 def test_evaluate_refuses_npy_and_unknown_labels_and_non_finite_loss(tmp_path, capsys, monkeypatch):
@@ -143,7 +139,8 @@ def test_evaluate_refuses_npy_and_unknown_labels_and_non_finite_loss(tmp_path, c
 
 
 def test_json_is_strict_everywhere(tmp_path, capsys):
-    code, out, _ = run(capsys, "--epochs", "2", "--val-fraction", "0", "--json", "--quiet", "--save", tmp_path / "m.npz")
+    code, out, _ = run(capsys, "--epochs", "2", "--val-fraction", "0", "--json", "--quiet",
+                       "--save", tmp_path / "m.npz")
     def refuse(token):
         raise AssertionError(f"non-standard JSON token {token}")
 
@@ -153,9 +150,13 @@ def test_json_is_strict_everywhere(tmp_path, capsys):
 
 
 def test_a_closed_stdout_ends_quietly(tmp_path):
-    proc = subprocess.run(f"{sys.executable} {ROOT / 'train.py'} --epochs 3 --save {tmp_path / 'm.npz'} | true",
-                          shell=True, capture_output=True, text=True, timeout=60, cwd=tmp_path)
-    assert "Broken pipe" not in proc.stderr and "Traceback" not in proc.stderr
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first line, as in `train.py | true`
+    try:
+        proc = run_cli("train.py", "--epochs", "3", "--save", tmp_path / "m.npz", cwd=tmp_path, stdout=write_end)
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 141 and proc.stderr == ""
 
 
 def test_float16_networks_are_refused():
