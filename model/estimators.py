@@ -1,0 +1,562 @@
+"""scikit-learn-compatible estimators: ``MLPClassifier`` and ``MLPRegressor``, built on ``Sequential`` and ``train``.
+
+Switching from scikit-learn is a one-line import change for the parameters both share (same names, same
+meanings, same defaults); the rest of scikit-learn's toolbox (``Pipeline``, ``cross_val_score``,
+``GridSearchCV``, pickling, ``clone``) takes them as any estimator::
+
+    from model import MLPClassifier            # instead of: from sklearn.neural_network import MLPClassifier
+    clf = MLPClassifier(hidden_layer_sizes=(64,), max_iter=100).fit(X, y)   # y: any labels, strings too
+    clf.predict(X)          # labels, as given
+    clf.predict_proba(X)    # (N, K) for every K, 2 included; columns in ``classes_`` order
+
+How a fit goes: the data is checked with scikit-learn's own tools; a ``Sequential`` is built —
+``[Standardize] → (Linear → [BatchNorm] → activation → [Dropout]) per hidden width → Linear`` with the loss
+the task needs (``SigmoidBCELoss`` for two classes, ``SoftmaxCrossEntropyLoss`` for more, ``MSELoss`` for
+values) — and ``model.train`` fits it; after each epoch a ``_Watch`` records scikit-learn's ``loss_curve_``
+and ``validation_scores_`` and applies its stopping rule. The fitted network is ``network_`` (it takes raw
+points: its ``Standardize`` layer carries the scaling).
+
+Where the meaning differs from scikit-learn's, on purpose:
+
+- ``solver="sgd"`` is the handout's plain update; scikit-learn's "sgd" (Nesterov momentum 0.9 by default)
+  is ``solver="nesterov"`` here, and ``"momentum"`` is classical momentum 0.9. ``momentum``,
+  ``nesterovs_momentum``, ``beta_1``, ``beta_2``, ``epsilon`` and ``max_fun`` are not parameters.
+- ``learning_rate`` (the schedule) applies to every first-order solver (scikit-learn: "sgd" only);
+  "adaptive" watches the training loss.
+- Weights start He-initialised (``layers.Linear``), not Glorot's; inputs (and the regressor's targets) are
+  standardised inside the network unless ``standardize=False``.
+- ``partial_fit`` (and ``warm_start``) continue from the current weights, but each call starts the
+  optimizer afresh (Adam's moments, momentum, the schedule).
+
+Shapes: ``X`` (N, D); the classifier's ``y`` (N,) labels; the regressor's ``y`` (N,) or (N, T).
+"""
+
+import math
+import warnings
+from dataclasses import asdict
+from functools import partial
+
+import numpy as np
+
+try:
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.metrics import r2_score
+    from sklearn.model_selection import train_test_split
+    from sklearn.utils import check_random_state
+    from sklearn.utils.class_weight import compute_class_weight
+    from sklearn.utils.metaestimators import available_if
+    from sklearn.utils.multiclass import check_classification_targets, unique_labels
+    from sklearn.utils.validation import check_is_fitted, validate_data
+except ImportError:  # scikit-learn missing, or older than 1.6 (validate_data, __sklearn_tags__)
+    raise ImportError('model.MLPClassifier and model.MLPRegressor need scikit-learn >= 1.6: '
+                      'pip install -e ".[sklearn]"') from None
+
+from layers import (BatchNorm, Dropout, LeakyReLU, Linear, MSELoss, ReLU, Sigmoid, SigmoidBCELoss,
+                    SoftmaxCrossEntropyLoss, Tanh)
+from layers.standardize import Standardize
+from layers.validation import ParameterError
+
+from .builders import Architecture
+from .inputs import check_X
+from .parameters import Snapshot
+from .predict import outputs
+from .schedules import make_schedule
+from .sequential import Sequential
+from .training import SETTINGS, TrainingConfig, train
+
+#: scikit-learn's activation names (and this library's leaky ReLU) -> the layer after each hidden Linear
+ACTIVATIONS = {"identity": None, "logistic": Sigmoid, "tanh": Tanh, "relu": ReLU, "leaky_relu": LeakyReLU}
+
+#: the library's names for the settings (``train``, ``Architecture``) -> the estimators' names, so that a
+#: ``ParameterError`` raised by the library names the parameter the user passed
+PARAMETER_NAMES = {"optimizer": "solver", "lr": "learning_rate_init", "epochs": "max_iter",
+                   "lr_schedule": "learning_rate", "hidden": "hidden_layer_sizes", "weight_decay": "alpha",
+                   "seed": "random_state"}
+
+#: scikit-learn's default mini-batch: ``min(AUTO_BATCH, n_samples)`` for ``batch_size="auto"``
+AUTO_BATCH = 200
+#: an "adaptive" schedule stops training once its rate is this small (scikit-learn's rule)
+SMALLEST_ADAPTIVE_LR = 1e-6
+
+
+# ------------------------------------------------------------------ the network
+
+
+def build_network(input_dim, hidden, output_width, loss, activation="relu", standardize=True, dropout=0.0,
+                  batchnorm=False, dtype="float64", weight_decay=0.0, seed=None):
+    """``[Standardize] → (Linear → [BatchNorm] → activation → [Dropout]) per hidden width → Linear``, then ``loss``.
+
+    Every ``Linear`` has a bias (a hidden one none when ``BatchNorm`` follows it, whose shift replaces it).
+
+    Parameters
+    ----------
+    input_dim : int, D; hidden : tuple of int, the hidden widths; output_width : int, the last Linear's
+    loss : a loss layer; activation : a key of ``ACTIVATIONS``; dropout : float in [0, 1)
+    seed : None or int, for the initial weights and the dropout masks
+
+    Returns
+    -------
+    Sequential with parameters ``"{i}.W"``, ``"{i}.b"`` by layer index.
+    """
+    rng = np.random.default_rng(seed)
+    stack = [Standardize(input_dim, dtype=dtype)] if standardize else []
+    width = input_dim
+    for h in hidden:
+        stack.append(Linear(width, h, bias=not batchnorm, rng=rng, dtype=dtype))
+        if batchnorm:
+            stack.append(BatchNorm(h, dtype=dtype))
+        if ACTIVATIONS[activation] is not None:
+            stack.append(ACTIVATIONS[activation]())
+        if dropout:
+            stack.append(Dropout(dropout, rng=rng))
+        width = h
+    stack.append(Linear(width, output_width, rng=rng, dtype=dtype))
+    return Sequential(stack, loss, weight_decay=weight_decay)
+
+
+def _through(layers, X):
+    """``X`` passed through ``layers`` (the fitted preprocessing ones) in order."""
+    for layer in layers:
+        X = layer.forward(X)
+    return X
+
+
+# ------------------------------------------------------------------ the per-epoch watch
+
+
+class _Watch:
+    """scikit-learn's bookkeeping after each epoch, as ``train``'s ``on_epoch``: returns True to stop.
+
+    ``loss_curve`` gets the epoch's training loss plus the L2 penalty; with a ``scorer``, ``scores`` gets the
+    validation score and the best-scoring state is kept (``restore_best``). Unless ``stop`` is False, training
+    stops once the watched quantity (the score, else the loss) has failed to improve by ``tol`` for more
+    than ``n_iter_no_change`` epochs — under an "adaptive" schedule only once its rate has fallen to 1e-6.
+    """
+
+    def __init__(self, net, tol, n_iter_no_change, scorer=None, adaptive=False, stop=True, verbose=False):
+        self.net, self.tol, self.patience = net, tol, n_iter_no_change
+        self.scorer, self.adaptive, self.stop, self.verbose = scorer, adaptive, stop, verbose
+        self.loss_curve, self.scores = [], ([] if scorer else None)
+        self.best_loss, self.best_score = math.inf, -math.inf
+        self.best_state = Snapshot(net) if scorer else None
+        self.stalled, self.converged = 0, False
+
+    def __call__(self, epoch, history):
+        loss = history.train_loss[-1] + self.penalty()
+        self.loss_curve.append(loss)
+        if self.verbose:
+            print(f"Iteration {epoch}, loss = {loss:.8f}")
+        if self.scorer is None:
+            self.stalled = self.stalled + 1 if loss > self.best_loss - self.tol else 0
+            self.best_loss = min(self.best_loss, loss)
+        else:
+            score = self.scorer()
+            self.scores.append(score)
+            if self.verbose:
+                print(f"Validation score: {score:f}")
+            self.stalled = self.stalled + 1 if score < self.best_score + self.tol else 0
+            if score > self.best_score:
+                self.best_score = score
+                self.best_state.capture()
+        if not self.stop or self.stalled <= self.patience:
+            return False
+        if self.adaptive and history.lr[-1] > SMALLEST_ADAPTIVE_LR:
+            self.stalled = 0  # the schedule divides the rate by 5 and training goes on
+            return False
+        self.converged = True
+        return True
+
+    def penalty(self):
+        """The L2 penalty ``(λ/2) Σ ‖W‖²`` at the current weights (scikit-learn's loss includes it)."""
+        decay = self.net.weight_decay
+        if not decay:
+            return 0.0
+        return 0.5 * decay * sum(float(np.vdot(p, p)) for p in self.net.params.values() if np.ndim(p) >= 2)
+
+    def restore_best(self):
+        if self.best_state is not None and self.scores:
+            self.best_state.restore()
+
+
+# ------------------------------------------------------------------ what both estimators share
+
+
+class _MLP(BaseEstimator):
+    """The fit machinery of both estimators; a subclass says how targets are encoded and scored."""
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001,
+                 batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5, max_iter=200,
+                 shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=10, standardize=True, dtype="float64", dropout=0.0,
+                 batchnorm=False, engine="auto"):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.standardize = standardize
+        self.dtype = dtype
+        self.dropout = dropout
+        self.batchnorm = batchnorm
+        self.engine = engine
+
+    # -------------------------------------------------------------- the settings, checked by the library
+
+    def _refuse(self, param, reason):
+        raise ParameterError(type(self).__name__, param, reason)
+
+    def _speaking_as_estimator(self, error):
+        """``error`` (a library ``ParameterError``) again, naming the estimator and its parameter."""
+        return ParameterError(type(self).__name__, PARAMETER_NAMES.get(error.param, error.param), error.reason)
+
+    def _architecture(self):
+        """The network's words, checked by ``Architecture`` (the one home of those rules)."""
+        if self.activation not in ACTIVATIONS:
+            self._refuse("activation", f"must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
+        try:
+            return Architecture(hidden=self.hidden_layer_sizes, weight_decay=self.alpha,
+                                standardize=bool(self.standardize), dropout=self.dropout,
+                                batchnorm=bool(self.batchnorm), dtype=self.dtype)
+        except ParameterError as error:
+            raise self._speaking_as_estimator(error) from None
+
+    def _training_config(self, epochs, seed):
+        """The ``train`` settings these parameters mean, checked by ``TrainingConfig``."""
+        stochastic = self.solver != "lbfgs"
+        if self.batch_size != "auto" and isinstance(self.batch_size, str):
+            self._refuse("batch_size", f"must be 'auto' or a positive integer, got {self.batch_size!r}")
+        batch_size = AUTO_BATCH if self.batch_size == "auto" else self.batch_size
+        settings = {"optimizer": self.solver, "epochs": epochs, "seed": seed, "engine": self.engine,
+                    "lr": self.learning_rate_init if stochastic else None,
+                    "batch_size": batch_size if stochastic else None,
+                    "lr_schedule": self.learning_rate if stochastic else "constant", "power_t": self.power_t}
+        if not self.shuffle:
+            if "shuffle" not in SETTINGS:
+                self._refuse("shuffle", "False is not supported: model.train always shuffles the mini-batches")
+            settings["shuffle"] = False
+        try:
+            make_schedule("adaptive", 1.0, tol=self.tol, n_iter_no_change=self.n_iter_no_change)  # checks both
+            return TrainingConfig(**settings)
+        except ParameterError as error:
+            raise self._speaking_as_estimator(error) from None
+
+    def _check_validation_fraction(self):
+        fraction = self.validation_fraction
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
+            self._refuse("validation_fraction", f"must be a number in (0, 1), got {fraction!r}")
+
+    def _validation_split(self, X, targets, seed):
+        """scikit-learn's held-out set for early stopping: ``(X_train, X_val, t_train, t_val)``."""
+        stratify = targets if isinstance(self, ClassifierMixin) else None
+        parts = train_test_split(X, targets, test_size=self.validation_fraction, random_state=seed,
+                                 stratify=stratify)
+        if len(parts[1]) < 2:
+            raise ValueError("The validation set is too small. Increase 'validation_fraction' or the size of your "
+                             "dataset.")
+        return parts
+
+    # -------------------------------------------------------------- fitting
+
+    def _fit(self, X, y, incremental, classes=None):
+        arch = self._architecture()
+        continuing = hasattr(self, "network_") and (incremental or self.warm_start)
+        if continuing and self._built_with != self._build_words(arch):
+            raise ValueError(f"{'partial_fit' if incremental else 'warm_start'} continues the fitted network, but "
+                             "the architecture's parameters changed since it was built; fit with warm_start=False")
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        first = not continuing
+        X, y = validate_data(self, X, y, reset=first, dtype=arch.dtype if first else self.network_.dtype,
+                             **self._target_checks)
+        if first:
+            self._random_state = check_random_state(self.random_state)
+        seeds = self._random_state.randint(np.iinfo(np.int32).max, size=3)
+        config = self._training_config(1 if incremental else self.max_iter, int(seeds[0]))
+        held_out = self.early_stopping and self.solver != "lbfgs" and not incremental
+        if held_out:
+            self._check_validation_fraction()
+        targets = self._encode(y, first, incremental, classes)
+        X_val = t_val = None
+        if held_out:
+            X, X_val, targets, t_val = self._validation_split(X, targets, int(seeds[1]))
+        if first:
+            self._build(arch, X, targets, int(seeds[2]))
+        return self._train(X, targets, X_val, t_val, config, incremental)
+
+    def _build(self, arch, X, targets, seed):
+        """A new ``network_`` for these training rows, its ``Standardize`` fitted on them."""
+        loss, width = self._head(targets)
+        self.network_ = build_network(X.shape[1], arch.hidden, width, loss, self.activation, arch.standardize,
+                                      arch.dropout, arch.batchnorm, arch.dtype, seed=seed)
+        for layer in self.network_.split_preprocessing()[0]:
+            layer.fit(X)
+        if hasattr(self, "feature_names_in_"):
+            self.network_.feature_names = [str(name) for name in self.feature_names_in_]
+        self._built_with = self._build_words(arch)
+        self.n_layers_ = len(arch.hidden) + 2
+        self.n_iter_, self.t_, self.loss_curve_, self.best_loss_ = 0, 0, [], math.inf
+        self.validation_scores_, self.best_validation_score_ = None, None
+
+    def _build_words(self, arch):
+        return (arch.hidden, self.activation, arch.standardize, arch.dropout, arch.batchnorm, arch.dtype)
+
+    def _train(self, X, targets, X_val, t_val, config, incremental):
+        """Train ``network_`` past its preprocessing layers (fitted once, in ``_build``) and record the run."""
+        net = self.network_
+        batch = len(X) if config.batch_size is None else min(config.batch_size, len(X))
+        net.weight_decay = float(self.alpha) / batch  # scikit-learn divides the L2 term by the batch's size
+        pre, body = net.split_preprocessing()
+        X = _through(pre, X)
+        scorer = None
+        if X_val is not None:
+            X_val = _through(pre, X_val)
+            scorer = partial(self._validation_score, body, X_val, t_val)
+        watch = _Watch(body, float(self.tol), int(self.n_iter_no_change), scorer,
+                       adaptive=config.lr_schedule == "adaptive", stop=self.solver != "lbfgs" and not incremental,
+                       verbose=bool(self.verbose))
+        try:
+            history = train(body, X, targets, on_epoch=watch, **{**asdict(config), "engine": self._engine(config)})
+        except ParameterError as error:
+            raise self._speaking_as_estimator(error) from None
+        watch.restore_best()
+        self._record(history, watch, len(X), incremental)
+        return self
+
+    def _record(self, history, watch, n_train, incremental):
+        """scikit-learn's fitted attributes from one ``train`` run (``loss_curve_`` grows across warm starts)."""
+        self.history_ = history
+        self.n_iter_ = len(history.epoch)
+        self.t_ += self.n_iter_ * n_train
+        self.loss_curve_ = self.loss_curve_ + watch.loss_curve
+        self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else math.nan
+        if watch.scores is None:
+            self.best_loss_ = min([self.best_loss_] + watch.loss_curve)
+        else:
+            self.validation_scores_ = (self.validation_scores_ or []) + watch.scores
+            self.best_validation_score_ = max(self.validation_scores_)
+            self.best_loss_ = None
+        if not incremental and self.n_iter_ == self.max_iter and not watch.converged:
+            what = "Stochastic Optimizer" if self.solver != "lbfgs" else "lbfgs"
+            warnings.warn(f"{what}: Maximum iterations ({self.max_iter}) reached and the optimization hasn't "
+                          "converged yet.", ConvergenceWarning, stacklevel=5)
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "network_")
+
+    def _engine(self, config):
+        """The ``engine`` setting this fit trains with."""
+        return config.engine
+
+    def _outputs(self, X):
+        """The network's outputs (logits or values) for raw ``X``, checked with scikit-learn's tools."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=self.network_.dtype)
+        return outputs(self.network_, check_X(self.network_, X))
+
+    def _can_partial_fit(self):
+        if self.solver == "lbfgs":
+            raise AttributeError("partial_fit is only available for stochastic optimizers; lbfgs is not stochastic")
+        return True
+
+
+# ------------------------------------------------------------------ the classifier
+
+
+class MLPClassifier(ClassifierMixin, _MLP):
+    """A multi-layer perceptron classifier, trained by ``model.train``, usable wherever scikit-learn's is.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default (100,), the hidden widths
+    activation : {"identity", "logistic", "tanh", "relu", "leaky_relu"}, default "relu"
+    solver : {"adam", "sgd", "momentum", "nesterov", "lbfgs"}, default "adam" (see the module's notes: "sgd"
+        is plain SGD; scikit-learn's default "sgd" is "nesterov" here)
+    alpha : float >= 0, default 1e-4, the L2 penalty; as scikit-learn does, divided by the batch size:
+        the network's ``weight_decay`` λ is ``alpha / batch_size`` (``alpha / n_samples`` for lbfgs)
+    batch_size : int or "auto" (``min(200, n_samples)``); learning_rate_init : float > 0, default 0.001
+    learning_rate : {"constant", "invscaling", "adaptive"}, the schedule; power_t : invscaling's exponent
+    max_iter : int, epochs (lbfgs: iterations); tol, n_iter_no_change : the stopping rule (see ``_Watch``)
+    shuffle : bool; False is refused while ``model.train`` has no such setting (it always shuffles)
+    random_state : None, int or RandomState: the initial weights, the shuffles, the held-out split
+    verbose : print the loss after each epoch; warm_start : ``fit`` continues from the fitted weights
+    early_stopping, validation_fraction : hold out this fraction (stratified), stop on its accuracy and
+        keep the best weights
+    class_weight : None, "balanced" or {label: weight}: each sample's loss weighted by its class's, inside
+        the loss layer (``Σ w ℓ / Σ w``), so the gradient checker verifies it
+    standardize : bool, default True: a ``Standardize`` layer first, fitted on the training data
+    dtype : "float64" or "float32"; dropout : float in [0, 1); batchnorm : bool; engine : "auto" or "layers"
+
+    Attributes
+    ----------
+    classes_ : (K,) the labels; n_features_in_, feature_names_in_ (when X has string column names)
+    loss_curve_ : per-epoch training loss (with the L2 term); loss_ : its last value
+    best_loss_ : its minimum (None with early stopping); validation_scores_, best_validation_score_ :
+        per-epoch validation accuracy and its best (None without early stopping)
+    n_iter_ : epochs run by the last fit; t_ : training samples seen; n_layers_, n_outputs_, out_activation_
+    network_ : the fitted ``Sequential`` (takes raw points); history_ : the last ``model.train`` History
+    """
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001,
+                 batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5, max_iter=200,
+                 shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=10, class_weight=None, standardize=True,
+                 dtype="float64", dropout=0.0, batchnorm=False, engine="auto"):
+        super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
+                         learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
+                         max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
+                         warm_start=warm_start, early_stopping=early_stopping,
+                         validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
+                         standardize=standardize, dtype=dtype, dropout=dropout, batchnorm=batchnorm, engine=engine)
+        self.class_weight = class_weight
+
+    _target_checks = {}  # y: one label per row (a column vector is raveled, with scikit-learn's warning)
+
+    def fit(self, X, y):
+        """Fit on ``X`` (N, D) and labels ``y`` (N,) of any type; returns self."""
+        return self._fit(X, y, incremental=False)
+
+    @available_if(_MLP._can_partial_fit)
+    def partial_fit(self, X, y, classes=None):
+        """One epoch over ``(X, y)`` from the current weights; ``classes`` (every label) on the first call."""
+        return self._fit(X, y, incremental=True, classes=classes)
+
+    def _encode(self, y, first, incremental, classes):
+        """Check the labels; set ``classes_`` on the first fit; return the class indices (N,)."""
+        check_classification_targets(y)
+        name = type(self).__name__
+        if first:
+            if incremental and classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+            self.classes_ = unique_labels(y if classes is None else classes)
+            if len(self.classes_) < 2:
+                raise ValueError(f"{name} needs samples of at least 2 classes, got 1 class: {self.classes_[0]!r}")
+        elif classes is not None and not np.array_equal(unique_labels(classes), self.classes_):
+            raise ValueError(f"classes={classes!r} is not the same as on the first call to partial_fit, "
+                             f"{self.classes_!r}")
+        seen = unique_labels(y)
+        unknown = np.setdiff1d(seen, self.classes_)
+        if unknown.size:
+            raise ValueError(f"y holds labels the fitted {name} does not know: {unknown!r}; its classes_ are "
+                             f"{self.classes_!r}")
+        if not first and not incremental and len(seen) != len(self.classes_):
+            raise ValueError(f"warm_start can only be used where y has the same classes as in the previous call to "
+                             f"fit: previously {self.classes_!r}, y has {seen!r}")
+        if first and incremental and self.class_weight == "balanced":
+            raise ValueError("class_weight='balanced' is not supported for partial_fit: pass a dict of weights")
+        self._weights = self._class_weights(y)
+        return np.searchsorted(self.classes_, y)
+
+    def _class_weights(self, y):
+        """One weight per class index (None when unweighted), by scikit-learn's ``compute_class_weight``."""
+        if self.class_weight is None:
+            return None
+        return compute_class_weight(self.class_weight, classes=self.classes_, y=y).tolist()
+
+    def _engine(self, config):
+        # The engine runs unweighted losses, and its check against the layers (on the first rows) cannot see a
+        # weighting when those rows share one class: a weighted loss trains on the layers.
+        return config.engine if self._weights is None else "layers"
+
+    def _head(self, targets):
+        """The loss and output width for K classes: one logit with the fused sigmoid-BCE, or K with softmax."""
+        k = len(self.classes_)
+        loss_class = SigmoidBCELoss if k == 2 else SoftmaxCrossEntropyLoss
+        loss = loss_class() if self._weights is None else loss_class(class_weight=self._weights)
+        self.n_outputs_, self.out_activation_ = (1, "logistic") if k == 2 else (k, "softmax")
+        return loss, self.n_outputs_
+
+    def _build(self, arch, X, targets, seed):
+        super()._build(arch, X, targets, seed)
+        self.network_.classes = self.classes_.tolist()
+
+    def _validation_score(self, body, X_val, t_val):
+        """Accuracy on the (already standardised) held-out set."""
+        return float(np.mean(body.predict(X_val) == t_val))
+
+    def predict_log_proba(self, X):
+        """``log(predict_proba(X))`` (N, K): −inf where a probability rounds to 0, as scikit-learn's."""
+        proba = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            return np.log(proba)
+
+    def predict_proba(self, X):
+        """Class probabilities (N, K), columns in ``classes_`` order (two columns for two classes)."""
+        logits = self._outputs(X)
+        proba = self.network_.criterion.proba(logits)
+        return np.hstack([1 - proba, proba]) if proba.shape[1] == 1 else proba
+
+    def predict(self, X):
+        """The most probable label of each row (N,), one of ``classes_``."""
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+
+# ------------------------------------------------------------------ the regressor
+
+
+class MLPRegressor(RegressorMixin, _MLP):
+    """A multi-layer perceptron regressor (linear output, ``MSELoss``), usable wherever scikit-learn's is.
+
+    The parameters are ``MLPClassifier``'s less ``class_weight``; ``early_stopping`` watches R².
+    With ``standardize`` (the default) the targets are standardised too — each output to zero mean and
+    unit variance on the training data, ``target_mean_`` and ``target_scale_`` — and predictions are
+    returned in the original units. ``y`` may be (N,) or (N, T); ``predict`` returns (N,) for one output.
+    ``loss_curve_`` is the mean squared error of the standardised targets (the loss minimised) plus the
+    L2 term. The fitted network's outputs are the standardised ones.
+    """
+
+    _target_checks = {"multi_output": True, "y_numeric": True}
+
+    def fit(self, X, y):
+        """Fit on ``X`` (N, D) and real targets ``y`` (N,) or (N, T); returns self."""
+        return self._fit(X, y, incremental=False)
+
+    @available_if(_MLP._can_partial_fit)
+    def partial_fit(self, X, y):
+        """One epoch over ``(X, y)`` from the current weights (the target scaling of the first call is kept)."""
+        return self._fit(X, y, incremental=True)
+
+    def _encode(self, y, first, incremental, classes):
+        """Standardise the targets (their scaling set on the first fit); (N,) for one output, else (N, T)."""
+        values = y.reshape(len(y), -1).astype(np.float64)
+        if first:
+            self.n_outputs_ = values.shape[1]
+            std = values.std(axis=0)
+            self.target_mean_ = values.mean(axis=0) if self.standardize else np.zeros(self.n_outputs_)
+            self.target_scale_ = np.where(std > 0, std, 1.0) if self.standardize else np.ones(self.n_outputs_)
+        elif values.shape[1] != self.n_outputs_:
+            raise ValueError(f"y has {values.shape[1]} outputs, but {type(self).__name__} was fitted with "
+                             f"{self.n_outputs_}")
+        scaled = (values - self.target_mean_) / self.target_scale_
+        return scaled.ravel() if self.n_outputs_ == 1 else scaled
+
+    def _head(self, targets):
+        self.out_activation_ = "identity"
+        return MSELoss(), self.n_outputs_
+
+    def _validation_score(self, body, X_val, t_val):
+        """R² on the held-out set (the same in standardised units: each output's R² ignores its scale)."""
+        return float(r2_score(t_val.reshape(len(t_val), -1), body.predict(X_val)))
+
+    def predict(self, X):
+        """Predictions in the targets' units: (N,) for one output, else (N, T)."""
+        values = self._outputs(X) * self.target_scale_ + self.target_mean_
+        return values.ravel() if self.n_outputs_ == 1 else values
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
