@@ -26,7 +26,7 @@ def _positive(value, param, owner):
         number = float(value)
     except (TypeError, ValueError):
         raise ParameterError(owner, param, f"must be a number > 0, got {value!r}") from None
-    if isinstance(value, bool) or not (math.isfinite(number) and number > 0):
+    if isinstance(value, (bool, np.bool_)) or not (math.isfinite(number) and number > 0):
         raise ParameterError(owner, param, f"must be a finite number > 0, got {value!r}")
     return number
 
@@ -37,7 +37,7 @@ def _fraction(value, param, owner):
         number = float(value)
     except (TypeError, ValueError):
         raise ParameterError(owner, param, f"must be a number in [0, 1), got {value!r}") from None
-    if isinstance(value, bool) or not 0 <= number < 1:
+    if isinstance(value, (bool, np.bool_)) or not 0 <= number < 1:
         raise ParameterError(owner, param, f"must be in [0, 1), got {value!r}")
     return number
 
@@ -178,6 +178,7 @@ class _Stop(Exception):
 def lbfgs(net, X, y, max_iter=200, callback=None):
     """Minimise ``net.loss(X, y)`` over every parameter with scipy's L-BFGS-B, using ``net.backward``.
 
+    ``X``, ``y`` are what ``net.loss`` takes (raw labels: it validates them at every evaluation).
     scipy works on one float64 vector: ``gather(net.params)`` copies the parameters into it and
     ``scatter`` writes each point it tries back into the network's own arrays, in place.
     ``callback(iteration)`` is called after each iteration with that iterate in the network; returning

@@ -2,8 +2,8 @@
 
 Proof of equality: for every architecture the engine runs and every optimizer, three epochs of
 ``train(engine="auto")`` leave the parameters of ``train(engine="layers")`` to 1e-12 (float64), with
-the same seed, batches and data order. Then: what it refuses, its metric kernels against the loss
-layers, float32 and memory.
+the same seed, batches and data order; ``Engine.gradients`` equals the layers' ``grads``. Then: what it
+refuses, its metric kernels against the loss layers, float32 and memory.
 """
 
 import tracemalloc
@@ -12,18 +12,23 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-import model._engine_kernels as K
+import model.engine.kernels as kernels
 from data import make_moons
-from layers import (BatchNorm, BCELoss, CrossEntropyLoss, Dropout, Layer, Linear, MSELoss, ReLU, Sigmoid,
-                    SigmoidBCELoss, Softmax, SoftmaxCrossEntropyLoss, Tanh)
+from layers import (BCELoss, CrossEntropyLoss, Layer, LeakyReLU, Linear, MSELoss, ReLU, Sigmoid, SigmoidBCELoss,
+                    Softmax, SoftmaxCrossEntropyLoss, Tanh)
 from model import Sequential, TwoLayerNet, build_mlp
 from model.engine import Engine, unsupported_reason
+from model.engine.metrics import BinaryMetrics, SoftmaxMetrics
+from model.inputs import check_Xy
 from model.optim import SGD, Adam, make_optimizer
-from model.training import train
+from model.parameters import gather
+from model.predict import evaluate_checked
+from model.training import TrainingDiverged, train
 
 OPTIMIZERS = ["sgd", "momentum", "nesterov", "adam"]
 ACTIVATIONS = ["relu", "leaky_relu", "tanh", "sigmoid"]
 HEADS = ["sigmoid+bce", "fused bce", "softmax ce", "softmax+ce"]
+ACTIVATION_LAYERS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "leaky_relu": lambda: LeakyReLU(0.1)}
 
 
 def _data(classes=2, n=45, seed=0):
@@ -38,11 +43,9 @@ def _net(activation="relu", head="sigmoid+bce", hidden=(4,), hidden_bias=True, w
     """A network of the family the engine runs; Softmax + CrossEntropyLoss is built by hand."""
     if head == "softmax+ce":
         rng = np.random.default_rng(seed)
-        act = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid}.get(activation)
-        act = act or (lambda: __import__("layers").LeakyReLU(0.1))
         stack, width = [], 2
         for h in hidden:
-            stack += [Linear(width, h, bias=hidden_bias, rng=rng, dtype=dtype), act()]
+            stack += [Linear(width, h, bias=hidden_bias, rng=rng, dtype=dtype), ACTIVATION_LAYERS[activation]()]
             width = h
         stack += [Linear(width, 3, rng=rng, dtype=dtype), Softmax()]
         return Sequential(stack, CrossEntropyLoss(), weight_decay=weight_decay)
@@ -52,20 +55,25 @@ def _net(activation="relu", head="sigmoid+bce", hidden=(4,), hidden_bias=True, w
                      standardize=standardize)
 
 
-def _both(make, X, y, X_val=None, y_val=None, **kw):
-    """Train two copies of ``make()`` with each engine; return (engine net, history), (layers net, history)."""
+def _both(make, X, y, X_val=None, y_val=None, chunk_rows=None, **settings):
+    """Train two copies of ``make()``, on the engine and on the layers; return (net, history) of each."""
     out = []
     for engine in ("auto", "layers"):
         net = make()
-        h = train(net, X, y, X_val, y_val, epochs=3, seed=11, engine=engine, **kw)
+        h = train(net, X, y, X_val, y_val, chunk_rows=chunk_rows, epochs=3, seed=11, engine=engine, **settings)
         out.append((net, h))
     return out
 
 
 def _assert_equal_parameters(a, b, tol=1e-12):
-    scale = max(1.0, float(np.abs(b.theta).max()))
-    err = float(np.abs(a.theta - b.theta).max())
+    ours, theirs = gather(a.params), gather(b.params)
+    scale = max(1.0, float(np.abs(theirs).max()))
+    err = float(np.abs(ours - theirs).max())
     assert err <= tol * scale, f"parameters differ by {err:.3g}"
+
+
+def _sgd(net, lr=0.1):
+    return SGD(net.params, net.grads, lr=lr)
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
@@ -89,13 +97,14 @@ def test_engine_equals_the_layers_after_three_epochs(activation, head, optimizer
 @pytest.mark.parametrize("variant", [
     {"hidden": (5, 4), "activation": "tanh"},
     {"hidden": (3,), "hidden_bias": False},  # the handout's network: no first-layer bias
-    {"hidden": (20,), "weight_decay": 0.05},  # wide: the ((x ⊙ e)ᵀ M) ⊙ w2 form of step 5
+    {"hidden": (20,), "weight_decay": 0.05},  # wide: the ((x ⊙ e)ᵀ dh/da) ⊙ w2 form of step 5
     {"hidden": (4, 4, 3), "activation": "leaky_relu", "head": "softmax ce", "weight_decay": 0.01},
     {"hidden": (6,), "activation": "sigmoid", "head": "softmax+ce", "hidden_bias": False},
 ])
 def test_engine_equals_the_layers_for_deeper_wider_and_decayed_networks(variant, optimizer):
     X, y = _data(3 if variant.get("head", "").startswith("softmax") else 2)
-    (fast, _), (ref, _) = _both(lambda: _net(**variant), X, y, optimizer=optimizer, lr=0.1, batch_size=16)
+    (fast, hf), (ref, _) = _both(lambda: _net(**variant), X, y, optimizer=optimizer, lr=0.1, batch_size=16)
+    assert hf.engine == "engine"
     _assert_equal_parameters(fast, ref)
 
 
@@ -112,28 +121,47 @@ def test_full_batch_in_chunks_equals_the_layers(head, optimizer):
 
 def test_large_mini_batches_are_chunked_too():
     X, y = _data(n=90)
-    (fast, _), (ref, _) = _both(lambda: _net(hidden=(5,)), X, y, lr=0.5, batch_size=40, chunk_rows=16)
+    (fast, hf), (ref, _) = _both(lambda: _net(hidden=(5,)), X, y, lr=0.5, batch_size=40, chunk_rows=16)
+    assert hf.engine == "engine"
     _assert_equal_parameters(fast, ref)
 
 
 def test_the_equality_check_catches_a_broken_kernel(monkeypatch):
     # ReLU's local gradient replaced by 1 everywhere (the mask forgotten): the engine must then differ
-    real = K.activation
+    real = kernels.activation
 
     def broken(kind, alpha, dtype, large=False):
         act = real(kind, alpha, dtype, large)
 
-        def wrong(A, M):
-            act(A, M)
-            M[...] = 1
+        def wrong(hidden, local_grad):
+            act(hidden, local_grad)
+            local_grad[...] = 1
 
         return wrong
 
-    monkeypatch.setattr(K, "activation", broken)
+    monkeypatch.setattr(kernels, "activation", broken)
     X, y = _data()
-    (fast, _), (ref, _) = _both(lambda: _net(hidden=(6,)), X, y, lr=0.5, batch_size=8)
+    net = _net(hidden=(6,), standardize=False)
+    Xc, yc = check_Xy(net, X, y)
+    engine = Engine(net, _sgd(net))
+    net.loss(X, y)
+    net.backward()
+    ours = engine.gradients(Xc, yc)
+    assert not np.allclose(ours["w1"], net.grads["w1"], rtol=1e-6)  # the first layer's gradient is wrong
+    engine.run_epoch(engine.training_set(Xc, yc, 8, seed=0))
+    engine.push()
+    ref = _net(hidden=(6,), standardize=False)  # the same epoch on the layers: the parameters differ
+    ref_opt = _sgd(ref)
+    order = np.random.default_rng(0).permutation(len(yc))
+    for start in range(0, len(yc), 8):
+        rows = order[start:start + 8]
+        ref.loss(X[rows], y[rows])
+        ref.backward()
+        ref_opt.step()
     with pytest.raises(AssertionError, match="parameters differ"):
-        _assert_equal_parameters(fast, ref)
+        _assert_equal_parameters(net, ref)
+    # and train() checks the engine's gradient before it trusts it: this one trains on the layers
+    assert train(_net(hidden=(6,)), X, y, epochs=1, seed=0).engine == "layers"
 
 
 def test_the_default_network_trains_on_the_engine():
@@ -144,15 +172,16 @@ def test_the_default_network_trains_on_the_engine():
     assert h.engine == "layers"
 
 
-@pytest.mark.parametrize("net,optimizer,why", [
-    (build_mlp(2, hidden=(4,), dropout=0.2, seed=0), "sgd", "Dropout"),
-    (build_mlp(2, hidden=(4,), batchnorm=True, seed=0), "sgd", "BatchNorm"),
-    (Sequential([Linear(2, 3, rng=0), ReLU(), Linear(3, 1, rng=0)], MSELoss()), "sgd", "MSELoss"),
-    (Sequential([Linear(2, 3, rng=0), Linear(3, 1, rng=0)], SigmoidBCELoss()), "sgd", "layer 1 (Linear)"),
-    (TwoLayerNet(seed=0), "lbfgs", None),
+@pytest.mark.parametrize("make,optimizer,why", [
+    (lambda: build_mlp(2, hidden=(4,), dropout=0.2, seed=0), "sgd", "Dropout"),
+    (lambda: build_mlp(2, hidden=(4,), batchnorm=True, seed=0), "sgd", "BatchNorm"),
+    (lambda: Sequential([Linear(2, 3, rng=0), ReLU(), Linear(3, 1, rng=0)], MSELoss()), "sgd", "MSELoss"),
+    (lambda: Sequential([Linear(2, 3, rng=0), Linear(3, 1, rng=0)], SigmoidBCELoss()), "sgd", "layer 1 (Linear)"),
+    (lambda: TwoLayerNet(seed=0), "lbfgs", None),
 ])
-def test_anything_else_falls_back_to_the_layers(net, optimizer, why):
+def test_anything_else_falls_back_to_the_layers(make, optimizer, why):
     X, y = _data()
+    net = make()
     h = train(net, X, y, optimizer=optimizer, lr=None, epochs=2, seed=0)
     assert h.engine == "layers"
     if why:
@@ -166,8 +195,8 @@ def test_a_user_layer_or_optimizer_is_refused_with_a_reason():
             self.cache = x
             return x * x
 
-        def backward(self, g):
-            return 2 * self.cache * g
+        def backward(self, upstream):
+            return 2 * self.cache * upstream
 
     net = Sequential([Linear(2, 3, rng=0), Square(), Linear(3, 1, rng=0)], SigmoidBCELoss())
     assert "Square" in unsupported_reason(net)
@@ -177,17 +206,75 @@ def test_a_user_layer_or_optimizer_is_refused_with_a_reason():
     class MySGD(SGD):
         pass
 
-    assert "MySGD" in unsupported_reason(ok, MySGD({"theta": ok.theta}, {"theta": ok.grad_theta}, lr=0.1))
+    class MyLinear(Linear):  # a subclass may compute something else: not one the engine runs
+        pass
+
+    assert "MySGD" in unsupported_reason(ok, MySGD(ok.params, ok.grads, lr=0.1))
+    assert unsupported_reason(ok, SGD(ok.params, ok.grads, lr=0.1)) is None
+    mine = Sequential([MyLinear(2, 3, rng=0), ReLU(), Linear(3, 1, rng=0)], SigmoidBCELoss())
+    assert "MyLinear" in unsupported_reason(mine)
     with pytest.raises(ValueError, match="Square"):
-        Engine(net, SGD({"theta": net.theta}, {"theta": net.grad_theta}, lr=0.1))
+        Engine(net, _sgd(net))
+
+
+def test_a_loss_with_settings_is_refused():
+    # the engine computes the plain mean loss: a loss built with settings (a class weighting) is not that
+    net = Sequential([Linear(2, 3, rng=0), ReLU(), Linear(3, 1, rng=0)], SigmoidBCELoss())
+    net.criterion.config = lambda: {"class_weight": [1.0, 3.0]}
+    assert "SigmoidBCELoss with class_weight" in unsupported_reason(net)
+    net.criterion.config = lambda: {"class_weight": None}  # the default: still the plain loss
+    assert unsupported_reason(net) is None
 
 
 def test_a_logistic_regression_has_no_hidden_layer_and_still_runs():
     X, y = _data()
-    make = lambda: Sequential([Linear(2, 1, rng=1)], SigmoidBCELoss())  # noqa: E731
-    (fast, hf), (ref, _) = _both(make, X, y, lr=0.5, batch_size=10)
+    (fast, hf), (ref, _) = _both(lambda: Sequential([Linear(2, 1, rng=1)], SigmoidBCELoss()), X, y, lr=0.5,
+                                 batch_size=10)
     assert hf.engine == "engine"
     _assert_equal_parameters(fast, ref)
+
+
+# ------------------------------------------------------------------ one batch's gradient
+
+
+@pytest.mark.parametrize("head", HEADS)
+@pytest.mark.parametrize("variant", [
+    {"hidden": (4,)},
+    {"hidden": (3,), "hidden_bias": False, "weight_decay": 0.3},
+    {"hidden": (20,), "activation": "tanh"},
+    {"hidden": (5, 3), "activation": "leaky_relu", "weight_decay": 0.1},
+])
+def test_engine_gradients_equal_the_layers_grads(head, variant):
+    X, y = _data(3 if head.startswith("softmax") else 2, n=40)
+    net = _net(head=head, standardize=False, **variant)
+    Xc, yc = check_Xy(net, X, y)
+    engine = Engine(net, _sgd(net), chunk_rows=16)  # 40 rows: three chunks accumulated
+    net.loss(X, y)
+    net.backward()
+    ours = engine.gradients(Xc, yc)
+    assert set(ours) == set(net.grads)
+    for key, grad in net.grads.items():
+        assert ours[key].shape == grad.shape
+        np.testing.assert_allclose(ours[key], grad, rtol=1e-12, atol=1e-14, err_msg=key)
+
+
+def test_engine_gradients_follow_the_engine_parameters_and_leave_training_alone():
+    X, y = _data(n=40)
+    net = _net(hidden=(5,), standardize=False)
+    Xc, yc = check_Xy(net, X, y)
+    engine = Engine(net, Adam(net.params, net.grads, lr=0.1))
+    data = engine.training_set(Xc, yc, 8, seed=0)
+    engine.run_epoch(data)
+    engine.push()  # the network now holds the engine's parameters
+    net.loss(X, y)
+    net.backward()
+    before = engine.folded.values.copy(), engine.optimizer.m["all"].copy(), engine.optimizer.t
+    ours = engine.gradients(Xc, yc)
+    for key, grad in net.grads.items():
+        np.testing.assert_allclose(ours[key], grad, rtol=1e-12, atol=1e-14, err_msg=key)
+    np.testing.assert_array_equal(engine.folded.values, before[0])
+    np.testing.assert_array_equal(engine.optimizer.m["all"], before[1])
+    assert engine.optimizer.t == before[2]
 
 
 # ------------------------------------------------------------------ metric kernels against the loss layers
@@ -197,19 +284,19 @@ def test_binary_metrics_equal_the_loss_layers():
     rng = np.random.default_rng(0)
     z = rng.normal(0, 4, (300, 1))
     t = (rng.random((300, 1)) < 0.5).astype(float)
-    loss, correct = K.BinaryMetrics(300, np.float64)(z, t)
-    assert loss / 300 == pytest.approx(SigmoidBCELoss().value(z, t), rel=1e-13)
+    loss, correct = BinaryMetrics(300, np.float64)(z, t)
+    assert loss / 300 == pytest.approx(SigmoidBCELoss().forward(z, t), rel=1e-13)
     assert correct == np.count_nonzero((expit(z) > 0.5) == (t > 0.5))
-    capped, _ = K.BinaryMetrics(300, np.float64, clip=-np.log(np.finfo(float).eps))(z, t)
-    assert capped / 300 == pytest.approx(BCELoss().value(expit(z), t), rel=1e-12)
+    capped, _ = BinaryMetrics(300, np.float64, clip=-np.log(np.finfo(float).eps))(z, t)
+    assert capped / 300 == pytest.approx(BCELoss().forward(expit(z), t), rel=1e-12)
 
 
 def test_binary_metrics_are_exact_where_probabilities_saturate():
     z, t = np.array([[50.0], [-50.0], [800.0]]), np.array([[0.0], [1.0], [0.0]])
-    loss, correct = K.BinaryMetrics(3, np.float64)(z, t)
+    loss, correct = BinaryMetrics(3, np.float64)(z, t)
     assert loss == pytest.approx(900.0, rel=1e-15) and correct == 0  # softplus(50) + softplus(50) + 800
     cap = -np.log(np.finfo(float).eps)
-    capped, _ = K.BinaryMetrics(3, np.float64, clip=cap)(z, t)
+    capped, _ = BinaryMetrics(3, np.float64, clip=cap)(z, t)
     assert capped == pytest.approx(3 * cap)  # BCELoss clips each probability at eps
 
 
@@ -219,52 +306,65 @@ def test_softmax_metrics_equal_the_loss_layers(fused):
     z = rng.normal(0, 3, (200, 4))
     labels = rng.integers(0, 4, 200)
     eps = np.finfo(float).eps
-    loss, correct = K.SoftmaxMetrics(200, 4, np.float64, clip=None if fused else -np.log(eps))(z, labels)
-    ref = SoftmaxCrossEntropyLoss().value(z, labels) if fused else CrossEntropyLoss().value(
-        SoftmaxCrossEntropyLoss().proba(z), labels)
+    loss, correct = SoftmaxMetrics(200, 4, np.float64, clip=None if fused else -np.log(eps))(z, labels)
+    ref = SoftmaxCrossEntropyLoss().forward(z, labels) if fused else CrossEntropyLoss().forward(
+        Softmax().forward(z), labels)
     assert loss / 200 == pytest.approx(ref, rel=1e-13)
     assert correct == np.count_nonzero(np.argmax(z, axis=1) == labels)
 
 
-def test_engine_evaluate_equals_sequential_evaluate():
+def test_engine_evaluate_equals_the_layers_evaluate():
     X, y = _data(3, n=120)
     for head in HEADS:
         yy = y if head.startswith("softmax") else y % 2
         net = _net("tanh", head, hidden=(7,), standardize=False)
-        Xc, yc = net.check_Xy(X, yy)
-        eng = Engine(net, SGD({"theta": net.theta}, {"theta": net.grad_theta}, lr=0.1), chunk_rows=25)
-        got, want = eng.evaluate(Xc, yc), net.evaluate(Xc, yc, check_input=False)
+        Xc, yc = check_Xy(net, X, yy)
+        engine = Engine(net, _sgd(net), chunk_rows=25)
+        got, want = engine.evaluate(Xc, yc), evaluate_checked(net, Xc, yc)
         assert got["loss"] == pytest.approx(want["loss"], rel=1e-13)
         assert got["accuracy"] == want["accuracy"] and got["n"] == want["n"]
 
 
-# ------------------------------------------------------------------ dtype, layout, memory
+# ------------------------------------------------------------------ the optimizer, dtype, layout, memory
+
+
+def test_the_engine_steps_with_a_copy_of_the_given_optimizer():
+    net = _net(standardize=False)
+    for name in OPTIMIZERS:
+        given = make_optimizer(name, net.params, net.grads, 0.3)
+        engine = Engine(net, given)
+        assert type(engine.optimizer) is type(given)
+        assert engine.optimizer.hyperparameters() == given.hyperparameters()
+        assert engine.optimizer.params["all"] is engine.folded.values
+        assert engine.optimizer.grads["all"] is engine.folded.grads
 
 
 def test_float32_stays_float32_and_learns_like_the_layers():
     X, y = _data(n=200)
     (fast, hf), (ref, _) = _both(lambda: _net(hidden=(8,), dtype=np.float32), X, y, lr=0.5, batch_size=16)
-    assert hf.engine == "engine" and fast.theta.dtype == np.float32
-    np.testing.assert_allclose(fast.theta, ref.theta, rtol=1e-4, atol=1e-5)
+    assert hf.engine == "engine" and all(p.dtype == np.float32 for p in fast.params.values())
+    np.testing.assert_allclose(gather(fast.params), gather(ref.params), rtol=1e-4, atol=1e-5)
     net = _net(hidden=(8,), dtype=np.float32, standardize=False)
-    eng = Engine(net, SGD({"theta": net.theta}, {"theta": net.grad_theta}, lr=0.1), chunk_rows=64)
-    Xc, yc = net.check_Xy(X, y)
+    engine = Engine(net, _sgd(net), chunk_rows=64)
+    Xc, yc = check_Xy(net, X, y)
     for batch in (16, len(yc)):  # mini-batches, and the full batch in chunks
-        steps, loss, acc = eng.run_epoch(eng.training_set(Xc, yc, batch))
+        steps, loss, acc = engine.run_epoch(engine.training_set(Xc, yc, batch))
         assert isinstance(loss, float) and np.isfinite(loss)
-    assert eng.P.dtype == eng.G.dtype == np.float32
-    assert all(b.dtype == np.float32 for blk in eng._blocks.values() for b in blk.A + blk.M + [blk.Z, blk.E])
+    assert engine.folded.values.dtype == engine.folded.grads.dtype == np.float32
+    buffers = [b for block in engine._blocks.values()
+               for b in block.hidden + block.local_grad + [block.logits, block.output_grad]]
+    assert buffers and all(b.dtype == np.float32 for b in buffers)
 
 
 def test_push_and_pull_round_trip_and_keep_the_constant_unit():
     net = _net(hidden=(3,), hidden_bias=False, standardize=False)
-    eng = Engine(net, Adam({"theta": net.theta}, {"theta": net.grad_theta}, lr=0.1))
-    before = net.theta.copy()
-    eng.P += 0.25
-    eng.push()
-    assert not np.array_equal(net.theta, before)
-    eng.pull()  # back from the net: the frozen entries are restored, the parameters kept
-    W1 = eng.W[0]
+    engine = Engine(net, Adam(net.params, net.grads, lr=0.1))
+    before = gather(net.params)
+    engine.folded.values += 0.25
+    engine.push()
+    assert not np.array_equal(gather(net.params), before)
+    engine.pull()  # back from the net: the frozen entries are restored, the parameters kept
+    W1 = engine.folded.weights[0]
     assert W1[2, 3] == 1 and not W1[:2, 3].any() and not W1[2, :3].any()  # [0 0 1] column, no b1 row
     np.testing.assert_array_equal(W1[:2, :3], net.params["w1"])
 
@@ -273,14 +373,14 @@ def test_full_batch_memory_is_chunk_sized():
     # an (N, H) float64 array would be 20,000 x 64 x 8 = 10 MB; a full-batch epoch allocates far less
     X, y = make_moons(20_000, seed=0)
     net = TwoLayerNet(hidden_dim=64, hidden_bias=True, seed=0, standardize=False)
-    Xc, yc = net.check_Xy(X, y)
-    eng = Engine(net, SGD({"theta": net.theta}, {"theta": net.grad_theta}, lr=0.1))
-    data = eng.training_set(Xc, yc, len(yc))
-    eng.run_epoch(data)  # buffers are made on first use
+    Xc, yc = check_Xy(net, X, y)
+    engine = Engine(net, _sgd(net))
+    data = engine.training_set(Xc, yc, len(yc))
+    engine.run_epoch(data)  # buffers are made on first use
     tracemalloc.start()
     tracemalloc.reset_peak()
-    eng.run_epoch(data)
-    eng.evaluate(Xc, yc)
+    engine.run_epoch(data)
+    engine.evaluate(Xc, yc)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 20_000 * 64 * 8 / 20
@@ -288,20 +388,16 @@ def test_full_batch_memory_is_chunk_sized():
 
 def test_a_diverging_engine_run_is_caught_without_warnings():
     # lr 1e300 overflows to inf and NaN within a step: the guard restores the start, no RuntimeWarning
-    from model.training import TrainingDiverged
-
     X, y = _data()
     net = TwoLayerNet(seed=0, standardize=False)
-    start = net.theta.copy()
+    start = gather(net.params)
     with pytest.raises(TrainingDiverged, match="epoch 1"):
         train(net, X, y, lr=1e300, epochs=3, seed=0)
-    np.testing.assert_array_equal(net.theta, start)
+    np.testing.assert_array_equal(gather(net.params), start)
 
 
-def test_optimizer_hyperparameters_are_the_optimizers():
+def test_chunk_rows_must_be_a_positive_integer():
     net = _net(standardize=False)
-    opt = make_optimizer("nesterov", {"theta": net.theta}, {"theta": net.grad_theta}, 0.3)
-    eng = Engine(net, opt)
-    assert eng.kind == "nesterov" and eng.fold == pytest.approx(0.3)
-    eng = Engine(net, make_optimizer("adam", {"theta": net.theta}, {"theta": net.grad_theta}, 0.3))
-    assert eng.kind == "adam" and eng.fold == 1.0
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(ValueError, match="chunk_rows"):
+            Engine(net, _sgd(net), chunk_rows=bad)

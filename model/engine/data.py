@@ -73,8 +73,11 @@ class TrainingSet:
             self.epoch_labels = np.empty_like(self.labels) if kind == "softmax" else None
         self.batches = None
         if not self.columns:
+            parts = self.shuffler.batches()
+            sizes = {part.stop - part.start for part in parts}  # the full batches', the ragged last one's
+            scale = {size: np.asarray(1.0 / size, dtype) for size in sizes}
             self.batches = [(self.epoch_inputs[part], self.epoch_targets[part], self.logits[part],
-                             np.asarray(1.0 / (part.stop - part.start), dtype)) for part in self.shuffler.batches()]
+                             scale[part.stop - part.start]) for part in parts]
 
     def shuffle(self):
         """Copy the data into the buffers in the next epoch's order (nothing to do at full batch)."""

@@ -3,8 +3,8 @@
 ``compile_network(net)`` reads a network into a ``Plan``, or raises ``Unsupported`` saying why it
 cannot: the engine runs a chain of ``Linear`` layers with ReLU, LeakyReLU, Tanh or Sigmoid between
 them, ending in Sigmoid + ``BCELoss``, ``SigmoidBCELoss``, ``SoftmaxCrossEntropyLoss`` or Softmax +
-``CrossEntropyLoss``, under ``SGD`` (with or without momentum) or ``Adam`` — the library's own
-classes only (a subclass may change what they compute).
+``CrossEntropyLoss`` (without settings such as a class weighting), under ``SGD`` (with or without
+momentum) or ``Adam`` — the library's own classes only (a subclass may change what they compute).
 
 ``FoldedParameters`` holds every ``Linear`` as one matrix ``[[W], [b]]`` of shape (n_in + 1, n_out),
 applied to an input with a column of ones appended, so ``x @ W + b`` is one product and ``dℓ/db`` (the
@@ -81,6 +81,9 @@ def compile_network(net):
     head = HEADS.get(type(criterion))
     if head is None:
         raise Unsupported(f"the loss {type(criterion).__name__} is not one the engine runs")
+    settings = sorted(k for k, v in criterion.config().items() if v is not None)  # e.g. a class weighting
+    if settings:
+        raise Unsupported(f"the loss {type(criterion).__name__} with {', '.join(settings)} is not one the engine runs")
     layers = list(getattr(net, "layers", []))
     if head.requires is not None:
         if not layers or type(layers[-1]) is not head.requires:
