@@ -7,14 +7,8 @@
 import numpy as np
 from scipy.special import expit
 
-from .validation import as_float_array, check_matrix, check_real, check_upstream
 from .base import Layer
-
-
-def _row_sums(a):
-    """``a.sum(axis=-1, keepdims=True)``, computed as ``a · 1`` (BLAS): NumPy reduces a short last axis
-    slowly; at (256, 10) this is 4 µs against 11 µs, at (4096, 10) 22 µs against 127 µs (measured)."""
-    return (a @ np.ones(a.shape[-1], dtype=a.dtype))[..., None]
+from .validation import as_float_array, check_matrix, check_real
 
 
 def _softmax_and_log(z):
@@ -27,7 +21,7 @@ def _softmax_and_log(z):
     """
     shifted = z - z.max(axis=-1, keepdims=True)
     exps = np.exp(shifted)
-    total = _row_sums(exps)
+    total = exps.sum(axis=-1, keepdims=True)
     return exps / total, shifted - np.log(total)
 
 
@@ -49,23 +43,18 @@ class ReLU(Layer):
 
     Shapes
     ------
-    forward:  x (any shape) -> h (same); cache: the indicator ``1[x > 0]`` (same shape, x's dtype)
+    forward:  x (any shape) -> h (same); cache: the indicator ``1[x > 0]`` as 0/1 (same shape, x's dtype)
     backward: upstream (same) -> dx (same)
-
-    The indicator is kept as numbers rather than booleans: a float × float product is 2.5× faster
-    than float × bool in NumPy (measured: 2 µs against 5 µs on 256×64), and it is used twice.
     """
 
     def forward(self, x):
-        mask = (x > 0).astype(x.dtype)
-        self.cache = mask
-        return x * mask
+        self.cache = (x > 0).astype(x.dtype)  # 1[x > 0], the local gradient (0 at x = 0 itself)
+        return np.maximum(0, x)
 
     def backward(self, upstream):
-        mask = self._saved()
-        g = check_upstream(upstream, mask.shape, "ReLU")
-        # Step 4: dℓ/dx = upstream ⊙ 1[x > 0]
-        return g * mask
+        mask = self.cache
+        # Step 4, a max gate: route the upstream where x > 0, kill it elsewhere: dℓ/dx = upstream ⊙ 1[x > 0]
+        return upstream * mask
 
     def kink_state(self):
         """The sign pattern of the last input; a change of it marks a step across the kink at 0."""
@@ -91,10 +80,7 @@ class LeakyReLU(Layer):
 
     def __init__(self, alpha=0.01):
         super().__init__()
-        alpha = check_real(alpha, "alpha", "LeakyReLU")
-        if not 0 < alpha < 1:
-            raise ValueError(f"LeakyReLU: alpha must satisfy 0 < alpha < 1, got {alpha!r}")
-        self.alpha = alpha
+        self.alpha = check_real(alpha, "alpha", "LeakyReLU", within="(0, 1)")
 
     def config(self):
         return {"alpha": self.alpha}
@@ -105,10 +91,9 @@ class LeakyReLU(Layer):
         return np.where(positive, x, self.alpha * x)
 
     def backward(self, upstream):
-        positive = self._saved()
-        g = check_upstream(upstream, positive.shape, "LeakyReLU")
+        positive = self.cache
         # upstream × local, the local slope being 1 where x > 0 and alpha elsewhere
-        return np.where(positive, g, self.alpha * g)
+        return np.where(positive, upstream, self.alpha * upstream)
 
     def kink_state(self):
         """The indicator ``x > 0`` of the last input, as for ReLU: the checker's kink detector."""
@@ -130,10 +115,9 @@ class Sigmoid(Layer):
         return y
 
     def backward(self, upstream):
-        y = self._saved()
-        g = check_upstream(upstream, y.shape, "Sigmoid")
-        # Step 2: σ'(x) = σ(x)(1 − σ(x)), read off the cached output; chain with the upstream
-        return g * y * (1 - y)
+        y = self.cache
+        # Step 2, the sigmoid trick: σ'(x) = σ(x)(1 − σ(x)) = y(1 − y), read off the cached output
+        return upstream * y * (1 - y)
 
 
 class Tanh(Layer):
@@ -154,10 +138,9 @@ class Tanh(Layer):
         return y
 
     def backward(self, upstream):
-        y = self._saved()
-        g = check_upstream(upstream, y.shape, "Tanh")
-        # upstream × local, the local gradient 1 − y² read off the cached output
-        return g * (1 - y * y)
+        y = self.cache
+        # upstream × local, the local gradient tanh'(x) = 1 − y² read off the cached output
+        return upstream * (1 - y**2)
 
 
 class Softmax(Layer):
@@ -185,7 +168,6 @@ class Softmax(Layer):
         return p
 
     def backward(self, upstream):
-        p = self._saved()
-        g = check_upstream(upstream, p.shape, "Softmax")
-        # Vector → vector: the Jacobian-vector product (diag(p) − p pᵀ) g = p ⊙ (g − gᵀp), per row
-        return p * (g - _row_sums(g * p))
+        p = self.cache
+        # Vector → vector: the Jacobian-vector product (diag(p) − p pᵀ) g = p ⊙ (g − gᵀp), row by row
+        return p * (upstream - (upstream * p).sum(axis=1, keepdims=True))

@@ -6,6 +6,15 @@ the node's local gradient and returns dℓ/d(input) (the handout's "upstream × 
 parameters also fill ``self.grads``, whose keys and shapes match ``self.params`` (the shape rule: a
 gradient has the shape of what it is taken with respect to).
 
+What every ``backward`` would otherwise open with lives here, once. ``Layer`` wraps the ``forward``
+and ``backward`` each subclass defines (``__init_subclass__``): after ``forward`` it notes the shape and
+dtype of each output; before ``backward`` it refuses to run without a cache and checks each upstream
+gradient against the output it is the gradient of, handing it on in that output's dtype (an integer
+upstream becomes float; float32 stays float32). A loss's output is a Python float, so its upstream
+must be a scalar and is handed on as a Python float, which takes the dtype of the array it multiplies.
+So a subclass's ``backward`` holds only its math. A layer that does not subclass ``Layer`` is not
+touched: the network and the gradient checker only call ``forward`` and ``backward``.
+
 Beyond that, every layer has a mode (``train()`` / ``eval()``, as in PyTorch; only Dropout and
 BatchNorm behave differently in the two), a ``config()`` from which it can be rebuilt
 (``type(layer)(**layer.config())``) and a ``buffers`` dictionary of non-trainable arrays that are
@@ -13,8 +22,12 @@ saved with a model (BatchNorm's running statistics).
 """
 
 import copy
+import functools
+import inspect
 
 import numpy as np
+
+from .validation import ParameterError, check_upstream
 
 
 class Layer:
@@ -42,6 +55,15 @@ class Layer:
         self.cache = None
         self.buffers = {}
         self.training = True
+        self._upstream_spec = None  # (shape, dtype) of forward's last output (a list of them for several)
+
+    def __init_subclass__(cls, **kwargs):
+        """Wrap the subclass's own ``forward`` and ``backward`` with the checks of the module docstring."""
+        super().__init_subclass__(**kwargs)
+        if "forward" in cls.__dict__:
+            cls.forward = _noting_the_outputs(cls.forward)
+        if "backward" in cls.__dict__:
+            cls.backward = _checking_the_upstreams(cls.backward)
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
@@ -53,7 +75,7 @@ class Layer:
     def train(self, mode=True):
         """Switch to training mode (``mode=True``) or evaluation mode (``False``); return ``self``."""
         if not isinstance(mode, (bool, np.bool_)):
-            raise ValueError(f"{type(self).__name__}.train: mode must be True or False, got {mode!r}")
+            raise ParameterError(f"{type(self).__name__}.train", "mode", f"must be True or False, got {mode!r}")
         self.training = bool(mode)
         return self
 
@@ -74,15 +96,6 @@ class Layer:
         self.params[name] = value
         self.grads[name] = np.zeros_like(value)
 
-    def _saved(self):
-        """Return the cache, or say clearly that ``forward`` has not run yet."""
-        if self.cache is None:
-            raise RuntimeError(
-                f"{type(self).__name__}.backward() called before forward(): "
-                "there is no cached input to differentiate at"
-            )
-        return self.cache
-
     def zero_grad(self):
         """Set every gradient to zero in place."""
         for g in self.grads.values():
@@ -91,10 +104,78 @@ class Layer:
     def astype(self, dtype):
         """Return a copy whose parameters (and gradients) and buffers have ``dtype``; the cache is dropped."""
         new = copy.deepcopy(self)
-        new.cache = None
+        new.cache = new._upstream_spec = None
         for k in new.params:
             new.params[k] = new.params[k].astype(dtype)
             new.grads[k] = np.zeros_like(new.params[k])
         for k in new.buffers:
             new.buffers[k] = new.buffers[k].astype(dtype)
         return new
+
+
+def _noting_the_outputs(forward):
+    """``forward``, noting the shape and dtype of its output (of each, for several) for ``backward``'s check."""
+
+    @functools.wraps(forward)
+    def noting(self, *inputs, **options):
+        out = forward(self, *inputs, **options)
+        if type(out) is np.ndarray and out.dtype.kind == "f":  # the usual output: a float array
+            self._upstream_spec = out.shape, out.dtype
+        else:
+            self._upstream_spec = [_gradient_spec(o) for o in out] if type(out) is tuple else _gradient_spec(out)
+        return out
+
+    return noting
+
+
+def _gradient_spec(output):
+    """``(shape, dtype)`` of a gradient with respect to ``output``: its shape, and its dtype if floating
+    (float64 otherwise). A Python number is a loss's value: ``((), None)``, see ``_gradient_like``."""
+    if type(output) in (int, float):
+        return (), None
+    output = np.asarray(output)
+    return output.shape, (output.dtype if output.dtype.kind == "f" else np.dtype(np.float64))
+
+
+def _checking_the_upstreams(backward):
+    """``backward``, after refusing a missing cache and checking each upstream against its output."""
+    signature = inspect.signature(backward)
+
+    @functools.wraps(backward)
+    def checking(self, *upstreams, **named):
+        if getattr(self, "cache", None) is None:
+            raise RuntimeError(f"{type(self).__name__}.backward() called before forward(): "
+                               "there is no cache to differentiate at")
+        if named:  # upstreams passed by name: put them in the signature's order
+            upstreams = tuple(signature.bind(self, *upstreams, **named).arguments.values())[1:]
+        spec = getattr(self, "_upstream_spec", None)  # None if the cache was put there by hand: nothing to compare
+        if spec is None or not upstreams:  # no upstream: the subclass's default (a loss's 1.0)
+            return backward(self, *upstreams)
+        if type(spec) is tuple and len(upstreams) == 1:  # one output, one upstream: all but Copy
+            return backward(self, _gradient_like(upstreams[0], spec, type(self).__name__))
+        return backward(self, *_gradients_like(upstreams, spec, type(self).__name__))
+
+    return checking
+
+
+def _gradients_like(upstreams, spec, owner):
+    """One upstream per output of forward (``spec`` a list of specs for several), each as ``_gradient_like``."""
+    specs = spec if type(spec) is list else [spec]
+    if len(upstreams) != len(specs):
+        raise TypeError(f"{owner}.backward takes {len(specs)} upstream gradient(s), one per output of forward, "
+                        f"got {len(upstreams)}")
+    return [_gradient_like(g, one, owner, f" {i} of {len(specs)}")
+            for i, (g, one) in enumerate(zip(upstreams, specs, strict=True), 1)]
+
+
+def _gradient_like(upstream, spec, owner, which=""):
+    """``upstream`` checked to have the output's shape (``ValueError``) and cast to its float dtype.
+
+    For a loss, whose output is a Python number, the upstream must be a scalar and becomes a Python
+    float, which NumPy multiplies into an array of any float dtype without changing that dtype.
+    """
+    shape, dtype = spec
+    g = check_upstream(upstream, shape, owner, which)
+    if dtype is None:
+        return float(g)
+    return g if g.dtype == dtype else g.astype(dtype)

@@ -12,48 +12,45 @@ Shapes
 
 import numpy as np
 
-from .validation import as_float_array, check_same_shape, check_upstream
 from .base import Layer
+from .validation import as_float_array, check_same_shape
 
 
-class _BinaryGate(Layer):
-    def _inputs(self, a, b):
-        a, b = as_float_array(a, "a"), as_float_array(b, "b")
-        check_same_shape(a, b, "a", "b")
-        self.cache = (a, b)
-        return a, b
-
-    def _upstream(self, g):
-        a, _ = self._saved()
-        return check_upstream(g, a.shape, type(self).__name__)
+def _two_inputs(a, b):
+    """``a`` and ``b`` as float arrays of one shape (never broadcast)."""
+    a, b = as_float_array(a, "a"), as_float_array(b, "b")
+    check_same_shape(a, b, "a", "b")
+    return a, b
 
 
-class Add(_BinaryGate):
+class Add(Layer):
     """``out = a + b``; local gradients are both 1, so each input gets the upstream unchanged."""
 
     def forward(self, a, b):
-        a, b = self._inputs(a, b)
+        a, b = _two_inputs(a, b)
+        self.cache = a.shape  # the local gradients are 1: nothing but the shape to remember
         return a + b
 
-    def backward(self, g):
-        g = self._upstream(g)
-        return g * 1.0, g * 1.0
+    def backward(self, upstream):
+        # Add gate: distribute, each input gets upstream × 1
+        return upstream * 1.0, upstream * 1.0
 
 
-class Multiply(_BinaryGate):
+class Multiply(Layer):
     """``out = a * b``; each input gets the upstream scaled by the *other* input."""
 
     def forward(self, a, b):
-        a, b = self._inputs(a, b)
+        a, b = _two_inputs(a, b)
+        self.cache = (a, b)
         return a * b
 
-    def backward(self, g):
-        g = self._upstream(g)
+    def backward(self, upstream):
         a, b = self.cache
-        return g * b, g * a
+        # Multiply gate: swap and scale, dℓ/da = upstream × b and dℓ/db = upstream × a
+        return upstream * b, upstream * a
 
 
-class Max(_BinaryGate):
+class Max(Layer):
     """``out = max(a, b)``; the upstream goes to the winner, the loser gets 0.
 
     ``a`` wins only where ``a > b``; on a tie the gradient goes to ``b``. So ``Max(x, 0)`` is exactly
@@ -61,14 +58,14 @@ class Max(_BinaryGate):
     """
 
     def forward(self, a, b):
-        a, b = self._inputs(a, b)
+        a, b = _two_inputs(a, b)
+        self.cache = a > b  # where a wins (a tie goes to b)
         return np.maximum(a, b)
 
-    def backward(self, g):
-        g = self._upstream(g)
-        a, b = self.cache
-        a_wins = a > b
-        return g * a_wins, g * ~a_wins
+    def backward(self, upstream):
+        a_wins = self.cache
+        # Max gate: route the upstream to the winner, 0 to the loser
+        return upstream * a_wins, upstream * ~a_wins
 
 
 class Copy(Layer):
@@ -76,11 +73,9 @@ class Copy(Layer):
 
     def forward(self, x):
         x = as_float_array(x, "x")
-        self.cache = x.shape
+        self.cache = x.shape  # a branch's local gradients are 1: nothing but its shape to remember
         return x, x
 
-    def backward(self, g1, g2):
-        shape = self._saved()
-        g1 = check_upstream(g1, shape, "Copy")
-        g2 = check_upstream(g2, shape, "Copy")
-        return g1 + g2
+    def backward(self, upstream1, upstream2):
+        # Copy gate: the gradients coming back along the two uses add, dℓ/dx = upstream1 + upstream2
+        return upstream1 + upstream2

@@ -1,8 +1,9 @@
 """Loss layers: binary cross-entropy (the handout's step 1) and its fused logit twin, multi-class
 cross-entropy and its fused softmax twin, and mean squared error.
 
-Every loss is the root of the graph: ``forward(out, y, check_input=True)`` returns a Python float and
-``backward(upstream=1.0)`` returns dℓ/d(out). Besides, each loss tells a model container
+Every loss is the root of the graph: ``forward(out, y)`` checks its input and labels and returns a Python
+float; ``backward(upstream=1.0)`` returns dℓ/d(out) (the upstream, a scalar, is 1 at the root). Besides,
+each loss tells a model container
 
 - ``target``: the kind of labels it takes — ``"binary"`` (0/1 of the input's shape), ``"classes"``
   ((N,) integer class indices) or ``"values"`` (real targets of the input's shape);
@@ -14,6 +15,8 @@ Every loss is the root of the graph: ``forward(out, y, check_input=True)`` retur
 import numpy as np
 from scipy.special import expit
 
+from .activations import _softmax_and_log, log_softmax, softmax
+from .base import Layer
 from .validation import (
     as_float_array,
     as_index,
@@ -24,36 +27,16 @@ from .validation import (
     check_probabilities,
     check_same_shape,
 )
-from .activations import _softmax_and_log, log_softmax, softmax
-from .base import Layer
-
-
-def _check_scalar_upstream(upstream, owner, dtype):
-    """The upstream of a loss is a scalar; cast it to the input's dtype so that float32 stays float32
-    (a float64 0-d array would promote the whole backward pass under NumPy 2's rules)."""
-    g = np.asarray(upstream)
-    if g.shape != ():
-        raise ValueError(f"{owner}.backward: the loss is a scalar, so upstream must be a scalar, got shape {g.shape}")
-    return g.astype(dtype)
 
 
 def _check_pair(a, y, a_name, owner, y_name="y"):
-    """Public-boundary checks for an input and a target of the same shape (BCE and MSE)."""
+    """A float input and a target of the same shape (BCE and MSE), not empty."""
     a = as_float_array(a, a_name)
     y = np.asarray(y)
     check_same_shape(a, y, a_name, y_name)
     if a.size == 0:
         raise ValueError(f"{owner}: empty batch, need at least one sample")
-    check_finite(a, a_name)
     return a, y
-
-
-def _check_classes(a, y, a_name, owner):
-    """Public-boundary checks for an (N, K) input and (N,) class indices; returns y as integers."""
-    a = as_float_array(a, a_name)
-    check_matrix(a, a_name, owner)
-    check_finite(a, a_name)
-    return a, check_class_labels(y, a.shape[0], a.shape[1])
 
 
 def bce_with_logits(z, y):
@@ -61,19 +44,18 @@ def bce_with_logits(z, y):
 
     ``softplus(z) = log(1 + e^z)`` is computed as ``logaddexp(0, z)``. Shapes: z and y the same.
     """
-    return float((np.logaddexp(0, z) - y * z).sum() / z.size)  # .sum()/size: the mean, 3x cheaper than np.mean
+    return float((np.logaddexp(0, z) - y * z).mean())
 
 
 def _clip_probabilities(p, high=True):
     """``p`` clipped to ``[eps, 1 − eps]`` (``[eps, 1]`` if not ``high``), eps the machine epsilon of p's dtype."""
     eps = np.finfo(p.dtype).eps
-    p = np.maximum(p, eps)
-    return np.minimum(p, 1 - eps) if high else p  # two ufuncs: half the cost of np.clip on small arrays
+    return p.clip(eps, 1 - eps if high else 1)
 
 
 def _bce(p, y):
-    """Mean BCE of already clipped probabilities."""
-    return float(-(y * np.log(p) + (1 - y) * np.log1p(-p)).sum() / p.size)  # the mean
+    """Mean BCE of already clipped probabilities, the handout's step-1 forward."""
+    return float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean())
 
 
 class BCELoss(Layer):
@@ -96,21 +78,19 @@ class BCELoss(Layer):
 
     target = "binary"
 
-    def forward(self, p, y, check_input=True):
-        """Mean BCE. ``check_input=False`` skips the value checks (for a caller that already did them)."""
-        if check_input:
-            p, y = _check_pair(p, y, "p", "BCELoss")
-            check_binary(y)
-            check_probabilities(p, "p", "BCELoss", "; pass logits to SigmoidBCELoss")
+    def forward(self, p, y):
+        p, y = _check_pair(p, y, "p", "BCELoss")
+        check_probabilities(p, "p", "BCELoss", "; pass logits to SigmoidBCELoss")
+        check_binary(y)
+        y = y.astype(p.dtype)  # 0/1 as numbers of p's dtype: float32 stays float32
         p = _clip_probabilities(p)
         self.cache = (p, y)
         return _bce(p, y)
 
     def backward(self, upstream=1.0):
-        p, y = self._saved()
-        g = _check_scalar_upstream(upstream, "BCELoss", p.dtype)
-        # Step 1: dℓ/dp = (1/N) (−y/p + (1 − y)/(1 − p)); upstream is 1 at the root
-        return g * (-(y / p) + (1 - y) / (1 - p)) / p.size
+        p, y = self.cache
+        # Step 1: dℓ/dp = (1/N) (−y/p + (1 − y)/(1 − p)), times the upstream (1 at the root)
+        return upstream * (-y / p + (1 - y) / (1 - p)) / p.size
 
     def proba(self, out):
         """The input already is the probability of class 1: returned unchanged."""
@@ -138,18 +118,18 @@ class SigmoidBCELoss(Layer):
 
     target = "binary"
 
-    def forward(self, z, y, check_input=True):
-        if check_input:
-            z, y = _check_pair(z, y, "z", "SigmoidBCELoss")
-            check_binary(y)
+    def forward(self, z, y):
+        z, y = _check_pair(z, y, "z", "SigmoidBCELoss")
+        check_finite(z, "z")
+        check_binary(y)
+        y = y.astype(z.dtype)  # 0/1 as numbers of z's dtype: float32 stays float32
         self.cache = (z, y)
         return bce_with_logits(z, y)
 
     def backward(self, upstream=1.0):
-        z, y = self._saved()
-        g = _check_scalar_upstream(upstream, "SigmoidBCELoss", z.dtype)
-        # Steps 1 and 2 at once: dℓ/dz = (σ(z) − y) / N
-        return g * (expit(z) - y) / z.size
+        z, y = self.cache
+        # Steps 1 and 2 at once: dℓ/dz = (σ(z) − y) / N, times the upstream
+        return upstream * (expit(z) - y) / z.size
 
     def proba(self, out):
         """``σ(z)``, the probability of class 1."""
@@ -167,7 +147,7 @@ def _picked(p, y):
 
 def _mean_nll(log_p, y):
     """``−(1/N) Σ_i log_p[i, y_i]``, the mean negative log-likelihood of the labels, as a float."""
-    return float(-log_p[np.arange(len(y)), y].sum() / len(y))
+    return float(-log_p[np.arange(len(y)), y].mean())
 
 
 class CrossEntropyLoss(Layer):
@@ -189,24 +169,22 @@ class CrossEntropyLoss(Layer):
 
     target = "classes"
 
-    def forward(self, p, y, check_input=True):
-        """Mean cross-entropy. ``check_input=False`` skips the checks (and trusts ``y`` to be indices)."""
-        if check_input:
-            p, y = _check_classes(p, y, "p", "CrossEntropyLoss")
-            check_probabilities(p, "p", "CrossEntropyLoss", "; pass logits to SoftmaxCrossEntropyLoss")
-        y = as_index(y)
+    def forward(self, p, y):
+        p = as_float_array(p, "p")
+        check_matrix(p, "p", "CrossEntropyLoss")
+        check_probabilities(p, "p", "CrossEntropyLoss", "; pass logits to SoftmaxCrossEntropyLoss")
+        y = check_class_labels(y, *p.shape)
         picked = _picked(p, y)
         self.cache = (picked, y, p.shape)
-        return float(-np.log(picked).sum() / len(y))
+        return float(-np.log(picked).mean())
 
     def backward(self, upstream=1.0):
-        picked, y, shape = self._saved()
-        g = _check_scalar_upstream(upstream, "CrossEntropyLoss", picked.dtype)
+        picked, y, shape = self.cache
         n = len(y)
         dp = np.zeros(shape, dtype=picked.dtype)
-        # dℓ/dp[i, y_i] = −1 / (N p[i, y_i]) (every other entry does not appear in ℓ); × upstream
-        dp[np.arange(n), y] = -g / (n * picked)
-        return dp
+        # dℓ/dp[i, y_i] = −1 / (N p[i, y_i]); no other entry of p appears in ℓ, so its gradient is 0
+        dp[np.arange(n), y] = -1 / (n * picked)
+        return upstream * dp
 
     def proba(self, out):
         """The input already is the class probabilities: returned unchanged."""
@@ -214,8 +192,7 @@ class CrossEntropyLoss(Layer):
 
     def value(self, out, y):
         """Mean cross-entropy of ``out`` (clipped as in ``forward``); no cache, no checks."""
-        y = as_index(y)
-        return float(-np.log(_picked(np.asarray(out), y)).sum() / len(y))
+        return float(-np.log(_picked(np.asarray(out), as_index(y))).mean())
 
 
 class SoftmaxCrossEntropyLoss(Layer):
@@ -237,24 +214,22 @@ class SoftmaxCrossEntropyLoss(Layer):
 
     target = "classes"
 
-    def forward(self, z, y, check_input=True):
-        """Mean cross-entropy of softmax(z). ``check_input=False`` skips the checks."""
-        if check_input:
-            z, y = _check_classes(z, y, "z", "SoftmaxCrossEntropyLoss")
-        y = as_index(y)
+    def forward(self, z, y):
+        z = as_float_array(z, "z")
+        check_matrix(z, "z", "SoftmaxCrossEntropyLoss")
+        check_finite(z, "z")
+        y = check_class_labels(y, *z.shape)
         p, log_p = _softmax_and_log(z)
         self.cache = (p, y)
         return _mean_nll(log_p, y)
 
     def backward(self, upstream=1.0):
-        p, y = self._saved()
-        g = _check_scalar_upstream(upstream, "SoftmaxCrossEntropyLoss", p.dtype)
+        p, y = self.cache
         n = len(y)
-        dz = p.copy()
-        # Softmax and cross-entropy at once: dℓ/dz = (softmax(z) − onehot(y)) / N, × upstream
-        dz[np.arange(n), y] -= 1
-        dz *= g / n
-        return dz
+        onehot = np.zeros_like(p)
+        onehot[np.arange(n), y] = 1
+        # Softmax and cross-entropy at once: dℓ/dz = (softmax(z) − onehot(y)) / N, times the upstream
+        return upstream * (p - onehot) / n
 
     def proba(self, out):
         """``softmax(z)`` over the last axis, computed stably."""
@@ -279,21 +254,19 @@ class MSELoss(Layer):
 
     target = "values"
 
-    def forward(self, pred, target, check_input=True):
-        """Mean squared error. ``check_input=False`` skips the checks."""
-        if check_input:
-            pred, target = _check_pair(pred, target, "pred", "MSELoss", "target")
-            target = as_float_array(target, "target")
-            check_finite(target, "target")
+    def forward(self, pred, target):
+        pred, target = _check_pair(pred, target, "pred", "MSELoss", "target")
+        target = as_float_array(target, "target")
+        check_finite(pred, "pred")
+        check_finite(target, "target")
         diff = (pred - target).astype(pred.dtype, copy=False)  # a float64 target must not promote float32
         self.cache = diff
-        return float((diff * diff).sum() / diff.size)
+        return float((diff**2).mean())
 
     def backward(self, upstream=1.0):
-        diff = self._saved()
-        g = _check_scalar_upstream(upstream, "MSELoss", diff.dtype)
-        # dℓ/dpred = 2 (pred − target) / M, × upstream
-        return g * 2 * diff / diff.size
+        diff = self.cache
+        # dℓ/dpred = 2 (pred − target) / M, times the upstream
+        return upstream * 2 * diff / diff.size
 
     def proba(self, out):
         """A regression output is no probability: returned unchanged."""
@@ -301,5 +274,4 @@ class MSELoss(Layer):
 
     def value(self, out, y):
         """Mean squared error; no cache, no checks."""
-        diff = np.asarray(out) - y
-        return float((diff * diff).sum() / diff.size)
+        return float(((np.asarray(out) - y) ** 2).mean())

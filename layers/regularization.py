@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from .validation import as_float_array, check_count, check_real, check_upstream
 from .base import Layer
+from .validation import as_float_array, check_count, check_real
 
 
 class Dropout(Layer):
@@ -24,17 +24,14 @@ class Dropout(Layer):
 
     Shapes
     ------
-    forward:  x (any shape) -> out (same); cache: ``(mask, shape)`` with ``mask`` the scaled mask
-              (x's shape and dtype), or None when the pass was the identity (eval mode or p = 0)
+    forward:  x (any shape) -> out (same); cache: the scaled mask (x's shape and dtype), or the
+              number 1.0 when the pass was the identity (eval mode or p = 0)
     backward: upstream (same) -> dx (same)
     """
 
     def __init__(self, p=0.5, rng=None):
         super().__init__()
-        p = check_real(p, "p", "Dropout")
-        if not 0 <= p < 1:
-            raise ValueError(f"Dropout: p is the drop probability and must be in [0, 1), got {p!r}")
-        self.p = p
+        self.p = check_real(p, "p", "Dropout", within="[0, 1)", note=" (the drop probability)")
         self.rng = np.random.default_rng(rng)
 
     def config(self):
@@ -43,20 +40,17 @@ class Dropout(Layer):
     def forward(self, x):
         x = as_float_array(x, "x")
         if not self.training or self.p == 0:
-            self.cache = (None, x.shape)
+            self.cache = 1.0  # the identity: every unit kept, none scaled
             return x
         keep = self.rng.random(x.shape) >= self.p  # kept with probability 1 − p
         mask = keep.astype(x.dtype) * x.dtype.type(1 / (1 - self.p))
-        self.cache = (mask, x.shape)
+        self.cache = mask
         return x * mask
 
     def backward(self, upstream):
-        mask, shape = self._saved()
-        g = check_upstream(upstream, shape, "Dropout")
-        if mask is None:
-            return g  # the identity's local gradient is 1
+        mask = self.cache
         # Multiply gate with a constant: dℓ/dx = upstream ⊙ mask, the mask of the forward pass
-        return g * mask
+        return upstream * mask
 
 
 class BatchNorm(Layer):
@@ -110,12 +104,8 @@ class BatchNorm(Layer):
     def __init__(self, num_features, momentum=0.9, eps=1e-5, dtype=np.float64):
         super().__init__()
         self.num_features = check_count(num_features, "num_features", "BatchNorm")
-        self.momentum = check_real(momentum, "momentum", "BatchNorm")
-        if not 0 <= self.momentum <= 1:
-            raise ValueError(f"BatchNorm: momentum must be in [0, 1], got {self.momentum!r}")
-        self.eps = check_real(eps, "eps", "BatchNorm")
-        if not self.eps > 0:
-            raise ValueError(f"BatchNorm: eps must be positive, got {self.eps!r}")
+        self.momentum = check_real(momentum, "momentum", "BatchNorm", within="[0, 1]")
+        self.eps = check_real(eps, "eps", "BatchNorm", within="(0, inf)")
         d = self.num_features
         self._add_param("gamma", np.ones(d, dtype=dtype))
         self._add_param("beta", np.zeros(d, dtype=dtype))
@@ -170,7 +160,7 @@ class BatchNorm(Layer):
         if self.training:
             mean = x.mean(axis=0)
             centred = x - mean
-            var = (centred * centred).mean(axis=0)  # biased: divided by N
+            var = (centred**2).mean(axis=0)  # biased: divided by N
             self._update_running(mean, var)
         else:
             centred = x - self.running_mean
@@ -181,13 +171,12 @@ class BatchNorm(Layer):
         return self.params["gamma"] * x_hat + self.params["beta"]
 
     def backward(self, upstream):
-        x_hat, inv_std, batch_stats = self._saved()
-        g = check_upstream(upstream, x_hat.shape, "BatchNorm")
-        # Add gate (shift, β broadcast over the batch): dℓ/dβ = Σ_batch upstream
-        self.grads["beta"][...] = g.sum(axis=0)
-        # Multiply gate (scale): dℓ/dγ = Σ_batch upstream ⊙ x̂, and dℓ/dx̂ = upstream ⊙ γ
-        self.grads["gamma"][...] = (g * x_hat).sum(axis=0)
-        dx_hat = g * self.params["gamma"]
+        x_hat, inv_std, batch_stats = self.cache
+        # Add gate (shift, β broadcast over the batch): dℓ/dβ = Σ_i upstream_i
+        self.grads["beta"][...] = upstream.sum(axis=0)
+        # Multiply gate (scale, γ broadcast too): dℓ/dγ = Σ_i upstream_i ⊙ x̂_i, and dℓ/dx̂ = upstream ⊙ γ
+        self.grads["gamma"][...] = (upstream * x_hat).sum(axis=0)
+        dx_hat = upstream * self.params["gamma"]
         if not batch_stats:
             # Eval mode: x̂ = (x − running_mean)/σ is affine in x, so dℓ/dx = dℓ/dx̂ / σ
             return dx_hat * inv_std

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from .validation import check_count, check_upstream
 from .base import Layer
+from .validation import check_count
 
 
 class Standardize(Layer):
@@ -23,7 +23,7 @@ class Standardize(Layer):
 
     Shapes
     ------
-    forward:  x (N, D) -> y (N, D); cache: nothing but a flag (the node is affine)
+    forward:  x (N, D) -> y (N, D); cache: the scale (D,) it divided by (the node is affine)
     backward: upstream (N, D) -> dx (N, D)
     buffers:  mean (D,), scale (D,)
     """
@@ -72,16 +72,15 @@ class Standardize(Layer):
         return self
 
     def forward(self, x):
-        self.cache = np.shape(x)
+        self.cache = self.scale
         if self.is_identity:
             return x
         return (x - self.mean) / self.scale
 
     def backward(self, upstream):
-        shape = self._saved()
-        g = check_upstream(upstream, shape, "Standardize")
-        # an affine node: local gradient 1/scale per feature, times the upstream
-        return g if self.is_identity else g / self.scale
+        scale = self.cache
+        # An affine node: the local gradient is 1/scale per feature, times the upstream
+        return upstream / scale
 
     def astype(self, dtype):
         new = super().astype(dtype)

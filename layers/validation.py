@@ -53,34 +53,49 @@ def check_binary(y, name="y"):
         raise ValueError(f"{name} must contain only 0 and 1, found {y[idx].item()!r} at index {idx}")
 
 
-def check_upstream(upstream, shape, owner):
-    """Return ``upstream`` as an array after checking it has the forward output's shape."""
+def check_upstream(upstream, shape, owner, which=""):
+    """Return ``upstream`` as an array after checking it has the forward output's shape (the shape rule).
+
+    ``which`` tells one upstream from another when forward has several outputs (``" 2 of 2"``).
+    """
     g = np.asarray(upstream)
-    if g.shape != tuple(shape):
-        raise ValueError(
-            f"{owner}.backward: upstream gradient has shape {g.shape}, "
-            f"expected {tuple(shape)} (the shape of forward's output)"
-        )
+    if g.shape != shape:
+        what = "a scalar, as forward's output is" if shape == () else "the shape of forward's output"
+        raise ValueError(f"{owner}.backward: upstream gradient{which} has shape {g.shape}, expected {shape} ({what})")
     return g
 
 
-def check_real(value, name, owner):
-    """Return ``value`` as a Python float, refusing booleans, non-numbers and NaN/infinity."""
+def check_real(value, name, owner, within=None, note=""):
+    """Return ``value`` as a Python float, refusing booleans, non-numbers and NaN/infinity.
+
+    ``within`` optionally names an interval in the usual notation, ``"[0, 1)"`` or ``"(0, inf)"``, and
+    ``note`` a few words said after it. Every refusal is a ``ParameterError`` naming ``owner`` and ``name``.
+    """
     if isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{owner}: {name} must be a number, got the boolean {value!r}")
+        raise ParameterError(owner, name, f"must be a number, got the boolean {value!r}")
     try:
         out = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{owner}: {name} must be a number, got {value!r}") from None
+        raise ParameterError(owner, name, f"must be a number, got {value!r}") from None
     if not np.isfinite(out):
-        raise ValueError(f"{owner}: {name} must be finite, got {out!r}")
+        raise ParameterError(owner, name, f"must be finite, got {out!r}")
+    if within is not None and not _inside(out, within):
+        raise ParameterError(owner, name, f"must be in {within}{note}, got {out!r}")
     return out
 
 
+def _inside(x, interval):
+    """Whether ``x`` lies in ``interval``, written ``"[a, b)"`` and the like (``inf`` allowed)."""
+    low, high = (float(end) for end in interval[1:-1].split(","))
+    above = low <= x if interval[0] == "[" else low < x
+    below = x <= high if interval[-1] == "]" else x < high
+    return above and below
+
+
 def check_count(value, name, owner):
-    """Return ``value`` as a positive Python int, refusing booleans and non-integral numbers."""
+    """Return ``value`` as a positive Python int, refusing booleans and non-integral numbers (``ParameterError``)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{owner}: {name} must be a positive integer, got {value!r}")
+        raise ParameterError(owner, name, f"must be a positive integer, got {value!r}")
     return int(value)
 
 
@@ -95,13 +110,12 @@ def check_matrix(a, name, owner):
 
 
 def check_probabilities(p, name, owner, hint=""):
-    """Refuse values outside [0, 1], naming the first one and its index."""
-    bad = (p < 0) | (p > 1)
-    if bad.any():
-        idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(
-            f"{owner}: {name} must be probabilities in [0, 1], found {p[idx].item()!r} at index {idx}{hint}"
-        )
+    """Refuse NaN and infinity (as ``check_finite``), then values outside [0, 1], naming the first and its index."""
+    if p.size == 0 or (p.min() >= 0 and p.max() <= 1):  # a NaN fails both comparisons
+        return
+    check_finite(p, name)
+    idx = tuple(int(i) for i in np.argwhere((p < 0) | (p > 1))[0])
+    raise ValueError(f"{owner}: {name} must be probabilities in [0, 1], found {p[idx].item()!r} at index {idx}{hint}")
 
 
 def check_class_labels(y, n, k, name="y"):
@@ -130,6 +144,6 @@ def check_class_labels(y, n, k, name="y"):
 
 
 def as_index(y):
-    """``y`` as an integer array usable for indexing, without any check (for ``check_input=False``)."""
+    """``y`` as an integer array usable for indexing, without any check (for a loss's unchecked ``value``)."""
     y = np.asarray(y)
     return y if y.dtype.kind in "iu" else y.astype(np.intp)

@@ -102,7 +102,7 @@ def test_tanh_matches_finite_differences(rng, shape):
 
 class _TanhForgotTheSquare(Tanh):
     def backward(self, upstream):
-        return upstream * (1 - self._saved())  # wrong: 1 − y instead of 1 − y²
+        return upstream * (1 - self.cache)  # wrong: 1 − y instead of 1 − y²
 
 
 def test_checker_catches_a_broken_tanh_backward(rng):
@@ -146,7 +146,7 @@ def test_leaky_relu_exposes_the_kink_like_relu():
 
 class _LeakyReLUWithReLUsBackward(LeakyReLU):
     def backward(self, upstream):
-        return upstream * self._saved()  # wrong: slope 0 instead of alpha for x ≤ 0
+        return upstream * self.cache  # wrong: slope 0 instead of alpha for x ≤ 0
 
 
 def test_checker_catches_a_broken_leaky_relu_backward(rng):
@@ -198,7 +198,7 @@ def test_softmax_matches_finite_differences(rng, shape):
 
 class _SoftmaxWithoutTheOffDiagonal(Softmax):
     def backward(self, upstream):
-        return self._saved() * upstream  # wrong: diag(p) only, the − p pᵀ part dropped
+        return self.cache * upstream  # wrong: diag(p) only, the − p pᵀ part dropped
 
 
 def test_checker_catches_a_broken_softmax_backward(rng):

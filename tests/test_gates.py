@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from gradcheck import check_function
+from checking.checker import check_function
 from layers import Add, Copy, Max, Multiply, ReLU
 
 
@@ -45,10 +45,15 @@ def test_binary_gates_closed_forms_and_numerics(rng, shape):
         np.testing.assert_array_equal(got_a, da)
         np.testing.assert_array_equal(got_b, db)
         assert np.shape(got_a) == np.shape(a) and np.shape(got_b) == np.shape(b)
-        arrays = {"a": a.copy(), "b": b.copy()}
-        report = check_function(lambda: float(np.sum(gate.forward(arrays["a"], arrays["b"]) * g)), arrays,
-                                {"a": got_a, "b": got_b}, check=gate_cls.__name__)
+        report = _check_gate(gate, a, b, g, {"a": got_a, "b": got_b})
         assert report.passed, report
+
+
+def _check_gate(gate, a, b, g, analytic):
+    """Finite differences of ``sum(gate(a, b) · g)`` against the gate's gradients."""
+    arrays = {"a": a.copy(), "b": b.copy()}
+    return check_function(lambda: float(np.sum(gate.forward(arrays["a"], arrays["b"]) * g)), arrays, analytic,
+                          check=type(gate).__name__)
 
 
 def test_max_routes_to_the_winner_and_ties_go_to_b():

@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradcheck import check_layer, numerical_gradient, rel_error
+from checking.checker import check_layer, numerical_gradient, rel_error
 from layers import Linear
 
 SHAPES = [(1, 1, 1), (1, 2, 3), (3, 2, 3), (8, 5, 4), (16, 3, 1)]

@@ -1,3 +1,4 @@
+import inspect
 import warnings
 
 import numpy as np
@@ -219,12 +220,12 @@ def test_fused_softmax_ce_is_stable_at_plus_minus_1000_where_the_chain_collapses
 
 class _CEWithoutTheMean(CrossEntropyLoss):
     def backward(self, upstream=1.0):
-        return super().backward(upstream) * len(self._saved()[1])  # wrong: forgot the 1/N
+        return super().backward(upstream) * len(self.cache[1])  # wrong: forgot the 1/N
 
 
 class _FusedCEWithoutTheOnehot(SoftmaxCrossEntropyLoss):
     def backward(self, upstream=1.0):
-        p, y = self._saved()
+        p, y = self.cache
         return p / len(y)  # wrong: the − onehot(y) is missing
 
 
@@ -308,15 +309,22 @@ def test_ce_refuses_values_outside_0_1_naming_them(bad):
         CrossEntropyLoss().forward(np.array([[0.5, 0.5], [bad, 0.5]]), np.array([0, 1]))
 
 
-def test_check_input_false_skips_every_check(rng):
-    p, y = random_probabilities(rng, (4, 3)), np.array([0, 2, 1, 1])
-    checked, unchecked = CrossEntropyLoss(), CrossEntropyLoss()
-    assert checked.forward(p, y) == unchecked.forward(p, y, check_input=False)
-    np.testing.assert_array_equal(checked.backward(), unchecked.backward())
-    # what would be refused goes through unchecked: a value above 1, float labels
-    assert CrossEntropyLoss().forward(np.array([[2.0, 0.5]]), np.array([1.0]), check_input=False) == -np.log(0.5)
-    assert MSELoss().forward(np.array([[1.0]]), np.array([3.0]), check_input=False) == 4.0  # shapes not compared
-    assert BCELoss().forward(np.array([0.5]), np.array([2]), check_input=False) == pytest.approx(-np.log(0.5))
+@pytest.mark.parametrize("cls", [BCELoss, SigmoidBCELoss, CrossEntropyLoss, SoftmaxCrossEntropyLoss, MSELoss])
+def test_forward_always_checks_and_takes_no_switch_to_skip_it(cls):
+    assert list(inspect.signature(cls.forward).parameters)[1:] in (["p", "y"], ["z", "y"], ["pred", "target"])
+
+
+def test_forward_refuses_what_value_computes_unchecked():
+    # forward, the graph's root, always validates; value() is the one unchecked path (no cache either)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        CrossEntropyLoss().forward(np.array([[2.0, 0.5]]), np.array([1]))
+    assert CrossEntropyLoss().value(np.array([[2.0, 0.5]]), np.array([1.0])) == -np.log(0.5)
+    with pytest.raises(ValueError, match="same shape"):
+        MSELoss().forward(np.array([[1.0]]), np.array([3.0]))
+    assert MSELoss().value(np.array([[1.0]]), np.array([3.0])) == 4.0  # shapes not compared
+    with pytest.raises(ValueError, match="only 0 and 1"):
+        BCELoss().forward(np.array([0.5]), np.array([2]))
+    assert BCELoss().value(np.array([0.5]), np.array([2])) == pytest.approx(-np.log(0.5))
 
 
 # ---------------------------------------------------------------- mean squared error

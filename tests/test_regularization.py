@@ -95,8 +95,7 @@ def test_dropout_matches_finite_differences_with_the_mask_fixed(rng, p):
 
 class _DropoutForgotTheScale(Dropout):
     def backward(self, upstream):
-        mask, _ = self._saved()
-        return upstream * (mask != 0)  # wrong: the 1/(1 − p) of the forward pass is missing
+        return upstream * (self.cache != 0)  # wrong: the 1/(1 − p) of the forward pass is missing
 
 
 def test_checker_catches_a_broken_dropout_backward(rng):
@@ -192,7 +191,7 @@ def test_batchnorm_matches_finite_differences(rng, shape, mode):
 class _BatchNormWithoutTheVarianceTerm(BatchNorm):
     def backward(self, upstream):
         super().backward(upstream)  # dγ and dβ stay right
-        x_hat, inv_std, _ = self._saved()
+        x_hat, inv_std, _ = self.cache
         dx_hat = upstream * self.params["gamma"]
         return inv_std * (dx_hat - dx_hat.mean(axis=0))  # wrong: − x̂ · mean(dx̂ · x̂) dropped
 
