@@ -321,7 +321,7 @@ def _target_of(loss):
 
 
 def _layer_widths(layer):
-    """(input width, output width) a layer declares, or None where it keeps whatever it gets."""
+    """(input width, output width) a layer declares (``in_features``/``out_features``, or ``num_features``)."""
     fin, fout = getattr(layer, "in_features", None), getattr(layer, "out_features", None)
     if fin is None and fout is None:
         fin = fout = getattr(layer, "num_features", None)
@@ -329,17 +329,25 @@ def _layer_widths(layer):
 
 
 def _chain_widths(layers):
-    """Check that the declared feature widths chain; return (input width, output width)."""
-    first, width, giver = None, None, None
+    """Check that the declared feature widths chain; return (input width, output width), None where unknown.
+
+    A layer that declares no widths keeps its input's width when it has no parameters (an activation) and
+    makes the width unknown when it has some (a learner's ``Linear`` that does not say its sizes), so it
+    never causes a refusal it cannot justify.
+    """
+    width, giver = None, None
+    first = _layer_widths(layers[0])[0]
     for i, layer in enumerate(layers):
         fin, fout = _layer_widths(layer)
-        if fin is not None and width is None and first is None:
-            first = fin
-        elif fin is not None and width is not None and fin != width:
+        if fin is not None and width is not None and fin != width:
             raise ValueError(f"the layers do not chain: layer {i} ({layer!r}) expects {fin} input features, "
                              f"but layer {giver} ({layers[giver]!r}) gives {width}")
         if fout is not None:
             width, giver = fout, i
+        elif fin is None and getattr(layer, "params", None):
+            width = None
+        elif i == 0:
+            width = None
     return first, width
 
 
