@@ -10,6 +10,11 @@ each loss tells a model container
 - ``proba(out)``: class probabilities from what the loss takes as input (no cache, no checks);
 - ``value(out, y)``: the loss value without touching the cache and without checks, e.g. to evaluate
   on validation data while a backward pass is still pending.
+
+The classification losses take an optional ``class_weight``: one weight per class, so the loss is the
+weighted mean ``Σ_i w_{y_i} ℓ_i / Σ_i w_{y_i}`` instead of ``(1/N) Σ_i ℓ_i``. Both are written with each
+sample's *share* of the mean — ``1/N``, or ``w_{y_i} / Σ w`` — which is also the factor in every
+gradient below (the handout's ``1/N``).
 """
 
 import numpy as np
@@ -18,6 +23,7 @@ from scipy.special import expit
 from .activations import _softmax_and_log, log_softmax, softmax
 from .base import Layer
 from .validation import (
+    ParameterError,
     as_float_array,
     as_index,
     check_binary,
@@ -39,12 +45,51 @@ def _check_pair(a, y, a_name, owner, y_name="y"):
     return a, y
 
 
-def bce_with_logits(z, y):
-    """Mean binary cross-entropy from logits, ``mean(softplus(z) − y z)``; never overflows.
+class ClassWeighted(Layer):
+    """A loss averaged over the batch, each sample optionally weighted by its class.
+
+    Parameters
+    ----------
+    class_weight : None, or a sequence of K weights >= 0 (K = 2 for the binary losses), indexed by class.
+    """
+
+    def __init__(self, class_weight=None):
+        super().__init__()
+        self.class_weight = None if class_weight is None else _check_class_weight(class_weight, type(self).__name__)
+
+    def config(self):
+        return {} if self.class_weight is None else {"class_weight": list(self.class_weight)}
+
+    def shares(self, labels, dtype, k):
+        """Each sample's share of the mean: ``1/N`` (a scalar), or ``w_{y_i} / Σ_j w_{y_j}`` (the labels' shape)."""
+        if self.class_weight is None:
+            return 1 / np.size(labels)
+        if len(self.class_weight) != k:
+            raise ValueError(f"{type(self).__name__}: class_weight has {len(self.class_weight)} weights for {k} "
+                             "classes")
+        w = np.asarray(self.class_weight, dtype=dtype)[as_index(labels)]
+        total = w.sum()
+        if not total > 0:
+            raise ValueError(f"{type(self).__name__}: the batch's class weights sum to {total}; need > 0")
+        return w / total
+
+
+def _check_class_weight(class_weight, owner):
+    try:
+        w = [float(v) for v in class_weight]
+    except (TypeError, ValueError):
+        raise ParameterError(owner, "class_weight", f"must be a sequence of numbers, got {class_weight!r}") from None
+    if len(w) < 2 or not all(np.isfinite(v) and v >= 0 for v in w):
+        raise ParameterError(owner, "class_weight", f"must hold one finite weight >= 0 per class, got {w!r}")
+    return w
+
+
+def bce_with_logits(z, y, share):
+    """Mean binary cross-entropy from logits, ``Σ share · (softplus(z) − y z)``; never overflows.
 
     ``softplus(z) = log(1 + e^z)`` is computed as ``logaddexp(0, z)``. Shapes: z and y the same.
     """
-    return float((np.logaddexp(0, z) - y * z).mean())
+    return float((share * (np.logaddexp(0, z) - y * z)).sum())
 
 
 def _clip_probabilities(p, high=True):
@@ -53,12 +98,12 @@ def _clip_probabilities(p, high=True):
     return p.clip(eps, 1 - eps if high else 1)
 
 
-def _bce(p, y):
-    """Mean BCE of already clipped probabilities, the handout's step-1 forward."""
-    return float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean())
+def _bce(p, y, share):
+    """Mean BCE of already clipped probabilities, the handout's step-1 forward (each term times its share)."""
+    return float(-(share * (y * np.log(p) + (1 - y) * np.log(1 - p))).sum())
 
 
-class BCELoss(Layer):
+class BCELoss(ClassWeighted):
     """Binary cross-entropy averaged over the batch, taking probabilities ``p``.
 
     ``ℓ = −(1/N) Σ_i [ y_i log p_i + (1 − y_i) log(1 − p_i) ]``, with ``N = p.size``.
@@ -72,7 +117,7 @@ class BCELoss(Layer):
 
     Shapes
     ------
-    forward:  p (any shape), y (same shape, values 0/1) -> scalar float; cache: (clipped p, y)
+    forward:  p (any shape), y (same shape, values 0/1) -> scalar float; cache: (clipped p, y, share)
     backward: upstream scalar (default 1.0, ℓ is the root) -> dℓ/dp (shape of p)
     """
 
@@ -82,15 +127,16 @@ class BCELoss(Layer):
         p, y = _check_pair(p, y, "p", "BCELoss")
         check_probabilities(p, "p", "BCELoss", "; pass logits to SigmoidBCELoss")
         check_binary(y)
+        share = self.shares(y, p.dtype, 2)  # 1/N without class weights
         y = y.astype(p.dtype)  # 0/1 as numbers of p's dtype: float32 stays float32
         p = _clip_probabilities(p)
-        self.cache = (p, y)
-        return _bce(p, y)
+        self.cache = (p, y, share)
+        return _bce(p, y, share)
 
     def backward(self, upstream=1.0):
-        p, y = self.cache
+        p, y, share = self.cache
         # Step 1: dℓ/dp = (1/N) (−y/p + (1 − y)/(1 − p)), times the upstream (1 at the root)
-        return upstream * (-y / p + (1 - y) / (1 - p)) / p.size
+        return upstream * share * (-y / p + (1 - y) / (1 - p))
 
     def proba(self, out):
         """The input already is the probability of class 1: returned unchanged."""
@@ -98,10 +144,11 @@ class BCELoss(Layer):
 
     def value(self, out, y):
         """Mean BCE of ``out`` (clipped as in ``forward``); no cache, no checks."""
-        return _bce(_clip_probabilities(np.asarray(out)), y)
+        out = np.asarray(out)
+        return _bce(_clip_probabilities(out), y, self.shares(y, out.dtype, 2))
 
 
-class SigmoidBCELoss(Layer):
+class SigmoidBCELoss(ClassWeighted):
     """Sigmoid followed by binary cross-entropy, fused: takes logits ``z`` (beyond the handout).
 
     ``ℓ_i = softplus(z_i) − y_i z_i``, with softplus computed as ``logaddexp(0, z)``, which never
@@ -112,7 +159,7 @@ class SigmoidBCELoss(Layer):
 
     Shapes
     ------
-    forward:  z (any shape), y (same shape, values 0/1) -> scalar float; cache: (z, y)
+    forward:  z (any shape), y (same shape, values 0/1) -> scalar float; cache: (z, y, share)
     backward: upstream scalar (default 1.0) -> dℓ/dz (shape of z)
     """
 
@@ -122,14 +169,15 @@ class SigmoidBCELoss(Layer):
         z, y = _check_pair(z, y, "z", "SigmoidBCELoss")
         check_finite(z, "z")
         check_binary(y)
+        share = self.shares(y, z.dtype, 2)  # 1/N without class weights
         y = y.astype(z.dtype)  # 0/1 as numbers of z's dtype: float32 stays float32
-        self.cache = (z, y)
-        return bce_with_logits(z, y)
+        self.cache = (z, y, share)
+        return bce_with_logits(z, y, share)
 
     def backward(self, upstream=1.0):
-        z, y = self.cache
+        z, y, share = self.cache
         # Steps 1 and 2 at once: dℓ/dz = (σ(z) − y) / N, times the upstream
-        return upstream * (expit(z) - y) / z.size
+        return upstream * share * (expit(z) - y)
 
     def proba(self, out):
         """``σ(z)``, the probability of class 1."""
@@ -137,7 +185,8 @@ class SigmoidBCELoss(Layer):
 
     def value(self, out, y):
         """The stable mean BCE from logits, ``mean(logaddexp(0, z) − y z)``; no cache, no checks."""
-        return bce_with_logits(np.asarray(out), y)
+        out = np.asarray(out)
+        return bce_with_logits(out, y, self.shares(y, out.dtype, 2))
 
 
 def _picked(p, y):
@@ -145,12 +194,12 @@ def _picked(p, y):
     return _clip_probabilities(p[np.arange(len(y)), y], high=False)
 
 
-def _mean_nll(log_p, y):
-    """``−(1/N) Σ_i log_p[i, y_i]``, the mean negative log-likelihood of the labels, as a float."""
-    return float(-log_p[np.arange(len(y)), y].mean())
+def _mean_nll(log_p, y, share):
+    """``−(1/N) Σ_i log_p[i, y_i]``, the mean negative log-likelihood of the labels (each term times its share)."""
+    return float(-(share * log_p[np.arange(len(y)), y]).sum())
 
 
-class CrossEntropyLoss(Layer):
+class CrossEntropyLoss(ClassWeighted):
     """Multi-class cross-entropy averaged over the batch, taking probabilities ``p``.
 
     ``ℓ = −(1/N) Σ_i log p[i, y_i]``: only the probability given to the true class counts.
@@ -163,7 +212,7 @@ class CrossEntropyLoss(Layer):
     Shapes
     ------
     forward:  p (N, K) probabilities, y (N,) class indices in [0, K) -> scalar float;
-              cache: (clipped picked probabilities (N,), y (N,), p's shape)
+              cache: (clipped picked probabilities (N,), y (N,), share, p's shape)
     backward: upstream scalar (default 1.0) -> dℓ/dp (N, K), nonzero only in each row's label column
     """
 
@@ -174,16 +223,16 @@ class CrossEntropyLoss(Layer):
         check_matrix(p, "p", "CrossEntropyLoss")
         check_probabilities(p, "p", "CrossEntropyLoss", "; pass logits to SoftmaxCrossEntropyLoss")
         y = check_class_labels(y, *p.shape)
+        share = self.shares(y, p.dtype, p.shape[1])  # 1/N without class weights
         picked = _picked(p, y)
-        self.cache = (picked, y, p.shape)
-        return float(-np.log(picked).mean())
+        self.cache = (picked, y, share, p.shape)
+        return float(-(share * np.log(picked)).sum())
 
     def backward(self, upstream=1.0):
-        picked, y, shape = self.cache
-        n = len(y)
+        picked, y, share, shape = self.cache
         dp = np.zeros(shape, dtype=picked.dtype)
         # dℓ/dp[i, y_i] = −1 / (N p[i, y_i]); no other entry of p appears in ℓ, so its gradient is 0
-        dp[np.arange(n), y] = -1 / (n * picked)
+        dp[np.arange(len(y)), y] = -share / picked
         return upstream * dp
 
     def proba(self, out):
@@ -192,10 +241,11 @@ class CrossEntropyLoss(Layer):
 
     def value(self, out, y):
         """Mean cross-entropy of ``out`` (clipped as in ``forward``); no cache, no checks."""
-        return float(-np.log(_picked(np.asarray(out), as_index(y))).mean())
+        out, y = np.asarray(out), as_index(y)
+        return float(-(self.shares(y, out.dtype, out.shape[1]) * np.log(_picked(out, y))).sum())
 
 
-class SoftmaxCrossEntropyLoss(Layer):
+class SoftmaxCrossEntropyLoss(ClassWeighted):
     """Softmax followed by cross-entropy, fused: takes logits ``z`` — the multi-class ``SigmoidBCELoss``.
 
     ``ℓ = −(1/N) Σ_i log softmax(z_i)[y_i]``, with the log-softmax computed by log-sum-exp, so logits of
@@ -208,7 +258,7 @@ class SoftmaxCrossEntropyLoss(Layer):
     Shapes
     ------
     forward:  z (N, K) logits, y (N,) class indices in [0, K) -> scalar float;
-              cache: (softmax(z) (N, K), y (N,))
+              cache: (softmax(z) (N, K), y (N,), share)
     backward: upstream scalar (default 1.0) -> dℓ/dz (N, K)
     """
 
@@ -219,17 +269,18 @@ class SoftmaxCrossEntropyLoss(Layer):
         check_matrix(z, "z", "SoftmaxCrossEntropyLoss")
         check_finite(z, "z")
         y = check_class_labels(y, *z.shape)
+        share = self.shares(y, z.dtype, z.shape[1])  # 1/N without class weights
         p, log_p = _softmax_and_log(z)
-        self.cache = (p, y)
-        return _mean_nll(log_p, y)
+        self.cache = (p, y, share)
+        return _mean_nll(log_p, y, share)
 
     def backward(self, upstream=1.0):
-        p, y = self.cache
-        n = len(y)
+        p, y, share = self.cache
         onehot = np.zeros_like(p)
-        onehot[np.arange(n), y] = 1
+        onehot[np.arange(len(y)), y] = 1
         # Softmax and cross-entropy at once: dℓ/dz = (softmax(z) − onehot(y)) / N, times the upstream
-        return upstream * (p - onehot) / n
+        share = share if np.isscalar(share) else share[:, None]  # a row's share, for each of its K entries
+        return upstream * share * (p - onehot)
 
     def proba(self, out):
         """``softmax(z)`` over the last axis, computed stably."""
@@ -237,7 +288,8 @@ class SoftmaxCrossEntropyLoss(Layer):
 
     def value(self, out, y):
         """The stable mean cross-entropy from logits (log-sum-exp); no cache, no checks."""
-        return _mean_nll(log_softmax(out), as_index(y))
+        log_p, y = log_softmax(np.asarray(out)), as_index(y)
+        return _mean_nll(log_p, y, self.shares(y, log_p.dtype, log_p.shape[1]))
 
 
 class MSELoss(Layer):

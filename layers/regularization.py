@@ -34,6 +34,11 @@ class Dropout(Layer):
         self.p = check_real(p, "p", "Dropout", within="[0, 1)", note=" (the drop probability)")
         self.rng = np.random.default_rng(rng)
 
+    @property
+    def stochastic(self):
+        """True when training draws a new mask at every forward pass (what a full-batch line search cannot follow)."""
+        return self.p > 0
+
     def config(self):
         return {"p": self.p}
 
@@ -100,6 +105,9 @@ class BatchNorm(Layer):
     forward:  x (N, D) -> out (N, D); cache: (x̂ (N, D), 1/σ (D,), whether batch statistics were used)
     backward: upstream (N, D) -> dx (N, D); fills grads["gamma"] (D,), grads["beta"] (D,)
     """
+
+    #: a batch needs two samples or more in training mode: one has no variance to normalise with
+    min_batch = 2
 
     def __init__(self, num_features, momentum=0.9, eps=1e-5, dtype=np.float64):
         super().__init__()

@@ -37,6 +37,7 @@ class Standardize(Layer):
         self.buffers = {"mean": np.zeros(self.num_features, dtype=dtype),
                         "scale": np.ones(self.num_features, dtype=dtype)}
         self.is_identity = True  # kept in step with the buffers by ``set``: forward need not look
+        self.fitted = False  # True once ``fit`` or ``set`` gave it its statistics; training then keeps them
 
     @property
     def mean(self):
@@ -69,6 +70,7 @@ class Standardize(Layer):
                              "(are the data's values too large to standardise?)")
         self.mean[...], self.scale[...] = mean, scale
         self.is_identity = not self.mean.any() and bool((self.scale == 1).all())
+        self.fitted = True
         return self
 
     def forward(self, x):

@@ -344,9 +344,7 @@ def _chain_widths(layers):
                              f"but layer {giver} ({layers[giver]!r}) gives {width}")
         if fout is not None:
             width, giver = fout, i
-        elif fin is None and getattr(layer, "params", None):
-            width = None
-        elif i == 0:
+        elif fin is None and getattr(layer, "params", None) or i == 0:
             width = None
     return first, width
 

@@ -48,7 +48,7 @@ MAX_DIGITS = 20  # of one integer in the JSON text
 
 # What a config value may be: a width (a positive int <= MAX_WIDTH that sizes arrays, always given),
 # a number, or a flag (a bool). Keys other than widths may be left out: the constructor's default holds.
-WIDTH, NUMBER, FLAG = "width", "number", "flag"
+WIDTH, NUMBER, FLAG, WEIGHTS = "width", "number", "flag", "weights"
 
 #: The layer types that may stand where layers stand, with the keys of their config. Not the gates
 #: (Add, Multiply, Max, Copy take two inputs or give two outputs), not a loss.
@@ -59,8 +59,10 @@ LAYERS = {
     "BatchNorm": {"num_features": WIDTH, "momentum": NUMBER, "eps": NUMBER},
     "Standardize": {"num_features": WIDTH},
 }
-#: The loss types a model may end with; none takes a config.
-LOSSES = {"BCELoss": {}, "SigmoidBCELoss": {}, "CrossEntropyLoss": {}, "SoftmaxCrossEntropyLoss": {}, "MSELoss": {}}
+#: The loss types a model may end with, with the keys of their config (a list of class weights).
+LOSSES = {"BCELoss": {"class_weight": WEIGHTS}, "SigmoidBCELoss": {"class_weight": WEIGHTS},
+          "CrossEntropyLoss": {"class_weight": WEIGHTS}, "SoftmaxCrossEntropyLoss": {"class_weight": WEIGHTS},
+          "MSELoss": {}}
 #: ``TwoLayerNet``'s constructor arguments, as its ``config()`` names them.
 TWO_LAYER_INIT = {"input_dim": WIDTH, "hidden_dim": WIDTH, "hidden_bias": FLAG, "fused": FLAG,
                   "weight_decay": NUMBER, "standardize": FLAG}
@@ -305,6 +307,9 @@ def _checked_value(owner, key, value, kind):
         expected = "a number"
     elif kind == FLAG and not isinstance(value, bool):
         expected = "true or false"
+    elif kind == WEIGHTS and not (isinstance(value, list) and 2 <= len(value) <= MAX_WIDTH and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
+        expected = "a list of numbers, one per class"
     else:
         return value
     raise ValueError(f"damaged architecture: {key} of {owner} must be {expected}, got {one_line(repr(value), 40)}")

@@ -453,7 +453,7 @@ def _check_layers_can_train(body, n, batch_size, optimizer):
         if need > 1 and (batch_size < need or last < need):
             _refuse("batch_size", f"leaves a batch of {min(batch_size, last)} of {n} training rows, and "
                                   f"{type(layer).__name__} needs at least {need} per batch: choose another batch size")
-        if optimizer == "lbfgs" and getattr(layer, "stochastic", False) and getattr(layer, "p", 0) > 0:
+        if optimizer == "lbfgs" and getattr(layer, "stochastic", False):
             _refuse("optimizer", f"lbfgs cannot train through {type(layer).__name__}, which draws new randomness at "
                                  "every evaluation (L-BFGS's line search cannot follow it); use a first-order one")
 

@@ -225,8 +225,8 @@ class _CEWithoutTheMean(CrossEntropyLoss):
 
 class _FusedCEWithoutTheOnehot(SoftmaxCrossEntropyLoss):
     def backward(self, upstream=1.0):
-        p, y = self.cache
-        return p / len(y)  # wrong: the − onehot(y) is missing
+        p, y, share = self.cache
+        return p * share  # wrong: the − onehot(y) is missing
 
 
 class _MSEWithoutTheTwo(MSELoss):
@@ -429,3 +429,31 @@ def test_value_from_logits_is_the_stable_formula():
 def test_bce_value_clips_like_forward():
     p, y = np.array([0.0, 1.0]), np.array([1, 1])
     assert BCELoss().value(p, y) == BCELoss().forward(p, y)
+
+
+@pytest.mark.parametrize("make", [lambda w: BCELoss(class_weight=w), lambda w: SigmoidBCELoss(class_weight=w)])
+def test_class_weights_make_the_binary_mean_a_weighted_one(rng, make):
+    p, y = rng.uniform(0.1, 0.9, (6, 1)), np.array([[0], [1], [1], [0], [1], [1]])
+    plain, weighted, equal = make(None), make([3.0, 1.0]), make([2.0, 2.0])
+    terms = np.array([plain.forward(p[i:i + 1], y[i:i + 1]) for i in range(6)])  # each sample's own loss
+    w = np.where(y.ravel() == 1, 1.0, 3.0)
+    assert weighted.forward(p, y) == pytest.approx((w * terms).sum() / w.sum(), rel=1e-12)
+    assert equal.forward(p, y) == pytest.approx(plain.forward(p, y), rel=1e-12)
+    assert check_layer(weighted, p, y=y).passed
+    assert weighted.value(p, y) == pytest.approx(weighted.forward(p, y), rel=1e-12)
+
+
+@pytest.mark.parametrize("cls", [SoftmaxCrossEntropyLoss, CrossEntropyLoss])
+def test_class_weights_make_the_multiclass_mean_a_weighted_one(rng, cls):
+    z = rng.standard_normal((5, 3))
+    x = z if cls is SoftmaxCrossEntropyLoss else np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    y = np.array([0, 2, 1, 2, 2])
+    loss = cls(class_weight=[1.0, 2.0, 0.5])
+    terms = np.array([cls().forward(x[i:i + 1], y[i:i + 1]) for i in range(5)])
+    w = np.array([1.0, 0.5, 2.0, 0.5, 0.5])
+    assert loss.forward(x, y) == pytest.approx((w * terms).sum() / w.sum(), rel=1e-12)
+    assert check_layer(loss, x, y=y).passed
+    with pytest.raises(ValueError, match="class_weight has 3 weights for 4 classes"):
+        loss.forward(np.ones((2, 4)) / 4, np.array([0, 1]))
+    with pytest.raises(ValueError, match="class_weight"):
+        cls(class_weight=[1.0, -1.0])

@@ -176,7 +176,7 @@ def test_a_non_finite_parameter_after_an_epoch_is_divergence(monkeypatch):
 
 
 @pytest.mark.parametrize("kw,match", [({"epochs": 0}, "epochs"), ({"batch_size": 0}, "batch_size"),
-                                      ({"patience": 3}, "validation data"), ({"optimizer": "rmsprop"}, "optimizer"),
+                                      ({"patience": 3}, "validation set"), ({"optimizer": "rmsprop"}, "optimizer"),
                                       ({"engine": "numba"}, "engine"), ({"chunk_rows": 0}, "chunk_rows")])
 def test_bad_training_arguments(kw, match):
     X, y = make_circles(50, seed=0)
