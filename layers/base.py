@@ -152,7 +152,10 @@ def _checking_the_upstreams(backward):
         if spec is None or not upstreams:  # no upstream: the subclass's default (a loss's 1.0)
             return backward(self, *upstreams)
         if type(spec) is tuple and len(upstreams) == 1:  # one output, one upstream: all but Copy
-            return backward(self, _gradient_like(upstreams[0], spec, type(self).__name__))
+            g = upstreams[0]
+            if type(g) is np.ndarray and spec[1] is not None and g.shape == spec[0] and g.dtype == spec[1]:
+                return backward(self, g)  # already the output's shape and dtype: hand it on
+            return backward(self, _gradient_like(g, spec, type(self).__name__))
         return backward(self, *_gradients_like(upstreams, spec, type(self).__name__))
 
     return checking

@@ -47,6 +47,8 @@ def check_finite(a, name):
 def check_binary(y, name="y"):
     """Refuse labels other than 0 and 1 (ints, bools or floats are all fine), naming the first offender."""
     y = np.asarray(y)
+    if y.dtype.kind == "f" and not np.count_nonzero(y * (1 - y)):  # 0 exactly when every y is 0 or 1 (not NaN)
+        return
     ok = (y == 0) | (y == 1)  # False for NaN
     if not ok.all():
         idx = tuple(int(i) for i in np.argwhere(~ok)[0])

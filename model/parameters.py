@@ -44,6 +44,14 @@ class ParameterView(Mapping):
     def __iter__(self):
         return iter(self._slots)
 
+    def items(self):  # direct, not through __iter__ and __getitem__: optimizers call it every step
+        store = self._store
+        return [(key, getattr(layer, store)[name]) for key, (layer, name) in self._slots.items()]
+
+    def values(self):
+        store = self._store
+        return [getattr(layer, store)[name] for layer, name in self._slots.values()]
+
     def __len__(self):
         return len(self._slots)
 

@@ -528,6 +528,7 @@ def _correct(net, out, y):
     """How many rows of ``out`` the network decides as their labels say (0 for a regression head)."""
     if net.target == "values":
         return 0.0
+    if net.target == "classes":
+        return float(np.count_nonzero(out.argmax(axis=1) == y))
     decided = decide(net, out)
-    truth = y if net.target == "classes" else (y > 0.5).astype(np.int64)
-    return float(np.count_nonzero(decided == truth.reshape(decided.shape))) / max(decided[0].size, 1)
+    return float(np.count_nonzero(decided == (y > 0.5).reshape(decided.shape))) / max(decided[0].size, 1)
