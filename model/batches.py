@@ -18,6 +18,7 @@ class Shuffler:
     n : int >= 1, the number of training samples.
     batch_size : int >= 1; a size of ``n`` or more means the full batch.
     seed : None, int or numpy.random.Generator, the source of the orders.
+    shuffle : bool, default True. False keeps the samples in their own order every epoch.
 
     Attributes
     ----------
@@ -26,8 +27,8 @@ class Shuffler:
     full_batch : bool, True when one batch holds every sample (nothing is shuffled then).
     """
 
-    def __init__(self, n, batch_size, seed=None):
-        self.n = int(n)
+    def __init__(self, n, batch_size, seed=None, shuffle=True):
+        self.n, self.shuffle = int(n), bool(shuffle)
         self.batch_size = min(int(batch_size), self.n)
         self.full_batch = self.batch_size >= self.n
         self.rng = np.random.default_rng(seed)
@@ -36,7 +37,7 @@ class Shuffler:
         """The next epoch's order of the samples, a permutation of ``range(n)``; None at full batch."""
         if self.full_batch:
             return None
-        return self.rng.permutation(self.n)
+        return self.rng.permutation(self.n) if self.shuffle else np.arange(self.n)
 
     def batches(self):
         """The epoch's batches as slices of the ordered samples: ``[0, b)``, ``[b, 2b)``, …, the last ragged."""

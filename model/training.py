@@ -63,6 +63,7 @@ class TrainingConfig:
     power_t : the exponent of "invscaling"
     tol, n_iter_no_change : "adaptive" divides the rate by 5 when the training loss has not fallen by
         ``tol`` for more than ``n_iter_no_change`` epochs
+    shuffle : True: a new random order of the samples every epoch; False: their own order
     refit_preprocessing : False: leading preprocessing layers (``Standardize``) are fitted on the first
         ``train`` call only and kept on later ones (a second call continues the same model); True: fit
         them again on this call's data
@@ -81,6 +82,7 @@ class TrainingConfig:
     tol: float = 1e-4
     n_iter_no_change: int = 10
     refit_preprocessing: bool = False
+    shuffle: bool = True
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
@@ -213,15 +215,16 @@ class Trainer:
         config, body = self.config, self.body
         opt = make_optimizer(config.optimizer, body.params, body.grads, config.learning_rate)
         X, y = self.data
+        shuffler = Shuffler(len(y), self.batch_size, config.seed, config.shuffle)
         reason = "asked for the layers" if config.engine == "layers" else unsupported_reason(body, opt)
         if reason is None:
             engine = Engine(body, opt, chunk_rows=self.chunk_rows)
             reason = _engine_disagrees(engine, body, X[:VERIFY_ROWS], y[:VERIFY_ROWS])
             if reason is None:
                 self.history.engine = "engine"
-                return _EngineRunner(engine, X, y, self.batch_size, config.seed)
+                return _EngineRunner(engine, X, y, shuffler)
         self.history.engine_note = reason
-        return _LayerRunner(body, opt, X, y, self.batch_size, config.seed)
+        return _LayerRunner(body, opt, X, y, shuffler)
 
     # -------------------------------------------------------------- 3. epochs
 
@@ -249,7 +252,7 @@ class Trainer:
 
     def _run_lbfgs(self):
         body, config = self.body, self.config
-        self.runner = _LayerRunner(body, None, *self.data, self.batch_size, None)
+        self.runner = _LayerRunner(body, None, *self.data, Shuffler(len(self.data[1]), self.batch_size))
         self.history.train_metrics = "full"
         self.guard = _Guard(self.net, self.runner.evaluate(*self.data)["loss"], lagging=False)
         self.best = _Best(self.net)
@@ -368,9 +371,9 @@ class _LayerRunner:
 
     name = "layers"
 
-    def __init__(self, body, opt, X, y, batch_size, seed):
+    def __init__(self, body, opt, X, y, shuffler):
         self.body, self.opt = body, opt
-        self.data = EpochData(X, y, batch_size, seed)
+        self.data = EpochData(X, y, shuffler)
 
     @property
     def lr(self):
@@ -396,9 +399,9 @@ class _EngineRunner:
 
     name = "engine"
 
-    def __init__(self, engine, X, y, batch_size, seed):
+    def __init__(self, engine, X, y, shuffler):
         self.engine = engine
-        self.data = engine.training_set(X, y, batch_size, seed)
+        self.data = engine.training_set(X, y, shuffler)
 
     @property
     def lr(self):
@@ -480,9 +483,9 @@ class EpochData:
     mini-batches are slices (views) of them. At full batch nothing is copied.
     """
 
-    def __init__(self, X, y, batch_size, seed=None):
+    def __init__(self, X, y, shuffler):
         self.X, self.y = X, y
-        self.shuffler = Shuffler(len(y), batch_size, seed)
+        self.shuffler = shuffler
         self.batch_size = self.shuffler.batch_size
         self._X = None if self.shuffler.full_batch else np.empty_like(X)
         self._y = None if self.shuffler.full_batch else np.empty_like(y)

@@ -17,6 +17,7 @@ from data import make_moons
 from layers import (BCELoss, CrossEntropyLoss, Layer, LeakyReLU, Linear, MSELoss, ReLU, Sigmoid, SigmoidBCELoss,
                     Softmax, SoftmaxCrossEntropyLoss, Tanh)
 from model import Sequential, TwoLayerNet, build_mlp
+from model.batches import Shuffler
 from model.engine import Engine, unsupported_reason
 from model.engine.metrics import BinaryMetrics, SoftmaxMetrics
 from model.inputs import check_Xy
@@ -148,7 +149,7 @@ def test_the_equality_check_catches_a_broken_kernel(monkeypatch):
     net.backward()
     ours = engine.gradients(Xc, yc)
     assert not np.allclose(ours["w1"], net.grads["w1"], rtol=1e-6)  # the first layer's gradient is wrong
-    engine.run_epoch(engine.training_set(Xc, yc, 8, seed=0))
+    engine.run_epoch(engine.training_set(Xc, yc, Shuffler(len(yc), 8, seed=0)))
     engine.push()
     ref = _net(hidden=(6,), standardize=False)  # the same epoch on the layers: the parameters differ
     ref_opt = _sgd(ref)
@@ -263,7 +264,7 @@ def test_engine_gradients_follow_the_engine_parameters_and_leave_training_alone(
     net = _net(hidden=(5,), standardize=False)
     Xc, yc = check_Xy(net, X, y)
     engine = Engine(net, Adam(net.params, net.grads, lr=0.1))
-    data = engine.training_set(Xc, yc, 8, seed=0)
+    data = engine.training_set(Xc, yc, Shuffler(len(yc), 8, seed=0))
     engine.run_epoch(data)
     engine.push()  # the network now holds the engine's parameters
     net.loss(X, y)
@@ -348,7 +349,7 @@ def test_float32_stays_float32_and_learns_like_the_layers():
     engine = Engine(net, _sgd(net), chunk_rows=64)
     Xc, yc = check_Xy(net, X, y)
     for batch in (16, len(yc)):  # mini-batches, and the full batch in chunks
-        steps, loss, acc = engine.run_epoch(engine.training_set(Xc, yc, batch))
+        steps, loss, acc = engine.run_epoch(engine.training_set(Xc, yc, Shuffler(len(yc), batch)))
         assert isinstance(loss, float) and np.isfinite(loss)
     assert engine.folded.values.dtype == engine.folded.grads.dtype == np.float32
     buffers = [b for block in engine._blocks.values()
@@ -375,7 +376,7 @@ def test_full_batch_memory_is_chunk_sized():
     net = TwoLayerNet(hidden_dim=64, hidden_bias=True, seed=0, standardize=False)
     Xc, yc = check_Xy(net, X, y)
     engine = Engine(net, _sgd(net))
-    data = engine.training_set(Xc, yc, len(yc))
+    data = engine.training_set(Xc, yc, Shuffler(len(yc), len(yc)))
     engine.run_epoch(data)  # buffers are made on first use
     tracemalloc.start()
     tracemalloc.reset_peak()

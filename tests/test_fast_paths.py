@@ -92,7 +92,7 @@ def test_no_step_copies_the_data(batch):
     X, y = make_moons(64, seed=0)
     net = TwoLayerNet(seed=0, standardize=False)
     X, y = check_Xy(net, X, y)
-    data = EpochData(X, y, batch or len(y), seed=0)
+    data = EpochData(X, y, Shuffler(len(y), batch or len(y), seed=0))
     seen = []
     forward = net.fc1.forward
 

@@ -6,6 +6,8 @@ import pytest
 from data import make_circles, make_moons
 from layers.validation import ParameterError
 from model import TwoLayerNet
+from model.inputs import check_Xy
+from model.optim import SGD
 from model.parameters import gather
 from model.training import TrainingInterrupted, train
 
@@ -101,3 +103,23 @@ def test_validation_data_needs_both_halves_and_an_empty_split_means_none():
         train(TwoLayerNet(seed=0), X, y, X[:5], None, epochs=1)
     h = train(TwoLayerNet(seed=0), X, y, X[:0], y[:0], epochs=1)
     assert np.isnan(h.val_loss[-1])
+
+
+@pytest.mark.parametrize("engine", ["auto", "layers"])
+def test_shuffle_false_keeps_the_samples_in_their_order(engine):
+    X, y = make_circles(96, seed=0)
+    net, reference = TwoLayerNet(seed=0), TwoLayerNet(seed=0)
+    train(net, X, y, epochs=2, batch_size=32, seed=0, shuffle=False, engine=engine)
+    train(reference, X, y, epochs=2, batch_size=96 * 10, seed=0, engine="layers")  # one batch: unshuffled
+    assert not np.array_equal(gather(net.params), gather(reference.params))  # three steps per epoch, not one
+    by_hand = TwoLayerNet(seed=0)
+    by_hand.standardizer.fit(X)
+    _, body = by_hand.split_preprocessing()
+    Xs, ys = check_Xy(by_hand, by_hand.standardizer.forward(X), y)
+    opt = SGD(body.params, body.grads, lr=1.0)
+    for _ in range(2):
+        for i in range(0, 96, 32):
+            body.criterion.forward(body.forward(Xs[i:i + 32]), ys[i:i + 32])
+            body.backward()
+            opt.step()
+    np.testing.assert_allclose(gather(net.params), gather(by_hand.params), rtol=1e-11, atol=1e-13)

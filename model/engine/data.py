@@ -2,7 +2,6 @@
 
 import numpy as np
 
-from ..batches import Shuffler
 from .blocks import COLUMN_ROWS
 
 
@@ -44,10 +43,10 @@ class TrainingSet:
     columns : bool, the layout.
     """
 
-    def __init__(self, engine, X, y, batch_size, seed=None):
+    def __init__(self, engine, X, y, shuffler):
         plan = engine.plan
         dtype, kind, classes = plan.dtype, plan.head.kind, plan.classes
-        self.shuffler = Shuffler(len(X), batch_size, seed)
+        self.shuffler = shuffler
         self.n, self.batch_size = self.shuffler.n, self.shuffler.batch_size
         self.full_batch, self.steps = self.shuffler.full_batch, self.shuffler.steps
         self.columns = self.full_batch or self.batch_size >= COLUMN_ROWS

@@ -131,14 +131,14 @@ class Engine:
 
     # -------------------------------------------------------------- training
 
-    def training_set(self, X, y, batch_size, seed=None):
+    def training_set(self, X, y, shuffler):
         """The training data in the engine's form (``model.engine.data.TrainingSet``).
 
         ``X`` (N, D) of the network's dtype; ``y`` as ``model.inputs.check_Xy`` returns it. Each epoch's
-        order comes from a ``model.batches.Shuffler(N, batch_size, seed)``, as on the layer path, so
-        both paths see the same batches.
+        order comes from ``shuffler``, a ``model.batches.Shuffler`` for the N samples, as on the layer path,
+        so both paths see the same batches.
         """
-        return TrainingSet(self, X, y, batch_size, seed)
+        return TrainingSet(self, X, y, shuffler)
 
     def run_epoch(self, data):
         """One epoch of steps. Returns ``(steps, mean loss, accuracy)``, the last two averaged over the
