@@ -1,4 +1,4 @@
-"""Dropout and BatchNorm inside networks: train/eval modes, checks, training, saving (issue 12)."""
+"""Dropout and BatchNorm inside networks: train/eval modes, checks, training, saving."""
 
 import json
 
