@@ -49,15 +49,26 @@ def build_mlp(input_dim, hidden=(3,), activation="relu", hidden_bias=False, clas
 
 
 def _build(arch, input_dim, classes, seed, types):
-    """The network ``arch`` describes, for D = ``input_dim`` inputs and K = ``classes`` (already checked)."""
-    hidden, dtype = arch.hidden, arch.dtype
+    """The classifier ``arch`` describes, for D = ``input_dim`` inputs and K = ``classes`` (already checked)."""
     if arch.is_handouts(classes):
-        return TwoLayerNet(input_dim, hidden[0], hidden_bias=arch.hidden_bias, fused=arch.fused, seed=seed,
-                           dtype=dtype, weight_decay=arch.weight_decay, standardize=arch.standardize, layer_types=types)
+        return TwoLayerNet(input_dim, arch.hidden[0], hidden_bias=arch.hidden_bias, fused=arch.fused, seed=seed,
+                           dtype=arch.dtype, weight_decay=arch.weight_decay, standardize=arch.standardize,
+                           layer_types=types)
     rng = np.random.default_rng(seed)
+    stack, width = _hidden_stack(arch, input_dim, rng, types)
+    stack.append(make(types, "Linear", width, 1 if classes == 2 else classes, rng=rng, dtype=arch.dtype))
+    if classes == 2 and not arch.fused:
+        stack.append(make(types, "Sigmoid"))
+    loss = "SoftmaxCrossEntropyLoss" if classes > 2 else "SigmoidBCELoss" if arch.fused else "BCELoss"
+    return Sequential(stack, make(types, loss), weight_decay=arch.weight_decay)
+
+
+def _hidden_stack(arch, input_dim, rng, types):
+    """``[Standardize] + (Linear → [BatchNorm] → activation → [Dropout]) per hidden width``, and the last width."""
+    dtype = arch.dtype
     stack = [make(types, "Standardize", input_dim, dtype=dtype)] if arch.standardize else []
     width = input_dim
-    for h in hidden:
+    for h in arch.hidden:
         stack.append(make(types, "Linear", width, h, bias=arch.hidden_bias, rng=rng, dtype=dtype))
         if arch.batchnorm:
             stack.append(make(types, "BatchNorm", h, dtype=dtype))
@@ -65,12 +76,7 @@ def _build(arch, input_dim, classes, seed, types):
         if arch.dropout:
             stack.append(make(types, "Dropout", arch.dropout, rng=rng))
         width = h
-    outputs = 1 if classes == 2 else classes
-    stack.append(make(types, "Linear", width, outputs, rng=rng, dtype=dtype))
-    if classes == 2 and not arch.fused:
-        stack.append(make(types, "Sigmoid"))
-    loss = "SoftmaxCrossEntropyLoss" if classes > 2 else "SigmoidBCELoss" if arch.fused else "BCELoss"
-    return Sequential(stack, make(types, loss), weight_decay=arch.weight_decay)
+    return stack, width
 
 
 @dataclass
@@ -130,6 +136,18 @@ class Architecture:
         if not _is_count(input_dim):
             _refuse("input_dim", f"must be a positive integer, got {input_dim!r}")
         return _build(self, int(input_dim), int(classes), seed, check_types(layer_types))
+
+    def build_regressor(self, input_dim, outputs=1, seed=None, layer_types=None):
+        """The regression network: the same hidden layers, a linear output of ``outputs`` values, ``MSELoss``."""
+        if self.fused:
+            _refuse("fused", "applies to a binary classifier's sigmoid, not to a regression's linear output")
+        if not _is_count(input_dim) or not _is_count(outputs):
+            _refuse("input_dim" if not _is_count(input_dim) else "outputs",
+                    f"must be a positive integer, got {input_dim if not _is_count(input_dim) else outputs!r}")
+        types, rng = check_types(layer_types), np.random.default_rng(seed)
+        stack, width = _hidden_stack(self, int(input_dim), rng, types)
+        stack.append(make(types, "Linear", width, int(outputs), rng=rng, dtype=self.dtype))
+        return Sequential(stack, make(types, "MSELoss"), weight_decay=self.weight_decay)
 
 
 #: the widest hidden layer a network may have: beyond it the weights alone would not fit in memory

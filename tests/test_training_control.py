@@ -123,3 +123,19 @@ def test_shuffle_false_keeps_the_samples_in_their_order(engine):
             body.backward()
             opt.step()
     np.testing.assert_allclose(gather(net.params), gather(by_hand.params), rtol=1e-11, atol=1e-13)
+
+
+def test_the_regressor_shares_the_classifiers_hidden_layers_and_learns_a_smooth_function():
+    from model import Architecture
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 3))
+    Y = np.c_[np.sin(X[:, 0]) + X[:, 1], X[:, 2] ** 2]
+    arch = Architecture(hidden=(32,), activation="tanh", hidden_bias=True)
+    net = arch.build_regressor(3, outputs=2, seed=0)
+    assert net.target == "values" and net.output_dim == 2
+    assert [type(layer).__name__ for layer in net.layers] == ["Standardize", "Linear", "Tanh", "Linear"]
+    h = train(net, X, Y, optimizer="adam", lr=0.01, epochs=150, seed=0)
+    assert h.final["train_loss"] < 0.1 * float(np.var(Y, axis=0).mean())
+    with pytest.raises(ParameterError, match="fused"):
+        Architecture(fused=True).build_regressor(3)
