@@ -5,7 +5,7 @@ import pytest
 
 from data import make_circles, make_moons
 from layers.validation import ParameterError
-from model import TwoLayerNet
+from model import Architecture, TwoLayerNet
 from model.inputs import check_Xy
 from model.optim import SGD
 from model.parameters import gather
@@ -126,8 +126,6 @@ def test_shuffle_false_keeps_the_samples_in_their_order(engine):
 
 
 def test_the_regressor_shares_the_classifiers_hidden_layers_and_learns_a_smooth_function():
-    from model import Architecture
-
     rng = np.random.default_rng(0)
     X = rng.standard_normal((300, 3))
     Y = np.c_[np.sin(X[:, 0]) + X[:, 1], X[:, 2] ** 2]
