@@ -177,10 +177,26 @@ class Trainer:
             _refuse("chunk_rows", f"must be a positive integer, got {chunk_rows!r}")
         self.chunk_rows = None if chunk_rows is None else int(chunk_rows)
         self.history = History()
+        self.runner = self.guard = self.best = None  # made when the run starts
+
+    def fit(self, X, y, X_val=None, y_val=None, on_epoch=None):
+        """Train on ``(X, y)``, watching ``(X_val, y_val)``; return the ``History``."""
+        self._setup(X, y, X_val, y_val, on_epoch)
+        start = time.perf_counter()
+        try:
+            if self.config.optimizer == "lbfgs":
+                self._run_lbfgs()
+            else:
+                self._run_steps()
+        except KeyboardInterrupt:
+            self._keep_best(start)
+            raise TrainingInterrupted(self.history) from None
+        return self._finish(start)
 
     # -------------------------------------------------------------- 1. setup
 
-    def fit(self, X, y, X_val=None, y_val=None, on_epoch=None):
+    def _setup(self, X, y, X_val, y_val, on_epoch):
+        """Validate the data once, fit and apply the preprocessing once, check every layer can take part."""
         net, config = self.net, self.config
         self.labels = y  # as given: L-BFGS minimises net.loss, which checks them itself
         X, y = check_Xy(net, X, y)
@@ -198,16 +214,6 @@ class Trainer:
         self.data, self.val = (X, y), ((X_val, y_val) if has_val else None)
         self.batch_size, self.on_epoch = batch, on_epoch
         net.train()
-        start = time.perf_counter()
-        try:
-            if config.optimizer == "lbfgs":
-                self._run_lbfgs()
-            else:
-                self._run_steps()
-        except KeyboardInterrupt:
-            self._keep_best(start)
-            raise TrainingInterrupted(self.history) from None
-        return self._finish(start)
 
     # -------------------------------------------------------------- 2. the path
 
@@ -297,13 +303,13 @@ class Trainer:
         """After an interruption: the best epoch's state (or the last complete epoch's), and the metrics."""
         history = self.history
         history.interrupted = True
-        best, guard = getattr(self, "best", None), getattr(self, "guard", None)
+        best, guard = self.best, self.guard
         if best is not None and history.best_epoch:
             best.restore()
             history.restored_best = True
         elif guard is not None:
             guard.last_good.restore()  # the end of the last complete epoch (the start, if none completed)
-        if getattr(self, "runner", None) is None:
+        if self.runner is None:
             history.seconds = time.perf_counter() - start
             history.final = {"epoch": 0}
             return
