@@ -6,6 +6,7 @@ the library: ``checking.checker`` (``check_layer``, ``check_model``, ``check_fun
 """
 
 import argparse
+import functools
 import sys
 
 from app.cli import OneLineParser, run_main
@@ -49,6 +50,9 @@ def build_parser():
                    help="the --layer before it is a loss, forward(x, y): binary = 0/1 labels of x's shape, "
                         "classes = (N,) integers in [0, K) for x of shape N,K")
     p.add_argument("--input-shape", default="8,5", help="input shape for --layer (default: 8,5)")
+    p.add_argument("--use", action="append", default=[], metavar="PATH.py:ClassName",
+                   help="your class takes the place of the library's class of the same name (repeatable): checked "
+                        "alone and inside every network that holds it, or with --trace, traced beside the reference")
     p.add_argument("--mode", choices=MODES, default="elementwise",
                    help="elementwise (default); directional: compare ∇f·v with (f(θ+hv) − f(θ−hv))/2h on random "
                         "unit v (big models); taylor: the order of |f(θ+εv) − f(θ) − ε∇f·v| over ε = 1e-1…1e-6, "
@@ -56,7 +60,10 @@ def build_parser():
     p.add_argument("--directions", type=int, default=8, help="random directions in directional mode (default: 8)")
     p.add_argument("--trace", nargs="?", const="net", choices=TRACES,
                    help="print a backward pass node by node: the handout's network (net, the default), its "
-                        "warm-up (x+y)*z, or the network --hidden/--activation/--classes describe (chain)")
+                        "warm-up (x+y)*z, the four gate patterns (gates), or the network "
+                        "--hidden/--activation/--classes describe (chain)")
+    p.add_argument("--inputs", metavar="x=X,y=Y,z=Z", help="with --trace warmup: the inputs (default: the "
+                                                           "handout's x=-2,y=5,z=-4)")
     p.add_argument("--svg", metavar="PATH.svg", help="with --trace: draw the traced graph (green forward values, "
                                                     "red gradients), as the handout does")
     p.add_argument("--json", action="store_true", help="print the report as one (strict) JSON object")
@@ -84,7 +91,8 @@ def build_parser():
 
 def main(argv=None):
     # exit 1 means "a gradient is wrong"; anything the user must fix first is 2
-    return run_main(PROG, build_parser(), run, argv, USER_ERRORS, error_status=2)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    return run_main(PROG, build_parser(), functools.partial(run, argv=argv), argv, USER_ERRORS, error_status=2)
 
 
 if __name__ == "__main__":

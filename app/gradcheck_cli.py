@@ -8,14 +8,20 @@ picture's path, and the budgets that must hold before any work starts.
 
 import json
 import math
+import shlex
 
 from app.cli import UsageError, flag_errors, parse_widths
 from app.outputs import check_outputs
 from checking.checker import LayerError, Report, check_settings
 from checking.suites import default_suite
 from checking.svg import write_svg
-from checking.trace import chain_graph, graph_text, network_graph, trace_backward, trace_warmup, warmup_graph
-from checking.user_layer import check_user_layer, load_layer
+from checking.chain_text import graph_text
+from checking.gate_patterns import trace_gates
+from checking.side_by_side import trace_beside
+from checking.trace import (chain_batch, chain_graph, handout_network, network_graph, routing_batch, trace_backward,
+                            trace_warmup, warmup_graph)
+from app.learner import load_learner_classes
+from checking.user_layer import check_user_layer, load_layer, source_of
 from model.builders import Architecture
 
 #: the library's parameter names, as this command line spells them
@@ -34,38 +40,54 @@ MAX_ELEMENTS = 10_000_000  # --input-shape budget: an element-wise check runs tw
 MAX_BATCH = 10_000  # rows of random data: the element-wise check probes every one of them
 MAX_DIRECTIONS = 10_000
 MAX_BURN_IN = 100_000
-TRACES = ("net", "warmup", "chain")
+TRACES = ("net", "warmup", "gates", "chain")
 
 
-def run(args):
-    """Do what the parsed command line asks; return the exit status (0 pass, 1 a gradient fails)."""
+def run(args, argv=None):
+    """Do what the parsed command line asks; return the exit status (0 pass, 1 a gradient fails).
+
+    ``argv`` (the command line as typed, without the program) is repeated after a failure, so the run can be
+    reproduced exactly: its random input and upstream come from ``--seed``.
+    """
     with flag_errors(FLAGS):
-        return _run(args)
+        return _run(args, argv)
 
 
-def _run(a):
+def _run(a, argv):
     check_command_line(a)
     settings = dict(h=a.h, tol=a.tol, warn_tol=a.warn_tol, mode=a.mode, directions=a.directions)
     check_settings(seed=a.seed, **settings)
     composed = Architecture(hidden=(8,) if a.hidden is None else parse_widths(a.hidden), activation=a.activation,
                             hidden_bias=True, dropout=a.dropout, batchnorm=a.batchnorm, standardize=False)
+    types = {name: used.cls for name, used in load_learner_classes(a.use).items()} if a.use else None
     if a.trace:
-        net = composed.build(2, a.classes, seed=a.seed) if a.trace == "chain" else None
-        text, ok = run_trace(a.trace, seed=a.seed, batch=4 if a.batch is None else a.batch, svg=a.svg, net=net)
+        text, ok = run_trace(a.trace, seed=a.seed, batch=4 if a.batch is None else a.batch, svg=a.svg,
+                             architecture=composed, classes=a.classes, inputs=warmup_inputs(a.inputs),
+                             layer_types=types)
         print(text)
         return 0 if ok else 1
     if a.layer:
         report = check_user_layers(a.layer, input_shape(a.input_shape), a.seed, settings)
     else:
         report = default_suite(seed=a.seed, batch=8 if a.batch is None else a.batch, architecture=composed,
-                               classes=a.classes, burn_in=a.burn_in, **settings)
+                               classes=a.classes, burn_in=a.burn_in, layer_types=types, **settings)
     report.strict = a.strict
     if a.json:
         print(json.dumps(report.to_dict(), allow_nan=False))
-    else:
-        print(report.table())
-        print(report.summary())
+        return 0 if report.passed else 1
+    print(report.table())
+    print(report.summary())
+    if not report.passed and argv is not None:
+        print(f"To repeat this run exactly (the same random inputs and upstream gradients): {reproduce(argv, a.seed)}")
     return 0 if report.passed else 1
+
+
+def reproduce(argv, seed):
+    """The command line that repeats a run: as typed, with its seed made explicit."""
+    words = list(argv)
+    if not any(w == "--seed" or w.startswith("--seed=") for w in words):
+        words += ["--seed", str(seed)]
+    return shlex.join(["python", "gradcheck.py", *words])
 
 
 def check_command_line(a):
@@ -74,6 +96,17 @@ def check_command_line(a):
         raise UsageError("--svg draws a traced graph: add --trace (net, warmup or chain)")
     if a.trace and (a.layer or a.json):
         raise UsageError("--trace prints a trace; it does not take --layer or --json")
+    if a.svg and a.trace == "gates":
+        raise UsageError("--svg draws net, warmup or chain; --trace gates prints its four patterns as text")
+    if a.use and a.layer:
+        raise UsageError("--use puts your class into the networks and --layer checks a layer alone: give one or the "
+                         "other")
+    if a.use and a.trace in ("warmup", "gates"):
+        raise UsageError(f"--use replaces layers of a network: it goes with --trace net or chain, not {a.trace}")
+    if a.use and a.svg:
+        raise UsageError("--svg draws the reference's graph; trace your layers beside it without --svg")
+    if a.inputs is not None and a.trace != "warmup":
+        raise UsageError("--inputs sets the warm-up's x, y and z: it goes with --trace warmup")
     if a.svg:
         check_outputs([("--svg", a.svg, (".svg",))])
     if a.batch is not None and a.batch > MAX_BATCH:
@@ -83,6 +116,30 @@ def check_command_line(a):
         raise UsageError(f"--directions takes at most {MAX_DIRECTIONS:,}, got {a.directions}")
     if a.burn_in > MAX_BURN_IN:
         raise UsageError(f"--burn-in takes at most {MAX_BURN_IN:,} steps, got {a.burn_in}")
+
+
+def warmup_inputs(text):
+    """``--inputs x=1,y=2,z=3`` -> {"x": 1.0, "y": 2.0, "z": 3.0} (any of the three; None when not given)."""
+    if text is None:
+        return None
+    values = {}
+    for item in text.split(","):
+        name, sep, number = item.partition("=")
+        name = name.strip()
+        if not sep or name not in ("x", "y", "z"):
+            raise UsageError(f"--inputs wants x=NUMBER,y=NUMBER,z=NUMBER (any of the three), got {text!r}")
+        if name in values:
+            raise UsageError(f"--inputs gives {name} twice")
+        try:
+            values[name] = float(number)
+        except ValueError:
+            raise UsageError(f"--inputs: {name} must be a number, got {number.strip()!r}") from None
+        if not math.isfinite(values[name]) or abs(values[name]) > MAX_INPUT:
+            raise UsageError(f"--inputs: {name} must be a finite number of size at most {MAX_INPUT:g}, got {number}")
+    return values
+
+
+MAX_INPUT = 1e6  # the warm-up's inputs: beyond this the centred-difference check loses its digits
 
 
 def input_shape(text):
@@ -118,33 +175,66 @@ def check_user_layers(entries, shape, seed, settings):
     return report
 
 
-def run_trace(kind="net", seed=0, batch=4, svg=None, net=None):
-    """What ``--trace [net|warmup|chain] [--svg PATH] [--seed S] [--batch N]`` does.
+def run_trace(kind="net", seed=0, batch=4, svg=None, architecture=None, classes=2, inputs=None, layer_types=None):
+    """What ``--trace [net|warmup|gates|chain] [--svg PATH] [--seed S] [--batch N] [--use …]`` does.
 
     Parameters
     ----------
-    kind : "net" (the handout's network), "warmup" (the warm-up graph; seed and batch unused) or
-        "chain" (the network ``net``, layer by layer, on seeded random data)
-    seed, batch : the random data (and, for "net", the weights)
-    svg : path or None; if given, the same traced graph is drawn there as SVG (written atomically)
+    kind : "net" (the handout's network), "warmup" (the warm-up graph, at ``inputs``), "gates" (the four
+        gate patterns) or "chain" (the network ``architecture`` and ``classes`` describe, layer by layer)
+    seed, batch : the random data (and the weights)
+    svg : path or None; if given, the traced graph is drawn there as SVG (written atomically)
+    inputs : dict of the warm-up's x, y, z (any of them), or None for the handout's point
+    layer_types : dict class name -> a learner's class, or None: trace the learner's layers beside the reference
 
     Returns
     -------
     (text, ok) : the trace (with a last line naming the picture, if one was written) and whether its
-    checks held (shape checks for "net" and "chain", the gates against centred differences for "warmup").
+    checks held (shapes and centred differences; with ``layer_types``, whether yours agree at every step).
     """
+    graph = None
     if kind == "warmup":
-        graph = warmup_graph()
+        graph = warmup_graph(**(inputs or {}))
         text, ok = trace_warmup(graph=graph)
+    elif kind == "gates":
+        text, ok = trace_gates()
+    elif kind in ("net", "chain") and layer_types:
+        text, ok = _trace_yours(kind, seed, batch, architecture, classes, layer_types)
     elif kind == "net":
         graph = network_graph(seed=seed, batch=batch)[0]
         text, ok = trace_backward(graph=graph)
     elif kind == "chain":
-        graph = chain_graph(net, seed=seed, batch=batch)
+        graph = chain_graph((architecture or Architecture()).build(2, classes, seed=seed), seed=seed, batch=batch)
         text, ok = graph_text(graph)
     else:
         raise UsageError(f"--trace takes one of {', '.join(TRACES)}, got {kind!r}")
-    if svg is not None:
+    if svg is not None and graph is not None:
         write_svg(graph, svg)
         text += f"\n\nPicture of this graph (green: forward values, red: gradients) written to {svg}"
     return text, ok
+
+
+def _trace_yours(kind, seed, batch, architecture, classes, layer_types):
+    """The learner's layers traced beside the reference's, in the network ``kind`` names."""
+    who = ", ".join(f"{name} from {source_of(cls)}" for name, cls in layer_types.items())
+    if kind == "net":
+        reference, learner = handout_network(seed), handout_network(seed, layer_types)
+        X, y = routing_batch(reference.params["w1"], seed, batch)
+
+        def make_graph(net, X, y):
+            return network_graph(X, y, net=net)[0]
+
+        title = "the handout's network"
+    else:
+        arch = architecture or Architecture()
+        reference = arch.build(2, classes, seed=seed)
+        learner = arch.build(2, classes, seed=seed, layer_types=layer_types)
+        X, y = chain_batch(reference, seed, batch)
+
+        def make_graph(net, X, y):
+            return chain_graph(net, X, y)
+
+        title = reference.describe()
+    text, ok, _ = trace_beside(reference, learner, X, y, make_graph)
+    head = f"Your layers beside the reference's in {title}: {who}; the same weights, the same batch (N = {len(X)})."
+    return f"{head}\n\n{text}", ok

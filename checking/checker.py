@@ -19,7 +19,9 @@ verdict follows the CS231n notes: relative error below ``tol`` (1e-7) passes, up
 Randomness is held still (``checking.randomness``): every NumPy generator reachable from the layer
 or model is rewound before each evaluation, so a Dropout mask is the same for every probe. Calls into
 the layer go through ``checking.protocol``, which turns whatever user code does wrong into one
-``LayerError``.
+``LayerError``: every ``forward`` gets a private copy of its inputs at every probe and is refused if it
+changes them (an in-place forward would otherwise move the very point being probed), and a NumPy shape
+error inside ``backward`` is said with the shapes the gradients must have (``checking.shapes``).
 
 This module holds the three entry points (``check_function``, ``check_layer``, ``check_model``); the
 package's public names are importable from here too (see ``__all__``).
@@ -35,8 +37,8 @@ from .diagnosis import diagnose
 from .directional import directional_check
 from .numeric import (KINK_REL, REL_FLOOR, Probes, kink_mask, numerical_gradient, numerical_gradient_kinks,
                       probe_elements, rel_error, rel_errors)
-from .protocol import (LayerError, as_gradient, call_user, describe_exception, float64_copy, float64_input,
-                       parameter_gradients, real_output, real_scalar)
+from .protocol import (LayerError, as_gradient, call_on_copies, call_user, describe_exception, float64_copy,
+                       float64_input, gradient_shapes, guard_layers, parameter_gradients, real_output, real_scalar)
 from .randomness import FrozenRandomness, find_generators
 from .report import PASS_TOL, VERDICTS, WARN_TOL, Report, Row, compare, compare_probes
 from .taylor import EPSILONS, PASS_ORDER, kink_free, taylor_row
@@ -55,7 +57,13 @@ __all__ = [
 ]
 
 MODES = ("elementwise", "directional", "taylor")
+MAX_STEP = 1.0  # beyond it a centred difference is a secant across the function, not a derivative
 UPSTREAM_STREAM = 0x5EED  # spawn key of the default upstream's random stream (see check_layer)
+
+#: The report's note on the random upstream gradient ``check_layer`` feeds each ``backward``.
+UPSTREAM_NOTE = ("the upstream gradient each backward receives is random (standard normal, drawn from seed {seed}), "
+                 "not ones, and the scalar checked is sum(forward(x) · upstream): "
+                 "the same seed repeats this run exactly")
 
 #: In Taylor mode, a tensor whose every direction crosses a kink is judged element-wise instead, up to
 #: this many elements (two forward passes each); a bigger one stays ``unchecked``.
@@ -65,12 +73,17 @@ ELEMENTWISE_FALLBACK = 10_000
 def check_settings(h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, mode="elementwise", directions=8, seed=0):
     """Refuse settings no check can run with, each by a ``ParameterError`` naming the parameter.
 
-    ``h`` finite and > 0; ``tol`` finite and > 0; ``warn_tol`` finite and >= ``tol``; ``mode`` one of
+    ``h`` finite, > 0 and at most ``MAX_STEP``; ``tol`` finite and > 0; ``warn_tol`` finite and >= ``tol``;
+    ``mode`` one of
     ``MODES``; ``directions`` an integer >= 1; ``seed`` an integer >= 0.
     """
     owner = "gradient check"
     if not (_is_number(h) and math.isfinite(h) and h > 0):
         raise ParameterError(owner, "h", f"must be a finite step > 0, got {h}")
+    if h > MAX_STEP:
+        raise ParameterError(owner, "h", f"must be a small step, at most {MAX_STEP:g}, got {h:g}: a centred difference "
+                                         "measures the derivative only over a step small beside the inputs "
+                                         "(1e-5 suits float64)")
     if not (_is_number(tol) and math.isfinite(tol) and tol > 0):
         raise ParameterError(owner, "tol", f"must be a finite relative error > 0, got {tol}")
     if not (_is_number(warn_tol) and math.isfinite(warn_tol) and warn_tol >= tol):
@@ -97,7 +110,7 @@ def _is_integer(value):
 
 def check_function(f, arrays, analytic, check="function", h=1e-5, state=None, tol=PASS_TOL,
                    warn_tol=WARN_TOL, notes=(), mode="elementwise", directions=8, seed=0, inputs=None,
-                   batch_size=None):
+                   batch_size=None, upstreams=None, labels=None):
     """Compare ``analytic[name]`` with finite differences of ``f()`` w.r.t. ``arrays[name]``.
 
     Parameters
@@ -112,6 +125,8 @@ def check_function(f, arrays, analytic, check="function", h=1e-5, state=None, to
     directions, seed : directional and Taylor modes: number of directions, and their seed
     inputs : dict of str -> ndarray or None, the input values behind an array of the same shape
         (for the "failures only where the input is negative" hint); batch_size : int or None (hints)
+    upstreams : dict of str -> ndarray or None, the upstream gradient a backward multiplied into the array of
+        that name, when of its shape (the "upstream left out" hint); labels : a loss's labels or None (hints)
 
     Returns
     -------
@@ -123,13 +138,13 @@ def check_function(f, arrays, analytic, check="function", h=1e-5, state=None, to
     """
     check_settings(h, tol, warn_tol, mode, directions, seed)
     report = Report(notes=list(notes))
-    inputs = inputs or {}
+    inputs, upstreams = inputs or {}, upstreams or {}
     misshapen = {k for k in arrays if np.shape(analytic[k]) != arrays[k].shape}
 
     def elementwise(name):
         probes = probe_elements(lambda _: f(), arrays[name], h, state)
         return compare_probes(check, name, analytic[name], probes, tol, warn_tol, inputs=inputs.get(name),
-                              batch_size=batch_size)
+                              batch_size=batch_size, upstream=upstreams.get(name), labels=labels)
 
     def taylor(name, stream):
         row = taylor_row(f, arrays[name], analytic[name], check, name, stream, batch_size, report.notes)
@@ -180,13 +195,15 @@ def check_layer(layer, x, upstream=None, y=None, h=1e-5, seed=0, tol=PASS_TOL, w
 
     Returns
     -------
-    Report, one row for ``x`` and one per parameter (one row in all in directional mode).
+    Report, one row for ``x`` and one per parameter (one row in all in directional mode); with a random
+    upstream, a note says so and that the same ``seed`` repeats the run.
 
     Raises
     ------
     LayerError
         If ``forward`` or ``backward`` raises (anything but ``MemoryError``) or is not implemented,
-        or a gradient is not real numbers of the right shape.
+        ``forward`` changes its input (or labels) in place, or a gradient is not real numbers of the
+        right shape.
     ParameterError
         For settings ``check_settings`` refuses, or an ``upstream`` not of the output's shape.
     """
@@ -197,23 +214,29 @@ def check_layer(layer, x, upstream=None, y=None, h=1e-5, seed=0, tol=PASS_TOL, w
     x = float64_input(x, notes, "input")
     x_seen = x.copy()  # the input as given, for the hints (x itself is perturbed)
     frozen = FrozenRandomness(layer)
-    args = (x,) if y is None else (x, np.asarray(y))
+    labels = None if y is None else np.array(y, copy=True)
+    args = (x,) if y is None else (x, labels)
 
-    def forward():
+    def forward():  # on private copies, every time: a forward that writes into its input is refused
         frozen.restore()
-        return call_user(f"{name}.forward", layer.forward, *args)
+        return call_on_copies(f"{name}.forward", layer.forward, *args)
 
     out = real_output(forward(), f"{name}.forward")
+    if upstream is None and y is None:
+        notes.append(UPSTREAM_NOTE.format(seed=seed))
     upstream = _upstream(upstream, y, out.shape, seed, name)
-    dx = call_user(f"{name}.backward", layer.backward, upstream)
-    analytic = {"x": _input_gradient(dx, f"{name}.backward", x.shape), **parameter_gradients(layer, name)}
+    batch = _batch_size(x)
+    dx = call_user(f"{name}.backward", layer.backward, np.array(upstream, copy=True),
+                   shapes=gradient_shapes(layer, x.shape), batch_size=batch)
+    analytic = {"x": _input_gradient(dx, f"{name}.backward", x.shape, batch), **parameter_gradients(layer, name, batch)}
 
     def f():
         return real_scalar(np.sum(forward() * upstream), f"{name}.forward")
 
+    elementwise = {"x": upstream} if y is None and upstream.shape == x.shape else {}
     return check_function(f, {"x": x, **layer.params}, analytic, check or name, h, getattr(layer, "kink_state", None),
-                          tol, warn_tol, notes, mode, directions, seed, inputs={"x": x_seen},
-                          batch_size=_batch_size(x))
+                          tol, warn_tol, notes, mode, directions, seed, inputs={"x": x_seen}, batch_size=batch,
+                          upstreams=elementwise, labels=labels)
 
 
 def _upstream(upstream, y, shape, seed, name):
@@ -230,8 +253,8 @@ def _upstream(upstream, y, shape, seed, name):
     return upstream
 
 
-def _input_gradient(dx, who, shape):
-    return as_gradient(dx, who, "returned", shape, "the input's")
+def _input_gradient(dx, who, shape, batch_size=None):
+    return as_gradient(dx, who, "returned", shape, "the input's", batch_size)
 
 
 def _batch_size(x):
@@ -267,6 +290,7 @@ def check_model(net, X, y, h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, check=None, 
     notes = []
     name = type(net).__name__
     net = float64_copy(net, notes, name)
+    guard_layers(net)  # each layer runs on private copies of its inputs; its shape errors are said plainly
     X = float64_input(X, notes, "X")
     X_seen = X.copy()
     y = np.array(y, copy=True)
@@ -274,14 +298,14 @@ def check_model(net, X, y, h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, check=None, 
 
     def loss():
         frozen.restore()
-        return real_scalar(call_user(f"{name}.loss", net.loss, X, y), f"{name}.loss")
+        return real_scalar(call_on_copies(f"{name}.loss", net.loss, X, y, names=("X", "y")), f"{name}.loss")
 
     loss()
     dX = call_user(f"{name}.backward", net.backward)
-    analytic, arrays = parameter_gradients(net, name), dict(net.params)
+    batch = _batch_size(X)
+    analytic, arrays = parameter_gradients(net, name, batch), dict(net.params)
     if with_input:
-        analytic = {"X": _input_gradient(dX, f"{name}.backward", X.shape), **analytic}
+        analytic = {"X": _input_gradient(dX, f"{name}.backward", X.shape, batch), **analytic}
         arrays = {"X": X, **arrays}
     return check_function(loss, arrays, analytic, check or name, h, getattr(net, "kink_state", None),
-                          tol, warn_tol, notes, mode, directions, seed, inputs={"X": X_seen},
-                          batch_size=_batch_size(X))
+                          tol, warn_tol, notes, mode, directions, seed, inputs={"X": X_seen}, batch_size=batch)

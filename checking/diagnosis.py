@@ -2,11 +2,13 @@
 
 ``diagnose`` looks only at the elements beyond the fail threshold and tries, in this order:
 non-finite values; a step lost to float64 resolution or drowned in round-off (the check, not the
-gradient, is at fault); the analytic array being the numeric one transposed; analytic 0 where the
-numeric gradient is not (a missing path); a constant ratio analytic/numeric (−1: a flipped sign;
-N or 1/N with N the batch size: a mean/sum or 1/N slip; any other k: a constant factor); failures
-confined to negative, positive or zero inputs. Each is a hint, not a proof: it names the simplest
-explanation that fits every failing element.
+gradient, is at fault); the analytic array being the numeric one transposed; the local derivative
+returned alone (analytic × upstream = numeric: the upstream was left out); a mask on the wrong side
+(the gradient flows exactly where the numeric one is 0 and is 0 where it flows); analytic 0 where the
+numeric gradient is not (a missing path); a constant ratio analytic/numeric (−1: a flipped sign; N or
+1/N with N the batch size: a mean/sum or 1/N slip; any other k: a constant factor); failures confined
+to negative, positive or zero inputs, or to the rows of one label (a label-dependent term wrong). Each
+is a hint, not a proof: it names the simplest explanation that fits every failing element.
 """
 
 import numpy as np
@@ -16,7 +18,7 @@ RATIO_SHARE = 0.9  # ... for this share of the failing elements
 
 
 def diagnose(analytic, reference, failed, numeric=None, inputs=None, batch_size=None, noise=None,
-             step_lost=None, judged=None, kinks=None):
+             step_lost=None, judged=None, kinks=None, upstream=None, labels=None):
     """Median ratio and a one-line hint for the failing elements of one tensor.
 
     Parameters
@@ -32,6 +34,10 @@ def diagnose(analytic, reference, failed, numeric=None, inputs=None, batch_size=
     step_lost : bool ndarray (S,) or None, elements where ``x ± h`` rounded back to ``x``
     judged : bool ndarray (S,) or None, elements that were judged at all (default: every element)
     kinks : bool ndarray (S,) or None, elements judged by the one-sided interval (kinks, steep bends)
+    upstream : ndarray (S,) or None, the upstream gradient the backward multiplied, when it has the tensor's
+        shape (an element-wise layer's input): for the "upstream left out" hint
+    labels : ndarray or None, a loss's labels, of the tensor's shape or one per row: for "only rows with
+        label 0 fail"
 
     Returns
     -------
@@ -45,15 +51,19 @@ def diagnose(analytic, reference, failed, numeric=None, inputs=None, batch_size=
     judged = np.ones(a.shape, bool) if judged is None else judged
     ratios = _ratios(a[failed], ref[failed])
     ratio = float(np.median(ratios)) if ratios.size else None
-    hint = _non_finite(a, ref, failed) or _step(a, ref, failed, noise, step_lost) or _transposed(a, numeric)
+    hint = (_non_finite(a, ref, failed) or _step(a, ref, failed, noise, step_lost) or _transposed(a, numeric)
+            or _without_upstream(a, ref, failed, upstream))
     if hint:
         return ratio, hint
-    where = _where(inputs, failed, judged, a.shape)
+    where = _where(inputs, failed, judged, a.shape) or _label_where(labels, failed, judged, a.shape)
+    hint = _wrong_side(a, ref, failed, judged, noise, inputs)
+    if hint:
+        return ratio, hint
     if kinks is not None and kinks[failed].all():
         hint = (f"every failing element ({_count(int(failed.sum()))}) is at a kink, where the analytic value must "
                 "lie between the two one-sided slopes, and lies outside: the backward is wrong exactly at the kink")
         return ratio, f"{hint}; {where}" if where else hint
-    hint, where = _pattern(a, ref, failed, ratios, batch_size), _where(inputs, failed, judged, a.shape)
+    hint = _pattern(a, ref, failed, ratios, batch_size)
     if hint and where:
         return ratio, f"{hint}; {where}"
     return ratio, hint or where or _spread(ratios, int(failed.sum()), a.size)
@@ -95,6 +105,76 @@ def _transposed(a, numeric):
     return None
 
 
+def _without_upstream(a, ref, failed, upstream):
+    """Analytic × upstream = numeric on every failing element: the local derivative was returned alone."""
+    if upstream is None or np.shape(upstream) != a.shape or not failed.any():
+        return None
+    from .numeric import rel_errors
+
+    u = np.asarray(upstream, np.float64)
+    if (rel_errors(a[failed] * u[failed], ref[failed]) < 1e-6).all():
+        return "matches the local derivative alone: multiply by the upstream gradient (downstream = upstream × local)"
+    return None
+
+
+def _wrong_side(a, ref, failed, judged, noise, inputs):
+    """The gradient flows exactly where the numeric one is 0, and is 0 exactly where it flows: a mask
+    (an indicator such as ``x > 0``) on the wrong side."""
+    n_failed = int(failed.sum())
+    if n_failed < 2:
+        return None
+    floor = np.zeros(a.shape) if noise is None else np.asarray(noise, np.float64)
+    zero_a, zero_n = a == 0, np.abs(ref) <= floor
+    flows_wrongly, killed_wrongly = failed & ~zero_a & zero_n, failed & zero_a & ~zero_n
+    if not (flows_wrongly.any() and killed_wrongly.any()) or (flows_wrongly | killed_wrongly).sum() != n_failed:
+        return None
+    hint = (f"a mask on the wrong side: the gradient flows where the numeric one is 0 "
+            f"({_count(int(flows_wrongly.sum()))}) and is 0 where it flows ({_count(int(killed_wrongly.sum()))})")
+    if inputs is not None and np.shape(inputs) == a.shape:
+        x = np.asarray(inputs)
+        if (x[flows_wrongly] <= 0).all() and (x[killed_wrongly] > 0).all():
+            hint += "; it must flow where the input is > 0, not where it is ≤ 0"
+        elif (x[flows_wrongly] > 0).all() and (x[killed_wrongly] <= 0).all():
+            hint += "; it must flow where the input is ≤ 0, not where it is > 0"
+    return hint
+
+
+def _label_where(labels, failed, judged, shape):
+    """'only rows with label 0 fail' (or the entries at each row's class), when the other labels' pass."""
+    per_element = _labels_like(labels, shape)
+    if per_element is None or not failed.any():
+        return None
+    passed = judged & ~failed
+    rows = "rows" if len(shape) == 1 or shape[1:] == (1,) * (len(shape) - 1) else "elements"
+    for value in np.unique(per_element):
+        side = per_element == value
+        if side[failed].all() and (passed & ~side).any():
+            return f"only {rows} with label {_label_text(value)} fail: the term for that label is wrong"
+    labels = np.asarray(labels)
+    if labels.ndim == 1 and len(shape) == 2 and labels.shape[0] == shape[0] and np.issubdtype(labels.dtype, np.integer):
+        own = np.arange(shape[1]) == labels[:, None]  # each row's own class
+        for side, text in ((own, "at each row's own class"), (~own, "off each row's own class")):
+            if side[failed].all() and (passed & ~side).any():
+                return f"only the entries {text} fail: the one-hot term of the label is wrong there"
+    return None
+
+
+def _labels_like(labels, shape):
+    """Labels per element of a tensor of ``shape``: as they are, or one per row spread along the row."""
+    if labels is None:
+        return None
+    labels = np.asarray(labels)
+    if labels.shape == shape:
+        return labels
+    if labels.ndim == 1 and len(shape) >= 1 and shape[0] == labels.shape[0]:
+        return np.broadcast_to(labels.reshape(-1, *[1] * (len(shape) - 1)), shape)
+    return None
+
+
+def _label_text(value):
+    return str(int(value)) if float(value).is_integer() else f"{float(value):g}"
+
+
 def transposed_shape_hint(analytic, numeric):
     """The hint for an analytic gradient of shape (B, A) checked against a tensor of shape (A, B)."""
     from .numeric import rel_error
@@ -102,7 +182,8 @@ def transposed_shape_hint(analytic, numeric):
     a, n = np.asarray(analytic, np.float64), np.asarray(numeric, np.float64)
     text = f"the analytic gradient has shape {a.shape}, the transpose of the tensor's {n.shape}"
     if rel_error(a.T, n) < 1e-6:
-        return text + ", and its values match the numeric gradient transposed: return its .T"
+        return text + (", and its values match the numeric gradient transposed: transpose it (.T), or swap the "
+                       "factors of the matrix product that made it")
     return text
 
 

@@ -87,6 +87,12 @@ class Graph:
         return [(w.name, np.shape(w.grad), np.shape(w.value), np.shape(w.grad) == np.shape(w.value))
                 for w in self.wires.values() if w.grad is not None]
 
+    def _repr_svg_(self):
+        """The graph as its SVG circuit, for Jupyter (``checking.svg.graph_svg``)."""
+        from .svg import graph_svg  # the picture needs the graph, not the other way round
+
+        return graph_svg(self)
+
 
 def _copy(a):
     return np.array(a, dtype=np.float64, copy=True)
@@ -106,13 +112,21 @@ def number_text(v):
     return "0" if text in ("-0", "0") else text
 
 
+def fixed_text(v):
+    """A number as every trace writes one: fixed point, 4 decimals, never ``-0.0000`` (``0.0481``, ``-1.2000``)."""
+    text = f"{float(v) + 0.0:.4f}"
+    return text[1:] if text == "-0.0000" else text
+
+
 def array_text(a, indent=8):
-    """An array as text, 4 decimals; one that has several rows starts on a new line, indented."""
+    """An array as text, each entry as ``fixed_text`` writes it (never scientific notation); one that has
+    several rows starts on a new line, indented."""
     a = np.asarray(a)
-    if a.dtype.kind == "f":
-        a = a + 0.0  # + 0.0 turns -0.0 (a killed gradient) into 0.0
-    text = np.array2string(a, precision=4, separator=", ", floatmode="fixed", max_line_width=100,
-                           threshold=200, edgeitems=4)
+    formatter = None
+    if a.dtype.kind == "f" and a.size:
+        width = max(len(fixed_text(v)) for v in a.flat)
+        formatter = {"float_kind": lambda v: fixed_text(v).rjust(width)}
+    text = np.array2string(a, separator=", ", formatter=formatter, max_line_width=100, threshold=200, edgeitems=4)
     if a.ndim < 2 or a.shape[0] == 1:
         return text
     return "\n" + "\n".join(" " * indent + line for line in text.splitlines())

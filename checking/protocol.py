@@ -7,10 +7,14 @@ through ``call_user``, which turns each of those into one ``LayerError`` sentenc
 caller's object: it works on a float64 copy (``float64_copy``).
 """
 
+import contextlib
 import copy
+import functools
 import os
 
 import numpy as np
+
+from .shapes import explain_numpy_error, likely_fix, shape_text
 
 
 class LayerError(ValueError):
@@ -22,10 +26,13 @@ class LayerError(ValueError):
     """
 
 
-def call_user(what, fn, *args):
+def call_user(what, fn, *args, shapes=None, batch_size=None):
     """``fn(*args)``, with every exception the user's code raises turned into one ``LayerError``.
 
-    ``what`` names the call in the message (``"Tanh.backward"``).
+    ``what`` names the call in the message (``"Tanh.backward"``). ``shapes`` (label -> shape, e.g.
+    ``{"the input's": (8, 5), "grads['W']": (5, 3)}``) are the gradients' shapes: a shape error NumPy
+    raises inside ``fn`` is then said with the shapes and the likely fix (``checking.shapes``), never in
+    NumPy's words; ``batch_size`` helps name the fix.
     """
     try:
         return fn(*args)
@@ -34,7 +41,61 @@ def call_user(what, fn, *args):
     except NotImplementedError as exc:
         raise LayerError(f"{what} is not implemented yet (TODO in {source_file(fn)})") from exc
     except BaseException as exc:  # noqa: B036 — a SystemExit in user code must not end the check silently
-        raise LayerError(f"{what} raised {describe_exception(exc)}") from exc
+        explained = explain_numpy_error(exc, what, shapes, batch_size) if shapes else None
+        raise LayerError(explained or f"{what} raised {describe_exception(exc)}") from exc
+
+
+def call_on_copies(what, fn, *args, names=("input", "labels")):
+    """``fn`` called on a private copy of every array in ``args``; a ``LayerError`` if it changed one.
+
+    A ``forward`` that writes into its input (``x *= 3``, ``x[x < 0] = 0``) changes an array that is not
+    its own: in a network, the previous layer's output, which that layer may keep for its backward; in
+    a check, the point being probed, so every probe would measure something else. It is refused, in one
+    line naming the method; ``names`` name the arguments in that line.
+    """
+    copies = [np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args]
+    out = call_user(what, fn, *copies)
+    for i, (mine, given) in enumerate(zip(copies, args, strict=True)):
+        if isinstance(given, np.ndarray) and not _unchanged(mine, given):
+            which = names[i] if i < len(names) else f"argument {i + 1}"
+            changed = int(np.sum(mine != given)) if mine.shape == given.shape else given.size
+            raise LayerError(f"{what} changes its {which} in place ({changed} of {given.size} elements): a layer must "
+                             f"leave its {which} as it found it (it is the previous layer's output, which that layer "
+                             "may keep for its backward); compute a new array: y = x * 3 or np.maximum(0, x), "
+                             "not x *= 3 or x[x < 0] = 0")
+    return out
+
+
+def _unchanged(mine, given):
+    if mine.shape != given.shape:
+        return False
+    return bool(np.array_equal(mine, given, equal_nan=mine.dtype.kind in "fc"))
+
+
+def guard_layers(model):
+    """Hold every layer of ``model`` (``model.layers`` and ``model.criterion``) to the protocol as ``check_layer``
+    does: ``forward`` runs on private copies of its inputs and is refused if it changes them
+    (``call_on_copies``); ``backward``'s NumPy shape errors are said with the shapes its gradients must have
+    (``call_user``). ``model`` is the checker's own copy; a layer that takes no attributes is left as it is."""
+    for obj in [*getattr(model, "layers", []), getattr(model, "criterion", None)]:
+        forward, backward = getattr(obj, "forward", None), getattr(obj, "backward", None)
+        if not (callable(forward) and callable(backward)):
+            continue
+        name, seen = type(obj).__name__, {}
+
+        def guarded_forward(*args, _forward=forward, _name=name, _seen=seen, **options):
+            _seen["shape"] = np.shape(args[0]) if args else ()
+            call = functools.partial(_forward, **options) if options else _forward
+            return call_on_copies(f"{_name}.forward", call, *args)
+
+        def guarded_backward(*args, _backward=backward, _name=name, _seen=seen, _obj=obj, **options):
+            shapes = gradient_shapes(_obj, _seen.get("shape", ()))
+            call = functools.partial(_backward, **options) if options else _backward
+            return call_user(f"{_name}.backward", call, *args, shapes=shapes,
+                             batch_size=_seen["shape"][0] if _seen.get("shape") else None)
+
+        with contextlib.suppress(AttributeError, TypeError):
+            obj.forward, obj.backward = guarded_forward, guarded_backward
 
 
 def describe_exception(exc):
@@ -60,12 +121,13 @@ def source_file(fn):
 _NOT_REAL = {"c": "complex numbers", "b": "booleans", "O": "Python objects", "U": "strings", "S": "bytes"}
 
 
-def as_gradient(g, who, verb, shape, of):
+def as_gradient(g, who, verb, shape, of, batch_size=None):
     """``g`` as a float64 array, or a ``LayerError`` saying why it is not a gradient of ``shape``.
 
     ``who verb ...`` starts the message ("Tanh.backward returned ..."); ``of`` names the tensor
     ("the input's"). A 2-D gradient of the transposed shape is let through: its row then fails with
-    a hint.
+    a hint. A gradient of another shape is one line with both shapes and the likely fix
+    (``checking.shapes.likely_fix``; ``batch_size`` helps name it).
     """
     shape = tuple(shape)
     if g is None:
@@ -78,19 +140,29 @@ def as_gradient(g, who, verb, shape, of):
         kind = _NOT_REAL.get(arr.dtype.kind, "values")
         raise LayerError(f"{who} {verb} {kind} ({arr.dtype}); a gradient must be real floating-point numbers")
     if arr.shape != shape and not (arr.ndim == 2 and arr.shape[::-1] == shape):
-        raise LayerError(f"{who} {verb} a gradient of shape {arr.shape}; it must have {of} shape {shape}")
+        fix = likely_fix(arr.shape, shape, batch_size)
+        raise LayerError(f"{who} {verb} a gradient of shape {shape_text(arr.shape)}; it must have {of} shape "
+                         f"{shape_text(shape)}" + (f": {fix}" if fix else " (the shape rule)"))
     return np.array(arr, dtype=np.float64)  # a copy: the layer may reuse its buffers
 
 
-def parameter_gradients(obj, name):
+def parameter_gradients(obj, name, batch_size=None):
     """``{key: obj.grads[key]}`` for every key of ``obj.params``, each checked by ``as_gradient``."""
     grads = getattr(obj, "grads", {})
     out = {}
     for key, param in obj.params.items():
         if key not in grads:
             raise LayerError(f"{name}.grads has no entry for parameter {key!r}")
-        out[key] = as_gradient(grads[key], f"{name}.grads[{key!r}]", "holds", np.shape(param), "the parameter's")
+        out[key] = as_gradient(grads[key], f"{name}.grads[{key!r}]", "holds", np.shape(param), "the parameter's",
+                               batch_size)
     return out
+
+
+def gradient_shapes(obj, input_shape):
+    """``{label: shape}`` of every gradient a backward must produce: the input's, then each ``grads[key]``."""
+    shapes = {"the input's": tuple(input_shape)}
+    shapes.update({f"grads[{key!r}]": np.shape(p) for key, p in getattr(obj, "params", {}).items()})
+    return shapes
 
 
 def float64_copy(obj, notes, what):

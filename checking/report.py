@@ -26,6 +26,7 @@ bound is still judged like any other.
 
 import math
 from dataclasses import dataclass, field
+from html import escape
 
 import numpy as np
 
@@ -162,18 +163,12 @@ class Report:
 
     def table(self):
         """The rows as an aligned text table; a failing row is followed by its hint on one line."""
-        head = ("check", "tensor", "shape", "max rel err", "worst element (index: analytic / numeric)",
-                "checked", "failed", "kinks", "verdict")
-        lines, hints = [head], {}
+        lines, hints = [HEAD], {}
         for r in self.rows:
-            rel = "-" if r.max_rel_error is None else f"{r.max_rel_error:.2e}"
-            lines.append((r.check, r.name, "x".join(map(str, r.shape)) or "scalar", rel, r.worst_text(),
-                          str(r.n_checked), str(r.n_failed), str(r.n_kinks), r.verdict))
-            if r.hint and r.verdict in ("fail", "unchecked"):
-                what = "analytic/numeric along v" if r.mode == "taylor" else "median analytic/numeric"
-                ratio = "" if r.ratio is None else f"{what} {r.ratio:.4g}; "
-                hints[len(lines) - 1] = f"    ↳ {ratio}{r.hint}"
-        widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+            lines.append(_cells(r))
+            if _hint_text(r):
+                hints[len(lines) - 1] = f"    ↳ {_hint_text(r)}"
+        widths = [max(len(line[i]) for line in lines) for i in range(len(HEAD))]
         out = []
         for i, line in enumerate(lines):
             out.append("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
@@ -199,6 +194,49 @@ class Report:
     def __str__(self):
         return self.table() + "\n" + self.summary()
 
+    def _repr_html_(self):
+        """The report as an HTML table for Jupyter: verdicts coloured, each failing row's hint under it."""
+        cell = 'style="text-align:left; padding:2px 8px; font-family:monospace"'
+        out = ['<table style="border-collapse:collapse">',
+               "<tr>" + "".join(f"<th {cell}>{escape(h)}</th>" for h in HEAD) + "</tr>"]
+        for r in self.rows:
+            cells = [escape(c) for c in _cells(r)]
+            colour = VERDICT_COLOURS.get(r.verdict, "#222222")
+            cells[-1] = f'<b style="color:{colour}">{cells[-1]}</b>'
+            out.append("<tr>" + "".join(f"<td {cell}>{c}</td>" for c in cells) + "</tr>")
+            if _hint_text(r):
+                out.append(f'<tr><td colspan="{len(HEAD)}" style="padding:0 8px 4px 32px; font-family:monospace; '
+                           f'color:{colour}">↳ {escape(_hint_text(r))}</td></tr>')
+        out.append("</table>")
+        out += [f'<p style="margin:2px 0; color:#666666">note: {escape(n)}</p>' for n in self.notes]
+        colour = VERDICT_COLOURS["pass" if self.passed else "unchecked" if not self.counts()["fail"] else "fail"]
+        out.append(f'<p style="margin:4px 0"><b style="color:{colour}">{escape(self.summary())}</b></p>')
+        return "\n".join(out)
+
+
+HEAD = ("check", "tensor", "shape", "max rel err", "worst element (index: analytic / numeric)", "checked", "failed",
+        "kinks", "verdict")
+
+#: the colour of each verdict in the HTML report: green passes, orange warns, red fails, grey is unverified
+VERDICT_COLOURS = {"pass": "#008000", "exact": "#008000", "warn": "#b36b00", "fail": "#cc0000",
+                   "unchecked": "#666666"}
+
+
+def _cells(r):
+    """The table cells of row ``r``, as text."""
+    rel = "-" if r.max_rel_error is None else f"{r.max_rel_error:.2e}"
+    return (r.check, r.name, "x".join(map(str, r.shape)) or "scalar", rel, r.worst_text(), str(r.n_checked),
+            str(r.n_failed), str(r.n_kinks), r.verdict)
+
+
+def _hint_text(r):
+    """The line under a failing (or unchecked) row: the median ratio and the hint; None for other rows."""
+    if not (r.hint and r.verdict in ("fail", "unchecked")):
+        return None
+    what = "analytic/numeric along v" if r.mode == "taylor" else "median analytic/numeric"
+    ratio = "" if r.ratio is None else f"{what} {r.ratio:.4g}; "
+    return f"{ratio}{r.hint}"
+
 
 def _finite(value):
     """(value with non-finite floats replaced by None, whether one was)."""
@@ -215,7 +253,7 @@ def _finite(value):
 
 def compare(check, name, analytic, numeric, kinks=None, tol=PASS_TOL, warn_tol=WARN_TOL, *, bounds=None,
             suspect=None, inputs=None, batch_size=None, noise=None, step_lost=None, mode="elementwise",
-            zero_tol=None):
+            zero_tol=None, upstream=None, labels=None):
     """Build the ``Row`` judging one analytic gradient against its numerical estimate.
 
     Parameters
@@ -234,6 +272,7 @@ def compare(check, name, analytic, numeric, kinks=None, tol=PASS_TOL, warn_tol=W
     mode : str, recorded in the row
     zero_tol : array S or None, where both values are at most this, the element agrees (zero within
         round-off); ``compare_probes`` gives the noise bound where the step is sound, 0 elsewhere
+    upstream, labels : for the hints (see ``checking.diagnosis.diagnose``)
 
     Returns
     -------
@@ -262,7 +301,7 @@ def compare(check, name, analytic, numeric, kinks=None, tol=PASS_TOL, warn_tol=W
     if row.verdict == "fail":
         row.ratio, row.hint = diagnose(analytic, reference, failed, numeric=numeric, inputs=inputs,
                                        batch_size=batch_size, noise=noise, step_lost=step_lost, judged=judged,
-                                       kinks=interval & judged)
+                                       kinks=interval & judged, upstream=upstream, labels=labels)
     elif row.verdict == "unchecked":
         row.hint = "no element could be judged: every one is at a kink whose one-sided slopes are unknown"
     return row
@@ -316,11 +355,12 @@ def _errors(analytic, reference, judged):
 
 
 def compare_probes(check, name, analytic, probes, tol=PASS_TOL, warn_tol=WARN_TOL, inputs=None, batch_size=None,
-                   mode="elementwise"):
+                   mode="elementwise", upstream=None, labels=None):
     """``compare`` with everything a ``checking.numeric.Probes`` measured (kinks verified by their interval)."""
     # the round-off bound is trustworthy only while it is small: a step so tiny that the bound exceeds
     # sqrt(eps)·|f| judges nothing (it is blamed on the step instead)
     sound = probes.noise <= np.sqrt(np.finfo(np.float64).eps) * max(abs(probes.f0), 1.0)
     return compare(check, name, analytic, probes.centred, probes.kinks, tol, warn_tol, bounds=probes.bounds,
                    suspect=probes.suspect, inputs=inputs, batch_size=batch_size, noise=probes.noise,
-                   step_lost=probes.step_lost, mode=mode, zero_tol=np.where(sound, probes.noise, 0.0))
+                   step_lost=probes.step_lost, mode=mode, zero_tol=np.where(sound, probes.noise, 0.0),
+                   upstream=upstream, labels=labels)

@@ -3,26 +3,31 @@
 Each function returns a ``Report`` (see ``checking.checker``); the CLI only prints them.
 """
 
+import copy
+
 import numpy as np
 
-from layers import (Add, BatchNorm, BCELoss, Copy, CrossEntropyLoss, Dropout, LeakyReLU, Linear, Max, MSELoss,
-                    Multiply, ReLU, Sigmoid, SigmoidBCELoss, Softmax, SoftmaxCrossEntropyLoss, Tanh)
-from layers.standardize import Standardize
+from layers import Softmax
 from layers.validation import ParameterError
 from model.builders import Architecture
+from model.factory import make
 from model.net import TwoLayerNet
 from model.optim import SGD
 from model.sequential import Sequential
 
 from .checker import PASS_TOL, WARN_TOL, Report, check_function, check_layer, check_model, check_settings, compare
+from .protocol import call_user
+from .user_layer import source_of
 
 
-def layer_suite(seed=0, batch=8, **opts):
+def layer_suite(seed=0, batch=8, layer_types=None, **opts):
     """Every layer in isolation, on seeded random float64 data.
 
     In element-wise mode one ReLU input is placed exactly on the kink on purpose, so the report
     shows it being recognised and verified (the analytic value must lie between the one-sided
     slopes) rather than mistaken for a bug. (In directional mode every direction would cross it.)
+    With ``layer_types`` (class name -> a learner's class, see ``model.factory``), only those classes are
+    checked, each built as the library's would be and named with its file.
     """
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((batch, 5))
@@ -32,55 +37,84 @@ def layer_suite(seed=0, batch=8, **opts):
     p = rng.uniform(0.05, 0.95, (batch, 1))
     z = rng.standard_normal((batch, 1)) * 3
     y = rng.integers(0, 2, (batch, 1))
-    report = Report()
-    report.extend(check_layer(Linear(5, 4, rng=rng), x, check="Linear", seed=seed, **opts))
-    report.extend(check_layer(Linear(5, 4, bias=False, rng=rng), x, check="Linear(bias=False)", seed=seed, **opts))
-    report.extend(check_layer(ReLU(), x_relu, check="ReLU", seed=seed, **opts))
-    report.extend(check_layer(Sigmoid(), x, check="Sigmoid", seed=seed, **opts))
-    report.extend(check_layer(BCELoss(), p, y=y, check="BCELoss", seed=seed, **opts))
-    report.extend(check_layer(SigmoidBCELoss(), z, y=y, check="SigmoidBCELoss", seed=seed, **opts))
-    report.extend(_new_layers(rng, x, seed, opts))
-    return report
+    types = layer_types or {}
+    cases = [("Linear", "Linear", lambda: make(types, "Linear", 5, 4, rng=rng), x, None),
+             ("Linear", "Linear(bias=False)", lambda: make(types, "Linear", 5, 4, bias=False, rng=rng), x, None),
+             ("ReLU", "ReLU", lambda: make(types, "ReLU"), x_relu, None),
+             ("Sigmoid", "Sigmoid", lambda: make(types, "Sigmoid"), x, None),
+             ("BCELoss", "BCELoss", lambda: make(types, "BCELoss"), p, y),
+             ("SigmoidBCELoss", "SigmoidBCELoss", lambda: make(types, "SigmoidBCELoss"), z, y)]
+    report = _check_each(cases, types, seed, opts)
+    return report.extend(_new_layers(rng, x, seed, types, opts))
 
 
-def _new_layers(rng, x, seed, opts):
+def _new_layers(rng, x, seed, types, opts):
     """The layers beyond the handout: other activations, softmax, multi-class and regression losses,
     dropout and batch norm in training mode (each with a random, non-uniform upstream)."""
     batch = len(x)
     logits = rng.standard_normal((batch, 4))
     classes = rng.integers(0, 4, batch)
-    report = Report()
-    report.extend(check_layer(Tanh(), x, check="Tanh", seed=seed, **opts))
-    report.extend(check_layer(LeakyReLU(0.1), x, check="LeakyReLU(0.1)", seed=seed, **opts))
-    report.extend(check_layer(Softmax(), logits, check="Softmax", seed=seed, **opts))
     probabilities = Softmax().forward(logits)
-    report.extend(check_layer(CrossEntropyLoss(), probabilities, y=classes, check="CrossEntropyLoss", seed=seed,
-                              **opts))
-    report.extend(check_layer(SoftmaxCrossEntropyLoss(), logits, y=classes, check="SoftmaxCrossEntropyLoss",
-                              seed=seed, **opts))
-    report.extend(check_layer(MSELoss(), x, y=rng.standard_normal(x.shape), check="MSELoss", seed=seed, **opts))
-    report.extend(check_layer(Dropout(0.3, rng=seed), x, check="Dropout(0.3) train", seed=seed, **opts))
-    report.extend(check_layer(BatchNorm(5), x * 2 + 1, check="BatchNorm train", seed=seed, **opts))
-    report.extend(check_layer(Standardize(5).fit(x * 3 + 2), x, check="Standardize", seed=seed, **opts))
+    cases = [("Tanh", "Tanh", lambda: make(types, "Tanh"), x, None),
+             ("LeakyReLU", "LeakyReLU(0.1)", lambda: make(types, "LeakyReLU", 0.1), x, None),
+             ("Softmax", "Softmax", lambda: make(types, "Softmax"), logits, None),
+             ("CrossEntropyLoss", "CrossEntropyLoss", lambda: make(types, "CrossEntropyLoss"), probabilities, classes),
+             ("SoftmaxCrossEntropyLoss", "SoftmaxCrossEntropyLoss", lambda: make(types, "SoftmaxCrossEntropyLoss"),
+              logits, classes),
+             ("MSELoss", "MSELoss", lambda: make(types, "MSELoss"), x, rng.standard_normal(x.shape)),
+             ("Dropout", "Dropout(0.3) train", lambda: make(types, "Dropout", 0.3, rng=np.random.default_rng(seed)),
+              x, None),
+             ("BatchNorm", "BatchNorm train", lambda: make(types, "BatchNorm", 5), x * 2 + 1, None),
+             ("Standardize", "Standardize", lambda: _fitted(make(types, "Standardize", 5), x * 3 + 2), x, None)]
+    return _check_each(cases, types, seed, opts)
+
+
+def _check_each(cases, types, seed, opts):
+    """``check_layer`` on each ``(class name, label, build, x, y)``; with ``types``, only on the classes it holds."""
+    report = Report()
+    for name, label, build, x, y in cases:
+        if types and name not in types:
+            continue
+        layer = build()
+        if types:
+            label = f"{label} ({source_of(type(layer))})"
+        report.extend(check_layer(layer, x, y=y, check=label, seed=seed, **opts))
     return report
 
 
-def gate_suite(seed=0, h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, mode="elementwise", directions=8):
-    """The four gates on random arrays, and the handout's warm-up ``(x + y) * z`` at (-2, 5, -4)."""
+def _fitted(layer, X):
+    fit = getattr(layer, "fit", None)
+    return fit(X) if callable(fit) else layer
+
+
+#: the library classes each part of the suite is made of (with ``layer_types``, a part runs when it uses one)
+GATES = ("Add", "Multiply", "Max", "Copy")
+CHAINED = ("Sigmoid", "BCELoss", "SigmoidBCELoss", "Softmax", "CrossEntropyLoss", "SoftmaxCrossEntropyLoss")
+
+
+def gate_suite(seed=0, h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, mode="elementwise", directions=8, layer_types=None):
+    """The four gates on random arrays, and the handout's warm-up ``(x + y) * z`` at (-2, 5, -4).
+
+    With ``layer_types``, the gates it replaces take the library's places (and only checks using one run).
+    """
     rng = np.random.default_rng(seed)
     opts = dict(h=h, tol=tol, warn_tol=warn_tol, mode=mode, directions=directions, seed=seed)
+    types = layer_types or {}
     report = Report()
-    for gate in (Add(), Multiply(), Max()):
-        report.extend(_two_input_gate(gate, rng, opts))
-    report.extend(_copy_gate(rng, opts))
-    report.extend(_warm_up(opts))
+    for name in GATES[:3]:
+        arrays = {"a": rng.standard_normal(6), "b": rng.standard_normal(6)}
+        upstream = rng.standard_normal(6)
+        if not types or name in types:
+            report.extend(_two_input_gate(make(types, name), arrays, upstream, opts))
+    if not types or "Copy" in types:
+        report.extend(_copy_gate(make(types, "Copy"), rng, opts))
+    if not types or {"Add", "Multiply"} & set(types):
+        report.extend(_warm_up(make(types, "Add"), make(types, "Multiply"), opts))
     return report
 
 
-def _two_input_gate(gate, rng, opts):
+def _two_input_gate(gate, arrays, upstream, opts):
     """``sum(gate(a, b) * g)`` for random vectors a, b and upstream g."""
-    arrays = {"a": rng.standard_normal(6), "b": rng.standard_normal(6)}
-    upstream = rng.standard_normal(6)
     gate.forward(arrays["a"], arrays["b"])
     da, db = gate.backward(upstream)
 
@@ -90,9 +124,9 @@ def _two_input_gate(gate, rng, opts):
     return check_function(f, arrays, {"a": da, "b": db}, check=type(gate).__name__, **opts)
 
 
-def _copy_gate(rng, opts):
+def _copy_gate(copy, rng, opts):
     """``sum(x1 * g1) + sum(x2 * g2)`` for the two copies of a random x: the gradients add."""
-    copy, arrays = Copy(), {"x": rng.standard_normal(6)}
+    arrays = {"x": rng.standard_normal(6)}
     g1, g2 = rng.standard_normal(6), rng.standard_normal(6)
     copy.forward(arrays["x"])
     dx = copy.backward(g1, g2)
@@ -104,10 +138,9 @@ def _copy_gate(rng, opts):
     return check_function(f, arrays, {"x": dx}, check="Copy", **opts)
 
 
-def _warm_up(opts):
+def _warm_up(add, mul, opts):
     """The handout's warm-up ``(x + y) * z`` at (-2, 5, -4), through an ``Add`` and a ``Multiply``."""
     point = {"x": np.array(-2.0), "y": np.array(5.0), "z": np.array(-4.0)}
-    add, mul = Add(), Multiply()
 
     def f():
         return float(mul.forward(add.forward(point["x"], point["y"]), point["z"]))
@@ -118,17 +151,21 @@ def _warm_up(opts):
     return check_function(f, point, {"x": dx, "y": dy, "z": dz}, check="(x+y)*z", **opts)
 
 
-def fused_vs_chained(seed=0, batch=8, tol=PASS_TOL, warn_tol=WARN_TOL, **_):
-    """``SigmoidBCELoss``'s gradient against ``Sigmoid`` → ``BCELoss`` chained, where both are finite."""
+def fused_vs_chained(seed=0, batch=8, tol=PASS_TOL, warn_tol=WARN_TOL, layer_types=None, **_):
+    """``SigmoidBCELoss``'s gradient against ``Sigmoid`` → ``BCELoss`` chained, where both are finite (and the
+    same for softmax cross-entropy). With ``layer_types``, run only when it replaces one of ``CHAINED``."""
+    types = layer_types or {}
+    if types and not set(CHAINED) & set(types):
+        return Report()
     rng = np.random.default_rng(seed)
     z, y = rng.uniform(-8, 8, (batch, 1)), rng.integers(0, 2, (batch, 1))
-    sig, bce, fused = Sigmoid(), BCELoss(), SigmoidBCELoss()
+    sig, bce, fused = make(types, "Sigmoid"), make(types, "BCELoss"), make(types, "SigmoidBCELoss")
     bce.forward(sig.forward(z), y)
     chained = sig.backward(bce.backward())
     fused.forward(z, y)
     report = Report([compare("fused vs chained BCE", "z", fused.backward(), chained, tol=tol, warn_tol=warn_tol)])
     logits, classes = rng.uniform(-6, 6, (batch, 4)), rng.integers(0, 4, batch)
-    soft, ce, fused = Softmax(), CrossEntropyLoss(), SoftmaxCrossEntropyLoss()
+    soft, ce, fused = make(types, "Softmax"), make(types, "CrossEntropyLoss"), make(types, "SoftmaxCrossEntropyLoss")
     ce.forward(soft.forward(logits), classes)
     chained = soft.backward(ce.backward())
     fused.forward(logits, classes)
@@ -147,26 +184,33 @@ def _streams(seed):
     return np.random.default_rng(data_seed), np.random.default_rng(init_seed)
 
 
-def model_networks(seed=0, architecture=COMPOSED, classes=2):
+def model_networks(seed=0, architecture=COMPOSED, classes=2, layer_types=None):
     """The networks ``model_suite`` checks, with their names: the handout's 2-3-1, a composed one, and a
     stack beyond the handout.
 
     The composed network is ``architecture.build(2, classes)`` (``model.builders.Architecture``: the
     words of ``train.py``'s model options); building it is where a bad architecture is refused. The
     third is a ``Sequential`` of three Linear layers with tanh, leaky ReLU, softmax cross-entropy and
-    weight decay.
+    weight decay. ``layer_types`` (class name -> a learner's class, see ``model.factory``) puts the learner's
+    classes in the library's places; then only the networks that hold one of them are returned.
 
     Returns
     -------
     list of (network, name)
     """
-    init = _streams(seed)[1]
-    nets = [(TwoLayerNet(seed=init), "TwoLayerNet 2-3-1")]
-    composed = architecture.build(2, classes, seed=init)
+    init, types = _streams(seed)[1], layer_types or {}
+    nets = [(TwoLayerNet(seed=init, layer_types=types), "TwoLayerNet 2-3-1")]
+    composed = architecture.build(2, classes, seed=init, layer_types=types)
     nets.append((composed, _name(composed, "+b1")))
-    stack = Sequential([Linear(2, 5, rng=init), Tanh(), Linear(5, 4, rng=init), LeakyReLU(0.1), Linear(4, 3, rng=init)],
-                       SoftmaxCrossEntropyLoss(), weight_decay=0.1)
+    stack = Sequential([make(types, "Linear", 2, 5, rng=init), make(types, "Tanh"),
+                        make(types, "Linear", 5, 4, rng=init), make(types, "LeakyReLU", 0.1),
+                        make(types, "Linear", 4, 3, rng=init)],
+                       make(types, "SoftmaxCrossEntropyLoss"), weight_decay=0.1)
     nets.append((stack, "Sequential 2-5-4-3 λ=0.1"))
+    if types:
+        learners = tuple(types.values())
+        nets = [(net, name) for net, name in nets
+                if any(isinstance(obj, learners) for obj in [*net.layers, net.criterion])]
     return nets
 
 
@@ -182,12 +226,23 @@ def model_suite(seed=0, batch=8, architecture=COMPOSED, classes=2, burn_in=0, ne
     X = rng.standard_normal((batch, 2))
     report = Report()
     for net, name in nets:
-        y = rng.integers(0, 2 if net.target == "binary" else net.output_dim, batch)
+        y = rng.integers(0, _classes_of(net, X), batch)
         if burn_in:
             sgd_burn_in(net, burn_in, seed)
             name += f" after {burn_in} SGD steps"
         report.extend(_with_layer_names(check_model(net, X, y, check=name, seed=seed, **opts), net))
     return report
+
+
+def _classes_of(net, X):
+    """K, the number of classes a network's labels range over: 2 for a binary one, else its output width
+    (read off one forward pass when no layer declares it, as a learner's layer need not)."""
+    if net.target == "binary":
+        return 2
+    if net.output_dim is not None:
+        return net.output_dim
+    out = call_user(f"{type(net).__name__}.forward", copy.deepcopy(net).forward, X)
+    return int(np.shape(out)[-1])
 
 
 def _check_suite_arguments(batch, burn_in):
@@ -219,7 +274,7 @@ def sgd_burn_in(net, steps, seed=0, lr=0.5, batch_size=32):
 
     X, y = make_circles(1000, seed=seed)
     if net.target != "binary":  # a K-class network learns the circles' two classes among its K
-        y = y % net.output_dim
+        y = y % _classes_of(net, X[:2])
     opt = SGD(net.params, net.grads, lr=lr)
     rng = np.random.default_rng(seed)
     for _ in range(int(steps)):
@@ -231,19 +286,22 @@ def sgd_burn_in(net, steps, seed=0, lr=0.5, batch_size=32):
 
 
 def default_suite(seed=0, batch=8, architecture=COMPOSED, classes=2, h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL,
-                  mode="elementwise", directions=8, burn_in=0):
+                  mode="elementwise", directions=8, burn_in=0, layer_types=None):
     """Everything ``python gradcheck.py`` checks by default: layers, gates, fused losses, models.
 
     ``architecture`` (a ``model.builders.Architecture``) and ``classes`` describe the composed network
     checked beside the handout's. Every argument is refused (a ``ParameterError`` naming it) before
     any check runs: the settings by ``check_settings``, the networks by building them first.
+
+    ``layer_types`` (class name -> a learner's class) checks the learner's classes instead: each alone, as
+    the library's of that name is checked, then inside every network that holds one (the rest is left out).
     """
     opts = dict(h=h, tol=tol, warn_tol=warn_tol, mode=mode, directions=directions)
     check_settings(seed=seed, **opts)
     _check_suite_arguments(batch, burn_in)
-    networks = model_networks(seed, architecture, classes)
-    report = layer_suite(seed, batch, **opts)
-    report.extend(gate_suite(seed, **opts))
-    report.extend(fused_vs_chained(seed, batch, tol=tol, warn_tol=warn_tol))
+    networks = model_networks(seed, architecture, classes, layer_types)
+    report = layer_suite(seed, batch, layer_types, **opts)
+    report.extend(gate_suite(seed, layer_types=layer_types, **opts))
+    report.extend(fused_vs_chained(seed, batch, tol=tol, warn_tol=warn_tol, layer_types=layer_types))
     report.extend(model_suite(seed, batch, burn_in=burn_in, networks=networks, **opts))
     return report

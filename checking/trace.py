@@ -7,7 +7,11 @@ the SVG picture (``checking.svg``) are drawn:
   ``Multiply`` gates (``warmup_graph``, ``trace_warmup``);
 - the handout's network ``p = σ(max(0, X·w1)·w2 + b)`` with its BCE loss, through the layer objects
   of a ``TwoLayerNet`` (``network_graph``, ``trace_backward``);
-- any chain of layers, ``net.layers`` then ``net.criterion`` (``chain_graph``, ``graph_text``).
+- any chain of layers, ``net.layers`` then ``net.criterion`` (``chain_graph``; its text is
+  ``checking.chain_text.graph_text``).
+
+The network's default batch is drawn so that ReLU both routes and kills (``routing_batch``), and its
+trace ends by confirming dℓ/dw1, dℓ/dw2 and dℓ/db with centred differences (``confirm_numerically``).
 """
 
 import numpy as np
@@ -16,7 +20,8 @@ from layers import Add, Multiply
 from layers.validation import ParameterError
 from model.net import TwoLayerNet
 
-from .graph import Graph, Node, array_text, column_text, number_text, wrap_name
+from .checker import check_function
+from .graph import Graph, Node, array_text, column_text, fixed_text, number_text, wrap_name
 
 #: The handout's warm-up point.
 WARMUP_POINT = (-2.0, 5.0, -4.0)
@@ -122,7 +127,7 @@ _PATTERNS = {"Linear": "multiply gate on matrices", "ReLU": "max gate: routes or
              "Multiply": "multiply swaps and scales"}
 
 
-def _labels_for(criterion, y, out):
+def labels_for(criterion, y, out):
     """The labels as the loss takes them: (N,) class indices, or the output's shape for BCE/MSE."""
     y = np.asarray(y)
     if getattr(criterion, "target", "binary") == "classes":
@@ -142,7 +147,7 @@ def _run_chain(layers, criterion, X, y):
     values = [np.asarray(X)]
     for layer in layers:
         values.append(np.array(layer.forward(values[-1]), dtype=np.float64))  # a copy: a layer may reuse a buffer
-    labels = _labels_for(criterion, y, values[-1])
+    labels = labels_for(criterion, y, values[-1])
     loss = criterion.forward(values[-1], labels)
     grads = [criterion.backward(1.0)]
     for layer in reversed(layers):
@@ -245,30 +250,6 @@ def chain_graph(net, X=None, y=None, title=None, seed=0, batch=4):
                              param_names=names)
 
 
-def graph_text(graph):
-    """A generic node-by-node trace of any graph: forward values, then gradients in reverse.
-
-    Returns
-    -------
-    (text, ok) : ok is True when every gradient has the shape of its wire (the shape rule).
-    """
-    out = [graph.title, "", "Forward, left to right (the green numbers):"]
-    for node in graph.nodes:
-        w = graph.wires[node.output]
-        shown = f"{float(w.value):.6f}" if np.ndim(w.value) == 0 else array_text(w.value, 10)
-        out.append(f"    [{node.op}]  {', '.join(node.inputs)} -> {w.name} {np.shape(w.value)} = {shown}")
-    out += ["", "Backward, right to left (the red numbers): downstream = upstream × local."]
-    for node in reversed(graph.nodes):
-        out.append(f"    [{node.op}]" + (f"  {node.pattern}" if node.pattern else ""))
-        for name in node.inputs:
-            w = graph.wires[name]
-            if w.grad is not None:
-                out.append(f"        {graph.d(name)} {np.shape(w.grad)} = {array_text(w.grad, 12)}")
-    bad = [name for name, _, _, good in graph.shape_checks() if not good]
-    out += ["", "shape rule: every gradient has the shape of its wire " + ("✓" if not bad else f"✗ ({', '.join(bad)})")]
-    return "\n".join(out), not bad
-
-
 # ---------------------------------------------------------------- the handout's network
 
 
@@ -278,13 +259,41 @@ _NET_STEPS = ["step 5", "step 4", "step 3", "step 2", "step 1"]
 _NET_TITLE = "the handout's network: p = σ(max(0, X·w1)·w2 + b), BCE loss"
 
 
-def _default_batch(seed, batch):
-    """Seeded data and initial weights for the trace: X (batch, 2) standard normal, y alternating 0/1."""
+#: batches drawn at most, looking for one where ReLU both routes and kills (``routing_batch``)
+DRAWS = 100
+
+
+def handout_network(seed=0, layer_types=None):
+    """The network the trace runs: the handout's 2-3-1 ``TwoLayerNet`` without its ``Standardize`` layer
+    (``Linear, ReLU, Linear, Sigmoid`` and ``BCELoss``: the handout's nodes), its weights from ``seed``'s
+    initialisation stream. ``layer_types`` puts a learner's classes in the library's places."""
+    init_seed = np.random.SeedSequence(seed).spawn(2)[1]
+    return TwoLayerNet(seed=np.random.default_rng(init_seed), standardize=False, layer_types=layer_types)
+
+
+def routing_batch(w1, seed=0, batch=4):
+    """Seeded data for the trace on which ReLU both routes and kills: X (batch, 2) standard normal, y
+    alternating 0/1.
+
+    Batches are drawn from ``seed``'s data stream until one has a hidden unit active in some rows and not
+    in others (with one row: a unit active and one inactive), so step 4 shows both patterns; after
+    ``DRAWS`` tries the last one is kept.
+    """
     batch = _positive_batch(batch, "network_graph")
-    data_seed, init_seed = np.random.SeedSequence(seed).spawn(2)
-    X = np.random.default_rng(data_seed).standard_normal((batch, 2))
-    y = np.array([0, 1] * (batch // 2) + [1] * (batch % 2))
-    return X, y, np.random.default_rng(init_seed)
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[0])
+    for _ in range(DRAWS):
+        X = rng.standard_normal((batch, 2))
+        if _routes_and_kills(X @ np.asarray(w1)):
+            break
+    return X, np.array([0, 1] * (batch // 2) + [1] * (batch % 2))
+
+
+def _routes_and_kills(a):
+    """Whether ReLU routes some of ``a`` (N, H) and kills some, within one unit when N > 1."""
+    active = a > 0
+    if len(a) == 1:
+        return bool(active.any() and (~active).any())
+    return bool((active.any(axis=0) & (~active).any(axis=0)).any())
 
 
 def _check_batch(X, y):
@@ -299,22 +308,25 @@ def _check_batch(X, y):
     return X.astype(np.float64), y.astype(np.float64)
 
 
-def network_graph(X=None, y=None, seed=0, batch=4):
+def network_graph(X=None, y=None, seed=0, batch=4, net=None):
     """The handout's network on one batch, traced through a fresh ``TwoLayerNet``'s layer objects.
 
     Parameters
     ----------
-    X : array_like (N, 2) or None; y : array_like (N,) of 0/1 or None. None: ``batch`` seeded points.
+    X : array_like (N, 2) or None; y : array_like (N,) of 0/1 or None. None: ``batch`` seeded points on
+        which ReLU both routes and kills (``routing_batch``).
     seed : int, seeds the data (when X is None) and, independently, the initial weights.
     batch : int, N when X is None.
+    net : the network to trace (a ``handout_network``), or None for ``handout_network(seed)``
 
     Returns
     -------
     (graph, net) : the Graph (wires X, X·w1, h, z, p, ℓ; w1, w2, b; y) and the network it traced.
     """
-    data_X, data_y, init = _default_batch(seed, batch)
-    X, y = _check_batch(data_X, data_y) if X is None else _check_batch(X, y)
-    net = TwoLayerNet(seed=init, standardize=False)  # Linear, ReLU, Linear, Sigmoid: the handout's nodes
+    net = handout_network(seed) if net is None else net  # Linear, ReLU, Linear, Sigmoid: the handout's nodes
+    if X is None:
+        X, y = routing_batch(net.params["w1"], seed, batch)
+    X, y = _check_batch(X, y)
     names = {id(v): k for k, v in net.params.items()}
     g = trace_chain_graph(net.layers, net.criterion, X, y, title=_NET_TITLE, wire_names=_NET_WIRES,
                           param_names=names, ops=_NET_OPS, steps=_NET_STEPS)
@@ -370,7 +382,7 @@ def _network_forward_lines(g, dead):
             *_dead_lines(dead, len(X)),
             f"    z = h·w2 + b = {column_text(z)}   {z.shape}",
             f"    p = σ(z) = {column_text(p)}   {p.shape}",
-            f"    ℓ = −(1/N) Σ [y log p + (1 − y) log(1 − p)] = {float(g.value('ℓ')):.6f}",
+            f"    ℓ = −(1/N) Σ [y log p + (1 − y) log(1 − p)] = {fixed_text(g.value('ℓ'))}",
             "", "Backward, right to left (the red numbers): at each node, downstream = upstream × local.", ""]
 
 
@@ -407,6 +419,33 @@ def _hidden_steps(g, check, dead):
             f"    (and dℓ/dX = dℓ/d(X·w1) · w1ᵀ {g.grad('X').shape}, not needed for training)", ""]
 
 
+def confirm_numerically(g, h=1e-5):
+    """The gradients of w1, w2 and b drawn in ``g`` against centred differences of ℓ, on the same batch.
+
+    A fresh network is given the traced weights; each weight is nudged by ±h in turn and ℓ recomputed.
+
+    Returns
+    -------
+    (lines, ok) : one line per parameter (its largest relative error, ✓ or ✗ with the hint), and whether all
+    three pass.
+    """
+    w1, X = g.value("w1"), g.value("X")
+    net = TwoLayerNet(input_dim=w1.shape[0], hidden_dim=w1.shape[1], standardize=False)
+    names = ("w1", "w2", "b")
+    for name in names:
+        net.params[name][...] = g.value(name)
+    labels = g.value("y").reshape(-1).astype(int)
+    report = check_function(lambda: net.loss(X, labels), {k: net.params[k] for k in names},
+                            {k: g.grad(k) for k in names}, check="trace", h=h)
+    lines = [f"Check by centred differences (h = {h:g}): nudge one weight by ±h, recompute ℓ, divide the change by 2h:"]
+    for row in report.rows:
+        label = f"dℓ/d{row.name}"
+        mark = "✓" if row.verdict in ("pass", "warn") else f"✗ ({row.hint})"
+        lines.append(f"    {label:<7} {str(np.shape(g.grad(row.name))):<7} largest relative error "
+                     f"{row.max_rel_error:.1e} {mark}")
+    return lines, report.passed
+
+
 def trace_backward(X=None, y=None, seed=0, batch=4, graph=None):
     """The handout's network, forward then backward, node by node, with the numbers of each step.
 
@@ -420,11 +459,13 @@ def trace_backward(X=None, y=None, seed=0, batch=4, graph=None):
 
     Returns
     -------
-    (text, ok) : the trace and whether every shape check held.
+    (text, ok) : the trace, and whether every shape check held and centred differences confirm dℓ/dw1, dℓ/dw2
+    and dℓ/db (the trace's last lines).
     """
     g = graph if graph is not None else network_graph(X, y, seed, batch)[0]
     dead = _dead_units(g.value("X·w1"))
     check = _ShapeChecks(g)
+    confirmed, ok = confirm_numerically(g)
     out = [*_network_forward_lines(g, dead), *_output_steps(g, check), *_hidden_steps(g, check, dead),
-           "Done: dℓ/dw1, dℓ/dw2 and dℓ/db are in net.grads; gradient descent is θ ← θ − α ∇θ ℓ."]
-    return "\n".join(out), all(check.ok)
+           "Done: dℓ/dw1, dℓ/dw2 and dℓ/db are in net.grads; gradient descent is θ ← θ − α ∇θ ℓ.", "", *confirmed]
+    return "\n".join(out), all(check.ok) and ok

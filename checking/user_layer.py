@@ -31,10 +31,8 @@ def load_layer(spec, args=None):
     module or constructor raising ``SystemExit`` or ``KeyboardInterrupt`` (only ``MemoryError``
     passes through).
     """
-    path, sep, cls_name = str(spec).rpartition(":")
-    if not sep or not path or not cls_name:
-        raise ParameterError("load_layer", "spec", f"must be PATH.py:ClassName, got {spec!r}")
-    cls = _layer_class(_import_file(Path(path)), path, cls_name)
+    cls = load_class(spec)
+    cls_name = cls.__name__
     try:
         return _construct(cls, args)
     except MemoryError:
@@ -42,6 +40,28 @@ def load_layer(spec, args=None):
     except BaseException as exc:  # noqa: B036 — a constructor calling sys.exit() is the user's error too
         raise ValueError(f"could not construct {cls_name}({_arguments_text(args)}): "
                          f"{describe_exception(exc)}") from exc
+
+
+def load_class(spec, param="spec", owner="load_layer"):
+    """The class ``ClassName`` of the file in ``"path/to/file.py:ClassName"``; it must have ``forward`` and
+    ``backward``. A ``ValueError`` in one sentence otherwise (a ``ParameterError`` naming ``param`` when
+    ``spec`` is not ``PATH.py:ClassName``)."""
+    path, sep, cls_name = str(spec).rpartition(":")
+    if not sep or not path or not cls_name:
+        raise ParameterError(owner, param, f"must be PATH.py:ClassName, got {spec!r}")
+    return _layer_class(_import_file(Path(path)), path, cls_name)
+
+
+def source_of(cls):
+    """The file a class was loaded from, relative to the working directory when inside it."""
+    try:
+        path = Path(inspect.getfile(cls)).resolve()
+    except (TypeError, OSError):
+        return "its module"
+    try:
+        return path.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _construct(cls, args):

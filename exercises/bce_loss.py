@@ -2,7 +2,15 @@
 
 ``BCELoss.forward`` is written; ``BCELoss.backward`` is yours. Check it (from the repository's root):
 
-    python gradcheck.py --layer exercises/bce_loss.py:BCELoss
+    python gradcheck.py --layer exercises/bce_loss.py:BCELoss --labels binary --input-shape 8,1
+
+(a loss takes labels, so the checker is told which: 0/1 labels of the input's shape), then inside the
+handout's network, and step by step beside the library's numbers:
+
+    python gradcheck.py --use exercises/bce_loss.py:BCELoss
+    python gradcheck.py --trace --use exercises/bce_loss.py:BCELoss
+
+Stuck? The hints at the end of this file come in three steps: the pattern, the shape, the formula.
 
 A loss takes labels as well: ``forward(p, y)``. It is the root of the graph, so ``backward`` gets the
 upstream dℓ/dℓ = 1.
@@ -51,9 +59,24 @@ class BCELoss:
 
     def backward(self, upstream=1.0):
         """Return dℓ/dp, the shape of p; ``upstream`` is the scalar dℓ/dℓ (1 at the root)."""
-        p, y = self.cache
+        p, y = self.cache  # noqa: F841 (yours to use: the skeleton stops at the raise below)
         # TODO: the handout's step 1 (BCE loss node). The upstream is 1 since ℓ is the root;
         #   downstream = upstream × local, the local gradient being dℓ/dp_i of the formula above
         #   (differentiate one term; do not forget the 1/N of the mean, N = p.size).
         #   Shape rule: ℓ is a scalar, so dℓ/dp has the shape of p (the handout's ℝᴺ, here (N, 1)).
         raise NotImplementedError(f"BCELoss.backward is not implemented yet (TODO in {_HERE})")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Hints. Read one at a time, and only as far as you need.
+#
+# 1. The pattern: the loss is the root of the graph, so its upstream is dℓ/dℓ = 1 (the handout's step 1).
+#    ℓ is a mean of N terms: its derivative is 1/N times each term's derivative.
+#
+# 2. The shape: ℓ is a scalar, so dℓ/dp has the shape of p, element by element; p and y have that
+#    shape too.
+#
+# 3. The formula: d/dp of −[y log p + (1 − y) log(1 − p)] is −y/p + (1 − y)/(1 − p), so
+#    dℓ/dp = upstream * (-y / p + (1 - y) / (1 - p)) / p.size.
+#
+# The worked solution: the library's `BCELoss.backward` in layers/losses.py.

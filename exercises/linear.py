@@ -5,7 +5,13 @@
     python gradcheck.py --layer exercises/linear.py:Linear
 
 (The default input of ``--layer`` is 8 rows of 5 features, which fits ``in_features=5``; for other
-sizes pass ``--layer-args '{"in_features": 2, "out_features": 3}' --input-shape 4,2``.)
+sizes pass ``--layer-args '{"in_features": 2, "out_features": 3}' --input-shape 4,2``.) Then inside
+the handout's network, and step by step beside the library's numbers:
+
+    python gradcheck.py --use exercises/linear.py:Linear
+    python gradcheck.py --trace --use exercises/linear.py:Linear
+
+Stuck? The hints at the end of this file come in three steps: the pattern, the shape, the formula.
 
 This file is standalone (numpy only), so it can be read and copied on its own.
 """
@@ -62,13 +68,31 @@ class Linear:
 
     def backward(self, upstream):
         """Fill ``self.grads["W"]`` (and ``["b"]``) and return dℓ/dx, from ``upstream`` = dℓ/dy and the cached x."""
-        x = self.cache
-        W = self.params["W"]
+        x = self.cache  # noqa: F841 (yours to use: the skeleton stops at the raise below)
+        W = self.params["W"]  # noqa: F841 (yours to use)
         # TODO: the handout's step 3 (and 5): a multiply gate on matrices, downstream = upstream × local.
         #   Shape rule: each gradient has the shape of what it is taken with respect to:
         #     dℓ/dW (D_in, D_out), like W  -- which product of x (N, D_in) and upstream (N, D_out) has it?
         #     dℓ/db (D_out,), like b       -- b was broadcast over the N rows: add up their gradients
         #     dℓ/dx (N, D_in), like x      -- which product of upstream and W has it?
-        #   Write dℓ/dW and dℓ/db into self.grads["W"] and self.grads["b"] (when there is a b);
-        #   return dℓ/dx.
+        #   Put dℓ/dW and dℓ/db in self.grads["W"] and self.grads["b"] (when there is a b): written
+        #   into the arrays (self.grads["W"][...] = ...) or assigned (self.grads["W"] = ...), both train.
+        #   Return dℓ/dx.
         raise NotImplementedError(f"Linear.backward is not implemented yet (TODO in {_HERE})")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Hints. Read one at a time, and only as far as you need.
+#
+# 1. The pattern: a multiply gate on matrices (the handout's steps 3 and 5): each input gets the
+#    upstream times the *other* input. b is broadcast over the N rows, like a copy gate: its gradient
+#    adds up the rows' gradients.
+#
+# 2. The shape: dℓ/dW must be (D_in, D_out), made of x (N, D_in) and upstream (N, D_out): only
+#    xᵀ · upstream has that shape. dℓ/dx must be (N, D_in), made of upstream (N, D_out) and W (D_in, D_out):
+#    only upstream · Wᵀ has it. dℓ/db must be (D_out,): a sum of upstream (N, D_out) over axis 0.
+#
+# 3. The formula: self.grads["W"][...] = x.T @ upstream; self.grads["b"][...] = upstream.sum(axis=0);
+#    return upstream @ W.T.
+#
+# The worked solution: the library's `Linear.backward` in layers/linear.py.

@@ -3,7 +3,13 @@
 ``SoftmaxCrossEntropyLoss.forward`` is written; its ``backward`` is yours. Check it (from the
 repository's root):
 
-    python gradcheck.py --layer exercises/softmax_cross_entropy.py:SoftmaxCrossEntropyLoss
+    python gradcheck.py --layer exercises/softmax_cross_entropy.py:SoftmaxCrossEntropyLoss \
+                        --labels classes --input-shape 8,4
+
+(a loss takes labels, so the checker is told which: class indices in [0, K) for an input of N rows and K
+columns), then inside a 3-class network: ``python gradcheck.py --classes 3 --use
+exercises/softmax_cross_entropy.py:SoftmaxCrossEntropyLoss``. Stuck? The hints at the end of this file
+come in three steps: the pattern, the shape, the formula.
 
 The multi-class version of the handout's sigmoid + BCE (steps 2 and 1 in one node): it takes logits
 ``z`` (N, K) and class indices ``y`` (N,). It is the root of the graph: ``backward`` gets dℓ/dℓ = 1.
@@ -52,9 +58,24 @@ class SoftmaxCrossEntropyLoss:
 
     def backward(self, upstream=1.0):
         """Return dℓ/dz, shape (N, K); ``upstream`` is the scalar dℓ/dℓ (1 at the root)."""
-        p, y = self.cache
+        p, y = self.cache  # noqa: F841 (yours to use: the skeleton stops at the raise below)
         # TODO: softmax and cross-entropy as one node, the multi-class twin of the handout's steps 2 and 1.
         #   downstream = upstream × local: differentiate −log p[i, y_i] with respect to every z[i, k]
         #   (the k = y_i entry and the others differ); then the 1/N of the mean.
         #   Shape rule: ℓ is a scalar, so dℓ/dz has the shape of z, (N, K).
         raise NotImplementedError(f"SoftmaxCrossEntropyLoss.backward is not implemented yet (TODO in {_HERE})")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Hints. Read one at a time, and only as far as you need.
+#
+# 1. The pattern: softmax and cross-entropy as one node, the root (upstream 1): the twin of the
+#    handout's sigmoid + BCE, whose fused gradient is p − y. Here the label is a class index, and
+#    differentiating −log p[i, y_i] with respect to z[i, k] gives p[i, k] − 1[k = y_i].
+#
+# 2. The shape: dℓ/dz is (N, K) like z. The one-hot term touches one entry per row, the label's:
+#    p[np.arange(N), y] picks those entries.
+#
+# 3. The formula: dz = p.copy(); dz[np.arange(len(y)), y] -= 1; return upstream * dz / len(y).
+#
+# The worked solution: the library's `SoftmaxCrossEntropyLoss.backward` in layers/losses.py.

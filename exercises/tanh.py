@@ -4,6 +4,9 @@
 
     python gradcheck.py --layer exercises/tanh.py:Tanh
 
+then inside a network with tanh hidden layers: ``python gradcheck.py --use exercises/tanh.py:Tanh``.
+Stuck? The hints at the end of this file come in three steps: the pattern, the shape, the formula.
+
 This file is standalone (numpy only), so it can be read and copied on its own.
 """
 
@@ -34,8 +37,21 @@ class Tanh:
 
     def backward(self, upstream):
         """Return dℓ/dx, the shape of x, from ``upstream`` = dℓ/dy and the cached output ``y``."""
-        y = self.cache
+        y = self.cache  # noqa: F841 (yours to use: the skeleton stops at the raise below)
         # TODO: the handout's step-2 pattern for another squashing function: downstream = upstream × local.
         #   Write tanh'(x) in terms of the cached output y alone (as the sigmoid trick does).
         #   Shape rule: dℓ/dx has the shape of x (= of y = of upstream): an element-wise product.
         raise NotImplementedError(f"Tanh.backward is not implemented yet (TODO in {_HERE})")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Hints. Read one at a time, and only as far as you need.
+#
+# 1. The pattern: the same as the sigmoid's (the handout's step 2): element by element, downstream =
+#    upstream × local, the local gradient read off the cached output.
+#
+# 2. The shape: everything has x's shape; the product is `*`, nothing is summed.
+#
+# 3. The formula: tanh'(x) = 1 − tanh(x)² = 1 − y², so dℓ/dx = upstream * (1 - y ** 2).
+#
+# The worked solution: the library's `Tanh.backward` in layers/activations.py.

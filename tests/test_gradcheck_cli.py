@@ -173,7 +173,11 @@ def test_trace_walks_the_seed_steps_with_shapes(capsys):
                  "[step 5] linear node", "(3, 1) = (3, 4)·(4, 1)", "(2, 3) = (2, 4)·(4, 3)",
                  "dℓ/dw1 (2, 3) has the shape of w1 (2, 3) ✓", "dℓ/db (1,) has the shape of b (1,) ✓"):
         assert text in out, text
-    assert "✗" not in out and out.count("✓") == 7
+    assert "✗" not in out and out.count("✓") == 10  # 7 shape checks, then 3 confirmed by centred differences
+    assert "Check by centred differences" in out.split("Done:")[1]
+    for name in ("dℓ/dw1", "dℓ/dw2", "dℓ/db"):
+        line = next(x for x in out.split("Check by centred differences")[1].splitlines() if x.strip().startswith(name))
+        assert line.endswith("✓") and float(line.split("largest relative error")[1].split()[0]) < 1e-7
 
 
 def test_trace_numbers_are_the_networks_gradients():

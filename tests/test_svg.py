@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from checking.svg import GREEN, RED, format_array, graph_svg, layout, write_svg
+from checking.svg import GREEN, MAX_WIDTH, RED, format_array, graph_svg, layout, write_svg
 from checking.trace import chain_graph, network_graph, warmup_graph
 from layers import Linear, SoftmaxCrossEntropyLoss, Tanh
 
@@ -16,18 +16,30 @@ SVG = "{http://www.w3.org/2000/svg}"
 NUMBER = r"-?\d+(?:\.\d+)?(?:e[+-]?\d+)?"
 
 
-def texts(svg_text, cls):
-    """{wire name: (fill, y, full text)} for every <text class=cls data-wire=...>."""
-    root = ET.fromstring(svg_text)
+def texts(svg_text, role):
+    """{wire name: (fill, y of the head line, head text)} for every label of ``role`` ("value" or "grad")."""
     out = {}
-    for el in root.iter(f"{SVG}text"):
-        if el.get("class") == cls:
-            out[el.get("data-wire")] = (el.get("fill"), float(el.get("y")), "".join(el.itertext()))
+    for el in ET.fromstring(svg_text).iter(f"{SVG}text"):
+        if el.get("data-role") == role and el.get("data-part") == "head":
+            out[el.get("data-wire")] = (el.get("fill"), float(el.get("y")), el.text)
+    return out
+
+
+def grids(svg_text, role):
+    """{wire name: rows of cell texts} for every label of ``role`` drawn as a grid (an array)."""
+    cells = {}
+    for el in ET.fromstring(svg_text).iter(f"{SVG}text"):
+        if el.get("data-role") == role and el.get("data-row") is not None:
+            cells.setdefault(el.get("data-wire"), {})[(int(el.get("data-row")), int(el.get("data-col")))] = el.text
+    out = {}
+    for wire, grid in cells.items():
+        rows = 1 + max(i for i, _ in grid)
+        out[wire] = [[grid[i, j] for j in range(1 + max(j for r, j in grid if r == i))] for i in range(rows)]
     return out
 
 
 def parse_label(text):
-    """"h (4, 3) =[0.3257, 0, …]" -> ("h", (4, 3), [0.3257, 0]); "q = 3" -> ("q", (), [3.0])."""
+    """"h (4, 3) =" -> ("h", (4, 3), []); "q = 3" -> ("q", (), [3.0])."""
     left, right = text.split("=", 1)
     m = re.search(r"\(([\d, ]*)\)\s*$", left.strip())
     shape = tuple(int(s) for s in m.group(1).replace(" ", "").split(",") if s) if m else ()
@@ -36,15 +48,26 @@ def parse_label(text):
 
 
 def numbers_match(svg_text, graph):
-    """True when every green and red label shows its wire's traced shape and leading entries."""
-    for cls, attr in (("value", "value"), ("grad", "grad")):
-        for wire, (_, _, text) in texts(svg_text, cls).items():
+    """True when every green and red label shows its wire's traced shape and, in its grid, the array's leading
+    rows and columns, rows as rows (a scalar: its value)."""
+    for role, attr in (("value", "value"), ("grad", "grad")):
+        shown_grids = grids(svg_text, role)
+        for wire, (_, _, text) in texts(svg_text, role).items():
             array = np.asarray(getattr(graph.wires[wire], attr))
-            _, shape, shown = parse_label(text)
-            if shape != array.shape or not shown:
+            _, shape, scalar = parse_label(text)
+            if shape != array.shape:
                 return False
-            if not np.allclose(shown, array.ravel()[:len(shown)], rtol=5e-4, atol=1e-12):
-                return False
+            if array.ndim == 0:
+                if not np.allclose(scalar, [float(array)], rtol=5e-4, atol=1e-12):
+                    return False
+                continue
+            matrix = array.reshape(1, -1) if array.ndim == 1 else array.reshape(len(array), -1)
+            for i, row in enumerate(shown_grids[wire]):
+                numbers = [float(c) for c in row if c != "…"]
+                if not numbers:
+                    continue
+                if not np.allclose(numbers, matrix[i, :len(numbers)], rtol=5e-4, atol=1e-12):
+                    return False
     return True
 
 
@@ -72,7 +95,7 @@ def test_warmup_svg_parses_and_holds_the_handouts_numbers_in_green_and_red():
     assert {k: parse_label(v[2])[2] for k, v in red.items()} == {"x": [-4], "y": [-4], "q": [-4], "z": [3], "f": [1]}
     assert red["x"][2] == "df/dx = -4" and green["q"][2] == "q = 3"
     assert all(fill == GREEN for fill, _, _ in green.values()) and all(fill == RED for fill, _, _ in red.values())
-    ops = [el.text for el in ET.fromstring(svg).iter(f"{SVG}text") if el.get("class") == "op"]
+    ops = [el.text for el in ET.fromstring(svg).iter(f"{SVG}text") if el.get("data-role") == "op"]
     assert ops == ["+", "×"]
 
 
@@ -123,10 +146,68 @@ def test_a_chain_of_layers_is_drawn_with_its_parameter_names(rng):
     assert "dℓ/d(0.W) (2, 4) =" in "".join(ET.fromstring(svg).itertext())
 
 
-def test_arrays_show_their_shape_and_a_few_entries():
-    assert format_array(np.array(3.0)) == ("", "3")
-    assert format_array(np.array([[1.0, -0.0], [2.5, 1e-7]])) == ("(2, 2)", "[1, 0, 2.5, 1e-07]")
-    assert format_array(np.arange(10.0).reshape(5, 2)) == ("(5, 2)", "[0, 1, 2, 3, …]")
+def test_arrays_are_small_grids_rows_as_rows():
+    assert format_array(np.array(3.0)) == ("", [["3"]])
+    assert format_array(np.array([[1.0, -0.0], [2.5, 1e-7]])) == ("(2, 2)", [["1", "0"], ["2.5", "1e-07"]])
+    assert format_array(np.arange(3.0)) == ("(3,)", [["0", "1", "2"]])
+    shape, rows = format_array(np.arange(30.0).reshape(6, 5))  # beyond 4 × 4: "…" for the rest
+    assert shape == "(6, 5)" and rows[:4] == [[str(5 * i + j) for j in range(4)] + ["…"] for i in range(4)]
+    assert rows[4] == ["…"] * 5 and len(rows) == 5
+    assert format_array(np.arange(10.0).reshape(5, 2))[1][-1] == ["…", "…"]
+
+
+def test_the_network_picture_draws_w1_row_by_row():
+    g, _ = network_graph(seed=0)
+    w1 = g.value("w1")
+    shown = grids(graph_svg(g), "value")["w1"]
+    assert len(shown) == 2 and all(len(row) == 3 for row in shown)  # (2, 3): two rows of three
+    np.testing.assert_allclose([[float(c) for c in row] for row in shown], w1, rtol=5e-4)
+    assert float(shown[1][0]) == pytest.approx(w1[1, 0], rel=5e-4)  # the entry the flat list put fourth
+
+
+@pytest.mark.parametrize("hidden, classes", [((3,), 2), ((16, 16), 3), ((8, 8, 8, 8), 4)])
+def test_pictures_fit_a_screen(hidden, classes):
+    from model.builders import Architecture
+
+    net = Architecture(hidden=hidden, activation="tanh", standardize=False).build(2, classes, seed=0)
+    for graph in (network_graph(seed=0)[0], chain_graph(net, seed=0), warmup_graph()):
+        svg = graph_svg(graph)
+        root = ET.fromstring(svg)
+        width = float(root.get("width"))
+        assert width <= MAX_WIDTH, (graph.title, width)
+        drawn = [float(el.get("x")) for el in root.iter(f"{SVG}text") if el.get("text-anchor") == "end"]
+        assert max(drawn, default=0) <= width  # every right-aligned grid cell lies inside the picture
+
+
+def test_a_long_chain_wraps_into_lanes_without_crossing_its_labels():
+    from model.builders import Architecture
+
+    net = Architecture(hidden=(8, 8, 8, 8), activation="tanh", standardize=False).build(2, 4, seed=0)
+    g = chain_graph(net, seed=0)
+    lay = layout(g)
+    assert len(lay["lanes"]) >= 2 and lay["width"] <= MAX_WIDTH
+    wrapped = [name for name, pos in lay["wires"].items() if pos["route"]]
+    assert wrapped  # a wire turns down and back to the left into the next lane
+    for name in wrapped:
+        route = lay["wires"][name]["route"]
+        assert route[0][1] < route[-1][1]  # it goes down, to the lane below
+
+
+@pytest.mark.parametrize("make", [warmup_graph, lambda: network_graph(seed=0)[0]], ids=["warm-up", "network"])
+def test_only_presentation_attributes_so_every_renderer_draws_the_same(make):
+    svg = graph_svg(make())
+    root = ET.fromstring(svg)
+    assert "<style" not in svg and "class=" not in svg and "marker" not in svg and "tspan" not in svg
+    assert "%" not in svg  # ImageMagick's renderer takes no percentages
+    for el in root.iter(f"{SVG}text"):
+        assert el.get("fill") and el.get("stroke") == "none" and el.get("font-family") and el.get("font-size")
+        assert len(list(el)) == 0  # one line of text, no children
+    arrows = [el for el in root.iter(f"{SVG}polygon")]
+    ended = [el for el in root.iter(f"{SVG}polyline") if el.get("stroke") == "#222222"]
+    assert len(arrows) == len(ended) - 1  # every wire into a node ends in a drawn arrowhead (the output has none)
+    legend = [el for el in root.iter(f"{SVG}text") if el.get("data-role") == "legend"]
+    assert [el.get("fill") for el in legend] == [GREEN, RED, "#666666"]
+    assert len({el.get("y") for el in legend}) == 3  # three lines, never printed over each other
 
 
 def test_write_svg_writes_a_whole_file_and_nothing_else(tmp_path):

@@ -1,16 +1,23 @@
 """``gradcheck.py --trace``: the warm-up and the handout's network, node by node, with the numbers the
 library computes; and the traced graph of any chain of layers."""
 
+import re
+
 import numpy as np
 import pytest
 
 import checking.trace as trace
+import gradcheck
 from checking.checker import check_function
 from app.cli import UsageError
 from app.gradcheck_cli import run_trace
-from checking.trace import chain_graph, graph_text, network_graph, trace_backward, trace_warmup, warmup_graph
+from checking.chain_text import graph_text
+from checking.trace import chain_graph, network_graph, trace_backward, trace_warmup, warmup_graph
 from layers import Linear, Multiply, Sigmoid, SoftmaxCrossEntropyLoss, Tanh, BCELoss, ReLU
+from model.builders import build_mlp
 from model.net import TwoLayerNet
+
+from .conftest import call_main
 
 # ---------------------------------------------------------------- the warm-up
 
@@ -73,7 +80,7 @@ def test_network_trace_shows_the_forward_values_first():
     forward = text[:text.index("Backward")]
     for label in ("X·w1 =", "h = max(0, X·w1) =", "z = h·w2 + b =", "p = σ(z) =", "ℓ = "):
         assert label in forward, label
-    assert f"ℓ = −(1/N) Σ [y log p + (1 − y) log(1 − p)] = {loss:.6f}" in forward
+    assert f"ℓ = −(1/N) Σ [y log p + (1 − y) log(1 − p)] = {loss:.4f}" in forward
     assert f"{a[0, 0]:.4f}" in forward and f"{np.maximum(a, 0)[3].max():.4f}" in forward
 
 
@@ -189,7 +196,7 @@ def test_chain_graph_of_a_binary_chain_reshapes_the_labels(rng):
     g = chain_graph(net, rng.standard_normal((4, 2)), np.array([0, 1, 1, 0]))
     assert g.value("y").shape == (4, 1) and g.grad("y") is None
     text, ok = graph_text(g)
-    assert ok and "[BCE]  a4, y -> ℓ" in text and "dℓ/d(0.W) (2, 3)" in text
+    assert ok and "[BCE]  a4, y -> ℓ" in text and "dℓ/d(0.W) = Xᵀ · upstream  (2, 4)·(4, 3) = (2, 3)" in text
 
 
 def test_the_model_as_built_today_traces_as_a_chain():
@@ -210,3 +217,104 @@ def test_run_trace_gives_both_traces_and_writes_the_picture(tmp_path):
     assert ok and "Forward (N = 3)" in text
     with pytest.raises(UsageError, match="net, warmup"):
         run_trace("nett")
+
+
+# ---------------------------------------------------------------- traces a learner can use (issue 17)
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("batch", [1, 4])
+def test_the_default_batch_makes_relu_both_route_and_kill(seed, batch):
+    a = network_graph(seed=seed, batch=batch)[0].value("X·w1")  # X @ w1 as traced
+    active = a > 0
+    if batch == 1:
+        assert active.any() and (~active).any()
+    else:  # some hidden unit is active in some rows and not in others
+        assert (active.any(axis=0) & (~active).any(axis=0)).any()
+
+
+def test_a_batch_of_one_row_traces_the_handouts_network(capsys):
+    code, out, err = call_main(gradcheck.main, capsys, "--trace", "--batch", "1")
+    assert code == 0 and err == "" and "Forward (N = 1)" in out and "(2, 3) = (2, 1)·(1, 3)" in out
+
+
+def test_the_warmup_at_the_learners_inputs(capsys):
+    code, out, _ = call_main(gradcheck.main, capsys, "--trace", "warmup", "--inputs", "x=1,y=2,z=3")
+    assert code == 0
+    for line in ("at x = 1, y = 2, z = 3", "q = x + y = 1 + 2 = 3", "f = q·z = 3·(3) = 9",
+                 "df/dz = upstream × q = 1 × 3 = 3", "df/dx = upstream × 1 = 3 × 1 = 3"):
+        assert line in out, line
+    assert "df/dz ≈ 3.000000 ✓" in out
+    code, out, _ = call_main(gradcheck.main, capsys, "--trace", "warmup", "--inputs", "z=-1")
+    assert code == 0 and "x = -2, y = 5, z = -1" in out and "f = q·z = 3·(-1) = -3" in out
+
+
+@pytest.mark.parametrize("inputs, text", [("x=1,w=2", "--inputs wants x=NUMBER"), ("x=one", "x must be a number"),
+                                          ("x=1,x=2", "gives x twice"), ("x=inf", "finite")])
+def test_bad_inputs_are_one_line(capsys, inputs, text):
+    code, _, err = call_main(gradcheck.main, capsys, "--trace", "warmup", "--inputs", inputs)
+    assert code == 2 and text in err and len(err.strip().splitlines()) == 1
+    code, _, err = call_main(gradcheck.main, capsys, "--trace", "--inputs", "x=1")
+    assert code == 2 and "goes with --trace warmup" in err
+
+
+def test_the_four_gate_patterns_with_numbers_and_a_check_each(capsys):
+    code, out, _ = call_main(gradcheck.main, capsys, "--trace", "gates")
+    assert code == 0
+    for line in ("add distributes", "da = g × 1 = 2 × 1 = 2        db = g × 1 = 2 × 1 = 2",
+                 "multiply swaps and scales", "da = g × b = 2 × (-4) = -8        db = g × a = 2 × 3 = 6",
+                 "max routes to the winner", "da = g × 1 = 2 × 1 = 2        db = g × 0 = 2 × 0 = 0",
+                 "copy adds", "dx = g1 × 1 + g2 × 1 = 2 + (-1) = 1"):
+        assert line in out, line
+    assert out.count("check by centred differences") == 4 and out.count(" ✓") == 5
+
+
+def test_the_gate_trace_catches_a_max_that_routes_to_the_loser(monkeypatch):
+    import checking.gate_patterns as patterns
+    from layers import Max
+
+    class LoserTakesAll(Max):
+        def backward(self, upstream):
+            da, db = super().backward(upstream)
+            return db, da
+
+    monkeypatch.setattr(patterns, "Max", LoserTakesAll)
+    text, ok = patterns.trace_gates()
+    assert not ok and "da ≈ 2.0000, db ≈ 0.0000 ✗" in text
+
+
+def test_the_network_trace_ends_confirming_its_gradients_by_centred_differences():
+    text, ok = trace_backward(seed=0)
+    tail = text.split("Done:")[1]
+    assert ok and "Check by centred differences" in tail
+    assert all(f"dℓ/d{name}" in tail for name in ("w1", "w2", "b")) and tail.count("✓") == 3
+
+
+def test_the_numerical_confirmation_catches_a_wrong_layer(monkeypatch):
+    import layers
+
+    monkeypatch.setattr(layers.Sigmoid, "backward", lambda self, upstream: upstream * self.cache)  # no (1 − p)
+    text, ok = trace_backward(seed=0)
+    tail = text.split("Check by centred differences")[1]
+    assert not ok and tail.count("✗") == 3  # every parameter sits behind the sigmoid
+
+
+def test_the_chain_trace_has_one_number_format_and_upstream_times_local_at_each_node(capsys):
+    code, out, _ = call_main(gradcheck.main, capsys, "--trace", "chain", "--hidden", "4", "--activation", "tanh",
+                             "--classes", "3")
+    assert code == 0
+    assert not re.search(r"\d[eE][+-]?\d", out)  # no scientific notation anywhere
+    numbers = re.findall(r"-?\d+\.\d+", out)
+    assert numbers and all(len(n.split(".")[1]) == 4 for n in numbers)  # every number with four decimals
+    assert out.count("upstream   dℓ/d") == 4 and "local      da2/da1 = 1 − a2² =" in out
+    assert "dℓ/d(2.W) = a2ᵀ · upstream  (4, 4)·(4, 3) = (4, 3)" in out
+    assert "✓ upstream × local = downstream" in out and "✗" not in out
+
+
+def test_the_chain_trace_catches_a_backward_that_is_not_upstream_times_local(monkeypatch):
+    import layers
+
+    monkeypatch.setattr(layers.Tanh, "backward", lambda self, upstream: upstream * (1 - self.cache))
+    net = build_mlp(2, hidden=(3,), activation="tanh", classes=3, standardize=False, seed=0)
+    text, ok = graph_text(chain_graph(net, seed=0))
+    assert not ok and "✗ upstream × local = downstream" in text and "✗ at 1 of" in text

@@ -1,0 +1,107 @@
+"""The handout's four gate patterns, each with numbers and a check: what ``gradcheck.py --trace gates`` prints.
+
+Add distributes, multiply swaps and scales, max routes to the winner, copy adds. Each pattern runs the
+library's own gate (``layers/gates.py``) on small numbers, hands it an upstream gradient, prints the local
+gradients and upstream × local for each input, and confirms the result by centred differences of
+``upstream · out`` (whose gradient is exactly what ``backward(upstream)`` returns).
+"""
+
+import numpy as np
+
+from layers import Add, Copy, Max, Multiply
+
+from .graph import number_text
+
+UPSTREAM = 2.0  # the upstream gradient each gate receives (a value other than 1, so the product shows)
+
+
+def _centred(f, point, h):
+    """d f / d point[i] for each i, by centred differences (``f`` takes the point as floats)."""
+    out = []
+    for i in range(len(point)):
+        plus, minus = list(point), list(point)
+        plus[i] += h
+        minus[i] -= h
+        out.append((f(*plus) - f(*minus)) / (2 * h))
+    return out
+
+
+def _confirm(analytic, numeric, names):
+    ok = all(abs(a - n) <= 1e-7 * max(1.0, abs(a)) for a, n in zip(analytic, numeric, strict=True))
+    shown = ", ".join(f"{name} ≈ {n:.4f}" for name, n in zip(names, numeric, strict=True))
+    return f"    check by centred differences of g·out: {shown} {'✓' if ok else '✗'}", ok
+
+
+def _two_input(gate_class, a, b, h):
+    """Forward, backward and the centred-difference check of a two-input gate: (out, da, db, check line, ok)."""
+    gate = gate_class()
+    out = float(gate.forward(np.array(a), np.array(b)))
+    da, db = (float(v) for v in gate.backward(np.array(UPSTREAM)))
+    numeric = _centred(lambda p, q: UPSTREAM * float(gate_class().forward(np.array(p), np.array(q))), (a, b), h)
+    line, ok = _confirm((da, db), numeric, ("da", "db"))
+    return out, da, db, line, ok
+
+
+def _add(h):
+    a, b = 3.0, -1.0
+    out, da, db, line, ok = _two_input(Add, a, b, h)
+    n, g = number_text, number_text(UPSTREAM)
+    return [f"add distributes: out = a + b at a = {n(a)}, b = {n(b)}: out = {n(out)}",
+            "    local gradients  ∂out/∂a = 1, ∂out/∂b = 1: each input gets the upstream unchanged",
+            f"    da = g × 1 = {g} × 1 = {n(da)}        db = g × 1 = {g} × 1 = {n(db)}", line], ok
+
+
+def _multiply(h):
+    a, b = 3.0, -4.0
+    out, da, db, line, ok = _two_input(Multiply, a, b, h)
+    n, g = number_text, number_text(UPSTREAM)
+    return [f"multiply swaps and scales: out = a·b at a = {n(a)}, b = {n(b)}: out = {n(out)}",
+            "    local gradients  ∂out/∂a = b, ∂out/∂b = a: each input gets the upstream times the *other* input",
+            f"    da = g × b = {g} × ({n(b)}) = {n(da)}        db = g × a = {g} × {n(a)} = {n(db)}", line], ok
+
+
+def _max(h):
+    a, b = 4.0, 2.0
+    out, da, db, line, ok = _two_input(Max, a, b, h)
+    n, g = number_text, number_text(UPSTREAM)
+    return [f"max routes to the winner: out = max(a, b) at a = {n(a)}, b = {n(b)}: out = {n(out)} (a wins)",
+            "    local gradients  ∂out/∂a = 1 (the winner), ∂out/∂b = 0 (the loser)",
+            f"    da = g × 1 = {g} × 1 = {n(da)}        db = g × 0 = {g} × 0 = {n(db)}", line], ok
+
+
+def _copy(h):
+    x, g1, g2 = 3.0, UPSTREAM, -1.0
+    copy = Copy()
+    copy.forward(np.array(x))
+    dx = float(copy.backward(np.array(g1), np.array(g2)))
+
+    def f(v):
+        first, second = Copy().forward(np.array(v))
+        return g1 * float(first) + g2 * float(second)
+
+    line, ok = _confirm((dx,), _centred(f, (x,), h), ("dx",))
+    n = number_text
+    return [f"copy adds: x = {n(x)} is used twice (a branch), and a gradient comes back along each use: "
+            f"g1 = {n(g1)}, g2 = {n(g2)}",
+            "    local gradients  1 along each use",
+            f"    dx = g1 × 1 + g2 × 1 = {n(g1)} + ({n(g2)}) = {n(dx)}",
+            line.replace("g·out", "g1·x1 + g2·x2")], ok
+
+
+def trace_gates(h=1e-5):
+    """The four patterns, with numbers, each confirmed by centred differences.
+
+    Returns
+    -------
+    (text, ok) : the trace, and whether every gate's gradients agree with the centred differences.
+    """
+    lines = [f"The handout's gate patterns. Each gate gets an upstream gradient g = {number_text(UPSTREAM)} from "
+             "above and hands each input upstream × local.", ""]
+    oks = []
+    for pattern in (_add, _multiply, _max, _copy):
+        text, ok = pattern(h)
+        lines += text + [""]
+        oks.append(ok)
+    lines.append("Every pattern agrees with centred differences ✓" if all(oks)
+                 else "A gate's gradients disagree with centred differences ✗")
+    return "\n".join(lines), all(oks)

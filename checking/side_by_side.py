@@ -1,0 +1,232 @@
+"""A learner's layers traced beside the reference's: the same network, weights and batch, step by step.
+
+``trace_beside(reference, learner, X, y, make_graph)`` traces ``reference`` (a network of the library's
+layers) into a ``checking.graph.Graph``, gives ``learner`` (the same architecture built with a learner's
+classes, ``layer_types``) the reference's weights, and runs the learner's network node by node: every
+forward value, then every gradient from the loss back to the input, each printed beside the reference's
+with ✓ where they agree and ✗ where they differ. The first place where they part is named at the end
+(with a hint, read from the pattern of the difference as ``checking.diagnosis`` reads a failing check).
+The learner's code is called through ``checking.protocol``: an exception, an unfinished method or a
+NumPy shape error becomes one line at the step where it happened.
+"""
+
+import copy
+
+import numpy as np
+
+from model.factory import LIBRARY
+
+from .diagnosis import diagnose
+from .graph import array_text, column_text, fixed_text
+from .protocol import LayerError, call_user, gradient_shapes
+from .shapes import likely_fix, shape_text
+from .trace import labels_for
+from .user_layer import source_of
+
+RTOL, ATOL = 1e-6, 1e-9  # yours and the reference's agree within these (different but right formulas differ)
+
+
+def trace_beside(reference, learner, X, y, make_graph):
+    """Trace ``reference`` with ``make_graph(reference, X, y) -> Graph`` and compare ``learner`` with it.
+
+    Parameters
+    ----------
+    reference, learner : networks with ``layers``, ``criterion``, ``params`` and ``grads`` (the same keys),
+        the learner's built like the reference with some classes replaced; the learner gets the reference's
+        weights (and the state of its random generators) first
+    X, y : the batch, as ``make_graph`` takes it
+    make_graph : callable ``(net, X, y) -> Graph``, e.g. ``checking.trace.network_graph``'s tracing
+
+    Returns
+    -------
+    (text, ok, graph) : the comparison, whether every step agrees, and the reference's traced graph.
+    """
+    problem = _copy_parameters(reference, learner)
+    _align_randomness(reference, learner)
+    graph = make_graph(reference, X, y)
+    walk = _Walk(graph, learner)
+    if problem:
+        walk.part("before the forward pass", problem)
+    else:
+        walk.run(np.asarray(graph.value(graph.nodes[0].inputs[0])), labels_for(reference.criterion, y,
+                                                                              graph.value(graph.nodes[-1].inputs[0])))
+    return walk.text(), walk.first is None, graph
+
+
+def _copy_parameters(reference, learner):
+    """Give the learner's network the reference's weights, in place; a sentence when it cannot."""
+    missing = sorted(set(reference.params) - set(learner.params))
+    if missing:
+        return f"your network has no parameter {', '.join(missing)} (it names them {', '.join(learner.params)})"
+    for key, value in reference.params.items():
+        mine = learner.params[key]
+        if np.shape(mine) != np.shape(value):
+            return (f"your parameter {key} has shape {shape_text(np.shape(mine))}, the reference's "
+                    f"{shape_text(np.shape(value))}")
+        mine[...] = value
+    return None
+
+
+def _align_randomness(reference, learner):
+    """A learner's Dropout draws the reference's masks: each pair of layers holding a generator ``rng`` gets
+    the reference's state."""
+    for ref, mine in zip(reference.layers, learner.layers, strict=False):
+        ref_rng, my_rng = getattr(ref, "rng", None), getattr(mine, "rng", None)
+        if isinstance(ref_rng, np.random.Generator) and isinstance(my_rng, np.random.Generator):
+            my_rng.bit_generator.state = copy.deepcopy(ref_rng.bit_generator.state)
+
+
+def owner(layer):
+    """"the library's Linear" or "your Sigmoid (exercises/sigmoid.py)"."""
+    cls = type(layer)
+    if LIBRARY.get(cls.__name__) is cls:
+        return f"the library's {cls.__name__}"
+    return f"your {cls.__name__} ({source_of(cls)})"
+
+
+def _text(a):
+    a = np.asarray(a)
+    if a.ndim == 0:
+        return fixed_text(a)
+    if a.ndim == 2 and a.shape[1] == 1:
+        return column_text(a)
+    return array_text(a, 16)
+
+
+class _Walk:
+    """The learner's network run node by node beside the reference's graph, collecting lines."""
+
+    def __init__(self, graph, learner):
+        self.graph, self.learner = graph, learner
+        self.lines, self.first, self.hint = [], None, None
+
+    # -------------------------------------------------------------- what happened
+
+    def part(self, where, why):
+        """Record a difference; the first one is the step where they part."""
+        if self.first is None:
+            self.first = (where, why)
+
+    def compare(self, label, yours, reference, where, upstream=None, inputs=None):
+        """One line (or two) for a value or gradient: yours beside the reference's, ✓ or ✗."""
+        yours = np.asarray(yours, dtype=np.float64) if _is_real(yours) else yours
+        if not isinstance(yours, np.ndarray):
+            self.lines.append(f"        {label}: yours is not an array of real numbers ({type(yours).__name__}) ✗")
+            self.part(where, f"{label} is not an array of numbers")
+            return
+        if yours.shape != np.shape(reference):
+            fix = likely_fix(yours.shape, np.shape(reference))
+            self.lines.append(f"        {label}: yours has shape {shape_text(yours.shape)}, the reference's "
+                              f"{shape_text(np.shape(reference))} ✗" + (f": {fix}" if fix else ""))
+            self.part(where, f"{label} has shape {shape_text(yours.shape)}, not {shape_text(np.shape(reference))}")
+            return
+        close = np.isclose(yours, reference, rtol=RTOL, atol=ATOL)
+        if close.all():
+            self.lines.append(f"        {label}: yours = reference = {_text(yours)}   ✓")
+            return
+        later = "" if self.first is None else "   (after the first difference)"
+        self.lines += [f"        {label}: yours     = {_text(yours)}   ✗{later}",
+                       f"        {' ' * len(label)}  reference = {_text(reference)}"]
+        if self.first is None:
+            self.hint = _hint(yours, reference, close, upstream, inputs)
+        self.part(where, f"{label} differs from the reference")
+
+    def call(self, where, layer, method, *args, shapes=None):
+        """The learner's method on ``args``; on an exception, a line and the parting, and None."""
+        name = f"{type(layer).__name__}.{method}"
+        try:
+            return call_user(name, getattr(layer, method), *args, shapes=shapes, batch_size=len(self.graph.value("X")))
+        except LayerError as exc:
+            self.lines.append(f"        ✗ {exc}")
+            self.part(where, str(exc))
+            return None
+
+    # -------------------------------------------------------------- the run
+
+    def run(self, X, labels):
+        g, layers, criterion = self.graph, self.learner.layers, self.learner.criterion
+        nodes = g.nodes
+        self.lines += ["Forward, left to right: each value yours beside the reference's."]
+        out = X
+        for node, layer in zip(nodes[:-1], layers, strict=True):
+            self.lines.append(f"    [{node.op}]  {owner(layer)}")
+            out = self.call(f"the forward pass of the {node.op} node ({owner(layer)})", layer, "forward", out)
+            if out is None:
+                return
+            self.compare(node.output, out, g.value(node.output), f"the forward pass of the {node.op} node "
+                                                                  f"({owner(layer)})")
+        loss_node = nodes[-1]
+        self.lines.append(f"    [{loss_node.op}]  {owner(criterion)}")
+        loss = self.call(f"the loss ({owner(criterion)})", criterion, "forward", out, labels)
+        if loss is None:
+            return
+        self.compare(g.root, loss, g.value(g.root), f"the loss ({owner(criterion)})")
+        self.backward(nodes, layers, criterion)
+
+    def backward(self, nodes, layers, criterion):
+        g = self.graph
+        self.lines += ["", "Backward, right to left: each gradient yours beside the reference's."]
+        loss_node = nodes[-1]
+        where = _step(loss_node, criterion)
+        self.lines.append(f"    {where}")
+        grad = self.call(where, criterion, "backward", 1.0)
+        if grad is None:
+            return
+        self.compare(g.d(loss_node.inputs[0]), grad, g.grad(loss_node.inputs[0]), where)
+        for node, layer in reversed(list(zip(nodes[:-1], layers, strict=True))):
+            where = _step(node, layer)
+            self.lines.append(f"    {where}")
+            upstream, x_name = grad, node.inputs[0]
+            grad = self.call(where, layer, "backward", upstream, shapes=gradient_shapes(layer, g.value(x_name).shape))
+            if grad is None:
+                return
+            for name in node.inputs[1:]:
+                if g.wires[name].kind == "param":
+                    self._compare_parameter(name, where)
+            self.compare(g.d(x_name), grad, g.grad(x_name), where, upstream=upstream, inputs=g.value(x_name))
+
+    def _compare_parameter(self, name, where):
+        try:
+            yours = self.learner.grads[name]
+        except KeyError:
+            self.lines.append(f"        {self.graph.d(name)}: your layer has no gradient for {name} ✗")
+            self.part(where, f"no gradient for {name}")
+            return
+        self.compare(self.graph.d(name), yours, self.graph.grad(name), where)
+
+    # -------------------------------------------------------------- the report
+
+    def text(self):
+        if self.first is None:
+            end = "Yours agree with the reference at every step ✓"
+            return "\n".join([*self.lines, "", end])
+        where, why = self.first
+        end = [f"They part first at {where}: {why}; every step before it agrees."]
+        if self.hint:
+            end.append(f"hint: {self.hint}")
+        return "\n".join([*self.lines, "", *end])
+
+
+def _step(node, layer):
+    """"[step 2] σ node, your Sigmoid (exercises/sigmoid.py)": a backward step, named as the trace names it."""
+    step = f"[{node.step}] " if node.step else ""
+    return f"{step}the {node.op} node's backward, {owner(layer)}"
+
+
+def _is_real(value):
+    try:
+        return np.asarray(value).dtype.kind in "fiub"
+    except (TypeError, ValueError):
+        return False
+
+
+def _hint(yours, reference, close, upstream, inputs):
+    """What the pattern of the difference suggests, in the words of the checker's hints (yours for analytic)."""
+    shape = yours.shape
+
+    def same_shape(a):
+        return None if a is None or np.shape(a) != shape else np.asarray(a, np.float64)
+
+    _, hint = diagnose(yours, np.asarray(reference, np.float64), ~close, inputs=same_shape(inputs),
+                       upstream=same_shape(upstream), batch_size=shape[0] if len(shape) == 2 else None)
+    return hint.replace("analytic", "yours").replace("numeric gradient", "reference").replace("numeric", "reference")

@@ -1,0 +1,162 @@
+"""``gradcheck.py --use PATH.py:Class``: a learner's class takes the place of the library's class of the same name,
+checked alone and inside the networks, or traced beside the reference step by step (naming the first step where
+the two part). The learner's classes here are the exercise files, filled in."""
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gradcheck
+from checking.side_by_side import trace_beside
+from checking.suites import default_suite
+from checking.trace import handout_network, network_graph, routing_batch
+from checking.user_layer import load_class
+
+from .conftest import ROOT, call_main
+
+#: the body each exercise's ``raise NotImplementedError`` is replaced with: the library's formulas
+ANSWERS = {
+    "sigmoid.py": "        return upstream * y * (1 - y)",
+    "relu.py": "        return upstream * (x > 0)",
+    "tanh.py": "        return upstream * (1 - y ** 2)",
+    "linear.py": ('        self.grads["W"] = x.T @ upstream  # assigned, not written in place: it trains all the same\n'
+                  '        if "b" in self.params:\n'
+                  '            self.grads["b"] = upstream.sum(axis=0)\n'
+                  "        return upstream @ W.T"),
+    "bce_loss.py": "        return upstream * (-y / p + (1 - y) / (1 - p)) / p.size",
+}
+HANDOUT = ["linear.py:Linear", "relu.py:ReLU", "sigmoid.py:Sigmoid", "bce_loss.py:BCELoss"]
+
+
+def fill(folder, answers):
+    """Copies of the exercises in ``folder``, each ``raise NotImplementedError`` replaced by its answer."""
+    folder.mkdir(exist_ok=True)
+    for name, body in answers.items():
+        lines = (ROOT / "exercises" / name).read_text(encoding="utf-8").splitlines()
+        filled = [body if "raise NotImplementedError" in line else line for line in lines]
+        assert filled != lines, name
+        (folder / name).write_text("\n".join(filled) + "\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def filled(tmp_path):
+    return fill(tmp_path / "filled", ANSWERS)
+
+
+@pytest.fixture
+def wrong_sigmoid(tmp_path):
+    return fill(tmp_path / "wrong", {"sigmoid.py": "        return y * (1 - y)"}) / "sigmoid.py"
+
+
+def uses(folder, specs):
+    return [word for spec in specs for word in ("--use", f"{folder / spec}")]
+
+
+def test_the_handouts_exercises_filled_in_pass_alone_and_inside_every_network(capsys, filled):
+    code, out, err = call_main(gradcheck.main, capsys, *uses(filled, HANDOUT))
+    assert code == 0 and err == "" and "PASSED" in out
+    checks = {line.split("  ")[0] for line in out.splitlines()[2:] if line and not line.startswith((" ", "note"))}
+    assert {f"Sigmoid ({filled / 'sigmoid.py'})", f"Linear ({filled / 'linear.py'})", f"ReLU ({filled / 'relu.py'})",
+            f"BCELoss ({filled / 'bce_loss.py'})", "TwoLayerNet 2-3-1", "TwoLayerNet 2-8-1 +b1"} <= checks
+    assert "Tanh" not in out and "Add " not in out  # only what the learner's classes are part of
+
+
+def test_the_learners_classes_really_are_inside_the_networks_checked(filled):
+    report = default_suite(layer_types={"Sigmoid": load_class(f"{filled / 'sigmoid.py'}:Sigmoid")})
+    assert {r.check for r in report.rows} >= {"TwoLayerNet 2-3-1", "fused vs chained BCE"}
+    assert "Sequential 2-5-4-3 λ=0.1" not in {r.check for r in report.rows}  # it holds no Sigmoid
+
+
+def test_a_wrong_sigmoid_fails_inside_the_network_with_the_hint(capsys, wrong_sigmoid):
+    code, out, _ = call_main(gradcheck.main, capsys, "--use", f"{wrong_sigmoid}:Sigmoid")
+    assert code == 1 and "FAILED" in out
+    sigmoid = next(i for i, line in enumerate(out.splitlines()) if line.startswith("Sigmoid ("))
+    assert "multiply by the upstream gradient" in out.splitlines()[sigmoid + 1]
+    assert any(line.startswith("TwoLayerNet 2-3-1") and line.endswith("fail") for line in out.splitlines())
+
+
+def test_an_unfinished_exercise_is_one_line(capsys):
+    code, out, err = call_main(gradcheck.main, capsys, "--use", f"{ROOT / 'exercises' / 'sigmoid.py'}:Sigmoid")
+    assert code == 2 and out == "" and "Sigmoid.backward is not implemented yet (TODO in" in err
+
+
+@pytest.mark.parametrize("argv, text", [
+    (["--use", "{f}/sigmoid.py:Sigmod"], "the library has no class named 'Sigmod'"),
+    (["--use", "{f}/sigmoid.py"], "want PATH.py:Class"),
+    (["--use", "{f}/sigmoid.py:Sigmoid", "--use", "{f}/sigmoid.py:Sigmoid"], "Sigmoid is already replaced"),
+    (["--use", "{f}/nothing.py:Sigmoid"], "nothing.py: no such file"),
+    (["--use", "{f}/sigmoid.py:Sigmoid", "--layer", "{f}/sigmoid.py:Sigmoid"], "give one or the other"),
+    (["--use", "{f}/sigmoid.py:Sigmoid", "--trace", "warmup"], "--trace net or chain"),
+    (["--use", "{f}/sigmoid.py:Sigmoid", "--trace", "--svg", "x.svg"], "without --svg"),
+])
+def test_bad_uses_are_one_line_exit_2(capsys, filled, argv, text):
+    code, _, err = call_main(gradcheck.main, capsys, *[a.format(f=filled) for a in argv])
+    assert code == 2 and text in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_class_the_library_has_no_class_of_is_refused(capsys, tmp_path):
+    (tmp_path / "mine.py").write_text("class MySigmoid:\n    def forward(self, x): return x\n"
+                                      "    def backward(self, g): return g\n")
+    code, _, err = call_main(gradcheck.main, capsys, "--use", f"{tmp_path / 'mine.py'}:MySigmoid")
+    assert code == 2 and "the library has no class named 'MySigmoid'" in err and "Sigmoid" in err
+
+
+# ---------------------------------------------------------------- traced beside the reference
+
+
+def test_trace_with_the_filled_exercises_agrees_at_every_step(capsys, filled):
+    code, out, _ = call_main(gradcheck.main, capsys, "--trace", *uses(filled, HANDOUT))
+    assert code == 0 and out.rstrip().endswith("Yours agree with the reference at every step ✓")
+    assert "✗" not in out
+    for step in ("[step 1]", "[step 2]", "[step 3]", "[step 4]", "[step 5]"):
+        assert step in out
+    assert f"your Sigmoid ({filled / 'sigmoid.py'})" in out and "yours = reference =" in out
+
+
+def test_trace_of_a_wrong_sigmoid_names_step_2_and_prints_both_values(capsys, wrong_sigmoid):
+    code, out, _ = call_main(gradcheck.main, capsys, "--trace", "--use", f"{wrong_sigmoid}:Sigmoid")
+    assert code == 1
+    lines = out.splitlines()
+    step2 = next(i for i, line in enumerate(lines) if line.strip().startswith("[step 2]"))
+    assert "dℓ/dz: yours     =" in lines[step2 + 1] and lines[step2 + 1].rstrip().endswith("✗")
+    assert "reference =" in lines[step2 + 2]
+    assert "✗" not in "\n".join(lines[:step2]) and "\n".join(lines[:step2]).count("yours = reference =") == 6
+    assert "They part first at [step 2] the σ node's backward, your Sigmoid" in out
+    assert "hint: matches the local derivative alone: multiply by the upstream gradient" in out
+
+
+def test_the_printed_values_are_the_learners_and_the_references(wrong_sigmoid):
+    types = {"Sigmoid": load_class(f"{wrong_sigmoid}:Sigmoid")}
+    reference, learner = handout_network(0), handout_network(0, types)
+    X, y = routing_batch(reference.params["w1"], 0, 4)
+    text, ok, graph = trace_beside(reference, learner, X, y, lambda net, X, y: network_graph(X, y, net=net)[0])
+    assert not ok
+    p = graph.value("p")  # yours: p(1 − p), the local gradient alone; the reference's: upstream × it
+    np.testing.assert_allclose(graph.grad("z"), graph.grad("p") * p * (1 - p))
+    yours = learner.layers[-1].backward(np.ones_like(p))
+    np.testing.assert_allclose(yours, p * (1 - p))
+    assert f"{float((p * (1 - p))[0, 0]):.4f}" in text and f"{float(graph.grad('z')[0, 0]):.4f}" in text
+
+
+def test_trace_of_an_unfinished_exercise_parts_where_it_stops(capsys):
+    code, out, _ = call_main(gradcheck.main, capsys, "--trace", "--use", f"{ROOT / 'exercises' / 'relu.py'}:ReLU")
+    assert code == 1 and "ReLU.backward is not implemented yet" in out
+    assert "They part first at [step 4]" in out
+
+
+def test_trace_chain_with_a_learners_tanh(capsys, filled):
+    code, out, _ = call_main(gradcheck.main, capsys, "--trace", "chain", "--hidden", "4", "--activation", "tanh",
+                             "--use", f"{filled / 'tanh.py'}:Tanh")
+    assert code == 0 and f"your Tanh ({filled / 'tanh.py'})" in out and "at every step ✓" in out
+
+
+def test_the_exercises_copied_into_a_working_directory_are_named_relative_to_it(capsys, filled, monkeypatch):
+    here = filled.parent / "work"
+    shutil.copytree(filled, here / "exercises")
+    monkeypatch.chdir(here)
+    code, out, _ = call_main(gradcheck.main, capsys, "--trace", "--use", "exercises/sigmoid.py:Sigmoid")
+    assert code == 0 and "your Sigmoid (exercises/sigmoid.py)" in out
+    assert Path("exercises/sigmoid.py").is_file()
