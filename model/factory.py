@@ -12,7 +12,8 @@ import layers
 from layers.standardize import Standardize
 
 #: every class a network may be built from, by name
-LIBRARY = {name: getattr(layers, name) for name in layers.__all__ if isinstance(getattr(layers, name), type)}
+LIBRARY = {name: getattr(layers, name) for name in layers.__all__
+           if isinstance(getattr(layers, name), type) and name != "Layer"}  # the base class stands nowhere
 LIBRARY["Standardize"] = Standardize
 
 

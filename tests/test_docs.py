@@ -191,10 +191,27 @@ def _run_script(script, args, cwd, log):
     os.dup2(fd, 2)
     os.close(fd)
     sys.argv = [script, *args]
-    if script == DOCTEST:
-        runpy.run_module("doctest", run_name="__main__", alter_sys=True)
-    else:  # its sys.exit(status), or an uncaught exception's 1, becomes the process's exit status
-        runpy.run_path(script, run_name="__main__")
+    status = 1  # an uncaught exception's, as Python's own
+    try:
+        if script == DOCTEST:
+            runpy.run_module("doctest", run_name="__main__", alter_sys=True)
+        else:
+            runpy.run_path(script, run_name="__main__")
+        status = 0
+    except SystemExit as exc:  # its sys.exit(status) becomes the process's exit status
+        status = _exit_status(exc.code)
+        raise
+    finally:
+        # The status, written by the child itself: under load the forkserver can lose a child and report 255
+        # (CPython issue 140867), so the parent trusts this file over the process's exit code.
+        Path(f"{log}.status").write_text(str(status))
+
+
+def _exit_status(code):
+    """The process exit status ``sys.exit(code)`` gives: None is 0, an int itself, anything else 1."""
+    if code is None:
+        return 0
+    return code if isinstance(code, int) else 1
 
 
 def _start_method():
@@ -219,6 +236,9 @@ def run_script(script, args, cwd, log):
         return None, f"did not finish in {TIMEOUT} s"
     status = process.exitcode
     process.close()
+    written = Path(f"{log}.status")
+    if written.exists():
+        status = int(written.read_text())
     if not Path(log).exists():
         return status, "(no output: the process ended before the command started)"
     return status, Path(log).read_text(encoding="utf-8", errors="replace")
