@@ -1,24 +1,35 @@
 """Train a network with hand-derived backprop: ``python train.py --help``.
 
-A thin shell: it parses options and calls ``app.experiment``; all math lives in the library, and so do
-the rules on its arguments (a ``ParameterError`` naming the parameter, said here with its flag through
-``FLAGS``). What this file checks itself is the command line's own business: paths and outputs, flags
-that make no sense together, the size of generated data, and whether ``--plot`` can draw.
-With no options it trains the handout's network, ``p = sigmoid(relu(X @ w1) @ w2 + b)``, on circles.
+A thin shell: it parses options and calls ``app``; all math lives in the library, and so do the rules on
+its arguments (a ``ParameterError`` naming the parameter, said here with its flag through ``FLAGS``).
+What this file checks itself is the command line's own business: paths and outputs, flags that make no
+sense together or would be ignored, the size of generated data, and whether ``--plot`` can draw.
+With no options it trains the handout's network, ``p = sigmoid(relu(X @ w1) @ w2 + b)``, on circles; on
+a CSV table (``--data``) options not given follow a recipe that suits real tables (``TABLE_RECIPE``).
+Ctrl-C and SIGTERM stop a run after the current step, and the best model so far is saved.
 """
 
 import math
 import sys
+from dataclasses import dataclass, replace
 
 from app.cli import OneLineParser, UsageError, dumps_strict, flag_errors, parse_widths, run_main
 from app.experiment import check_seed, labels_for, load_dataset, prepare
+from app.learner import load_learner_classes, unused, whose
+from app.outcome import Keeper, divergence_advice, path_line, result_object, summary_line
 from app.outputs import check_outputs
 from app.pictures import ascii_regions, plot_run
-from data import DATASETS, check_val_fraction
+from app.predictions import write_predictions
+from app.progress import Progress
+from app.regression import regression_metrics
+from app.signals import stoppable
+from app.tables import evaluation_targets, model_columns, read_validation, training_dataset
+from data import DATASETS, check_val_fraction, read_table
+from data.csv_loader import LAST
 from model import load
 from model.builders import ACTIVATIONS, Architecture
 from model.optim import OPTIMIZERS
-from model.training import TrainingConfig, TrainingDiverged
+from model.training import TrainingConfig, TrainingDiverged, TrainingInterrupted
 
 PROG = "train.py"
 #: absurd requests are refused before any memory is spent on them
@@ -32,27 +43,58 @@ FLAGS = {
     "optimizer": "--optimizer", "lr": "--lr", "epochs": "--epochs", "batch_size": "--batch-size",
     "patience": "--patience", "seed": "--seed", "engine": "--engine",
 }
-#: options that only a training run uses: refused with --evaluate rather than silently ignored
-TRAINING_ONLY = ("save", "plot", "history", "patience")
+#: the defaults of the options a recipe sets: the handout's on the generated sets; on a CSV table, where
+#: 3 hidden units and SGD at lr 1 diverge, a wider network, Adam and early stopping (reaches val acc >= 0.9 on
+#: scikit-learn's digits, wine and breast-cancer data, >= 0.85 on iris); an option given always wins
+HANDOUT_RECIPE = {"hidden": "3", "hidden_bias": False, "optimizer": "sgd", "lr": None, "patience": None}
+TABLE_RECIPE = {"hidden": "64", "hidden_bias": True, "optimizer": "adam", "lr": 0.003, "patience": 10}
+#: options that only a training run uses: refused with --evaluate or --predict rather than silently ignored
+TRAINING_ONLY = ("--save", "--plot", "--history", "--patience", "--hidden", "--activation", "--hidden-bias",
+                 "--no-hidden-bias", "--weight-decay", "--dropout", "--batchnorm", "--fused", "--no-standardize",
+                 "--dtype", "--optimizer", "--lr", "--epochs", "--batch-size", "--engine", "--val-fraction",
+                 "--val-data", "--features", "--task", "--use")
+#: options that describe the generated data sets, ignored with --data: refused there
+GENERATOR_ONLY = ("--dataset", "--n-samples", "--noise", "--classes")
+#: options that describe a CSV file: they need --data
+CSV_ONLY = ("--label", "--features", "--val-data")
 USER_ERRORS = (ValueError, OSError, TrainingDiverged, UsageError)
 
 
 def build_parser():
     p = OneLineParser(prog=PROG, description="Train a network with hand-derived backprop; by default the "
                                              "handout's p = sigmoid(relu(X @ w1) @ w2 + b).")
-    d = p.add_argument_group("data")
-    d.add_argument("--dataset", choices=list(DATASETS), default="circles", help="toy dataset (default: circles)")
-    d.add_argument("--data", metavar="PATH.csv", help="CSV file: features..., label (any D; 2+ classes, "
-                                                      "integer or string labels); overrides --dataset")
-    d.add_argument("--n-samples", type=int, default=1000, help="points to generate (default: 1000)")
+    _data_options(p.add_argument_group("data"))
+    _model_options(p.add_argument_group("model"))
+    _optimisation_options(p.add_argument_group("optimisation"))
+    _output_options(p.add_argument_group("output"))
+    return p
+
+
+def _data_options(d):
+    d.add_argument("--dataset", choices=list(DATASETS), default=None, help="toy dataset (default: circles)")
+    d.add_argument("--data", metavar="PATH.csv", help="CSV file of numeric features and a label (any column, "
+                                                      "default the last), instead of --dataset")
+    d.add_argument("--label", metavar="COL", help="the label column of --data: a header name or a 0-based index "
+                                                  "(default: the last column)")
+    d.add_argument("--features", metavar="A,B,...", help="the feature columns of --data, names or 0-based indices "
+                                                         "(default: every column but the label)")
+    d.add_argument("--task", choices=["classification", "regression"], default=None,
+                   help="what the label is: classes (default) or values to predict (linear output, MSELoss)")
+    d.add_argument("--val-data", metavar="PATH.csv", help="validate on this file instead of a split of --data")
+    d.add_argument("--n-samples", type=int, default=None, help="points to generate (default: 1000)")
     d.add_argument("--noise", type=float, default=None, help="dataset noise (default: the generator's own)")
-    d.add_argument("--classes", type=int, default=2, help="classes K for spiral and blobs (default: 2)")
-    d.add_argument("--val-fraction", type=float, default=0.2, help="held out, stratified (default: 0.2)")
-    m = p.add_argument_group("model")
-    m.add_argument("--hidden", default="3", metavar="H[,H...]",
-                   help="hidden widths, comma-separated (default: 3, the handout's; 16,16 = two layers)")
+    d.add_argument("--classes", type=int, default=None, help="classes K for spiral and blobs (default: 2)")
+    d.add_argument("--val-fraction", type=float, default=None, help="held out, stratified (default: 0.2)")
+
+
+def _model_options(m):
+    m.add_argument("--hidden", default=None, metavar="H[,H...]",
+                   help="hidden widths, comma-separated (default: 3, the handout's; 64 for --data; 16,16 = two "
+                        "layers)")
     m.add_argument("--activation", choices=ACTIVATIONS, default="relu", help="hidden activation (default: relu)")
-    m.add_argument("--hidden-bias", action="store_true", help="biases on the hidden layers (the handout's has none)")
+    m.add_argument("--hidden-bias", action="store_true", default=None,
+                   help="biases on the hidden layers (the handout's has none; on by default for --data)")
+    m.add_argument("--no-hidden-bias", dest="hidden_bias", action="store_false", help="no hidden biases")
     m.add_argument("--weight-decay", type=float, default=0.0, metavar="λ",
                    help="L2 penalty (λ/2)·Σ‖W‖² on the weights (default: 0)")
     m.add_argument("--dropout", type=float, default=0.0, metavar="P",
@@ -62,41 +104,56 @@ def build_parser():
                    help="binary: SigmoidBCELoss on logits instead of Sigmoid + BCELoss")
     m.add_argument("--no-standardize", action="store_true", help="feed raw inputs (no Standardize layer)")
     m.add_argument("--dtype", choices=["float64", "float32"], default="float64", help="training precision")
-    o = p.add_argument_group("optimisation")
-    o.add_argument("--optimizer", choices=list(OPTIMIZERS), default="sgd", help="default: sgd, the handout's update")
+    m.add_argument("--use", action="append", default=[], metavar="PATH.py:Class",
+                   help="your class in place of the library's of that name (repeatable), e.g. "
+                        "exercises/sigmoid.py:Sigmoid")
+
+
+def _optimisation_options(o):
+    o.add_argument("--optimizer", choices=list(OPTIMIZERS), default=None,
+                   help="default: sgd, the handout's update (adam for --data)")
     o.add_argument("--lr", type=float, default=None, help="learning rate (default: " + ", ".join(
-        f"{k} {v.default_lr:g}" for k, v in OPTIMIZERS.items() if v.default_lr) + "; lbfgs takes none)")
+        f"{k} {v.default_lr:g}" for k, v in OPTIMIZERS.items() if v.default_lr) + "; adam 0.003 for --data; "
+        "lbfgs takes none)")
     o.add_argument("--epochs", type=int, default=200,
                    help="passes over the data, or L-BFGS iterations (default: 200)")
     o.add_argument("--batch-size", type=int, default=32,
                    help="mini-batch size (default: 32, robust across seeds; 0 = full batch)")
     o.add_argument("--patience", type=int, default=None,
-                   help="early stopping on validation loss, best weights restored")
+                   help="early stopping on validation loss, best weights restored (default: none; 10 for --data)")
     o.add_argument("--seed", type=int, default=0, help="one seed for data, split, initialisation and shuffling")
     o.add_argument("--engine", choices=["auto", "layers"], default="auto",
                    help="auto: the fast training engine where it supports the network; layers: always the "
                         "layer objects (default: auto)")
-    out = p.add_argument_group("output")
+
+
+def _output_options(out):
     out.add_argument("--save", metavar="PATH.npz", default="runs/model.npz",
                      help="model file (default: runs/model.npz)")
     out.add_argument("--plot", metavar="PATH.png", help="decision regions and curves (needs the plot extra)")
     out.add_argument("--history", metavar="PATH", help="per-epoch metrics as .csv or .json")
-    out.add_argument("--evaluate", metavar="MODEL.npz", help="no training: load a model, report accuracy and loss")
+    out.add_argument("--evaluate", metavar="MODEL.npz", help="no training: load a model, report its scores")
+    out.add_argument("--predict", metavar="MODEL.npz", help="no training: predict the rows of --data into --out")
+    out.add_argument("--out", metavar="PRED.csv", help="where --predict writes its predictions")
     out.add_argument("--json", action="store_true", help="stdout is one JSON object; logs go to stderr")
     out.add_argument("--quiet", action="store_true", help="no progress or picture")
     out.add_argument("--debug", action="store_true", help="show tracebacks")
-    return p
 
 
 # ---------------------------------------------------------------- before any work
 
 
-def check_command_line(a, argv):
+def given_flags(argv):
+    """The options spelled on the command line (abbreviations are off, so they are exact)."""
+    return {arg.split("=")[0] for arg in argv if arg.startswith("--")}
+
+
+def check_command_line(a, given):
     """The command line's own rules, before any work: one line, exit 2."""
-    if a.n_samples > MAX_SAMPLES:
+    if a.n_samples is not None and a.n_samples > MAX_SAMPLES:
         raise UsageError(f"--n-samples must be at most {MAX_SAMPLES:,}, got {a.n_samples}")
-    if a.evaluate:
-        check_evaluate_alone(a.evaluate, argv)
+    check_modes(a, given)
+    check_data_options(a, given)
     if a.plot:
         try:
             import matplotlib  # noqa: F401 -- imported only to learn whether the plot extra is installed
@@ -105,22 +162,87 @@ def check_command_line(a, argv):
     check_outputs_of(a)
 
 
-def check_evaluate_alone(model, argv):
-    """``--evaluate`` takes a model file and no option that only training uses."""
-    if not model.endswith(".npz"):
-        raise UsageError(f"--evaluate wants a model file written by train.py (.npz), got {model!r}")
-    given = [f"--{name}" for name in TRAINING_ONLY if any(arg.split("=")[0] == f"--{name}" for arg in argv)]
-    if given:
-        raise UsageError(f"--evaluate trains nothing, so {', '.join(given)} would be ignored; leave them out")
+def check_modes(a, given):
+    """``--evaluate`` and ``--predict`` take a model file, train nothing and take no training option."""
+    if a.evaluate and a.predict:
+        raise UsageError("--evaluate and --predict are two different runs; give one")
+    if a.out and not a.predict:
+        raise UsageError("--out is where --predict writes; without --predict it would be ignored")
+    for flag, model in (("--evaluate", a.evaluate), ("--predict", a.predict)):
+        if not model:
+            continue
+        if not model.endswith(".npz"):
+            raise UsageError(f"{flag} wants a model file written by train.py (.npz), got {model!r}")
+        ignored = [f for f in TRAINING_ONLY if f in given]
+        if ignored:
+            raise UsageError(f"{flag} trains nothing, so {', '.join(ignored)} would be ignored; leave them out")
+    if a.predict and not (a.data and a.out):
+        raise UsageError("--predict needs --data NEW.csv (the rows to predict) and --out PRED.csv")
+
+
+def check_data_options(a, given):
+    """Options that would be ignored with or without ``--data`` are said to be."""
+    if a.data:
+        ignored = [f for f in GENERATOR_ONLY if f in given]
+        if ignored:
+            raise UsageError(f"{', '.join(ignored)} describe{'s' if len(ignored) == 1 else ''} the generated data "
+                             f"sets; with --data {'it' if len(ignored) == 1 else 'they'} would be ignored: leave "
+                             f"{'it' if len(ignored) == 1 else 'them'} out")
+    else:
+        needs = [f for f in CSV_ONLY if f in given]
+        if needs:
+            raise UsageError(f"{', '.join(needs)} describe{'s' if len(needs) == 1 else ''} a CSV file: add --data")
+        if a.task == "regression":
+            raise UsageError("--task regression needs --data: the generated data sets are classes")
+    if a.plot and a.task == "regression":
+        raise UsageError("--plot draws a classifier's regions and accuracy; a regression has neither")
+    if a.val_data and a.val_fraction is not None:
+        raise UsageError("--val-data and --val-fraction are two ways to validate; give one")
 
 
 def check_outputs_of(a):
     """Resolve every output before any work: none may be an input, another output, or a non-file."""
-    inputs = [("--data", a.data), ("--evaluate", a.evaluate)]
+    inputs = [("--data", a.data), ("--evaluate", a.evaluate), ("--predict", a.predict), ("--val-data", a.val_data)]
+    inputs += [("--use", spec.rpartition(":")[0]) for spec in a.use if spec.rpartition(":")[0]]
     if a.evaluate:
         return check_outputs([], inputs)
+    if a.predict:
+        return check_outputs([("--out", a.out, (".csv",))], inputs)
     return check_outputs([("--save", a.save, (".npz",)), ("--plot", a.plot, (".png",)),
                           ("--history", a.history, (".csv", ".json"))], inputs)
+
+
+def apply_recipe(a):
+    """Fill in the options a recipe sets and the command line left out; returns what was chosen, as flags.
+
+    The lr of the recipe goes with its optimizer: another optimizer given keeps its own default lr; its early
+    stopping needs a validation set.
+    """
+    recipe = TABLE_RECIPE if a.data else HANDOUT_RECIPE
+    chosen = []
+    for key, value in recipe.items():
+        if getattr(a, key) is not None or value is None:
+            continue
+        if key == "lr" and a.optimizer != recipe["optimizer"]:
+            continue
+        if key == "patience" and a.val_fraction == 0 and not a.val_data:
+            continue  # early stopping needs the validation that --val-fraction 0 leaves out
+        setattr(a, key, value)
+        chosen.append(key)
+    for key, default in HANDOUT_RECIPE.items():
+        if getattr(a, key) is None:
+            setattr(a, key, default)
+    return chosen if a.data else []
+
+
+def recipe_text(a, chosen):
+    """``--hidden 64 --hidden-bias --optimizer adam --lr 0.003 --patience 10``: the recipe's choices as flags."""
+    words = []
+    for key in chosen:
+        flag = "--" + key.replace("_", "-")
+        value = getattr(a, key)
+        words.append(flag if value is True else f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}")
+    return " ".join(words)
 
 
 def settings_of(a):
@@ -134,9 +256,17 @@ def settings_of(a):
                                 dropout=a.dropout, batchnorm=a.batchnorm, dtype=a.dtype)
     config = TrainingConfig(optimizer=a.optimizer, lr=a.lr, epochs=a.epochs, batch_size=a.batch_size or None,
                             patience=a.patience, engine=a.engine)  # shuffled by the run's stream of --seed
-    check_val_fraction(a.val_fraction)
+    check_val_fraction(0.2 if a.val_fraction is None else a.val_fraction)
     check_seed(a.seed)
     return architecture, config
+
+
+def learner_classes(a):
+    """The ``--use`` classes, loaded (not built) before any data: one line, exit 2, for any that cannot be."""
+    try:
+        return load_learner_classes(a.use)
+    except ValueError as exc:
+        raise UsageError(f"--use {exc}") from None
 
 
 # ---------------------------------------------------------------- the work
@@ -148,89 +278,262 @@ def make_log(a):
 
     def log(message=""):
         if not a.quiet:
-            print(message, file=stream)
+            print(message, file=stream, flush=True)
 
+    log.stream = stream
     return log
 
 
-def evaluate(a, data):
-    """``--evaluate``: the saved model's metrics on the data, in the model's own classes."""
+def generated_data(a):
+    return load_dataset(a.dataset or "circles", None, 1000 if a.n_samples is None else a.n_samples, a.noise,
+                        a.seed, 2 if a.classes is None else a.classes)
+
+
+def training_data(a):
+    """``(Dataset, label name)`` from ``--data`` (label, features and task as asked) or a generator."""
+    if not a.data:
+        return generated_data(a), None
+    features = None if a.features is None else [f.strip() for f in a.features.split(",")]
+    label = LAST if a.label is None else a.label
+    table = read_table(a.data, label=label, features=features)
+    return training_dataset(table, a.task), table.label_name
+
+
+def evaluate(a):
+    """``--evaluate``: the saved model's scores on the data, columns by name where the model saved them."""
     net = load(a.evaluate)
-    metrics = net.evaluate(data.X, labels_for(net, data))
+    if a.data:
+        table = read_table(a.data, choose=model_columns(net, a.label))
+        X, y, source = table.X, evaluation_targets(net, table), a.data
+    else:
+        data = generated_data(a)
+        X, y, source = data.X, labels_for(net, data), data.source
+    metrics = regression_metrics(net, X, y) if net.target == "values" else net.evaluate(X, y)
     if not math.isfinite(metrics["loss"]):
-        raise ValueError(f"{a.evaluate}: the loss on {data.source} is not finite (the data is far outside "
+        raise ValueError(f"{a.evaluate}: the loss on {source} is not finite (the data is far outside "
                          "what the model was trained on)")
     if a.json:
-        print(dumps_strict({"model": a.evaluate, "data": data.source, **metrics}))
+        print(dumps_strict({"model": a.evaluate, "data": source, **metrics}))
+    elif net.target == "values":
+        print(f"{a.evaluate} on {source}: rmse {metrics['rmse']:.4g}, r2 {metrics['r2']:.4f}, "
+              f"mse {metrics['loss']:.4g}, n {metrics['n']}")
     else:
-        print(f"{a.evaluate} on {data.source}: accuracy {metrics['accuracy']:.4f}, loss {metrics['loss']:.4f}, "
+        print(f"{a.evaluate} on {source}: accuracy {metrics['accuracy']:.4f}, loss {metrics['loss']:.4f}, "
               f"n {metrics['n']}")
     return 0
 
 
-def train_run(a, data, architecture, config, log):
-    """Split, build and train, logging progress about ten times; returns the trained ``Run``."""
-    every = max(1, a.epochs // 10)
-
-    def progress(epoch, history):
-        if epoch % every == 0 or epoch == 1:
-            m = history.last()
-            log(f"epoch {epoch:4d}  loss {m['train_loss']:.4f}  train acc {m['train_acc']:.3f}  "
-                f"val loss {m['val_loss']:.4f}  val acc {m['val_acc']:.3f}")
-
-    run = prepare(data, architecture, a.val_fraction, a.seed)
-    n, d = data.X.shape
-    log(f"data: {data.source}, {n} points, {d} features, {data.n_classes} classes; "
-        f"model {run.net.describe()}; {a.optimizer}, {a.dtype}")
-    try:
-        return run.train(config, on_epoch=progress)
-    except TrainingDiverged as exc:
-        raise TrainingDiverged(f"{exc}; no model was saved", exc.history) from None
-
-
-def save_outputs(a, run):
-    """The model, and the history and the plot if asked for (each written atomically)."""
-    run.net.save(a.save)
-    if a.history:
-        run.history.save(a.history)
-    if a.plot:
-        data = run.data
-        plot_run(run.net, data.X, data.y, run.history, a.plot, feature_names=data.feature_names,
-                 classes=data.classes, title=f"{run.net.describe()}; {a.optimizer}, {a.epochs} epochs")
-
-
-def report(a, run, log):
-    """The summary lines, the picture of 2-D regions, and with ``--json`` the one result object."""
-    h, m = run.history, run.history.final
-    stop = (f", stopped early at epoch {h.epoch[-1]}; the model is epoch {m['epoch']}'s (best validation loss)"
-            if h.stopped_early else "")
-    log(f"done: {h.steps} steps in {h.seconds:.3f} s{stop}; train acc {m['train_acc']:.4f}, "
-        f"val acc {m['val_acc']:.4f}, train loss {m['train_loss']:.4f}, val loss {m['val_loss']:.4f}")
-    log(f"saved model to {a.save}" + (f", history to {a.history}" if a.history else "")
-        + (f", plot to {a.plot}" if a.plot else ""))
-    if run.data.X.shape[1] == 2 and not a.json:
-        log(ascii_regions(run.net, run.data.X, run.data.y))
+def predict(a):
+    """``--predict``: the saved model's predictions for every row of ``--data``, written to ``--out``."""
+    net = load(a.predict)
+    count = write_predictions(net, a.data, a.out, a.label)
     if a.json:
-        print(dumps_strict({"train_acc": m["train_acc"], "val_acc": m["val_acc"], "train_loss": m["train_loss"],
-                            "val_loss": m["val_loss"], "epoch": m["epoch"], "epochs": h.epoch[-1],
-                            "stopped_early": h.stopped_early, "steps": h.steps, "seconds": h.seconds,
-                            "engine": h.engine, "classes": run.data.classes, "model": str(a.save)}))
+        print(dumps_strict({"model": a.predict, "data": a.data, "out": a.out, "n": count}))
+    else:
+        print(f"{a.predict} on {a.data}: predicted {count} rows into {a.out}")
+    return 0
+
+
+def describe_data(a, run, config, label_name, log):
+    """The lines about the data, the split and the model."""
+    data = run.data
+    n, d = data.X.shape
+    what = "real targets" if data.classes is None else f"{data.n_classes} classes"
+    label = f" (label {label_name!r})" if label_name else ""
+    log(f"data: {data.source}, {n} points, {d} features, {what}{label}")
+    if a.val_data:
+        log(f"validation: {a.val_data}, {len(run.y_val)} rows")
+    elif run.has_validation:
+        how = "stratified" if data.classes is not None else "at random"
+        log(f"split: {len(run.y_train)} training rows, {len(run.y_val)} validation ({how})")
+    if run.scaling is not None:
+        log(f"targets standardised for training (mean {run.scaling.mean:.4g}, sd {run.scaling.scale:.4g}): the "
+            f"per-epoch losses are in those units")
+    lr = "" if config.learning_rate is None else f" lr {config.learning_rate:g}"
+    log(f"model: {run.net.describe()}; {a.optimizer}{lr}, {a.dtype}")
+
+
+def without_validation(a, run, config, chosen):
+    """A split that leaves no validation rows (a tiny file) trains without them: returns the settings (the
+    recipe's early stopping dropped) and the line that says so (None when there is validation, or none asked)."""
+    if run.has_validation or (a.val_fraction == 0 and not a.val_data):
+        return config, None
+    per_class = " per class" if run.data.classes is not None else ""
+    note = (f"no validation rows: {a.val_fraction or 0.2:g} of {len(run.data.y)} rows rounds to none{per_class}; "
+            f"training without validation")
+    if "patience" in chosen:
+        chosen.remove("patience")
+        config = replace(config, patience=None)
+    return config, note
+
+
+def train_command(a, stop):
+    """Build, train, save and report; an interruption or a divergence still saves what can be kept."""
+    log = make_log(a)
+    chosen = apply_recipe(a)
+    with flag_errors(FLAGS):
+        architecture, config = settings_of(a)
+    learner = learner_classes(a)
+    with flag_errors(FLAGS):
+        data, label_name = training_data(a)
+        validation = read_validation(a.val_data, data, label_name, a.label, None) if a.val_data else None
+        run = prepare(data, architecture, 0.2 if a.val_fraction is None else a.val_fraction, a.seed, validation,
+                      {name: c.cls for name, c in learner.items()})
+    for c in unused(learner, run.net):
+        raise UsageError(f"--use {c.spec}: the network has no {c.name} to replace ({run.net.describe()})")
+    config, note = without_validation(a, run, config, chosen)
+    if chosen:
+        log(f"settings for a table: {recipe_text(a, chosen)} (options given win; the generated data sets keep "
+            f"the handout's 3 hidden units and sgd at lr 1)")
+    describe_data(a, run, config, label_name, log)
+    if note:
+        log(note)
+    job = Training(a, run, config, architecture.weight_decay, learner, log, stop, label_name, recipe_text(a, chosen))
+    return job.train_and_save()
+
+
+@dataclass
+class Training:
+    """One training run of the command line, from the first step to the files and the report.
+
+    ``a`` the options; ``run`` the ``app.experiment.Run``; ``config`` its ``TrainingConfig``; ``learner`` the
+    ``--use`` classes; ``log`` where progress goes; ``stop`` the ``app.signals.StopState``; ``label`` the label
+    column's name; ``settings`` the recipe's choices, as flags.
+    """
+
+    a: object
+    run: object
+    config: TrainingConfig
+    weight_decay: float
+    learner: dict
+    log: object
+    stop: object
+    label: object
+    settings: str
+
+    def train_and_save(self):
+        a, run, log = self.a, self.run, self.log
+        progress = None if a.quiet else Progress(log.stream, self.config.epochs, run.regression, run.has_validation)
+        keeper = Keeper(run.net, run.has_validation)
+        try:
+            with flag_errors(FLAGS):
+                run.train(self.config, on_epoch=self._on_epoch(keeper, progress))
+        except TrainingInterrupted:
+            _close(progress)
+            return self.save_interrupted()
+        except TrainingDiverged:
+            _close(progress)
+            return self.save_diverged(keeper)
+        except Exception as exc:
+            if not self.learner or isinstance(exc, UsageError):
+                raise
+            raise ValueError(f"training with your {whose(self.learner)} failed: {type(exc).__name__}: {exc} (check "
+                             f"each class first: python gradcheck.py --layer PATH.py:Class)") from exc
+        _close(progress, run.history)
+        run.finish()
+        metrics = run.metrics()
+        log(summary_line(run, metrics))
+        self.save_outputs()
+        self.report(metrics)
+        return 0
+
+    def _on_epoch(self, keeper, progress):
+        """The callback ``train()`` calls after each epoch: the path line once, the keeper, the progress."""
+        path_said = False
+
+        def on_epoch(epoch, history):
+            nonlocal path_said
+            if not path_said:
+                self.log(path_line(history, self.learner))
+                path_said = True
+            keeper.note(epoch, history)
+            if progress is not None:
+                progress(epoch, history)
+
+        return on_epoch
+
+    def save_model(self):
+        """The model and (if asked for) the history, each written atomically; a signal waits until both are."""
+        with self.stop.deferred():
+            self.run.network_to_save().save(self.a.save)
+            if self.a.history:
+                self.run.history.save(self.a.history)
+
+    def save_outputs(self):
+        """The model and the history, said as soon as they are written; then the plot if asked for."""
+        a, run = self.a, self.run
+        self.save_model()
+        self.log(f"saved model to {a.save}" + (f", history to {a.history}" if a.history else "")
+                 + (" (the library's layer classes with your trained weights: model files name only the "
+                    "library's)" if run.library_build else ""))
+        if a.plot:
+            data = run.data
+            plot_run(run.net, data.X, data.y, run.history, a.plot, feature_names=data.feature_names,
+                     classes=data.classes, title=f"{run.net.describe()}; {a.optimizer}, {a.epochs} epochs")
+            self.log(f"saved plot to {a.plot}")
+
+    def save_interrupted(self):
+        """Ctrl-C or SIGTERM in training: the best weights so far are saved, with the history (exit 130 / 143)."""
+        a, run, stop = self.a, self.run, self.stop
+        h = run.history
+        if not h.epoch:
+            print(f"{PROG}: error: stopped by {stop.name} before the first epoch ended; nothing was saved",
+                  file=sys.stderr)
+            return stop.status
+        run.finish()
+        metrics = run.metrics()
+        self.save_model()
+        kept = h.final.get("epoch", h.epoch[-1])
+        why = "the best validation loss" if h.restored_best else "the last complete epoch"
+        self.log(summary_line(run, metrics))
+        if a.json:
+            print(dumps_strict(result_object(run, metrics, a.save, self.label)))
+        print(f"{PROG}: error: stopped by {stop.name} in epoch {h.epoch[-1] + 1}; saved the model of epoch {kept} "
+              f"({why}) to {a.save}" + (f", history to {a.history}" if a.history else ""), file=sys.stderr)
+        return stop.status
+
+    def save_diverged(self, keeper):
+        """A divergence after at least one good epoch saves the best model so far and says so (exit 1)."""
+        h = self.run.history
+        loss = f" (loss {h.train_loss[-1]:.3g})" if h.epoch else ""
+        advice = divergence_advice(self.weight_decay, self.config.learning_rate)
+        message = f"training diverged in epoch {h.epoch[-1] if h.epoch else 1}{loss}; {advice}"
+        if keeper.epoch is None:
+            raise TrainingDiverged(f"{message}; no model was saved", h)
+        keeper.restore()
+        self.run.finish()
+        self.save_model()
+        raise TrainingDiverged(f"{message}; saved the model of epoch {keeper.epoch} ({keeper.why}) to {self.a.save}",
+                               h)
+
+    def report(self, metrics):
+        """The picture of 2-D regions, and with ``--json`` the one result object."""
+        a, run = self.a, self.run
+        if run.data.X.shape[1] == 2 and not a.json and not run.regression:
+            self.log(ascii_regions(run.net, run.data.X, run.data.y))
+        if a.json:
+            print(dumps_strict(result_object(run, metrics, a.save, self.label, self.settings or None)))
+
+
+def _close(progress, history=None):
+    if progress is not None:
+        progress.close(history)
 
 
 def run(a, argv=()):
-    """Check the command line, load the data, then evaluate a saved model or train, save and report."""
-    check_command_line(a, argv)
-    with flag_errors(FLAGS):
-        architecture, config = settings_of(a)
-        data = load_dataset(a.dataset, a.data, a.n_samples, a.noise, a.seed, a.classes)
-    if a.evaluate:
-        return evaluate(a, data)
-    log = make_log(a)
-    with flag_errors(FLAGS):
-        trained = train_run(a, data, architecture, config, log)
-    save_outputs(a, trained)
-    report(a, trained, log)
-    return 0
+    """Check the command line, then predict, evaluate, or train, save and report; SIGINT and SIGTERM stop
+    a run where it is (exit 130 / 143), keeping what training has reached."""
+    given = given_flags(argv)
+    check_command_line(a, given)
+    with stoppable() as stop:
+        with flag_errors(FLAGS):
+            check_seed(a.seed)
+        if a.predict:
+            return predict(a)
+        if a.evaluate:
+            with flag_errors(FLAGS):
+                return evaluate(a)
+        return train_command(a, stop)
 
 
 def main(argv=None):

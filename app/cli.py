@@ -4,7 +4,9 @@ and the library's parameter errors said in the words of the command line (``flag
 Exit statuses shared by ``train.py`` and ``gradcheck.py``:
 
 - ``EXIT_USAGE`` (2): a bad command line, or a request that cannot be met (not enough memory);
-- ``EXIT_INTERRUPTED`` (130): Ctrl-C, as the shell reports a process ended by SIGINT (128 + 2);
+- ``EXIT_INTERRUPTED`` (130): Ctrl-C, as the shell reports a process ended by SIGINT (128 + 2); an
+  interruption that carries a ``status`` of its own (``app.signals.Stopped``: 143 for SIGTERM) ends
+  with that one;
 - ``EXIT_BROKEN_PIPE`` (141): stdout was closed by its reader (``train.py | head -1``). Standard
   Unix tools are killed by SIGPIPE there, which the shell reports as 128 + 13 = 141; we end
   quietly with that same status instead of dying from a signal (which would also kill a test
@@ -71,7 +73,8 @@ def run_main(prog, parser, run, argv, user_errors, error_status=1):
     -------
     int
         ``run``'s status; 2 for a bad command line or a ``MemoryError`` ("not enough memory for this
-        request"); 130 for ``KeyboardInterrupt``; 141 when stdout was closed early.
+        request"); 130 for ``KeyboardInterrupt`` (or its ``status``, e.g. 143 for SIGTERM); 141 when
+        stdout was closed early.
 
     Notes
     -----
@@ -96,11 +99,12 @@ def run_main(prog, parser, run, argv, user_errors, error_status=1):
     except BrokenPipeError:
         _silence_stdout()
         return EXIT_BROKEN_PIPE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         if getattr(args, "debug", False):
             raise
-        _say(prog, "interrupted")
-        return EXIT_INTERRUPTED
+        status = getattr(exc, "status", EXIT_INTERRUPTED)
+        _say(prog, "interrupted" if status == EXIT_INTERRUPTED else f"stopped by {getattr(exc, 'name', status)}")
+        return status
 
 
 def _run(prog, run, args, user_errors, error_status):

@@ -8,7 +8,10 @@ import numpy as np
 from data import Dataset, load_csv, make_dataset, train_val_split
 from layers.validation import ParameterError
 from model.builders import Architecture
-from model.training import TrainingConfig, train
+from model.training import TrainingConfig, TrainingDiverged, TrainingInterrupted, train
+
+from .regression import TargetScaling, build_regressor, regression_metrics
+from .tables import labels_in
 
 
 def check_seed(seed):
@@ -26,7 +29,8 @@ def streams(seed):
 
 
 def load_dataset(dataset="circles", path=None, n_samples=1000, noise=None, seed=0, classes=2):
-    """A ``Dataset`` from a CSV ``path`` or a named generator (``noise`` None = the generator's default).
+    """A ``Dataset`` from a CSV ``path`` (classes, the label last) or a named generator (``noise`` None = the
+    generator's default).
 
     ``classes`` (K) applies to the generators that make K classes (spiral, blobs); the generators refuse
     an argument out of range with a ``ParameterError`` naming it (``n_samples``, ``noise``, ``classes``).
@@ -38,17 +42,9 @@ def load_dataset(dataset="circles", path=None, n_samples=1000, noise=None, seed=
 
 
 def labels_for(net, data):
-    """``data.y`` re-indexed into the model's classes; a label the model never saw is an error.
-
-    A model from the first release has no stored classes: it knows 0 and 1.
-    """
-    known = list(net.classes) if net.classes is not None else [0, 1]
-    index = {c: i for i, c in enumerate(known)}
-    for c in data.classes:
-        if c not in index:
-            raise ValueError(f"{data.source or 'the data'}: label {c!r} is not one the model was trained on "
-                             f"({', '.join(map(repr, known))})")
-    return np.array([index[c] for c in data.classes], dtype=np.int64)[data.y]
+    """``data.y`` re-indexed into the model's classes (numbers compared by value, names as text); a label the
+    model never saw is an error. A model from the first release has no stored classes: it knows 0 and 1."""
+    return labels_in(net, data)
 
 
 @dataclass
@@ -56,8 +52,9 @@ class Run:
     """One run: the network built for the data, its split, and (once trained) its history.
 
     ``X_train (N_train, D)``, ``y_train (N_train,)``, ``X_val (N_val, D)``, ``y_val (N_val,)``: the
-    stratified split (``N_val`` is 0 without a validation part); ``shuffle`` the run's own stream
-    for the order of the mini-batches.
+    split (stratified by class for a classifier; ``N_val`` is 0 without a validation part), or the
+    validation file's rows; ``shuffle`` the run's own stream for the order of the mini-batches. A regression
+    (``scaling`` set) trains on standardised targets, folded into the network by ``finish``.
     """
 
     net: object
@@ -68,40 +65,122 @@ class Run:
     y_val: np.ndarray
     shuffle: np.random.Generator
     history: object = None
+    scaling: TargetScaling = None
+    finished: bool = False
+    library_build: object = None  # with a learner's classes: makes the same network of the library's classes
+
+    @property
+    def has_validation(self):
+        return len(self.y_val) > 0
+
+    @property
+    def regression(self):
+        return self.scaling is not None
 
     def train(self, config=None, on_epoch=None):
         """Train the network as ``config`` says (a ``TrainingConfig``; default: SGD, lr 1.0, batch 32,
-        200 epochs), shuffling with this run's stream; returns self."""
+        200 epochs), shuffling with this run's stream; returns self. An interrupted or diverged run keeps
+        its history here before the exception goes on."""
         settings = asdict(config or TrainingConfig())
         settings["seed"] = self.shuffle  # the run's seed was split into data, split, init and shuffle streams
-        X_val, y_val = (self.X_val, self.y_val) if len(self.y_val) else (None, None)
-        self.history = train(self.net, self.X_train, self.y_train, X_val, y_val, on_epoch=on_epoch, **settings)
+        y_train, y_val = self.y_train, self.y_val
+        if self.scaling is not None:
+            y_train, y_val = self.scaling.apply(y_train), self.scaling.apply(y_val)
+        X_val, y_val = (self.X_val, y_val) if self.has_validation else (None, None)
+        try:
+            self.history = train(self.net, self.X_train, y_train, X_val, y_val, on_epoch=on_epoch, **settings)
+        except (TrainingInterrupted, TrainingDiverged) as exc:
+            self.history = exc.history
+            raise
         return self
 
+    def finish(self):
+        """After training (however it ended): a regression's target scaling goes into its output layer."""
+        if self.scaling is not None and not self.finished:
+            self.scaling.fold_into(self.net)
+        self.finished = True
+        return self
 
-def prepare(data, architecture=None, val_fraction=0.2, seed=0):
+    def network_to_save(self):
+        """The network a model file can hold: this one, or — when a learner's classes stand in it (model files
+        name only the library's layers) — the same network of the library's classes with its trained weights."""
+        if self.library_build is None:
+            return self.net
+        twin = self.library_build()
+        for key, value in self.net.params.items():
+            if key not in twin.params or np.shape(twin.params[key]) != np.shape(value):
+                raise ValueError(f"cannot save a model of your layers: parameter {key} {np.shape(value)} has no "
+                                 f"place in the library's network")
+            twin.params[key][...] = value
+        for mine, theirs in zip(self.net.layers, twin.layers, strict=True):
+            for name, buffer in getattr(theirs, "buffers", {}).items():
+                buffer[...] = getattr(mine, "buffers", {}).get(name, buffer)
+            if callable(getattr(theirs, "set", None)) and hasattr(theirs, "scale"):
+                theirs.set(theirs.mean, theirs.scale)  # a Standardize: its identity flag follows its buffers
+        twin.classes, twin.feature_names = self.net.classes, self.net.feature_names
+        return twin
+
+    def metrics(self):
+        """The returned model's scores on both parts, full passes: ``train_loss``, ``val_loss`` and
+        ``train_acc``, ``val_acc`` (classification) or ``train_rmse``, ``train_r2``, ``val_rmse``, ``val_r2``
+        (regression, in the targets' units); NaN for the validation part when there is none."""
+        parts = {"train": (self.X_train, self.y_train), "val": (self.X_val, self.y_val)}
+        out = {}
+        for part, (X, y) in parts.items():
+            if len(y) == 0:
+                scores = {"loss": float("nan"), "accuracy": float("nan"), "rmse": float("nan"), "r2": float("nan")}
+            elif self.regression:
+                scores = regression_metrics(self.net, X, y)
+            else:
+                scores = self.net.evaluate(X, y)
+            out[f"{part}_loss"] = scores["loss"]
+            keys = ("rmse", "r2") if self.regression else ("accuracy",)
+            for key in keys:
+                out[f"{part}_{'acc' if key == 'accuracy' else key}"] = scores[key]
+        return out
+
+
+def prepare(data, architecture=None, val_fraction=0.2, seed=0, validation=None, layer_types=None):
     """Split ``data`` and build the network ``architecture`` describes for its D and K; nothing trained.
 
     Parameters
     ----------
-    data : Dataset
+    data : Dataset (classes, or real targets for a regression)
     architecture : model.builders.Architecture (default: the handout's 2-3-1 network)
-    val_fraction : float in [0, 1), held out, stratified
+    val_fraction : float in [0, 1), held out (stratified by class for a classifier)
     seed : int, split with ``SeedSequence`` into data, split, initialisation and shuffling streams
+    validation : None, or ``(X_val, y_val)`` to validate on instead of a split (``data`` is all training)
+    layer_types : dict of class name -> class, a learner's classes (``model.factory``)
 
     Returns
     -------
     Run
     """
     rngs = streams(seed)
-    X_train, X_val, y_train, y_val = train_val_split(data.X, data.y, val_fraction, seed=rngs["split"])
-    if len(np.unique(y_train)) < 2:
-        raise ValueError("the training data holds only one class; a classifier needs at least two")
-    net = (architecture or Architecture()).build(data.X.shape[1], data.n_classes, seed=rngs["init"])
-    net.classes, net.feature_names = list(data.classes), list(data.feature_names)
-    return Run(net, data, X_train, y_train, X_val, y_val, rngs["shuffle"])
+    if validation is None:
+        X_train, X_val, y_train, y_val = train_val_split(data.X, data.y, val_fraction, seed=rngs["split"],
+                                                         stratify=data.classes is not None)
+    else:
+        (X_train, y_train), (X_val, y_val) = (data.X, data.y), validation
+    architecture, d = architecture or Architecture(), data.X.shape[1]
+    if data.classes is None:
+        def build(types=None, seed=None):
+            return build_regressor(architecture, d, seed=seed, layer_types=types)
+        scaling = TargetScaling.fit(y_train)
+    else:
+        if len(np.unique(y_train)) < 2:
+            raise ValueError("the training data holds only one class; a classifier needs at least two")
+
+        def build(types=None, seed=None):
+            return architecture.build(d, data.n_classes, seed=seed, layer_types=types)
+        scaling = None
+    net = build(layer_types, rngs["init"])
+    net.classes = None if data.classes is None else list(data.classes)
+    net.feature_names = list(data.feature_names)
+    return Run(net, data, X_train, y_train, X_val, y_val, rngs["shuffle"], scaling=scaling,
+               library_build=build if layer_types else None)
 
 
 def fit(data, architecture=None, config=None, val_fraction=0.2, seed=0, on_epoch=None):
     """``prepare`` then ``Run.train``: split, build, train. Returns the trained ``Run``."""
-    return prepare(data, architecture, val_fraction, seed).train(config, on_epoch)
+    return prepare(data, architecture, val_fraction, seed).train(config, on_epoch).finish()

@@ -1,42 +1,62 @@
-"""Read a labelled CSV into a ``Dataset``, streaming: features are numbers, the last column the label.
+"""Read a CSV of numbers into arrays, streaming: any column the label, the others (or some) the features.
 
-The file is read in blocks of text, split into physical lines and parsed by the standard ``csv``
-module record by record. Parsed features go straight into an ``array.array('d')`` and label codes
-into an ``array.array('q')``: no list of rows ever exists, so peak memory stays near the size of
-the final arrays.
+The file is read in blocks of text and split into physical lines (``data.text_lines``). The first record
+(a header, or the first row) fixes the layout: the delimiter, the number of fields, which column is the
+label and which are the features (``data.csv_layout``). The rows after it are parsed a batch of lines at
+a time:
+
+- **the quick path**: when every line of the batch has the layout's number of fields and no quotes,
+  numpy's own parser (``np.loadtxt``) reads the wanted columns and two reductions check every value's
+  magnitude — close to ``np.loadtxt``'s speed on the whole file (``benchmarks/bench_csv.py``);
+- **the careful path**: otherwise (blank lines, quotes, a field count that differs, a value refused), the
+  standard ``csv`` module reads the batch record by record and says what is wrong with line and column.
+
+Parsed rows go straight into arrays sized from the file's length (grown if needed, trimmed at the
+end): no list of rows ever exists, so peak memory stays near the size of the final arrays.
+
+Labels are kept as the file writes them: while every label is a number, as float64 values; from the
+first label that is not a number on, every label is a name (its text, stripped), as ``Table`` explains.
 """
 
-import array
 import csv
-import io
 import itertools
 import math
-import re
+import os
+import stat
 
 import numpy as np
 
-from .dataset import Dataset, default_feature_names
+from .csv_layout import DECIMAL_COMMA, LAST, is_blank, make_layout, sniff_delimiter
+from .table import Table, canonical_text
+from .text_lines import Lines, line_blocks
 
-#: Delimiters recognised from the first non-blank line, which decides between them by the number of
-#: fields each gives; on a tie the earlier wins (a semicolon file with decimal commas splits as often
-#: on ',' as on ';').
-DELIMITERS = ("\t", ";", ",")
 #: Features of this magnitude or more are refused: standardising squares them and sums the N
 #: squares, which overflows float64 (max ≈ 1.8e308) from magnitudes of about 1e154.
 MAX_MAGNITUDE = 1e150
-#: Longest physical line accepted, in characters (a guard against binary files without line ends).
-MAX_LINE_CHARS = 1 << 24
-#: Characters read at a time; each block is checked before the next one is read, so a file of NUL
-#: bytes is refused after one block, however large it is.
-_BLOCK = 1 << 16
-#: A NUL, or a byte that is not UTF-8 (decoded with ``surrogateescape`` to U+DC80..U+DCFF).
-_NOT_TEXT = re.compile("[\x00\udc80-\udcff]")
-_INTEGER = re.compile(r"[+-]?[0-9]+")
-_DECIMAL_COMMA = re.compile(r"[+-]?[0-9]*,[0-9]+")
+#: Characters of lines parsed by one call of numpy's parser.
+BATCH_CHARS = 1 << 20
+#: Rows a streaming reader (``iter_feature_blocks``) hands out at a time, at most.
+STREAM_ROWS = 1 << 13
 
 
 def load_csv(path):
-    """Load a labelled CSV file, refusing anything malformed with a message naming line and column.
+    """Load a labelled CSV file for classification, the label in the last column.
+
+    ``read_table(path).classification()``: see ``read_table`` for the format and ``Table.classification``
+    for the classes.
+
+    Returns
+    -------
+    Dataset
+        ``X (N, D)`` float64, ``y (N,)`` int64 indices into ``classes`` (K >= 2 labels, sorted:
+        integers numerically, names lexicographically), ``feature_names`` (D), ``source`` the path.
+    """
+    return read_table(path).classification()
+
+
+def read_table(path, label=LAST, features=None, choose=None):
+    """Read a CSV file of numeric features and (optionally) a label column, refusing anything malformed
+    with a message naming the line and the column.
 
     Parameters
     ----------
@@ -44,49 +64,318 @@ def load_csv(path):
         UTF-8 text; a byte-order mark and CRLF line ends are fine. Fields are separated by commas,
         semicolons or tabs, whichever splits the first non-blank line into the most fields. Fields
         may be quoted (``"0.64"``; a quoted header name may span lines). Blank lines are skipped.
-        An optional first row is a header, recognised because none of its feature fields is a
-        number; its names become ``feature_names``. Every row has as many fields as the first row;
-        an empty last field on every line (a trailing delimiter) is dropped. At least one feature
-        column, then the label. Features: plain decimal numbers, finite, of magnitude below 1e150
-        (no ``1_000``, ``nan``, ``inf``). Labels: integers (``0``, ``2``, ``1.0``) or names
+        An optional first row is a header, recognised because none of its fields is a number (the
+        label's field aside), or because it holds a column named by ``label`` or ``features``; its
+        names become ``feature_names``. Every row has as many fields as the first row; an empty last
+        field on every line (a trailing delimiter) is dropped. Features: plain decimal numbers,
+        finite, of magnitude below 1e150 (no ``1_000``, ``nan``, ``inf``). Labels: numbers or names
         (``setosa``, ``yes``); if any label is not a number, every label is a name.
+    label : int, str or None
+        The label column: a 0-based index (negative from the end; default -1, the last column), a
+        header name (or an integer written as text), or None for a file without labels.
+    features : None or list of int or str
+        The feature columns, in the order wanted (indices or header names); default every column but
+        the label, in the file's order.
+    choose : callable or None
+        ``choose(names, count) -> (label, features)``, called with the header's names (None without a
+        header) and the number of columns once the first record is read: for a reader that picks its
+        columns by what the file holds (``label`` and ``features`` are then ignored).
 
     Returns
     -------
-    Dataset
-        ``X (N, D)`` float64, ``y (N,)`` int64 indices into ``classes`` (K >= 2 labels, sorted:
-        integers numerically, names lexicographically), ``feature_names`` (D), ``source`` the path.
+    Table
+        ``X (N, D)`` float64 and the labels as written; ``Table.classification()`` and
+        ``Table.regression()`` make a ``Dataset`` of it.
 
     Raises
     ------
     ValueError
         Naming the file and the line (and the column, for a cell): an empty file, a header with no
-        rows, fewer than two columns, a wrong field count, an empty field, a value that is not a
-        plain finite number or is too large, a label that is a non-integral number, a single class,
-        a NUL byte or a byte that is not UTF-8, a quote never closed, a line over MAX_LINE_CHARS.
+        rows, no feature column, a column named that is not in the header, a wrong field count, an
+        empty field, a value that is not a plain finite number or is too large, a NUL byte or a byte
+        that is not UTF-8, a quote never closed, a line over MAX_LINE_CHARS.
     OSError
         The file cannot be opened or read.
     """
     path = str(path)
     with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
-        first, lines = _first_line(itertools.chain.from_iterable(_line_blocks(fh, path)))
+        reader = _Reader(path, fh, label, features, choose)
+        store = _Store(reader.layout.d, lambda: _expected_rows(fh, reader))
+        for X, labels in reader.batches():
+            store.add(X, labels, reader)
+        if store.n == 0:
+            raise ValueError(f"{path}: line {reader.layout.header}: a header but no data rows")
+        return store.table(reader)
+
+
+def iter_feature_blocks(path, features=None, choose=None, rows=None):
+    """The feature rows of a CSV file, a block of at most ``rows`` rows (default ``STREAM_ROWS``) at a time:
+    ``X (n, D)`` float64.
+
+    For predicting on files of any length in constant memory. Arguments as ``read_table``'s, without a
+    label: every column that is not a feature is ignored. The first item is the ``Layout`` (the names and
+    the columns chosen), then the blocks.
+    """
+    path = str(path)
+    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
+        reader = _Reader(path, fh, None, features, choose)
+        yield reader.layout
+        rows = rows or STREAM_ROWS
+        pending, count = [], 0
+        for X, _ in reader.batches():
+            pending.append(X)
+            count += len(X)
+            if count >= rows:
+                block = np.concatenate(pending)
+                for start in range(0, count - count % rows, rows):
+                    yield block[start:start + rows]
+                pending = [block[count - count % rows:]]
+                count = len(pending[0])
+        if count:
+            yield np.concatenate(pending)
+        elif reader.rows_read == 0:
+            raise ValueError(f"{path}: line {reader.layout.header}: a header but no data rows")
+
+
+def _expected_rows(fh, reader):
+    """Rows the file probably holds, from its size and the first lines' length (None if it has no size)."""
+    try:
+        st = os.fstat(fh.fileno())
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return int(st.st_size / max(reader.lines.mean_chars(), 1.0) * 1.02) + 16
+
+
+# -------------------------------------------------------------------- records
+
+
+class _Reader:
+    """One pass over one file: the layout from the first record, then the rows batch by batch.
+
+    ``batches()`` yields ``(X (n, D), labels)`` with ``labels`` None (no label column), a float64 array
+    (while every label is a number: ``numeric``) or an int64 array of codes into ``texts``.
+    """
+
+    def __init__(self, path, fh, label, features, choose):
+        self.path = path
+        self.lines = Lines(line_blocks(fh, path))
+        first = self.lines.first_nonblank()
         if first is None:
             raise ValueError(f"{path}: the file is empty")
-        reader = csv.reader(lines, delimiter=_sniff_delimiter(first), skipinitialspace=True, strict=True)
-        parser = _Parser(path)
+        self.csv = csv.reader(self.lines, delimiter=sniff_delimiter(first), skipinitialspace=True, strict=True)
+        lineno, row = self._first_record()
+        self.layout = make_layout(path, lineno, row, self.csv.dialect.delimiter, label, features, choose)
+        self.numeric = None  # decided by the first label
+        self.texts, self.codes = [], {}  # label names, and text -> (code, first line)
+        self.non_integral = None  # (line, text) of the first numeric label that is not an integer
+        self.rows_read = 0
+        self.first_data = None if self.layout.header else (lineno, row)
+
+    def _first_record(self):
         try:
-            parser.consume(reader)
+            for row in self.csv:
+                if not is_blank(row):
+                    return self.csv.line_num, row
         except csv.Error as exc:
-            failed = (reader.line_num, str(exc), reader.dialect.delimiter)
+            raise ValueError(_malformed(self.path, self.csv.line_num, str(exc), self.csv.dialect.delimiter)) from None
+        raise ValueError(f"{self.path}: the file is empty (no non-blank rows)")
+
+    def batches(self):
+        if self.first_data is not None:
+            yield self._careful([self.first_data])
+        quick = not self.layout.trailing
+        while quick:
+            start = self.lines.consumed
+            lines = self.lines.batch(BATCH_CHARS)
+            if not lines:
+                return
+            if self.lines.quoted:  # a quoted record may span lines: the csv module from here
+                self.lines.buffer, self.lines.pos = lines, 0
+                self.lines.consumed = start
+                break
+            parsed = self._quick(lines, start)
+            if parsed is None:
+                parsed = self._careful(self._records(lines, start))
+            else:
+                self.rows_read += len(parsed[0])
+            yield parsed
+        yield from self._careful_rest()
+
+    # ---------------------------------------------------------------- the quick path
+
+    def _quick(self, lines, start):
+        """``(X, labels)`` for a batch numpy's parser can take whole, or None to take the careful path."""
+        layout, delimiter = self.layout, self.layout.delimiter
+        if self.numeric is None and layout.label is not None:  # the first label decides
+            fields = lines[0].rstrip("\r\n").split(delimiter)
+            if len(fields) != layout.width:
+                return None
+            self.numeric = _label_number(fields[layout.label]) is not None
+        numeric = self.numeric is not False and layout.label is not None
+        columns = layout.features + ([layout.label] if numeric else [])
+        every = columns == list(range(layout.width))  # then numpy's parser checks the field counts itself
+        if not every and list(map(str.count, lines, itertools.repeat(delimiter))).count(layout.width - 1) != len(
+                lines):
+            return None  # blank lines, or a field count that differs
+        try:
+            values = np.loadtxt(lines, delimiter=delimiter, comments=None, dtype=np.float64,
+                                usecols=None if every else columns, ndmin=2, quotechar=None)
+        except ValueError:
+            return None
+        if values.shape != (len(lines), len(columns)) or not (
+                values.max(initial=0.0) < MAX_MAGNITUDE and values.min(initial=0.0) > -MAX_MAGNITUDE):
+            return None  # a blank line, a value to refuse or a NaN: the careful path names it
+        X = values[:, :layout.d]
+        if layout.label is None:
+            return X, None
+        if numeric:
+            labels = values[:, layout.d].copy()
+            if self.non_integral is None:
+                self._note_non_integral(labels, lines, start)
+            return X, labels
+        return self._quick_texts(X, lines, start)
+
+    def _quick_texts(self, X, lines, start):
+        col, delimiter = self.layout.label, self.layout.delimiter
+        if col == self.layout.width - 1:
+            texts = [line[line.rfind(delimiter) + 1:].strip() for line in lines]
         else:
-            return parser.dataset()
-    raise ValueError(_malformed(path, *failed)) from None
+            texts = [line.split(delimiter)[col].strip() for line in lines]
+        if "" in texts:
+            return None
+        codes, new = self.codes, self._new_text
+        entries = [codes.get(text) or new(text, start + i + 1) for i, text in enumerate(texts)]
+        return X, np.array([code for code, _ in entries], dtype=np.int64)
+
+    def _note_non_integral(self, labels, lines, start):
+        bad = np.flatnonzero(labels != np.round(labels))
+        if bad.size:
+            i = int(bad[0])
+            field = lines[i].rstrip("\r\n").split(self.layout.delimiter)[self.layout.label].strip()
+            self.non_integral = (start + i + 1, field)
+
+    # ---------------------------------------------------------------- the careful path
+
+    def _records(self, lines, start):
+        """``(line number, row)`` of every record in ``lines`` (no quotes in them: a record is a line)."""
+        reader = csv.reader(lines, delimiter=self.layout.delimiter, skipinitialspace=True, strict=True)
+        for row in reader:
+            yield start + reader.line_num, row
+
+    def _careful_rest(self):
+        """Every record left, through the csv module (quoted fields may span lines)."""
+        reader, base = self.csv, self.lines.consumed - self.csv.line_num
+        pending = []
+        try:
+            for row in reader:
+                pending.append((base + reader.line_num, row))
+                if len(pending) >= 4096:
+                    yield self._careful(pending)
+                    pending = []
+        except csv.Error as exc:
+            failed = (base + reader.line_num, str(exc))
+        else:
+            if pending:
+                yield self._careful(pending)
+            return
+        if pending:
+            yield self._careful(pending)
+        raise ValueError(_malformed(self.path, *failed, self.layout.delimiter))
+
+    def _careful(self, records):
+        """``(X, labels)`` of ``(line, row)`` records, every field checked; blank records skipped."""
+        layout = self.layout
+        rows, labels = [], []
+        for lineno, row in records:
+            if len(row) != layout.width:
+                if not is_blank(row):
+                    self._wrong_width(lineno, row)
+                continue
+            if layout.trailing and row[-1].strip():
+                self._not_trailing(lineno, row)
+            rows.append(self._features(lineno, row))
+            if layout.label is not None:
+                was_numeric = self.numeric
+                label = self._label(lineno, row[layout.label])
+                if was_numeric and not self.numeric:  # the first name: the numbers before it become names
+                    labels = [self._new_text(canonical_text(v), 0)[0] for v in labels]
+                labels.append(label)
+        self.rows_read += len(rows)
+        X = np.array(rows, dtype=np.float64).reshape(len(rows), layout.d)
+        if layout.label is None:
+            return X, None
+        return X, np.array(labels, dtype=np.float64 if self.numeric else np.int64)
+
+    def _features(self, lineno, row):
+        """The feature values of one record; the first bad cell is refused, naming its line and column."""
+        feats = [row[c] for c in self.layout.features]
+        try:
+            values = [float(f) for f in feats]
+        except ValueError:
+            values = None
+        text = "".join(feats)
+        # float() also takes '1_000', non-ASCII digits, 'nan', 'inf' and overflows to inf
+        if values is None or "_" in text or not text.isascii() or not all(
+                -MAX_MAGNITUDE < v < MAX_MAGNITUDE for v in values):
+            for c, field in zip(self.layout.features, feats, strict=True):
+                problem = _feature_problem(field)
+                if problem:
+                    raise ValueError(f"{self.path}: line {lineno}, column {c + 1} ({self._name(c)}): {problem}")
+        return values
+
+    def _name(self, col):
+        return self.layout.feature_names[self.layout.features.index(col)]
+
+    def _label(self, lineno, field):
+        """The label of one record: a float while every label is a number, else the code of its text."""
+        text = field.strip()
+        if not text:
+            raise ValueError(f"{self.path}: line {lineno}, column {self.layout.label + 1} "
+                             f"({self.layout.label_name}): empty field")
+        if self.numeric is not False:
+            value = _label_number(text)
+            self.numeric = value is not None
+            if value is not None:
+                if self.non_integral is None and not value.is_integer():
+                    self.non_integral = (lineno, text)
+                return value
+        return (self.codes.get(text) or self._new_text(text, lineno))[0]
+
+    def _new_text(self, text, lineno):
+        entry = self.codes.get(text)
+        if entry is None:
+            entry = self.codes[text] = (len(self.texts), lineno)
+            self.texts.append(text)
+        return entry
+
+    def _wrong_width(self, lineno, row):
+        width = self.layout.width
+        if not self.layout.trailing:
+            raise ValueError(f"{self.path}: line {lineno}: expected {width} columns, got {len(row)}")
+        first = self.layout.header or (self.first_data or (lineno,))[0]
+        raise ValueError(f"{self.path}: line {lineno}: expected {width - 1} columns and a trailing "
+                         f"empty field ({width} fields, like line {first}), got {len(row)} fields")
+
+    def _not_trailing(self, lineno, row):
+        first = self.layout.header or (self.first_data or (lineno,))[0]
+        raise ValueError(f"{self.path}: line {lineno}: line {first} ends with an empty field (read as "
+                         f"a trailing delimiter) but this line's last field is {row[-1]!r}")
+
+
+def _label_number(text):
+    """The number a label field stands for, or None when it is a name (anything ``_feature_problem``
+    would refuse as a feature: not a number, not finite, not plain)."""
+    if _feature_problem(text, limit=math.inf):
+        return None
+    return float(text)
 
 
 def _malformed(path, lineno, error, delimiter):
     """The message for a csv error at ``lineno``, naming where the failing record starts if earlier."""
     with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
-        reader = csv.reader(itertools.chain.from_iterable(_line_blocks(fh, path)), delimiter=delimiter,
+        reader = csv.reader(itertools.chain.from_iterable(line_blocks(fh, path)), delimiter=delimiter,
                             skipinitialspace=True, strict=True)
         start = 1
         try:
@@ -99,229 +388,6 @@ def _malformed(path, lineno, error, delimiter):
     return f"{path}: line {lineno}: malformed CSV: {error}{hint}"
 
 
-# -------------------------------------------------------------------- physical lines
-
-
-def _line_blocks(fh, path):
-    """Yield lists of the file's physical lines (each with its line end), one list per block read.
-
-    Lines split as ``open(newline="")`` splits them (at CR, LF and CRLF) and as the csv module counts
-    them. Each block is checked for a NUL or an undecodable byte before the next is read; the lines
-    before a bad one are yielded first, so errors come in line order.
-    """
-    done, carry, carry_len = 0, [], 0  # lines yielded so far; pieces of the unfinished line
-    while True:
-        block = fh.read(_BLOCK)
-        if not block:
-            if carry_len:
-                yield ["".join(carry)]
-            return
-        if "\x00" in block or (not block.isascii() and _NOT_TEXT.search(block)):
-            bad = _NOT_TEXT.search(block)
-            lines = _split_lines("".join(carry) + block[: bad.start()])
-            if lines and not lines[-1].endswith(("\n", "\r")):  # the start of the bad line
-                lines.pop()
-            yield lines
-            _refuse_binary(path, done + len(lines) + 1, bad.group())
-        if "\n" not in block and "\r" not in block:
-            carry.append(block)
-            carry_len += len(block)
-        else:
-            lines = _split_lines("".join(carry) + block if carry_len else block)
-            tail = lines.pop() if not lines[-1].endswith("\n") else ""  # unfinished, or a CR before an LF
-            carry, carry_len = [tail], len(tail)
-            done += len(lines)
-            yield lines
-        if carry_len > MAX_LINE_CHARS:
-            raise ValueError(f"{path}: line {done + 1}: longer than {MAX_LINE_CHARS} characters; "
-                             f"not a CSV file of numbers")
-
-
-def _split_lines(text):
-    return io.StringIO(text, newline="").readlines()
-
-
-def _refuse_binary(path, lineno, char):
-    what = "a NUL byte" if char == "\x00" else f"byte 0x{ord(char) - 0xDC00:02x}, which is not UTF-8"
-    raise ValueError(f"{path}: line {lineno}: not a text CSV file ({what})")
-
-
-def _first_line(lines):
-    """The first non-blank line, and an iterator over all the lines again (nothing consumed)."""
-    seen = []
-    for line in lines:
-        seen.append(line)
-        if line.strip():
-            return line, itertools.chain(seen, lines)
-    return None, iter(())
-
-
-def _sniff_delimiter(line):
-    """The candidate that splits ``line`` into the most fields (ties: tab, then ';', then ',')."""
-    counts = [len(next(csv.reader([line], delimiter=d), [])) for d in DELIMITERS]
-    return DELIMITERS[counts.index(max(counts))]
-
-
-def _is_blank(row):
-    return not row or (len(row) == 1 and not row[0].strip())
-
-
-def _looks_numeric(text):
-    """Whether ``text`` reads as a number to ``float()`` or with a decimal comma (then it is no name)."""
-    try:
-        float(text)
-    except ValueError:
-        return bool(_DECIMAL_COMMA.fullmatch(text.strip()))
-    return True
-
-
-# -------------------------------------------------------------------- records
-
-
-class _Parser:
-    """One pass over the records of one file: the layout from the first, then every row into buffers.
-
-    Attributes
-    ----------
-    values : array('d'), the features row after row (N·D)
-    codes : array('q'), per row the code of its label text (N)
-    labels : dict, stripped label text -> (code, int value or None for a name)
-    """
-
-    def __init__(self, path):
-        self.path = path
-        self.values, self.codes = array.array("d"), array.array("q")
-        self.labels, self._raw_codes = {}, {}
-
-    def consume(self, reader):
-        for row in reader:
-            if not _is_blank(row):
-                break
-        else:
-            raise ValueError(f"{self.path}: the file is empty (no non-blank rows)")
-        self._layout(reader.line_num, row)
-        if self.header is None:
-            self._add_row(reader.line_num, row)
-        self._consume_rows(reader)
-        if not self.codes:
-            raise ValueError(f"{self.path}: line {self.header}: a header but no data rows")
-
-    def _layout(self, lineno, row):
-        """Field count, trailing-delimiter mode, header or not, D and the names, from the first row."""
-        self.first_line, self.width = lineno, len(row)
-        self.trailing = len(row) > 1 and not row[-1].strip()
-        used = self.width - self.trailing
-        if used < 2:
-            raise ValueError(f"{self.path}: line {lineno}: need at least one feature column and a label, "
-                             f"got {used} column")
-        self.d = used - 1
-        self.header = None if any(_looks_numeric(f) for f in row[: self.d]) else lineno
-        self.names, self.label_name = default_feature_names(self.d), "label"
-        if self.header is not None:
-            for col, name in enumerate(row[:used], start=1):
-                if not name.strip():
-                    raise ValueError(f"{self.path}: line {lineno}, column {col}: empty column name in the header")
-            # one line each (a quoted name may span lines), for messages
-            self.names = [" ".join(name.split()) for name in row[: self.d]]
-            self.label_name = " ".join(row[self.d].split())
-
-    def _consume_rows(self, reader):
-        """The hot loop: every record after the first, checked quickly; a suspect row is diagnosed."""
-        width, d, trailing = self.width, self.d, self.trailing
-        extend, append, raw_codes = self.values.extend, self.codes.append, self._raw_codes
-        for row in reader:
-            if len(row) != width:
-                if not _is_blank(row):
-                    self._wrong_width(reader.line_num, row)
-                continue
-            if trailing and row[-1].strip():
-                self._not_trailing(reader.line_num, row)
-            feats = row[:d]
-            try:
-                vals = [float(f) for f in feats]
-            except ValueError:
-                self._refuse_features(reader.line_num, feats)
-            text = "".join(feats)
-            # float() also takes '1_000', non-ASCII digits, 'nan', 'inf' and overflows to inf
-            if "_" in text or not text.isascii():
-                self._refuse_features(reader.line_num, feats)
-            for v in vals:
-                if not -MAX_MAGNITUDE < v < MAX_MAGNITUDE:
-                    self._refuse_features(reader.line_num, feats)
-            extend(vals)
-            code = raw_codes.get(row[d])
-            append(self._new_label(reader.line_num, row[d]) if code is None else code)
-
-    def _add_row(self, lineno, row):
-        """One row, fully checked (the first data row; the hot loop does the same, faster)."""
-        if self.trailing and row[-1].strip():
-            self._not_trailing(lineno, row)
-        feats = row[: self.d]
-        self._refuse_features(lineno, feats, only_if_bad=True)
-        self.values.extend(float(f) for f in feats)
-        self.codes.append(self._new_label(lineno, row[self.d]))
-
-    def _wrong_width(self, lineno, row):
-        if not self.trailing:
-            raise ValueError(f"{self.path}: line {lineno}: expected {self.width} columns, got {len(row)}")
-        raise ValueError(f"{self.path}: line {lineno}: expected {self.width - 1} columns and a trailing "
-                         f"empty field ({self.width} fields, like line {self.first_line}), got {len(row)} fields")
-
-    def _not_trailing(self, lineno, row):
-        raise ValueError(f"{self.path}: line {lineno}: line {self.first_line} ends with an empty field (read as "
-                         f"a trailing delimiter) but this line's last field is {row[-1]!r}")
-
-    def _refuse_features(self, lineno, feats, only_if_bad=False):
-        """Raise for the first bad feature cell of the row (every row the quick test flags has one)."""
-        for col, field in enumerate(feats, start=1):
-            problem = _feature_problem(field)
-            if problem:
-                raise ValueError(f"{self.path}: line {lineno}, column {col} ({self.names[col - 1]}): {problem}")
-        if not only_if_bad:
-            raise AssertionError(f"{self.path}: line {lineno}: a row failed the quick test but no cell is at fault")
-
-    def _new_label(self, lineno, raw):
-        """The code of a label field not seen before in this exact spelling."""
-        text = raw.strip()
-        if text not in self.labels:
-            self.labels[text] = (len(self.labels), self._label_value(lineno, text))
-        code = self._raw_codes[raw] = self.labels[text][0]
-        return code
-
-    def _label_value(self, lineno, text):
-        """The int a label stands for, or None for a name; a non-integral number is refused."""
-        where = f"{self.path}: line {lineno}, column {self.d + 1} ({self.label_name})"
-        if not text:
-            raise ValueError(f"{where}: empty field")
-        if _feature_problem(text, limit=math.inf):
-            return None
-        if _INTEGER.fullmatch(text):
-            return int(text)
-        value = float(text)
-        if not value.is_integer():
-            raise ValueError(f"{where}: label {text!r} is a non-integral number; labels are class names "
-                             f"or integers, not values")
-        return int(value)
-
-    def dataset(self):
-        """The ``Dataset``: classes sorted, label codes mapped to indices into them."""
-        keys = {text: value for text, (_, value) in self.labels.items()}
-        if any(value is None for value in keys.values()):
-            keys = {text: text for text in keys}  # a mix of numbers and names: all are names
-        classes = sorted(set(keys.values()))
-        if len(classes) < 2:
-            raise ValueError(f"{self.path}: every row has the label {next(iter(self.labels))!r}; "
-                             f"a classifier needs at least two classes")
-        index = {c: i for i, c in enumerate(classes)}
-        remap = np.empty(len(self.labels), dtype=np.int64)
-        for text, (code, _) in self.labels.items():
-            remap[code] = index[keys[text]]
-        y = remap[np.frombuffer(self.codes, dtype=np.int64)]
-        self.codes = None
-        X = np.frombuffer(self.values, dtype=np.float64).reshape(len(y), self.d)  # no copy
-        return Dataset(X, y, classes, self.names, self.path)
-
-
 def _feature_problem(field, limit=MAX_MAGNITUDE):
     """Why ``field`` is not an acceptable feature value, or "" if it is (surrounding spaces are fine)."""
     text = field.strip()
@@ -330,7 +396,7 @@ def _feature_problem(field, limit=MAX_MAGNITUDE):
     try:
         value = float(text)
     except ValueError:
-        hint = " (decimal commas are not accepted)" if _DECIMAL_COMMA.fullmatch(text) else ""
+        hint = " (decimal commas are not accepted)" if DECIMAL_COMMA.fullmatch(text) else ""
         return f"{text!r} is not a number{hint}"
     if "_" in text:
         return f"{text!r} is not a plain number (digit-group underscores are not accepted)"
@@ -345,3 +411,67 @@ def _feature_problem(field, limit=MAX_MAGNITUDE):
         return (f"{text!r} is too large: magnitudes of {bound} or more overflow float64 when "
                 f"standardising squares them")
     return ""
+
+
+# -------------------------------------------------------------------- the arrays
+
+
+class _Store:
+    """The growing arrays: ``X`` (capacity, D) and the labels (capacity,), filled row block by row block.
+
+    The capacity is the row count ``expected()`` gives once the first rows are read (the file's size over
+    their mean length); it grows by half when it runs out (``ndarray.resize``, in place where the allocator
+    can) and is trimmed to the rows read at the end. While the labels are numbers they are float64 values;
+    when the first name arrives, the values so far become the codes of their texts, in the same buffer.
+    """
+
+    def __init__(self, d, expected):
+        self.n, self.capacity, self.expected = 0, 0, expected
+        self.X = np.empty((0, d), dtype=np.float64)
+        self.labels = None
+        self.numeric = None
+
+    def add(self, X, labels, reader):
+        k = len(X)
+        if self.capacity == 0:  # sized once the first rows say how long a line is
+            self.capacity = max(int(self.expected() or 1024), k, 16)
+            self.X = np.empty((self.capacity, self.X.shape[1]), dtype=np.float64)
+        if self.n + k > self.capacity:
+            self._grow(self.n + k)
+        self.X[self.n:self.n + k] = X
+        if labels is not None:
+            if self.labels is None:
+                self.labels = np.empty(self.capacity, dtype=np.float64)
+            if labels.dtype == np.int64 and self.numeric is not False:
+                self._values_to_codes(reader)
+            self.numeric = labels.dtype == np.float64
+            self.labels[self.n:self.n + k] = labels if self.numeric else labels.view(np.float64)
+        self.n += k
+
+    def _grow(self, need):
+        self.capacity = max(need, self.capacity + self.capacity // 2)
+        self.X.resize((self.capacity, self.X.shape[1]), refcheck=False)
+        if self.labels is not None:
+            self.labels.resize(self.capacity, refcheck=False)
+
+    def _values_to_codes(self, reader):
+        """The numeric labels read so far as names: each value's text becomes a code (same buffer)."""
+        if self.labels is None or self.n == 0:
+            return
+        values = self.labels[:self.n]
+        distinct, inverse = np.unique(values, return_inverse=True)
+        remap = np.array([reader._new_text(canonical_text(v), 0)[0] for v in distinct.tolist()], dtype=np.int64)
+        values.view(np.int64)[:] = remap[inverse]
+
+    def table(self, reader):
+        n = self.n
+        self.X.resize((n, self.X.shape[1]), refcheck=False)
+        layout = reader.layout
+        values = codes = None
+        if self.labels is not None:
+            self.labels.resize(n, refcheck=False)
+            values, codes = (self.labels, None) if self.numeric else (None, self.labels.view(np.int64))
+        lines = {text: line for text, (_, line) in reader.codes.items()}
+        return Table(self.X, layout.feature_names, layout.label_name if layout.label is not None else None,
+                     values, codes, list(reader.texts), lines, reader.non_integral, reader.path,
+                     None if layout.label is None else layout.label + 1)

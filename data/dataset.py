@@ -1,4 +1,5 @@
-"""A labelled dataset: features, class indices, the original class labels and the feature names."""
+"""A labelled dataset: features and class indices with the original class labels (classification), or
+features and real targets (regression), with the feature names."""
 
 from dataclasses import dataclass
 
@@ -7,7 +8,7 @@ import numpy as np
 
 @dataclass(eq=False, repr=False)
 class Dataset:
-    """Features ``X``, class indices ``y`` into ``classes``, and names for both.
+    """Features ``X``, class indices ``y`` into ``classes`` (or real targets ``y``), and names for both.
 
     Checked once when built; afterwards the fields are plain attributes. There is deliberately no
     ``__iter__``: ``X, y = dataset`` raises ``TypeError`` instead of quietly meaning something.
@@ -15,8 +16,10 @@ class Dataset:
     Attributes
     ----------
     X : ndarray (N, D) float64, C-contiguous, finite
-    y : ndarray (N,) int64, values in ``[0, K)``: ``classes[y[i]]`` is row i's original label
-    classes : list of K distinct labels, sorted; ints when every label is an integer, else str
+    y : ndarray (N,) int64, values in ``[0, K)``: ``classes[y[i]]`` is row i's original label; for a
+        regression (``classes`` None), float64 targets, finite
+    classes : list of K distinct labels, sorted; ints when every label is an integer, else str; None for
+        real targets
     feature_names : list of D str
     source : str
         Where the data came from (a path, a generator name), for messages.
@@ -35,19 +38,32 @@ class Dataset:
             raise ValueError(f"{self._where()}X must be 2-D (N, D), got shape {X.shape}")
         if y.shape != (X.shape[0],):
             raise ValueError(f"{self._where()}y must have shape ({X.shape[0]},) to match X {X.shape}, got {y.shape}")
+        self.feature_names = [str(n) for n in self.feature_names]
+        if len(self.feature_names) != X.shape[1]:
+            raise ValueError(f"{self._where()}{len(self.feature_names)} feature names for {X.shape[1]} columns of X")
+        if not np.isfinite(X).all():
+            raise ValueError(f"{self._where()}X holds NaN or infinity")
+        self.X, self.source = X, str(self.source)
+        self.y = self._values(y) if self.classes is None else self._class_indices(y)
+
+    def _class_indices(self, y):
         if y.size and not np.issubdtype(y.dtype, np.integer):
             raise ValueError(f"{self._where()}y must hold integer class indices, got dtype {y.dtype}")
-        self.classes, self.feature_names = list(self.classes), [str(n) for n in self.feature_names]
+        self.classes = list(self.classes)
         k = len(self.classes)
         if len(set(self.classes)) != k:
             raise ValueError(f"{self._where()}classes must be distinct, got {self.classes}")
-        if len(self.feature_names) != X.shape[1]:
-            raise ValueError(f"{self._where()}{len(self.feature_names)} feature names for {X.shape[1]} columns of X")
         if y.size and (y.min() < 0 or y.max() >= k):
             raise ValueError(f"{self._where()}y must index classes, in [0, {k}), got values in [{y.min()}, {y.max()}]")
-        if not np.isfinite(X).all():
-            raise ValueError(f"{self._where()}X holds NaN or infinity")
-        self.X, self.y, self.source = X, y.astype(np.int64, copy=False), str(self.source)
+        return y.astype(np.int64, copy=False)
+
+    def _values(self, y):
+        if y.dtype.kind not in "fiu":
+            raise ValueError(f"{self._where()}y must hold real targets, got dtype {y.dtype}")
+        y = y.astype(np.float64, copy=False)
+        if not np.isfinite(y).all():
+            raise ValueError(f"{self._where()}y holds NaN or infinity")
+        return y
 
     @classmethod
     def from_arrays(cls, X, labels, feature_names=None, source=""):
@@ -69,13 +85,19 @@ class Dataset:
 
     @property
     def n_classes(self):
-        """K, the number of classes (``len(classes)``)."""
-        return len(self.classes)
+        """K, the number of classes (``len(classes)``; 0 for real targets)."""
+        return 0 if self.classes is None else len(self.classes)
+
+    @property
+    def task(self):
+        """``"classification"`` (class indices) or ``"regression"`` (real targets)."""
+        return "regression" if self.classes is None else "classification"
 
     def __repr__(self):
         n, d = self.X.shape
         where = f", source={self.source!r}" if self.source else ""
-        return f"Dataset(N={n}, D={d}, classes={self.classes!r}, feature_names={self.feature_names!r}{where})"
+        labels = "targets=real" if self.classes is None else f"classes={self.classes!r}"
+        return f"Dataset(N={n}, D={d}, {labels}, feature_names={self.feature_names!r}{where})"
 
     def _where(self):
         return f"{self.source}: " if getattr(self, "source", "") else ""

@@ -12,14 +12,16 @@ def check_val_fraction(val_fraction):
     return float(val_fraction)
 
 
-def train_val_split(X, y, val_fraction=0.2, seed=None):
-    """Split ``(X, y)`` keeping each class's share in both parts.
+def train_val_split(X, y, val_fraction=0.2, seed=None, stratify=True):
+    """Split ``(X, y)`` keeping each class's share in both parts (``stratify``), or at random.
 
     Parameters
     ----------
-    X : ndarray (N, D); y : ndarray (N,) of class indices
+    X : ndarray (N, D); y : ndarray (N,) of class indices (or real targets, with ``stratify=False``)
     val_fraction : float in [0, 1). 0 gives an empty validation part.
     seed : None, int or numpy.random.Generator
+    stratify : True: ``round(val_fraction · n_k)`` rows of each class k are held out; False (for real
+        targets): ``round(val_fraction · N)`` rows
 
     Returns
     -------
@@ -31,8 +33,8 @@ def train_val_split(X, y, val_fraction=0.2, seed=None):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
     rng = np.random.default_rng(seed)
     val_idx = []
-    for label in np.unique(y):
-        idx = rng.permutation(np.flatnonzero(y == label))
+    for label in np.unique(y) if stratify else [None]:
+        idx = rng.permutation(np.flatnonzero(y == label) if stratify else len(y))
         val_idx.append(idx[: int(round(val_fraction * len(idx)))])
     val = np.zeros(len(y), dtype=bool)
     val[np.concatenate(val_idx)] = True

@@ -16,6 +16,14 @@ def rng():
     return np.random.default_rng(20261127)
 
 
+@pytest.fixture
+def progress_now(monkeypatch):
+    """``train.py`` shows its progress from the first epoch on, however short the run (tests' runs are)."""
+    from app import progress
+
+    monkeypatch.setattr(progress, "QUIET_SECONDS", 0.0)
+
+
 def away_from_zero(rng, shape, margin=1e-2):
     """Standard-normal values nudged so none lies within ``margin`` of ReLU's kink."""
     x = rng.standard_normal(shape)

@@ -7,7 +7,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from data import Dataset, csv_loader, load_csv
+from data import Dataset, csv_loader, load_csv, text_lines
 
 
 def write(tmp_path, text, name="d.csv"):
@@ -195,7 +195,7 @@ def test_reading_stops_at_the_line_with_a_nul(tmp_path):
 
 
 def test_a_line_too_long_is_refused_without_reading_it_all(tmp_path, monkeypatch):
-    monkeypatch.setattr(csv_loader, "MAX_LINE_CHARS", 200_000)
+    monkeypatch.setattr(text_lines, "MAX_LINE_CHARS", 200_000)
     path = write(tmp_path, "1,2,0\n" + "7" * 1_000_000)
     with pytest.raises(ValueError, match=re.escape("line 2: longer than 200000 characters")):
         load_csv(path)
@@ -204,7 +204,7 @@ def test_a_line_too_long_is_refused_without_reading_it_all(tmp_path, monkeypatch
 @pytest.mark.parametrize("line_end", ["\r\n", "\r", "\n"])
 @pytest.mark.parametrize("shift", [-1, 0, 1])
 def test_line_ends_at_block_boundaries_and_lines_longer_than_a_block(tmp_path, line_end, shift):
-    block = csv_loader._BLOCK
+    block = text_lines.BLOCK
     name = "n" * (block - len(",b,label") - 1 + shift)  # puts the header's line end across the boundary
     text = line_end.join([f"{name},b,label", "1,2,0", "3,4,1", "x" * (block + 10) + ",4,1", ""])
     ds_text = line_end.join([f"{name},b,label", "1,2,0", "3,4,1", ""])

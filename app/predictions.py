@@ -1,0 +1,71 @@
+"""``train.py --predict``: a saved model's predictions for the rows of a CSV file, written as CSV, streaming.
+
+The rows are read a block at a time (``data.iter_feature_blocks``), predicted and written, so a file of
+any length takes the memory of one block. Columns written: ``predicted`` — the label in the training
+labels' own words (``setosa``, ``7``), or the value for a regression — and, for a classifier, one
+probability per class, ``p_<class>``, in the model's order of classes.
+"""
+
+import csv
+import io
+
+import numpy as np
+
+from data import iter_feature_blocks
+from model.atomic import atomic_write
+
+from .tables import model_columns
+
+
+def prediction_columns(net):
+    """The output file's header: ``["predicted", "p_<class>", ...]`` (just ``["predicted"]`` for a regression)."""
+    if net.target == "values":
+        return ["predicted"]
+    return ["predicted"] + [f"p_{c}" for c in _classes(net)]
+
+
+def write_predictions(net, data_path, out_path, label=None):
+    """Predict every row of ``data_path`` with ``net`` and write ``out_path`` atomically; returns the row count.
+
+    Columns are chosen as ``app.tables.model_columns`` says (by name when it can; a label column, if any, is
+    read past). Raises ``ValueError`` for a file the model cannot read (a missing column, a bad cell).
+    """
+    blocks = iter_feature_blocks(data_path, choose=model_columns(net, label, need_label=False))
+    next(blocks)  # the layout: the file's columns are checked before the output is opened
+    count = 0
+
+    def write(fh):
+        nonlocal count
+        text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
+        try:
+            writer = csv.writer(text, lineterminator="\n")
+            writer.writerow(prediction_columns(net))
+            for X in blocks:
+                writer.writerows(_rows(net, X))
+                count += len(X)
+            text.flush()
+        finally:
+            text.detach()  # the file is atomic_write's to close
+
+    atomic_write(out_path, write)
+    return count
+
+
+def _rows(net, X):
+    """One output row per row of ``X``: the prediction, then the probabilities."""
+    if net.target == "values":
+        return ([f"{v:.10g}"] for v in np.asarray(net.predict(X), dtype=np.float64).reshape(-1).tolist())
+    classes = _classes(net)
+    p = np.asarray(net.predict_proba(X), dtype=np.float64)
+    if p.ndim == 1:  # a single sigmoid output: P(class 1)
+        p = np.column_stack([1.0 - p, p])
+        decided = (p[:, 1] > 0.5).astype(np.int64)
+    else:
+        decided = p.argmax(axis=1)
+    return ([str(classes[k])] + [f"{v:.6g}" for v in row] for k, row in zip(decided.tolist(), p.tolist(), strict=True))
+
+
+def _classes(net):
+    k = 2 if net.target == "binary" else net.output_dim
+    classes = list(net.classes) if net.classes is not None else list(range(k))
+    return classes

@@ -1,0 +1,83 @@
+"""Regression for ``train.py --task regression``: the network, the scaling of its targets, and its scores.
+
+The network is the classifier's body with a linear output and ``MSELoss``:
+``[Standardize] → (Linear → [BatchNorm] → activation → [Dropout]) per hidden width → Linear(H, 1)``.
+It is trained on standardised targets, ``(y − mean) / scale`` (the per-epoch losses are in those units),
+and the scaling is then folded into the output layer — ``W ← scale · W``, ``b ← scale · b + mean`` — so the
+saved model predicts in the targets' own units and is evaluated like any other.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from layers.validation import ParameterError
+from model import Sequential
+from model.builders import ACTIVATION_LAYERS
+from model.factory import check_types, make
+
+
+def build_regressor(arch, input_dim, seed=None, layer_types=None):
+    """The regression network ``arch`` (a ``model.builders.Architecture``) describes, for D = ``input_dim``.
+
+    ``arch.fused`` does not apply (there is no sigmoid to fuse); ``layer_types`` as in ``Architecture.build``.
+    """
+    if arch.fused:
+        raise ParameterError("build_regressor", "fused", "applies to a binary classifier's sigmoid, not to a "
+                                                         "regression's linear output")
+    types, dtype = check_types(layer_types), arch.dtype
+    rng = np.random.default_rng(seed)
+    stack = [make(types, "Standardize", input_dim, dtype=dtype)] if arch.standardize else []
+    width = input_dim
+    for h in arch.hidden:
+        stack.append(make(types, "Linear", width, h, bias=arch.hidden_bias, rng=rng, dtype=dtype))
+        if arch.batchnorm:
+            stack.append(make(types, "BatchNorm", h, dtype=dtype))
+        stack.append(make(types, ACTIVATION_LAYERS[arch.activation]))
+        if arch.dropout:
+            stack.append(make(types, "Dropout", arch.dropout, rng=rng))
+        width = h
+    stack.append(make(types, "Linear", width, 1, rng=rng, dtype=dtype))
+    return Sequential(stack, make(types, "MSELoss"), weight_decay=arch.weight_decay)
+
+
+@dataclass
+class TargetScaling:
+    """``(y − mean) / scale`` for training, folded into the output layer afterwards (``fold_into``)."""
+
+    mean: float
+    scale: float
+
+    @classmethod
+    def fit(cls, y):
+        """The training targets' mean and standard deviation (1 for constant targets)."""
+        y = np.asarray(y, dtype=np.float64)
+        std = float(y.std())
+        return cls(float(y.mean()), std if std > 0 else 1.0)
+
+    def apply(self, y):
+        return (np.asarray(y, dtype=np.float64) - self.mean) / self.scale
+
+    def fold_into(self, net):
+        """Make ``net``, trained on scaled targets, predict raw ones: its last layer (a ``Linear`` with ``W``
+        and ``b``) becomes ``scale · W`` and ``scale · b + mean``, in place."""
+        out = net.layers[-1]
+        W, b = out.params["W"], out.params["b"]
+        W *= self.scale
+        b *= self.scale
+        b += self.mean
+
+
+def regression_metrics(net, X, y):
+    """``{"loss", "rmse", "r2", "n"}`` of ``net`` on real targets ``y`` (N,): the mean squared error, its root,
+    and the coefficient of determination ``1 − Σ(y − ŷ)² / Σ(y − ȳ)²`` (NaN for constant targets).
+
+    Prediction runs block by block (``net.predict``).
+    """
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    predicted = np.asarray(net.predict(X), dtype=np.float64).reshape(-1)
+    residual = float(np.square(predicted - y).sum())
+    spread = float(np.square(y - y.mean()).sum()) if y.size else 0.0
+    mse = residual / max(y.size, 1)
+    return {"loss": mse, "rmse": float(np.sqrt(mse)), "r2": 1.0 - residual / spread if spread > 0 else float("nan"),
+            "n": int(y.size)}

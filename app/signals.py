@@ -1,0 +1,81 @@
+"""Ctrl-C and SIGTERM as exceptions, so that a run can stop where it is, keep what it has and clean up.
+
+``stoppable()`` installs handlers for SIGINT and SIGTERM that raise ``Stopped`` (a ``KeyboardInterrupt``)
+wherever the program is, so ``model.training.train`` turns either into ``TrainingInterrupted`` with the
+best weights kept, and every ``finally`` and temporary-file cleanup runs as for any other failure.
+Inside ``state.deferred()`` (around a save) a signal is only noted, and raised when the block ends: a file
+being written is finished (atomically) rather than abandoned half-way.
+"""
+
+import contextlib
+import signal
+import threading
+
+#: the signals a run stops on, and their names in messages
+SIGNALS = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived; ``status`` is the exit status a shell reports for it (128 + number)."""
+
+    def __init__(self, signum):
+        super().__init__(SIGNALS.get(signum, str(signum)))
+        self.signum = signum
+        self.name = SIGNALS.get(signum, f"signal {signum}")
+        self.status = 128 + int(signum)
+
+
+class StopState:
+    """The last signal received (``signum``, None if none), and the switch that defers it."""
+
+    def __init__(self):
+        self.signum = None
+        self._deferring = 0
+        self._pending = None
+
+    @property
+    def status(self):
+        """128 + the signal's number: 130 for SIGINT, 143 for SIGTERM."""
+        return 128 + int(self.signum or signal.SIGINT)
+
+    @property
+    def name(self):
+        return SIGNALS.get(self.signum, "SIGINT")
+
+    def handle(self, signum, frame):
+        self.signum = signum
+        if self._deferring:
+            self._pending = signum
+            return
+        raise Stopped(signum)
+
+    @contextlib.contextmanager
+    def deferred(self):
+        """Within the block a signal is noted, not raised; it is raised (``Stopped``) when the block ends."""
+        self._deferring += 1
+        try:
+            yield
+        finally:
+            self._deferring -= 1
+        if not self._deferring and self._pending is not None:
+            signum, self._pending = self._pending, None
+            raise Stopped(signum)
+
+
+@contextlib.contextmanager
+def stoppable():
+    """Within the block, SIGINT and SIGTERM raise ``Stopped``; yields the ``StopState``.
+
+    The previous handlers come back when the block ends. Outside the main thread (where Python cannot set
+    handlers) nothing is installed and Ctrl-C stays Python's ``KeyboardInterrupt``.
+    """
+    state = StopState()
+    if threading.current_thread() is not threading.main_thread():
+        yield state
+        return
+    previous = {signum: signal.signal(signum, state.handle) for signum in SIGNALS}
+    try:
+        yield state
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)  # None: set outside Python

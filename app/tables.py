@@ -1,0 +1,117 @@
+"""The command line's choices about a CSV table: which task its labels ask for, and which columns a saved
+model or a validation file reads (by name when the file has a header and the model saved its features'
+names, in any order; by position otherwise)."""
+
+import numpy as np
+
+from data import read_table
+from data.csv_loader import LAST
+from data.dataset import default_feature_names
+from data.table import Table
+
+#: a label column holding more distinct numbers than this looks like values to predict, not classes
+VALUES_AT = 50
+
+
+def training_dataset(table, task=None):
+    """The ``Dataset`` ``task`` asks of ``table`` ("classification", "regression", or None: classes, unless the
+    labels look like values — many distinct numbers, or numbers that are not integers — which is refused
+    with a message that names ``--task``)."""
+    if task == "regression":
+        return table.regression()
+    if task is None and table.labels_are_numbers:
+        k = table.distinct_labels()
+        if k > VALUES_AT or table.non_integral is not None:
+            what = "numbers that are not all integers" if table.non_integral is not None else f"{k} distinct numbers"
+            raise ValueError(f"{table.source}: the label column {table.label_name!r} holds {what}: values to "
+                             f"predict rather than classes; add --task regression (or --task classification "
+                             f"to train {k} classes anyway)")
+    return table.classification()
+
+
+def has_feature_names(net):
+    """Whether ``net`` saved names of its own for its features (not the ``x0, x1, …`` of a file without header)."""
+    names = getattr(net, "feature_names", None)
+    return bool(names) and list(names) != default_feature_names(len(names))
+
+
+def model_columns(net, label=None, need_label=True, role="the model"):
+    """``choose(names, count)`` for ``data.read_table``: the columns ``net`` reads, and the label's.
+
+    With a header and feature names saved in ``net``: those columns by name, in the model's order (a
+    missing one is refused, named); the label is ``label`` if given, else the one column left over (or the
+    last, if several are and it is no feature). Otherwise by position: the label is ``label`` (default the
+    last column) and the features are the others; their number must be the model's input width. Without
+    ``need_label`` (prediction) a label column is optional and ignored.
+    """
+    width = net.input_dim
+
+    def choose(names, count):
+        if names is not None and has_feature_names(net):
+            features = list(net.feature_names)
+            if not need_label:
+                return None, features
+            return _label_among(names, features, label, role), features
+        return _by_position(count, width, label, need_label, role)
+
+    return choose
+
+
+def _label_among(names, features, label, role):
+    if label is not None:
+        return label
+    rest = [n for n in names if n not in features]
+    if len(rest) == 1 or (rest and names[-1] == rest[-1]):
+        return rest[-1]
+    if not rest:
+        raise ValueError(f"every column is one of {role}'s features; which is the label? (--label)")
+    raise ValueError(f"{len(rest)} columns are not {role}'s features ({', '.join(map(repr, rest))}); name the "
+                     f"label with --label")
+
+
+def _by_position(count, width, label, need_label, role):
+    if need_label:
+        if count - 1 != width:
+            raise ValueError(f"the file has {count} columns; {role} takes {width} features and the label")
+        return (LAST if label is None else label), None
+    if count == width:
+        return None, None
+    if count == width + 1:
+        return (LAST if label is None else label), None  # read, then ignored
+    raise ValueError(f"the file has {count} columns; {role} takes {width} features (and maybe a label, ignored)")
+
+
+def evaluation_targets(net, table):
+    """The labels of ``table`` as ``net`` takes them: real targets for a regression, else each label's index
+    among the model's classes (a model without stored classes knows 0 and 1), compared as numbers or text."""
+    if net.target == "values":
+        return table.regression().y
+    classes = list(net.classes) if net.classes is not None else [0, 1]
+    return table.label_indices(classes)
+
+
+def read_validation(path, data, label_name, label, features):
+    """``(X_val, y_val)`` from the file ``path`` for a run on ``data`` (a ``Dataset``): its columns by the
+    training file's names when both have a header, else as ``label``/``features`` say; labels in the training
+    classes (or real targets)."""
+    named = data.feature_names != default_feature_names(len(data.feature_names))
+
+    def choose(names, count):
+        if names is not None and named:
+            return (label_name if label_name in names else label), list(data.feature_names)
+        return (LAST if label is None else label), features
+
+    table = read_table(path, choose=choose)
+    if table.X.shape[1] != data.X.shape[1]:
+        raise ValueError(f"{path}: {table.X.shape[1]} feature columns; the training data has {data.X.shape[1]}")
+    if data.classes is None:
+        return table.X, table.regression().y
+    return table.X, table.label_indices(data.classes)
+
+
+def labels_in(net, data):
+    """A ``Dataset``'s class indices re-indexed into ``net``'s classes (compared as numbers or text); a label
+    the model never saw is an error naming it."""
+    table = Table(data.X, data.feature_names, "label", None, np.asarray(data.y), [str(c) for c in data.classes], {},
+                  None, data.source or "the data")
+    return table.label_indices(list(net.classes) if net.classes is not None else [0, 1])

@@ -1,0 +1,160 @@
+"""The layout of a CSV file, from its first record: the delimiter, the header, the label and feature columns.
+
+A column is named by a header name or a 0-based index (negative from the end); the header is recognised
+because it holds a column named so, or because none of its fields but the label's is a number.
+"""
+
+import csv
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Delimiters recognised from the first non-blank line, which decides between them by the number of
+#: fields each gives; on a tie the earlier wins (a semicolon file with decimal commas splits as often
+#: on ',' as on ';').
+DELIMITERS = ("\t", ";", ",")
+#: The label column when none is named: the last one.
+LAST = -1
+DECIMAL_COMMA = re.compile(r"[+-]?[0-9]*,[0-9]+")
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
+
+
+@dataclass
+class Layout:
+    """What the first record says about the file.
+
+    Attributes
+    ----------
+    delimiter : str
+    width : int, fields per line (a trailing empty one included)
+    trailing : bool, every line ends with a delimiter (its empty last field is dropped)
+    header : int or None, the line of the header
+    names : list of str or None, the header's name of every column (None without a header)
+    label : int or None, the label's column (0-based)
+    features : list of int, the feature columns, in the order read
+    feature_names : list of str, their names (``x0``, ``x1``, … without a header)
+    label_name : str, the label column's name (``label`` without a header)
+    """
+
+    delimiter: str
+    width: int
+    trailing: bool
+    header: object
+    names: object
+    label: object
+    features: list
+    feature_names: list
+    label_name: str
+
+    @property
+    def d(self):
+        return len(self.features)
+
+    @property
+    def used(self):
+        """The number of columns, a trailing empty field left out."""
+        return self.width - self.trailing
+
+
+def make_layout(path, lineno, row, delimiter, label, features, choose):
+    """The ``Layout`` of a file whose first non-blank record ``row`` is on line ``lineno``."""
+    width = len(row)
+    trailing = width > 1 and not row[-1].strip()
+    used = width - trailing
+    cells = [" ".join(field.split()) for field in row[:used]]  # one line each (a quoted name may span lines)
+    if choose is not None:
+        header = is_header(cells, LAST, None)
+        label, features = choose(cells if header else None, used)
+    else:
+        header = is_header(cells, label, features)
+    names = cells if header else None
+    where = f"{path}: line {lineno}"
+    if header:
+        for col, name in enumerate(names, start=1):
+            if not name:
+                raise ValueError(f"{where}, column {col}: empty column name in the header")
+    label_col = None if label is None else column(label, names, used, where, "label")
+    if features is None:
+        feature_cols = [c for c in range(used) if c != label_col]
+    else:
+        feature_cols = [column(f, names, used, where, "feature") for f in features]
+    if not feature_cols:
+        need = "at least one feature column and a label" if label_col is not None else "at least one column"
+        raise ValueError(f"{where}: need {need}, got {used} column")
+    if label_col is not None and label_col in feature_cols:
+        raise ValueError(f"{where}: column {label_col + 1} cannot be both the label and a feature")
+    if len(set(feature_cols)) != len(feature_cols):
+        raise ValueError(f"{where}: a feature column is named twice")
+    feature_names = [names[c] for c in feature_cols] if header else [f"x{j}" for j in range(len(feature_cols))]
+    check_distinct(feature_names, where)
+    label_name = "label" if label_col is None or not header else names[label_col]
+    return Layout(delimiter, width, trailing, lineno if header else None, names, label_col, feature_cols,
+                  feature_names, label_name)
+
+
+def is_header(cells, label, features):
+    """Whether the first record is a header: it holds a column named by ``label`` or ``features``, or none of
+    its fields but the label's is a number."""
+    named = [s for s in ([label] if isinstance(label, str) else []) + [f for f in features or [] if isinstance(f, str)]
+             if not _INTEGER_TEXT.fullmatch(s.strip())]
+    if named:
+        return all(s in cells for s in named) or not any(map(looks_numeric, cells))
+    skip = label % len(cells) if isinstance(label, int) and -len(cells) <= label < len(cells) else None
+    return not any(looks_numeric(c) for i, c in enumerate(cells) if i != skip)
+
+
+def column(spec, names, used, where, role):
+    """The 0-based column ``spec`` names: a header name, else an index (negative from the end)."""
+    if isinstance(spec, str):
+        text = " ".join(spec.split())
+        if names is not None and text in names:
+            if names.count(text) > 1:
+                cols = ", ".join(str(i + 1) for i, n in enumerate(names) if n == text)
+                raise ValueError(f"{where}: the {role} column {text!r} appears more than once in the header "
+                                 f"(columns {cols})")
+            return names.index(text)
+        if not _INTEGER_TEXT.fullmatch(text):
+            if names is None:
+                raise ValueError(f"{where}: the file has no header, so no column is named {text!r}; "
+                                 f"give the {role} column's 0-based index")
+            raise ValueError(f"{where}: no column is named {text!r}; the header has {listing(names)}")
+        spec = int(text)
+    if isinstance(spec, bool) or not isinstance(spec, (int, np.integer)):
+        raise TypeError(f"a column is a name or a 0-based index, got {spec!r}")
+    if not -used <= spec < used:
+        raise ValueError(f"{where}: there is no {role} column {spec}: the file has {used} columns "
+                         f"(0 to {used - 1}, or -1 for the last)")
+    return int(spec) % used
+
+
+def listing(names, most=12):
+    shown = ", ".join(repr(n) for n in names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+def check_distinct(names, where):
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"{where}: the feature name {name!r} appears more than once in the header")
+        seen.add(name)
+
+
+def sniff_delimiter(line):
+    """The candidate that splits ``line`` into the most fields (ties: tab, then ';', then ',')."""
+    counts = [len(next(csv.reader([line], delimiter=d), [])) for d in DELIMITERS]
+    return DELIMITERS[counts.index(max(counts))]
+
+
+def is_blank(row):
+    return not row or (len(row) == 1 and not row[0].strip())
+
+
+def looks_numeric(text):
+    """Whether ``text`` reads as a number to ``float()`` or with a decimal comma (then it is no name)."""
+    try:
+        float(text)
+    except ValueError:
+        return bool(DECIMAL_COMMA.fullmatch(text.strip()))
+    return True

@@ -1,0 +1,159 @@
+"""A table read from a file: features, and labels as the file writes them, before they become a ``Dataset``.
+
+Labels stay what they are in the file until a task is chosen: numbers (``values``) while every label is
+a number, otherwise names (``codes`` into ``texts``). ``classification()`` makes classes of them,
+``regression()`` targets, and ``label_indices(classes)`` places them among a trained model's classes,
+comparing numbers by value and names by their text (``label_key``), so a model trained on
+``{1, 2, unknown}`` reads a file whose labels are ``{1, 2}``.
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .dataset import Dataset
+
+
+def canonical_text(value):
+    """A numeric label as text: ``2`` for 2.0, ``0.5`` for 0.5."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def label_key(label):
+    """What two labels must share to be the same class: ``("number", value)`` for a number (an int, a float
+    or a text that reads as a plain finite number), else ``("name", stripped text)``."""
+    if isinstance(label, (int, float, np.integer, np.floating)) and not isinstance(label, (bool, np.bool_)):
+        return ("number", float(label))
+    text = str(label).strip()
+    try:
+        value = float(text)
+    except ValueError:
+        return ("name", text)
+    if math.isfinite(value) and "_" not in text and text.isascii():
+        return ("number", value)
+    return ("name", text)
+
+
+def shown(label):
+    """A label as messages show it: a number plainly (``2``), a name quoted (``'setosa'``)."""
+    if isinstance(label, (float, np.floating)):
+        return canonical_text(label)
+    return repr(label) if isinstance(label, str) else str(label)
+
+
+@dataclass(eq=False, repr=False)
+class Table:
+    """Features and raw labels of N rows.
+
+    Attributes
+    ----------
+    X : ndarray (N, D) float64
+    feature_names : list of D str
+    label_name : str or None (None: the file had no label column)
+    values : ndarray (N,) float64 or None, the labels while every one is a number
+    codes : ndarray (N,) int64 or None, otherwise: each row's label as an index into ``texts``
+    texts : list of str, the distinct label names (stripped), in order of appearance
+    text_lines : dict, label name -> the line it first appears on (0: a number turned name)
+    non_integral : (line, text) or None, the first numeric label that is not an integer
+    source : str, the file, for messages
+    label_column : int or None, the label's column (1-based), for messages
+    """
+
+    X: np.ndarray
+    feature_names: list
+    label_name: object
+    values: object
+    codes: object
+    texts: list
+    text_lines: dict
+    non_integral: object
+    source: str
+    label_column: object = None
+
+    def __repr__(self):
+        n, d = self.X.shape
+        kind = "no labels" if self.label_name is None else ("numbers" if self.values is not None else "names")
+        return f"Table(N={n}, D={d}, label={self.label_name!r} ({kind}), source={self.source!r})"
+
+    @property
+    def has_labels(self):
+        return self.label_name is not None
+
+    @property
+    def labels_are_numbers(self):
+        """True when every label is a number (then ``values`` holds them)."""
+        return self.values is not None
+
+    def distinct_labels(self):
+        """How many different labels the rows have."""
+        self._need_labels()
+        return len(np.unique(self.values)) if self.values is not None else len(self.texts)
+
+    def classification(self, min_classes=2):
+        """A ``Dataset`` of classes: integers sorted numerically when every label is an integer, else every
+        label a name, sorted as text.
+
+        Raises ``ValueError`` naming the line of a numeric label that is not an integer (labels are class
+        names or integers, not values), and when fewer than ``min_classes`` labels occur.
+        """
+        self._need_labels()
+        if self.values is not None:
+            if self.non_integral is not None:
+                line, text = self.non_integral
+                raise ValueError(f"{self.source}: line {line}, {self._column()}: label {text!r} is a non-integral "
+                                 f"number; labels are class names or integers, not values")
+            distinct, y = np.unique(self.values, return_inverse=True)
+            classes = [int(v) for v in distinct.tolist()]
+        else:
+            order = sorted(range(len(self.texts)), key=self.texts.__getitem__)
+            classes = [self.texts[i] for i in order]
+            rank = np.empty(len(order), dtype=np.int64)
+            rank[order] = np.arange(len(order))
+            y = rank[self.codes]
+        if len(classes) < min_classes:
+            only = classes[0] if isinstance(classes[0], str) else canonical_text(classes[0])
+            raise ValueError(f"{self.source}: every row has the label {only!r}; a classifier needs at "
+                             f"least two classes")
+        return Dataset(self.X, y.reshape(-1), classes, self.feature_names, self.source)
+
+    def regression(self):
+        """A ``Dataset`` of real targets (``classes`` None); ``ValueError`` naming the first label that is not
+        a number."""
+        self._need_labels()
+        if self.values is None:
+            named = [(line, text) for text, line in self.text_lines.items() if label_key(text)[0] == "name"]
+            line, text = min(named)
+            raise ValueError(f"{self.source}: line {line}, {self._column()}: label {text!r} is not a number; a "
+                             f"regression predicts numbers")
+        return Dataset(self.X, self.values, None, self.feature_names, self.source)
+
+    def label_indices(self, classes):
+        """Each row's label as an index into ``classes`` (a model's), matched by ``label_key``.
+
+        Raises ``ValueError`` naming the first label that is not among ``classes``.
+        """
+        self._need_labels()
+        index = {label_key(c): i for i, c in enumerate(classes)}
+        if self.values is not None:
+            distinct, inverse = np.unique(self.values, return_inverse=True)
+            labels = distinct.tolist()
+        else:
+            labels, inverse = self.texts, self.codes
+        where = []
+        for label in labels:
+            i = index.get(label_key(label))
+            if i is None:
+                raise ValueError(f"{self.source}: label {shown(label)} is not one the model was trained on "
+                                 f"({', '.join(shown(c) for c in classes)})")
+            where.append(i)
+        return np.asarray(where, dtype=np.int64)[inverse].reshape(-1)
+
+    def _column(self):
+        column = f"column {self.label_column}" if self.label_column else "the label column"
+        return f"{column} ({self.label_name})"
+
+    def _need_labels(self):
+        if self.label_name is None:
+            raise ValueError(f"{self.source}: the table has no label column")

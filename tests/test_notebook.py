@@ -1,0 +1,290 @@
+"""The notebook ``notebooks/backprop.ipynb``: stored without outputs, and executed by a real kernel both ways.
+
+Untouched, a *Run All* must stop at the check of the first exercise with "Sigmoid.backward is not implemented
+yet", every cell before it running cleanly. With each exercise cell followed by the library's answer (as
+``tests/test_exercises.py`` fills ``exercises/``), every cell must run, every check pass, the learner's layers
+agree with the reference at every step and the pictures show themselves (SVG circuits, HTML reports, PNG plots).
+
+Both runs share one kernel (``executed``): the cells before the first exercise are the same in both, so they run
+once; the untouched run stops at its first error, and the filled run goes on from the first exercise cell in
+the same kernel, as a learner who wrote the answer and ran the cells again would. Every cell from there on draws
+its own seeded random numbers, so running one twice gives what running it once does. Only nbclient, nbformat and
+ipykernel are needed (the test extra); no browser.
+"""
+
+import base64
+import copy
+import json
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from model.history import History
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK = ROOT / "notebooks" / "backprop.ipynb"
+
+#: exercise class -> the library layer that answers it, built from the learner's instance ``s``
+ANSWERS = {
+    "Sigmoid": "_library.Sigmoid()",
+    "BCELoss": "_library.BCELoss()",
+    "ReLU": "_library.ReLU()",
+    "Linear": '_library.Linear(*s.params["W"].shape, bias="b" in s.params)',
+}
+
+#: Defined in the kernel before the filled run: the learner's class with its ``backward`` answered by the
+#: library's layer, which shares the learner's ``params``/``grads`` dicts (so it fills the learner's grads) and
+#: runs forward on the learner's last inputs (so it caches what its backward needs).
+FILL_HELPER = '''
+import layers as _library
+
+
+def _answered_by_library(cls, make):
+    def forward(self, *inputs):
+        self.last_inputs = inputs
+        return cls.forward(self, *inputs)
+
+    def backward(self, upstream=1.0):
+        reference = make(self)
+        reference.params, reference.grads = self.params, self.grads
+        reference.forward(*self.last_inputs)
+        return reference.backward(upstream)
+
+    return type(cls.__name__, (cls,), {"forward": forward, "backward": backward})
+'''
+
+PNG = "image/png"
+SVG = "image/svg+xml"
+HTML = "text/html"
+
+
+def read_notebook():
+    return nbformat.read(NOTEBOOK, as_version=4)
+
+
+def cell_index(nb, cell_id):
+    return next(i for i, cell in enumerate(nb.cells) if cell.get("id") == cell_id)
+
+
+def exercise_names(nb):
+    """The exercise cells' class names, in order: ``exercise-sigmoid`` defines ``class Sigmoid``."""
+    names = []
+    for cell in nb.cells:
+        if cell.get("id", "").startswith("exercise-") and cell.cell_type == "code":
+            names.append(re.search(r"^class (\w+)", cell.source, re.MULTILINE).group(1))
+    return names
+
+
+def filled(nb, start):
+    """The cells from ``start`` on, each exercise cell followed by a cell swapping in the library's answer."""
+    cells = [nbformat.v4.new_code_cell(FILL_HELPER, id="fill-helper")]
+    for cell in copy.deepcopy(nb.cells[start:]):
+        cells.append(cell)
+        if cell.get("id", "").startswith("exercise-") and cell.cell_type == "code":
+            name = re.search(r"^class (\w+)", cell.source, re.MULTILINE).group(1)
+            cells.append(nbformat.v4.new_code_cell(
+                f"{name} = _answered_by_library({name}, lambda s: {ANSWERS[name]})", id=f"fill-{name.lower()}"))
+    return cells
+
+
+@pytest.fixture(scope="module")
+def executed():
+    """(the untouched notebook as run until its first error, that error, the filled cells as run)."""
+    nb = read_notebook()
+    first_exercise = cell_index(nb, "exercise-sigmoid")
+    client = NotebookClient(nb, timeout=120, kernel_name="python3", shutdown_kernel="immediate",
+                            resources={"metadata": {"path": str(NOTEBOOK.parent)}})
+    error = None
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells):
+            try:
+                client.execute_cell(cell, index)
+            except CellExecutionError as exc:
+                error = (index, exc)
+                break
+        client.nb = nbformat.v4.new_notebook(cells=filled(nb, first_exercise), metadata=nb.metadata)
+        for index, cell in enumerate(client.nb.cells):
+            client.execute_cell(cell, index)  # raises CellExecutionError: the filled run must not fail anywhere
+    return nb, error, client.nb.cells
+
+
+# ---------------------------------------------------------------- stored
+
+
+def test_the_notebook_is_stored_without_outputs():
+    nb = read_notebook()
+    nbformat.validate(nb)
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    assert code and all(cell.outputs == [] and cell.execution_count is None for cell in code)
+    assert all("attachments" not in cell for cell in nb.cells)
+    assert set(nb.metadata) <= {"kernelspec", "language_info"}  # no widget state, no editor leftovers
+    raw = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    assert all(not cell.get("outputs") for cell in raw["cells"])
+
+
+def test_every_cell_has_an_id_of_its_own_and_the_exercises_come_in_the_issues_order():
+    nb = read_notebook()
+    ids = [cell.get("id") for cell in nb.cells]
+    assert all(ids) and len(set(ids)) == len(ids)
+    assert exercise_names(nb) == ["Sigmoid", "BCELoss", "ReLU", "Linear"]
+    for name in exercise_names(nb):
+        index = cell_index(nb, f"exercise-{name.lower()}")
+        assert f'raise NotImplementedError("{name}.backward is not implemented yet")' in nb.cells[index].source
+        check = nb.cells[index + 1]  # the next cell checks it
+        assert check.id == f"check-{name.lower()}" and f"check_layer({name}(" in check.source
+
+
+# ---------------------------------------------------------------- executed untouched
+
+
+def errors(cell):
+    return [out for out in cell.get("outputs", []) if out.output_type == "error"]
+
+
+def test_untouched_it_stops_at_the_first_exercise_check_and_nothing_earlier_fails(executed):
+    nb, error, _ = executed
+    assert error is not None, "the untouched notebook ran to the end: the first exercise does not stop it"
+    index, exc = error
+    assert nb.cells[index].id == "check-sigmoid"
+    assert nb.cells[index - 1].id == "exercise-sigmoid"
+    assert exc.ename == "LayerError"
+    assert exc.evalue.startswith("Sigmoid.backward is not implemented yet"), exc.evalue
+    (out,) = errors(nb.cells[index])
+    assert out.evalue == exc.evalue
+    before = [cell for cell in nb.cells[:index] if cell.cell_type == "code"]
+    assert all(cell.execution_count is not None and not errors(cell) for cell in before)
+    after = [cell for cell in nb.cells[index + 1:] if cell.cell_type == "code"]
+    assert after and all(cell.execution_count is None for cell in after)  # Run All stopped there
+
+
+def outputs_of(cells, cell_id):
+    return next(cell for cell in cells if cell.get("id") == cell_id).outputs
+
+
+def data(outputs, mime):
+    return [out.data[mime] for out in outputs if out.output_type in ("execute_result", "display_data")
+            and mime in out.data]
+
+
+def stdout(outputs):
+    return "".join(out.text for out in outputs if out.output_type == "stream" and out.name == "stdout")
+
+
+def test_untouched_the_sections_before_the_exercises_show_their_numbers_and_pictures(executed):
+    nb, _, _ = executed
+    cells = nb.cells
+    assert "df/dx = -4.0, df/dy = -4.0, df/dz = 3.0" in stdout(outputs_of(cells, "warmup-backward"))
+    assert "df/dx = -4.0, df/dy = -4.0, df/dz = 3.0" in stdout(outputs_of(cells, "warmup-gates"))
+    picture = outputs_of(cells, "warmup-picture")
+    assert "df/dx ≈ -4.000000, df/dy ≈ -4.000000, df/dz ≈ 3.000000 ✓" in stdout(picture)
+    (svg,) = data(picture, SVG)
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    assert data(outputs_of(cells, "warmup-yours"), SVG)
+    assert "Every pattern agrees with centred differences ✓" in stdout(outputs_of(cells, "gate-patterns"))
+    assert "da = 2.0, db = 0.0" in stdout(outputs_of(cells, "gates-yours"))
+    assert "dx = 1.0" in stdout(outputs_of(cells, "gates-yours"))
+    assert "loss = " in stdout(outputs_of(cells, "net-forward"))
+    backward = stdout(outputs_of(cells, "net-backward"))
+    assert all(f"dℓ/d{name} " in backward for name in ("p", "z", "h", "X·w1", "w2", "b", "w1"))
+    trace = stdout(outputs_of(cells, "net-trace"))
+    assert "[step 5]" in trace and "✗" not in trace
+    assert data(outputs_of(cells, "net-picture"), SVG)
+    (report,) = data(outputs_of(cells, "net-check"), HTML)
+    assert "PASSED" in report and "<table" in report
+    before, after = map(float, re.search(r"loss (\S+) -> (\S+)", stdout(outputs_of(cells, "net-step"))).groups())
+    assert after < before
+
+
+# ---------------------------------------------------------------- executed with the library's answers
+
+
+def test_filled_every_cell_runs_and_prints_nothing_on_stderr(executed):
+    _, _, cells = executed
+    code = [cell for cell in cells if cell.cell_type == "code"]
+    assert all(cell.execution_count is not None and not errors(cell) for cell in code)
+    stderr = [out.text for cell in code for out in cell.outputs if out.output_type == "stream" and out.name == "stderr"]
+    assert stderr == []
+
+
+@pytest.mark.parametrize("cell_id", ["check-sigmoid", "check-bceloss", "check-relu", "check-linear", "deep-check",
+                                     "regularization-check"])
+def test_filled_every_check_passes_and_shows_itself_as_a_table(executed, cell_id):
+    _, _, cells = executed
+    (report,) = data(outputs_of(cells, cell_id), HTML)
+    assert "<table" in report and "PASSED" in report and "FAILED" not in report
+
+
+def test_filled_the_learners_layers_agree_with_the_reference_at_every_step(executed):
+    _, _, cells = executed
+    text = stdout(outputs_of(cells, "beside-reference"))
+    assert text.rstrip().endswith("Yours agree with the reference at every step ✓")
+    assert "your Sigmoid" in text and "your Linear" in text and "✗" not in text
+
+
+def png_size(png):
+    """(width, height) of base64 PNG data, read from its IHDR chunk."""
+    raw = base64.b64decode(png)
+    assert raw.startswith(b"\x89PNG\r\n\x1a\n")
+    return int.from_bytes(raw[16:20], "big"), int.from_bytes(raw[20:24], "big")
+
+
+def test_filled_the_network_with_the_learners_layers_learns_and_its_pictures_show(executed):
+    _, _, cells = executed
+    trained = outputs_of(cells, "train-yours")
+    accuracy = float(re.search(r"validation accuracy (\S+)", stdout(trained)).group(1))
+    assert accuracy >= 0.9
+    (curves,) = data(trained, PNG)  # the History draws itself
+    (regions,) = data(outputs_of(cells, "regions-yours"), PNG)
+    assert min(png_size(curves)) > 100 and min(png_size(regions)) > 100
+
+
+def test_filled_the_deeper_network_learns_the_spiral(executed):
+    _, _, cells = executed
+    assert "2-16-16-3 Tanh, SoftmaxCrossEntropyLoss" in stdout(outputs_of(cells, "deep-build"))
+    trained = outputs_of(cells, "deep-train")
+    assert float(re.search(r"validation accuracy (\S+)", stdout(trained)).group(1)) >= 0.9
+    assert data(trained, PNG) and data(outputs_of(cells, "deep-regions"), PNG)
+
+
+def test_filled_dropout_and_batchnorm_show_their_two_modes(executed):
+    _, _, cells = executed
+    dropout = stdout(outputs_of(cells, "dropout-modes"))
+    training, evaluation = dropout.split("evaluation:")
+    assert "0." in training and "2." in training  # dropped, and the survivors scaled by 1/(1 − p)
+    assert set(re.findall(r"\d+\.\d*", evaluation)) == {"1."}
+    batchnorm = stdout(outputs_of(cells, "batchnorm-modes"))
+    assert "training output: mean" in batchnorm and "one sample:" in batchnorm
+
+
+# ---------------------------------------------------------------- History's picture
+
+
+def history(epochs=5, accuracy=True):
+    h = History()
+    for epoch in range(1, epochs + 1):
+        h.record(epoch, {"loss": 1.0 / epoch, "accuracy": 0.5 + 0.1 * epoch if accuracy else None},
+                 {"loss": 1.2 / epoch, "accuracy": 0.5 if accuracy else None})
+    return h
+
+
+def test_a_history_shows_itself_as_its_curves_where_matplotlib_is_installed():
+    png = history()._repr_png_()
+    width, height = png_size(base64.b64encode(png))
+    assert width > 2 * height  # two panels side by side: the loss and the accuracy
+    regression = history(accuracy=False)._repr_png_()
+    width, height = png_size(base64.b64encode(regression))
+    assert width < 2 * height  # the loss alone: a regression has no accuracy
+    assert History()._repr_png_() is None  # no epochs: the plain text
+    assert repr(history()).startswith("History(epoch=[1, 2, 3, 4, 5]")  # the text is what it was
+
+
+def test_without_matplotlib_a_history_stays_plain_text(monkeypatch):
+    assert history()._repr_png_() is not None
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # importing matplotlib now raises ImportError
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    assert history()._repr_png_() is None
