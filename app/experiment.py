@@ -10,7 +10,7 @@ from layers.validation import ParameterError
 from model.builders import Architecture
 from model.training import TrainingConfig, TrainingDiverged, TrainingInterrupted, train
 
-from .regression import TargetScaling, build_regressor, regression_metrics
+from .regression import TargetScaling, regression_metrics
 from .tables import labels_in
 
 
@@ -165,7 +165,7 @@ def prepare(data, architecture=None, val_fraction=0.2, seed=0, validation=None, 
     architecture, d = architecture or Architecture(), data.X.shape[1]
     if data.classes is None:
         def build(types=None, seed=None):
-            return build_regressor(architecture, d, seed=seed, layer_types=types)
+            return architecture.build_regressor(d, seed=seed, layer_types=types)
         scaling = TargetScaling.fit(y_train)
     else:
         if len(np.unique(y_train)) < 2:

@@ -5,11 +5,10 @@ Only the class is loaded here, never instantiated: the network's builder makes e
 arguments the exercise skeleton takes (``Linear(in_features, out_features, bias=…, seed=…)``).
 """
 
-import importlib.util
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from checking.user_layer import load_class
 from model.factory import LIBRARY
 
 
@@ -29,11 +28,12 @@ class LearnerClass:
 def load_learner_classes(specs):
     """``{library class name: LearnerClass}`` for the ``PATH.py:Class`` specs, each file imported once.
 
-    Raises ``ValueError`` (one line) for a malformed spec, a missing file, a module that fails to import
-    (whatever it raises, ``SystemExit`` included), a class that is not there or lacks ``forward`` or
-    ``backward``, a name the library has no class of, or the same name twice.
+    Raises ``ValueError`` (one line) for a malformed spec, a name the library has no class of, or the same
+    name twice; loading the class (``checking.user_layer.load_class``) says the rest: a missing file, a module
+    that fails to import (whatever it raises, ``SystemExit`` included), a class that is not there or lacks
+    ``forward`` or ``backward``.
     """
-    modules, chosen = {}, {}
+    chosen = {}
     for spec in specs:
         path_text, sep, cls_name = str(spec).rpartition(":")
         if not sep or not path_text or not cls_name or not path_text.endswith(".py"):
@@ -43,41 +43,8 @@ def load_learner_classes(specs):
                              f"{', '.join(sorted(LIBRARY))}")
         if cls_name in chosen:
             raise ValueError(f"{spec}: {cls_name} is already replaced by {chosen[cls_name].spec}")
-        path = Path(path_text)
-        key = path.resolve()
-        if key not in modules:
-            modules[key] = _import_file(path)
-        chosen[cls_name] = LearnerClass(str(spec), path, _layer_class(modules[key], path, cls_name))
+        chosen[cls_name] = LearnerClass(str(spec), Path(path_text), load_class(spec))
     return chosen
-
-
-def _import_file(path):
-    """The module in ``path``, imported under a name of its own."""
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file")
-    name = f"_learner_{abs(hash(str(path.resolve())))}"
-    try:
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    except MemoryError:
-        raise
-    except BaseException as exc:  # noqa: B036 -- a module calling sys.exit() at import is the learner's error too
-        sys.modules.pop(name, None)
-        raise ValueError(f"{path}: could not import it: {type(exc).__name__}: {exc}") from exc
-    return module
-
-
-def _layer_class(module, path, cls_name):
-    """The class ``cls_name`` of ``module``; it must be a class with ``forward`` and ``backward``."""
-    cls = getattr(module, cls_name, None)
-    if not isinstance(cls, type):
-        raise ValueError(f"{path} has no class {cls_name!r}")
-    missing = [m for m in ("forward", "backward") if not callable(getattr(cls, m, None))]
-    if missing:
-        raise ValueError(f"{cls_name} in {path} has no {' or '.join(missing)} method; a layer needs both")
-    return cls
 
 
 def unused(chosen, net):

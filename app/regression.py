@@ -11,35 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from layers.validation import ParameterError
-from model import Sequential
-from model.builders import ACTIVATION_LAYERS
-from model.factory import check_types, make
-
-
-def build_regressor(arch, input_dim, seed=None, layer_types=None):
-    """The regression network ``arch`` (a ``model.builders.Architecture``) describes, for D = ``input_dim``.
-
-    ``arch.fused`` does not apply (there is no sigmoid to fuse); ``layer_types`` as in ``Architecture.build``.
-    """
-    if arch.fused:
-        raise ParameterError("build_regressor", "fused", "applies to a binary classifier's sigmoid, not to a "
-                                                         "regression's linear output")
-    types, dtype = check_types(layer_types), arch.dtype
-    rng = np.random.default_rng(seed)
-    stack = [make(types, "Standardize", input_dim, dtype=dtype)] if arch.standardize else []
-    width = input_dim
-    for h in arch.hidden:
-        stack.append(make(types, "Linear", width, h, bias=arch.hidden_bias, rng=rng, dtype=dtype))
-        if arch.batchnorm:
-            stack.append(make(types, "BatchNorm", h, dtype=dtype))
-        stack.append(make(types, ACTIVATION_LAYERS[arch.activation]))
-        if arch.dropout:
-            stack.append(make(types, "Dropout", arch.dropout, rng=rng))
-        width = h
-    stack.append(make(types, "Linear", width, 1, rng=rng, dtype=dtype))
-    return Sequential(stack, make(types, "MSELoss"), weight_decay=arch.weight_decay)
-
 
 @dataclass
 class TargetScaling:

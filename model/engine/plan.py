@@ -14,6 +14,7 @@ activation is always 1, the next layer's ones column. Entries that are not param
 missing bias row) have their gradient multiplied by 0 (``masks``), so they never move.
 """
 
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,12 +81,14 @@ def compile_network(net):
     criterion = getattr(net, "criterion", None)
     head = HEADS.get(type(criterion))
     if head is None:
-        raise Unsupported(f"the loss {type(criterion).__name__} is not one the engine runs")
+        raise Unsupported(_not_run("the loss", criterion))
     settings = sorted(k for k, v in criterion.config().items() if v is not None)  # e.g. a class weighting
     if settings:
         raise Unsupported(f"the loss {type(criterion).__name__} with {', '.join(settings)} is not one the engine runs")
     layers = list(getattr(net, "layers", []))
     if head.requires is not None:
+        if layers and type(layers[-1]) is not head.requires and type(layers[-1]).__name__ == head.requires.__name__:
+            raise Unsupported(_not_run(f"layer {len(layers) - 1}", layers[-1]))
         if not layers or type(layers[-1]) is not head.requires:
             raise Unsupported(f"{type(criterion).__name__} must follow a {head.requires.__name__} layer")
         layers = layers[:-1]
@@ -107,19 +110,29 @@ def _stages(layers):
             raise Unsupported(f"layer {i} ({type(linear).__name__}) is preprocessing: train the network "
                               "split_preprocessing() leaves (model.training.train does)")
         if type(linear) is not Linear:
-            raise Unsupported(f"layer {i} ({type(linear).__name__}) is not one the engine runs")
+            raise Unsupported(_not_run(f"layer {i}", linear))
         if i + 1 == len(layers):
             stages.append(Stage(linear))
             break
         after = layers[i + 1]
         activation = ACTIVATIONS.get(type(after))
         if activation is None:
-            raise Unsupported(f"layer {i + 1} ({type(after).__name__}) is not one the engine runs")
+            raise Unsupported(_not_run(f"layer {i + 1}", after))
         stages.append(Stage(linear, activation, getattr(after, "alpha", None)))
         i += 2
     if not stages or stages[-1].activation is not None:
         raise Unsupported("the network must end in a Linear layer (and its output's Sigmoid or Softmax)")
     return stages
+
+
+def _not_run(what, obj):
+    """Why the engine does not run ``obj``: a class it has no kernels for, or a class that is not the library's."""
+    cls = type(obj)
+    if cls.__module__.split(".")[0] != "layers":
+        where = getattr(sys.modules.get(cls.__module__), "__file__", None) or cls.__module__
+        return (f"{what} ({cls.__name__}) is your own class, from {where}: the engine runs only the library's "
+                "classes, which it is tested against")
+    return f"{what} ({cls.__name__}) is not one the engine runs"
 
 
 def check_optimizer(optimizer):
