@@ -11,7 +11,7 @@ from scipy.special import expit, softmax
 from .inputs import check_X, check_Xy
 
 #: rows per block of a prediction or evaluation pass
-ROWS = 65536
+ROWS = 16384
 
 
 def outputs(net, X, rows=ROWS):
