@@ -7,7 +7,7 @@ import copy
 
 import numpy as np
 
-from layers import Softmax
+from layers import BCELoss, Softmax, SoftmaxCrossEntropyLoss
 from layers.validation import ParameterError
 from model.builders import Architecture
 from model.factory import make
@@ -66,7 +66,15 @@ def _new_layers(rng, x, seed, types, opts):
               x, None),
              ("BatchNorm", "BatchNorm train", lambda: make(types, "BatchNorm", 5), x * 2 + 1, None),
              ("Standardize", "Standardize", lambda: _fitted(make(types, "Standardize", 5), x * 3 + 2), x, None)]
-    return _check_each(cases, types, seed, opts)
+    return _check_each(cases + _weighted_losses(rng, batch, logits, classes), types, seed, opts)
+
+
+def _weighted_losses(rng, batch, logits, classes):
+    """The classification losses with class weights (the library's own; a learner's run skips them)."""
+    p, labels = rng.uniform(0.05, 0.95, (batch, 1)), rng.integers(0, 2, (batch, 1))
+    return [("class_weight", "BCELoss class_weight", lambda: BCELoss(class_weight=[3.0, 1.0]), p, labels),
+            ("class_weight", "SoftmaxCrossEntropyLoss class_weight",
+             lambda: SoftmaxCrossEntropyLoss(class_weight=[1.0, 2.0, 0.5, 3.0]), logits, classes)]
 
 
 def _check_each(cases, types, seed, opts):

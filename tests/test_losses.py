@@ -457,3 +457,17 @@ def test_class_weights_make_the_multiclass_mean_a_weighted_one(rng, cls):
         loss.forward(np.ones((2, 4)) / 4, np.array([0, 1]))
     with pytest.raises(ValueError, match="class_weight"):
         cls(class_weight=[1.0, -1.0])
+
+
+class _WeightsForgottenInBackward(SoftmaxCrossEntropyLoss):
+    def backward(self, upstream=1.0):
+        p, y, share = self.cache
+        onehot = np.zeros_like(p)
+        onehot[np.arange(len(y)), y] = 1
+        return upstream * (p - onehot) / len(y)  # wrong with class weights: each row's share is not 1/N
+
+
+def test_the_checker_catches_a_backward_that_forgets_the_class_weights(rng):
+    z, y = rng.standard_normal((6, 3)), np.array([0, 2, 1, 2, 2, 0])
+    assert check_layer(_WeightsForgottenInBackward(class_weight=[1.0, 1.0, 1.0]), z, y=y).passed  # equal weights
+    assert not check_layer(_WeightsForgottenInBackward(class_weight=[1.0, 4.0, 0.5]), z, y=y).passed
