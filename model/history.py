@@ -1,5 +1,6 @@
 """What a training run leaves behind: its per-epoch ``History``, and the two ways a run can end early."""
 
+import io
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -70,6 +71,19 @@ class History:
         keys = ("train_loss", "train_acc", "val_loss", "val_acc")
         return {k: getattr(self, k)[-1] if self.epoch else math.nan for k in keys}
 
+    def _repr_png_(self):
+        """The loss and accuracy curves as a PNG, for Jupyter; None (plain text) without matplotlib or epochs.
+
+        matplotlib is imported here, never by this module: the core needs numpy and scipy only.
+        """
+        if not self.epoch:
+            return None
+        try:
+            from matplotlib.figure import Figure
+        except ImportError:
+            return None
+        return _curves_png(self, Figure)
+
     def save(self, path):
         """Write the per-epoch table as ``.csv`` or ``.json`` (by extension), atomically."""
         path = str(path)
@@ -88,3 +102,37 @@ def _jsonable(v):
     if isinstance(v, list):
         return [None if isinstance(x, float) and math.isnan(x) else x for x in v]
     return v
+
+
+def _finite(values):
+    """Whether any of ``values`` is a finite number (a regression's accuracies are None)."""
+    return any(v is not None and math.isfinite(v) for v in values)
+
+
+def _spans_decades(values):
+    """Whether ``values`` are all > 0 and span more than a factor of 10 (a log scale then reads best)."""
+    return all(v is not None and v > 0 for v in values) and max(values) > 10 * min(values)
+
+
+def _curves_png(history, Figure):
+    """PNG bytes of ``history``'s curves: the loss, and the accuracy when there is one, train and validation."""
+    panels = [("loss", history.train_loss, history.val_loss)]
+    if _finite(history.train_acc) or _finite(history.val_acc):
+        panels.append(("accuracy", history.train_acc, history.val_acc))
+    width = 4.2 * len(panels)
+    fig = Figure(figsize=(width, 3.0))  # no pyplot: no global figure state
+    fig.subplots_adjust(left=0.75 / width, right=1 - 0.15 / width, bottom=0.16, top=0.9, wspace=0.25)
+    for ax, (name, train, val) in zip(fig.subplots(1, len(panels), squeeze=False)[0], panels, strict=True):
+        for label, values in (("train", train), ("validation", val)):
+            if _finite(values):
+                ax.plot(history.epoch, [math.nan if v is None else v for v in values], label=label)
+        if name == "loss" and _spans_decades(train):
+            ax.set_yscale("log")
+        if history.restored_best:
+            ax.axvline(history.best_epoch, color="0.6", linestyle=":", label=f"best epoch {history.best_epoch}")
+        ax.set(xlabel="epoch", title=name)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=80)
+    return buffer.getvalue()

@@ -71,13 +71,11 @@ def cell_index(nb, cell_id):
     return next(i for i, cell in enumerate(nb.cells) if cell.get("id") == cell_id)
 
 
-def exercise_names(nb):
-    """The exercise cells' class names, in order: ``exercise-sigmoid`` defines ``class Sigmoid``."""
-    names = []
-    for cell in nb.cells:
-        if cell.get("id", "").startswith("exercise-") and cell.cell_type == "code":
-            names.append(re.search(r"^class (\w+)", cell.source, re.MULTILINE).group(1))
-    return names
+def exercise_name(cell):
+    """The class an exercise cell defines (``exercise-sigmoid`` defines ``class Sigmoid``); None for other cells."""
+    if cell.cell_type != "code" or not cell.get("id", "").startswith("exercise-"):
+        return None
+    return re.search(r"^class (\w+)", cell.source, re.MULTILINE).group(1)
 
 
 def filled(nb, start):
@@ -85,8 +83,8 @@ def filled(nb, start):
     cells = [nbformat.v4.new_code_cell(FILL_HELPER, id="fill-helper")]
     for cell in copy.deepcopy(nb.cells[start:]):
         cells.append(cell)
-        if cell.get("id", "").startswith("exercise-") and cell.cell_type == "code":
-            name = re.search(r"^class (\w+)", cell.source, re.MULTILINE).group(1)
+        name = exercise_name(cell)
+        if name:
             cells.append(nbformat.v4.new_code_cell(
                 f"{name} = _answered_by_library({name}, lambda s: {ANSWERS[name]})", id=f"fill-{name.lower()}"))
     return cells
@@ -94,7 +92,10 @@ def filled(nb, start):
 
 @pytest.fixture(scope="module")
 def executed():
-    """(the untouched notebook as run until its first error, that error, the filled cells as run)."""
+    """(the untouched notebook as run until its first error, that error, the filled cells as run).
+
+    The filled run goes on from the first exercise only if the untouched run got there: otherwise it is None.
+    """
     nb = read_notebook()
     first_exercise = cell_index(nb, "exercise-sigmoid")
     client = NotebookClient(nb, timeout=120, kernel_name="python3", shutdown_kernel="immediate",
@@ -107,10 +108,19 @@ def executed():
             except CellExecutionError as exc:
                 error = (index, exc)
                 break
+        if error is not None and error[0] < first_exercise:
+            return nb, error, None
         client.nb = nbformat.v4.new_notebook(cells=filled(nb, first_exercise), metadata=nb.metadata)
         for index, cell in enumerate(client.nb.cells):
             client.execute_cell(cell, index)  # raises CellExecutionError: the filled run must not fail anywhere
     return nb, error, client.nb.cells
+
+
+def filled_run(executed):
+    """The filled run's cells, once the untouched run reached the exercises."""
+    nb, error, cells = executed
+    assert cells is not None, f"a cell before the exercises failed: {nb.cells[error[0]].id}: {error[1].evalue}"
+    return cells
 
 
 # ---------------------------------------------------------------- stored
@@ -131,8 +141,9 @@ def test_every_cell_has_an_id_of_its_own_and_the_exercises_come_in_the_issues_or
     nb = read_notebook()
     ids = [cell.get("id") for cell in nb.cells]
     assert all(ids) and len(set(ids)) == len(ids)
-    assert exercise_names(nb) == ["Sigmoid", "BCELoss", "ReLU", "Linear"]
-    for name in exercise_names(nb):
+    names = [name for name in map(exercise_name, nb.cells) if name]
+    assert names == ["Sigmoid", "BCELoss", "ReLU", "Linear"]
+    for name in names:
         index = cell_index(nb, f"exercise-{name.lower()}")
         assert f'raise NotImplementedError("{name}.backward is not implemented yet")' in nb.cells[index].source
         check = nb.cells[index + 1]  # the next cell checks it
@@ -190,7 +201,7 @@ def test_untouched_the_sections_before_the_exercises_show_their_numbers_and_pict
     assert "dx = 1.0" in stdout(outputs_of(cells, "gates-yours"))
     assert "loss = " in stdout(outputs_of(cells, "net-forward"))
     backward = stdout(outputs_of(cells, "net-backward"))
-    assert all(f"dℓ/d{name} " in backward for name in ("p", "z", "h", "X·w1", "w2", "b", "w1"))
+    assert all(f"dℓ/d{name} " in backward for name in ("p", "z", "h", "(X·w1)", "w2", "b", "w1"))
     trace = stdout(outputs_of(cells, "net-trace"))
     assert "[step 5]" in trace and "✗" not in trace
     assert data(outputs_of(cells, "net-picture"), SVG)
@@ -204,7 +215,7 @@ def test_untouched_the_sections_before_the_exercises_show_their_numbers_and_pict
 
 
 def test_filled_every_cell_runs_and_prints_nothing_on_stderr(executed):
-    _, _, cells = executed
+    cells = filled_run(executed)
     code = [cell for cell in cells if cell.cell_type == "code"]
     assert all(cell.execution_count is not None and not errors(cell) for cell in code)
     stderr = [out.text for cell in code for out in cell.outputs if out.output_type == "stream" and out.name == "stderr"]
@@ -214,13 +225,13 @@ def test_filled_every_cell_runs_and_prints_nothing_on_stderr(executed):
 @pytest.mark.parametrize("cell_id", ["check-sigmoid", "check-bceloss", "check-relu", "check-linear", "deep-check",
                                      "regularization-check"])
 def test_filled_every_check_passes_and_shows_itself_as_a_table(executed, cell_id):
-    _, _, cells = executed
+    cells = filled_run(executed)
     (report,) = data(outputs_of(cells, cell_id), HTML)
     assert "<table" in report and "PASSED" in report and "FAILED" not in report
 
 
 def test_filled_the_learners_layers_agree_with_the_reference_at_every_step(executed):
-    _, _, cells = executed
+    cells = filled_run(executed)
     text = stdout(outputs_of(cells, "beside-reference"))
     assert text.rstrip().endswith("Yours agree with the reference at every step ✓")
     assert "your Sigmoid" in text and "your Linear" in text and "✗" not in text
@@ -234,7 +245,7 @@ def png_size(png):
 
 
 def test_filled_the_network_with_the_learners_layers_learns_and_its_pictures_show(executed):
-    _, _, cells = executed
+    cells = filled_run(executed)
     trained = outputs_of(cells, "train-yours")
     accuracy = float(re.search(r"validation accuracy (\S+)", stdout(trained)).group(1))
     assert accuracy >= 0.9
@@ -244,7 +255,7 @@ def test_filled_the_network_with_the_learners_layers_learns_and_its_pictures_sho
 
 
 def test_filled_the_deeper_network_learns_the_spiral(executed):
-    _, _, cells = executed
+    cells = filled_run(executed)
     assert "2-16-16-3 Tanh, SoftmaxCrossEntropyLoss" in stdout(outputs_of(cells, "deep-build"))
     trained = outputs_of(cells, "deep-train")
     assert float(re.search(r"validation accuracy (\S+)", stdout(trained)).group(1)) >= 0.9
@@ -252,7 +263,7 @@ def test_filled_the_deeper_network_learns_the_spiral(executed):
 
 
 def test_filled_dropout_and_batchnorm_show_their_two_modes(executed):
-    _, _, cells = executed
+    cells = filled_run(executed)
     dropout = stdout(outputs_of(cells, "dropout-modes"))
     training, evaluation = dropout.split("evaluation:")
     assert "0." in training and "2." in training  # dropped, and the survivors scaled by 1/(1 − p)
