@@ -232,27 +232,17 @@ def plot_run(net, X, y, history, path, feature_names=None, title=None, classes=N
 
     Needs matplotlib (the ``plot`` extra). Returns ``path``.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from model.atomic import atomic_write
 
     fig = run_figure(net, X, y, history, feature_names, title, classes)
-    try:
-        atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=100), suffix=".png")
-    finally:
-        plt.close(fig)
+    atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=100), suffix=".png")
     return path
 
 
 def run_figure(net, X, y, history=None, feature_names=None, title=None, classes=None):
-    """The matplotlib figure ``plot_run`` saves (arguments as there); the caller closes it."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """The matplotlib figure ``plot_run`` saves (arguments as there), made without pyplot: no backend is chosen
+    or changed, so it also shows itself in Jupyter, and nothing needs closing."""
+    from matplotlib.figure import Figure
 
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or len(X) == 0:
@@ -269,8 +259,8 @@ def run_figure(net, X, y, history=None, feature_names=None, title=None, classes=
     colours = _palette(k)
     curves = history is not None and len(getattr(history, "epoch", [])) > 0
     panels = (1 if d == 2 else 2) + (2 if curves else 0)
-    fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 4.6), squeeze=False)
-    axes = list(axes[0])
+    fig = Figure(figsize=(5.2 * panels, 4.6))
+    axes = list(fig.subplots(1, panels, squeeze=False)[0])
     if d == 2:
         ax = axes.pop(0)
         (_binary_regions if k == 2 else _kclass_regions)(ax, net, X, y, pred, names, colours)

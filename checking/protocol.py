@@ -25,6 +25,10 @@ class LayerError(ValueError):
     or has a method that is not implemented yet.
     """
 
+    def _render_traceback_(self):
+        """In Jupyter, the one line: the checker's own frames tell a learner nothing."""
+        return [f"{type(self).__name__}: {self}"]
+
 
 def call_user(what, fn, *args, shapes=None, batch_size=None):
     """``fn(*args)``, with every exception the user's code raises turned into one ``LayerError``.
@@ -110,6 +114,8 @@ def source_file(fn):
     """The file defining ``fn`` (a bound method), relative to the working directory when inside it."""
     code = getattr(getattr(fn, "__func__", fn), "__code__", None)
     path = code.co_filename if code is not None else "its module"
+    if os.path.basename(os.path.dirname(path)).startswith("ipykernel_"):
+        return "a notebook cell"
     try:
         rel = os.path.relpath(path)
     except ValueError:  # another drive on Windows

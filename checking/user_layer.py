@@ -57,7 +57,7 @@ def source_of(cls):
     try:
         path = Path(inspect.getfile(cls)).resolve()
     except (TypeError, OSError):
-        return "its module"
+        return "this notebook" if cls.__module__ == "__main__" else "its module"
     try:
         return path.relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
