@@ -10,16 +10,12 @@ with a ``Standardize`` layer first and softmax cross-entropy on top. Seeds 0–2
 """
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from app.experiment import fit  # noqa: E402
-from data import Dataset  # noqa: E402
-from model.builders import Architecture  # noqa: E402
-from model.training import TrainingConfig  # noqa: E402
+from app.experiment import fit
+from data import Dataset
+from model.builders import Architecture
+from model.training import TrainingConfig
 
 
 def sklearn_dataset(name):
