@@ -5,7 +5,9 @@
 
 Each measurement is the peak of Python and NumPy allocations (``tracemalloc``, which NumPy reports its
 arrays to) during one call, above what was allocated before it — the data itself and the network are
-already there. The bars (issue 19):
+already there. The seconds are for orientation (``bench_train.py`` times training); BLAS is pinned to
+one thread when threadpoolctl is installed (``pip install -e ".[bench]"``), as there, since several
+threads on a busy machine can make an epoch ten times slower. The bars (issue 19):
 
 - one training epoch (``model.train(..., epochs=1)``) at N = 10^6, D = 20, H = 64, float64 holds at most
   2x the data (``X`` and ``y``) beyond it, at mini-batches (``--batch-size``, default 32) and at full batch;
@@ -14,6 +16,7 @@ already there. The bars (issue 19):
 """
 
 import argparse
+import contextlib
 import sys
 import time
 import tracemalloc
@@ -73,6 +76,15 @@ def prediction_cells(X, y, hidden):
     return rows
 
 
+def one_blas_thread():
+    """BLAS pinned to one thread in this process, when threadpoolctl is installed."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(1)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
@@ -80,6 +92,11 @@ def main(argv=None):
     ap.add_argument("--hidden", type=int, default=64)
     ap.add_argument("--batch-size", type=int, default=32, help="0: full batch only")
     args = ap.parse_args(argv)
+    with one_blas_thread():
+        measure(args)
+
+
+def measure(args):
     X, y = data(args.rows, args.features)
     size = X.nbytes + y.nbytes
     print(f"N = {args.rows:,}, D = {args.features}, H = {args.hidden}, float64: data X + y = {size / MIB:.0f} MiB")
@@ -87,7 +104,7 @@ def main(argv=None):
         extra, seconds, engine = epoch_cell(X, y, args.hidden, batch)
         what = f"batch {batch}" if batch else "full batch"
         print(f"  one epoch, {what} ({engine}, {seconds:.1f} s): {extra / MIB:.0f} MiB beyond the data = "
-              f"{extra / size:.2f}x the data (bar 2x)")
+              f"{extra / size:.2f}x the data (bar 2x), of which the standardised copy of X {X.nbytes / MIB:.0f} MiB")
     for n in (args.rows // 10, args.rows):
         for name, extra, result_bytes, seconds in prediction_cells(X[:n], y[:n], args.hidden):
             print(f"  {name:13s} N = {n:>9,} ({seconds:.2f} s): {extra / MIB:6.1f} MiB, of which the result "

@@ -5,6 +5,9 @@ import numpy as np
 from .base import Layer
 from .validation import check_count
 
+#: Bytes of the float64 deviations ``Standardize.fit`` holds at once (a block of rows).
+FIT_BYTES = 1 << 23
+
 
 class Standardize(Layer):
     """Shift and scale each feature, ``y = (x − mean) / scale`` — a fixed affine node.
@@ -51,12 +54,20 @@ class Standardize(Layer):
         return {"num_features": self.num_features}
 
     def fit(self, X):
-        """Set ``mean`` and ``scale`` from ``X`` (N, D) in place; returns self."""
+        """Set ``mean`` and ``scale`` from ``X`` (N, D) in place; returns self.
+
+        Two passes over blocks of rows, with float64 sums: ``mean = Σ x / N``, then
+        ``std = sqrt(Σ (x − mean)² / N)``. A block's deviations are the only temporary (about
+        ``FIT_BYTES``), so fitting needs no (N, D) copy of the data.
+        """
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.num_features or len(X) == 0:
             raise ValueError(f"Standardize.fit expects a non-empty (N, {self.num_features}) array, got shape {X.shape}")
-        mean = X.mean(axis=0, dtype=np.float64)
-        std = X.std(axis=0, dtype=np.float64)
+        rows = max(1, FIT_BYTES // (8 * X.shape[1]))
+        blocks = [X[start:start + rows] for start in range(0, len(X), rows)]
+        mean = sum(block.sum(axis=0, dtype=np.float64) for block in blocks) / len(X)
+        variance = sum(((block - mean) ** 2).sum(axis=0) for block in blocks) / len(X)
+        std = np.sqrt(variance)
         return self.set(mean, np.where(std > 0, std, 1.0))
 
     def set(self, mean, scale):

@@ -25,7 +25,7 @@ from .history import History, TrainingDiverged, TrainingInterrupted
 from .inputs import check_Xy
 from .optim import OPTIMIZERS, lbfgs, make_optimizer
 from .parameters import Snapshot
-from .predict import decide, evaluate_checked
+from .predict import ROWS as PREDICT_ROWS, decide, evaluate_checked
 from .schedules import make_schedule
 
 #: Training counts as diverged when an epoch's training loss exceeds this multiple of the loss before
@@ -477,9 +477,24 @@ def _preprocess(net, X, X_val, refit=False):
     for layer in pre:
         if refit or not getattr(layer, "fitted", False):
             layer.fit(X)
-        X = layer.forward(X)
-        X_val = None if X_val is None else layer.forward(X_val)
+        X = _apply_in_blocks(layer, X)
+        X_val = None if X_val is None else _apply_in_blocks(layer, X_val)
     return body, X, X_val
+
+
+def _apply_in_blocks(layer, X, rows=PREDICT_ROWS):
+    """``layer.forward(X)`` a block of rows at a time, as prediction applies it, written into one new array:
+    the result is the only (N, D) array made (a whole-array expression makes a temporary as large)."""
+    if len(X) <= rows:
+        return layer.forward(X)
+    first = layer.forward(X[:rows])
+    if np.may_share_memory(first, X):  # the layer passes its input through (e.g. not fitted): so may we
+        return layer.forward(X)
+    out = np.empty((len(X), *first.shape[1:]), first.dtype)
+    out[:rows] = first
+    for start in range(rows, len(X), rows):
+        out[start:start + rows] = layer.forward(X[start:start + rows])
+    return out
 
 
 class EpochData:
@@ -500,8 +515,8 @@ class EpochData:
         order = self.shuffler.next_order()
         if order is None:
             return self.X, self.y
-        np.take(self.X, order, axis=0, out=self._X)
-        np.take(self.y, order, axis=0, out=self._y)
+        np.take(self.X, order, axis=0, out=self._X, mode="clip")  # a permutation is in range, and "clip" writes
+        np.take(self.y, order, axis=0, out=self._y, mode="clip")  # straight into out (no temporary copy of it)
         return self._X, self._y
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
+import model.engine.data as staging
 import model.engine.kernels as kernels
 from data import make_moons
 from layers import (BCELoss, CrossEntropyLoss, Layer, LeakyReLU, Linear, MSELoss, ReLU, Sigmoid, SigmoidBCELoss,
@@ -125,6 +126,23 @@ def test_large_mini_batches_are_chunked_too():
     (fast, hf), (ref, _) = _both(lambda: _net(hidden=(5,)), X, y, lr=0.5, batch_size=40, chunk_rows=16)
     assert hf.engine == "engine"
     _assert_equal_parameters(fast, ref)
+
+
+@pytest.mark.parametrize("head", ["sigmoid+bce", "softmax ce"])
+@pytest.mark.parametrize("batch_size,n", [(8, 90), (600, 1100), (None, 90)])  # rows, shuffled columns, full
+def test_passes_cut_into_many_stages_equal_the_layers(monkeypatch, head, batch_size, n):
+    # Stages of at most 24 samples (16 in rows) and chunks of 7: batches and chunks fall across stage
+    # boundaries, the last stage ragged; the data are staged and scored a stage at a time
+    monkeypatch.setattr(staging, "STAGE_ROWS", 24)
+    monkeypatch.setattr(staging, "STAGE_BYTES", 16 * 3 * 8)  # 16 samples of [x 1] in float64
+    X, y = _data(3 if head == "softmax ce" else 2, n=n)
+    (fast, hf), (ref, hr) = _both(lambda: _net(head=head, hidden=(5,)), X[:-20], y[:-20], X[-20:], y[-20:],
+                                  optimizer="momentum", lr=0.2, batch_size=batch_size, chunk_rows=7)
+    assert hf.engine == "engine"
+    _assert_equal_parameters(fast, ref)
+    np.testing.assert_allclose(hf.train_loss, hr.train_loss, rtol=1e-12)
+    np.testing.assert_allclose(hf.val_loss, hr.val_loss, rtol=1e-12)
+    assert hf.train_acc == hr.train_acc and hf.final == pytest.approx(hr.final, rel=1e-12)
 
 
 def test_the_equality_check_catches_a_broken_kernel(monkeypatch):

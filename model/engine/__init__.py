@@ -15,7 +15,8 @@ The parts, one concept per module:
 - ``kernels``: the in-place activations and output gradients;
 - ``blocks``: the named work buffers and the compiled gradient of one block of samples;
 - ``metrics``: the running loss and accuracy from the logits;
-- ``data``: the training set in the engine's layout, shuffled by ``model.batches.Shuffler``;
+- ``data``: how a pass walks the samples (``Schedule``) and the stage buffers each block of them is
+  copied into, shuffled by ``model.batches.Shuffler`` (no pass copies a whole data set);
 - ``engine``: ``Engine``, which runs epochs, evaluates and computes one batch's gradients.
 
 Anything else (Dropout, BatchNorm, MSE, user layers, L-BFGS) stays on the layer path. Where the two

@@ -50,7 +50,6 @@ class Block:
         self.input_times_grad = np.empty(rows * (plan.input_dim + 1), dtype)
         self.onehot = np.empty(rows * classes, dtype) if plan.head.kind == "softmax" else None
         self.sample_index = np.arange(rows)
-        self._logits_out = None
         hidden_stages = plan.stages[:-1]
         activations = [kernels.activation(s.activation, s.alpha, dtype, rows * w >= kernels.LARGE_BLOCK)
                        for s, w in zip(hidden_stages, self.widths, strict=True)]
@@ -81,12 +80,6 @@ class Block:
             return hit
 
         return views
-
-    def logits_out(self, samples):
-        """A (K, samples) buffer for logits in columns, made once (grown when needed)."""
-        if self._logits_out is None or self._logits_out.shape[1] < samples:
-            self._logits_out = np.empty((self.classes, samples), self.output_grad.dtype)
-        return self._logits_out
 
     def _two_layer_rows(self, folded, activation, head):
         """One hidden layer, one logit, a small batch in rows: the handout's family.

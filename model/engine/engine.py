@@ -4,16 +4,13 @@ import numpy as np
 
 from layers.validation import ParameterError
 
-from .blocks import Block
-from .data import TrainingSet, metric_labels, with_ones_row
+from .blocks import COLUMN_ROWS, Block
+from .data import ColumnStage, Schedule, TrainingSet, kernel_targets, stage_rows
 from .metrics import BinaryMetrics, SoftmaxMetrics
 from .plan import FoldedParameters, Unsupported, check_optimizer, compile_network
 
 #: Bytes of one (width, rows) work buffer the default chunk size aims at: a few of them stay in L2.
 CHUNK_BYTES = 1 << 18
-#: Samples whose logits are scored at once: the metrics touch (K, R) arrays only, so blocks can be long
-#: (fewer calls; a few (R,) buffers still fit the L2 cache).
-METRIC_ROWS = 65536
 
 
 class Engine:
@@ -30,10 +27,11 @@ class Engine:
 
     Two layouts. Mini-batches under ``COLUMN_ROWS`` samples are rows (B, features), as the layers hold
     them: at that size the count of calls is the cost. Everything larger — big batches, the full
-    batch, evaluation — is *columns* (features, R): the data transposed once per data set, with its
-    row of ones, and every block a contiguous (width, R) array, so the broadcasts run along the long
-    axis and no chunk is copied. Batches larger than ``chunk_rows`` are processed chunk by chunk, the
-    gradients accumulated before the one update (memory O(chunk × width), not O(N × width)).
+    batch, evaluation — is *columns* (features, R): the data transposed a stage at a time, with its
+    row of ones, and every work buffer a contiguous (width, R) array, so the broadcasts run along the
+    long axis. Batches larger than ``chunk_rows`` are processed chunk by chunk, the gradients
+    accumulated before the one update. No pass copies a whole data set (``model.engine.data``): what
+    one holds beyond the data is O(stage × features + chunk × width) and the epoch's order.
 
     Attributes
     ----------
@@ -69,7 +67,7 @@ class Engine:
         self._step = self._make_step()
         clip = -np.log(np.finfo(self.dtype).eps) if self.plan.head.capped else None
         self._clip = clip
-        self._blocks, self._metrics, self._columns = {}, {}, {}
+        self._blocks, self._metrics, self._stage = {}, {}, None
 
     # -------------------------------------------------------------- parameters
 
@@ -118,27 +116,34 @@ class Engine:
             self._metrics[key] = metric
         return metric
 
-    def columns(self, X):
-        """``[Xᵀ; 1]`` (D + 1, N) in the network's dtype, made once per data set (kept for ``X``)."""
-        hit = self._columns.get(id(X))
-        if hit is not None and hit[0] is X:
-            return hit[1]
-        inputs = with_ones_row(X, self.dtype)
-        if len(self._columns) >= 4:
-            self._columns.clear()
-        self._columns[id(X)] = (X, inputs)
-        return inputs
+    def column_schedule(self, n, batch_size):
+        """The ``Schedule`` of a pass in columns over ``n`` samples in batches of ``batch_size``."""
+        most = stage_rows(self.plan.input_dim, self.dtype, columns=True)
+        return Schedule(n, batch_size, min(self.chunk_rows, batch_size), most, self.dtype)
+
+    def _column_stage(self, schedule):
+        """The engine's one ``ColumnStage``, shared by every pass in columns (made larger when needed)."""
+        stage = self._stage
+        if stage is None or stage.capacity < schedule.capacity or stage.chunk_rows < schedule.chunk_rows:
+            plan = self.plan
+            capacity = max(schedule.capacity, stage.capacity if stage else 0)
+            chunk_rows = max(schedule.chunk_rows, stage.chunk_rows if stage else 0)
+            stage = self._stage = ColumnStage(capacity, chunk_rows, plan.input_dim, plan.classes, self.dtype,
+                                              plan.head.kind)
+        return stage
 
     # -------------------------------------------------------------- training
 
     def training_set(self, X, y, shuffler):
         """The training data in the engine's form (``model.engine.data.TrainingSet``).
 
-        ``X`` (N, D) of the network's dtype; ``y`` as ``model.inputs.check_Xy`` returns it. Each epoch's
-        order comes from ``shuffler``, a ``model.batches.Shuffler`` for the N samples, as on the layer path,
-        so both paths see the same batches.
+        ``X`` (N, D) of the network's dtype; ``y`` as ``model.inputs.check_Xy`` returns it. Neither is
+        copied whole: each epoch stages them a block at a time. Each epoch's order comes from
+        ``shuffler``, a ``model.batches.Shuffler`` for the N samples, as on the layer path, so both paths
+        see the same batches.
         """
-        return TrainingSet(self, X, y, shuffler)
+        columns = shuffler.full_batch or shuffler.batch_size >= COLUMN_ROWS
+        return TrainingSet(self, X, y, shuffler, columns)
 
     def run_epoch(self, data):
         """One epoch of steps. Returns ``(steps, mean loss, accuracy)``, the last two averaged over the
@@ -146,48 +151,53 @@ class Engine:
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging run ends in the guard, not a warning
             data.shuffle()
             if data.columns:
-                return self._column_epoch(data)
-            return self._row_epoch(data)
+                loss, correct = self._column_pass(data.X, data.targets, data.schedule, data.samples, self._step)
+            else:
+                loss, correct = self._row_epoch(data)
+        return data.steps, loss / data.n, correct / data.n
 
     def _row_epoch(self, data):
-        """Small mini-batches: each batch one block of rows, one update."""
+        """Small mini-batches, a stage at a time: each batch one block of rows, one update. Returns the
+        summed loss and count of correct predictions."""
         grad, step = self._block(data.batch_size, False).grad, self._step
         weight_grads = self.folded.weight_grads
-        for inputs, targets, logits, scale in data.batches:
-            grad(inputs, targets, logits, weight_grads, scale)
-            step()
-        score = _RunningScore(self._metric(min(METRIC_ROWS, data.n), False), data.logits, data.shuffled_labels(),
-                              columns=False)
-        score.upto(data.n)
-        return data.steps, *score.means()
+        stage = data.stage
+        metric = self._metric(stage.capacity, False)
+        loss = correct = 0.0
+        for start, stop in data.schedule.stages:
+            targets, labels = stage.load(data.X, data.targets, data.samples(start, stop))
+            for inputs, batch_targets, logits, scale in data.batches(start, stop, targets):
+                grad(inputs, batch_targets, logits, weight_grads, scale)
+                step()
+            stage_loss, stage_correct = metric(stage.logits[:stop - start], labels)
+            loss, correct = loss + stage_loss, correct + stage_correct
+        return loss, correct
 
-    def _column_epoch(self, data):
-        """Large batches and the full batch: columns, chunk by chunk, gradients accumulated, one update
-        per batch; the logits scored in long blocks as they are made."""
-        n, size = data.n, data.batch_size
-        block = self._block(min(self.chunk_rows, size), True)
-        score = _RunningScore(self._metric(min(METRIC_ROWS, n), True), data.logits, data.shuffled_labels(),
-                              columns=True)
-        for start in range(0, n, size):
-            self._batch_gradient(block, data.epoch_inputs, data.epoch_targets, data.logits, start, min(start + size, n),
-                                 score.upto)
-            self._step()
-        return data.steps, *score.means()
-
-    def _batch_gradient(self, block, inputs, targets, logits, start, stop, after_chunk=None):
-        """The gradient of the mean loss over samples ``[start, stop)`` (columns) into ``folded.grads``,
-        chunk by chunk: the first chunk writes it, the others add theirs. ``after_chunk(chunk_stop)``
-        is called after each chunk."""
+    def _column_pass(self, X, targets, schedule, samples, step=None, score=True):
+        """A pass in columns, a stage at a time, each batch chunk by chunk: a batch's first chunk writes
+        its gradient into ``folded.grads``, the others add theirs, and ``step()`` (if given) follows its
+        last. ``samples(start, stop)`` names the samples at those places of the pass's order (see
+        ``TrainingSet.samples``). Returns the summed loss and count of correct predictions of the logits
+        (None when not ``score``)."""
         folded = self.folded
-        scale = np.asarray(1.0 / (stop - start), self.dtype)
-        for k, chunk_start in enumerate(range(start, stop, block.rows)):
-            chunk = slice(chunk_start, min(chunk_start + block.rows, stop))
-            block.grad(inputs[:, chunk], targets[..., chunk], logits[:, chunk],
-                       folded.chunk_weight_grads if k else folded.weight_grads, scale)
-            if k:
-                np.add(folded.grads, folded.chunk_grads, out=folded.grads)
-            if after_chunk is not None:
-                after_chunk(chunk.stop)
+        block = self._block(schedule.chunk_rows, True)
+        stage = self._column_stage(schedule)
+        metric = self._metric(schedule.capacity, True) if score else None
+        loss = correct = 0.0
+        for start, stop in schedule.stages:
+            stage_targets, labels = stage.load_targets(targets, samples(start, stop))
+            logits = stage.logits[:, :stop - start]
+            for lo, hi, opens, closes, scale in schedule.chunks(start, stop):
+                block.grad(stage.load_inputs(X, samples(start + lo, start + hi)), stage_targets[..., lo:hi],
+                           logits[:, lo:hi], folded.weight_grads if opens else folded.chunk_weight_grads, scale)
+                if not opens:
+                    np.add(folded.grads, folded.chunk_grads, out=folded.grads)
+                if closes and step is not None:
+                    step()
+            if metric is not None:
+                stage_loss, stage_correct = metric(logits, labels)
+                loss, correct = loss + stage_loss, correct + stage_correct
+        return (loss, correct) if score else None
 
     # -------------------------------------------------------------- checking and evaluation
 
@@ -200,13 +210,9 @@ class Engine:
         engine. Copies; the engine's training state is not changed.
         """
         n = len(X)
-        inputs = self.columns(X)
-        kind = self.plan.head.kind
-        targets = np.ascontiguousarray(y).reshape(1, n) if kind == "binary" else metric_labels(kind, y)
-        logits = np.empty((self.plan.classes, n), self.dtype)
-        block = self._block(min(self.chunk_rows, n), True)
         with np.errstate(over="ignore", invalid="ignore"):
-            self._batch_gradient(block, inputs, targets, logits, 0, n)
+            targets = kernel_targets(self.plan.head.kind, y)
+            self._column_pass(X, targets, self.column_schedule(n, n), slice, score=False)  # the samples as they lie
             if self.decay is not None:
                 self._add_decay()
         keys = {id(array): key for key, array in self.net.params.items()}
@@ -217,47 +223,24 @@ class Engine:
         return grads
 
     def evaluate(self, X, y):
-        """``{"loss", "accuracy", "n"}`` of the engine's current parameters on ``(X, y)``, in chunks.
+        """``{"loss", "accuracy", "n"}`` of the engine's current parameters on ``(X, y)``, a stage at a time.
 
         ``X`` (N, D) of the network's dtype and ``y`` as ``model.inputs.check_Xy`` returns it. The loss
         is the data loss (no weight-decay penalty), as ``net.evaluate`` reports it.
         """
         n = len(X)
-        inputs = self.columns(X)
-        labels = metric_labels(self.plan.head.kind, y)
-        rows, metric_rows = min(self.chunk_rows, n), min(METRIC_ROWS, n)
-        block, metric = self._block(rows, True), self._metric(metric_rows, True)
-        logits = block.logits_out(metric_rows)
+        targets = kernel_targets(self.plan.head.kind, y)
+        schedule = self.column_schedule(n, n)
+        block = self._block(schedule.chunk_rows, True)
+        stage = self._column_stage(schedule)
+        metric = self._metric(schedule.capacity, True)
         loss = correct = 0.0
         with np.errstate(over="ignore", invalid="ignore"):
-            for start in range(0, n, metric_rows):
-                stop = min(start + metric_rows, n)
-                for chunk_start in range(start, stop, rows):
-                    chunk_stop = min(chunk_start + rows, stop)
-                    block.forward(inputs[:, chunk_start:chunk_stop], logits[:, chunk_start - start:chunk_stop - start])
-                block_loss, block_correct = metric(logits[:, :stop - start], labels[start:stop])
-                loss += block_loss
-                correct += block_correct
+            for start, stop in schedule.stages:
+                _, labels = stage.load_targets(targets, slice(start, stop))
+                logits = stage.logits[:, :stop - start]
+                for lo, hi, *_ in schedule.chunks(start, stop):
+                    block.forward(stage.load_inputs(X, slice(start + lo, start + hi)), logits[:, lo:hi])
+                stage_loss, stage_correct = metric(logits, labels)
+                loss, correct = loss + stage_loss, correct + stage_correct
         return {"loss": loss / n, "accuracy": correct / n, "n": int(n)}
-
-
-class _RunningScore:
-    """The epoch's running loss and accuracy: the logits scored in blocks of ``METRIC_ROWS`` samples as
-    the steps complete them (``upto(stop)``), summed, then averaged (``means()``)."""
-
-    def __init__(self, metric, logits, labels, columns):
-        self.metric, self.logits, self.labels, self.columns = metric, logits, labels, columns
-        self.n = len(labels)
-        self.scored, self.loss, self.correct = 0, 0.0, 0.0
-
-    def upto(self, stop):
-        """Score every complete block of logits before ``stop`` (and the rest when ``stop`` is the end)."""
-        while stop - self.scored >= METRIC_ROWS or (stop == self.n and self.scored < self.n):
-            end = min(self.scored + METRIC_ROWS, stop)
-            block = slice(self.scored, end)
-            loss, correct = self.metric(self.logits[:, block] if self.columns else self.logits[block],
-                                        self.labels[block])
-            self.loss, self.correct, self.scored = self.loss + loss, self.correct + correct, end
-
-    def means(self):
-        return self.loss / self.n, self.correct / self.n
