@@ -68,7 +68,8 @@ class Standardize(Layer):
         mean = sum(block.sum(axis=0, dtype=np.float64) for block in blocks) / len(X)
         variance = sum(((block - mean) ** 2).sum(axis=0) for block in blocks) / len(X)
         std = np.sqrt(variance)
-        return self.set(mean, np.where(std > 0, std, 1.0))
+        constant = std <= 10 * np.finfo(np.float64).eps * np.abs(mean)  # all one value, up to rounding
+        return self.set(mean, np.where(constant | (std == 0), 1.0, std))
 
     def set(self, mean, scale):
         """Set the shift and scale, each (D,), finite, scale > 0; returns self."""

@@ -48,3 +48,10 @@ def test_bad_construction_and_fit():
         Standardize(0)
     with pytest.raises(ValueError, match=r"\(N, 3\)"):
         Standardize(3).fit(np.ones((4, 2)))
+
+
+def test_a_constant_column_keeps_scale_one_even_when_rounding_gives_it_a_tiny_spread():
+    X = np.c_[np.full(7, 0.1), np.arange(7.0)]
+    layer = Standardize(2).fit(X)
+    assert layer.scale[0] == 1.0 and layer.mean[0] == pytest.approx(0.1)
+    assert layer.scale[1] == pytest.approx(np.arange(7.0).std())
