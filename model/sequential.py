@@ -18,6 +18,7 @@ from layers.validation import ParameterError, check_real
 from . import predict
 from .inputs import check_Xy
 from .parameters import ParameterView
+from .protocol import backward_through
 
 #: the kinds of labels a loss takes (its ``target``)
 BINARY, CLASSES, VALUES = "binary", "classes", "values"
@@ -81,6 +82,7 @@ class Sequential:
         self.classes, self.feature_names = None, None
         self.training = True
         self._pending = False  # a loss whose backward has not been taken may still be differentiated
+        self._input_shapes = []  # each layer's input shape in the last forward pass
         self._claim()
 
     # -------------------------------------------------------------- ownership
@@ -128,7 +130,9 @@ class Sequential:
         Followed by ``criterion.forward(out, y)``, this is what ``backward`` differentiates (``loss`` does
         both, after validating ``X`` and ``y``).
         """
+        self._input_shapes = []  # what each layer's dℓ/dx must be shaped like
         for layer in self.layers:
+            self._input_shapes.append(np.shape(X))
             X = layer.forward(X)
         self._pending = True
         return X
@@ -148,14 +152,15 @@ class Sequential:
         """Backpropagate from the last ``loss``: fill every layer's ``grads``, return dℓ/dX (N, D).
 
         The root's gradient is dℓ/dℓ = 1; each layer gets the upstream gradient from the one after it
-        and returns its downstream gradient (upstream × local).
+        and returns its downstream gradient (upstream × local). A layer whose dℓ/dx or ``grads`` break the
+        shape rule is named in a ``LayerProtocolError`` (``model.protocol``).
         """
         if not self._pending:
             raise RuntimeError(f"{type(self).__name__}.backward() called before loss(): nothing to differentiate "
                                "(prediction and evaluation do not leave a loss to differentiate)")
         upstream = self.criterion.backward(1.0)
-        for layer in reversed(self.layers):
-            upstream = layer.backward(upstream)
+        for i in range(len(self.layers) - 1, -1, -1):
+            upstream = backward_through(self.layers[i], i, upstream, self._input_shapes[i])
         if self.weight_decay:
             for W, dW in zip(self._decayed(self.params), self._decayed(self.grads), strict=True):
                 dW += self.weight_decay * W  # d/dW of (λ/2)‖W‖² is λ W
@@ -321,10 +326,14 @@ def _target_of(loss):
 
 
 def _layer_widths(layer):
-    """(input width, output width) a layer declares (``in_features``/``out_features``, or ``num_features``)."""
+    """(input width, output width) a layer declares (``in_features``/``out_features``, or ``num_features``), or
+    reads off its weight matrix ``params["W"]`` (D_in, D_out) when it declares none (a learner's ``Linear``)."""
     fin, fout = getattr(layer, "in_features", None), getattr(layer, "out_features", None)
     if fin is None and fout is None:
         fin = fout = getattr(layer, "num_features", None)
+    weight = getattr(layer, "params", {}).get("W") if isinstance(getattr(layer, "params", None), dict) else None
+    if fin is None and fout is None and np.ndim(weight) == 2:
+        fin, fout = (int(n) for n in np.shape(weight))
     return tuple(w if isinstance(w, (int, np.integer)) and not isinstance(w, bool) else None for w in (fin, fout))
 
 
