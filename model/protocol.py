@@ -22,26 +22,28 @@ def backward_through(layer, index, upstream, input_shape):
             raise
         raise LayerProtocolError(f"{_name(layer, index)}.backward failed for an upstream of shape {np.shape(upstream)} "
                                  f"and an input of shape {input_shape}: {_first_line(exc)}") from exc
-    got = np.shape(downstream)
+    got = downstream.shape if type(downstream) is np.ndarray else np.shape(downstream)
     if got != input_shape:
         raise LayerProtocolError(f"{_name(layer, index)}.backward returned dℓ/dx of shape {got}, but its input had "
                                  f"shape {input_shape}: a gradient has the shape of what it is taken with respect to"
                                  f"{_hint(got, input_shape, 'dℓ/dx = upstream · Wᵀ')}")
-    check_grads(layer, index)
+    params = getattr(layer, "params", None)
+    if params:
+        check_grads(layer, index, params)
     return downstream
 
 
-def check_grads(layer, index):
+def check_grads(layer, index, params):
     """Refuse ``grads`` whose keys or shapes differ from ``params``'."""
-    params = getattr(layer, "params", None)
-    if not params:
-        return
     grads = getattr(layer, "grads", {})
     if grads.keys() != params.keys():
         raise LayerProtocolError(f"{_name(layer, index)}.grads has keys {sorted(grads)}, its params {sorted(params)}: "
                                  "a gradient stored under another name never reaches its parameter")
     for key, param in params.items():
-        got, want = np.shape(grads[key]), np.shape(param)
+        grad = grads[key]
+        if type(grad) is np.ndarray and type(param) is np.ndarray and grad.shape == param.shape:
+            continue  # the usual case, decided without a call
+        got, want = np.shape(grad), np.shape(param)
         if got != want:
             raise LayerProtocolError(f"{_name(layer, index)}.grads[{key!r}] has shape {got}, params[{key!r}] has "
                                      f"shape {want}{_hint(got, want, 'dℓ/dW = xᵀ · upstream')}")
