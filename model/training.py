@@ -35,6 +35,8 @@ DIVERGENCE_FACTOR = 10.0
 #: The engine's gradient must equal the layers' on one batch to this relative error before it is trusted
 #: (in float64; float32 gets 1000 of its machine epsilons).
 ENGINE_TOLERANCE = 1e-10
+#: More passes than this are a typo, not a plan (a million epochs of one step each is hours).
+MAX_EPOCHS = 1_000_000
 #: Rows of the batch the engine is verified on.
 VERIFY_ROWS = 64
 
@@ -93,6 +95,8 @@ class TrainingConfig:
         if self.lr is not None and not (_is_number(self.lr) and math.isfinite(self.lr) and self.lr > 0):
             _refuse("lr", f"must be a finite number > 0, got {self.lr!r}")
         self.epochs = _count("epochs", self.epochs)
+        if self.epochs > MAX_EPOCHS:
+            _refuse("epochs", f"must be at most {MAX_EPOCHS:,}, got {self.epochs:,}")
         self.batch_size = None if self.batch_size is None else _count("batch_size", self.batch_size)
         self.patience = None if self.patience is None else _count("patience", self.patience)
         if self.engine not in ("auto", "layers"):
@@ -340,7 +344,8 @@ class _Guard:
         finite = all(np.isfinite(p).all() for p in self.net.params.values())
         if not (math.isfinite(loss) and loss <= self.limit and finite):
             self.last_good.restore()
-            advice = f"try a lower learning rate than lr={lr:g}" if lr is not None else "the data may need rescaling"
+            advice = (f"try a lower learning rate than lr={lr:g}" if lr is not None else "the data may need rescaling")
+            advice += "; or a layer's backward gives non-finite gradients (check it with the gradient checker)"
             raise TrainingDiverged(f"training diverged in epoch {epoch} (loss {loss:.3g}); parameters restored to "
                                    f"the last good ones; {advice}", history)
         if self.epoch_start is None:
@@ -529,21 +534,25 @@ def run_epoch(net, opt, data):
     Returns
     -------
     (steps taken, mean data loss, accuracy) — running means over the epoch's samples, each batch scored
-    with the parameters it was computed with; (steps, the loss, NaN) at the first non-finite loss.
-    Accuracy is None for a regression head.
+    with the parameters it was computed with; (steps, NaN, NaN) at the first batch whose output or loss is
+    not finite (a diverging run, or a layer whose gradient overflowed: the guard then says so, once,
+    instead of NumPy's warnings or the loss refusing its input). Accuracy is None for a regression head.
     """
     X, y = data.shuffled()
     steps, total, correct = 0, 0.0, 0.0
-    for rows in data.shuffler.batches():
-        out = net.forward(X[rows])
-        loss = net.criterion.forward(out, y[rows])
-        if not math.isfinite(loss):
-            return steps, loss, math.nan
-        net.backward()
-        opt.step()
-        steps += 1
-        total += loss * len(out)
-        correct += _correct(net, out, y[rows])
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for rows in data.shuffler.batches():
+            out = net.forward(X[rows])
+            if not math.isfinite(out.sum()):
+                return steps, math.nan, math.nan
+            loss = net.criterion.forward(out, y[rows])
+            if not math.isfinite(loss):
+                return steps, math.nan, math.nan
+            net.backward()
+            opt.step()
+            steps += 1
+            total += loss * len(out)
+            correct += _correct(net, out, y[rows])
     n = len(y)
     return steps, total / n, None if net.target == "values" else correct / n
 

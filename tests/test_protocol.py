@@ -5,7 +5,7 @@ import pytest
 
 from data import make_circles
 from layers import BCELoss, Linear, Sigmoid
-from model import Sequential, TwoLayerNet, train
+from model import Sequential, TrainingDiverged, TwoLayerNet, train
 from model.protocol import LayerProtocolError
 
 
@@ -85,3 +85,31 @@ def test_a_correct_learner_layer_passes_every_check():
     X, y = make_circles(40, seed=0)
     h = train(net_with(None), X, y, epochs=5)
     assert h.engine == "layers" and np.isfinite(h.final["train_loss"])
+
+
+class OverflowingSigmoid:
+    """A learner's Sigmoid whose backward divides by zero: its gradients become infinite."""
+
+    def forward(self, x):
+        self.y = 1 / (1 + np.exp(-x))
+        return self.y
+
+    def backward(self, upstream):
+        return upstream * self.y * (1 - self.y) / 0.0
+
+
+@pytest.mark.parametrize("batch_size", [8, None])
+def test_a_backward_that_overflows_is_divergence_in_one_message_not_a_spray_of_warnings(batch_size):
+    X, y = make_circles(40, seed=0)
+    net = TwoLayerNet(seed=0, layer_types={"Sigmoid": OverflowingSigmoid})
+    start = {k: v.copy() for k, v in net.params.items()}
+    with pytest.raises(TrainingDiverged, match="non-finite gradients"):  # warnings are errors in this suite
+        train(net, X, y, epochs=3, batch_size=batch_size)
+    for key, value in start.items():
+        assert np.isfinite(net.params[key]).all() and net.params[key].shape == value.shape
+
+
+def test_absurd_epochs_are_refused_by_name():
+    X, y = make_circles(10, seed=0)
+    with pytest.raises(ValueError, match="epochs must be at most 1,000,000"):
+        train(TwoLayerNet(seed=0), X, y, epochs=10**20)
