@@ -8,6 +8,7 @@ regular file, a directory that cannot be written, a wrong extension. It creates 
 
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 from app.cli import UsageError
@@ -100,6 +101,11 @@ def _check_directory(where, path):
         raise UsageError(f"{where}: the directory {parent} is not writable")
     if _read_only_fs(parent):
         raise UsageError(f"{where}: the directory {parent} is on a read-only file system")
+    try:  # the only sure test (/proc and /sys look writable to root): make a file there, which vanishes again
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{where}: no file can be created in {parent} ({exc.strerror})") from None
 
 
 def _read_only_fs(directory):

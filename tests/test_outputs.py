@@ -276,3 +276,9 @@ def test_a_symlink_loop_is_an_error_naming_the_users_path(tmp_path):
     with pytest.raises(OSError) as info:
         atomic_write(loop, lambda fh: fh.write(b"x"))
     assert info.value.filename == str(loop) and loop.is_symlink()
+
+
+def test_a_directory_that_looks_writable_but_takes_no_files_is_refused_before_work():
+    # Linux's /proc: writable by its mode bits for root, on no read-only file system, yet it takes no new file
+    with pytest.raises(UsageError, match=r"--save /proc/m.npz: no file can be created in /proc"):
+        check_outputs([("--save", "/proc/m.npz", (".npz",))])
