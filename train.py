@@ -13,7 +13,7 @@ import math
 import sys
 from dataclasses import dataclass, replace
 
-from app.cli import OneLineParser, UsageError, dumps_strict, flag_errors, parse_widths, run_main
+from app.cli import OneLineParser, UsageError, dumps_strict, flag_errors, parse_widths, print_json, run_main
 from app.experiment import check_seed, labels_for, load_dataset, prepare
 from app.learner import load_learner_classes, unused, whose
 from app.outcome import Keeper, divergence_advice, path_line, result_object, summary_line
@@ -313,7 +313,7 @@ def evaluate(a):
         raise ValueError(f"{a.evaluate}: the loss on {source} is not finite (the data is far outside "
                          "what the model was trained on)")
     if a.json:
-        print(dumps_strict({"model": a.evaluate, "data": source, **metrics}))
+        print_json(a, dumps_strict({"model": a.evaluate, "data": source, **metrics}))
     elif net.target == "values":
         print(f"{a.evaluate} on {source}: rmse {metrics['rmse']:.4g}, r2 {metrics['r2']:.4f}, "
               f"mse {metrics['loss']:.4g}, n {metrics['n']}")
@@ -328,7 +328,7 @@ def predict(a):
     net = load(a.predict)
     count = write_predictions(net, a.data, a.out, a.label)
     if a.json:
-        print(dumps_strict({"model": a.predict, "data": a.data, "out": a.out, "n": count}))
+        print_json(a, dumps_strict({"model": a.predict, "data": a.data, "out": a.out, "n": count}))
     else:
         print(f"{a.predict} on {a.data}: predicted {count} rows into {a.out}")
     return 0
@@ -487,7 +487,7 @@ class Training:
         why = "the best validation loss" if h.restored_best else "the last complete epoch"
         self.log(summary_line(run, metrics))
         if a.json:
-            print(dumps_strict(result_object(run, metrics, a.save, self.label)))
+            print_json(a, dumps_strict(result_object(run, metrics, a.save, self.label)))
         print(f"{PROG}: error: stopped by {stop.name} in epoch {h.epoch[-1] + 1}; saved the model of epoch {kept} "
               f"({why}) to {a.save}" + (f", history to {a.history}" if a.history else ""), file=sys.stderr)
         return stop.status
@@ -512,7 +512,7 @@ class Training:
         if run.data.X.shape[1] == 2 and not a.json and not run.regression:
             self.log(ascii_regions(run.net, run.data.X, run.data.y))
         if a.json:
-            print(dumps_strict(result_object(run, metrics, a.save, self.label, self.settings or None)))
+            print_json(a, dumps_strict(result_object(run, metrics, a.save, self.label, self.settings or None)))
 
 
 def _close(progress, history=None):

@@ -110,7 +110,11 @@ def run_main(prog, parser, run, argv, user_errors, error_status=1):
 def _run(prog, run, args, user_errors, error_status):
     debug = getattr(args, "debug", False)
     try:
-        return run(args)
+        if not getattr(args, "json", False):
+            return run(args)
+        args.json_out = sys.stdout  # the one JSON object goes here (print_json); anything else printed, to stderr
+        with contextlib.redirect_stdout(sys.stderr):
+            return run(args)
     except BrokenPipeError:  # before user_errors: an OSError, but not the user's to fix
         raise
     except MemoryError as exc:
@@ -129,6 +133,12 @@ def _run(prog, run, args, user_errors, error_status):
             message = _one_line(exc)
         _say(prog, message)
         return EXIT_USAGE if isinstance(exc, UsageError) else error_status
+
+
+def print_json(args, text):
+    """Print the command's one JSON object on stdout, even while ``run_main`` sends every other print (a
+    learner's debugging ``print`` in their layer, say) to stderr so that stdout stays one JSON object."""
+    print(text, file=getattr(args, "json_out", None) or sys.stdout)
 
 
 def _one_line(exc):

@@ -10,7 +10,7 @@ import json
 import math
 import shlex
 
-from app.cli import UsageError, flag_errors, parse_widths
+from app.cli import UsageError, flag_errors, parse_widths, print_json
 from app.outputs import check_outputs
 from checking.checker import LayerError, Report, check_settings
 from checking.suites import default_suite
@@ -73,7 +73,7 @@ def _run(a, argv):
                                classes=a.classes, burn_in=a.burn_in, layer_types=types, **settings)
     report.strict = a.strict
     if a.json:
-        print(json.dumps(report.to_dict(), allow_nan=False))
+        print_json(a, json.dumps(report.to_dict(), allow_nan=False))
         return 0 if report.passed else 1
     print(report.table())
     print(report.summary())

@@ -18,7 +18,7 @@ from app.cli import (EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, OneLineParser, UsageErr
 from app.outputs import check_outputs
 from layers.validation import ParameterError
 
-from .conftest import ROOT
+from .conftest import ROOT, run_cli
 
 # A tiny program on run_main, as train.py and gradcheck.py are: OSError is a user error there too,
 # which is how "[Errno 32] Broken pipe" used to reach the user.
@@ -245,3 +245,31 @@ def test_dumps_strict_never_emits_nan_or_infinity(obj):
     out = _strict_loads(dumps_strict({"data": obj}))
     clean, notes = strict_json({"data": obj})
     assert out == (dict(clean, notes=notes) if notes else clean)
+
+
+PRINTING_SIGMOID = '''
+import numpy as np
+
+
+class Sigmoid:
+    def forward(self, x):
+        print("debug: forward", x.shape)  # a learner's debugging print
+        self.y = 1 / (1 + np.exp(-x))
+        return self.y
+
+    def backward(self, upstream):
+        print("debug: backward")
+        return upstream * self.y * (1 - self.y)
+'''
+
+
+@pytest.mark.parametrize("script,args", [
+    ("train.py", ["--use", "psig.py:Sigmoid", "--json", "--quiet", "--epochs", "2", "--save", "m.npz"]),
+    ("gradcheck.py", ["--layer", "psig.py:Sigmoid", "--json"]),
+])
+def test_with_json_stdout_stays_one_object_when_the_learners_code_prints(tmp_path, script, args):
+    (tmp_path / "psig.py").write_text(PRINTING_SIGMOID)
+    done = run_cli(script, *args, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert isinstance(json.loads(done.stdout), dict)
+    assert "debug: forward" in done.stderr
