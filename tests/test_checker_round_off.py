@@ -1,0 +1,35 @@
+"""At a trained point gradients are tiny; finite differences cannot tell values closer than their round-off."""
+
+import numpy as np
+
+from checking.checker import check_model
+from data import make_spiral
+from layers import Linear, ReLU, SoftmaxCrossEntropyLoss
+from model import Sequential, train
+
+
+def trained_spiral_net():
+    X, y = make_spiral(300, classes=3, seed=0)
+    rng = np.random.default_rng(0)
+    net = Sequential([Linear(2, 32, rng=rng), ReLU(), Linear(32, 3, rng=rng)], SoftmaxCrossEntropyLoss())
+    train(net, X, y, optimizer="adam", lr=0.01, epochs=100, seed=0)
+    return net, X, y
+
+
+def test_a_correct_network_at_a_trained_point_passes():
+    net, X, y = trained_spiral_net()
+    report = check_model(net, X[:8], y[:8])
+    assert report.passed, report.table()
+
+
+def test_a_wrong_gradient_at_the_same_point_still_fails(monkeypatch):
+    net, X, y = trained_spiral_net()
+    real = Linear.backward
+
+    def a_tenth_too_big(self, upstream):
+        out = real(self, upstream)
+        self.grads["W"] *= 1.1
+        return out
+
+    monkeypatch.setattr(Linear, "backward", a_tenth_too_big)
+    assert not check_model(net, X[:8], y[:8]).passed
