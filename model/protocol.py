@@ -21,7 +21,7 @@ def backward_through(layer, index, upstream, input_shape):
         if isinstance(exc, LayerProtocolError):
             raise
         raise LayerProtocolError(f"{_name(layer, index)}.backward failed for an upstream of shape {np.shape(upstream)} "
-                                 f"and an input of shape {input_shape}: {_first_line(exc)}") from exc
+                                 f"and an input of shape {input_shape}: {_reason(exc)}") from exc
     got = downstream.shape if type(downstream) is np.ndarray else np.shape(downstream)
     if got != input_shape:
         raise LayerProtocolError(f"{_name(layer, index)}.backward returned dℓ/dx of shape {got}, but its input had "
@@ -57,6 +57,10 @@ def _name(layer, index):
     return f"layer {index} ({type(layer).__name__})"
 
 
-def _first_line(exc):
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"
+def _reason(exc):
+    """The exception in a few words: NumPy's shape complaints as what they mean, anything else as it says."""
+    text = " ".join(str(exc).split())
+    if isinstance(exc, ValueError) and any(word in text for word in ("broadcast", "mismatch", "shape", "aligned")):
+        return ("the shapes inside it do not fit (a product with a missing .T, a sum over the wrong axis?); "
+                "the gradient checker names the shapes each gradient needs")
+    return f"{type(exc).__name__}: {text}"
