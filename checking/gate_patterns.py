@@ -1,4 +1,4 @@
-"""The handout's four gate patterns, each with numbers and a check: what ``gradcheck.py --trace gates`` prints.
+"""The handout's four gate patterns, each with numbers and a check: the gates trace of the command line.
 
 Add distributes, multiply swaps and scales, max routes to the winner, copy adds. Each pattern runs the
 library's own gate (``layers/gates.py``) on small numbers, hands it an upstream gradient, prints the local
