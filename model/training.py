@@ -435,28 +435,33 @@ class _EngineRunner:
 
 
 def _engine_disagrees(engine, body, X, y):
-    """None when the engine's gradient on ``(X, y)`` equals the layers', else a sentence naming where not."""
+    """None when the engine's gradient on ``(X, y)`` equals the layers', else a sentence naming where not.
+
+    Parameters are compared from the loss down, so the first that differs bounds where the layers and the
+    engine part: in that parameter's layer or one after it (a broken backward spoils every gradient below it).
+    """
     body.criterion.forward(body.forward(X), y)
     body.backward()
     theirs = engine.gradients(X, y)
     tolerance = max(ENGINE_TOLERANCE, 1000 * float(np.finfo(body.dtype).eps))  # float32 rounds at ~1e-7
-    for key, ours in body.grads.items():
+    for key, ours in reversed(body.grads.items()):
         scale = max(float(np.abs(ours).max(initial=0.0)), float(np.abs(theirs[key]).max(initial=0.0)), 1e-300)
         error = float(np.abs(np.asarray(ours) - theirs[key]).max(initial=0.0)) / scale
         if not error <= tolerance:
-            layer = _layer_of(body, key)
-            return (f"the engine's gradient for {key} ({layer}) differs from the layer objects' (relative error "
-                    f"{error:.1e}): trained on the layers")
+            index = _index_of(body, key)
+            suspects = ", ".join(type(layer).__name__ for layer in body.layers[index:]) + ", " + type(
+                body.criterion).__name__
+            return (f"the engine's gradient for {key} differs from the layer objects' (relative error {error:.1e}), "
+                    f"the first difference from the loss down, so one of {suspects} computes another gradient "
+                    "than the engine: trained on the layers")
     return None
 
 
-def _layer_of(body, key):
-    """The class name of the layer that owns parameter ``key``."""
-    for layer in body.layers:
-        for name, array in getattr(layer, "params", {}).items():
-            if array is body.params[key]:
-                return f"{type(layer).__name__}.{name}"
-    return "unknown layer"
+def _index_of(body, key):
+    """The index of the layer that owns parameter ``key``."""
+    target = body.params[key]
+    return next(i for i, layer in enumerate(body.layers)
+                if any(array is target for array in getattr(layer, "params", {}).values()))
 
 
 def _check_layers_can_train(body, n, batch_size, optimizer):

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from data import make_circles, make_moons
+from layers import Sigmoid
 from layers.validation import ParameterError
 from model import Architecture, TwoLayerNet
 from model.inputs import check_Xy
@@ -137,3 +138,21 @@ def test_the_regressor_shares_the_classifiers_hidden_layers_and_learns_a_smooth_
     assert h.final["train_loss"] < 0.1 * float(np.var(Y, axis=0).mean())
     with pytest.raises(ParameterError, match="fused"):
         Architecture(fused=True).build_regressor(3)
+
+
+def test_an_edited_library_layer_changes_what_train_learns_the_engine_never_hides_it(monkeypatch):
+    """Break ``layers.Sigmoid.backward`` as a learner might to see what happens: ``train()`` notices that the
+    engine's gradient differs from the layer objects', trains on the layers, and says so."""
+    X, y = make_circles(200, seed=0)
+    reference = TwoLayerNet(seed=0)
+    h_ok = train(reference, X, y, epochs=20, seed=0)
+    assert h_ok.engine == "engine" and h_ok.engine_note == ""
+
+    real = Sigmoid.backward
+    monkeypatch.setattr(Sigmoid, "backward", lambda self, upstream: 0.5 * real(self, upstream))
+    edited = TwoLayerNet(seed=0)
+    h = train(edited, X, y, epochs=20, seed=0)
+    assert h.engine == "layers"
+    assert "gradient for b differs from the layer objects'" in h.engine_note
+    assert "one of Linear, Sigmoid, BCELoss computes another gradient" in h.engine_note
+    assert not np.allclose(gather(edited.params), gather(reference.params))
