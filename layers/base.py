@@ -8,7 +8,8 @@ gradient has the shape of what it is taken with respect to).
 
 What every ``backward`` would otherwise open with lives here, once. ``Layer`` wraps the ``forward``
 and ``backward`` each subclass defines (``__init_subclass__``): after ``forward`` it notes the shape and
-dtype of each output; before ``backward`` it refuses to run without a cache and checks each upstream
+dtype of each output (and refuses an input that is not real numbers: complex values would pass through
+silently); before ``backward`` it refuses to run without a cache and checks each upstream
 gradient against the output it is the gradient of, handing it on in that output's dtype (an integer
 upstream becomes float; float32 stays float32). A loss's output is a Python float, so its upstream
 must be a scalar and is handed on as a Python float, which takes the dtype of the array it multiplies.
@@ -118,6 +119,10 @@ def _noting_the_outputs(forward):
 
     @functools.wraps(forward)
     def noting(self, *inputs, **options):
+        kind = getattr(getattr(inputs[0], "dtype", None), "kind", "f") if inputs else "f"
+        if kind not in "fiub":  # complex numbers would flow through silently; strings and objects fail obscurely
+            raise ValueError(f"{type(self).__name__}.forward takes real numbers, got an array of dtype "
+                             f"{inputs[0].dtype}")
         out = forward(self, *inputs, **options)
         if type(out) is np.ndarray and out.dtype.kind == "f":  # the usual output: a float array
             self._upstream_spec = out.shape, out.dtype

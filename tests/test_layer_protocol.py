@@ -396,3 +396,11 @@ def test_intervals_are_read_with_their_open_and_closed_ends(within, inside, outs
     for v in outside:
         with pytest.raises(ParameterError, match=re.escape(f"Test: v must be in {within}, got {float(v)!r}")):
             check_real(v, "v", "Test", within=within)
+
+
+@pytest.mark.parametrize("layer", [Linear(2, 3, rng=0), ReLU(), Sigmoid(), Tanh(), Softmax(), BatchNorm(2)],
+                         ids=lambda layer: type(layer).__name__)
+def test_a_forward_refuses_complex_or_object_input_in_one_line(layer):
+    for x in (np.ones((2, 2)) + 0j, np.array([[1, 2], [3, "a"]], dtype=object)):
+        with pytest.raises(ValueError, match=rf"{type(layer).__name__}\.forward takes real numbers, got an array"):
+            layer.forward(x)
