@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import train
+from app import train_cli
 from data import csv_loader, make_moons
 from model import load
 
@@ -277,7 +278,7 @@ def test_when_the_plot_fails_the_saved_model_is_still_said(tmp_path, capsys, mon
     def broken(*args, **kwargs):
         raise OSError("no space left on device")
 
-    monkeypatch.setattr(train, "plot_run", broken)
+    monkeypatch.setattr(train_cli, "plot_run", broken)
     code, out, err = run(capsys, "--epochs", "2", "--save", tmp_path / "m.npz", "--plot", tmp_path / "p.png")
     assert code == 1 and "no space left on device" in err
     assert f"saved model to {tmp_path / 'm.npz'}" in out and load(tmp_path / "m.npz") is not None
