@@ -7,15 +7,13 @@ architecture, and nothing here knows a concrete layer class: any object with ``f
 ``backward`` (and ``params``/``grads`` when it has parameters) is a layer.
 """
 
-import contextlib
 import copy
-import weakref
 
 import numpy as np
 
 from layers.validation import ParameterError, check_real
 
-from . import predict
+from . import ownership, predict
 from .inputs import check_Xy
 from .parameters import ParameterView
 from .protocol import backward_through
@@ -67,7 +65,7 @@ class Sequential:
         self.criterion = loss
         _check_layers(self.layers)
         self.target = _target_of(loss)
-        _check_free(self.layers + [loss], self)
+        ownership.check_free(self.layers + [loss], self)
         self.weight_decay = check_real(weight_decay, "weight_decay", type(self).__name__)
         if self.weight_decay < 0:
             raise ParameterError(type(self).__name__, "weight_decay", f"must be >= 0, got {self.weight_decay!r}")
@@ -88,16 +86,12 @@ class Sequential:
     # -------------------------------------------------------------- ownership
 
     def _claim(self):
-        """Note on every layer and the loss that they belong to this network (a weak reference)."""
-        for obj in self.layers + [self.criterion]:
-            with contextlib.suppress(AttributeError):  # an object that takes no attributes cannot be tracked
-                obj._network = Owner(self)
+        """Note on every layer and the loss that they belong to this network (``model.ownership``)."""
+        ownership.claim(self.layers + [self.criterion], self)
 
     def release(self):
         """Give the layers and the loss back, so another network may take them; this one must not be used."""
-        for obj in self.layers + [self.criterion]:
-            if _owner(obj) is self:
-                obj._network = Owner()
+        ownership.release(self.layers + [self.criterion], self)
 
     def __setstate__(self, state):
         # a copy or an unpickled network owns its (copied) layers: their notes were dropped on the way
@@ -274,44 +268,6 @@ def _check_layers(layers):
             raise ValueError(f"layer {i} is the same object as layer {seen[id(layer)]} ({layer!r}); "
                              "a network needs a separate layer at each position")
         seen[id(layer)] = i
-
-
-class Owner:
-    """A layer's note of the network it belongs to: a weak reference, so a network that is gone frees its
-    layers. Copies and pickles drop it (the copied network claims its copied layers again)."""
-
-    __slots__ = ("ref",)
-
-    def __init__(self, net=None):
-        self.ref = None if net is None else weakref.ref(net)
-
-    def network(self):
-        return None if self.ref is None else self.ref()
-
-    def __reduce__(self):
-        return (Owner, ())
-
-    def __deepcopy__(self, memo):
-        return Owner()
-
-    def __repr__(self):
-        return "Owner()"
-
-
-def _owner(obj):
-    note = getattr(obj, "_network", None)
-    return note.network() if isinstance(note, Owner) else None
-
-
-def _check_free(objects, net):
-    """Refuse a layer or loss that another live network holds: two networks would overwrite each other's
-    caches, and a backward would differentiate the other network's forward pass."""
-    for i, obj in enumerate(objects):
-        owner = _owner(obj)
-        if owner is not None and owner is not net:
-            what = "the loss" if i == len(objects) - 1 else f"layer {i}"
-            raise ValueError(f"{what} ({obj!r}) already belongs to another network, which would overwrite its cache; "
-                             "pass copy.deepcopy(it), or call release() on that network first")
 
 
 def _target_of(loss):
