@@ -83,7 +83,9 @@ def make_layout(path, lineno, row, delimiter, label, features, choose):
         need = "at least one feature column and a label" if label_col is not None else "at least one column"
         raise ValueError(f"{where}: need {need}, got {used} column")
     if label_col is not None and label_col in feature_cols:
-        raise ValueError(f"{where}: column {label_col + 1} cannot be both the label and a feature")
+        named = f" {names[label_col]!r}" if names else ""
+        raise ValueError(f"{where}: column {label_col + 1}{named} (index {label_col}, counting from 0) cannot be both "
+                         "the label and one of the features")
     if len(set(feature_cols)) != len(feature_cols):
         raise ValueError(f"{where}: a feature column is named twice")
     feature_names = [names[c] for c in feature_cols] if header else [f"x{j}" for j in range(len(feature_cols))]

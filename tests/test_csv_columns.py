@@ -49,7 +49,8 @@ def test_a_column_that_is_not_there_is_named(tmp_path):
     refused(path, "no column is named 'species'", label="species")
     refused(path, "there is no label column 5: the file has 3 columns", label=5)
     refused(write(tmp_path, "1,2,0\n", "n.csv"), "has no header, so no column is named 'a'", features=["a"])
-    refused(path, "column 3 cannot be both the label and a feature", features=["a", "label"])
+    refused(path, "column 3 'label' (index 2, counting from 0) cannot be both the label and one of the features",
+            features=["a", "label"])
     refused(write(tmp_path, "a,a,label\n1,2,0\n", "dup.csv"), "the feature name 'a' appears more than once")
 
 
