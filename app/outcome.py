@@ -40,6 +40,15 @@ def summary_line(run, metrics):
     return f"{ended}: {h.steps} steps in {h.seconds:.3f} s{stop}; {', '.join(parts + losses)}"
 
 
+def poor_fit_line(run, metrics):
+    """A note when a regression does worse than predicting the mean of its training targets (R² < 0), else None."""
+    r2 = metrics.get("train_r2") if run.regression else None
+    if r2 is None or not r2 < 0:
+        return None
+    return (f"note: the model predicts its training targets worse than their mean does (train r2 {r2:.4f}): it took "
+            f"{run.history.steps} steps; give it more (a smaller --batch-size, more --epochs) or another --lr")
+
+
 def result_object(run, metrics, model_path, label=None, settings=None):
     """The one JSON object ``train.py --json`` prints (before strict-JSON cleaning)."""
     h = run.history

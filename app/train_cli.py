@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from app.cli import UsageError, dumps_strict, flag_errors, parse_widths, print_json
 from app.experiment import check_seed, labels_for, load_dataset, prepare
 from app.learner import load_learner_classes, unused, whose
-from app.outcome import Keeper, divergence_advice, path_line, result_object, summary_line
+from app.outcome import Keeper, divergence_advice, path_line, poor_fit_line, result_object, summary_line
 from app.outputs import check_outputs
 from app.pictures import ascii_regions, plot_run
 from app.predictions import write_predictions
@@ -351,6 +351,9 @@ class Training:
         run.finish()
         metrics = run.metrics()
         log(summary_line(run, metrics))
+        note = poor_fit_line(run, metrics)
+        if note:
+            print(f"{PROG}: {note}", file=sys.stderr)
         self.save_outputs()
         self.report(metrics)
         return 0

@@ -282,3 +282,14 @@ def test_when_the_plot_fails_the_saved_model_is_still_said(tmp_path, capsys, mon
     code, out, err = run(capsys, "--epochs", "2", "--save", tmp_path / "m.npz", "--plot", tmp_path / "p.png")
     assert code == 1 and "no space left on device" in err
     assert f"saved model to {tmp_path / 'm.npz'}" in out and load(tmp_path / "m.npz") is not None
+
+
+def test_a_regression_worse_than_the_mean_says_so(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 3))
+    table = tmp_path / "small.csv"
+    rows = "".join(f"{a:.4f},{b:.4f},{c:.4f},{100 + 10 * a + rng.normal():.4f}\n" for a, b, c in X)
+    table.write_text("a,b,c,price\n" + rows)
+    code, _, err = run(capsys, "--data", table, "--task", "regression", "--epochs", "1", "--quiet",
+                       "--save", tmp_path / "m.npz")
+    assert code == 0 and "worse than their mean does (train r2 -" in err and "a smaller --batch-size" in err
