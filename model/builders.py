@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from layers.validation import ParameterError, check_real
+from layers.validation import ParameterError, check_count, check_real
 
 from .factory import check_types, make
 from .net import TwoLayerNet
@@ -99,8 +99,10 @@ class Architecture:
 
     def __post_init__(self):
         hidden = (self.hidden,) if np.isscalar(self.hidden) else tuple(self.hidden)
-        if not hidden or not all(_is_count(h) for h in hidden):
+        if not hidden:
             _refuse("hidden", f"must be positive integer widths, got {self.hidden!r}")
+        for h in hidden:
+            check_count(h, "hidden", "Architecture")
         if max(hidden) > MAX_WIDTH:
             _refuse("hidden", f"widths must be at most {MAX_WIDTH:,}, got {max(hidden):,}")
         self.hidden = tuple(int(h) for h in hidden)
@@ -131,31 +133,25 @@ class Architecture:
         ``layer_types`` (class name -> class) puts a learner's classes where the library's of those names
         stand (see ``model.factory``).
         """
-        if not _is_count(classes) or classes < 2:
+        if check_count(classes, "classes", "Architecture") < 2:
             _refuse("classes", f"must be an integer >= 2, got {classes!r}")
-        if not _is_count(input_dim):
-            _refuse("input_dim", f"must be a positive integer, got {input_dim!r}")
-        return _build(self, int(input_dim), int(classes), seed, check_types(layer_types))
+        input_dim = check_count(input_dim, "input_dim", "Architecture")
+        return _build(self, input_dim, int(classes), seed, check_types(layer_types))
 
     def build_regressor(self, input_dim, outputs=1, seed=None, layer_types=None):
         """The regression network: the same hidden layers, a linear output of ``outputs`` values, ``MSELoss``."""
         if self.fused:
             _refuse("fused", "applies to a binary classifier's sigmoid, not to a regression's linear output")
-        if not _is_count(input_dim) or not _is_count(outputs):
-            _refuse("input_dim" if not _is_count(input_dim) else "outputs",
-                    f"must be a positive integer, got {input_dim if not _is_count(input_dim) else outputs!r}")
+        input_dim = check_count(input_dim, "input_dim", "Architecture")
+        outputs = check_count(outputs, "outputs", "Architecture")
         types, rng = check_types(layer_types), np.random.default_rng(seed)
-        stack, width = _hidden_stack(self, int(input_dim), rng, types)
-        stack.append(make(types, "Linear", width, int(outputs), rng=rng, dtype=self.dtype))
+        stack, width = _hidden_stack(self, input_dim, rng, types)
+        stack.append(make(types, "Linear", width, outputs, rng=rng, dtype=self.dtype))
         return Sequential(stack, make(types, "MSELoss"), weight_decay=self.weight_decay)
 
 
 #: the widest hidden layer a network may have: beyond it the weights alone would not fit in memory
 MAX_WIDTH = 1_000_000
-
-
-def _is_count(value):
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
 
 
 def _refuse(param, reason):

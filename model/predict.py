@@ -68,6 +68,19 @@ def decide(net, out):
     return decided.ravel() if p.shape[1] == 1 else decided
 
 
+def count_correct(net, out, y):
+    """How many rows of outputs ``out`` the network decides as their (checked) labels ``y`` say; 0 for values.
+
+    A K-wide binary head counts each row by the fraction of its K outputs decided right.
+    """
+    if net.target == "values":
+        return 0.0
+    if net.target == "classes":
+        return float(np.count_nonzero(out.argmax(axis=1) == y))
+    decided = decide(net, out)
+    return float(np.count_nonzero(decided == (y > 0.5).reshape(decided.shape))) / max(decided[0].size, 1)
+
+
 def loss_value(net, out, y):
     """The data loss of outputs ``out``: the loss's own side-effect-free ``value``, else its ``forward``."""
     value = getattr(net.criterion, "value", None)
@@ -92,9 +105,6 @@ def evaluate_checked(net, X, y, rows=ROWS):
         out = outputs(net, X[i:i + rows], rows)
         labels = y[i:i + rows]
         loss += loss_value(net, out, labels) * len(out)
-        if net.target != "values":
-            decided = decide(net, out)
-            truth = labels if net.target == "classes" else (labels > 0.5).astype(np.int64)
-            correct += float(np.count_nonzero(decided == truth.reshape(decided.shape))) / max(decided[0].size, 1)
+        correct += count_correct(net, out, labels)
     accuracy = None if net.target == "values" else correct / n
     return {"loss": loss / n, "accuracy": accuracy, "n": int(n)}

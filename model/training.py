@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from layers.validation import ParameterError
+from layers.validation import ParameterError, check_count
 
 from .batches import Shuffler
 from .engine import Engine, unsupported_reason
@@ -25,7 +25,7 @@ from .history import History, TrainingDiverged, TrainingInterrupted
 from .inputs import check_Xy
 from .optim import OPTIMIZERS, lbfgs, make_optimizer
 from .parameters import Snapshot
-from .predict import ROWS as PREDICT_ROWS, decide, evaluate_checked
+from .predict import ROWS as PREDICT_ROWS, count_correct, evaluate_checked
 from .schedules import make_schedule
 
 #: Training counts as diverged when an epoch's training loss exceeds this multiple of the loss before
@@ -94,11 +94,11 @@ class TrainingConfig:
             _refuse("lr", f"does not apply to {self.optimizer}, which sets its own steps; got {self.lr!r}")
         if self.lr is not None and not (_is_number(self.lr) and math.isfinite(self.lr) and self.lr > 0):
             _refuse("lr", f"must be a finite number > 0, got {self.lr!r}")
-        self.epochs = _count("epochs", self.epochs)
+        self.epochs = check_count(self.epochs, "epochs", "train")
         if self.epochs > MAX_EPOCHS:
             _refuse("epochs", f"must be at most {MAX_EPOCHS:,}, got {self.epochs:,}")
-        self.batch_size = None if self.batch_size is None else _count("batch_size", self.batch_size)
-        self.patience = None if self.patience is None else _count("patience", self.patience)
+        self.batch_size = None if self.batch_size is None else check_count(self.batch_size, "batch_size", "train")
+        self.patience = None if self.patience is None else check_count(self.patience, "patience", "train")
         if self.engine not in ("auto", "layers"):
             _refuse("engine", f"must be 'auto' or 'layers', got {self.engine!r}")
         if self.lr_schedule != "constant" and OPTIMIZERS[self.optimizer].default_lr is None:
@@ -131,12 +131,6 @@ def _refuse(param, reason):
 
 def _is_number(value):
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-
-
-def _count(param, value):
-    if not (_is_number(value) and float(value).is_integer() and value >= 1):
-        _refuse(param, f"must be a positive integer, got {value!r}")
-    return int(value)
 
 
 # ------------------------------------------------------------------ the loop
@@ -177,9 +171,7 @@ class Trainer:
 
     def __init__(self, net, config, chunk_rows=None):
         self.net, self.config = net, config
-        if chunk_rows is not None and not (_is_number(chunk_rows) and chunk_rows >= 1):
-            _refuse("chunk_rows", f"must be a positive integer, got {chunk_rows!r}")
-        self.chunk_rows = None if chunk_rows is None else int(chunk_rows)
+        self.chunk_rows = None if chunk_rows is None else check_count(chunk_rows, "chunk_rows", "train")
         self.history = History()
         self.runner = self.guard = self.best = None  # made when the run starts
 
@@ -557,16 +549,6 @@ def run_epoch(net, opt, data):
             opt.step()
             steps += 1
             total += loss * len(out)
-            correct += _correct(net, out, y[rows])
+            correct += count_correct(net, out, y[rows])
     n = len(y)
     return steps, total / n, None if net.target == "values" else correct / n
-
-
-def _correct(net, out, y):
-    """How many rows of ``out`` the network decides as their labels say (0 for a regression head)."""
-    if net.target == "values":
-        return 0.0
-    if net.target == "classes":
-        return float(np.count_nonzero(out.argmax(axis=1) == y))
-    decided = decide(net, out)
-    return float(np.count_nonzero(decided == (y > 0.5).reshape(decided.shape))) / max(decided[0].size, 1)
