@@ -4,6 +4,9 @@ import numpy as np
 
 from layers.validation import ParameterError
 
+#: The share of the rows held out for validation when nobody says otherwise (``train.py``, ``prepare``, the split).
+DEFAULT_VAL_FRACTION = 0.2
+
 
 def check_val_fraction(val_fraction):
     """``val_fraction`` as a float in ``[0, 1)``, the share held out; ``ParameterError`` otherwise."""
@@ -12,7 +15,7 @@ def check_val_fraction(val_fraction):
     return float(val_fraction)
 
 
-def train_val_split(X, y, val_fraction=0.2, seed=None, stratify=True):
+def train_val_split(X, y, val_fraction=DEFAULT_VAL_FRACTION, seed=None, stratify=True):
     """Split ``(X, y)`` keeping each class's share in both parts (``stratify``), or at random.
 
     Parameters

@@ -169,10 +169,7 @@ class _Watch:
 
     def penalty(self):
         """The L2 penalty ``(λ/2) Σ ‖W‖²`` at the current weights (scikit-learn's loss includes it)."""
-        decay = self.net.weight_decay
-        if not decay:
-            return 0.0
-        return 0.5 * decay * sum(float(np.vdot(p, p)) for p in self.net.params.values() if np.ndim(p) >= 2)
+        return self.net.penalty()
 
     def restore_best(self):
         if self.best_state is not None and self.scores:

@@ -137,10 +137,13 @@ class Sequential:
         ``X`` (N, D) and ``y`` (N,) labels are validated first (``model.inputs.check_Xy``).
         """
         X, y = check_Xy(self, X, y)
-        value = self.criterion.forward(self.forward(X), y)
-        if self.weight_decay:
-            value += 0.5 * self.weight_decay * sum(float(np.vdot(W, W)) for W in self._decayed(self.params))
-        return value
+        return self.criterion.forward(self.forward(X), y) + self.penalty()
+
+    def penalty(self):
+        """The L2 penalty (λ/2) Σ ‖W‖² over every parameter with ndim >= 2 (0.0 without weight decay)."""
+        if not self.weight_decay:
+            return 0.0
+        return 0.5 * self.weight_decay * sum(float(np.vdot(W, W)) for W in self._decayed(self.params))
 
     def backward(self):
         """Backpropagate from the last ``loss``: fill every layer's ``grads``, return dℓ/dX (N, D).
