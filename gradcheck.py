@@ -2,7 +2,7 @@
 
 A thin shell: it declares the options and hands them to ``app.gradcheck_cli``. The checks live in
 the library: ``checking.checker`` (``check_layer``, ``check_model``, ``check_function``, reports),
-``checking.suites`` (what runs by default), ``checking.trace`` and ``checking.svg`` (``--trace``).
+``checking.suites`` (what runs by default); ``traces`` (``--trace``: the worked examples and their pictures).
 """
 
 import argparse

@@ -14,14 +14,15 @@ from app.cli import UsageError, flag_errors, parse_widths, print_json
 from app.outputs import check_outputs
 from checking.checker import LayerError, Report, check_settings
 from checking.suites import default_suite
-from checking.svg import write_svg
-from checking.chain_text import graph_text
-from checking.gate_patterns import trace_gates
-from checking.side_by_side import trace_beside
-from checking.trace import (chain_batch, chain_graph, handout_network, network_graph, routing_batch, trace_backward,
+from traces.svg import write_svg
+from traces.chain_text import graph_text
+from traces.gate_patterns import trace_gates
+from traces.side_by_side import trace_beside
+from traces.trace import (chain_batch, chain_graph, handout_network, network_graph, routing_batch, trace_backward,
                             trace_warmup, warmup_graph)
 from app.learner import load_learner_classes
-from checking.user_layer import check_user_layer, load_layer, source_of
+from checking.user_layer import check_user_layer, load_layer
+from layers.user_code import source_of
 from model.builders import Architecture
 
 #: the library's parameter names, as this command line spells them
@@ -37,9 +38,6 @@ FLAGS = {
 USER_ERRORS = (UsageError, LayerError, ValueError, OSError, MemoryError)
 
 MAX_ELEMENTS = 10_000_000  # --input-shape budget: an element-wise check runs two forward passes per element
-MAX_BATCH = 10_000  # rows of random data: the element-wise check probes every one of them
-MAX_DIRECTIONS = 10_000
-MAX_BURN_IN = 100_000
 TRACES = ("net", "warmup", "gates", "chain")
 
 
@@ -59,7 +57,7 @@ def _run(a, argv):
     check_settings(seed=a.seed, **settings)
     composed = Architecture(hidden=(8,) if a.hidden is None else parse_widths(a.hidden), activation=a.activation,
                             hidden_bias=True, dropout=a.dropout, batchnorm=a.batchnorm, standardize=False)
-    types = {name: used.cls for name, used in load_learner_classes(a.use).items()} if a.use else None
+    types = learner_types(a.use)
     if a.trace:
         text, ok = run_trace(a.trace, seed=a.seed, batch=4 if a.batch is None else a.batch, svg=a.svg,
                              architecture=composed, classes=a.classes, inputs=warmup_inputs(a.inputs),
@@ -74,11 +72,12 @@ def _run(a, argv):
     report.strict = a.strict
     if a.json:
         print_json(a, json.dumps(report.to_dict(), allow_nan=False))
-        return 0 if report.passed else 1
-    print(report.table())
-    print(report.summary())
-    if not report.passed and argv is not None:
-        print(f"To repeat this run exactly (the same random inputs and upstream gradients): {reproduce(argv, a.seed)}")
+    else:
+        print(report.table())
+        print(report.summary())
+        if not report.passed and argv is not None:
+            print(f"To repeat this run exactly (the same random inputs and upstream gradients): "
+                  f"{reproduce(argv, a.seed)}")
     return 0 if report.passed else 1
 
 
@@ -90,32 +89,45 @@ def reproduce(argv, seed):
     return shlex.join(["python", "gradcheck.py", *words])
 
 
+#: flags that do not go together: (refused when, what to say instead)
+CONFLICTS = (
+    (lambda a: a.svg and not a.trace, "--svg draws a traced graph: add --trace (net, warmup or chain)"),
+    (lambda a: a.trace and (a.layer or a.json), "--trace prints a trace; it does not take --layer or --json"),
+    (lambda a: a.svg and a.trace == "gates",
+     "--svg draws net, warmup or chain; --trace gates prints its four patterns as text"),
+    (lambda a: a.use and a.layer,
+     "--use puts your class into the networks and --layer checks a layer alone: give one or the other"),
+    (lambda a: a.use and a.trace in ("warmup", "gates"),
+     "--use replaces layers of a network: it goes with --trace net or chain, not {a.trace}"),
+    (lambda a: a.use and a.svg, "--svg draws the reference's graph; trace your layers beside it without --svg"),
+    (lambda a: a.inputs is not None and a.trace != "warmup",
+     "--inputs sets the warm-up's x, y and z: it goes with --trace warmup"),
+)
+
+#: the budgets that must hold before any work starts: (flag, option, at most, what it counts)
+BUDGETS = (("--batch", "batch", 10_000, " rows (the element-wise check probes every one)"),
+           ("--directions", "directions", 10_000, ""), ("--burn-in", "burn_in", 100_000, " steps"))
+
+
 def check_command_line(a):
     """The command line's own rules: which flags go together, the picture's path, the budgets."""
-    if a.svg and not a.trace:
-        raise UsageError("--svg draws a traced graph: add --trace (net, warmup or chain)")
-    if a.trace and (a.layer or a.json):
-        raise UsageError("--trace prints a trace; it does not take --layer or --json")
-    if a.svg and a.trace == "gates":
-        raise UsageError("--svg draws net, warmup or chain; --trace gates prints its four patterns as text")
-    if a.use and a.layer:
-        raise UsageError("--use puts your class into the networks and --layer checks a layer alone: give one or the "
-                         "other")
-    if a.use and a.trace in ("warmup", "gates"):
-        raise UsageError(f"--use replaces layers of a network: it goes with --trace net or chain, not {a.trace}")
-    if a.use and a.svg:
-        raise UsageError("--svg draws the reference's graph; trace your layers beside it without --svg")
-    if a.inputs is not None and a.trace != "warmup":
-        raise UsageError("--inputs sets the warm-up's x, y and z: it goes with --trace warmup")
+    for refused, message in CONFLICTS:
+        if refused(a):
+            raise UsageError(message.format(a=a))
     if a.svg:
         check_outputs([("--svg", a.svg, (".svg",))])
-    if a.batch is not None and a.batch > MAX_BATCH:
-        raise UsageError(f"--batch takes at most {MAX_BATCH:,} rows (the element-wise check probes every one), "
-                         f"got {a.batch}")
-    if a.directions > MAX_DIRECTIONS:
-        raise UsageError(f"--directions takes at most {MAX_DIRECTIONS:,}, got {a.directions}")
-    if a.burn_in > MAX_BURN_IN:
-        raise UsageError(f"--burn-in takes at most {MAX_BURN_IN:,} steps, got {a.burn_in}")
+    for flag, option, most, unit in BUDGETS:
+        value = getattr(a, option)
+        if value is not None and value > most:
+            raise UsageError(f"{flag} takes at most {most:,}{unit}, got {value}")
+
+
+def learner_types(specs):
+    """``--use``: ``{class name: the learner's class}``, or None when none is given."""
+    try:
+        return {name: used.cls for name, used in load_learner_classes(specs).items()} or None
+    except ValueError as exc:
+        raise UsageError(f"--use {exc}") from exc
 
 
 def warmup_inputs(text):
@@ -170,7 +182,11 @@ def check_user_layers(entries, shape, seed, settings):
     """Load and check each ``--layer`` entry (``{"spec", "args", "labels"}``) in turn; one report."""
     report = Report()
     for entry in entries:
-        layer = load_layer(entry["spec"], layer_arguments(entry["args"]))
+        args = layer_arguments(entry["args"])
+        try:
+            layer = load_layer(entry["spec"], args)
+        except ValueError as exc:
+            raise UsageError(f"--layer {exc}") from exc
         report.extend(check_user_layer(layer, shape, entry["labels"], seed, **settings))
     return report
 
@@ -192,23 +208,22 @@ def run_trace(kind="net", seed=0, batch=4, svg=None, architecture=None, classes=
     (text, ok) : the trace (with a last line naming the picture, if one was written) and whether its
     checks held (shapes and centred differences; with ``layer_types``, whether yours agree at every step).
     """
-    graph = None
+    if kind not in TRACES:
+        raise UsageError(f"--trace takes one of {', '.join(TRACES)}, got {kind!r}")
+    if kind == "gates":
+        return trace_gates()
+    if layer_types and kind != "warmup":
+        return _trace_yours(kind, seed, batch, architecture, classes, layer_types)
     if kind == "warmup":
         graph = warmup_graph(**(inputs or {}))
         text, ok = trace_warmup(graph=graph)
-    elif kind == "gates":
-        text, ok = trace_gates()
-    elif kind in ("net", "chain") and layer_types:
-        text, ok = _trace_yours(kind, seed, batch, architecture, classes, layer_types)
     elif kind == "net":
         graph = network_graph(seed=seed, batch=batch)[0]
         text, ok = trace_backward(graph=graph)
-    elif kind == "chain":
+    else:
         graph = chain_graph((architecture or Architecture()).build(2, classes, seed=seed), seed=seed, batch=batch)
         text, ok = graph_text(graph)
-    else:
-        raise UsageError(f"--trace takes one of {', '.join(TRACES)}, got {kind!r}")
-    if svg is not None and graph is not None:
+    if svg is not None:
         write_svg(graph, svg)
         text += f"\n\nPicture of this graph (green: forward values, red: gradients) written to {svg}"
     return text, ok

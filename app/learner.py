@@ -8,7 +8,7 @@ arguments the exercise skeleton takes (``Linear(in_features, out_features, bias=
 from dataclasses import dataclass
 from pathlib import Path
 
-from checking.user_layer import load_class
+from layers.user_code import load_class, split_spec
 from model.factory import LIBRARY
 
 
@@ -28,22 +28,18 @@ class LearnerClass:
 def load_learner_classes(specs):
     """``{library class name: LearnerClass}`` for the ``PATH.py:Class`` specs, each file imported once.
 
-    Raises ``ValueError`` (one line) for a malformed spec, a name the library has no class of, or the same
-    name twice; loading the class (``checking.user_layer.load_class``) says the rest: a missing file, a module
-    that fails to import (whatever it raises, ``SystemExit`` included), a class that is not there or lacks
-    ``forward`` or ``backward``.
+    Raises ``ValueError`` (one line) for a name the library has no class of, or the same name twice;
+    ``layers.user_code`` says the rest (a malformed spec, a file or class that cannot be loaded).
     """
     chosen = {}
     for spec in specs:
-        path_text, sep, cls_name = str(spec).rpartition(":")
-        if not sep or not path_text or not cls_name or not path_text.endswith(".py"):
-            raise ValueError(f"{spec!r}: want PATH.py:Class, e.g. exercises/sigmoid.py:Sigmoid")
+        path, cls_name = split_spec(spec)
         if cls_name not in LIBRARY:
             raise ValueError(f"{spec}: the library has no class named {cls_name!r} for it to replace; one of "
                              f"{', '.join(sorted(LIBRARY))}")
         if cls_name in chosen:
             raise ValueError(f"{spec}: {cls_name} is already replaced by {chosen[cls_name].spec}")
-        chosen[cls_name] = LearnerClass(str(spec), Path(path_text), load_class(spec))
+        chosen[cls_name] = LearnerClass(str(spec), path, load_class(spec))
     return chosen
 
 

@@ -1,13 +1,11 @@
-"""Check the user's own layer: load its class from ``PATH.py:ClassName``, draw an input (and labels, for a
-loss) and run ``check_layer`` on it. What ``gradcheck.py`` does with a user's layer, in the library's words."""
+"""Check the user's own layer: build it from ``PATH.py:ClassName`` (``layers.user_code``), draw an input
+(and labels, for a loss) and run ``check_layer`` on it: what ``gradcheck.py`` does with a user's layer."""
 
-import importlib.util
 import inspect
-import sys
-from pathlib import Path
 
 import numpy as np
 
+from layers.user_code import load_class
 from layers.validation import ParameterError
 
 from .checker import check_layer
@@ -26,10 +24,9 @@ def load_layer(spec, args=None):
     args : None, a list (positional arguments), a dict (keyword arguments) or one value (the only
         argument) for the class's constructor
 
-    Raises ``ValueError`` with one readable sentence for every way this can go wrong (a
-    ``ParameterError`` naming ``spec`` when it is not ``PATH.py:ClassName``), including the user's
-    module or constructor raising ``SystemExit`` or ``KeyboardInterrupt`` (only ``MemoryError``
-    passes through).
+    Raises ``ValueError`` with one readable sentence for every way this can go wrong: loading the class
+    (``layers.user_code.load_class``) or its constructor raising anything, ``SystemExit`` and
+    ``KeyboardInterrupt`` included (only ``MemoryError`` passes through).
     """
     cls = load_class(spec)
     cls_name = cls.__name__
@@ -42,62 +39,12 @@ def load_layer(spec, args=None):
                          f"{describe_exception(exc)}") from exc
 
 
-def load_class(spec, param="spec", owner="load_layer"):
-    """The class ``ClassName`` of the file in ``"path/to/file.py:ClassName"``; it must have ``forward`` and
-    ``backward``. A ``ValueError`` in one sentence otherwise (a ``ParameterError`` naming ``param`` when
-    ``spec`` is not ``PATH.py:ClassName``)."""
-    path, sep, cls_name = str(spec).rpartition(":")
-    if not sep or not path or not cls_name:
-        raise ParameterError(owner, param, f"must be PATH.py:ClassName, got {spec!r}")
-    return _layer_class(_import_file(Path(path)), path, cls_name)
-
-
-def source_of(cls):
-    """The file a class was loaded from, relative to the working directory when inside it."""
-    try:
-        path = Path(inspect.getfile(cls)).resolve()
-    except (TypeError, OSError):
-        return "this notebook" if cls.__module__ == "__main__" else "its module"
-    try:
-        return path.relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return str(path)
-
-
 def _construct(cls, args):
     if args is None:
         return cls()
     if isinstance(args, dict):
         return cls(**args)
     return cls(*args) if isinstance(args, list) else cls(args)
-
-
-def _import_file(file):
-    """The module in ``file``, imported under a name of its own."""
-    if not file.is_file():
-        raise ValueError(f"{file}: no such file")
-    module_name = f"_user_layer_{abs(hash(str(file.resolve())))}"
-    try:
-        module_spec = importlib.util.spec_from_file_location(module_name, file)
-        module = importlib.util.module_from_spec(module_spec)
-        sys.modules[module_name] = module
-        module_spec.loader.exec_module(module)
-    except MemoryError:
-        raise
-    except BaseException as exc:  # noqa: B036 — a module calling sys.exit() at import is the user's error too
-        raise ValueError(f"{file}: could not import it: {describe_exception(exc)}") from exc
-    return module
-
-
-def _layer_class(module, path, cls_name):
-    """The class ``cls_name`` of ``module``, which must have ``forward`` and ``backward``."""
-    cls = getattr(module, cls_name, None)
-    if cls is None:
-        raise ValueError(f"{path} has no class {cls_name!r}")
-    missing = [m for m in ("forward", "backward") if not callable(getattr(cls, m, None))]
-    if missing:
-        raise ValueError(f"{cls_name} in {path} has no {' or '.join(missing)} method; a layer needs both")
-    return cls
 
 
 def _arguments_text(args):

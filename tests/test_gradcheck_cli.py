@@ -1,3 +1,7 @@
+"""``python gradcheck.py``: the default suite, a user's own layers (losses via --labels, --layer-args per
+--layer), the composed networks, the traces and their pictures; every bad request is one line with exit
+status 2 (1 is kept for "a gradient is wrong")."""
+
 import json
 import subprocess
 import sys
@@ -9,19 +13,19 @@ import pytest
 
 import gradcheck
 from checking.checker import Report, check_model, compare
-from checking.trace import trace_backward
 from layers import ReLU
 from model import TwoLayerNet
+from traces.trace import trace_backward
 
 ROOT = Path(__file__).resolve().parents[1]
 
-USER_LAYERS = textwrap.dedent('''
+USER = textwrap.dedent('''
+    import sys
     import numpy as np
 
     class Scale:
-        """y = x * w, w of shape (D,): a correct layer with a parameter."""
-        def __init__(self, d=5):
-            self.params = {"w": np.linspace(0.5, 2.0, d)}
+        def __init__(self, d=5, start=0.5):
+            self.params = {"w": np.linspace(start, 2.0, d)}
             self.grads = {"w": np.zeros(d)}
         def forward(self, x):
             self.x = x
@@ -30,11 +34,40 @@ USER_LAYERS = textwrap.dedent('''
             self.grads["w"][...] = (g * self.x).sum(axis=0)
             return g * self.params["w"]
 
-    class BadScale(Scale):
-        """Forgets to sum dw over the batch and takes the first row only."""
+    class Shift:
+        def __init__(self, offset):
+            self.offset = offset
+        def forward(self, x):
+            return x + self.offset
         def backward(self, g):
-            self.grads["w"][...] = (g * self.x)[0]
-            return g * self.params["w"]
+            return g
+
+    class LogisticLoss:
+        """Binary cross-entropy on logits, averaged over every element."""
+        def forward(self, z, y):
+            self.z, self.y = z, y
+            return float(np.mean(np.logaddexp(0, z) - y * z))
+        def backward(self, upstream=1.0):
+            return upstream * (1 / (1 + np.exp(-self.z)) - self.y) / self.z.size
+
+    class SoftmaxCE:
+        def forward(self, z, y):
+            self.p = np.exp(z - z.max(axis=1, keepdims=True))
+            self.p /= self.p.sum(axis=1, keepdims=True)
+            self.y = y
+            return float(-np.mean(np.log(self.p[np.arange(len(y)), y])))
+        def backward(self, upstream=1.0):
+            d = self.p.copy()
+            d[np.arange(len(self.y)), self.y] -= 1
+            return upstream * d / len(self.y)
+
+    class SoftmaxCEWithoutOneOverN(SoftmaxCE):
+        def backward(self, upstream=1.0):
+            return super().backward(upstream) * len(self.y)
+
+    class StarArgsLoss(LogisticLoss):
+        def forward(self, *args):
+            return super().forward(*args)
 
     class Tanh:
         def forward(self, x):
@@ -42,6 +75,34 @@ USER_LAYERS = textwrap.dedent('''
             return self.y
         def backward(self, g):
             return g * (1 - self.y ** 2)
+
+    class Exits(Tanh):
+        def backward(self, g):
+            sys.exit(0)
+
+    class Complex(Tanh):
+        def backward(self, g):
+            return 2 * g + 5j
+
+    class NaNs(Tanh):
+        def backward(self, g):
+            d = super().backward(g)
+            d[0, 0] = np.nan
+            return d
+
+    class Hungry(Tanh):
+        def forward(self, x):
+            raise MemoryError("Unable to allocate 7.28 EiB")
+
+    class Unwritten(Tanh):
+        def backward(self, g):
+            raise NotImplementedError
+
+    class BadScale(Scale):
+        """Forgets to sum dw over the batch and takes the first row only."""
+        def backward(self, g):
+            self.grads["w"][...] = (g * self.x)[0]
+            return g * self.params["w"]
 
     class WrongShape(Tanh):
         def backward(self, g):
@@ -58,16 +119,131 @@ USER_LAYERS = textwrap.dedent('''
 
 
 @pytest.fixture
-def user_file(tmp_path):
-    path = tmp_path / "my_layers.py"
-    path.write_text(USER_LAYERS)
+def f(tmp_path):
+    path = tmp_path / "user.py"
+    path.write_text(USER)
     return path
 
 
 def run(capsys, *argv):
-    code = gradcheck.main(list(argv))
+    code = gradcheck.main([str(a) for a in argv])
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def one_line_error(code, err, *texts):
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    for text in texts:
+        assert text in err, (text, err)
+
+
+def test_binary_labels_check_a_loss_on_logits(capsys, f):
+    code, out, err = run(capsys, "--layer", f"{f}:LogisticLoss", "--labels", "binary", "--json")
+    report = json.loads(out)
+    assert code == 0 and err == "" and report["passed"] and [r["name"] for r in report["rows"]] == ["x"]
+
+
+def test_class_labels_check_a_multiclass_loss_and_catch_a_broken_one(capsys, f):
+    code, out, _ = run(capsys, "--layer", f"{f}:SoftmaxCE", "--labels", "classes", "--input-shape", "6,4")
+    assert code == 0 and "PASSED" in out
+    code, out, _ = run(capsys, "--layer", f"{f}:SoftmaxCEWithoutOneOverN", "--labels", "classes",
+                       "--input-shape", "6,4")
+    assert code == 1 and "a missing 1/N" in out and "N = 6 is the batch size" in out
+
+
+def test_a_loss_without_labels_is_told_to_add_them(capsys, f):
+    code, _, err = run(capsys, "--layer", f"{f}:LogisticLoss")  # its signature says it is a loss
+    one_line_error(code, err, "--labels", "LogisticLoss.forward", "binary", "classes")
+
+
+def test_a_loss_whose_signature_does_not_say_is_told_labels_may_be_needed(capsys, f):
+    code, _, err = run(capsys, "--layer", f"{f}:StarArgsLoss")  # forward(*args): only the TypeError tells
+    one_line_error(code, err, "--labels", "StarArgsLoss.forward", "TypeError", "binary", "classes")
+
+
+def test_labels_for_a_layer_that_takes_none_or_classes_for_a_flat_input(capsys, f):
+    code, _, err = run(capsys, "--layer", f"{f}:Tanh", "--labels", "binary")
+    one_line_error(code, err, "--labels", "Tanh.forward")
+    code, _, err = run(capsys, "--layer", f"{f}:SoftmaxCE", "--labels", "classes", "--input-shape", "12")
+    one_line_error(code, err, "--input-shape", "(N, K)", "K >= 2", "(12,)")
+
+
+def test_layer_args_belong_to_the_layer_before_them(capsys, f):
+    code, out, _ = run(capsys, "--layer", f"{f}:Scale", "--layer-args", '{"d": 3, "start": 1.5}',
+                       "--layer", f"{f}:Shift", "--layer-args", "[2.5]", "--input-shape", "4,3", "--json")
+    rows = json.loads(out)["rows"]
+    assert code == 0 and [(r["check"], r["name"], r["shape"]) for r in rows] == [
+        ("Scale", "x", [4, 3]), ("Scale", "w", [3]), ("Shift", "x", [4, 3])]
+
+
+@pytest.mark.parametrize("argv, text", [
+    (["--layer-args", "[1]", "--layer", "{f}:Shift"], "--layer-args belongs to the --layer before it"),
+    (["--labels", "binary", "--layer", "{f}:LogisticLoss"], "--labels belongs to the --layer before it"),
+    (["--layer", "{f}:Shift", "--layer-args", "[1]", "--layer-args", "[2]"], "--layer-args given twice"),
+])
+def test_misplaced_per_layer_options_are_usage_errors(capsys, f, argv, text):
+    code, _, err = run(capsys, *[a.format(f=f) for a in argv])
+    one_line_error(code, err, text)
+
+
+@pytest.mark.parametrize("argv, texts", [
+    (["--seed", "-1"], ("--seed", ">= 0")),
+    (["--batch", "1"], ("--batch", ">= 2", "BatchNorm")),
+    (["--batch", "20000"], ("--batch", "10,000")),
+    (["--burn-in", "-1"], ("--burn-in", ">= 0")),
+    (["--directions", "0"], ("--directions", ">= 1")),
+    (["--directions", "20000"], ("--directions", "10,000", "20000")),
+    (["--burn-in", "200000"], ("--burn-in", "100,000", "200000")),
+    (["--trace", "--batch", "0"], ("--batch", "positive")),
+    (["--h=inf"], ("--h", "> 0")),
+    (["--h=nan"], ("--h", "> 0")),
+    (["--tol=inf", "--warn-tol=inf"], ("--tol", "> 0")),
+    (["--tol=1e-3", "--warn-tol=1e-4"], ("--warn-tol", "0.001")),
+    (["--layer", "{f}:Tanh", "--input-shape", "1000000000,1000000000"], ("--input-shape", "10,000,000")),
+    (["--layer", "{f}:Hungry"], ("7.28 EiB",)),
+    (["--layer", "{f}:Exits"], ("Exits.backward", "SystemExit(0)")),
+    (["--layer", "{f}:Complex"], ("Complex.backward", "complex128")),
+    (["--layer", "{f}:Unwritten"], ("Unwritten.backward", "user.py")),
+])
+def test_impossible_requests_and_broken_protocols_are_one_line_exit_2(capsys, f, argv, texts):
+    code, out, err = run(capsys, *[a.format(f=f) for a in argv])
+    one_line_error(code, err, *texts)
+    assert out == ""
+
+
+def test_a_nan_gradient_fails_with_strict_json(capsys, f):
+    code, out, _ = run(capsys, "--layer", f"{f}:NaNs", "--json")
+    report = json.loads(out, parse_constant=lambda token: pytest.fail(f"non-standard JSON token {token}"))
+    row = report["rows"][0]
+    assert code == 1 and row["verdict"] == "fail" and row["analytic"] is None and row["max_rel_error"] is None
+    assert any("written as null" in n for n in report["notes"])
+
+
+def test_a_layer_that_calls_sys_exit_is_not_a_silent_pass(f):
+    proc = subprocess.run([sys.executable, str(ROOT / "gradcheck.py"), "--layer", f"{f}:Exits"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stdout == "" and len(proc.stderr.strip().splitlines()) == 1
+    assert proc.stderr.startswith("gradcheck.py: error: ") and "Exits.backward" in proc.stderr
+    assert "SystemExit(0)" in proc.stderr
+
+
+def test_the_library_speaks_parameter_names_and_the_command_line_its_flags(capsys, f):
+    from checking.user_layer import check_user_layer, load_layer
+    from layers.validation import ParameterError
+
+    assert check_user_layer(load_layer(f"{f}:Scale", {"d": 3, "start": 1.5}), (4, 3)).passed
+    with pytest.raises(ValueError, match="PATH.py:ClassName") as info:
+        load_layer(str(f))  # no :ClassName
+    assert "--" not in str(info.value)
+    with pytest.raises(ParameterError) as info:
+        check_user_layer(load_layer(f"{f}:LogisticLoss"), (4, 3))
+    assert info.value.param == "labels" and "--" not in str(info.value)
+    code, _, err = run(capsys, "--layer", f)  # the same refusal, said with the flag
+    one_line_error(code, err, "--layer", "PATH.py:ClassName")
+    assert not hasattr(gradcheck, "check_layer")  # the command is a shell; the library lives in checking
+
+
+# ---------------------------------------------------------------- the default suite, a user's layers
 
 
 def test_default_run_checks_everything_and_passes(capsys):
@@ -89,18 +265,18 @@ def test_json_report(capsys):
     assert {r["name"] for r in report["rows"] if r["check"] == "TwoLayerNet 2-3-1"} == {"X", "w1", "w2", "b"}
 
 
-def test_a_correct_user_layer_passes(capsys, user_file):
-    code, out, _ = run(capsys, "--layer", f"{user_file}:Scale", "--layer", f"{user_file}:Tanh")
+def test_a_correct_user_layer_passes(capsys, f):
+    code, out, _ = run(capsys, "--layer", f"{f}:Scale", "--layer", f"{f}:Tanh")
     assert code == 0 and "Scale" in out and "Tanh" in out and "PASSED" in out
 
 
-def test_layer_args_and_input_shape(capsys, user_file):
-    code, out, _ = run(capsys, "--layer", f"{user_file}:Scale", "--layer-args", '{"d": 3}', "--input-shape", "4,3")
+def test_layer_args_and_input_shape(capsys, f):
+    code, out, _ = run(capsys, "--layer", f"{f}:Scale", "--layer-args", '{"d": 3}', "--input-shape", "4,3")
     assert code == 0 and "4x3" in out
 
 
-def test_a_broken_user_layer_fails_and_names_the_tensor(capsys, user_file):
-    code, out, _ = run(capsys, "--layer", f"{user_file}:BadScale")
+def test_a_broken_user_layer_fails_and_names_the_tensor(capsys, f):
+    code, out, _ = run(capsys, "--layer", f"{f}:BadScale")
     assert code == 1 and "FAILED" in out
     rows = {line.split()[1]: line.split()[-1] for line in out.splitlines()[2:] if line.startswith("BadScale")}
     assert rows == {"x": "pass", "w": "fail"}
@@ -109,21 +285,21 @@ def test_a_broken_user_layer_fails_and_names_the_tensor(capsys, user_file):
     assert lines[w_row + 1].lstrip().startswith("↳ median analytic/numeric")
 
 
-@pytest.mark.parametrize("spec,match", [
-    ("{f}:Missing", "has no class 'Missing'"),
-    ("/no/such/file.py:Scale", "/no/such/file.py: no such file"),
-    ("{f}:NoBackward", "has no backward method"),
-    ("{f}:WrongShape", "WrongShape.backward returned a gradient of shape (5,); it must have the input's shape (8, 5)"),
-    ("{f}:Raises", "Raises.forward raised ZeroDivisionError: oops"),
-    ("{f}", "PATH.py:ClassName"),
+@pytest.mark.parametrize("spec,texts", [  # a class that cannot be loaded is the flag's; one that misbehaves, its own
+    ("{f}:Missing", ("--layer", "user.py", "'Missing'")),
+    ("/no/such/file.py:Scale", ("--layer", "/no/such/file.py")),
+    ("{f}:NoBackward", ("--layer", "NoBackward", "backward")),
+    ("{f}", ("--layer", "PATH.py:ClassName")),
+    ("{f}:WrongShape", ("WrongShape.backward", "(5,)", "(8, 5)")),
+    ("{f}:Raises", ("Raises.forward", "ZeroDivisionError", "oops")),
 ])
-def test_bad_layers_are_one_line_errors(capsys, user_file, spec, match):
-    code, out, err = run(capsys, "--layer", spec.format(f=user_file))
-    assert code == 2 and match in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+def test_bad_layers_are_one_line_errors(capsys, f, spec, texts):
+    code, _, err = run(capsys, "--layer", spec.format(f=f))
+    one_line_error(code, err, *texts)
 
 
-def test_bad_layer_args_and_options(capsys, user_file):
-    code, _, err = run(capsys, "--layer", f"{user_file}:Scale", "--layer-args", "{nope")
+def test_bad_layer_args_and_options(capsys, f):
+    code, _, err = run(capsys, "--layer", f"{f}:Scale", "--layer-args", "{nope")
     assert code == 2 and "not valid JSON" in err
     code, _, err = run(capsys, "--mode", "sideways")
     assert code == 2 and "invalid choice" in err
@@ -190,15 +366,13 @@ def test_trace_numbers_are_the_networks_gradients():
     assert ok and f"{net.grads['b'][0]:.4f}" in text
 
 
-def test_as_a_subprocess_with_a_broken_layer(user_file):
-    proc = subprocess.run([sys.executable, str(ROOT / "gradcheck.py"), "--layer", f"{user_file}:BadScale", "--json"],
+def test_as_a_subprocess_with_a_broken_layer(f):
+    proc = subprocess.run([sys.executable, str(ROOT / "gradcheck.py"), "--layer", f"{f}:BadScale", "--json"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1 and json.loads(proc.stdout)["passed"] is False
 
 
 # ---------------------------------------------------------------- composed networks, traces, pictures, exercises
-
-ROOT_DIR = Path(__file__).resolve().parents[1]
 
 
 def test_a_composed_network_is_checked_with_train_py_s_option_names(capsys):
@@ -254,9 +428,9 @@ def test_trace_of_a_composed_chain_with_its_picture(capsys, tmp_path):
 
 
 def test_an_untouched_exercise_is_one_line_and_a_loss_exercise_takes_labels(capsys):
-    code, _, err = run(capsys, "--layer", f"{ROOT_DIR / 'exercises' / 'sigmoid.py'}:Sigmoid")
+    code, _, err = run(capsys, "--layer", f"{ROOT / 'exercises' / 'sigmoid.py'}:Sigmoid")
     assert code == 2 and "Sigmoid.backward is not implemented yet (TODO in" in err and "sigmoid.py)" in err
-    code, _, err = run(capsys, "--layer", f"{ROOT_DIR / 'exercises' / 'bce_loss.py'}:BCELoss", "--labels", "binary",
+    code, _, err = run(capsys, "--layer", f"{ROOT / 'exercises' / 'bce_loss.py'}:BCELoss", "--labels", "binary",
                        "--input-shape", "8,1")
     assert code == 2 and "BCELoss.backward is not implemented yet" in err
 
@@ -285,7 +459,7 @@ def test_a_user_loss_is_checked_on_valid_probabilities(capsys, tmp_path):
 
 
 def test_a_closed_stdout_ends_quietly(tmp_path):
-    proc = subprocess.run(f"{sys.executable} {ROOT_DIR / 'gradcheck.py'} | true", shell=True, capture_output=True,
+    proc = subprocess.run(f"{sys.executable} {ROOT / 'gradcheck.py'} | true", shell=True, capture_output=True,
                           text=True, timeout=60, cwd=tmp_path)
     assert "Broken pipe" not in proc.stderr and "Traceback" not in proc.stderr
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 import gradcheck
-from checking.side_by_side import trace_beside
+from traces.side_by_side import trace_beside
 from checking.suites import default_suite
-from checking.trace import handout_network, network_graph, routing_batch
-from checking.user_layer import load_class
+from traces.trace import handout_network, network_graph, routing_batch
+from layers.user_code import load_class
 
 from .conftest import ROOT, call_main
 

@@ -9,8 +9,8 @@ import numpy as np
 
 from checking.checker import check_layer
 from checking.report import VERDICT_COLOURS
-from checking.svg import graph_svg
-from checking.trace import network_graph, warmup_graph
+from traces.svg import graph_svg
+from traces.trace import network_graph, warmup_graph
 from layers import Sigmoid, Tanh
 
 

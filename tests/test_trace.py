@@ -6,13 +6,13 @@ import re
 import numpy as np
 import pytest
 
-import checking.trace as trace
+import traces.trace as trace
 import gradcheck
 from checking.checker import check_function
 from app.cli import UsageError
 from app.gradcheck_cli import run_trace
-from checking.chain_text import graph_text
-from checking.trace import chain_graph, network_graph, trace_backward, trace_warmup, warmup_graph
+from traces.chain_text import graph_text
+from traces.trace import chain_graph, network_graph, trace_backward, trace_warmup, warmup_graph
 from layers import Linear, Multiply, Sigmoid, SoftmaxCrossEntropyLoss, Tanh, BCELoss, ReLU
 from model.builders import build_mlp
 from model.net import TwoLayerNet
@@ -270,7 +270,7 @@ def test_the_four_gate_patterns_with_numbers_and_a_check_each(capsys):
 
 
 def test_the_gate_trace_catches_a_max_that_routes_to_the_loser(monkeypatch):
-    import checking.gate_patterns as patterns
+    import traces.gate_patterns as patterns
     from layers import Max
 
     class LoserTakesAll(Max):

@@ -1,4 +1,4 @@
-"""Draw a traced graph (``checking.graph.Graph``) as the handout draws its circuits, in plain SVG.
+"""Draw a traced graph (``traces.graph.Graph``) as the handout draws its circuits, in plain SVG.
 
 Gates and layers are nodes, wires are edges drawn left to right; above each wire its forward value in
 **green**, below it the gradient d(root)/d(wire) in **red**. A scalar is written out; an array is drawn
@@ -26,7 +26,7 @@ import numpy as np
 
 from model.atomic import atomic_write
 
-from .graph import number_text
+from .formatting import number_text
 
 #: The handout's colours: forward values green, gradients red.
 GREEN = "#008000"

@@ -1,14 +1,14 @@
 """The handout's graphs, forward and backward, node by node, with numbers: the traces ``gradcheck.py`` prints.
 
-Each graph is computed once into a ``checking.graph.Graph``, from which both the text printed here and
-the SVG picture (``checking.svg``) are drawn:
+Each graph is computed once into a ``traces.graph.Graph``, from which both the text printed here and
+the SVG picture (``traces.svg``) are drawn:
 
 - the warm-up ``f = (x + y)·z`` at ``x = −2, y = 5, z = −4``, through the library's ``Add`` and
   ``Multiply`` gates (``warmup_graph``, ``trace_warmup``);
 - the handout's network ``p = σ(max(0, X·w1)·w2 + b)`` with its BCE loss, through the layer objects
   of a ``TwoLayerNet`` (``network_graph``, ``trace_backward``);
 - any chain of layers, ``net.layers`` then ``net.criterion`` (``chain_graph``; its text is
-  ``checking.chain_text.graph_text``).
+  ``traces.chain_text.graph_text``).
 
 The network's default batch is drawn so that ReLU both routes and kills (``routing_batch``), and its
 trace ends by confirming dℓ/dw1, dℓ/dw2 and dℓ/db with centred differences (``confirm_numerically``).
@@ -20,8 +20,10 @@ from layers import Add, Multiply
 from layers.validation import ParameterError
 from model.net import TwoLayerNet
 
-from .checker import check_function
-from .graph import Graph, Node, array_text, column_text, fixed_text, number_text, wrap_name
+from checking.checker import check_function
+
+from .formatting import array_text, column_text, fixed_text, number_text, wrap_name
+from .graph import Graph, Node
 
 #: The handout's warm-up point.
 WARMUP_POINT = (-2.0, 5.0, -4.0)

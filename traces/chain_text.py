@@ -1,7 +1,7 @@
 """Any traced chain of layers, node by node: the forward values, then at every node upstream × local = downstream.
 
-``graph_text(graph)`` writes a ``checking.graph.Graph`` made by ``checking.trace.chain_graph`` (any
-``Sequential``), every number in one format (``checking.graph.fixed_text``). Going backward, each node
+``graph_text(graph)`` writes a ``traces.graph.Graph`` made by ``traces.trace.chain_graph`` (any
+``Sequential``), every number in one format (``traces.formatting.fixed_text``). Going backward, each node
 shows the gradient that arrives (upstream), its local gradient and what it hands on (downstream). The
 local gradient is written out where it is a formula of the node's values: the element-wise activations
 (ReLU, LeakyReLU, Sigmoid, Tanh: downstream = upstream ⊙ local), a Linear node (the multiply gate on
@@ -13,7 +13,7 @@ under another name) show upstream and downstream only.
 
 import numpy as np
 
-from .graph import array_text, fixed_text
+from .formatting import array_text, fixed_text
 
 #: element-wise nodes: the local gradient as a formula of input ``x`` and output ``y``, and its value
 ELEMENTWISE = {

@@ -1,7 +1,7 @@
 """A learner's layers traced beside the reference's: the same network, weights and batch, step by step.
 
 ``trace_beside(reference, learner, X, y, make_graph)`` traces ``reference`` (a network of the library's
-layers) into a ``checking.graph.Graph``, gives ``learner`` (the same architecture built with a learner's
+layers) into a ``traces.graph.Graph``, gives ``learner`` (the same architecture built with a learner's
 classes, ``layer_types``) the reference's weights, and runs the learner's network node by node: every
 forward value, then every gradient from the loss back to the input, each printed beside the reference's
 with ✓ where they agree and ✗ where they differ. The first place where they part is named at the end
@@ -14,14 +14,14 @@ import copy
 
 import numpy as np
 
+from checking.diagnosis import diagnose
+from checking.protocol import LayerError, call_user, gradient_shapes
+from checking.shapes import likely_fix, shape_text
+from layers.user_code import source_of
 from model.factory import LIBRARY
 
-from .diagnosis import diagnose
-from .graph import array_text, column_text, fixed_text
-from .protocol import LayerError, call_user, gradient_shapes
-from .shapes import likely_fix, shape_text
+from .formatting import array_text, column_text, fixed_text
 from .trace import labels_for
-from .user_layer import source_of
 
 RTOL, ATOL = 1e-6, 1e-9  # yours and the reference's agree within these (different but right formulas differ)
 
@@ -35,7 +35,7 @@ def trace_beside(reference, learner, X, y, make_graph):
         the learner's built like the reference with some classes replaced; the learner gets the reference's
         weights (and the state of its random generators) first
     X, y : the batch, as ``make_graph`` takes it
-    make_graph : callable ``(net, X, y) -> Graph``, e.g. ``checking.trace.network_graph``'s tracing
+    make_graph : callable ``(net, X, y) -> Graph``, e.g. ``traces.trace.network_graph``'s tracing
 
     Returns
     -------

@@ -10,7 +10,7 @@ import numpy as np
 
 from layers import Add, Copy, Max, Multiply
 
-from .graph import number_text
+from .formatting import number_text
 
 UPSTREAM = 2.0  # the upstream gradient each gate receives (a value other than 1, so the product shows)
 

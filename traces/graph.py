@@ -1,14 +1,17 @@
-"""A traced graph as plain data, and how its numbers are written (by the text trace and the SVG alike).
+"""A traced graph as plain data; in Jupyter it shows as its picture (``traces.svg``).
 
 ``Graph.wires`` maps a wire's name to its forward value (the handout's green number) and its gradient
 dℓ/d(wire) (the red number); ``Graph.nodes`` lists the nodes in forward order, each naming its input
 wires (the first is the main one, the others enter from the side: parameters, labels) and its output
-wire. ``checking.trace`` fills graphs; ``checking.svg`` draws them.
+wire. ``traces.trace`` fills graphs; ``traces.svg`` draws them; ``traces.formatting`` writes their numbers.
 """
 
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from .formatting import wrap_name
+from .svg import graph_svg
 
 #: A wire's kind: where it comes from, which fixes where the picture draws it.
 KINDS = ("input", "param", "label", "inner", "output")
@@ -88,50 +91,9 @@ class Graph:
                 for w in self.wires.values() if w.grad is not None]
 
     def _repr_svg_(self):
-        """The graph as its SVG circuit, for Jupyter (``checking.svg.graph_svg``)."""
-        from .svg import graph_svg  # the picture needs the graph, not the other way round
-
+        """The graph as its SVG circuit, for Jupyter (``traces.svg.graph_svg``)."""
         return graph_svg(self)
 
 
 def _copy(a):
     return np.array(a, dtype=np.float64, copy=True)
-
-
-# ---------------------------------------------------------------- writing names and numbers
-
-
-def wrap_name(name):
-    """A wire name as it reads after d/: one symbol stays, a product is bracketed (``X·w1`` -> ``(X·w1)``)."""
-    return f"({name})" if any(c in name for c in "·+ .") else name
-
-
-def number_text(v):
-    """A scalar in at most 4 significant digits, without a negative zero (``-0.0`` reads ``0``)."""
-    text = f"{float(v) + 0.0:.4g}"
-    return "0" if text in ("-0", "0") else text
-
-
-def fixed_text(v):
-    """A number as every trace writes one: fixed point, 4 decimals, never ``-0.0000`` (``0.0481``, ``-1.2000``)."""
-    text = f"{float(v) + 0.0:.4f}"
-    return text[1:] if text == "-0.0000" else text
-
-
-def array_text(a, indent=8):
-    """An array as text, each entry as ``fixed_text`` writes it (never scientific notation); one that has
-    several rows starts on a new line, indented."""
-    a = np.asarray(a)
-    formatter = None
-    if a.dtype.kind == "f" and a.size:
-        width = max(len(fixed_text(v)) for v in a.flat)
-        formatter = {"float_kind": lambda v: fixed_text(v).rjust(width)}
-    text = np.array2string(a, separator=", ", formatter=formatter, max_line_width=100, threshold=200, edgeitems=4)
-    if a.ndim < 2 or a.shape[0] == 1:
-        return text
-    return "\n" + "\n".join(" " * indent + line for line in text.splitlines())
-
-
-def column_text(a):
-    """An (N, 1) column printed as a row with a transpose mark, which keeps it on one line."""
-    return f"{array_text(np.asarray(a).T)}ᵀ"

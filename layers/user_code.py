@@ -1,0 +1,61 @@
+"""A learner's own class, loaded from its file: the one loader behind ``gradcheck.py --layer``/``--use`` and
+``train.py --use``. Every way it can fail is a ``ValueError`` of one line: a spec that is not
+``PATH.py:ClassName``, a missing file, a module that fails to import (whatever it raises, ``SystemExit``
+included; only ``MemoryError`` passes through), a missing class, a class without ``forward`` or ``backward``.
+"""
+
+import importlib.util
+import inspect
+import sys
+from pathlib import Path
+
+from checking.protocol import describe_exception
+
+
+def split_spec(spec):
+    """``"path/to/file.py:ClassName"`` -> ``(Path("path/to/file.py"), "ClassName")``."""
+    path, sep, cls_name = str(spec).rpartition(":")
+    if not (sep and path.endswith(".py") and cls_name):
+        raise ValueError(f"{str(spec)!r}: want PATH.py:ClassName, e.g. exercises/sigmoid.py:Sigmoid")
+    return Path(path), cls_name
+
+
+def load_class(spec):
+    """The class ``ClassName`` of the file in ``"path/to/file.py:ClassName"``, imported (never instantiated)."""
+    file, cls_name = split_spec(spec)
+    cls = getattr(_import_file(file), cls_name, None)
+    if cls is None:
+        raise ValueError(f"{file} has no class {cls_name!r}")
+    missing = [m for m in ("forward", "backward") if not callable(getattr(cls, m, None))]
+    if missing:
+        raise ValueError(f"{cls_name} in {file} has no {' or '.join(missing)} method; a layer needs both")
+    return cls
+
+
+def _import_file(file):
+    """The module in ``file``, imported under a name of its own."""
+    if not file.is_file():
+        raise ValueError(f"{file}: no such file")
+    module_name = f"_user_layer_{abs(hash(str(file.resolve())))}"
+    try:
+        module_spec = importlib.util.spec_from_file_location(module_name, file)
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[module_name] = module
+        module_spec.loader.exec_module(module)
+    except MemoryError:
+        raise
+    except BaseException as exc:  # noqa: B036 — a module calling sys.exit() at import is the user's error too
+        raise ValueError(f"{file}: could not import it: {describe_exception(exc)}") from exc
+    return module
+
+
+def source_of(cls):
+    """The file a class was loaded from, relative to the working directory when inside it."""
+    try:
+        path = Path(inspect.getfile(cls)).resolve()
+    except (TypeError, OSError):
+        return "this notebook" if cls.__module__ == "__main__" else "its module"
+    try:
+        return path.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
