@@ -14,6 +14,7 @@ from app.gradcheck_cli import run_trace
 from traces.chain_text import graph_text
 from traces.trace import chain_graph, network_graph, trace_backward, trace_warmup, warmup_graph
 from layers import Linear, Multiply, Sigmoid, SoftmaxCrossEntropyLoss, Tanh, BCELoss, ReLU
+from layers.validation import ParameterError
 from model.builders import build_mlp
 from model.net import TwoLayerNet
 
@@ -94,8 +95,10 @@ def test_batch_and_seed_are_honoured():
     text6, ok = trace_backward(seed=0, batch=6)
     assert ok and "Forward (N = 6)" in text6 and "(3, 1) = (3, 6)·(6, 1)" in text6 and "(2, 3) = (2, 6)·(6, 3)" in text6
     assert trace_backward(seed=1)[0] != trace_backward(seed=0)[0]
-    with pytest.raises(ValueError, match="positive integer"):
-        trace_backward(batch=0)
+    for batch in (0, True, 2.5):  # a bool is not a batch size
+        with pytest.raises(ParameterError, match="positive integer") as info:
+            trace_backward(batch=batch)
+        assert info.value.param == "batch"
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -181,6 +181,14 @@ def _lanes(units, last_stretch, budget):
     return lanes + [current] if current else lanes
 
 
+def _extent(lane, last):
+    """How far a lane reaches above and below its main line; ``last``: the output's labels, on the last lane."""
+    above, bottom = max(u["top"] for u in lane), max(u["bottom"] for u in lane)
+    if last:
+        above, bottom = max(above, _above(last[0])), max(bottom, _below(last[1]))
+    return above, bottom
+
+
 def layout(graph):
     """Positions for every node and wire of a chain-shaped graph, wrapped into lanes.
 
@@ -199,9 +207,7 @@ def layout(graph):
     nodes, wires, ys, top, right = [], {}, [], 44.0, 0.0
     previous = None  # (x, y, bottom) where the last lane's chain ended
     for lane in lanes:
-        above = max(u["top"] for u in lane)
-        if lane is lanes[-1] and last:
-            above = max(above, _above(last[0]))
+        above, bottom = _extent(lane, last if lane is lanes[-1] else None)
         y0 = top + CAPTION + above
         x = left
         for unit in lane:
@@ -209,7 +215,6 @@ def layout(graph):
             pos, x = _place(unit, x, y0, wires, previous, top + CAPTION - 8)
             nodes.append(pos)
             previous = None
-        bottom = max([u["bottom"] for u in lane] + ([_below(last[1])] if lane is lanes[-1] and last else []))
         ys.append(y0)
         right = max(right, x)
         previous = (x, y0, y0 + bottom + 12)

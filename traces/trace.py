@@ -17,7 +17,7 @@ trace ends by confirming dℓ/dw1, dℓ/dw2 and dℓ/db with centred differences
 import numpy as np
 
 from layers import Add, Multiply
-from layers.validation import ParameterError
+from layers.validation import ParameterError, check_count
 from model.net import TwoLayerNet
 
 from checking.checker import check_function
@@ -209,16 +209,10 @@ def _add_parameter_wires(g, i, layer, param_names):
     return names
 
 
-def _positive_batch(batch, owner):
-    if isinstance(batch, bool) or int(batch) != batch or int(batch) < 1:
-        raise ParameterError(owner, "batch", f"must be a positive integer, got {batch!r}")
-    return int(batch)
-
-
 def chain_batch(net, seed=0, batch=4):
     """Seeded random data for a chain trace: X (batch, net.input_dim) standard normal, y valid labels
     (0/1, or classes in [0, K)), drawn from a stream of their own (not the one the weights came from)."""
-    batch = _positive_batch(batch, "chain_batch")
+    batch = check_count(batch, "batch", "chain_batch")
     rng = np.random.default_rng([seed, 7])
     X = rng.standard_normal((batch, net.input_dim))
     y = rng.integers(0, 2 if net.target == "binary" else net.output_dim, batch)
@@ -281,7 +275,7 @@ def routing_batch(w1, seed=0, batch=4):
     in others (with one row: a unit active and one inactive), so step 4 shows both patterns; after
     ``DRAWS`` tries the last one is kept.
     """
-    batch = _positive_batch(batch, "network_graph")
+    batch = check_count(batch, "batch", "network_graph")
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[0])
     for _ in range(DRAWS):
         X = rng.standard_normal((batch, 2))
