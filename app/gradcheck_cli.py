@@ -41,52 +41,46 @@ MAX_ELEMENTS = 10_000_000  # --input-shape budget: an element-wise check runs tw
 TRACES = ("net", "warmup", "gates", "chain")
 
 
-def run(args, argv=None):
+def run(a, argv=None):
     """Do what the parsed command line asks; return the exit status (0 pass, 1 a gradient fails).
 
     ``argv`` (the command line as typed, without the program) is repeated after a failure, so the run can be
     reproduced exactly: its random input and upstream come from ``--seed``.
     """
     with flag_errors(FLAGS):
-        return _run(args, argv)
+        check_command_line(a)
+        settings = dict(h=a.h, tol=a.tol, warn_tol=a.warn_tol, mode=a.mode, directions=a.directions)
+        check_settings(seed=a.seed, **settings)
+        composed = Architecture(hidden=(8,) if a.hidden is None else parse_widths(a.hidden), activation=a.activation,
+                                hidden_bias=True, dropout=a.dropout, batchnorm=a.batchnorm, standardize=False)
+        types = learner_types(a.use)
+        if a.trace:
+            text, ok = run_trace(a.trace, seed=a.seed, batch=4 if a.batch is None else a.batch, svg=a.svg,
+                                 architecture=composed, classes=a.classes, inputs=warmup_inputs(a.inputs),
+                                 layer_types=types)
+            print(text)
+            return 0 if ok else 1
+        if a.layer:
+            report = check_user_layers(a.layer, input_shape(a.input_shape), a.seed, settings)
+        else:
+            report = default_suite(seed=a.seed, batch=8 if a.batch is None else a.batch, architecture=composed,
+                                   classes=a.classes, burn_in=a.burn_in, layer_types=types, **settings)
+    return print_report(report, a, argv)
 
 
-def _run(a, argv):
-    check_command_line(a)
-    settings = dict(h=a.h, tol=a.tol, warn_tol=a.warn_tol, mode=a.mode, directions=a.directions)
-    check_settings(seed=a.seed, **settings)
-    composed = Architecture(hidden=(8,) if a.hidden is None else parse_widths(a.hidden), activation=a.activation,
-                            hidden_bias=True, dropout=a.dropout, batchnorm=a.batchnorm, standardize=False)
-    types = learner_types(a.use)
-    if a.trace:
-        text, ok = run_trace(a.trace, seed=a.seed, batch=4 if a.batch is None else a.batch, svg=a.svg,
-                             architecture=composed, classes=a.classes, inputs=warmup_inputs(a.inputs),
-                             layer_types=types)
-        print(text)
-        return 0 if ok else 1
-    if a.layer:
-        report = check_user_layers(a.layer, input_shape(a.input_shape), a.seed, settings)
-    else:
-        report = default_suite(seed=a.seed, batch=8 if a.batch is None else a.batch, architecture=composed,
-                               classes=a.classes, burn_in=a.burn_in, layer_types=types, **settings)
+def print_report(report, a, argv):
+    """The report as the options ask (its table and verdict, or ``--json``); returns the exit status."""
     report.strict = a.strict
     if a.json:
         print_json(a, json.dumps(report.to_dict(), allow_nan=False))
     else:
         print(report.table())
         print(report.summary())
-        if not report.passed and argv is not None:
-            print(f"To repeat this run exactly (the same random inputs and upstream gradients): "
-                  f"{reproduce(argv, a.seed)}")
+        if not report.passed and argv is not None:  # the seed made explicit, so the run can be repeated exactly
+            seeded = any(w == "--seed" or w.startswith("--seed=") for w in argv)
+            again = shlex.join(["python", "gradcheck.py", *argv, *([] if seeded else ["--seed", str(a.seed)])])
+            print(f"To repeat this run exactly (the same random inputs and upstream gradients): {again}")
     return 0 if report.passed else 1
-
-
-def reproduce(argv, seed):
-    """The command line that repeats a run: as typed, with its seed made explicit."""
-    words = list(argv)
-    if not any(w == "--seed" or w.startswith("--seed=") for w in words):
-        words += ["--seed", str(seed)]
-    return shlex.join(["python", "gradcheck.py", *words])
 
 
 #: flags that do not go together: (refused when, what to say instead)
@@ -235,21 +229,17 @@ def _trace_yours(kind, seed, batch, architecture, classes, layer_types):
     if kind == "net":
         reference, learner = handout_network(seed), handout_network(seed, layer_types)
         X, y = routing_batch(reference.params["w1"], seed, batch)
-
-        def make_graph(net, X, y):
-            return network_graph(X, y, net=net)[0]
-
-        title = "the handout's network"
+        title, make_graph = "the handout's network", _handout_graph
     else:
         arch = architecture or Architecture()
         reference = arch.build(2, classes, seed=seed)
         learner = arch.build(2, classes, seed=seed, layer_types=layer_types)
         X, y = chain_batch(reference, seed, batch)
-
-        def make_graph(net, X, y):
-            return chain_graph(net, X, y)
-
-        title = reference.describe()
+        title, make_graph = reference.describe(), chain_graph
     text, ok, _ = trace_beside(reference, learner, X, y, make_graph)
     head = f"Your layers beside the reference's in {title}: {who}; the same weights, the same batch (N = {len(X)})."
     return f"{head}\n\n{text}", ok
+
+
+def _handout_graph(net, X, y):
+    return network_graph(X, y, net=net)[0]

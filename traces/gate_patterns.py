@@ -8,22 +8,12 @@ gradients and upstream × local for each input, and confirms the result by centr
 
 import numpy as np
 
+from checking.checker import numerical_gradient
 from layers import Add, Copy, Max, Multiply
 
 from .formatting import number_text
 
 UPSTREAM = 2.0  # the upstream gradient each gate receives (a value other than 1, so the product shows)
-
-
-def _centred(f, point, h):
-    """d f / d point[i] for each i, by centred differences (``f`` takes the point as floats)."""
-    out = []
-    for i in range(len(point)):
-        plus, minus = list(point), list(point)
-        plus[i] += h
-        minus[i] -= h
-        out.append((f(*plus) - f(*minus)) / (2 * h))
-    return out
 
 
 def _confirm(analytic, numeric, names):
@@ -37,7 +27,7 @@ def _two_input(gate_class, a, b, h):
     gate = gate_class()
     out = float(gate.forward(np.array(a), np.array(b)))
     da, db = (float(v) for v in gate.backward(np.array(UPSTREAM)))
-    numeric = _centred(lambda p, q: UPSTREAM * float(gate_class().forward(np.array(p), np.array(q))), (a, b), h)
+    numeric = numerical_gradient(lambda p: UPSTREAM * float(gate_class().forward(p[:1], p[1:])[0]), np.array([a, b]), h)
     line, ok = _confirm((da, db), numeric, ("da", "db"))
     return out, da, db, line, ok
 
@@ -76,10 +66,10 @@ def _copy(h):
     dx = float(copy.backward(np.array(g1), np.array(g2)))
 
     def f(v):
-        first, second = Copy().forward(np.array(v))
-        return g1 * float(first) + g2 * float(second)
+        first, second = Copy().forward(v)
+        return g1 * float(first[0]) + g2 * float(second[0])
 
-    line, ok = _confirm((dx,), _centred(f, (x,), h), ("dx",))
+    line, ok = _confirm((dx,), numerical_gradient(f, np.array([x]), h), ("dx",))
     n = number_text
     return [f"copy adds: x = {n(x)} is used twice (a branch), and a gradient comes back along each use: "
             f"g1 = {n(g1)}, g2 = {n(g2)}",

@@ -20,7 +20,7 @@ from layers import Add, Multiply
 from layers.validation import ParameterError, check_count
 from model.net import TwoLayerNet
 
-from checking.checker import check_function
+from checking.checker import check_function, numerical_gradient
 
 from .formatting import array_text, column_text, fixed_text, number_text, wrap_name
 from .graph import Graph, Node
@@ -58,19 +58,9 @@ def warmup_graph(x=WARMUP_POINT[0], y=WARMUP_POINT[1], z=WARMUP_POINT[2]):
     return g
 
 
-def _warmup_f(x, y, z):
-    return float(Multiply().forward(Add().forward(np.array(x), np.array(y)), np.array(z)))
-
-
-def _warmup_centred(point, h):
-    """df/dx, df/dy, df/dz of the warm-up at ``point`` by centred differences (fresh gates)."""
-    numeric = {}
-    for i, name in enumerate("xyz"):
-        plus, minus = list(point), list(point)
-        plus[i] += h
-        minus[i] -= h
-        numeric[name] = (_warmup_f(*plus) - _warmup_f(*minus)) / (2 * h)
-    return numeric
+def _warmup_f(p):
+    """f = (x + y)·z at ``p = [x, y, z]``, through fresh gates."""
+    return float(Multiply().forward(Add().forward(p[0:1], p[1:2]), p[2:3])[0])
 
 
 def trace_warmup(x=WARMUP_POINT[0], y=WARMUP_POINT[1], z=WARMUP_POINT[2], graph=None, h=1e-5):
@@ -83,7 +73,7 @@ def trace_warmup(x=WARMUP_POINT[0], y=WARMUP_POINT[1], z=WARMUP_POINT[2], graph=
     g = graph if graph is not None else warmup_graph(x, y, z)
     v = {k: float(w.value) for k, w in g.wires.items()}
     d = {k: float(w.grad) for k, w in g.wires.items()}
-    numeric = _warmup_centred((v["x"], v["y"], v["z"]), h)
+    numeric = dict(zip("xyz", numerical_gradient(_warmup_f, np.array([v["x"], v["y"], v["z"]]), h), strict=True))
     ok = all(abs(numeric[k] - d[k]) <= 1e-7 * max(1.0, abs(d[k])) for k in "xyz")
     n = {k: number_text(val) for k, val in v.items()}
     dn = {k: number_text(val) for k, val in d.items()}
