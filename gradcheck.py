@@ -18,17 +18,13 @@ from model.builders import ACTIVATIONS
 PROG = "gradcheck.py"
 
 
-class _LayerAction(argparse.Action):
-    """``--layer SPEC``: start a new entry; the ``--layer-args`` and ``--labels`` after it belong to it."""
+class _LayerOption(argparse.Action):
+    """``--layer SPEC`` starts a new entry; the ``--layer-args`` and ``--labels`` after it belong to it."""
 
     def __call__(self, parser, namespace, value, option_string=None):
-        namespace.layer = list(namespace.layer or []) + [{"spec": value, "args": None, "labels": None}]
-
-
-class _PerLayerAction(argparse.Action):
-    """``--layer-args`` / ``--labels``: an option of the ``--layer`` given before it."""
-
-    def __call__(self, parser, namespace, value, option_string=None):
+        if self.dest == "layer":
+            namespace.layer = [*namespace.layer, {"spec": value, "args": None, "labels": None}]
+            return
         if not namespace.layer:
             parser.error(f"{option_string} belongs to the --layer before it: give --layer PATH.py:ClassName first")
         entry = namespace.layer[-1]
@@ -42,11 +38,11 @@ def build_parser():
         "Check every hand-derived gradient against finite differences in float64. "
         "Exit status 0 if every check passes, 1 if one fails (or cannot be verified), "
         "2 for a bad command line or a layer that breaks the protocol."))
-    p.add_argument("--layer", action=_LayerAction, default=[], metavar="PATH.py:ClassName",
+    p.add_argument("--layer", action=_LayerOption, default=[], metavar="PATH.py:ClassName",
                    help="check your own layer instead of the built-in suite (repeatable)")
-    p.add_argument("--layer-args", dest="args", action=_PerLayerAction, metavar="JSON",
+    p.add_argument("--layer-args", dest="args", action=_LayerOption, metavar="JSON",
                    help="constructor arguments of the --layer before it: a JSON list or object")
-    p.add_argument("--labels", dest="labels", action=_PerLayerAction, choices=LABELS,
+    p.add_argument("--labels", dest="labels", action=_LayerOption, choices=LABELS,
                    help="the --layer before it is a loss, forward(x, y): binary = 0/1 labels of x's shape, "
                         "classes = (N,) integers in [0, K) for x of shape N,K")
     p.add_argument("--input-shape", default="8,5", help="input shape for --layer (default: 8,5)")

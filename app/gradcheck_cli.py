@@ -27,7 +27,7 @@ from model.builders import Architecture
 
 #: the library's parameter names, as this command line spells them
 FLAGS = {
-    "spec": "--layer", "args": "--layer-args", "labels": "--labels", "shape": "--input-shape",
+    "labels": "--labels", "shape": "--input-shape",
     "h": "--h", "tol": "--tol", "warn_tol": "--warn-tol", "mode": "--mode", "directions": "--directions",
     "seed": "--seed", "batch": "--batch", "burn_in": "--burn-in",
     "hidden": "--hidden", "activation": "--activation", "dropout": "--dropout", "p": "--dropout",

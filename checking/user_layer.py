@@ -29,31 +29,23 @@ def load_layer(spec, args=None):
     ``KeyboardInterrupt`` included (only ``MemoryError`` passes through).
     """
     cls = load_class(spec)
-    cls_name = cls.__name__
+    positional, keywords = _arguments(args)
     try:
-        return _construct(cls, args)
+        return cls(*positional, **keywords)
     except MemoryError:
         raise
     except BaseException as exc:  # noqa: B036 — a constructor calling sys.exit() is the user's error too
-        raise ValueError(f"could not construct {cls_name}({_arguments_text(args)}): "
-                         f"{describe_exception(exc)}") from exc
+        called = ", ".join([*map(repr, positional), *(f"{k}={v!r}" for k, v in keywords.items())])
+        raise ValueError(f"could not construct {cls.__name__}({called}): {describe_exception(exc)}") from exc
 
 
-def _construct(cls, args):
+def _arguments(args):
+    """The constructor's arguments as a call's (positional, keyword): from None, a list, a dict or one value."""
     if args is None:
-        return cls()
+        return [], {}
     if isinstance(args, dict):
-        return cls(**args)
-    return cls(*args) if isinstance(args, list) else cls(args)
-
-
-def _arguments_text(args):
-    """Constructor arguments as they read in a call: ``2.5``, ``1, 2`` or ``d=3, start=1.5``."""
-    if args is None:
-        return ""
-    if isinstance(args, dict):
-        return ", ".join(f"{k}={v!r}" for k, v in args.items())
-    return ", ".join(map(repr, args)) if isinstance(args, list) else repr(args)
+        return [], args
+    return (args if isinstance(args, list) else [args]), {}
 
 
 def takes_labels(layer):

@@ -298,6 +298,15 @@ def test_bad_layers_are_one_line_errors(capsys, f, spec, texts):
     one_line_error(code, err, *texts)
 
 
+def test_a_constructor_that_fails_is_one_line_naming_the_call(capsys, f):
+    code, _, err = run(capsys, "--layer", f"{f}:Shift")
+    one_line_error(code, err, "--layer", "Shift()", "TypeError", "offset")
+    code, _, err = run(capsys, "--layer", f"{f}:Scale", "--layer-args", '{"d": 3, "colour": "red"}')
+    one_line_error(code, err, "--layer", "Scale(d=3, colour='red')", "TypeError")
+    code, _, err = run(capsys, "--layer", f"{f}:Shift", "--layer-args", "[1, 2]")
+    one_line_error(code, err, "Shift(1, 2)")
+
+
 def test_bad_layer_args_and_options(capsys, f):
     code, _, err = run(capsys, "--layer", f"{f}:Scale", "--layer-args", "{nope")
     assert code == 2 and "not valid JSON" in err

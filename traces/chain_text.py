@@ -13,6 +13,8 @@ under another name) show upstream and downstream only.
 
 import numpy as np
 
+from layers import softmax
+
 from .formatting import array_text, fixed_text
 
 #: element-wise nodes: the local gradient as a formula of input ``x`` and output ``y``, and its value
@@ -28,15 +30,10 @@ LOSSES = {
     "BCELoss": ("(1/N)(−y/p + (1 − y)/(1 − p)), N = p.size",
                 lambda p, y: (-y / p + (1 - y) / (1 - p)) / p.size),
     "SigmoidBCELoss": ("(σ(z) − y)/N, N = z.size", lambda z, y: (1 / (1 + np.exp(-z)) - y) / z.size),
-    "SoftmaxCrossEntropyLoss": ("(softmax(z) − onehot(y))/N", lambda z, y: (_softmax(z) - _onehot(y, z)) / len(z)),
+    "SoftmaxCrossEntropyLoss": ("(softmax(z) − onehot(y))/N", lambda z, y: (softmax(z) - _onehot(y, z)) / len(z)),
     "CrossEntropyLoss": ("−onehot(y)/(N p)", lambda p, y: -_onehot(y, p) / (len(p) * p)),
     "MSELoss": ("2(pred − y)/M, M = pred.size", lambda p, y: 2 * (p - y) / p.size),
 }
-
-
-def _softmax(z):
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def _onehot(y, like):

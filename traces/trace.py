@@ -18,6 +18,7 @@ import numpy as np
 
 from layers import Add, Multiply
 from layers.validation import ParameterError, check_count
+from model.inputs import check_Xy
 from model.net import TwoLayerNet
 
 from checking.checker import check_function, numerical_gradient
@@ -282,18 +283,6 @@ def _routes_and_kills(a):
     return bool((active.any(axis=0) & (~active).any(axis=0)).any())
 
 
-def _check_batch(X, y):
-    X, y = np.asarray(X), np.asarray(y)
-    if X.ndim != 2 or X.shape[1] != 2 or X.shape[0] < 1 or X.dtype.kind not in "fiu":
-        raise ValueError(f"the handout's network takes X of shape (N, 2), numbers; "
-                         f"got shape {X.shape}, dtype {X.dtype}")
-    if y.shape != (X.shape[0],):
-        raise ValueError(f"y must have shape ({X.shape[0]},) to match X, got {y.shape}")
-    if not np.isfinite(X).all() or not np.isin(y, (0, 1)).all():
-        raise ValueError("X must be finite and y must hold only 0 and 1")
-    return X.astype(np.float64), y.astype(np.float64)
-
-
 def network_graph(X=None, y=None, seed=0, batch=4, net=None):
     """The handout's network on one batch, traced through a fresh ``TwoLayerNet``'s layer objects.
 
@@ -312,7 +301,7 @@ def network_graph(X=None, y=None, seed=0, batch=4, net=None):
     net = handout_network(seed) if net is None else net  # Linear, ReLU, Linear, Sigmoid: the handout's nodes
     if X is None:
         X, y = routing_batch(net.params["w1"], seed, batch)
-    X, y = _check_batch(X, y)
+    X, y = check_Xy(net, X, y)  # the network's own rule for a labelled batch
     names = {id(v): k for k, v in net.params.items()}
     g = trace_chain_graph(net.layers, net.criterion, X, y, title=_NET_TITLE, wire_names=_NET_WIRES,
                           param_names=names, ops=_NET_OPS, steps=_NET_STEPS)
