@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 import gradcheck
-from traces.side_by_side import trace_beside
+import train
 from checking.suites import default_suite
-from traces.trace import handout_network, network_graph, routing_batch
 from layers.user_code import load_class
+from traces.side_by_side import trace_beside
+from traces.trace import handout_network, network_graph, routing_batch
 
 from .conftest import ROOT, call_main
 
@@ -95,6 +96,28 @@ def test_an_unfinished_exercise_is_one_line(capsys):
 def test_bad_uses_are_one_line_exit_2(capsys, filled, argv, text):
     code, _, err = call_main(gradcheck.main, capsys, *[a.format(f=filled) for a in argv])
     assert code == 2 and text in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("source, spec, texts", [
+    (None, "missing.py:Sigmoid", ("missing.py", "no such file")),
+    ("def broken(:\n", "mine.py:Sigmoid", ("mine.py", "SyntaxError")),
+    ("import sys\nsys.exit(3)\n", "mine.py:Sigmoid", ("mine.py", "SystemExit(3)")),
+    ("x = 1\n", "mine.py:Sigmoid", ("mine.py", "'Sigmoid'")),
+    ("class Sigmoid:\n    def forward(self, x):\n        return x\n", "mine.py:Sigmoid", ("Sigmoid", "backward")),
+    ("", "mine.py", ("mine.py", "PATH.py:ClassName")),
+])
+def test_one_loader_says_the_same_line_to_gradcheck_and_train(capsys, tmp_path, source, spec, texts):
+    if source is not None:
+        (tmp_path / "mine.py").write_text(source)
+    spec = f"{tmp_path}/{spec}"
+    with pytest.raises(ValueError) as info:
+        load_class(spec)
+    message = str(info.value)
+    assert all(text in message for text in texts) and "\n" not in message, message
+    for main, flag, rest in ((gradcheck.main, "--use", ()), (gradcheck.main, "--layer", ()),
+                             (train.main, "--use", ("--save", tmp_path / "m.npz"))):
+        code, out, err = call_main(main, capsys, flag, spec, *rest)
+        assert code == 2 and out == "" and err.strip().endswith(f"{flag} {message}"), (flag, err)
 
 
 def test_a_class_the_library_has_no_class_of_is_refused(capsys, tmp_path):

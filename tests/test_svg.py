@@ -222,3 +222,14 @@ def test_names_that_need_escaping_stay_valid_xml():
     g.title = 'a <title> with "quotes" & ampersands'
     root = ET.fromstring(graph_svg(g))
     assert root.find(f"{SVG}title").text == g.title
+
+
+def test_the_picture_takes_the_graph_and_never_imports_it_back():
+    import ast
+    import inspect
+
+    import traces.svg
+
+    tree = ast.parse(inspect.getsource(traces.svg))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert not imported & {"graph", "traces.graph"}, imported  # traces.graph imports svg for _repr_svg_
