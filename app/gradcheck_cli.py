@@ -11,19 +11,19 @@ import math
 import shlex
 
 from app.cli import UsageError, flag_errors, parse_widths, print_json
+from app.learner import load_learner_classes
 from app.outputs import check_outputs
 from checking.checker import LayerError, Report, check_settings
 from checking.suites import default_suite
-from traces.svg import write_svg
-from traces.chain_text import graph_text
-from traces.gate_patterns import trace_gates
-from traces.side_by_side import trace_beside
-from traces.trace import (chain_batch, chain_graph, handout_network, network_graph, routing_batch, trace_backward,
-                            trace_warmup, warmup_graph)
-from app.learner import load_learner_classes
 from checking.user_layer import check_user_layer, load_layer
 from layers.user_code import source_of
 from model.builders import Architecture
+from traces.chain_text import graph_text
+from traces.gate_patterns import trace_gates
+from traces.side_by_side import trace_beside
+from traces.svg import write_svg
+from traces.trace import (chain_batch, chain_graph, handout_network, network_graph, routing_batch, trace_backward,
+                          trace_warmup, warmup_graph)
 
 #: the library's parameter names, as this command line spells them
 FLAGS = {

@@ -16,12 +16,11 @@ trace ends by confirming dℓ/dw1, dℓ/dw2 and dℓ/db with centred differences
 
 import numpy as np
 
+from checking.checker import check_function, numerical_gradient
 from layers import Add, Multiply
 from layers.validation import ParameterError, check_count
 from model.inputs import check_Xy
 from model.net import TwoLayerNet
-
-from checking.checker import check_function, numerical_gradient
 
 from .formatting import array_text, column_text, fixed_text, number_text, wrap_name
 from .graph import Graph, Node
