@@ -5,14 +5,14 @@
 
 Iris (150 flowers, 4 measurements, 3 species) is trained and scored on the full set, as the
 composition issue asks; digits (1,797 8×8 images, 64 features, 10 classes) on a stratified 80/20
-split, scored on the held-out fifth. Both use ``train.py``'s library path: ``app.experiment.fit``
+split, scored on the held-out fifth. Both use ``train.py``'s library path: ``model.experiment.fit``
 with a ``Standardize`` layer first and softmax cross-entropy on top. Seeds 0–2 are reported.
 """
 
 import argparse
 import time
 
-from app.experiment import fit
+from model.experiment import fit
 from data import Dataset
 from model.builders import Architecture
 from model.training import TrainingConfig

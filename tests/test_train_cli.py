@@ -49,7 +49,7 @@ def test_same_seed_same_metrics(tmp_path, capsys):
 def test_evaluate_a_saved_model_on_csv(tmp_path, capsys):
     model = tmp_path / "m.npz"
     run(capsys, "--quiet", "--epochs", "50", "--save", str(model))
-    from app.experiment import load_dataset
+    from model.experiment import load_dataset
 
     data = load_dataset("circles", seed=9)
     X, y = data.X, data.y

@@ -9,7 +9,7 @@ import json
 import pytest
 
 import train
-from app.experiment import load_dataset
+from model.experiment import load_dataset
 from model import load
 
 from .conftest import ROOT, call_main
