@@ -8,8 +8,7 @@ library's objects (``Architecture``, ``TrainingConfig``) that validate them.
 """
 
 import argparse
-from dataclasses import dataclass, replace
-from types import MappingProxyType
+from types import SimpleNamespace
 
 from data import DATASETS, check_val_fraction
 from data.split import DEFAULT_VAL_FRACTION
@@ -29,11 +28,8 @@ MAX_SAMPLES = 10_000_000
 
 
 class Option:
-    """One flag: its help, its value when not given, its tags, and ``argparse``'s keywords for it.
-
-    ``params`` are further names the library gives this setting in its ``ParameterError`` (``p``: the
-    dropout probability); the flag's own ``dest`` always is one.
-    """
+    """One flag: its help, its value when not given, its tags, further names the library gives it in a
+    ``ParameterError`` (``params``; its ``dest`` is one) and ``argparse``'s keywords for it."""
 
     def __init__(self, flag, help, default=None, tags=(), params=(), **argparse_keywords):
         self.flag, self.help, self.default, self.tags, self.params = flag, help, default, tags, params
@@ -47,11 +43,6 @@ class Option:
             return False
         const = {"store_true": True, "store_false": False}.get(self.keywords.get("action"))
         return const is None or getattr(namespace, self.dest) is const
-
-
-def _lr_help():
-    defaults = ", ".join(f"{k} {v.default_lr:g}" for k, v in OPTIMIZERS.items() if v.default_lr)
-    return f"learning rate (default: {defaults}; adam 0.003 for --data; lbfgs takes none)"
 
 
 OPTIONS = {
@@ -96,7 +87,8 @@ OPTIONS = {
     "optimisation": (
         Option("--optimizer", "default: sgd, the handout's update (adam for --data)", "sgd", (TRAINING,),
                choices=list(OPTIMIZERS)),
-        Option("--lr", _lr_help(), None, (TRAINING,), type=float),
+        Option("--lr", "learning rate (default: " + ", ".join(f"{k} {v.default_lr:g}" for k, v in OPTIMIZERS.items()
+               if v.default_lr) + "; adam 0.003 for --data; lbfgs takes none)", None, (TRAINING,), type=float),
         Option("--epochs", "passes over the data, or L-BFGS iterations (default: 200)", TrainingConfig.epochs,
                (TRAINING,), type=int),
         Option("--batch-size", "mini-batch size (default: 32, robust across seeds; 0 = full batch)",
@@ -121,10 +113,7 @@ OPTIONS = {
 }
 EVERY_OPTION = tuple(option for group in OPTIONS.values() for option in group)
 #: the library's parameter names and the flags that set them: how its ``ParameterError`` is said here
-FLAGS = {}
-for _option in EVERY_OPTION:
-    for _name in (_option.dest, *_option.params):
-        FLAGS.setdefault(_name, _option.flag)
+FLAGS = {name: option.flag for option in reversed(EVERY_OPTION) for name in (option.dest, *option.params)}
 #: on a CSV table, where 3 hidden units and SGD at lr 1 diverge, a wider network, Adam and early stopping
 #: (reaches val acc >= 0.9 on scikit-learn's digits, wine and breast-cancer data, >= 0.85 on iris); the
 #: generated sets keep the handout's defaults; an option given always wins
@@ -141,23 +130,10 @@ def build_parser(prog, description):
     return parser
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(SimpleNamespace):
     """The command line, read once: every option's value (given, chosen by the recipe, or the default) as an
-    attribute (``settings.epochs``); the flags spelled (``given``); what the recipe chose (``chosen``); the
-    model and training settings as the library's objects, validated (``architecture``, ``config``)."""
-
-    values: MappingProxyType
-    given: tuple
-    chosen: tuple = ()
-    architecture: Architecture = None
-    config: TrainingConfig = None
-
-    def __getattr__(self, name):
-        values = self.__dict__.get("values", {})
-        if name in values:
-            return values[name]
-        raise AttributeError(name)
+    attribute (``settings.epochs``); ``given``, the flags spelled; ``chosen``, what the recipe chose; and the
+    model and training settings as the library's objects, validated: ``architecture``, ``config``."""
 
     def flags_given(self, tag):
         """The flags of ``tag`` spelled on the command line, in the order of ``--help``."""
@@ -166,28 +142,23 @@ class Settings:
 
 def read_settings(namespace):
     """``Settings`` from the parsed command line (see ``build_parser``): the command line's own rules checked
-    first (``check_command_line``), then the library's objects built, which check their values.
-
-    Every refusal is a ``UsageError`` (exit 2), a value out of range said with its flag.
-    """
-    given = tuple(option.flag for option in EVERY_OPTION if option.given(namespace))
-    values = {option.dest: option.default for option in reversed(EVERY_OPTION)}
-    values.update(vars(namespace))
+    first (``check_command_line``), then the library's objects built, which check their values. Every
+    refusal is a ``UsageError`` (exit 2), a value out of range said with its flag."""
+    values = {option.dest: option.default for option in reversed(EVERY_OPTION)} | vars(namespace)
     chosen = _recipe_choices(values, set(vars(namespace))) if values["data"] else {}
-    values.update(chosen)
-    settings = Settings(MappingProxyType(values), given, tuple(chosen))
-    check_command_line(settings)
+    s = Settings(**values | chosen, chosen=tuple(chosen),
+                 given=tuple(option.flag for option in EVERY_OPTION if option.given(namespace)))
+    check_command_line(s)
     with flag_errors(FLAGS):
-        check_seed(settings.seed)
-        architecture = Architecture(
-            hidden=parse_widths(settings.hidden), activation=settings.activation, hidden_bias=settings.hidden_bias,
-            fused=settings.fused, weight_decay=settings.weight_decay, standardize=not settings.no_standardize,
-            dropout=settings.dropout, batchnorm=settings.batchnorm, dtype=settings.dtype)
-        config = TrainingConfig(optimizer=settings.optimizer, lr=settings.lr, epochs=settings.epochs,
-                                batch_size=settings.batch_size or None, patience=settings.patience,
-                                engine=settings.engine)  # shuffled by the experiment's stream of --seed
-        check_val_fraction(settings.val_fraction)
-    return replace(settings, architecture=architecture, config=config)
+        check_seed(s.seed)
+        s.architecture = Architecture(hidden=parse_widths(s.hidden), activation=s.activation,
+                                      hidden_bias=s.hidden_bias, fused=s.fused, weight_decay=s.weight_decay,
+                                      standardize=not s.no_standardize, dropout=s.dropout, batchnorm=s.batchnorm,
+                                      dtype=s.dtype)
+        s.config = TrainingConfig(optimizer=s.optimizer, lr=s.lr, epochs=s.epochs, batch_size=s.batch_size or None,
+                                  patience=s.patience, engine=s.engine)  # shuffled by the experiment's seed stream
+        check_val_fraction(s.val_fraction)
+    return s
 
 
 def _recipe_choices(values, given):
