@@ -186,14 +186,11 @@ def strict_json(obj):
 
 
 def _clean(obj, where, notes):
+    obj = _plain(obj)
     if isinstance(obj, dict):
-        return {_scalar(k): _clean(v, f"{where}.{k}" if where else str(k), notes) for k, v in obj.items()}
-    np = sys.modules.get("numpy")  # not imported: then there are no NumPy objects to convert
-    if np is not None and isinstance(obj, np.ndarray):
-        obj = obj.tolist()
+        return {_plain(k): _clean(v, f"{where}.{k}" if where else str(k), notes) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_clean(v, f"{where}[{i}]", notes) for i, v in enumerate(obj)]
-    obj = _scalar(obj)
     if isinstance(obj, float) and not math.isfinite(obj):
         word = "NaN" if math.isnan(obj) else ("Infinity" if obj > 0 else "-Infinity")
         notes.append(f"{where or 'value'} was {word}, written as null")
@@ -201,18 +198,10 @@ def _clean(obj, where, notes):
     return obj
 
 
-def _scalar(x):
-    """NumPy bool/int/float scalars as Python ones; anything else unchanged."""
-    np = sys.modules.get("numpy")
-    if np is None:
-        return x
-    if isinstance(x, np.bool_):
-        return bool(x)
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, np.floating):
-        return float(x)
-    return x
+def _plain(x):
+    """NumPy arrays and scalars as Python lists and numbers; anything else unchanged."""
+    np = sys.modules.get("numpy")  # not imported: then there are no NumPy objects to convert
+    return x.tolist() if np is not None and isinstance(x, (np.ndarray, np.generic)) else x
 
 
 def dumps_strict(obj, **kwargs):

@@ -244,16 +244,8 @@ def run_figure(net, X, y, history=None, feature_names=None, title=None, classes=
     or changed, so it also shows itself in Jupyter, and nothing needs closing."""
     from matplotlib.figure import Figure
 
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or len(X) == 0:
-        raise ValueError(f"plot_run needs X of shape (N, D), got {X.shape}")
+    X, y, feature_names = _checked(X, y, feature_names)
     d = X.shape[1]
-    feature_names = list(feature_names) if feature_names is not None else [f"x{_sub(i)}" for i in range(d)]
-    if len(feature_names) != d:
-        raise ValueError(f"{d} features but {len(feature_names)} feature names")
-    y = class_indices(y)
-    if len(y) != len(X):
-        raise ValueError(f"y has {len(y)} labels for {len(X)} points")
     pred = np.asarray(net.predict(X))
     names, k = _classes(net, y, pred, classes)
     colours = _palette(k)
@@ -275,6 +267,21 @@ def run_figure(net, X, y, history=None, feature_names=None, title=None, classes=
     fig.suptitle(title or _default_title(net), fontsize=12)
     fig.tight_layout()
     return fig
+
+
+def _checked(X, y, feature_names):
+    """``X`` (N, D) as floats, ``y`` as N class indices and D feature names (default x₀, x₁, …), or a ValueError."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or len(X) == 0:
+        raise ValueError(f"plot_run needs X of shape (N, D), got {X.shape}")
+    d = X.shape[1]
+    feature_names = list(feature_names) if feature_names is not None else [f"x{_sub(i)}" for i in range(d)]
+    if len(feature_names) != d:
+        raise ValueError(f"{d} features but {len(feature_names)} feature names")
+    y = class_indices(y)
+    if len(y) != len(X):
+        raise ValueError(f"y has {len(y)} labels for {len(X)} points")
+    return X, y, feature_names
 
 
 def _sub(i):
