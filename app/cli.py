@@ -50,38 +50,16 @@ class OneLineParser(argparse.ArgumentParser):
         (file or sys.stdout).write(self.format_help())
 
 
-def run_main(prog, parser, run, argv, user_errors, error_status=1):
-    """Parse ``argv``, call ``run(args)`` and turn every way of failing into one stderr line and a status.
+def run_main(prog, parser, command, argv, user_errors, error_status=1):
+    """Parse ``argv`` (``None``: ``sys.argv[1:]``) with ``parser``, return ``command(args)``, the exit status,
+    and turn every way of failing into one line on stderr, ``"{prog}: error: ..."``, and a status.
 
-    Parameters
-    ----------
-    prog : str
-        Program name, the prefix of every error line (``"train.py: error: ..."``).
-    parser : argparse.ArgumentParser
-        Usually a ``OneLineParser``.
-    run : callable
-        ``run(args) -> int``, the program's work; its return value is the exit status.
-    argv : list of str or None
-        Command line without the program name; ``None`` means ``sys.argv[1:]``.
-    user_errors : tuple of type
-        Exceptions that are the user's to fix: reported as one line, status ``error_status``
-        (``UsageError`` always gets 2).
-    error_status : int, optional
-        Exit status for ``user_errors`` (default 1).
-
-    Returns
-    -------
-    int
-        ``run``'s status; 2 for a bad command line or a ``MemoryError`` ("not enough memory for this
-        request"); 130 for ``KeyboardInterrupt`` (or its ``status``, e.g. 143 for SIGTERM); 141 when
-        stdout was closed early.
-
-    Notes
-    -----
-    With ``--debug`` on the command line, tracebacks are shown instead of one-line messages.
-    stdout is flushed before returning, so a closed pipe is noticed here and not by the interpreter
-    at exit. Following the Python documentation's recipe for SIGPIPE, stdout's file descriptor is
-    then pointed at ``os.devnull`` so that the final flush at exit finds nowhere to fail.
+    The ``user_errors`` (exception types) are the user's to fix: said in one line, status ``error_status``
+    (``UsageError`` always gets 2). A ``MemoryError`` is "not enough memory for this request" (2); a
+    ``KeyboardInterrupt`` 130 (or its ``status``, e.g. 143 for SIGTERM); stdout closed early 141. With
+    ``--debug`` tracebacks are shown instead. stdout is flushed before returning, so a closed pipe is
+    noticed here and not by the interpreter at exit; following the Python documentation's recipe for
+    SIGPIPE, stdout's file descriptor is then pointed at ``os.devnull``.
     """
     args = None
     try:
@@ -93,7 +71,7 @@ def run_main(prog, parser, run, argv, user_errors, error_status=1):
         except SystemExit:  # --help / --version: their text is still buffered
             sys.stdout.flush()
             raise
-        status = _run(prog, run, args, user_errors, error_status)
+        status = _call(prog, command, args, user_errors, error_status)
         sys.stdout.flush()
         return status
     except BrokenPipeError:
@@ -107,14 +85,14 @@ def run_main(prog, parser, run, argv, user_errors, error_status=1):
         return status
 
 
-def _run(prog, run, args, user_errors, error_status):
+def _call(prog, command, args, user_errors, error_status):
     debug = getattr(args, "debug", False)
     try:
         if not getattr(args, "json", False):
-            return run(args)
+            return command(args)
         args.json_out = sys.stdout  # the one JSON object goes here (print_json); anything else printed, to stderr
         with contextlib.redirect_stdout(sys.stderr):
-            return run(args)
+            return command(args)
     except BrokenPipeError:  # before user_errors: an OSError, but not the user's to fix
         raise
     except MemoryError as exc:

@@ -122,19 +122,12 @@ class Experiment:
         """The returned model's scores on both parts, full passes: ``train_loss``, ``val_loss`` and
         ``train_acc``, ``val_acc`` (classification) or ``train_rmse``, ``train_r2``, ``val_rmse``, ``val_r2``
         (regression, in the targets' units); NaN for the validation part when there is none."""
-        parts = {"train": (self.X_train, self.y_train), "val": (self.X_val, self.y_val)}
+        names = {"loss": "loss", "rmse": "rmse", "r2": "r2"} if self.regression else {"loss": "loss", "accuracy": "acc"}
         out = {}
-        for part, (X, y) in parts.items():
-            if len(y) == 0:
-                scores = {"loss": float("nan"), "accuracy": float("nan"), "rmse": float("nan"), "r2": float("nan")}
-            elif self.regression:
-                scores = regression_metrics(self.net, X, y)
-            else:
-                scores = self.net.evaluate(X, y)
-            out[f"{part}_loss"] = scores["loss"]
-            keys = ("rmse", "r2") if self.regression else ("accuracy",)
-            for key in keys:
-                out[f"{part}_{'acc' if key == 'accuracy' else key}"] = scores[key]
+        for part, X, y in (("train", self.X_train, self.y_train), ("val", self.X_val, self.y_val)):
+            scores = ({} if not len(y) else regression_metrics(self.net, X, y) if self.regression
+                      else self.net.evaluate(X, y))
+            out.update({f"{part}_{short}": scores.get(key, float("nan")) for key, short in names.items()})
         return out
 
 
