@@ -143,21 +143,11 @@ def _silence_stdout():
 
 
 def strict_json(obj):
-    """A copy of ``obj`` that strict JSON can hold, and notes about what had to change.
+    """``(clean, notes)``: a copy of ``obj`` that strict JSON can hold, and what had to change.
 
-    Parameters
-    ----------
-    obj : dict, list, tuple, number, str, bool, None, numpy scalar or array
-        Nested containers are copied (tuples and arrays become lists); NumPy integers, floats and
-        booleans become Python ones; anything else is kept as is (``json.dumps`` judges it).
-
-    Returns
-    -------
-    clean : same structure
-        Every non-finite float (NaN, +inf, -inf, Python or NumPy) replaced by ``None``.
-    notes : list of str
-        One per replacement, naming where it was, e.g. ``"rows[3].analytic was NaN, written as
-        null"``; the top level itself is called ``"value"``.
+    Containers are copied (tuples and arrays become lists), NumPy scalars become Python ones, and every
+    non-finite float becomes ``None`` with a note naming where it was (``"rows[3].analytic was NaN, written
+    as null"``; the top level is ``"value"``). Anything else is kept for ``json.dumps`` to judge.
     """
     notes = []
     return _clean(obj, "", notes), notes
@@ -201,20 +191,9 @@ def dumps_strict(obj, **kwargs):
 def flag_error(exc, flags):
     """A library ``ParameterError`` as the command line says it: ``UsageError(f"{flag} {reason}")``.
 
-    Parameters
-    ----------
-    exc : layers.validation.ParameterError
-        Raised by the library, naming its parameter (``exc.param``, e.g. ``"p"``) and the rest of the
-        sentence (``exc.reason``, e.g. ``"must be in [0, 1), got 1.5"``).
-    flags : dict of str to str
-        ``{parameter name: flag}``, e.g. ``{"p": "--dropout", "dropout": "--dropout", "lr": "--lr"}``:
-        the one place a command line maps the library's words to its own.
-
-    Returns
-    -------
-    UsageError
-        ``"--dropout must be in [0, 1), got 1.5"`` (exit status 2 through ``run_main``); a parameter
-        without a flag keeps the library's own words, ``"Dropout: p must be ..."``.
+    ``flags`` maps the library's parameter names to the command line's flags (``{"p": "--dropout"}``), so
+    ``Dropout: p must be in [0, 1), got 1.5`` becomes ``--dropout must be in [0, 1), got 1.5`` (exit 2
+    through ``run_main``); a parameter without a flag keeps the library's own words.
     """
     flag = flags.get(exc.param)
     return UsageError(f"{flag} {exc.reason}" if flag else str(exc))
