@@ -107,6 +107,19 @@ def test_options_are_not_abbreviated(tmp_path, capsys):
     assert code == 2 and "unrecognized arguments: --sav" in err
 
 
+def test_an_option_given_at_its_default_value_still_counts_as_given(tmp_path, capsys):
+    code, _, err = run(capsys, "--evaluate", tmp_path / "m.npz", "--weight-decay", "0", "--no-hidden-bias")
+    assert code == 2 and "--no-hidden-bias, --weight-decay would be ignored" in err
+
+
+def test_every_option_is_in_the_help_and_says_the_librarys_errors():
+    from app.train_options import EVERY_OPTION, FLAGS
+
+    text = train.build_parser(train.PROG, train.DESCRIPTION).format_help()
+    assert all(option.flag in text for option in EVERY_OPTION)
+    assert FLAGS["p"] == FLAGS["dropout"] == "--dropout" and FLAGS["hidden_bias"] == "--hidden-bias"
+
+
 def test_malformed_csv_names_the_line(tmp_path, capsys):
     csv = tmp_path / "bad.csv"
     csv.write_text("a,b,label\n1,2,0\n3,x,1\n")
