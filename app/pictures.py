@@ -106,12 +106,16 @@ def _mark_wrong(ax, P, wrong):
         ax.scatter(P[wrong, 0], P[wrong, 1], s=16, c="k", marker="x", linewidths=0.9, zorder=4)
 
 
+def _plane(X, size=300):
+    """The (size, size) grid over the plane of the 2-D points ``X``: ``gx``, ``gy`` and its points (size², 2)."""
+    gx, gy = np.meshgrid(*_grid(X, size, size))
+    return gx, gy, np.c_[gx.ravel(), gy.ravel()]
+
+
 def _binary_regions(ax, net, X, y, pred, names, colours):
-    xs, ys = _grid(X, 300, 300)
-    gx, gy = np.meshgrid(xs, ys)
-    prob = np.asarray(net.predict_proba(np.c_[gx.ravel(), gy.ravel()]))
-    prob = prob[:, 1] if prob.ndim == 2 else prob
-    prob = prob.reshape(gx.shape)
+    gx, gy, points = _plane(X)
+    prob = np.asarray(net.predict_proba(points))
+    prob = (prob[:, 1] if prob.ndim == 2 else prob).reshape(gx.shape)
     ax.contourf(gx, gy, prob, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.55)
     ax.contour(gx, gy, prob, levels=[0.5], colors="k", linewidths=1.5)
     for i, c in enumerate(("#2166ac", "#b2182b")):
@@ -125,9 +129,8 @@ def _kclass_regions(ax, net, X, y, pred, names, colours):
     from matplotlib.colors import ListedColormap
 
     k = len(names)
-    xs, ys = _grid(X, 300, 300)
-    gx, gy = np.meshgrid(xs, ys)
-    grid = np.asarray(net.predict(np.c_[gx.ravel(), gy.ravel()])).reshape(gx.shape)
+    gx, gy, points = _plane(X)
+    grid = np.asarray(net.predict(points)).reshape(gx.shape)
     ax.contourf(gx, gy, grid, levels=np.arange(k + 1) - 0.5, cmap=ListedColormap(colours), alpha=0.35)
     ax.contour(gx, gy, grid, levels=np.arange(k - 1) + 0.5, colors="k", linewidths=0.8)
     for i in range(k):

@@ -12,9 +12,9 @@ with a ``Standardize`` layer first and softmax cross-entropy on top. Seeds 0–2
 import argparse
 import time
 
-from model.experiment import fit
 from data import Dataset
 from model.builders import Architecture
+from model.experiment import fit
 from model.training import TrainingConfig
 
 
@@ -28,16 +28,16 @@ def sklearn_dataset(name):
 
 def iris(seed):
     data = sklearn_dataset("iris")
-    run = fit(data, Architecture(hidden=(16,), hidden_bias=True), TrainingConfig(optimizer="adam", epochs=200),
-              val_fraction=0.0, seed=seed)
-    return run.net.evaluate(data.X, data.y)["accuracy"], run.history.seconds
+    experiment = fit(data, Architecture(hidden=(16,), hidden_bias=True),
+                     TrainingConfig(optimizer="adam", epochs=200), val_fraction=0.0, seed=seed)
+    return experiment.net.evaluate(data.X, data.y)["accuracy"], experiment.history.seconds
 
 
 def digits(seed):
     data = sklearn_dataset("digits")
-    run = fit(data, Architecture(hidden=(64,), hidden_bias=True), TrainingConfig(optimizer="adam", epochs=60),
-              val_fraction=0.2, seed=seed)
-    return run.history.final["val_acc"], run.history.seconds
+    experiment = fit(data, Architecture(hidden=(64,), hidden_bias=True),
+                     TrainingConfig(optimizer="adam", epochs=60), val_fraction=0.2, seed=seed)
+    return experiment.history.final["val_acc"], experiment.history.seconds
 
 
 def main(argv=None):
