@@ -15,7 +15,8 @@ def run(capsys, *argv):
     return call_main(train.main, capsys, *argv)
 
 
-def test_default_run_prints_progress_summary_and_picture(tmp_path, capsys, progress_now):
+@pytest.mark.usefixtures("progress_now")
+def test_default_run_prints_progress_summary_and_picture(tmp_path, capsys):
     code, out, err = run(capsys, "--save", str(tmp_path / "m.npz"))
     assert code == 0 and err == ""
     assert "epoch  200" in out and "val acc 1.0000" in out and "saved model to" in out
@@ -28,7 +29,8 @@ def test_a_run_shorter_than_half_a_second_prints_no_progress(tmp_path, capsys):
     assert not [line for line in out.splitlines() if line.startswith("epoch")]
 
 
-def test_json_output_is_one_object_and_logs_go_to_stderr(tmp_path, capsys, progress_now):
+@pytest.mark.usefixtures("progress_now")
+def test_json_output_is_one_object_and_logs_go_to_stderr(tmp_path, capsys):
     code, out, err = run(capsys, "--json", "--epochs", "5", "--save", str(tmp_path / "m.npz"))
     result = json.loads(out)
     assert code == 0 and {"train_acc", "val_acc", "train_loss", "val_loss", "epochs", "seconds", "model"} <= set(result)

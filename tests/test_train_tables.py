@@ -246,7 +246,8 @@ def test_evaluate_on_a_test_file_of_one_class(tmp_path, capsys):
     assert code == 0 and json.loads(out)["n"] == 2, err
 
 
-def test_a_two_row_file_trains_without_validation_and_says_so(tmp_path, capsys, progress_now):
+@pytest.mark.usefixtures("progress_now")
+def test_a_two_row_file_trains_without_validation_and_says_so(tmp_path, capsys):
     path = write_rows(tmp_path / "two.csv", ["a", "b", "label"], [[0, 0, 0], [1, 1, 1]])
     code, out, err = run(capsys, "--data", path, "--epochs", "3", "--save", tmp_path / "m.npz")
     assert code == 0, err
