@@ -39,10 +39,8 @@ class Option:
     def given(self, namespace):
         """Whether the command line spelled this flag (a pair such as ``--hidden-bias`` /
         ``--no-hidden-bias`` shares one value: the one given is the one whose value it holds)."""
-        if not hasattr(namespace, self.dest):
-            return False
         const = {"store_true": True, "store_false": False}.get(self.keywords.get("action"))
-        return const is None or getattr(namespace, self.dest) is const
+        return hasattr(namespace, self.dest) and (const is None or getattr(namespace, self.dest) is const)
 
 
 OPTIONS = {
@@ -227,19 +225,14 @@ def check_outputs_of(s):
     """Resolve every output before any work: none may be an input, another output, or a non-file."""
     inputs = [("--data", s.data), ("--evaluate", s.evaluate), ("--predict", s.predict), ("--val-data", s.val_data)]
     inputs += [("--use", spec.rpartition(":")[0]) for spec in s.use if spec.rpartition(":")[0]]
-    if s.evaluate:
-        return check_outputs([], inputs)
-    if s.predict:
-        return check_outputs([("--out", s.out, (".csv",))], inputs)
-    return check_outputs([("--save", s.save, (".npz",)), ("--plot", s.plot, (".png",)),
-                          ("--history", s.history, (".csv", ".json"))], inputs)
+    training = [("--save", s.save, (".npz",)), ("--plot", s.plot, (".png",)),
+                ("--history", s.history, (".csv", ".json"))]
+    outputs = [] if s.evaluate else [("--out", s.out, (".csv",))] if s.predict else training
+    check_outputs(outputs, inputs)
 
 
 def recipe_text(settings, keys):
     """``--hidden 64 --hidden-bias --optimizer adam --lr 0.003 --patience 10``: the recipe's choices as flags."""
-    words = []
-    for key in keys:
-        value = getattr(settings, key)
-        words.append(FLAGS[key] if value is True else f"{FLAGS[key]} {value:g}" if isinstance(value, float)
-                     else f"{FLAGS[key]} {value}")
-    return " ".join(words)
+    values = {key: getattr(settings, key) for key in keys}
+    return " ".join(FLAGS[key] if value is True else f"{FLAGS[key]} {value:g}" if isinstance(value, float)
+                    else f"{FLAGS[key]} {value}" for key, value in values.items())
