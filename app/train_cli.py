@@ -16,11 +16,12 @@ from app.pictures import ascii_regions, plot_run
 from app.predictions import write_predictions
 from app.progress import Progress
 from app.signals import stoppable
-from app.train_options import FLAGS, read_settings, recipe_text
+from app.train_options import DEFAULTS, FLAGS, read_settings, recipe_text
 from data import read_table
 from data.csv_loader import LAST
 from model import load
 from model.experiment import load_dataset, prepare
+from model.optim import OPTIMIZERS
 from model.regression import regression_metrics
 from model.table_columns import evaluation_targets, labels_in, model_columns, read_validation
 from model.training import TrainingConfig, TrainingDiverged, TrainingInterrupted
@@ -162,8 +163,9 @@ def train_command(s, stop):
     config, chosen, note = without_validation(s, experiment)
     recipe = recipe_text(s, chosen)
     if recipe:
-        log(f"settings for a table: {recipe} (options given win; the generated data sets keep the handout's 3 "
-            f"hidden units and sgd at lr 1)")
+        optimizer = DEFAULTS["optimizer"]
+        log(f"settings for a table: {recipe} (options given win; the generated data sets keep the handout's "
+            f"{DEFAULTS['hidden']} hidden units and {optimizer} at lr {OPTIMIZERS[optimizer].default_lr:g})")
     describe_data(s, experiment, config, label_name, log)
     if note:
         log(note)

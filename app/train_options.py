@@ -110,6 +110,8 @@ OPTIONS = {
     ),
 }
 EVERY_OPTION = tuple(option for group in OPTIONS.values() for option in group)
+#: each option's value when not given: on the generated sets, the handout's network and update
+DEFAULTS = {option.dest: option.default for option in reversed(EVERY_OPTION)}
 #: the library's parameter names and the flags that set them: how its ``ParameterError`` is said here
 FLAGS = {name: option.flag for option in reversed(EVERY_OPTION) for name in (option.dest, *option.params)}
 #: on a CSV table, where 3 hidden units and SGD at lr 1 diverge, a wider network, Adam and early stopping
@@ -142,7 +144,7 @@ def read_settings(namespace):
     """``Settings`` from the parsed command line (see ``build_parser``): the command line's own rules checked
     first (``check_command_line``), then the library's objects built, which check their values. Every
     refusal is a ``UsageError`` (exit 2), a value out of range said with its flag."""
-    values = {option.dest: option.default for option in reversed(EVERY_OPTION)} | vars(namespace)
+    values = DEFAULTS | vars(namespace)
     chosen = _recipe_choices(values, set(vars(namespace))) if values["data"] else {}
     s = Settings(**values | chosen, chosen=tuple(chosen),
                  given=tuple(option.flag for option in EVERY_OPTION if option.given(namespace)))
