@@ -51,13 +51,9 @@ def ascii_regions(net, X, y, width=64, height=22, classes=None):
 
     Binary: ``.`` is predicted class 0, ``#`` class 1, ``o``/``x`` a misclassified point of true class
     0/1. K classes: one region symbol per class (``. # + ~ : = * - ^ %``, then again), and a
-    misclassified point shows the digit of its true class. A legend follows the picture.
-
-    Parameters
-    ----------
-    net : has ``predict(X (M, 2)) -> (M,)`` class indices (and maybe ``classes``)
-    X : (N, 2); y : (N,) class indices
-    classes : names of the classes for the legend; default ``net.classes``, else the indices
+    misclassified point shows the digit of its true class. A legend follows the picture, naming the classes
+    ``classes`` (default ``net.classes``, else the indices). ``net.predict(X (M, 2))`` gives (M,) class
+    indices; ``X`` is (N, 2) and ``y`` (N,) class indices.
     """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != 2:
@@ -222,18 +218,11 @@ def plot_run(net, X, y, history, path, feature_names=None, title=None, classes=N
     - more features (or one): the data on its first two principal components coloured by prediction,
       misclassified points ringed, and the confusion matrix.
 
-    Parameters
-    ----------
-    net : ``predict(X) -> (N,)`` class indices, ``predict_proba(X)`` -> (N,) P(class 1) or (N, K)
-    X : (N, D); y : (N,) class indices
-    history : ``model.training.History`` (epoch, train/val loss and accuracy lists), or None for no curves
-    path : where the PNG goes (written atomically)
-    feature_names : D names for the axes (a CSV header's), default x₀, x₁, …
-    title : the figure's title, e.g. the architecture and optimizer; default ``net.describe()``
-    classes : the original label of each class index, for legends and axes; default ``net.classes``,
-        else the indices 0..K-1
-
-    Needs matplotlib (the ``plot`` extra). Returns ``path``.
+    ``net.predict(X)`` gives (N,) class indices and ``net.predict_proba(X)`` (N,) P(class 1) or (N, K);
+    ``X`` is (N, D), ``y`` (N,) class indices; ``history`` a ``model.training.History`` (None: no curves);
+    ``path`` where the PNG goes (written atomically); ``feature_names`` D names for the axes (default x₀,
+    x₁, …); ``title`` default ``net.describe()``; ``classes`` the original label of each class index
+    (default ``net.classes``, else 0..K-1). Needs matplotlib (the ``plot`` extra). Returns ``path``.
     """
     from model.atomic import atomic_write
 

@@ -133,20 +133,12 @@ class Experiment:
 
 def prepare(data, architecture=None, val_fraction=DEFAULT_VAL_FRACTION, seed=0, validation=None,
             layer_types=None):
-    """Split ``data`` and build the network ``architecture`` describes for its D and K; nothing trained.
+    """An ``Experiment``: ``data`` (a ``Dataset`` of classes, or of real targets for a regression) split and
+    the network ``architecture`` describes (default: the handout's 2-3-1) built for its D and K; nothing trained.
 
-    Parameters
-    ----------
-    data : Dataset (classes, or real targets for a regression)
-    architecture : model.builders.Architecture (default: the handout's 2-3-1 network)
-    val_fraction : float in [0, 1), held out (stratified by class for a classifier)
-    seed : int, split with ``SeedSequence`` into data, split, initialisation and shuffling streams
-    validation : None, or ``(X_val, y_val)`` to validate on instead of a split (``data`` is all training)
-    layer_types : dict of class name -> class, a learner's classes (``model.factory``)
-
-    Returns
-    -------
-    Experiment
+    ``val_fraction`` in [0, 1) is held out (stratified by class for a classifier), unless ``validation``,
+    ``(X_val, y_val)``, is given to validate on instead; ``seed`` is split with ``SeedSequence`` into data,
+    split, initialisation and shuffling streams; ``layer_types`` maps class names to a learner's classes.
     """
     rngs = streams(seed)
     if validation is None:
