@@ -1,2 +1,2 @@
-"""The command-line side: option plumbing, one training run from data to model, the choices about a CSV
-table's columns and task, progress, signals, a learner's classes (``--use``), predictions, pictures."""
+"""The command-line side: option plumbing, ``train.py``'s options and what they do, progress, signals, a
+learner's classes (``--use``), predictions, pictures; the library's fit path lives in ``model.experiment``."""

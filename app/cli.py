@@ -50,38 +50,16 @@ class OneLineParser(argparse.ArgumentParser):
         (file or sys.stdout).write(self.format_help())
 
 
-def run_main(prog, parser, run, argv, user_errors, error_status=1):
-    """Parse ``argv``, call ``run(args)`` and turn every way of failing into one stderr line and a status.
+def run_main(prog, parser, command, argv, user_errors, error_status=1):
+    """Parse ``argv`` (``None``: ``sys.argv[1:]``) with ``parser``, return ``command(args)``, the exit status,
+    and turn every way of failing into one line on stderr, ``"{prog}: error: ..."``, and a status.
 
-    Parameters
-    ----------
-    prog : str
-        Program name, the prefix of every error line (``"train.py: error: ..."``).
-    parser : argparse.ArgumentParser
-        Usually a ``OneLineParser``.
-    run : callable
-        ``run(args) -> int``, the program's work; its return value is the exit status.
-    argv : list of str or None
-        Command line without the program name; ``None`` means ``sys.argv[1:]``.
-    user_errors : tuple of type
-        Exceptions that are the user's to fix: reported as one line, status ``error_status``
-        (``UsageError`` always gets 2).
-    error_status : int, optional
-        Exit status for ``user_errors`` (default 1).
-
-    Returns
-    -------
-    int
-        ``run``'s status; 2 for a bad command line or a ``MemoryError`` ("not enough memory for this
-        request"); 130 for ``KeyboardInterrupt`` (or its ``status``, e.g. 143 for SIGTERM); 141 when
-        stdout was closed early.
-
-    Notes
-    -----
-    With ``--debug`` on the command line, tracebacks are shown instead of one-line messages.
-    stdout is flushed before returning, so a closed pipe is noticed here and not by the interpreter
-    at exit. Following the Python documentation's recipe for SIGPIPE, stdout's file descriptor is
-    then pointed at ``os.devnull`` so that the final flush at exit finds nowhere to fail.
+    The ``user_errors`` (exception types) are the user's to fix: said in one line, status ``error_status``
+    (``UsageError`` always gets 2). A ``MemoryError`` is "not enough memory for this request" (2); a
+    ``KeyboardInterrupt`` 130 (or its ``status``, e.g. 143 for SIGTERM); stdout closed early 141. With
+    ``--debug`` tracebacks are shown instead. stdout is flushed before returning, so a closed pipe is
+    noticed here and not by the interpreter at exit; following the Python documentation's recipe for
+    SIGPIPE, stdout's file descriptor is then pointed at ``os.devnull``.
     """
     args = None
     try:
@@ -93,7 +71,7 @@ def run_main(prog, parser, run, argv, user_errors, error_status=1):
         except SystemExit:  # --help / --version: their text is still buffered
             sys.stdout.flush()
             raise
-        status = _run(prog, run, args, user_errors, error_status)
+        status = _call(prog, command, args, user_errors, error_status)
         sys.stdout.flush()
         return status
     except BrokenPipeError:
@@ -107,14 +85,14 @@ def run_main(prog, parser, run, argv, user_errors, error_status=1):
         return status
 
 
-def _run(prog, run, args, user_errors, error_status):
+def _call(prog, command, args, user_errors, error_status):
     debug = getattr(args, "debug", False)
     try:
         if not getattr(args, "json", False):
-            return run(args)
+            return command(args)
         args.json_out = sys.stdout  # the one JSON object goes here (print_json); anything else printed, to stderr
         with contextlib.redirect_stdout(sys.stderr):
-            return run(args)
+            return command(args)
     except BrokenPipeError:  # before user_errors: an OSError, but not the user's to fix
         raise
     except MemoryError as exc:
@@ -165,35 +143,22 @@ def _silence_stdout():
 
 
 def strict_json(obj):
-    """A copy of ``obj`` that strict JSON can hold, and notes about what had to change.
+    """``(clean, notes)``: a copy of ``obj`` that strict JSON can hold, and what had to change.
 
-    Parameters
-    ----------
-    obj : dict, list, tuple, number, str, bool, None, numpy scalar or array
-        Nested containers are copied (tuples and arrays become lists); NumPy integers, floats and
-        booleans become Python ones; anything else is kept as is (``json.dumps`` judges it).
-
-    Returns
-    -------
-    clean : same structure
-        Every non-finite float (NaN, +inf, -inf, Python or NumPy) replaced by ``None``.
-    notes : list of str
-        One per replacement, naming where it was, e.g. ``"rows[3].analytic was NaN, written as
-        null"``; the top level itself is called ``"value"``.
+    Containers are copied (tuples and arrays become lists), NumPy scalars become Python ones, and every
+    non-finite float becomes ``None`` with a note naming where it was (``"rows[3].analytic was NaN, written
+    as null"``; the top level is ``"value"``). Anything else is kept for ``json.dumps`` to judge.
     """
     notes = []
     return _clean(obj, "", notes), notes
 
 
 def _clean(obj, where, notes):
+    obj = _plain(obj)
     if isinstance(obj, dict):
-        return {_scalar(k): _clean(v, f"{where}.{k}" if where else str(k), notes) for k, v in obj.items()}
-    np = sys.modules.get("numpy")  # not imported: then there are no NumPy objects to convert
-    if np is not None and isinstance(obj, np.ndarray):
-        obj = obj.tolist()
+        return {_plain(k): _clean(v, f"{where}.{k}" if where else str(k), notes) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_clean(v, f"{where}[{i}]", notes) for i, v in enumerate(obj)]
-    obj = _scalar(obj)
     if isinstance(obj, float) and not math.isfinite(obj):
         word = "NaN" if math.isnan(obj) else ("Infinity" if obj > 0 else "-Infinity")
         notes.append(f"{where or 'value'} was {word}, written as null")
@@ -201,18 +166,10 @@ def _clean(obj, where, notes):
     return obj
 
 
-def _scalar(x):
-    """NumPy bool/int/float scalars as Python ones; anything else unchanged."""
-    np = sys.modules.get("numpy")
-    if np is None:
-        return x
-    if isinstance(x, np.bool_):
-        return bool(x)
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, np.floating):
-        return float(x)
-    return x
+def _plain(x):
+    """NumPy arrays and scalars as Python lists and numbers; anything else unchanged."""
+    np = sys.modules.get("numpy")  # not imported: then there are no NumPy objects to convert
+    return x.tolist() if np is not None and isinstance(x, (np.ndarray, np.generic)) else x
 
 
 def dumps_strict(obj, **kwargs):
@@ -234,20 +191,9 @@ def dumps_strict(obj, **kwargs):
 def flag_error(exc, flags):
     """A library ``ParameterError`` as the command line says it: ``UsageError(f"{flag} {reason}")``.
 
-    Parameters
-    ----------
-    exc : layers.validation.ParameterError
-        Raised by the library, naming its parameter (``exc.param``, e.g. ``"p"``) and the rest of the
-        sentence (``exc.reason``, e.g. ``"must be in [0, 1), got 1.5"``).
-    flags : dict of str to str
-        ``{parameter name: flag}``, e.g. ``{"p": "--dropout", "dropout": "--dropout", "lr": "--lr"}``:
-        the one place a command line maps the library's words to its own.
-
-    Returns
-    -------
-    UsageError
-        ``"--dropout must be in [0, 1), got 1.5"`` (exit status 2 through ``run_main``); a parameter
-        without a flag keeps the library's own words, ``"Dropout: p must be ..."``.
+    ``flags`` maps the library's parameter names to the command line's flags (``{"p": "--dropout"}``), so
+    ``Dropout: p must be in [0, 1), got 1.5`` becomes ``--dropout must be in [0, 1), got 1.5`` (exit 2
+    through ``run_main``); a parameter without a flag keeps the library's own words.
     """
     flag = flags.get(exc.param)
     return UsageError(f"{flag} {exc.reason}" if flag else str(exc))

@@ -51,13 +51,9 @@ def ascii_regions(net, X, y, width=64, height=22, classes=None):
 
     Binary: ``.`` is predicted class 0, ``#`` class 1, ``o``/``x`` a misclassified point of true class
     0/1. K classes: one region symbol per class (``. # + ~ : = * - ^ %``, then again), and a
-    misclassified point shows the digit of its true class. A legend follows the picture.
-
-    Parameters
-    ----------
-    net : has ``predict(X (M, 2)) -> (M,)`` class indices (and maybe ``classes``)
-    X : (N, 2); y : (N,) class indices
-    classes : names of the classes for the legend; default ``net.classes``, else the indices
+    misclassified point shows the digit of its true class. A legend follows the picture, naming the classes
+    ``classes`` (default ``net.classes``, else the indices). ``net.predict(X (M, 2))`` gives (M,) class
+    indices; ``X`` is (N, 2) and ``y`` (N,) class indices.
     """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != 2:
@@ -106,12 +102,16 @@ def _mark_wrong(ax, P, wrong):
         ax.scatter(P[wrong, 0], P[wrong, 1], s=16, c="k", marker="x", linewidths=0.9, zorder=4)
 
 
+def _plane(X, size=300):
+    """The (size, size) grid over the plane of the 2-D points ``X``: ``gx``, ``gy`` and its points (size², 2)."""
+    gx, gy = np.meshgrid(*_grid(X, size, size))
+    return gx, gy, np.c_[gx.ravel(), gy.ravel()]
+
+
 def _binary_regions(ax, net, X, y, pred, names, colours):
-    xs, ys = _grid(X, 300, 300)
-    gx, gy = np.meshgrid(xs, ys)
-    prob = np.asarray(net.predict_proba(np.c_[gx.ravel(), gy.ravel()]))
-    prob = prob[:, 1] if prob.ndim == 2 else prob
-    prob = prob.reshape(gx.shape)
+    gx, gy, points = _plane(X)
+    prob = np.asarray(net.predict_proba(points))
+    prob = (prob[:, 1] if prob.ndim == 2 else prob).reshape(gx.shape)
     ax.contourf(gx, gy, prob, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.55)
     ax.contour(gx, gy, prob, levels=[0.5], colors="k", linewidths=1.5)
     for i, c in enumerate(("#2166ac", "#b2182b")):
@@ -125,9 +125,8 @@ def _kclass_regions(ax, net, X, y, pred, names, colours):
     from matplotlib.colors import ListedColormap
 
     k = len(names)
-    xs, ys = _grid(X, 300, 300)
-    gx, gy = np.meshgrid(xs, ys)
-    grid = np.asarray(net.predict(np.c_[gx.ravel(), gy.ravel()])).reshape(gx.shape)
+    gx, gy, points = _plane(X)
+    grid = np.asarray(net.predict(points)).reshape(gx.shape)
     ax.contourf(gx, gy, grid, levels=np.arange(k + 1) - 0.5, cmap=ListedColormap(colours), alpha=0.35)
     ax.contour(gx, gy, grid, levels=np.arange(k - 1) + 0.5, colors="k", linewidths=0.8)
     for i in range(k):
@@ -219,18 +218,11 @@ def plot_run(net, X, y, history, path, feature_names=None, title=None, classes=N
     - more features (or one): the data on its first two principal components coloured by prediction,
       misclassified points ringed, and the confusion matrix.
 
-    Parameters
-    ----------
-    net : ``predict(X) -> (N,)`` class indices, ``predict_proba(X)`` -> (N,) P(class 1) or (N, K)
-    X : (N, D); y : (N,) class indices
-    history : ``model.training.History`` (epoch, train/val loss and accuracy lists), or None for no curves
-    path : where the PNG goes (written atomically)
-    feature_names : D names for the axes (a CSV header's), default x₀, x₁, …
-    title : the figure's title, e.g. the architecture and optimizer; default ``net.describe()``
-    classes : the original label of each class index, for legends and axes; default ``net.classes``,
-        else the indices 0..K-1
-
-    Needs matplotlib (the ``plot`` extra). Returns ``path``.
+    ``net.predict(X)`` gives (N,) class indices and ``net.predict_proba(X)`` (N,) P(class 1) or (N, K);
+    ``X`` is (N, D), ``y`` (N,) class indices; ``history`` a ``model.training.History`` (None: no curves);
+    ``path`` where the PNG goes (written atomically); ``feature_names`` D names for the axes (default x₀,
+    x₁, …); ``title`` default ``net.describe()``; ``classes`` the original label of each class index
+    (default ``net.classes``, else 0..K-1). Needs matplotlib (the ``plot`` extra). Returns ``path``.
     """
     from model.atomic import atomic_write
 
@@ -244,16 +236,8 @@ def run_figure(net, X, y, history=None, feature_names=None, title=None, classes=
     or changed, so it also shows itself in Jupyter, and nothing needs closing."""
     from matplotlib.figure import Figure
 
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or len(X) == 0:
-        raise ValueError(f"plot_run needs X of shape (N, D), got {X.shape}")
+    X, y, feature_names = _checked(X, y, feature_names)
     d = X.shape[1]
-    feature_names = list(feature_names) if feature_names is not None else [f"x{_sub(i)}" for i in range(d)]
-    if len(feature_names) != d:
-        raise ValueError(f"{d} features but {len(feature_names)} feature names")
-    y = class_indices(y)
-    if len(y) != len(X):
-        raise ValueError(f"y has {len(y)} labels for {len(X)} points")
     pred = np.asarray(net.predict(X))
     names, k = _classes(net, y, pred, classes)
     colours = _palette(k)
@@ -275,6 +259,21 @@ def run_figure(net, X, y, history=None, feature_names=None, title=None, classes=
     fig.suptitle(title or _default_title(net), fontsize=12)
     fig.tight_layout()
     return fig
+
+
+def _checked(X, y, feature_names):
+    """``X`` (N, D) as floats, ``y`` as N class indices and D feature names (default x₀, x₁, …), or a ValueError."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or len(X) == 0:
+        raise ValueError(f"plot_run needs X of shape (N, D), got {X.shape}")
+    d = X.shape[1]
+    feature_names = list(feature_names) if feature_names is not None else [f"x{_sub(i)}" for i in range(d)]
+    if len(feature_names) != d:
+        raise ValueError(f"{d} features but {len(feature_names)} feature names")
+    y = class_indices(y)
+    if len(y) != len(X):
+        raise ValueError(f"y has {len(y)} labels for {len(X)} points")
+    return X, y, feature_names
 
 
 def _sub(i):

@@ -14,7 +14,7 @@ import numpy as np
 from data import iter_feature_blocks
 from model.atomic import atomic_write
 
-from .tables import model_columns
+from model.table_columns import model_columns
 
 
 def prediction_columns(net):
@@ -27,7 +27,7 @@ def prediction_columns(net):
 def write_predictions(net, data_path, out_path, label=None):
     """Predict every row of ``data_path`` with ``net`` and write ``out_path`` atomically; returns the row count.
 
-    Columns are chosen as ``app.tables.model_columns`` says (by name when it can; a label column, if any, is
+    Columns are chosen as ``model.table_columns.model_columns`` says (by name when it can; a label column, if any, is
     read past). Raises ``ValueError`` for a file the model cannot read (a missing column, a bad cell).
     """
     blocks = iter_feature_blocks(data_path, choose=model_columns(net, label, need_label=False))

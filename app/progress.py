@@ -47,17 +47,9 @@ def clock_text(seconds):
 
 
 class Progress:
-    """The ``on_epoch(epoch, history)`` callback that reports a run's progress on ``stream``.
-
-    Parameters
-    ----------
-    stream : a text stream; the live line is used when ``stream.isatty()`` (or ``live``) says so
-    epochs : int, the run's number of epochs (for "k/N" and the time left)
-    regression : bool, no accuracies to show
-    validation : bool, validation metrics to show
-    live : None (ask the stream), True or False
-    clock : callable returning seconds, for tests
-    """
+    """The ``on_epoch(epoch, history)`` callback that reports a run of ``epochs`` epochs on ``stream``, live
+    when ``live`` (default: when ``stream.isatty()``); a ``regression`` shows no accuracies, a run without
+    ``validation`` no validation metrics; ``clock`` returns seconds (a test's fake clock)."""
 
     def __init__(self, stream, epochs, regression=False, validation=True, live=None, clock=time.monotonic):
         self.stream, self.epochs = stream, int(epochs)
@@ -67,7 +59,6 @@ class Progress:
         self.start = clock()
         self.every = max(1, self.epochs // 10)
         self.pending = []  # epoch lines held back until the run has lasted QUIET_SECONDS
-        self.shown = False  # whether anything was written yet
         self.last_shown = self.start  # when the last epoch line or live line was written
         self.last_epoch = 0  # the last epoch with a line written (or held back)
         self.drawn = False  # a live line is on the screen
@@ -136,7 +127,6 @@ class Progress:
     def _write(self, text):
         self.stream.write(text)
         self.stream.flush()
-        self.shown = True
 
 
 def _is_terminal(stream):

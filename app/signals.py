@@ -20,7 +20,6 @@ class Stopped(KeyboardInterrupt):
 
     def __init__(self, signum):
         super().__init__(SIGNALS.get(signum, str(signum)))
-        self.signum = signum
         self.name = SIGNALS.get(signum, f"signal {signum}")
         self.status = 128 + int(signum)
 

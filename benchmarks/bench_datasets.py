@@ -5,16 +5,16 @@
 
 Iris (150 flowers, 4 measurements, 3 species) is trained and scored on the full set, as the
 composition issue asks; digits (1,797 8×8 images, 64 features, 10 classes) on a stratified 80/20
-split, scored on the held-out fifth. Both use ``train.py``'s library path: ``app.experiment.fit``
+split, scored on the held-out fifth. Both use ``train.py``'s library path: ``model.experiment.fit``
 with a ``Standardize`` layer first and softmax cross-entropy on top. Seeds 0–2 are reported.
 """
 
 import argparse
 import time
 
-from app.experiment import fit
 from data import Dataset
 from model.builders import Architecture
+from model.experiment import fit
 from model.training import TrainingConfig
 
 
@@ -28,16 +28,16 @@ def sklearn_dataset(name):
 
 def iris(seed):
     data = sklearn_dataset("iris")
-    run = fit(data, Architecture(hidden=(16,), hidden_bias=True), TrainingConfig(optimizer="adam", epochs=200),
-              val_fraction=0.0, seed=seed)
-    return run.net.evaluate(data.X, data.y)["accuracy"], run.history.seconds
+    experiment = fit(data, Architecture(hidden=(16,), hidden_bias=True),
+                     TrainingConfig(optimizer="adam", epochs=200), val_fraction=0.0, seed=seed)
+    return experiment.net.evaluate(data.X, data.y)["accuracy"], experiment.history.seconds
 
 
 def digits(seed):
     data = sklearn_dataset("digits")
-    run = fit(data, Architecture(hidden=(64,), hidden_bias=True), TrainingConfig(optimizer="adam", epochs=60),
-              val_fraction=0.2, seed=seed)
-    return run.history.final["val_acc"], run.history.seconds
+    experiment = fit(data, Architecture(hidden=(64,), hidden_bias=True),
+                     TrainingConfig(optimizer="adam", epochs=60), val_fraction=0.2, seed=seed)
+    return experiment.history.final["val_acc"], experiment.history.seconds
 
 
 def main(argv=None):

@@ -344,7 +344,7 @@ def learning_check(epochs=100):
 
 _DEFAULT_RUN = """
 import json, sys
-from app.experiment import fit, load_dataset
+from model.experiment import fit, load_dataset
 from model.training import TrainingConfig
 engine, full = sys.argv[1], sys.argv[2] == "1"
 config = TrainingConfig(engine=engine, full_metrics=full)

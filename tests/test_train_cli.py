@@ -15,7 +15,8 @@ def run(capsys, *argv):
     return call_main(train.main, capsys, *argv)
 
 
-def test_default_run_prints_progress_summary_and_picture(tmp_path, capsys, progress_now):
+@pytest.mark.usefixtures("progress_now")
+def test_default_run_prints_progress_summary_and_picture(tmp_path, capsys):
     code, out, err = run(capsys, "--save", str(tmp_path / "m.npz"))
     assert code == 0 and err == ""
     assert "epoch  200" in out and "val acc 1.0000" in out and "saved model to" in out
@@ -28,7 +29,8 @@ def test_a_run_shorter_than_half_a_second_prints_no_progress(tmp_path, capsys):
     assert not [line for line in out.splitlines() if line.startswith("epoch")]
 
 
-def test_json_output_is_one_object_and_logs_go_to_stderr(tmp_path, capsys, progress_now):
+@pytest.mark.usefixtures("progress_now")
+def test_json_output_is_one_object_and_logs_go_to_stderr(tmp_path, capsys):
     code, out, err = run(capsys, "--json", "--epochs", "5", "--save", str(tmp_path / "m.npz"))
     result = json.loads(out)
     assert code == 0 and {"train_acc", "val_acc", "train_loss", "val_loss", "epochs", "seconds", "model"} <= set(result)
@@ -49,7 +51,7 @@ def test_same_seed_same_metrics(tmp_path, capsys):
 def test_evaluate_a_saved_model_on_csv(tmp_path, capsys):
     model = tmp_path / "m.npz"
     run(capsys, "--quiet", "--epochs", "50", "--save", str(model))
-    from app.experiment import load_dataset
+    from model.experiment import load_dataset
 
     data = load_dataset("circles", seed=9)
     X, y = data.X, data.y
@@ -105,6 +107,19 @@ def test_the_librarys_refusals_are_said_with_the_flag(tmp_path, capsys, argv, fl
 def test_options_are_not_abbreviated(tmp_path, capsys):
     code, _, err = run(capsys, "--evaluate", tmp_path / "m.npz", "--sav", tmp_path / "x.npz")
     assert code == 2 and "unrecognized arguments: --sav" in err
+
+
+def test_an_option_given_at_its_default_value_still_counts_as_given(tmp_path, capsys):
+    code, _, err = run(capsys, "--evaluate", tmp_path / "m.npz", "--weight-decay", "0", "--no-hidden-bias")
+    assert code == 2 and "--no-hidden-bias, --weight-decay would be ignored" in err
+
+
+def test_every_option_is_in_the_help_and_says_the_librarys_errors():
+    from app.train_options import EVERY_OPTION, FLAGS
+
+    text = train.build_parser(train.PROG, train.DESCRIPTION).format_help()
+    assert all(option.flag in text for option in EVERY_OPTION)
+    assert FLAGS["p"] == FLAGS["dropout"] == "--dropout" and FLAGS["hidden_bias"] == "--hidden-bias"
 
 
 def test_malformed_csv_names_the_line(tmp_path, capsys):

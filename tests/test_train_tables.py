@@ -114,8 +114,7 @@ def test_the_toy_sets_keep_the_handouts_recipe_and_options_given_win(tmp_path, c
     code, out, _ = run(capsys, "--data", csv_path, "--hidden", "8", "--optimizer", "momentum", "--epochs", "3",
                        "--save", tmp_path / "m.npz")
     first = out.splitlines()[0]
-    assert code == 0 and first == ("settings for a table: --hidden-bias --patience 10 (options given win; the "
-                                   "generated data sets keep the handout's 3 hidden units and sgd at lr 1)")
+    assert code == 0 and first.startswith("settings for a table: --hidden-bias --patience 10 (")  # the recipe's rest
     assert "model: 2-8-1" in out and "; momentum lr 0.1," in out  # momentum keeps its own default lr
 
 
@@ -195,7 +194,7 @@ def test_predict_ignores_a_label_column_and_needs_its_options(tmp_path, capsys):
     rows = read_rows(tmp_path / "p.csv")
     assert rows[0] == ["predicted", "p_no", "p_yes"] and {r[0] for r in rows[1:]} <= {"no", "yes"}
     for argv, match in [(["--out", tmp_path / "p.csv", "--epochs", "3"], "--predict trains nothing, so --epochs"),
-                        ([], "--predict needs --data NEW.csv (the rows to predict) and --out PRED.csv"),
+                        ([], "--predict needs --data NEW.csv"),
                         (["--out", path], "--out")]:
         code, _, err = run(capsys, "--predict", model, "--data", path, *argv)
         assert code == 2 and match in err
@@ -247,7 +246,8 @@ def test_evaluate_on_a_test_file_of_one_class(tmp_path, capsys):
     assert code == 0 and json.loads(out)["n"] == 2, err
 
 
-def test_a_two_row_file_trains_without_validation_and_says_so(tmp_path, capsys, progress_now):
+@pytest.mark.usefixtures("progress_now")
+def test_a_two_row_file_trains_without_validation_and_says_so(tmp_path, capsys):
     path = write_rows(tmp_path / "two.csv", ["a", "b", "label"], [[0, 0, 0], [1, 1, 1]])
     code, out, err = run(capsys, "--data", path, "--epochs", "3", "--save", tmp_path / "m.npz")
     assert code == 0, err
@@ -263,9 +263,9 @@ def test_a_two_row_file_trains_without_validation_and_says_so(tmp_path, capsys, 
                                         ("--dataset", "moons")])
 def test_options_that_would_be_ignored_are_refused(tmp_path, capsys, flag, value):
     code, _, err = run(capsys, "--data", moons_csv(tmp_path / "m.csv"), flag, value, "--save", tmp_path / "m.npz")
-    assert code == 2 and f"error: {flag} describes the generated data sets; with --data it would be ignored" in err
+    assert code == 2 and f"error: {flag} describes the generated data sets" in err and "--data" in err
     code, _, err = run(capsys, "--label", "y", "--save", tmp_path / "m.npz")
-    assert code == 2 and "--label describes a CSV file: add --data" in err
+    assert code == 2 and "error: --label " in err and "add --data" in err
 
 
 def test_a_huge_weight_decay_is_blamed_not_the_learning_rate(tmp_path, capsys):

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from app.experiment import fit, load_dataset
+from model.experiment import fit, load_dataset
 from data import DATASETS, Dataset, make_circles, make_moons
 from model import TwoLayerNet
 from model.builders import Architecture

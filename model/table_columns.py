@@ -1,6 +1,5 @@
-"""The command line's choices about a CSV table: which task its labels ask for, and which columns a saved
-model or a validation file reads (by name when the file has a header and the model saved its features'
-names, in any order; by position otherwise)."""
+"""Which columns of a CSV table a saved model or a validation file reads: by name when the file has a header
+and the model saved its features' names, in any order; by position otherwise."""
 
 import numpy as np
 
@@ -8,25 +7,6 @@ from data import read_table
 from data.csv_loader import LAST
 from data.dataset import default_feature_names
 from data.table import Table
-
-#: a label column holding more distinct numbers than this looks like values to predict, not classes
-VALUES_AT = 50
-
-
-def training_dataset(table, task=None):
-    """The ``Dataset`` ``task`` asks of ``table`` ("classification", "regression", or None: classes, unless the
-    labels look like values — many distinct numbers, or numbers that are not integers — which is refused
-    with a message that names ``--task``)."""
-    if task == "regression":
-        return table.regression()
-    if task is None and table.labels_are_numbers:
-        k = table.distinct_labels()
-        if k > VALUES_AT or table.non_integral is not None:
-            what = "numbers that are not all integers" if table.non_integral is not None else f"{k} distinct numbers"
-            raise ValueError(f"{table.source}: the label column {table.label_name!r} holds {what}: values to "
-                             f"predict rather than classes; add --task regression (or --task classification "
-                             f"to train {k} classes anyway)")
-    return table.classification()
 
 
 def has_feature_names(net):

@@ -1,4 +1,4 @@
-"""Regression for ``train.py --task regression``: the network, the scaling of its targets, and its scores.
+"""A regression's two rules beside the network: the scaling of its targets, and its scores.
 
 The network is the classifier's body with a linear output and ``MSELoss``:
 ``[Standardize] → (Linear → [BatchNorm] → activation → [Dropout]) per hidden width → Linear(H, 1)``.

@@ -1,24 +1,29 @@
-"""One training run from a dataset name or CSV to a fitted network: what ``train.py`` calls."""
+"""One experiment from a dataset to a fitted network: the split, the network built for the data, its training.
 
-import numbers
-from dataclasses import asdict, dataclass
+``prepare`` splits the data and builds the network (``Experiment``); ``Experiment.train`` trains it with a
+``TrainingConfig``; ``fit`` does both. ``train.py`` and the benchmarks take this path.
+"""
+
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from data import Dataset, load_csv, make_dataset, train_val_split
-from layers.validation import ParameterError
-from model.builders import Architecture
-from model.training import TrainingConfig, TrainingDiverged, TrainingInterrupted, train
+from data.split import DEFAULT_VAL_FRACTION
+from layers.validation import ParameterError, check_count, check_real
 
+from .builders import Architecture
 from .regression import TargetScaling, regression_metrics
-from .tables import labels_in
+from .training import Trainer, TrainingConfig, TrainingDiverged, TrainingInterrupted
 
 
 def check_seed(seed):
-    """``seed`` as an int, refusing anything but an integer >= 0 (what ``streams`` splits)."""
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ParameterError("streams", "seed", f"must be an integer >= 0, got {seed!r}")
-    return int(seed)
+    """``seed`` as an int >= 0 (what ``streams`` splits); a ``ParameterError`` naming ``seed`` otherwise."""
+    try:
+        check_real(seed, "seed", "streams", within="[0, inf)")  # a number >= 0, not a bool
+        return 0 if seed == 0 else check_count(seed, "seed", "streams")  # and an integer
+    except ParameterError:
+        raise ParameterError("streams", "seed", f"must be an integer >= 0, got {seed!r}") from None
 
 
 def streams(seed):
@@ -41,20 +46,14 @@ def load_dataset(dataset="circles", path=None, n_samples=1000, noise=None, seed=
     return Dataset.from_arrays(X, y, source=f"{dataset} (n={n_samples}, seed={seed})")
 
 
-def labels_for(net, data):
-    """``data.y`` re-indexed into the model's classes (numbers compared by value, names as text); a label the
-    model never saw is an error. A model from the first release has no stored classes: it knows 0 and 1."""
-    return labels_in(net, data)
-
-
 @dataclass
-class Run:
-    """One run: the network built for the data, its split, and (once trained) its history.
+class Experiment:
+    """One experiment: the network built for the data, its split, and (once trained) its history.
 
     ``X_train (N_train, D)``, ``y_train (N_train,)``, ``X_val (N_val, D)``, ``y_val (N_val,)``: the
     split (stratified by class for a classifier; ``N_val`` is 0 without a validation part), or the
-    validation file's rows; ``shuffle`` the run's own stream for the order of the mini-batches. A regression
-    (``scaling`` set) trains on standardised targets, folded into the network by ``finish``.
+    validation file's rows; ``shuffle`` the experiment's own stream for the order of the mini-batches. A
+    regression (``scaling`` set) trains on standardised targets, folded into the network by ``finish``.
     """
 
     net: object
@@ -79,16 +78,15 @@ class Run:
 
     def train(self, config=None, on_epoch=None):
         """Train the network as ``config`` says (a ``TrainingConfig``; default: SGD, lr 1.0, batch 32,
-        200 epochs), shuffling with this run's stream; returns self. An interrupted or diverged run keeps
-        its history here before the exception goes on."""
-        settings = asdict(config or TrainingConfig())
-        settings["seed"] = self.shuffle  # the run's seed was split into data, split, init and shuffle streams
+        200 epochs), shuffling with this experiment's stream; returns self. An interrupted or diverged
+        training keeps its history here before the exception goes on."""
+        config = replace(config or TrainingConfig(), seed=self.shuffle)  # the seed's stream for the shuffling
         y_train, y_val = self.y_train, self.y_val
         if self.scaling is not None:
             y_train, y_val = self.scaling.apply(y_train), self.scaling.apply(y_val)
         X_val, y_val = (self.X_val, y_val) if self.has_validation else (None, None)
         try:
-            self.history = train(self.net, self.X_train, y_train, X_val, y_val, on_epoch=on_epoch, **settings)
+            self.history = Trainer(self.net, config).fit(self.X_train, y_train, X_val, y_val, on_epoch)
         except (TrainingInterrupted, TrainingDiverged) as exc:
             self.history = exc.history
             raise
@@ -124,37 +122,23 @@ class Run:
         """The returned model's scores on both parts, full passes: ``train_loss``, ``val_loss`` and
         ``train_acc``, ``val_acc`` (classification) or ``train_rmse``, ``train_r2``, ``val_rmse``, ``val_r2``
         (regression, in the targets' units); NaN for the validation part when there is none."""
-        parts = {"train": (self.X_train, self.y_train), "val": (self.X_val, self.y_val)}
+        names = {"loss": "loss", "rmse": "rmse", "r2": "r2"} if self.regression else {"loss": "loss", "accuracy": "acc"}
         out = {}
-        for part, (X, y) in parts.items():
-            if len(y) == 0:
-                scores = {"loss": float("nan"), "accuracy": float("nan"), "rmse": float("nan"), "r2": float("nan")}
-            elif self.regression:
-                scores = regression_metrics(self.net, X, y)
-            else:
-                scores = self.net.evaluate(X, y)
-            out[f"{part}_loss"] = scores["loss"]
-            keys = ("rmse", "r2") if self.regression else ("accuracy",)
-            for key in keys:
-                out[f"{part}_{'acc' if key == 'accuracy' else key}"] = scores[key]
+        for part, X, y in (("train", self.X_train, self.y_train), ("val", self.X_val, self.y_val)):
+            scores = ({} if not len(y) else regression_metrics(self.net, X, y) if self.regression
+                      else self.net.evaluate(X, y))
+            out.update({f"{part}_{short}": scores.get(key, float("nan")) for key, short in names.items()})
         return out
 
 
-def prepare(data, architecture=None, val_fraction=0.2, seed=0, validation=None, layer_types=None):
-    """Split ``data`` and build the network ``architecture`` describes for its D and K; nothing trained.
+def prepare(data, architecture=None, val_fraction=DEFAULT_VAL_FRACTION, seed=0, validation=None,
+            layer_types=None):
+    """An ``Experiment``: ``data`` (a ``Dataset`` of classes, or of real targets for a regression) split and
+    the network ``architecture`` describes (default: the handout's 2-3-1) built for its D and K; nothing trained.
 
-    Parameters
-    ----------
-    data : Dataset (classes, or real targets for a regression)
-    architecture : model.builders.Architecture (default: the handout's 2-3-1 network)
-    val_fraction : float in [0, 1), held out (stratified by class for a classifier)
-    seed : int, split with ``SeedSequence`` into data, split, initialisation and shuffling streams
-    validation : None, or ``(X_val, y_val)`` to validate on instead of a split (``data`` is all training)
-    layer_types : dict of class name -> class, a learner's classes (``model.factory``)
-
-    Returns
-    -------
-    Run
+    ``val_fraction`` in [0, 1) is held out (stratified by class for a classifier), unless ``validation``,
+    ``(X_val, y_val)``, is given to validate on instead; ``seed`` is split with ``SeedSequence`` into data,
+    split, initialisation and shuffling streams; ``layer_types`` maps class names to a learner's classes.
     """
     rngs = streams(seed)
     if validation is None:
@@ -177,10 +161,10 @@ def prepare(data, architecture=None, val_fraction=0.2, seed=0, validation=None, 
     net = build(layer_types, rngs["init"])
     net.classes = None if data.classes is None else list(data.classes)
     net.feature_names = list(data.feature_names)
-    return Run(net, data, X_train, y_train, X_val, y_val, rngs["shuffle"], scaling=scaling,
+    return Experiment(net, data, X_train, y_train, X_val, y_val, rngs["shuffle"], scaling=scaling,
                library_build=build if layer_types else None)
 
 
-def fit(data, architecture=None, config=None, val_fraction=0.2, seed=0, on_epoch=None):
-    """``prepare`` then ``Run.train``: split, build, train. Returns the trained ``Run``."""
+def fit(data, architecture=None, config=None, val_fraction=DEFAULT_VAL_FRACTION, seed=0, on_epoch=None):
+    """``prepare`` then ``Experiment.train``: split, build, train. Returns the trained ``Experiment``."""
     return prepare(data, architecture, val_fraction, seed).train(config, on_epoch).finish()
