@@ -27,37 +27,34 @@ This module holds the three entry points (``check_function``, ``check_layer``, `
 package's public names are importable from here too (see ``__all__``).
 """
 
-import math
-
 import numpy as np
 
 from layers.validation import ParameterError
 
-from .diagnosis import diagnose
+from .diagnosis import Clues, diagnose
 from .directional import directional_check
 from .numeric import (KINK_REL, REL_FLOOR, Probes, kink_mask, numerical_gradient, numerical_gradient_kinks,
                       probe_elements, rel_error, rel_errors)
 from .protocol import (LayerError, as_gradient, call_on_copies, call_user, describe_exception, float64_copy,
                        float64_input, gradient_shapes, guard_layers, parameter_gradients, real_output, real_scalar)
 from .randomness import FrozenRandomness, find_generators
-from .report import PASS_TOL, VERDICTS, WARN_TOL, Report, Row, compare, compare_probes
+from .report import NO_CLUES, VERDICTS, Report, Row, compare, compare_probes
+from .settings import MODES, PASS_TOL, WARN_TOL, CheckSettings, check_settings
 from .taylor import EPSILONS, PASS_ORDER, kink_free, taylor_row
 
 __all__ = [
     # the checks
-    "check_function", "check_layer", "check_model", "check_settings", "directional_check", "taylor_row",
-    "MODES", "ELEMENTWISE_FALLBACK",
+    "check_function", "check_arrays", "check_layer", "check_model", "check_settings", "CheckSettings",
+    "directional_check", "taylor_row", "MODES", "ELEMENTWISE_FALLBACK",
     # numbers
     "numerical_gradient", "numerical_gradient_kinks", "probe_elements", "Probes", "kink_mask", "kink_free",
     "rel_error", "rel_errors", "KINK_REL", "REL_FLOOR", "EPSILONS", "PASS_ORDER",
     # verdicts
-    "Report", "Row", "compare", "compare_probes", "diagnose", "PASS_TOL", "WARN_TOL", "VERDICTS",
+    "Report", "Row", "compare", "compare_probes", "diagnose", "Clues", "PASS_TOL", "WARN_TOL", "VERDICTS",
     # user code
     "LayerError", "describe_exception", "FrozenRandomness", "find_generators",
 ]
 
-MODES = ("elementwise", "directional", "taylor")
-MAX_STEP = 1.0  # beyond it a centred difference is a secant across the function, not a derivative
 UPSTREAM_STREAM = 0x5EED  # spawn key of the default upstream's random stream (see check_layer)
 
 #: The report's note on the random upstream gradient ``check_layer`` feeds each ``backward``.
@@ -70,47 +67,11 @@ UPSTREAM_NOTE = ("the upstream gradient each backward receives is random (standa
 ELEMENTWISE_FALLBACK = 10_000
 
 
-def check_settings(h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, mode="elementwise", directions=8, seed=0):
-    """Refuse settings no check can run with, each by a ``ParameterError`` naming the parameter.
-
-    ``h`` finite, > 0 and at most ``MAX_STEP``; ``tol`` finite and > 0; ``warn_tol`` finite and >= ``tol``;
-    ``mode`` one of
-    ``MODES``; ``directions`` an integer >= 1; ``seed`` an integer >= 0.
-    """
-    owner = "gradient check"
-    if not (_is_number(h) and math.isfinite(h) and h > 0):
-        raise ParameterError(owner, "h", f"must be a finite step > 0, got {h}")
-    if h > MAX_STEP:
-        raise ParameterError(owner, "h", f"must be a small step, at most {MAX_STEP:g}, got {h:g}: a centred difference "
-                                         "measures the derivative only over a step small beside the inputs "
-                                         "(1e-5 suits float64)")
-    if not (_is_number(tol) and math.isfinite(tol) and tol > 0):
-        raise ParameterError(owner, "tol", f"must be a finite relative error > 0, got {tol}")
-    if not (_is_number(warn_tol) and math.isfinite(warn_tol) and warn_tol >= tol):
-        raise ParameterError(owner, "warn_tol", f"must be finite and at least the passing error {tol:g}, "
-                                                f"got {warn_tol}")
-    if mode not in MODES:
-        raise ParameterError(owner, "mode", f"must be one of {', '.join(MODES)}, got {mode!r}")
-    if not (_is_integer(directions) and directions >= 1):
-        raise ParameterError(owner, "directions", f"must be an integer >= 1, got {directions!r}")
-    if _is_integer(seed) and seed < 0:  # (a SeedSequence is fine too)
-        raise ParameterError(owner, "seed", f"must be >= 0, got {seed}")
-
-
-def _is_number(value):
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-
-
-def _is_integer(value):
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
 # ---------------------------------------------------------------- a function of arrays
 
 
-def check_function(f, arrays, analytic, check="function", h=1e-5, state=None, tol=PASS_TOL,
-                   warn_tol=WARN_TOL, notes=(), mode="elementwise", directions=8, seed=0, inputs=None,
-                   batch_size=None, upstreams=None, labels=None):
+def check_function(f, arrays, analytic, check="function", h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL,
+                   mode="elementwise", directions=8, seed=0, state=None):
     """Compare ``analytic[name]`` with finite differences of ``f()`` w.r.t. ``arrays[name]``.
 
     Parameters
@@ -118,15 +79,13 @@ def check_function(f, arrays, analytic, check="function", h=1e-5, state=None, to
     f : callable ``f() -> float`` that reads the current values of ``arrays``
     arrays : dict of str -> float64 ndarray, perturbed in place (and restored)
     analytic : dict of str -> ndarray, the hand-derived gradients, same keys and shapes
-    state : optional kink hint (see ``probe_elements``); kinks are detected without it too
+    check : str, the check's name in the report's rows
+    h, tol, warn_tol : the step, and the relative errors that pass and that only warn
     mode : "elementwise" (one row per array), "directional" (one row for all arrays together; see
         ``directional_check``) or "taylor" (one row per array; see ``checking.taylor``). An array
         whose gradient has the wrong shape is always checked element-wise, for the hint.
     directions, seed : directional and Taylor modes: number of directions, and their seed
-    inputs : dict of str -> ndarray or None, the input values behind an array of the same shape
-        (for the "failures only where the input is negative" hint); batch_size : int or None (hints)
-    upstreams : dict of str -> ndarray or None, the upstream gradient a backward multiplied into the array of
-        that name, when of its shape (the "upstream left out" hint); labels : a loss's labels or None (hints)
+    state : optional kink hint (see ``probe_elements``); kinks are detected without it too
 
     Returns
     -------
@@ -136,18 +95,20 @@ def check_function(f, arrays, analytic, check="function", h=1e-5, state=None, to
     ------
     ParameterError (a ``ValueError``) for settings ``check_settings`` refuses.
     """
-    check_settings(h, tol, warn_tol, mode, directions, seed)
-    report = Report(notes=list(notes))
-    inputs, upstreams = inputs or {}, upstreams or {}
+    return check_arrays(f, arrays, analytic, check, check_settings(h, tol, warn_tol, mode, directions, seed), state)
+
+
+def check_arrays(f, arrays, analytic, check, settings, state=None, clues=NO_CLUES):
+    """``check_function`` with its settings as one ``CheckSettings``, and the ``Clues`` its hints may read."""
+    report = Report()
     misshapen = {k for k in arrays if np.shape(analytic[k]) != arrays[k].shape}
 
     def elementwise(name):
-        probes = probe_elements(lambda _: f(), arrays[name], h, state)
-        return compare_probes(check, name, analytic[name], probes, tol, warn_tol, inputs=inputs.get(name),
-                              batch_size=batch_size, upstream=upstreams.get(name), labels=labels)
+        probes = probe_elements(lambda _: f(), arrays[name], settings.h, state)
+        return compare_probes(check, name, analytic[name], probes, settings, clues=clues)
 
     def taylor(name, stream):
-        row = taylor_row(f, arrays[name], analytic[name], check, name, stream, batch_size, report.notes)
+        row = taylor_row(f, arrays[name], analytic[name], check, name, stream, clues.batch_size, report.notes)
         if row.verdict != "unchecked" or arrays[name].size > ELEMENTWISE_FALLBACK:
             return row
         report.notes.append(f"{check} {name} (taylor): every direction crossed a kink, so this tensor is "
@@ -155,14 +116,13 @@ def check_function(f, arrays, analytic, check="function", h=1e-5, state=None, to
         return elementwise(name)
 
     fine = {k: a for k, a in arrays.items() if k not in misshapen}
-    if mode == "directional" and fine:
-        report.rows.append(directional_check(f, fine, analytic, check, h, state, directions, seed, tol, warn_tol,
-                                             batch_size=batch_size))
-    streams = np.random.SeedSequence(seed).spawn(len(arrays))
+    if settings.mode == "directional" and fine:
+        report.rows.append(directional_check(f, fine, analytic, check, settings, state, clues))
+    streams = np.random.SeedSequence(settings.seed).spawn(len(arrays))
     for name, stream in zip(arrays, streams, strict=True):
-        if name in misshapen or mode == "elementwise":
+        if name in misshapen or settings.mode == "elementwise":
             report.rows.append(elementwise(name))
-        elif mode == "taylor":
+        elif settings.mode == "taylor":
             report.rows.append(taylor(name, stream))
     return report
 
@@ -207,7 +167,7 @@ def check_layer(layer, x, upstream=None, y=None, h=1e-5, seed=0, tol=PASS_TOL, w
     ParameterError
         For settings ``check_settings`` refuses, or an ``upstream`` not of the output's shape.
     """
-    check_settings(h, tol, warn_tol, mode, directions, seed)
+    settings = check_settings(h, tol, warn_tol, mode, directions, seed)
     notes = []
     name = type(layer).__name__
     layer = float64_copy(layer, notes, name)
@@ -233,10 +193,9 @@ def check_layer(layer, x, upstream=None, y=None, h=1e-5, seed=0, tol=PASS_TOL, w
     def f():
         return real_scalar(np.sum(forward() * upstream), f"{name}.forward")
 
-    elementwise = {"x": upstream} if y is None and upstream.shape == x.shape else {}
-    return check_function(f, {"x": x, **layer.params}, analytic, check or name, h, getattr(layer, "kink_state", None),
-                          tol, warn_tol, notes, mode, directions, seed, inputs={"x": x_seen}, batch_size=batch,
-                          upstreams=elementwise, labels=labels)
+    clues = Clues(batch, labels, {"x": x_seen}, {"x": upstream} if y is None and upstream.shape == x.shape else {})
+    return Report(notes=notes).extend(check_arrays(f, {"x": x, **layer.params}, analytic, check or name, settings,
+                                                   getattr(layer, "kink_state", None), clues))
 
 
 def _upstream(upstream, y, shape, seed, name):
@@ -286,7 +245,7 @@ def check_model(net, X, y, h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, check=None, 
     ------
     LayerError, ParameterError, as ``check_layer``.
     """
-    check_settings(h, tol, warn_tol, mode, directions, seed)
+    settings = check_settings(h, tol, warn_tol, mode, directions, seed)
     notes = []
     name = type(net).__name__
     net = float64_copy(net, notes, name)
@@ -307,5 +266,6 @@ def check_model(net, X, y, h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, check=None, 
     if with_input:
         analytic = {"X": _input_gradient(dX, f"{name}.backward", X.shape, batch), **analytic}
         arrays = {"X": X, **arrays}
-    return check_function(loss, arrays, analytic, check or name, h, getattr(net, "kink_state", None),
-                          tol, warn_tol, notes, mode, directions, seed, inputs={"X": X_seen}, batch_size=batch)
+    clues = Clues(batch, inputs={"X": X_seen})
+    return Report(notes=notes).extend(check_arrays(loss, arrays, analytic, check or name, settings,
+                                                   getattr(net, "kink_state", None), clues))

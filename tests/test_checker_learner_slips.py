@@ -196,7 +196,7 @@ def test_a_transposed_gradient_assigned_is_a_failing_row_with_the_fix(x):
     report = check_layer(TransposedAssigned(), x)
     row = report.row("W")
     assert row.verdict == "fail" and row.analytic_shape == (3, 5) and row.shape == (5, 3)
-    assert "the transpose of the tensor's (5, 3)" in row.hint and "transpose it (.T)" in row.hint
+    assert all(text in row.hint for text in ("(3, 5)", "(5, 3)", "transpose", ".T"))
     assert report.row("x").verdict == report.row("b").verdict == "pass"
 
 
