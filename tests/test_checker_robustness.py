@@ -114,7 +114,7 @@ def test_a_backward_not_written_yet_names_its_todo_file(tmp_path, monkeypatch, r
     layer = load_layer("exercises/sigmoid.py:Sigmoid")
     with pytest.raises(LayerError) as info:
         check_layer(layer, rng.standard_normal((3, 2)))
-    assert str(info.value) == "Sigmoid.backward is not implemented yet (TODO in exercises/sigmoid.py)"
+    assert "Sigmoid.backward" in str(info.value) and "exercises/sigmoid.py" in str(info.value)
     assert isinstance(info.value.__cause__, NotImplementedError)
 
 
