@@ -1,30 +1,20 @@
 """Finite-difference gradient checking: the yardstick every backward pass here is held to.
 
-Everything runs in float64: a float32 check makes a correct gradient look wrong, so inputs and
-parameters are cast (on copies: the caller's object is never touched) and the report says so. The
-verdict follows the CS231n notes: relative error below ``tol`` (1e-7) passes, up to ``warn_tol``
-(1e-4) warns, above it fails. Three modes:
+Everything runs in float64, on copies (the caller's object is never touched; the report says when it cast). The
+verdict follows the CS231n notes (``checking.report``): a relative error below ``tol`` (1e-7) passes, up to
+``warn_tol`` (1e-4) warns, above it fails. Three modes: ``elementwise``, a centred difference per element, kinks
+verified by their one-sided slopes (``checking.numeric``); ``directional``, the same along a few random directions
+of all tensors at once, for big models (``checking.directional``); ``taylor``, the order of the Taylor remainder,
+which does not depend on a step (``checking.taylor``). A failing row says what its pattern suggests
+(``checking.diagnosis``).
 
-``elementwise``
-    a centred difference per element (two evaluations of ``f`` each, plus one of ``f(θ)`` per
-    tensor); elements at a kink are found and verified by the subgradient test (``checking.numeric``);
-    a failing row says how many elements fail and what the pattern suggests (``checking.diagnosis``).
-``directional``
-    the same along a few random unit directions of all tensors at once, for big models
-    (``checking.directional``).
-``taylor``
-    the order of the first-order Taylor remainder along a random direction per tensor, which does
-    not depend on a step size (``checking.taylor``, after dolfin-adjoint's Taylor test).
+Every NumPy generator reachable from the layer or model is rewound before each evaluation, so a Dropout mask
+is the same at every probe (``checking.randomness``). Calls into user code go through ``checking.protocol``:
+whatever it does wrong is one ``LayerError``, and a forward that changes its inputs in place is refused (it would
+move the very point being probed).
 
-Randomness is held still (``checking.randomness``): every NumPy generator reachable from the layer
-or model is rewound before each evaluation, so a Dropout mask is the same for every probe. Calls into
-the layer go through ``checking.protocol``, which turns whatever user code does wrong into one
-``LayerError``: every ``forward`` gets a private copy of its inputs at every probe and is refused if it
-changes them (an in-place forward would otherwise move the very point being probed), and a NumPy shape
-error inside ``backward`` is said with the shapes the gradients must have (``checking.shapes``).
-
-This module holds the three entry points (``check_function``, ``check_layer``, ``check_model``); the
-package's public names are importable from here too (see ``__all__``).
+The entry points are ``check_function``, ``check_layer`` and ``check_model``; the package's public names are
+importable from here too (``__all__``).
 """
 
 import numpy as np
@@ -87,13 +77,7 @@ def check_function(f, arrays, analytic, check="function", h=1e-5, tol=PASS_TOL, 
     directions, seed : directional and Taylor modes: number of directions, and their seed
     state : optional kink hint (see ``probe_elements``); kinks are detected without it too
 
-    Returns
-    -------
-    Report
-
-    Raises
-    ------
-    ParameterError (a ``ValueError``) for settings ``check_settings`` refuses.
+    Returns a ``Report``; raises ``ParameterError`` (a ``ValueError``) for settings ``check_settings`` refuses.
     """
     return check_arrays(f, arrays, analytic, check, check_settings(h, tol, warn_tol, mode, directions, seed), state)
 
@@ -237,13 +221,7 @@ def check_model(net, X, y, h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, check=None, 
     with_input : bool, also check dℓ/dX (``backward()`` must then return it)
     h, tol, warn_tol, check, mode, directions, seed : as for ``check_layer``
 
-    Returns
-    -------
-    Report
-
-    Raises
-    ------
-    LayerError, ParameterError, as ``check_layer``.
+    Returns a ``Report``; raises ``LayerError`` and ``ParameterError`` as ``check_layer`` does.
     """
     settings = check_settings(h, tol, warn_tol, mode, directions, seed)
     notes = []

@@ -33,9 +33,7 @@ def directional_check(f, arrays, analytic, check="function", settings=DEFAULT_SE
     settings : ``CheckSettings``: the step ``h``, the tolerances, and how many directions, and their seed
     state, clues : as for ``checking.checker.check_arrays``
 
-    Returns
-    -------
-    Row, one entry per direction (``worst_index`` is the worst direction's number).
+    Returns one ``Row``, an entry per direction (``worst_index`` is the worst direction's number).
     """
     names, h, directions = list(arrays), settings.h, settings.directions
     grad = np.concatenate([np.asarray(analytic[k], dtype=np.float64).ravel() for k in names])

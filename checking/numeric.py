@@ -40,18 +40,8 @@ EPS = float(np.finfo(np.float64).eps)
 
 
 def rel_error(a, b, floor=REL_FLOOR):
-    """Largest element-wise relative error ``|a - b| / max(|a| + |b|, floor)``.
-
-    Parameters
-    ----------
-    a, b : array_like of the same shape
-    floor : float
-        Lower bound of the denominator, so two exact zeros compare as equal instead of 0/0.
-
-    Returns
-    -------
-    float
-    """
+    """Largest element-wise relative error ``|a - b| / max(|a| + |b|, floor)`` of two arrays of the same shape,
+    as a float; ``floor`` bounds the denominator, so two exact zeros compare as equal instead of 0/0."""
     return float(np.max(rel_errors(a, b, floor), initial=0.0))
 
 
@@ -185,37 +175,18 @@ def _probe_pair(f, x, idx, step, state=None):
 
 
 def numerical_gradient(f, x, h=1e-5):
-    """Centred-difference gradient of a scalar function, ``(f(x+h) - f(x-h)) / 2h`` per element.
+    """Centred-difference gradient of a scalar function ``f(x) -> float``, ``(f(x+h) - f(x-h)) / 2h`` per element.
 
-    Parameters
-    ----------
-    f : callable
-        ``f(x) -> float``. It may read ``x`` directly (or through an object holding it).
-    x : ndarray of floats, any shape
-        Perturbed **in place**, one element at a time, and restored exactly afterwards, also when
-        ``f`` raises. Integer arrays are refused: ``x ± h`` would be truncated.
-    h : float
-
-    Returns
-    -------
-    ndarray of float64, shape of ``x``
+    ``x`` (floats, any shape) is perturbed **in place**, one element at a time, and restored exactly afterwards,
+    also when ``f`` raises; integer arrays are refused, as ``x ± h`` would be truncated. Returns float64 of
+    ``x``'s shape.
     """
     return probe_elements(f, x, h, confirm=False).centred
 
 
 def numerical_gradient_kinks(f, x, h=1e-5, state=None):
-    """``numerical_gradient`` that also marks the elements at a kink (see the module docstring).
-
-    Parameters
-    ----------
-    state : callable or None
-        Optional kink hint, e.g. ReLU's ``kink_state``; see ``probe_elements``.
-
-    Returns
-    -------
-    grad : ndarray of float64, shape of ``x``
-    kinks : ndarray of bool, shape of ``x``, the confirmed kinks
-    """
+    """``(grad, kinks)``: ``numerical_gradient`` and a bool array of ``x``'s shape marking the confirmed kinks (see
+    the module docstring); ``state`` is an optional kink hint, e.g. ReLU's ``kink_state`` (``probe_elements``)."""
     probes = probe_elements(f, x, h, state)
     return probes.centred, probes.kinks
 

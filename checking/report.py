@@ -1,17 +1,10 @@
 """Rows, reports and verdicts: how one analytic gradient is judged against its numerical estimate.
 
-Verdicts of a row (one tensor):
-
-``pass``
-    every judged element within ``tol`` (relative error, 1e-7 by default);
-``warn``
-    the worst within ``warn_tol`` (1e-4) — suspicious, a failure only with ``strict``;
-``fail``
-    at least one element beyond ``warn_tol``; the row then carries ``ratio`` and a ``hint``;
-``unchecked``
-    no element could be judged (e.g. every Taylor direction crossed a kink); never a pass;
-``exact``
-    Taylor mode only: ``f`` is linear in the tensor, the remainder stays at round-off for every ε.
+Verdicts of a row (one tensor): ``pass``, every judged element within ``tol`` (relative error, 1e-7 by
+default); ``warn``, the worst within ``warn_tol`` (1e-4), suspicious, a failure only with ``strict``; ``fail``,
+at least one element beyond ``warn_tol``, and the row then carries ``ratio`` and a ``hint``; ``unchecked``, no
+element could be judged (e.g. every Taylor direction crossed a kink), never a pass; ``exact``, Taylor mode only:
+``f`` is linear in the tensor, the remainder stays at round-off for every ε.
 
 An element at a kink (see ``checking.numeric``) is *verified*, not skipped: its analytic value is
 compared with the nearest point of the interval between the two one-sided slopes (0 if it lies
@@ -264,23 +257,11 @@ def _finite(value):
 
 def compare(check, name, analytic, numeric, kinks=None, tol=PASS_TOL, warn_tol=WARN_TOL, *, bounds=None,
             suspect=None, mode="elementwise"):
-    """Build the ``Row`` judging one analytic gradient against a numeric one computed elsewhere.
+    """The ``Row`` judging one analytic gradient against a numeric one computed elsewhere, of the same shape.
 
-    Parameters
-    ----------
-    analytic, numeric : array_like of the same shape S (another shape fails with a hint)
-    kinks : bool array S or None, elements at a kink
-    bounds : (lo, hi) arrays S or None, the one-sided slopes; a kink element is judged against the
-        interval ``[lo, hi]``. Without ``bounds`` kink elements cannot be judged (they are counted in
-        neither ``n_checked`` nor ``n_kinks``), and a row with nothing judged is ``unchecked``.
-    suspect : bool array S or None, further elements judged by the interval but not counted as kinks
-        (steep bends, see ``checking.numeric``); needs ``bounds``
-    tol, warn_tol : float, the relative errors that pass and that only warn
-    mode : str, recorded in the row
-
-    Returns
-    -------
-    Row
+    ``kinks``, ``bounds`` and ``suspect`` are as ``checking.numeric.Probes`` holds them: without ``bounds`` an
+    element at a kink cannot be judged (and a row with nothing judged is ``unchecked``); with them, kinks and
+    ``suspect`` elements are judged against the interval ``[lo, hi]``. ``mode`` is recorded in the row.
     """
     settings = replace(DEFAULT_SETTINGS, tol=tol, warn_tol=warn_tol)
     return compare_probes(check, name, analytic, Probes(numeric, kinks, bounds, suspect), settings, mode)

@@ -160,26 +160,23 @@ def _warm_up(add, mul, settings):
     return check_arrays(f, point, {"x": dx, "y": dy, "z": dz}, "(x+y)*z", settings)
 
 
-def fused_vs_chained(seed=0, batch=8, tol=PASS_TOL, warn_tol=WARN_TOL, layer_types=None, **_):
+def fused_vs_chained(seed=0, batch=8, tol=PASS_TOL, warn_tol=WARN_TOL, layer_types=None):
     """``SigmoidBCELoss``'s gradient against ``Sigmoid`` → ``BCELoss`` chained, where both are finite (and the
     same for softmax cross-entropy). With ``layer_types``, run only when it replaces one of ``CHAINED``."""
     types = layer_types or {}
     if types and not set(CHAINED) & set(types):
         return Report()
     rng = np.random.default_rng(seed)
-    z, y = rng.uniform(-8, 8, (batch, 1)), rng.integers(0, 2, (batch, 1))
-    sig, bce, fused = make(types, "Sigmoid"), make(types, "BCELoss"), make(types, "SigmoidBCELoss")
-    bce.forward(sig.forward(z), y)
-    chained = sig.backward(bce.backward())
-    fused.forward(z, y)
-    report = Report([compare("fused vs chained BCE", "z", fused.backward(), chained, tol=tol, warn_tol=warn_tol)])
-    logits, classes = rng.uniform(-6, 6, (batch, 4)), rng.integers(0, 4, batch)
-    soft, ce, fused = make(types, "Softmax"), make(types, "CrossEntropyLoss"), make(types, "SoftmaxCrossEntropyLoss")
-    ce.forward(soft.forward(logits), classes)
-    chained = soft.backward(ce.backward())
-    fused.forward(logits, classes)
-    report.rows.append(compare("fused vs chained softmax CE", "z", fused.backward(), chained, tol=tol,
-                               warn_tol=warn_tol))
+    cases = (("BCE", CHAINED[:3], rng.uniform(-8, 8, (batch, 1)), rng.integers(0, 2, (batch, 1))),
+             ("softmax CE", CHAINED[3:], rng.uniform(-6, 6, (batch, 4)), rng.integers(0, 4, batch)))
+    report = Report()
+    for what, names, z, y in cases:
+        activation, loss, fused = (make(types, name) for name in names)
+        loss.forward(activation.forward(z), y)
+        chained = activation.backward(loss.backward())
+        fused.forward(z, y)
+        report.rows.append(compare(f"fused vs chained {what}", "z", fused.backward(), chained, tol=tol,
+                                   warn_tol=warn_tol))
     return report
 
 

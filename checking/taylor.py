@@ -54,9 +54,7 @@ def taylor_row(f, theta, grad, check, name, seed=0, batch_size=None, notes=None)
     batch_size : int or None, for the hint on a failure
     notes : list or None; a note is appended when a direction crossed a kink
 
-    Returns
-    -------
-    Row with ``order`` (None when ``exact`` or ``unchecked``), ``remainders`` and ``epsilons``.
+    Returns the ``Row``, with ``order`` (None when ``exact`` or ``unchecked``), ``remainders`` and ``epsilons``.
     """
     grad = np.asarray(grad, np.float64)
     row = Row(check, name, theta.shape, "pass", n_checked=1, max_abs_error=None, max_rel_error=None,
