@@ -182,9 +182,8 @@ def test_generators_are_found_through_attributes_lists_and_dicts():
 
     deep = Holder()
     a, b, c = np.random.default_rng(1), np.random.RandomState(2), np.random.default_rng(3)
-    deep.layers = [Holder(), {"inner": a}]
+    deep.layers = [Holder(), {"inner": a}, (c, c)]
     deep.layers[0].rng = b
-    deep.more = (c, c)
     found = find_generators(deep)
     assert len(found) == 3 and {id(g) for g in found} == {id(a), id(b), id(c)}
     frozen = FrozenRandomness(deep)
