@@ -173,16 +173,26 @@ def _label_where(labels, failed, judged, shape):
     passed = judged & ~failed
     rows = "rows" if len(shape) == 1 or shape[1:] == (1,) * (len(shape) - 1) else "elements"
     for value in np.unique(per_element):
-        side = per_element == value
-        if side[failed].all() and (passed & ~side).any():
+        if _only(per_element == value, failed, passed):
             return f"only {rows} with label {_label_text(value)} fail: the term for that label is wrong"
-    labels = np.asarray(labels)
-    if labels.ndim == 1 and len(shape) == 2 and labels.shape[0] == shape[0] and np.issubdtype(labels.dtype, np.integer):
-        own = np.arange(shape[1]) == labels[:, None]  # each row's own class
-        for side, text in ((own, "at each row's own class"), (~own, "off each row's own class")):
-            if side[failed].all() and (passed & ~side).any():
-                return f"only the entries {text} fail: the one-hot term of the label is wrong there"
+    return _own_class_where(np.asarray(labels), failed, passed, shape)
+
+
+def _own_class_where(labels, failed, passed, shape):
+    """'only the entries at (or off) each row's own class fail', for class indices and a tensor of (N, K)."""
+    if not (labels.ndim == 1 and len(shape) == 2 and labels.shape[0] == shape[0]
+            and np.issubdtype(labels.dtype, np.integer)):
+        return None
+    own = np.arange(shape[1]) == labels[:, None]
+    for side, text in ((own, "at each row's own class"), (~own, "off each row's own class")):
+        if _only(side, failed, passed):
+            return f"only the entries {text} fail: the one-hot term of the label is wrong there"
     return None
+
+
+def _only(side, failed, passed):
+    """Every failure lies on ``side``, and some element off it passes."""
+    return side[failed].all() and (passed & ~side).any()
 
 
 def _labels_like(labels, shape):
@@ -255,7 +265,7 @@ def _where(inputs, failed, judged, shape):
     x = np.asarray(inputs)
     passed = judged & ~failed
     for name, side in (("exactly 0 (on the kink)", x == 0), ("negative", x < 0), ("positive", x > 0)):
-        if side[failed].all() and (passed & ~side).any():
+        if _only(side, failed, passed):
             return f"failures only where the input is {name}"
     return None
 
