@@ -32,16 +32,12 @@ from .report import NO_CLUES, VERDICTS, Report, Row, compare, compare_probes
 from .settings import MODES, PASS_TOL, WARN_TOL, CheckSettings, check_settings
 from .taylor import EPSILONS, PASS_ORDER, kink_free, taylor_row
 
-__all__ = [
-    # the checks
+__all__ = [  # the checks; numbers; verdicts; user code
     "check_function", "check_arrays", "check_layer", "check_model", "check_settings", "CheckSettings",
     "directional_check", "taylor_row", "MODES", "ELEMENTWISE_FALLBACK",
-    # numbers
     "numerical_gradient", "numerical_gradient_kinks", "probe_elements", "Probes", "kink_mask", "kink_free",
     "rel_error", "rel_errors", "KINK_REL", "REL_FLOOR", "EPSILONS", "PASS_ORDER",
-    # verdicts
     "Report", "Row", "compare", "compare_probes", "diagnose", "Clues", "PASS_TOL", "WARN_TOL", "VERDICTS",
-    # user code
     "LayerError", "describe_exception", "FrozenRandomness", "find_generators",
 ]
 
@@ -132,10 +128,8 @@ def check_layer(layer, x, upstream=None, y=None, h=1e-5, seed=0, tol=PASS_TOL, w
         a stream of its own, so that it never equals an input drawn with ``default_rng(seed)``: for
         BatchNorm, an upstream equal to x̂ makes the input gradient vanish and hides a wrong backward)
     y : array_like or None, labels for a loss layer
-    h : float, finite-difference step
     seed : int, seeds the random upstream and the random directions
-    tol, warn_tol : float, verdict thresholds on the relative error
-    mode, directions : see ``check_function``
+    h, tol, warn_tol, mode, directions, check : see ``check_function``
 
     Returns
     -------
@@ -144,12 +138,9 @@ def check_layer(layer, x, upstream=None, y=None, h=1e-5, seed=0, tol=PASS_TOL, w
 
     Raises
     ------
-    LayerError
-        If ``forward`` or ``backward`` raises (anything but ``MemoryError``) or is not implemented,
-        ``forward`` changes its input (or labels) in place, or a gradient is not real numbers of the
-        right shape.
-    ParameterError
-        For settings ``check_settings`` refuses, or an ``upstream`` not of the output's shape.
+    LayerError if ``forward`` or ``backward`` raises (anything but ``MemoryError``) or is not implemented,
+        ``forward`` changes its input (or labels) in place, or a gradient is not real numbers of the right shape.
+    ParameterError for settings ``check_settings`` refuses, or an ``upstream`` not of the output's shape.
     """
     settings = check_settings(h, tol, warn_tol, mode, directions, seed)
     notes = []

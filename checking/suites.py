@@ -199,10 +199,7 @@ def model_networks(seed=0, architecture=COMPOSED, classes=2, layer_types=None):
     third is a ``Sequential`` of three Linear layers with tanh, leaky ReLU, softmax cross-entropy and
     weight decay. ``layer_types`` (class name -> a learner's class, see ``model.factory``) puts the learner's
     classes in the library's places; then only the networks that hold one of them are returned.
-
-    Returns
-    -------
-    list of (network, name)
+    Returns a list of (network, name).
     """
     init, types = _streams(seed)[1], layer_types or {}
     nets = [(TwoLayerNet(seed=init, layer_types=types), "TwoLayerNet 2-3-1")]
