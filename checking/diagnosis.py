@@ -38,6 +38,9 @@ class Clues:
                     batch_size=self.batch_size)
 
 
+NO_CLUES = Clues()
+
+
 def diagnose(analytic, reference, failed, probes=None, judged=None, kinks=None, inputs=None, batch_size=None,
              upstream=None, labels=None):
     """Median ratio and a one-line hint for the failing elements of one tensor.

@@ -9,9 +9,9 @@ direction through a kink is verified by its one-sided slopes, as an element is (
 
 import numpy as np
 
-from .diagnosis import Clues
+from .diagnosis import NO_CLUES, Clues
 from .numeric import Probes, same_state, snapshot_state
-from .report import NO_CLUES, compare_probes
+from .report import compare_probes
 from .settings import DEFAULT_SETTINGS
 
 

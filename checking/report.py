@@ -26,12 +26,11 @@ from html import escape
 
 import numpy as np
 
-from .diagnosis import Clues, diagnose
+from .diagnosis import NO_CLUES, diagnose
 from .numeric import Probes, rel_error, rel_errors
 from .settings import DEFAULT_SETTINGS, PASS_TOL, WARN_TOL
 from .shapes import likely_fix
 
-NO_CLUES = Clues()
 VERDICTS = ("pass", "warn", "fail", "exact", "unchecked")
 
 
