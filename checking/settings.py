@@ -5,7 +5,6 @@ to every comparison: the step ``h``, the verdict thresholds ``tol`` and ``warn_t
 1e-7 and 1e-4), the ``mode``, and the number and seed of the random directions.
 """
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,7 +40,7 @@ class CheckSettings:
                                              "inputs (1e-5 suits float64)")
         tol = _real(self.tol, "tol", f"must be a finite relative error > 0, got {self.tol}")
         _real(self.warn_tol, "warn_tol", f"must be finite and at least the passing error {tol:g}, got {self.warn_tol}",
-              least=tol)
+              within=f"[{tol!r}, inf)")
         if self.mode not in MODES:
             raise ParameterError(OWNER, "mode", f"must be one of {', '.join(MODES)}, got {self.mode!r}")
         check_integer(self.directions, "directions", least=1)
@@ -54,15 +53,12 @@ def check_settings(h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, mode="elementwise", 
     return CheckSettings(h, tol, warn_tol, mode, directions, seed)
 
 
-def _real(value, name, reason, least=0.0):
-    """``value`` as a float when it is a finite number (as ``check_real`` says) above 0 and at least ``least``."""
+def _real(value, name, reason, within="(0, inf)"):
+    """``value`` as a float when ``check_real`` finds it a finite number ``within`` the interval; else ``reason``."""
     try:
-        number = check_real(value, name, OWNER)
+        return check_real(value, name, OWNER, within)
     except ParameterError:
-        number = math.nan
-    if not (number > 0 and number >= least):
-        raise ParameterError(OWNER, name, reason)
-    return number
+        raise ParameterError(OWNER, name, reason) from None
 
 
 def check_integer(value, name, least, owner=OWNER, why=""):
@@ -77,4 +73,4 @@ def check_integer(value, name, least, owner=OWNER, why=""):
     return number
 
 
-DEFAULT_SETTINGS = CheckSettings()  # (made once the checks it runs are defined)
+DEFAULT_SETTINGS = CheckSettings()  # a check's settings when none is given
