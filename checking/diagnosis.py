@@ -23,9 +23,10 @@ RATIO_SHARE = 0.9  # ... for this share of the failing elements
 
 @dataclass(frozen=True)
 class Clues:
-    """What a check knows beyond the gradients, for the hints: the batch size N, a loss's labels, and by tensor
-    name the input values behind a tensor and the upstream gradient a backward multiplied into it (each given
-    only when of the tensor's shape)."""
+    """What a check knows beyond the gradients, for the hints: the batch size N (the mean/sum hint), a loss's
+    labels, of the tensor's shape or one per row ("only rows with label 0 fail"), and by tensor name the input
+    values behind a tensor (the sign hint) and the upstream gradient a backward multiplied into it ("upstream
+    left out"), each only when of the tensor's shape."""
 
     batch_size: int = None
     labels: object = None
@@ -54,18 +55,10 @@ def diagnose(analytic, reference, failed, probes=None, judged=None, kinks=None, 
         everywhere (for the transposition test; default ``reference``), its round-off bound and lost steps
     judged : bool ndarray (S,) or None, elements that were judged at all (default: every element)
     kinks : bool ndarray (S,) or None, elements judged by the one-sided interval (kinks, steep bends)
-    inputs : ndarray (S,) or None, the input at each element (the sign hint), when the tensor is an input
-    batch_size : int or None, N, for the mean/sum hint
-    upstream : ndarray (S,) or None, the upstream gradient the backward multiplied, when it has the tensor's
-        shape (an element-wise layer's input): for the "upstream left out" hint
-    labels : ndarray or None, a loss's labels, of the tensor's shape or one per row: for "only rows with
-        label 0 fail"
+    inputs, batch_size, upstream, labels : the ``Clues`` about this tensor (``Clues.about``), each optional
 
-    Returns
-    -------
-    ratio : float or None, the median of analytic/reference over failing elements with a finite,
-        non-zero reference
-    hint : str
+    Returns ``(ratio, hint)``: the median of analytic/reference over failing elements with a finite, non-zero
+    reference (or None), and the hint.
     """
     a, ref = np.asarray(analytic, np.float64), np.asarray(reference, np.float64)
     failed = np.asarray(failed, bool)
