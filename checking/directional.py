@@ -10,7 +10,7 @@ direction through a kink is verified by its one-sided slopes, as an element is (
 import numpy as np
 
 from .diagnosis import NO_CLUES, Clues
-from .numeric import Probes, same_state, snapshot_state
+from .numeric import Mover, Probes, same_state, snapshot_state
 from .report import compare_probes
 from .settings import DEFAULT_SETTINGS
 
@@ -39,7 +39,7 @@ def directional_check(f, arrays, analytic, check="function", settings=DEFAULT_SE
     grad = np.concatenate([np.asarray(analytic[k], dtype=np.float64).ravel() for k in names])
     vs = random_directions(grad.size, directions, settings.seed)
     exact = np.array([grad @ v for v in vs])
-    move = _Mover(f, arrays)
+    move = Mover(f, arrays)
     f_plus, f_minus, changed = np.empty(directions), np.empty(directions), np.zeros(directions, bool)
     try:
         f0 = float(f())
@@ -54,22 +54,3 @@ def directional_check(f, arrays, analytic, check="function", settings=DEFAULT_SE
         move.restore()
     return compare_probes(check, f"{'+'.join(names)} ({directions} directions)", exact, probes, settings,
                           "directional", Clues(clues.batch_size))  # one number per direction: no per-element clue
-
-
-class _Mover:
-    """``mover(v, step)``: set the arrays to their saved values plus ``step · v`` (``v`` split among
-    them in order) and return ``f()``; ``restore()`` puts the saved values back."""
-
-    def __init__(self, f, arrays):
-        self.f, self.arrays = f, arrays
-        self.saved = {k: a.copy() for k, a in arrays.items()}
-        self.ends = np.cumsum([a.size for a in arrays.values()])[:-1]
-
-    def __call__(self, v, step):
-        for (k, a), piece in zip(self.arrays.items(), np.split(v, self.ends), strict=True):
-            a[...] = self.saved[k] + step * piece.reshape(a.shape)
-        return float(self.f())
-
-    def restore(self):
-        for k, a in self.arrays.items():
-            a[...] = self.saved[k]

@@ -174,6 +174,25 @@ def _probe_pair(f, x, idx, step, state=None):
     return f_plus, f_minus, changed, lost
 
 
+class Mover:
+    """``move(v, step)``: set the arrays to their saved values plus ``step · v`` (``v`` split among
+    them in order) and return ``f()``; ``restore()`` puts the saved values back."""
+
+    def __init__(self, f, arrays):
+        self.f, self.arrays = f, arrays
+        self.saved = {k: a.copy() for k, a in arrays.items()}
+        self.ends = np.cumsum([a.size for a in arrays.values()])[:-1]
+
+    def __call__(self, v, step):
+        for (k, a), piece in zip(self.arrays.items(), np.split(v, self.ends), strict=True):
+            a[...] = self.saved[k] + step * piece.reshape(a.shape)
+        return float(self.f())
+
+    def restore(self):
+        for k, a in self.arrays.items():
+            a[...] = self.saved[k]
+
+
 def numerical_gradient(f, x, h=1e-5):
     """Centred-difference gradient of a scalar function ``f(x) -> float``, ``(f(x+h) - f(x-h)) / 2h`` per element.
 
