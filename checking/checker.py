@@ -168,7 +168,8 @@ def check_layer(layer, x, upstream=None, y=None, h=1e-5, seed=0, tol=PASS_TOL, w
     def f():
         return real_scalar(np.sum(forward() * upstream), f"{name}.forward")
 
-    clues = Clues(batch, labels, {"x": x_seen}, {"x": upstream} if y is None and upstream.shape == x.shape else {})
+    same_shape = y is None and upstream.shape == x.shape  # an element-wise layer: the upstream-left-out hint
+    clues = Clues(batch, labels, inputs={"x": x_seen}, upstreams={"x": upstream} if same_shape else {})
     return Report(notes=notes).extend(check_arrays(f, {"x": x, **layer.params}, analytic, check or name, settings,
                                                    getattr(layer, "kink_state", None), clues))
 
