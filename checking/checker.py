@@ -1,63 +1,46 @@
 """Finite-difference gradient checking: the yardstick every backward pass here is held to.
 
-Everything runs in float64: a float32 check makes a correct gradient look wrong, so inputs and
-parameters are cast (on copies: the caller's object is never touched) and the report says so. The
-verdict follows the CS231n notes: relative error below ``tol`` (1e-7) passes, up to ``warn_tol``
-(1e-4) warns, above it fails. Three modes:
+Everything runs in float64, on copies (the caller's object is never touched; the report says when it cast). The
+verdict follows the CS231n notes (``checking.report``): a relative error below ``tol`` (1e-7) passes, up to
+``warn_tol`` (1e-4) warns, above it fails. Three modes: ``elementwise``, a centred difference per element, kinks
+verified by their one-sided slopes (``checking.numeric``); ``directional``, the same along a few random directions
+of all tensors at once, for big models (``checking.directional``); ``taylor``, the order of the Taylor remainder,
+which does not depend on a step (``checking.taylor``). A failing row says what its pattern suggests
+(``checking.diagnosis``).
 
-``elementwise``
-    a centred difference per element (two evaluations of ``f`` each, plus one of ``f(θ)`` per
-    tensor); elements at a kink are found and verified by the subgradient test (``checking.numeric``);
-    a failing row says how many elements fail and what the pattern suggests (``checking.diagnosis``).
-``directional``
-    the same along a few random unit directions of all tensors at once, for big models
-    (``checking.directional``).
-``taylor``
-    the order of the first-order Taylor remainder along a random direction per tensor, which does
-    not depend on a step size (``checking.taylor``, after dolfin-adjoint's Taylor test).
+Every NumPy generator reachable from the layer or model is rewound before each evaluation, so a Dropout mask
+is the same at every probe (``checking.randomness``). Calls into user code go through ``checking.protocol``:
+whatever it does wrong is one ``LayerError``, and a forward that changes its inputs in place is refused (it would
+move the very point being probed).
 
-Randomness is held still (``checking.randomness``): every NumPy generator reachable from the layer
-or model is rewound before each evaluation, so a Dropout mask is the same for every probe. Calls into
-the layer go through ``checking.protocol``, which turns whatever user code does wrong into one
-``LayerError``: every ``forward`` gets a private copy of its inputs at every probe and is refused if it
-changes them (an in-place forward would otherwise move the very point being probed), and a NumPy shape
-error inside ``backward`` is said with the shapes the gradients must have (``checking.shapes``).
-
-This module holds the three entry points (``check_function``, ``check_layer``, ``check_model``); the
-package's public names are importable from here too (see ``__all__``).
+The entry points are ``check_function``, ``check_layer`` and ``check_model``; the package's public names are
+importable from here too (``__all__``).
 """
-
-import math
 
 import numpy as np
 
 from layers.validation import ParameterError
 
-from .diagnosis import diagnose
+from .diagnosis import NO_CLUES, Clues, diagnose
 from .directional import directional_check
 from .numeric import (KINK_REL, REL_FLOOR, Probes, kink_mask, numerical_gradient, numerical_gradient_kinks,
                       probe_elements, rel_error, rel_errors)
 from .protocol import (LayerError, as_gradient, call_on_copies, call_user, describe_exception, float64_copy,
                        float64_input, gradient_shapes, guard_layers, parameter_gradients, real_output, real_scalar)
 from .randomness import FrozenRandomness, find_generators
-from .report import PASS_TOL, VERDICTS, WARN_TOL, Report, Row, compare, compare_probes
+from .report import VERDICTS, Report, Row, compare, compare_probes
+from .settings import MODES, PASS_TOL, WARN_TOL, CheckSettings, check_settings
 from .taylor import EPSILONS, PASS_ORDER, kink_free, taylor_row
 
-__all__ = [
-    # the checks
-    "check_function", "check_layer", "check_model", "check_settings", "directional_check", "taylor_row",
-    "MODES", "ELEMENTWISE_FALLBACK",
-    # numbers
+__all__ = [  # the checks; numbers; verdicts; user code
+    "check_function", "check_arrays", "check_layer", "check_model", "check_settings", "CheckSettings",
+    "directional_check", "taylor_row", "MODES", "ELEMENTWISE_FALLBACK",
     "numerical_gradient", "numerical_gradient_kinks", "probe_elements", "Probes", "kink_mask", "kink_free",
     "rel_error", "rel_errors", "KINK_REL", "REL_FLOOR", "EPSILONS", "PASS_ORDER",
-    # verdicts
-    "Report", "Row", "compare", "compare_probes", "diagnose", "PASS_TOL", "WARN_TOL", "VERDICTS",
-    # user code
+    "Report", "Row", "compare", "compare_probes", "diagnose", "Clues", "PASS_TOL", "WARN_TOL", "VERDICTS",
     "LayerError", "describe_exception", "FrozenRandomness", "find_generators",
 ]
 
-MODES = ("elementwise", "directional", "taylor")
-MAX_STEP = 1.0  # beyond it a centred difference is a secant across the function, not a derivative
 UPSTREAM_STREAM = 0x5EED  # spawn key of the default upstream's random stream (see check_layer)
 
 #: The report's note on the random upstream gradient ``check_layer`` feeds each ``backward``.
@@ -70,47 +53,11 @@ UPSTREAM_NOTE = ("the upstream gradient each backward receives is random (standa
 ELEMENTWISE_FALLBACK = 10_000
 
 
-def check_settings(h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, mode="elementwise", directions=8, seed=0):
-    """Refuse settings no check can run with, each by a ``ParameterError`` naming the parameter.
-
-    ``h`` finite, > 0 and at most ``MAX_STEP``; ``tol`` finite and > 0; ``warn_tol`` finite and >= ``tol``;
-    ``mode`` one of
-    ``MODES``; ``directions`` an integer >= 1; ``seed`` an integer >= 0.
-    """
-    owner = "gradient check"
-    if not (_is_number(h) and math.isfinite(h) and h > 0):
-        raise ParameterError(owner, "h", f"must be a finite step > 0, got {h}")
-    if h > MAX_STEP:
-        raise ParameterError(owner, "h", f"must be a small step, at most {MAX_STEP:g}, got {h:g}: a centred difference "
-                                         "measures the derivative only over a step small beside the inputs "
-                                         "(1e-5 suits float64)")
-    if not (_is_number(tol) and math.isfinite(tol) and tol > 0):
-        raise ParameterError(owner, "tol", f"must be a finite relative error > 0, got {tol}")
-    if not (_is_number(warn_tol) and math.isfinite(warn_tol) and warn_tol >= tol):
-        raise ParameterError(owner, "warn_tol", f"must be finite and at least the passing error {tol:g}, "
-                                                f"got {warn_tol}")
-    if mode not in MODES:
-        raise ParameterError(owner, "mode", f"must be one of {', '.join(MODES)}, got {mode!r}")
-    if not (_is_integer(directions) and directions >= 1):
-        raise ParameterError(owner, "directions", f"must be an integer >= 1, got {directions!r}")
-    if _is_integer(seed) and seed < 0:  # (a SeedSequence is fine too)
-        raise ParameterError(owner, "seed", f"must be >= 0, got {seed}")
-
-
-def _is_number(value):
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-
-
-def _is_integer(value):
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
 # ---------------------------------------------------------------- a function of arrays
 
 
-def check_function(f, arrays, analytic, check="function", h=1e-5, state=None, tol=PASS_TOL,
-                   warn_tol=WARN_TOL, notes=(), mode="elementwise", directions=8, seed=0, inputs=None,
-                   batch_size=None, upstreams=None, labels=None):
+def check_function(f, arrays, analytic, check="function", h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL,
+                   mode="elementwise", directions=8, seed=0, state=None):
     """Compare ``analytic[name]`` with finite differences of ``f()`` w.r.t. ``arrays[name]``.
 
     Parameters
@@ -118,36 +65,30 @@ def check_function(f, arrays, analytic, check="function", h=1e-5, state=None, to
     f : callable ``f() -> float`` that reads the current values of ``arrays``
     arrays : dict of str -> float64 ndarray, perturbed in place (and restored)
     analytic : dict of str -> ndarray, the hand-derived gradients, same keys and shapes
-    state : optional kink hint (see ``probe_elements``); kinks are detected without it too
+    check : str, the check's name in the report's rows
+    h, tol, warn_tol : the step, and the relative errors that pass and that only warn
     mode : "elementwise" (one row per array), "directional" (one row for all arrays together; see
         ``directional_check``) or "taylor" (one row per array; see ``checking.taylor``). An array
         whose gradient has the wrong shape is always checked element-wise, for the hint.
     directions, seed : directional and Taylor modes: number of directions, and their seed
-    inputs : dict of str -> ndarray or None, the input values behind an array of the same shape
-        (for the "failures only where the input is negative" hint); batch_size : int or None (hints)
-    upstreams : dict of str -> ndarray or None, the upstream gradient a backward multiplied into the array of
-        that name, when of its shape (the "upstream left out" hint); labels : a loss's labels or None (hints)
+    state : optional kink hint (see ``probe_elements``); kinks are detected without it too
 
-    Returns
-    -------
-    Report
-
-    Raises
-    ------
-    ParameterError (a ``ValueError``) for settings ``check_settings`` refuses.
+    Returns a ``Report``; raises ``ParameterError`` (a ``ValueError``) for settings ``check_settings`` refuses.
     """
-    check_settings(h, tol, warn_tol, mode, directions, seed)
-    report = Report(notes=list(notes))
-    inputs, upstreams = inputs or {}, upstreams or {}
+    return check_arrays(f, arrays, analytic, check, check_settings(h, tol, warn_tol, mode, directions, seed), state)
+
+
+def check_arrays(f, arrays, analytic, check, settings, state=None, clues=NO_CLUES):
+    """``check_function`` with its settings as one ``CheckSettings``, and the ``Clues`` its hints may read."""
+    report = Report()
     misshapen = {k for k in arrays if np.shape(analytic[k]) != arrays[k].shape}
 
     def elementwise(name):
-        probes = probe_elements(lambda _: f(), arrays[name], h, state)
-        return compare_probes(check, name, analytic[name], probes, tol, warn_tol, inputs=inputs.get(name),
-                              batch_size=batch_size, upstream=upstreams.get(name), labels=labels)
+        probes = probe_elements(lambda _: f(), arrays[name], settings.h, state)
+        return compare_probes(check, name, analytic[name], probes, settings, clues=clues)
 
     def taylor(name, stream):
-        row = taylor_row(f, arrays[name], analytic[name], check, name, stream, batch_size, report.notes)
+        row = taylor_row(f, arrays[name], analytic[name], check, name, stream, clues.batch_size, report.notes)
         if row.verdict != "unchecked" or arrays[name].size > ELEMENTWISE_FALLBACK:
             return row
         report.notes.append(f"{check} {name} (taylor): every direction crossed a kink, so this tensor is "
@@ -155,14 +96,13 @@ def check_function(f, arrays, analytic, check="function", h=1e-5, state=None, to
         return elementwise(name)
 
     fine = {k: a for k, a in arrays.items() if k not in misshapen}
-    if mode == "directional" and fine:
-        report.rows.append(directional_check(f, fine, analytic, check, h, state, directions, seed, tol, warn_tol,
-                                             batch_size=batch_size))
-    streams = np.random.SeedSequence(seed).spawn(len(arrays))
+    if settings.mode == "directional" and fine:
+        report.rows.append(directional_check(f, fine, analytic, check, settings, state, clues))
+    streams = np.random.SeedSequence(settings.seed).spawn(len(arrays))
     for name, stream in zip(arrays, streams, strict=True):
-        if name in misshapen or mode == "elementwise":
+        if name in misshapen or settings.mode == "elementwise":
             report.rows.append(elementwise(name))
-        elif mode == "taylor":
+        elif settings.mode == "taylor":
             report.rows.append(taylor(name, stream))
     return report
 
@@ -188,10 +128,8 @@ def check_layer(layer, x, upstream=None, y=None, h=1e-5, seed=0, tol=PASS_TOL, w
         a stream of its own, so that it never equals an input drawn with ``default_rng(seed)``: for
         BatchNorm, an upstream equal to x̂ makes the input gradient vanish and hides a wrong backward)
     y : array_like or None, labels for a loss layer
-    h : float, finite-difference step
     seed : int, seeds the random upstream and the random directions
-    tol, warn_tol : float, verdict thresholds on the relative error
-    mode, directions : see ``check_function``
+    h, tol, warn_tol, mode, directions, check : see ``check_function``
 
     Returns
     -------
@@ -200,14 +138,11 @@ def check_layer(layer, x, upstream=None, y=None, h=1e-5, seed=0, tol=PASS_TOL, w
 
     Raises
     ------
-    LayerError
-        If ``forward`` or ``backward`` raises (anything but ``MemoryError``) or is not implemented,
-        ``forward`` changes its input (or labels) in place, or a gradient is not real numbers of the
-        right shape.
-    ParameterError
-        For settings ``check_settings`` refuses, or an ``upstream`` not of the output's shape.
+    LayerError if ``forward`` or ``backward`` raises (anything but ``MemoryError``) or is not implemented,
+        ``forward`` changes its input (or labels) in place, or a gradient is not real numbers of the right shape.
+    ParameterError for settings ``check_settings`` refuses, or an ``upstream`` not of the output's shape.
     """
-    check_settings(h, tol, warn_tol, mode, directions, seed)
+    settings = check_settings(h, tol, warn_tol, mode, directions, seed)
     notes = []
     name = type(layer).__name__
     layer = float64_copy(layer, notes, name)
@@ -233,10 +168,10 @@ def check_layer(layer, x, upstream=None, y=None, h=1e-5, seed=0, tol=PASS_TOL, w
     def f():
         return real_scalar(np.sum(forward() * upstream), f"{name}.forward")
 
-    elementwise = {"x": upstream} if y is None and upstream.shape == x.shape else {}
-    return check_function(f, {"x": x, **layer.params}, analytic, check or name, h, getattr(layer, "kink_state", None),
-                          tol, warn_tol, notes, mode, directions, seed, inputs={"x": x_seen}, batch_size=batch,
-                          upstreams=elementwise, labels=labels)
+    same_shape = y is None and upstream.shape == x.shape  # an element-wise layer: the upstream-left-out hint
+    clues = Clues(batch, labels, inputs={"x": x_seen}, upstreams={"x": upstream} if same_shape else {})
+    return Report(notes=notes).extend(check_arrays(f, {"x": x, **layer.params}, analytic, check or name, settings,
+                                                   getattr(layer, "kink_state", None), clues))
 
 
 def _upstream(upstream, y, shape, seed, name):
@@ -278,15 +213,9 @@ def check_model(net, X, y, h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, check=None, 
     with_input : bool, also check dℓ/dX (``backward()`` must then return it)
     h, tol, warn_tol, check, mode, directions, seed : as for ``check_layer``
 
-    Returns
-    -------
-    Report
-
-    Raises
-    ------
-    LayerError, ParameterError, as ``check_layer``.
+    Returns a ``Report``; raises ``LayerError`` and ``ParameterError`` as ``check_layer`` does.
     """
-    check_settings(h, tol, warn_tol, mode, directions, seed)
+    settings = check_settings(h, tol, warn_tol, mode, directions, seed)
     notes = []
     name = type(net).__name__
     net = float64_copy(net, notes, name)
@@ -307,5 +236,6 @@ def check_model(net, X, y, h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, check=None, 
     if with_input:
         analytic = {"X": _input_gradient(dX, f"{name}.backward", X.shape, batch), **analytic}
         arrays = {"X": X, **arrays}
-    return check_function(loss, arrays, analytic, check or name, h, getattr(net, "kink_state", None),
-                          tol, warn_tol, notes, mode, directions, seed, inputs={"X": X_seen}, batch_size=batch)
+    clues = Clues(batch, inputs={"X": X_seen})
+    return Report(notes=notes).extend(check_arrays(loss, arrays, analytic, check or name, settings,
+                                                   getattr(net, "kink_state", None), clues))

@@ -11,14 +11,39 @@ to negative, positive or zero inputs, or to the rows of one label (a label-depen
 is a hint, not a proof: it names the simplest explanation that fits every failing element.
 """
 
+from dataclasses import dataclass, field
+
 import numpy as np
+
+from .numeric import rel_error, rel_errors
 
 RATIO_RTOL = 1e-3  # how close to constant the ratios must be to call them "a constant factor"
 RATIO_SHARE = 0.9  # ... for this share of the failing elements
 
 
-def diagnose(analytic, reference, failed, numeric=None, inputs=None, batch_size=None, noise=None,
-             step_lost=None, judged=None, kinks=None, upstream=None, labels=None):
+@dataclass(frozen=True)
+class Clues:
+    """What a check knows beyond the gradients, for the hints: the batch size N (the mean/sum hint), a loss's
+    labels, of the tensor's shape or one per row ("only rows with label 0 fail"), and by tensor name the input
+    values behind a tensor (the sign hint) and the upstream gradient a backward multiplied into it ("upstream
+    left out"), each only when of the tensor's shape."""
+
+    batch_size: int = None
+    labels: object = None
+    inputs: dict = field(default_factory=dict)
+    upstreams: dict = field(default_factory=dict)
+
+    def about(self, name):
+        """The clues ``diagnose`` takes about tensor ``name``, as its keywords."""
+        return dict(inputs=self.inputs.get(name), upstream=self.upstreams.get(name), labels=self.labels,
+                    batch_size=self.batch_size)
+
+
+NO_CLUES = Clues()
+
+
+def diagnose(analytic, reference, failed, probes=None, judged=None, kinks=None, inputs=None, batch_size=None,
+             upstream=None, labels=None):
     """Median ratio and a one-line hint for the failing elements of one tensor.
 
     Parameters
@@ -26,47 +51,48 @@ def diagnose(analytic, reference, failed, numeric=None, inputs=None, batch_size=
     analytic, reference : ndarray (S,), the analytic gradient and what it was compared with (the
         centred difference, or the nearest end of the one-sided interval at a kink)
     failed : bool ndarray (S,), elements beyond the fail threshold
-    numeric : ndarray (S,) or None, the centred difference everywhere (for the transposition test);
-        defaults to ``reference``
-    inputs : ndarray (S,) or None, the input at each element (the sign hint), when the tensor is an input
-    batch_size : int or None, N, for the mean/sum hint
-    noise : ndarray (S,) or None, the round-off bound of the numeric estimate at each element
-    step_lost : bool ndarray (S,) or None, elements where ``x ± h`` rounded back to ``x``
+    probes : ``checking.numeric.Probes`` or None, what the numeric side measured: the centred difference
+        everywhere (for the transposition test; default ``reference``), its round-off bound and lost steps
     judged : bool ndarray (S,) or None, elements that were judged at all (default: every element)
     kinks : bool ndarray (S,) or None, elements judged by the one-sided interval (kinks, steep bends)
-    upstream : ndarray (S,) or None, the upstream gradient the backward multiplied, when it has the tensor's
-        shape (an element-wise layer's input): for the "upstream left out" hint
-    labels : ndarray or None, a loss's labels, of the tensor's shape or one per row: for "only rows with
-        label 0 fail"
+    inputs, batch_size, upstream, labels : the ``Clues`` about this tensor (``Clues.about``), each optional
 
-    Returns
-    -------
-    ratio : float or None, the median of analytic/reference over failing elements with a finite,
-        non-zero reference
-    hint : str
+    Returns ``(ratio, hint)``: the median of analytic/reference over failing elements with a finite, non-zero
+    reference (or None), and the hint.
     """
     a, ref = np.asarray(analytic, np.float64), np.asarray(reference, np.float64)
-    numeric = ref if numeric is None else np.asarray(numeric, np.float64)
     failed = np.asarray(failed, bool)
     judged = np.ones(a.shape, bool) if judged is None else judged
     ratios = _ratios(a[failed], ref[failed])
     ratio = float(np.median(ratios)) if ratios.size else None
-    hint = (_non_finite(a, ref, failed) or _step(a, ref, failed, noise, step_lost) or _transposed(a, numeric)
-            or _without_upstream(a, ref, failed, upstream))
+    hint = _check_at_fault(a, ref, failed, probes) or _misplaced(a, ref, failed, judged, probes, inputs, upstream)
     if hint:
         return ratio, hint
     where = _where(inputs, failed, judged, a.shape) or _label_where(labels, failed, judged, a.shape)
-    hint = _wrong_side(a, ref, failed, judged, noise, inputs)
-    if hint:
-        return ratio, hint
-    if kinks is not None and kinks[failed].all():
-        hint = (f"every failing element ({_count(int(failed.sum()))}) is at a kink, where the analytic value must "
-                "lie between the two one-sided slopes, and lies outside: the backward is wrong exactly at the kink")
-        return ratio, f"{hint}; {where}" if where else hint
-    hint = _pattern(a, ref, failed, ratios, batch_size)
-    if hint and where:
-        return ratio, f"{hint}; {where}"
-    return ratio, hint or where or _spread(ratios, int(failed.sum()), a.size)
+    hint = _at_kinks(failed, kinks) or _pattern(a, ref, failed, ratios, batch_size)
+    return ratio, "; ".join(h for h in (hint, where) if h) or _spread(ratios, int(failed.sum()), a.size)
+
+
+def _check_at_fault(a, ref, failed, probes):
+    """Non-finite values, or a step the differences could not resolve: the check, not the gradient, is at fault."""
+    if probes is None:
+        return _non_finite(a, ref, failed)
+    return _non_finite(a, ref, failed) or _step(a, ref, failed, probes.noise, probes.step_lost)
+
+
+def _misplaced(a, ref, failed, judged, probes, inputs, upstream):
+    """The right numbers in the wrong places: transposed, the upstream left out, a mask on the wrong side."""
+    numeric = ref if probes is None else probes.centred
+    noise = None if probes is None else probes.noise
+    return (_transposed(a, numeric) or _without_upstream(a, ref, failed, upstream)
+            or _wrong_side(a, ref, failed, judged, noise, inputs))
+
+
+def _at_kinks(failed, kinks):
+    if kinks is None or not kinks[failed].all():
+        return None
+    return (f"every failing element ({_count(int(failed.sum()))}) is at a kink, where the analytic value must lie "
+            "between the two one-sided slopes, and lies outside: the backward is wrong exactly at the kink")
 
 
 def _ratios(a, ref):
@@ -97,8 +123,6 @@ def _step(a, ref, failed, noise, step_lost):
 def _transposed(a, numeric):
     if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] < 2:
         return None
-    from .numeric import rel_error
-
     if rel_error(a.T, numeric) < 1e-6 and rel_error(a, numeric) > 1e-4:
         return ("the analytic gradient is the numeric one transposed: return its .T "
                 "(check the order of a matrix product)")
@@ -109,8 +133,6 @@ def _without_upstream(a, ref, failed, upstream):
     """Analytic × upstream = numeric on every failing element: the local derivative was returned alone."""
     if upstream is None or np.shape(upstream) != a.shape or not failed.any():
         return None
-    from .numeric import rel_errors
-
     u = np.asarray(upstream, np.float64)
     if (rel_errors(a[failed] * u[failed], ref[failed]) < 1e-6).all():
         return "matches the local derivative alone: multiply by the upstream gradient (downstream = upstream × local)"
@@ -147,16 +169,26 @@ def _label_where(labels, failed, judged, shape):
     passed = judged & ~failed
     rows = "rows" if len(shape) == 1 or shape[1:] == (1,) * (len(shape) - 1) else "elements"
     for value in np.unique(per_element):
-        side = per_element == value
-        if side[failed].all() and (passed & ~side).any():
+        if _only(per_element == value, failed, passed):
             return f"only {rows} with label {_label_text(value)} fail: the term for that label is wrong"
-    labels = np.asarray(labels)
-    if labels.ndim == 1 and len(shape) == 2 and labels.shape[0] == shape[0] and np.issubdtype(labels.dtype, np.integer):
-        own = np.arange(shape[1]) == labels[:, None]  # each row's own class
-        for side, text in ((own, "at each row's own class"), (~own, "off each row's own class")):
-            if side[failed].all() and (passed & ~side).any():
-                return f"only the entries {text} fail: the one-hot term of the label is wrong there"
+    return _own_class_where(np.asarray(labels), failed, passed, shape)
+
+
+def _own_class_where(labels, failed, passed, shape):
+    """'only the entries at (or off) each row's own class fail', for class indices and a tensor of (N, K)."""
+    if not (labels.ndim == 1 and len(shape) == 2 and labels.shape[0] == shape[0]
+            and np.issubdtype(labels.dtype, np.integer)):
+        return None
+    own = np.arange(shape[1]) == labels[:, None]
+    for side, text in ((own, "at each row's own class"), (~own, "off each row's own class")):
+        if _only(side, failed, passed):
+            return f"only the entries {text} fail: the one-hot term of the label is wrong there"
     return None
+
+
+def _only(side, failed, passed):
+    """Every failure lies on ``side``, and some element off it passes."""
+    return side[failed].all() and (passed & ~side).any()
 
 
 def _labels_like(labels, shape):
@@ -173,18 +205,6 @@ def _labels_like(labels, shape):
 
 def _label_text(value):
     return str(int(value)) if float(value).is_integer() else f"{float(value):g}"
-
-
-def transposed_shape_hint(analytic, numeric):
-    """The hint for an analytic gradient of shape (B, A) checked against a tensor of shape (A, B)."""
-    from .numeric import rel_error
-
-    a, n = np.asarray(analytic, np.float64), np.asarray(numeric, np.float64)
-    text = f"the analytic gradient has shape {a.shape}, the transpose of the tensor's {n.shape}"
-    if rel_error(a.T, n) < 1e-6:
-        return text + (", and its values match the numeric gradient transposed: transpose it (.T), or swap the "
-                       "factors of the matrix product that made it")
-    return text
 
 
 def _pattern(a, ref, failed, ratios, batch_size):
@@ -241,7 +261,7 @@ def _where(inputs, failed, judged, shape):
     x = np.asarray(inputs)
     passed = judged & ~failed
     for name, side in (("exactly 0 (on the kink)", x == 0), ("negative", x < 0), ("positive", x > 0)):
-        if side[failed].all() and (passed & ~side).any():
+        if _only(side, failed, passed):
             return f"failures only where the input is {name}"
     return None
 

@@ -9,8 +9,10 @@ direction through a kink is verified by its one-sided slopes, as an element is (
 
 import numpy as np
 
-from .numeric import Probes, same_state, snapshot_state
-from .report import PASS_TOL, WARN_TOL, compare_probes
+from .diagnosis import NO_CLUES, Clues
+from .numeric import Mover, Probes, same_state, snapshot_state
+from .report import compare_probes
+from .settings import DEFAULT_SETTINGS
 
 
 def random_directions(size, count, seed=0):
@@ -20,8 +22,7 @@ def random_directions(size, count, seed=0):
     return [v / np.linalg.norm(v) for v in vs]
 
 
-def directional_check(f, arrays, analytic, check="function", h=1e-5, state=None, directions=8, seed=0,
-                      tol=PASS_TOL, warn_tol=WARN_TOL, batch_size=None):
+def directional_check(f, arrays, analytic, check="function", settings=DEFAULT_SETTINGS, state=None, clues=NO_CLUES):
     """Compare ``∇f·v`` with the centred difference of ``f`` along ``directions`` random unit ``v``.
 
     Parameters
@@ -29,18 +30,16 @@ def directional_check(f, arrays, analytic, check="function", h=1e-5, state=None,
     f : callable ``f() -> float`` reading the current values of ``arrays``
     arrays : dict of str -> float64 ndarray, moved together along each direction (and restored)
     analytic : dict of str -> ndarray, the gradients, same keys and shapes
-    h, state, tol, warn_tol, batch_size : as for ``checking.checker.check_function``
-    directions, seed : how many directions, and their seed
+    settings : ``CheckSettings``: the step ``h``, the tolerances, and how many directions, and their seed
+    state, clues : as for ``checking.checker.check_arrays``
 
-    Returns
-    -------
-    Row, one entry per direction (``worst_index`` is the worst direction's number).
+    Returns one ``Row``, an entry per direction (``worst_index`` is the worst direction's number).
     """
-    names = list(arrays)
+    names, h, directions = list(arrays), settings.h, settings.directions
     grad = np.concatenate([np.asarray(analytic[k], dtype=np.float64).ravel() for k in names])
-    vs = random_directions(grad.size, directions, seed)
+    vs = random_directions(grad.size, directions, settings.seed)
     exact = np.array([grad @ v for v in vs])
-    move = _Mover(f, arrays)
+    move = Mover(f, arrays)
     f_plus, f_minus, changed = np.empty(directions), np.empty(directions), np.zeros(directions, bool)
     try:
         f0 = float(f())
@@ -49,27 +48,9 @@ def directional_check(f, arrays, analytic, check="function", h=1e-5, state=None,
             s_plus = snapshot_state(state)
             f_minus[d] = move(v, -h)
             changed[d] = not same_state(s_plus, snapshot_state(state))
-        probes = Probes(f0, f_plus, f_minus, h, changed).confirm(lambda d: (move(vs[d], h / 2), move(vs[d], -h / 2)))
+        probes = Probes.measured(f0, f_plus, f_minus, h, changed)
+        probes.confirm(lambda d: (move(vs[d], h / 2), move(vs[d], -h / 2)))
     finally:
         move.restore()
-    return compare_probes(check, f"{'+'.join(names)} ({directions} directions)", exact, probes, tol, warn_tol,
-                          batch_size=batch_size, mode="directional")
-
-
-class _Mover:
-    """``mover(v, step)``: set the arrays to their saved values plus ``step · v`` (``v`` split among
-    them in order) and return ``f()``; ``restore()`` puts the saved values back."""
-
-    def __init__(self, f, arrays):
-        self.f, self.arrays = f, arrays
-        self.saved = {k: a.copy() for k, a in arrays.items()}
-        self.ends = np.cumsum([a.size for a in arrays.values()])[:-1]
-
-    def __call__(self, v, step):
-        for (k, a), piece in zip(self.arrays.items(), np.split(v, self.ends), strict=True):
-            a[...] = self.saved[k] + step * piece.reshape(a.shape)
-        return float(self.f())
-
-    def restore(self):
-        for k, a in self.arrays.items():
-            a[...] = self.saved[k]
+    return compare_probes(check, f"{'+'.join(names)} ({directions} directions)", exact, probes, settings,
+                          "directional", Clues(clues.batch_size))  # one number per direction: no per-element clue

@@ -28,6 +28,8 @@ kinks are counted (``n_kinks``); a steep bend is a place where the centred diffe
 unreliable (its relative error grows like ``(h f''/f')²``), so the interval is the honest test there.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 
 REL_FLOOR = 1e-12
@@ -38,18 +40,8 @@ EPS = float(np.finfo(np.float64).eps)
 
 
 def rel_error(a, b, floor=REL_FLOOR):
-    """Largest element-wise relative error ``|a - b| / max(|a| + |b|, floor)``.
-
-    Parameters
-    ----------
-    a, b : array_like of the same shape
-    floor : float
-        Lower bound of the denominator, so two exact zeros compare as equal instead of 0/0.
-
-    Returns
-    -------
-    float
-    """
+    """Largest element-wise relative error ``|a - b| / max(|a| + |b|, floor)`` of two arrays of the same shape,
+    as a float; ``floor`` bounds the denominator, so two exact zeros compare as equal instead of 0/0."""
     return float(np.max(rel_errors(a, b, floor), initial=0.0))
 
 
@@ -62,51 +54,63 @@ def rel_errors(a, b, floor=REL_FLOOR):
         return np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), floor)
 
 
+@dataclass
 class Probes:
-    """What probing a tensor element by element (or a vector direction by direction) measured.
+    """What probing a tensor element by element (or a vector direction by direction) measured; or, from
+    ``compare``, a numeric gradient computed elsewhere (then only ``centred`` need be given).
 
-    Attributes (float64 arrays of the probed shape unless said otherwise)
+    Attributes (arrays of the probed shape unless said otherwise)
     ----------
-    f0 : float, ``f`` at the unperturbed point
     centred : ``(f(x+h) − f(x−h)) / 2h``
-    forward, backward : the one-sided slopes ``s₊`` and ``s₋``
-    noise : the round-off bound of the centred difference, ``δ / h``
-    suspect : bool, elements whose one-sided slopes disagree (stage 1 of the module docstring) or
-        whose ``state`` changed: judged by the one-sided interval
     kinks : bool, the suspects confirmed as kinks (stage 2, after ``confirm``), or marked by ``state``
+    bounds : ``(lo, hi)``, the interval spanned by the one-sided slopes ``s₋`` and ``s₊``; None if unknown
+        (then elements at a kink cannot be judged)
+    suspect : bool, elements whose one-sided slopes disagree (stage 1 of the module docstring) or whose
+        ``state`` changed: judged by the one-sided interval
+    noise : the round-off bound of the centred difference, ``δ / h``; None if unknown
     step_lost : bool, elements where ``x ± h`` rounded back to ``x`` (the step is below float64's
-        resolution there, so the probes measured nothing)
+        resolution there, so the probes measured nothing); None if unknown
+    f0 : float, ``f`` at the unperturbed point; h : float, the step
     """
 
-    def __init__(self, f0, f_plus, f_minus, h, state_changed=None, step_lost=None):
+    centred: np.ndarray
+    kinks: np.ndarray = None
+    bounds: tuple = None
+    suspect: np.ndarray = None
+    noise: np.ndarray = None
+    step_lost: np.ndarray = None
+    f0: float = 0.0
+    h: float = None
+
+    def __post_init__(self):
+        self.centred = np.asarray(self.centred, np.float64)
+        shape = self.centred.shape
+        self.kinks = np.zeros(shape, bool) if self.kinks is None else np.asarray(self.kinks, bool)
+        self.suspect = np.zeros(shape, bool) if self.suspect is None else np.asarray(self.suspect, bool)
+
+    @classmethod
+    def measured(cls, f0, f_plus, f_minus, h, state_changed=None, step_lost=None):
+        """The probes of ``f(x ± h)`` (and ``f(x)``): stage 1 of the module docstring, and ``state``'s kinks."""
         f_plus, f_minus = np.asarray(f_plus, np.float64), np.asarray(f_minus, np.float64)
-        self.f0, self.h = f0, h
         with np.errstate(invalid="ignore", over="ignore"):
-            self.centred = (f_plus - f_minus) / (2 * h)
-            self.forward = (f_plus - f0) / h
-            self.backward = (f0 - f_minus) / h
+            forward, backward = (f_plus - f0) / h, (f0 - f_minus) / h
             scale = np.maximum(np.maximum(np.abs(f_plus), np.abs(f_minus)), abs(f0))
+            centred = (f_plus - f_minus) / (2 * h)
         delta = ROUND_OFF * EPS * scale
-        self.noise = delta / h
-        changed = np.zeros(self.centred.shape, bool) if state_changed is None else np.asarray(state_changed, bool)
-        self.suspect = kink_mask(self.forward, self.backward, 4 * delta / h) | changed
-        self.kinks = changed.copy()
-        self.step_lost = np.zeros(self.centred.shape, bool) if step_lost is None else step_lost
+        changed = np.zeros(centred.shape, bool) if state_changed is None else np.asarray(state_changed, bool)
+        return cls(centred, changed.copy(), (np.minimum(forward, backward), np.maximum(forward, backward)),
+                   kink_mask(forward, backward, 4 * delta / h) | changed, delta / h,
+                   np.zeros(centred.shape, bool) if step_lost is None else step_lost, f0, h)
 
     def confirm(self, probe_half):
         """Stage 2: ``probe_half(i) -> (f at +h/2, f at −h/2)`` along flat index ``i``, for each suspect."""
-        gaps = np.abs(self.forward - self.backward)
+        gaps = self.bounds[1] - self.bounds[0]
         for i in np.flatnonzero(self.suspect & ~self.kinks):
             f_plus, f_minus = probe_half(int(i))
             half = self.h / 2
             gap_half = abs((f_plus - self.f0) / half - (self.f0 - f_minus) / half)
             self.kinks.flat[i] = bool(gap_half > KINK_PERSIST * gaps.flat[i])
         return self
-
-    @property
-    def bounds(self):
-        """``(lo, hi)``: the interval spanned by the two one-sided slopes, per element."""
-        return np.minimum(self.forward, self.backward), np.maximum(self.forward, self.backward)
 
 
 def kink_mask(forward, backward, round_off):
@@ -146,7 +150,7 @@ def probe_elements(f, x, h=1e-5, state=None, confirm=True):
     changed, lost = np.zeros(x.shape, bool), np.zeros(x.shape, bool)
     for idx in np.ndindex(x.shape):
         f_plus[idx], f_minus[idx], changed[idx], lost[idx] = _probe_pair(f, x, idx, h, state)
-    probes = Probes(f0, f_plus, f_minus, h, changed, lost)
+    probes = Probes.measured(f0, f_plus, f_minus, h, changed, lost)
     if confirm:
         probes.confirm(lambda i: _probe_pair(f, x, np.unravel_index(i, x.shape), h / 2)[:2])
     return probes
@@ -170,38 +174,38 @@ def _probe_pair(f, x, idx, step, state=None):
     return f_plus, f_minus, changed, lost
 
 
+class Mover:
+    """``move(v, step)``: set the arrays to their saved values plus ``step · v`` (``v`` split among
+    them in order) and return ``f()``; ``restore()`` puts the saved values back."""
+
+    def __init__(self, f, arrays):
+        self.f, self.arrays = f, arrays
+        self.saved = {k: a.copy() for k, a in arrays.items()}
+        self.ends = np.cumsum([a.size for a in arrays.values()])[:-1]
+
+    def __call__(self, v, step):
+        for (k, a), piece in zip(self.arrays.items(), np.split(v, self.ends), strict=True):
+            a[...] = self.saved[k] + step * piece.reshape(a.shape)
+        return float(self.f())
+
+    def restore(self):
+        for k, a in self.arrays.items():
+            a[...] = self.saved[k]
+
+
 def numerical_gradient(f, x, h=1e-5):
-    """Centred-difference gradient of a scalar function, ``(f(x+h) - f(x-h)) / 2h`` per element.
+    """Centred-difference gradient of a scalar function ``f(x) -> float``, ``(f(x+h) - f(x-h)) / 2h`` per element.
 
-    Parameters
-    ----------
-    f : callable
-        ``f(x) -> float``. It may read ``x`` directly (or through an object holding it).
-    x : ndarray of floats, any shape
-        Perturbed **in place**, one element at a time, and restored exactly afterwards, also when
-        ``f`` raises. Integer arrays are refused: ``x ± h`` would be truncated.
-    h : float
-
-    Returns
-    -------
-    ndarray of float64, shape of ``x``
+    ``x`` (floats, any shape) is perturbed **in place**, one element at a time, and restored exactly afterwards,
+    also when ``f`` raises; integer arrays are refused, as ``x ± h`` would be truncated. Returns float64 of
+    ``x``'s shape.
     """
     return probe_elements(f, x, h, confirm=False).centred
 
 
 def numerical_gradient_kinks(f, x, h=1e-5, state=None):
-    """``numerical_gradient`` that also marks the elements at a kink (see the module docstring).
-
-    Parameters
-    ----------
-    state : callable or None
-        Optional kink hint, e.g. ReLU's ``kink_state``; see ``probe_elements``.
-
-    Returns
-    -------
-    grad : ndarray of float64, shape of ``x``
-    kinks : ndarray of bool, shape of ``x``, the confirmed kinks
-    """
+    """``(grad, kinks)``: ``numerical_gradient`` and a bool array of ``x``'s shape marking the confirmed kinks (see
+    the module docstring); ``state`` is an optional kink hint, e.g. ReLU's ``kink_state`` (``probe_elements``)."""
     probes = probe_elements(f, x, h, state)
     return probes.centred, probes.kinks
 

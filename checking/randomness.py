@@ -72,18 +72,12 @@ class FrozenRandomness:
             _set(g, state)
 
 
-def _get(g):
-    if isinstance(g, np.random.Generator):
-        return g.bit_generator.state
-    if isinstance(g, np.random.RandomState):
-        return g.get_state(legacy=False)
-    return g.state
+def _get(g):  # a Generator's state is its bit generator's
+    return g.get_state(legacy=False) if isinstance(g, np.random.RandomState) else getattr(g, "bit_generator", g).state
 
 
 def _set(g, state):
-    if isinstance(g, np.random.Generator):
-        g.bit_generator.state = state
-    elif isinstance(g, np.random.RandomState):
+    if isinstance(g, np.random.RandomState):
         g.set_state(state)
     else:
-        g.state = state
+        getattr(g, "bit_generator", g).state = state

@@ -1,17 +1,10 @@
 """Rows, reports and verdicts: how one analytic gradient is judged against its numerical estimate.
 
-Verdicts of a row (one tensor):
-
-``pass``
-    every judged element within ``tol`` (relative error, 1e-7 by default);
-``warn``
-    the worst within ``warn_tol`` (1e-4) — suspicious, a failure only with ``strict``;
-``fail``
-    at least one element beyond ``warn_tol``; the row then carries ``ratio`` and a ``hint``;
-``unchecked``
-    no element could be judged (e.g. every Taylor direction crossed a kink); never a pass;
-``exact``
-    Taylor mode only: ``f`` is linear in the tensor, the remainder stays at round-off for every ε.
+Verdicts of a row (one tensor): ``pass``, every judged element within ``tol`` (relative error, 1e-7 by
+default); ``warn``, the worst within ``warn_tol`` (1e-4), suspicious, a failure only with ``strict``; ``fail``,
+at least one element beyond ``warn_tol``, and the row then carries ``ratio`` and a ``hint``; ``unchecked``, no
+element could be judged (e.g. every Taylor direction crossed a kink), never a pass; ``exact``, Taylor mode only:
+``f`` is linear in the tensor, the remainder stays at round-off for every ε.
 
 An element at a kink (see ``checking.numeric``) is *verified*, not skipped: its analytic value is
 compared with the nearest point of the interval between the two one-sided slopes (0 if it lies
@@ -28,16 +21,16 @@ the bound is judged like any other.
 """
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html import escape
 
 import numpy as np
 
-from .diagnosis import diagnose, transposed_shape_hint
-from .numeric import rel_errors
+from .diagnosis import NO_CLUES, diagnose
+from .numeric import Probes, rel_error, rel_errors
+from .settings import DEFAULT_SETTINGS, PASS_TOL, WARN_TOL
+from .shapes import likely_fix
 
-PASS_TOL = 1e-7
-WARN_TOL = 1e-4
 VERDICTS = ("pass", "warn", "fail", "exact", "unchecked")
 
 
@@ -151,18 +144,9 @@ class Report:
         c = self.counts()
         failed = c["fail"] or (self.strict and c["warn"])
         word = "FAILED" if failed else "NOT VERIFIED" if c["unchecked"] else "PASSED"
-        parts = [f"{len(self.rows)} tensors, {c['pass']} pass, {c['warn']} warn, {c['fail']} fail"]
-        parts[0] += "".join(f", {c[v]} {v}" for v in ("exact", "unchecked") if c[v])
-        kinks = sum(r.n_kinks for r in self.rows)
-        if kinks or any(r.mode != "taylor" for r in self.rows):
-            parts.append(f"{kinks} element{'s' if kinks != 1 else ''} verified at a kink")
-        rels = [r.max_rel_error for r in self.rows if r.max_rel_error is not None]
-        if rels:
-            parts.append(f"worst relative error {max(rels):.2e}")
-        orders = [r.order for r in self.rows if r.order is not None]
-        if orders:
-            parts.append(f"lowest Taylor order {min(orders):.2f}")
-        return f"{word}: " + "; ".join(parts)
+        counts = f"{len(self.rows)} tensors, {c['pass']} pass, {c['warn']} warn, {c['fail']} fail"
+        counts += "".join(f", {c[v]} {v}" for v in ("exact", "unchecked") if c[v])
+        return f"{word}: " + "; ".join([counts, *_measures(self.rows)])
 
     def table(self):
         """The rows as an aligned text table; a failing row is followed by its hint on one line."""
@@ -225,6 +209,22 @@ VERDICT_COLOURS = {"pass": "#008000", "exact": "#008000", "warn": "#b36b00", "fa
                    "unchecked": "#666666"}
 
 
+def _measures(rows):
+    """The summary's numbers beyond the counts: kinks verified (unless every row is Taylor's), the worst relative
+    error, the lowest Taylor order."""
+    parts = []
+    kinks = sum(r.n_kinks for r in rows)
+    if kinks or any(r.mode != "taylor" for r in rows):
+        parts.append(f"{kinks} element{'s' if kinks != 1 else ''} verified at a kink")
+    rels = [r.max_rel_error for r in rows if r.max_rel_error is not None]
+    if rels:
+        parts.append(f"worst relative error {max(rels):.2e}")
+    orders = [r.order for r in rows if r.order is not None]
+    if orders:
+        parts.append(f"lowest Taylor order {min(orders):.2f}")
+    return parts
+
+
 def _cells(r):
     """The table cells of row ``r``, as text."""
     rel = "-" if r.max_rel_error is None else f"{r.max_rel_error:.2e}"
@@ -255,75 +255,63 @@ def _finite(value):
 
 
 def compare(check, name, analytic, numeric, kinks=None, tol=PASS_TOL, warn_tol=WARN_TOL, *, bounds=None,
-            suspect=None, inputs=None, batch_size=None, noise=None, step_lost=None, mode="elementwise",
-            zero_tol=None, upstream=None, labels=None):
-    """Build the ``Row`` judging one analytic gradient against its numerical estimate.
+            suspect=None, mode="elementwise"):
+    """The ``Row`` judging one analytic gradient against a numeric one computed elsewhere, of the same shape.
 
-    Parameters
-    ----------
-    analytic, numeric : array_like of the same shape S (a transposed 2-D shape fails with a hint)
-    kinks : bool array S or None, elements at a kink
-    bounds : (lo, hi) arrays S or None, the one-sided slopes; a kink element is judged against the
-        interval ``[lo, hi]``. Without ``bounds`` kink elements cannot be judged (they are counted in
-        neither ``n_checked`` nor ``n_kinks``), and a row with nothing judged is ``unchecked``.
-    suspect : bool array S or None, further elements judged by the interval but not counted as kinks
-        (steep bends, see ``checking.numeric``); needs ``bounds``
-    tol, warn_tol : float, the relative errors that pass and that only warn
-    inputs : array S or None, the input values, for the "only where the input is negative" hint
-    batch_size : int or None, N, for the "a mean where a sum belongs" hint
-    noise, step_lost : arrays S or None, the numeric estimate's round-off bound and lost steps (hints)
-    mode : str, recorded in the row
-    zero_tol : array S or None, where the two values differ by at most this, the element agrees (equal within
-        round-off); ``compare_probes`` gives the noise bound where the step is sound, 0 elsewhere
-    upstream, labels : for the hints (see ``checking.diagnosis.diagnose``)
-
-    Returns
-    -------
-    Row
+    ``kinks``, ``bounds`` and ``suspect`` are as ``checking.numeric.Probes`` holds them: without ``bounds`` an
+    element at a kink cannot be judged (and a row with nothing judged is ``unchecked``); with them, kinks and
+    ``suspect`` elements are judged against the interval ``[lo, hi]``. ``mode`` is recorded in the row.
     """
-    analytic = np.asarray(analytic)
-    numeric = np.asarray(numeric, dtype=np.float64)
+    settings = replace(DEFAULT_SETTINGS, tol=tol, warn_tol=warn_tol)
+    return compare_probes(check, name, analytic, Probes(numeric, kinks, bounds, suspect), settings, mode)
+
+
+def compare_probes(check, name, analytic, probes, settings=DEFAULT_SETTINGS, mode="elementwise", clues=NO_CLUES):
+    """The ``Row`` judging ``analytic`` against what ``probes`` (a ``checking.numeric.Probes``) measured.
+
+    An element at a kink or a steep bend is judged by the one-sided interval (when ``probes.bounds`` is known);
+    one within the round-off bound ``probes.noise`` of the centred difference agrees (module docstring).
+    ``settings`` gives ``tol`` and ``warn_tol``; ``clues`` (``checking.diagnosis.Clues``) feed a failure's hint.
+    """
+    analytic, numeric, bounds = np.asarray(analytic), probes.centred, probes.bounds
     if analytic.shape != numeric.shape:
-        return _misshapen_row(check, name, analytic, numeric, mode)
+        return _misshapen_row(check, name, analytic, numeric, mode, clues.batch_size)
     analytic = analytic.astype(np.float64)
-    kinks = np.zeros(numeric.shape, bool) if kinks is None else np.asarray(kinks, bool)
-    judged = ~kinks if bounds is None else np.ones(numeric.shape, bool)
-    interval = kinks if suspect is None or bounds is None else kinks | np.asarray(suspect, bool)
+    judged = ~probes.kinks if bounds is None else np.ones(numeric.shape, bool)
+    interval = probes.kinks if bounds is None else probes.kinks | probes.suspect
     reference = numeric if bounds is None else _nearest_allowed(analytic, numeric, interval, bounds)
     rel, ab = _errors(analytic, reference, judged)
-    if zero_tol is not None:  # a difference that is round-off, measured against what differences resolve
-        rescued = _zero_within_round_off(analytic, reference, zero_tol) & (rel >= tol)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            resolved = ab / np.maximum(np.abs(analytic) + np.abs(reference), 2 * zero_tol / tol)
-        rel = np.where(rescued, np.minimum(rel, np.nan_to_num(resolved)), rel)
-    failed = rel > warn_tol
-    row = _judged_row(check, name, rel, ab, judged, tol, warn_tol, mode)
-    row.n_failed, row.n_kinks = int(failed.sum()), int((kinks & judged).sum())
+    if probes.noise is not None:
+        rel = _within_round_off(analytic, reference, rel, ab, probes, settings.tol)
+    failed = rel > settings.warn_tol
+    row = _judged_row(check, name, rel, ab, judged, settings, mode)
+    row.n_failed, row.n_kinks = int(failed.sum()), int((probes.kinks & judged).sum())
     if rel.size:
         worst = row.worst_index
         row.analytic, row.numeric = float(analytic[worst]), float(reference[worst])
         if bounds is not None and interval[worst]:
             row.interval = (float(bounds[0][worst]), float(bounds[1][worst]))
     if row.verdict == "fail":
-        row.ratio, row.hint = diagnose(analytic, reference, failed, numeric=numeric, inputs=inputs,
-                                       batch_size=batch_size, noise=noise, step_lost=step_lost, judged=judged,
-                                       kinks=interval & judged, upstream=upstream, labels=labels)
+        row.ratio, row.hint = diagnose(analytic, reference, failed, probes, judged, interval & judged,
+                                       **clues.about(name))
     elif row.verdict == "unchecked":
         row.hint = "no element could be judged: every one is at a kink whose one-sided slopes are unknown"
     return row
 
 
-def _misshapen_row(check, name, analytic, numeric, mode):
-    """The failing row of an analytic gradient whose shape is not the tensor's (with the transposition hint)."""
-    transposed = analytic.ndim == 2 and analytic.shape[::-1] == numeric.shape
-    hint = (transposed_shape_hint(analytic, numeric) if transposed
-            else f"the analytic gradient has shape {analytic.shape}, the tensor {numeric.shape}")
+def _misshapen_row(check, name, analytic, numeric, mode, batch_size):
+    """The failing row of an analytic gradient whose shape is not the tensor's: the shape rule's likely fix and,
+    for a transposed one, whether its values are the numeric gradient's transposed."""
+    fix = likely_fix(analytic.shape, numeric.shape, batch_size)
+    hint = f"the analytic gradient has shape {analytic.shape}, the tensor {numeric.shape}" + (f"; {fix}" if fix else "")
+    if analytic.shape[::-1] == numeric.shape and rel_error(analytic.T, numeric) < 1e-6:
+        hint += "; its values match the numeric gradient transposed"
     return Row(check, name, numeric.shape, "fail", n_checked=numeric.size, n_failed=numeric.size,
                max_abs_error=math.inf, max_rel_error=math.inf, analytic=math.nan, numeric=math.nan,
                hint=hint, mode=mode, analytic_shape=analytic.shape)
 
 
-def _judged_row(check, name, rel, ab, judged, tol, warn_tol, mode):
+def _judged_row(check, name, rel, ab, judged, settings, mode):
     """The row's verdict, count of judged elements, worst element and largest errors."""
     n_checked = int(judged.sum())
     worst = np.unravel_index(int(np.argmax(rel)) if n_checked else 0, rel.shape) if rel.size else ()
@@ -331,16 +319,23 @@ def _judged_row(check, name, rel, ab, judged, tol, warn_tol, mode):
     if rel.size and not n_checked:
         verdict = "unchecked"
     else:
-        verdict = "pass" if max_rel < tol else "warn" if max_rel <= warn_tol else "fail"
+        verdict = "pass" if max_rel < settings.tol else "warn" if max_rel <= settings.warn_tol else "fail"
     return Row(check, name, rel.shape, verdict, n_checked=n_checked, max_abs_error=float(np.max(ab, initial=0.0)),
                max_rel_error=max_rel, worst_index=tuple(int(i) for i in worst), mode=mode)
 
 
-def _zero_within_round_off(analytic, reference, zero_tol):
-    """Where the values differ by no more than the centred difference's noise bound: equal as far as
-    differences can tell (a zero bound, where the step is unsound, agrees only on exact equality)."""
-    with np.errstate(invalid="ignore"):
-        return np.abs(analytic - reference) <= zero_tol
+def _within_round_off(analytic, reference, rel, ab, probes, tol):
+    """``rel`` where every element that would not pass but differs by no more than the centred difference's noise
+    bound is measured against the smallest values differences resolve (equal as far as they can tell).
+
+    The bound is trusted only while it is small: a step so tiny that it exceeds sqrt(eps)·|f| judges nothing
+    (it is blamed on the step instead), and there only exact equality agrees."""
+    sound = probes.noise <= np.sqrt(np.finfo(np.float64).eps) * max(abs(probes.f0), 1.0)
+    zero_tol = np.where(sound, probes.noise, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rescued = (np.abs(analytic - reference) <= zero_tol) & (rel >= tol)
+        resolved = ab / np.maximum(np.abs(analytic) + np.abs(reference), 2 * zero_tol / tol)
+    return np.where(rescued, np.minimum(rel, np.nan_to_num(resolved)), rel)
 
 
 def _nearest_allowed(analytic, numeric, interval, bounds):
@@ -359,15 +354,3 @@ def _errors(analytic, reference, judged):
     rel = np.where(judged, np.where(np.isnan(rel), np.inf, rel), 0.0)
     ab = np.where(judged, np.where(np.isnan(ab), np.inf, ab), 0.0)
     return rel, ab
-
-
-def compare_probes(check, name, analytic, probes, tol=PASS_TOL, warn_tol=WARN_TOL, inputs=None, batch_size=None,
-                   mode="elementwise", upstream=None, labels=None):
-    """``compare`` with everything a ``checking.numeric.Probes`` measured (kinks verified by their interval)."""
-    # the round-off bound is trustworthy only while it is small: a step so tiny that the bound exceeds
-    # sqrt(eps)·|f| judges nothing (it is blamed on the step instead)
-    sound = probes.noise <= np.sqrt(np.finfo(np.float64).eps) * max(abs(probes.f0), 1.0)
-    return compare(check, name, analytic, probes.centred, probes.kinks, tol, warn_tol, bounds=probes.bounds,
-                   suspect=probes.suspect, inputs=inputs, batch_size=batch_size, noise=probes.noise,
-                   step_lost=probes.step_lost, mode=mode, zero_tol=np.where(sound, probes.noise, 0.0),
-                   upstream=upstream, labels=labels)

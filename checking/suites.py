@@ -9,15 +9,15 @@ import numpy as np
 
 from layers import BCELoss, Softmax, SoftmaxCrossEntropyLoss
 from layers.user_code import source_of
-from layers.validation import ParameterError
 from model.builders import Architecture
 from model.factory import make
 from model.net import TwoLayerNet
 from model.optim import SGD
 from model.sequential import Sequential
 
-from .checker import PASS_TOL, WARN_TOL, Report, check_function, check_layer, check_model, check_settings, compare
+from .checker import PASS_TOL, WARN_TOL, Report, check_arrays, check_layer, check_model, check_settings, compare
 from .protocol import call_user
+from .settings import check_integer
 
 
 def layer_suite(seed=0, batch=8, layer_types=None, **opts):
@@ -100,28 +100,29 @@ GATES = ("Add", "Multiply", "Max", "Copy")
 CHAINED = ("Sigmoid", "BCELoss", "SigmoidBCELoss", "Softmax", "CrossEntropyLoss", "SoftmaxCrossEntropyLoss")
 
 
-def gate_suite(seed=0, h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, mode="elementwise", directions=8, layer_types=None):
+def gate_suite(seed=0, layer_types=None, **opts):
     """The four gates on random arrays, and the handout's warm-up ``(x + y) * z`` at (-2, 5, -4).
 
-    With ``layer_types``, the gates it replaces take the library's places (and only checks using one run).
+    ``opts`` are the settings of ``check_settings``. With ``layer_types``, the gates it replaces take the
+    library's places (and only checks using one run).
     """
     rng = np.random.default_rng(seed)
-    opts = dict(h=h, tol=tol, warn_tol=warn_tol, mode=mode, directions=directions, seed=seed)
+    settings = check_settings(seed=seed, **opts)
     types = layer_types or {}
     report = Report()
     for name in GATES[:3]:
         arrays = {"a": rng.standard_normal(6), "b": rng.standard_normal(6)}
         upstream = rng.standard_normal(6)
         if not types or name in types:
-            report.extend(_two_input_gate(make(types, name), arrays, upstream, opts))
+            report.extend(_two_input_gate(make(types, name), arrays, upstream, settings))
     if not types or "Copy" in types:
-        report.extend(_copy_gate(make(types, "Copy"), rng, opts))
+        report.extend(_copy_gate(make(types, "Copy"), rng, settings))
     if not types or {"Add", "Multiply"} & set(types):
-        report.extend(_warm_up(make(types, "Add"), make(types, "Multiply"), opts))
+        report.extend(_warm_up(make(types, "Add"), make(types, "Multiply"), settings))
     return report
 
 
-def _two_input_gate(gate, arrays, upstream, opts):
+def _two_input_gate(gate, arrays, upstream, settings):
     """``sum(gate(a, b) * g)`` for random vectors a, b and upstream g."""
     gate.forward(arrays["a"], arrays["b"])
     da, db = gate.backward(upstream)
@@ -129,10 +130,10 @@ def _two_input_gate(gate, arrays, upstream, opts):
     def f():
         return float(np.sum(gate.forward(arrays["a"], arrays["b"]) * upstream))
 
-    return check_function(f, arrays, {"a": da, "b": db}, check=type(gate).__name__, **opts)
+    return check_arrays(f, arrays, {"a": da, "b": db}, type(gate).__name__, settings)
 
 
-def _copy_gate(copy, rng, opts):
+def _copy_gate(copy, rng, settings):
     """``sum(x1 * g1) + sum(x2 * g2)`` for the two copies of a random x: the gradients add."""
     arrays = {"x": rng.standard_normal(6)}
     g1, g2 = rng.standard_normal(6), rng.standard_normal(6)
@@ -143,10 +144,10 @@ def _copy_gate(copy, rng, opts):
         x1, x2 = copy.forward(arrays["x"])
         return float(np.sum(x1 * g1) + np.sum(x2 * g2))
 
-    return check_function(f, arrays, {"x": dx}, check="Copy", **opts)
+    return check_arrays(f, arrays, {"x": dx}, "Copy", settings)
 
 
-def _warm_up(add, mul, opts):
+def _warm_up(add, mul, settings):
     """The handout's warm-up ``(x + y) * z`` at (-2, 5, -4), through an ``Add`` and a ``Multiply``."""
     point = {"x": np.array(-2.0), "y": np.array(5.0), "z": np.array(-4.0)}
 
@@ -156,29 +157,26 @@ def _warm_up(add, mul, opts):
     f()
     dq, dz = mul.backward(1.0)
     dx, dy = add.backward(dq)
-    return check_function(f, point, {"x": dx, "y": dy, "z": dz}, check="(x+y)*z", **opts)
+    return check_arrays(f, point, {"x": dx, "y": dy, "z": dz}, "(x+y)*z", settings)
 
 
-def fused_vs_chained(seed=0, batch=8, tol=PASS_TOL, warn_tol=WARN_TOL, layer_types=None, **_):
+def fused_vs_chained(seed=0, batch=8, tol=PASS_TOL, warn_tol=WARN_TOL, layer_types=None):
     """``SigmoidBCELoss``'s gradient against ``Sigmoid`` → ``BCELoss`` chained, where both are finite (and the
     same for softmax cross-entropy). With ``layer_types``, run only when it replaces one of ``CHAINED``."""
     types = layer_types or {}
     if types and not set(CHAINED) & set(types):
         return Report()
     rng = np.random.default_rng(seed)
-    z, y = rng.uniform(-8, 8, (batch, 1)), rng.integers(0, 2, (batch, 1))
-    sig, bce, fused = make(types, "Sigmoid"), make(types, "BCELoss"), make(types, "SigmoidBCELoss")
-    bce.forward(sig.forward(z), y)
-    chained = sig.backward(bce.backward())
-    fused.forward(z, y)
-    report = Report([compare("fused vs chained BCE", "z", fused.backward(), chained, tol=tol, warn_tol=warn_tol)])
-    logits, classes = rng.uniform(-6, 6, (batch, 4)), rng.integers(0, 4, batch)
-    soft, ce, fused = make(types, "Softmax"), make(types, "CrossEntropyLoss"), make(types, "SoftmaxCrossEntropyLoss")
-    ce.forward(soft.forward(logits), classes)
-    chained = soft.backward(ce.backward())
-    fused.forward(logits, classes)
-    report.rows.append(compare("fused vs chained softmax CE", "z", fused.backward(), chained, tol=tol,
-                               warn_tol=warn_tol))
+    cases = (("BCE", CHAINED[:3], rng.uniform(-8, 8, (batch, 1)), rng.integers(0, 2, (batch, 1))),
+             ("softmax CE", CHAINED[3:], rng.uniform(-6, 6, (batch, 4)), rng.integers(0, 4, batch)))
+    report = Report()
+    for what, names, z, y in cases:
+        activation, loss, fused = (make(types, name) for name in names)
+        loss.forward(activation.forward(z), y)
+        chained = activation.backward(loss.backward())
+        fused.forward(z, y)
+        report.rows.append(compare(f"fused vs chained {what}", "z", fused.backward(), chained, tol=tol,
+                                   warn_tol=warn_tol))
     return report
 
 
@@ -201,10 +199,7 @@ def model_networks(seed=0, architecture=COMPOSED, classes=2, layer_types=None):
     third is a ``Sequential`` of three Linear layers with tanh, leaky ReLU, softmax cross-entropy and
     weight decay. ``layer_types`` (class name -> a learner's class, see ``model.factory``) puts the learner's
     classes in the library's places; then only the networks that hold one of them are returned.
-
-    Returns
-    -------
-    list of (network, name)
+    Returns a list of (network, name).
     """
     init, types = _streams(seed)[1], layer_types or {}
     nets = [(TwoLayerNet(seed=init, layer_types=types), "TwoLayerNet 2-3-1")]
@@ -254,11 +249,8 @@ def _classes_of(net, X):
 
 
 def _check_suite_arguments(batch, burn_in):
-    if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 2:
-        raise ParameterError("gradient check suite", "batch", "must be an integer >= 2 (the suite checks BatchNorm, "
-                                                              f"which needs two rows), got {batch!r}")
-    if isinstance(burn_in, bool) or not isinstance(burn_in, (int, np.integer)) or burn_in < 0:
-        raise ParameterError("gradient check suite", "burn_in", f"must be an integer >= 0, got {burn_in!r}")
+    check_integer(batch, "batch", 2, "gradient check suite", " (the suite checks BatchNorm, which needs two rows)")
+    check_integer(burn_in, "burn_in", 0, "gradient check suite")
 
 
 def _name(net, extra=""):

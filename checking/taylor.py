@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .diagnosis import directional_hint
+from .numeric import Mover
 from .report import Row
 
 EPSILONS = tuple(10.0 ** -k for k in range(1, 7))
@@ -54,9 +55,7 @@ def taylor_row(f, theta, grad, check, name, seed=0, batch_size=None, notes=None)
     batch_size : int or None, for the hint on a failure
     notes : list or None; a note is appended when a direction crossed a kink
 
-    Returns
-    -------
-    Row with ``order`` (None when ``exact`` or ``unchecked``), ``remainders`` and ``epsilons``.
+    Returns the ``Row``, with ``order`` (None when ``exact`` or ``unchecked``), ``remainders`` and ``epsilons``.
     """
     grad = np.asarray(grad, np.float64)
     row = Row(check, name, theta.shape, "pass", n_checked=1, max_abs_error=None, max_rel_error=None,
@@ -135,17 +134,13 @@ def _judge_order(row, line, batch_size):
 
 
 def _probe(f, theta, v):
-    saved = theta.copy()
-    plus, minus = np.empty(len(EPSILONS)), np.empty(len(EPSILONS))
+    """``f(θ + εv)`` and ``f(θ − εv)`` for every ε of ``EPSILONS``; θ is restored exactly (also when ``f`` raises)."""
+    move = Mover(f, {"θ": theta})
     try:
-        for i, eps in enumerate(EPSILONS):
-            theta[...] = saved + eps * v
-            plus[i] = float(f())
-            theta[...] = saved - eps * v
-            minus[i] = float(f())
+        pairs = [(move(v.ravel(), eps), move(v.ravel(), -eps)) for eps in EPSILONS]
     finally:
-        theta[...] = saved
-    return plus, minus
+        move.restore()
+    return tuple(np.array(side) for side in zip(*pairs, strict=True))
 
 
 def kink_free(symmetric, floor):

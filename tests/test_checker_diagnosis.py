@@ -99,13 +99,13 @@ def failing_row(report, name="x"):
 def test_sign_flipped(x):
     row = failing_row(check_layer(SigmoidWithFlippedSign(), x))
     assert row.ratio == pytest.approx(-1, rel=1e-6) and row.n_failed == x.size
-    assert row.hint == "the sign is flipped: analytic = −numeric"
+    assert "sign" in row.hint and "−numeric" in row.hint
 
 
 def test_constant_factor(x):
     row = failing_row(check_layer(TanhTimesThree(), x))
     assert row.ratio == pytest.approx(3, rel=1e-6)
-    assert row.hint == "off by a constant factor: analytic = 3 × numeric"
+    assert "3 × numeric" in row.hint and "constant factor" in row.hint
 
 
 def test_a_mean_where_a_sum_belongs_names_the_batch_size(x):
@@ -134,7 +134,7 @@ def test_a_missing_path_and_only_where_the_input_is_negative(x):
 
 def test_a_wrong_slope_on_the_negative_side_is_a_factor_there(x):
     row = failing_row(check_layer(LeakyReLUWithDoubleAlpha(0.1), x))
-    assert row.hint == "off by a constant factor: analytic = 2 × numeric; failures only where the input is negative"
+    assert "2 × numeric" in row.hint and row.hint.endswith("input is negative")
 
 
 def test_only_where_the_input_is_positive(x):
@@ -152,14 +152,14 @@ def test_transposed_shape_fails_with_a_hint_instead_of_an_error(x):
     report = check_layer(LinearTransposedShape(5, 3, rng=0), x)
     row = failing_row(report, "W")
     assert row.analytic_shape == (3, 5) and row.shape == (5, 3)
-    assert "the transpose of the tensor's (5, 3)" in row.hint and "match the numeric gradient transposed" in row.hint
+    assert all(text in row.hint for text in ("(3, 5)", "(5, 3)", "transpose", ".T", "numeric gradient transposed"))
     assert "wrong shape" in report.table()
 
 
 def test_nan_in_the_gradient_is_a_fail_row_and_strict_json(x):
     report = check_layer(SigmoidWithNaN(), x)
     row = failing_row(report)
-    assert row.n_failed == 1 and row.hint == "the analytic gradient is NaN or infinite at 1 element"
+    assert row.n_failed == 1 and "NaN" in row.hint and "at 1 element" in row.hint
     d = report.to_dict()
     text = json.dumps(d, allow_nan=False)  # raises if a NaN or an infinity got through
     assert json.loads(text)["rows"][0]["analytic"] is None
@@ -186,7 +186,7 @@ def test_the_table_prints_the_hint_under_its_row(x):
     text = str(check_layer(SigmoidWithFlippedSign(), x))
     lines = text.splitlines()
     i = next(i for i, line in enumerate(lines) if line.startswith("SigmoidWithFlippedSign"))
-    assert lines[i + 1] == "    ↳ median analytic/numeric -1; the sign is flipped: analytic = −numeric"
+    assert lines[i + 1].startswith("    ↳") and "-1" in lines[i + 1] and "sign" in lines[i + 1]
     assert lines[-1].startswith("FAILED")
 
 
@@ -197,6 +197,7 @@ def test_passing_and_warning_rows_carry_no_hint():
 
 def test_diagnose_directly():
     a, n = np.array([2.0, 4.0, 6.0]), np.array([1.0, 2.0, 3.0])
-    assert diagnose(a, n, np.ones(3, bool)) == (2.0, "off by a constant factor: analytic = 2 × numeric")
+    ratio, hint = diagnose(a, n, np.ones(3, bool))
+    assert ratio == 2.0 and "2 × numeric" in hint
     ratio, hint = diagnose(a / 4, n, np.ones(3, bool), batch_size=2)
     assert ratio == 0.5 and "analytic = numeric / 2" in hint

@@ -125,5 +125,5 @@ def test_the_cli_refuses_each_in_place_example_in_one_line(capsys, inplace_file,
 def test_an_absurd_step_is_a_one_line_refusal_of_h(capsys, h):
     code, out, err = call_main(gradcheck.main, capsys, f"--h={h}")
     assert code == 2 and out == ""
-    assert err.startswith("gradcheck.py: error: --h must be a small step, at most 1") and "protocol" not in err
+    assert err.startswith("gradcheck.py: error: --h") and "at most 1" in err and "protocol" not in err
     assert "BCELoss" not in err and len(err.strip().splitlines()) == 1

@@ -148,14 +148,14 @@ def test_a_mask_on_the_wrong_side(x):
     row = check_layer(ReLUMaskOnTheWrongSide(), x).row("x")
     assert row.verdict == "fail" and row.hint.startswith("a mask on the wrong side")
     assert f"({int((x < 0).sum())} elements)" in row.hint and f"({int((x > 0).sum())} elements)" in row.hint
-    assert row.hint.endswith("it must flow where the input is > 0, not where it is ≤ 0")
+    assert row.hint.endswith("≤ 0")  # where it must not flow
 
 
 def test_only_rows_with_label_zero_fail(rng):
     p, y = rng.uniform(0.05, 0.95, (8, 1)), np.array([[0], [1], [1], [0], [1], [0], [1], [1]])
     row = check_layer(BCEWrongForLabelZero(), p, y=y).row("x")
     assert row.verdict == "fail" and row.n_failed == int((y == 0).sum())
-    assert row.hint.endswith("only rows with label 0 fail: the term for that label is wrong")
+    assert "label 0" in row.hint
 
 
 def test_only_the_entries_at_each_rows_class_fail(rng):
@@ -196,7 +196,7 @@ def test_a_transposed_gradient_assigned_is_a_failing_row_with_the_fix(x):
     report = check_layer(TransposedAssigned(), x)
     row = report.row("W")
     assert row.verdict == "fail" and row.analytic_shape == (3, 5) and row.shape == (5, 3)
-    assert "the transpose of the tensor's (5, 3)" in row.hint and "transpose it (.T)" in row.hint
+    assert all(text in row.hint for text in ("(3, 5)", "(5, 3)", "transpose", ".T"))
     assert report.row("x").verdict == report.row("b").verdict == "pass"
 
 
@@ -244,8 +244,7 @@ def test_the_cli_prints_the_command_that_repeats_a_failing_run(capsys, slips_fil
     code, out, err = call_main(gradcheck.main, capsys, "--layer", f"{slips_file}:Sigmoid", "--seed", "7")
     assert code == 1 and err == ""
     assert "multiply by the upstream gradient" in out and "drawn from seed 7" in out
-    assert out.splitlines()[-1] == ("To repeat this run exactly (the same random inputs and upstream gradients): "
-                                    f"python gradcheck.py --layer {slips_file}:Sigmoid --seed 7")
+    assert out.splitlines()[-1].endswith(f"python gradcheck.py --layer {slips_file}:Sigmoid --seed 7")
     code, out, _ = call_main(gradcheck.main, capsys, "--layer", f"{slips_file}:Sigmoid")
     assert out.splitlines()[-1].endswith("--seed 0")  # the default seed, made explicit
     code, out, _ = call_main(gradcheck.main, capsys, "--layer", f"{slips_file}:Sigmoid", "--json")

@@ -114,7 +114,7 @@ def test_a_backward_not_written_yet_names_its_todo_file(tmp_path, monkeypatch, r
     layer = load_layer("exercises/sigmoid.py:Sigmoid")
     with pytest.raises(LayerError) as info:
         check_layer(layer, rng.standard_normal((3, 2)))
-    assert str(info.value) == "Sigmoid.backward is not implemented yet (TODO in exercises/sigmoid.py)"
+    assert "Sigmoid.backward" in str(info.value) and "exercises/sigmoid.py" in str(info.value)
     assert isinstance(info.value.__cause__, NotImplementedError)
 
 
@@ -182,9 +182,8 @@ def test_generators_are_found_through_attributes_lists_and_dicts():
 
     deep = Holder()
     a, b, c = np.random.default_rng(1), np.random.RandomState(2), np.random.default_rng(3)
-    deep.layers = [Holder(), {"inner": a}]
+    deep.layers = [Holder(), {"inner": a}, (c, c)]
     deep.layers[0].rng = b
-    deep.more = (c, c)
     found = find_generators(deep)
     assert len(found) == 3 and {id(g) for g in found} == {id(a), id(b), id(c)}
     frozen = FrozenRandomness(deep)

@@ -1,0 +1,76 @@
+"""The settings of a gradient check, as one object: validated once, when it is made.
+
+A check's settings travel together from the command line or a call such as ``check_layer(..., h=1e-6)``
+to every comparison: the step ``h``, the verdict thresholds ``tol`` and ``warn_tol`` (the CS231n notes'
+1e-7 and 1e-4), the ``mode``, and the number and seed of the random directions.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from layers.validation import ParameterError, check_count, check_real
+
+PASS_TOL = 1e-7
+WARN_TOL = 1e-4
+MODES = ("elementwise", "directional", "taylor")
+MAX_STEP = 1.0  # beyond it a centred difference is a secant across the function, not a derivative
+OWNER = "gradient check"
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    """How a check runs; refused on creation, each bad field by a ``ParameterError`` naming it.
+
+    ``h`` finite, > 0 and at most ``MAX_STEP``; ``tol`` finite and > 0; ``warn_tol`` finite and >= ``tol``;
+    ``mode`` one of ``MODES``; ``directions`` an integer >= 1; ``seed`` an integer >= 0 (or a ``SeedSequence``).
+    """
+
+    h: float = 1e-5
+    tol: float = PASS_TOL
+    warn_tol: float = WARN_TOL
+    mode: str = "elementwise"
+    directions: int = 8
+    seed: object = 0
+
+    def __post_init__(self):
+        if _real(self.h, "h", f"must be a finite step > 0, got {self.h}") > MAX_STEP:
+            raise ParameterError(OWNER, "h", f"must be a small step, at most {MAX_STEP:g}, got {self.h:g}: a centred "
+                                             "difference measures the derivative only over a step small beside the "
+                                             "inputs (1e-5 suits float64)")
+        tol = _real(self.tol, "tol", f"must be a finite relative error > 0, got {self.tol}")
+        _real(self.warn_tol, "warn_tol", f"must be finite and at least the passing error {tol:g}, got {self.warn_tol}",
+              within=f"[{tol!r}, inf)")
+        if self.mode not in MODES:
+            raise ParameterError(OWNER, "mode", f"must be one of {', '.join(MODES)}, got {self.mode!r}")
+        check_integer(self.directions, "directions", least=1)
+        if isinstance(self.seed, (int, np.integer)) and self.seed < 0:  # (a SeedSequence is fine too)
+            raise ParameterError(OWNER, "seed", f"must be >= 0, got {self.seed}")
+
+
+def check_settings(h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, mode="elementwise", directions=8, seed=0):
+    """The ``CheckSettings`` of these values, or a ``ParameterError`` naming the first one no check can run with."""
+    return CheckSettings(h, tol, warn_tol, mode, directions, seed)
+
+
+def _real(value, name, reason, within="(0, inf)"):
+    """``value`` as a float when ``check_real`` finds it a finite number ``within`` the interval; else ``reason``."""
+    try:
+        return check_real(value, name, OWNER, within)
+    except ParameterError:
+        raise ParameterError(OWNER, name, reason) from None
+
+
+def check_integer(value, name, least, owner=OWNER, why=""):
+    """``value`` as an int ``>= least``, an integer as ``check_count`` says (not a bool, not 2.0); else a
+    ``ParameterError`` naming ``name``: "must be an integer >= least{why}, got value"."""
+    try:
+        number = check_count(value, name, owner)
+    except ParameterError:
+        number = 0 if least == 0 and isinstance(value, (int, np.integer)) and value == 0 else least - 1
+    if number < least:
+        raise ParameterError(owner, name, f"must be an integer >= {least}{why}, got {value!r}")
+    return number
+
+
+DEFAULT_SETTINGS = CheckSettings()  # a check's settings when none is given
