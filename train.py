@@ -9,7 +9,7 @@ import sys
 from app.cli import OneLineParser, run_main
 from app.train_cli import USER_ERRORS, run
 from data import DATASETS
-from model.builders import ACTIVATIONS
+from model.registry import ACTIVATIONS
 from model.optim import OPTIMIZERS
 from model.training import TrainingConfig
 

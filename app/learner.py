@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from checking.user_layer import load_class
-from model.factory import LIBRARY
+from model.registry import LIBRARY
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import copy
 
 import numpy as np
 
-from model.factory import LIBRARY
+from model.registry import LIBRARY
 
 from .diagnosis import diagnose
 from .graph import array_text, column_text, fixed_text

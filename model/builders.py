@@ -6,13 +6,10 @@ import numpy as np
 
 from layers.validation import ParameterError, check_count, check_real
 
-from .factory import check_types, make
 from .net import TwoLayerNet
+from .factory import check_types, make
+from .registry import ACTIVATIONS
 from .sequential import Sequential
-
-#: the hidden activations by the names the command lines use, and their classes' names
-ACTIVATION_LAYERS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "leaky_relu": "LeakyReLU"}
-ACTIVATIONS = tuple(ACTIVATION_LAYERS)
 
 
 def build_mlp(input_dim, hidden=(3,), activation="relu", hidden_bias=False, classes=2, fused=False,
@@ -55,7 +52,7 @@ def _build(arch, input_dim, classes, seed, types):
                            dtype=arch.dtype, weight_decay=arch.weight_decay, standardize=arch.standardize,
                            layer_types=types)
     rng = np.random.default_rng(seed)
-    stack, width = _hidden_stack(arch, input_dim, rng, types)
+    stack, width = hidden_stack(arch, input_dim, rng, types, ACTIVATIONS[arch.activation])
     stack.append(make(types, "Linear", width, 1 if classes == 2 else classes, rng=rng, dtype=arch.dtype))
     if classes == 2 and not arch.fused:
         stack.append(make(types, "Sigmoid"))
@@ -63,8 +60,10 @@ def _build(arch, input_dim, classes, seed, types):
     return Sequential(stack, make(types, loss), weight_decay=arch.weight_decay)
 
 
-def _hidden_stack(arch, input_dim, rng, types):
-    """``[Standardize] + (Linear → [BatchNorm] → activation → [Dropout]) per hidden width``, and the last width."""
+def hidden_stack(arch, input_dim, rng, types, activation):
+    """``[Standardize] + (Linear → [BatchNorm] → activation → [Dropout]) per hidden width``, and the last width.
+
+    ``activation``: the class name (``model.registry``) after each hidden Linear, None for none."""
     dtype = arch.dtype
     stack = [make(types, "Standardize", input_dim, dtype=dtype)] if arch.standardize else []
     width = input_dim
@@ -72,7 +71,8 @@ def _hidden_stack(arch, input_dim, rng, types):
         stack.append(make(types, "Linear", width, h, bias=arch.hidden_bias, rng=rng, dtype=dtype))
         if arch.batchnorm:
             stack.append(make(types, "BatchNorm", h, dtype=dtype))
-        stack.append(make(types, ACTIVATION_LAYERS[arch.activation]))
+        if activation:
+            stack.append(make(types, activation))
         if arch.dropout:
             stack.append(make(types, "Dropout", arch.dropout, rng=rng))
         width = h
@@ -145,7 +145,7 @@ class Architecture:
         input_dim = check_count(input_dim, "input_dim", "Architecture")
         outputs = check_count(outputs, "outputs", "Architecture")
         types, rng = check_types(layer_types), np.random.default_rng(seed)
-        stack, width = _hidden_stack(self, input_dim, rng, types)
+        stack, width = hidden_stack(self, input_dim, rng, types, ACTIVATIONS[self.activation])
         stack.append(make(types, "Linear", width, outputs, rng=rng, dtype=self.dtype))
         return Sequential(stack, make(types, "MSELoss"), weight_decay=self.weight_decay)
 

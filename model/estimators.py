@@ -52,21 +52,18 @@ except ImportError:  # scikit-learn missing, or older than 1.6 (validate_data, _
     raise ImportError('model.MLPClassifier and model.MLPRegressor need scikit-learn >= 1.6: '
                       'pip install -e ".[sklearn]"') from None
 
-from layers import (BatchNorm, Dropout, LeakyReLU, Linear, MSELoss, ReLU, Sigmoid, SigmoidBCELoss,
-                    SoftmaxCrossEntropyLoss, Tanh)
-from layers.standardize import Standardize
+from layers import MSELoss, SigmoidBCELoss, SoftmaxCrossEntropyLoss
 from layers.validation import ParameterError
 
-from .builders import Architecture
+from .builders import Architecture, hidden_stack
 from .inputs import check_X
 from .parameters import Snapshot
 from .predict import outputs
+from .factory import make
+from .registry import SKLEARN_ACTIVATIONS as ACTIVATIONS
 from .schedules import make_schedule
 from .sequential import Sequential
 from .training import SETTINGS, TrainingConfig, train
-
-#: scikit-learn's activation names (and this library's leaky ReLU) -> the layer after each hidden Linear
-ACTIVATIONS = {"identity": None, "logistic": Sigmoid, "tanh": Tanh, "relu": ReLU, "leaky_relu": LeakyReLU}
 
 #: the library's names for the settings (``train``, ``Architecture``) -> the estimators' names, so that a
 #: ``ParameterError`` raised by the library names the parameter the user passed
@@ -81,38 +78,6 @@ SMALLEST_ADAPTIVE_LR = 1e-6
 
 
 # ------------------------------------------------------------------ the network
-
-
-def build_network(input_dim, hidden, output_width, loss, activation="relu", standardize=True, dropout=0.0,
-                  batchnorm=False, dtype="float64", weight_decay=0.0, seed=None):
-    """``[Standardize] → (Linear → [BatchNorm] → activation → [Dropout]) per hidden width → Linear``, then ``loss``.
-
-    Every ``Linear`` has a bias (a hidden one none when ``BatchNorm`` follows it, whose shift replaces it).
-
-    Parameters
-    ----------
-    input_dim : int, D; hidden : tuple of int, the hidden widths; output_width : int, the last Linear's
-    loss : a loss layer; activation : a key of ``ACTIVATIONS``; dropout : float in [0, 1)
-    seed : None or int, for the initial weights and the dropout masks
-
-    Returns
-    -------
-    Sequential with parameters ``"{i}.W"``, ``"{i}.b"`` by layer index.
-    """
-    rng = np.random.default_rng(seed)
-    stack = [Standardize(input_dim, dtype=dtype)] if standardize else []
-    width = input_dim
-    for h in hidden:
-        stack.append(Linear(width, h, bias=not batchnorm, rng=rng, dtype=dtype))
-        if batchnorm:
-            stack.append(BatchNorm(h, dtype=dtype))
-        if ACTIVATIONS[activation] is not None:
-            stack.append(ACTIVATIONS[activation]())
-        if dropout:
-            stack.append(Dropout(dropout, rng=rng))
-        width = h
-    stack.append(Linear(width, output_width, rng=rng, dtype=dtype))
-    return Sequential(stack, loss, weight_decay=weight_decay)
 
 
 def _through(layers, X):
@@ -224,7 +189,7 @@ class _MLP(BaseEstimator):
         if self.activation not in ACTIVATIONS:
             self._refuse("activation", f"must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
         try:
-            return Architecture(hidden=self.hidden_layer_sizes, weight_decay=self.alpha,
+            return Architecture(hidden=self.hidden_layer_sizes, hidden_bias=not self.batchnorm, weight_decay=self.alpha,
                                 standardize=bool(self.standardize), dropout=self.dropout,
                                 batchnorm=bool(self.batchnorm), dtype=self.dtype)
         except ParameterError as error:
@@ -294,10 +259,14 @@ class _MLP(BaseEstimator):
         return self._train(X, targets, X_val, t_val, config, incremental)
 
     def _build(self, arch, X, targets, seed):
-        """A new ``network_`` for these training rows, its ``Standardize`` fitted on them."""
+        """A new ``network_`` for these training rows, its ``Standardize`` fitted on them: ``[Standardize] →
+        (Linear → [BatchNorm] → activation → [Dropout]) per hidden width → Linear``, every Linear with a bias but
+        a hidden one before ``BatchNorm`` (whose shift replaces it)."""
         loss, width = self._head(targets)
-        self.network_ = build_network(X.shape[1], arch.hidden, width, loss, self.activation, arch.standardize,
-                                      arch.dropout, arch.batchnorm, arch.dtype, seed=seed)
+        rng = np.random.default_rng(seed)
+        stack, last = hidden_stack(arch, X.shape[1], rng, None, ACTIVATIONS[self.activation])
+        stack.append(make(None, "Linear", last, width, rng=rng, dtype=arch.dtype))
+        self.network_ = Sequential(stack, loss)
         for layer in self.network_.split_preprocessing()[0]:
             layer.fit(X)
         if hasattr(self, "feature_names_in_"):
