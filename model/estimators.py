@@ -33,7 +33,7 @@ Shapes: ``X`` (N, D); the classifier's ``y`` (N,) labels; the regressor's ``y`` 
 
 import math
 import warnings
-from dataclasses import asdict
+from dataclasses import replace
 from functools import partial
 
 import numpy as np
@@ -57,13 +57,12 @@ from layers.validation import ParameterError
 
 from .builders import Architecture, hidden_stack
 from .inputs import check_X
-from .parameters import Snapshot
 from .predict import outputs
 from .factory import make
 from .registry import SKLEARN_ACTIVATIONS as ACTIVATIONS
 from .schedules import make_schedule
 from .sequential import Sequential
-from .training import SETTINGS, TrainingConfig, train
+from .training import Trainer, TrainingConfig
 
 #: the library's names for the settings (``train``, ``Architecture``) -> the estimators' names, so that a
 #: ``ParameterError`` raised by the library names the parameter the user passed
@@ -94,21 +93,20 @@ class _Watch:
     """scikit-learn's bookkeeping after each epoch, as ``train``'s ``on_epoch``: returns True to stop.
 
     ``loss_curve`` gets the epoch's training loss plus the L2 penalty; with a ``scorer``, ``scores`` gets the
-    validation score and the best-scoring state is kept (``restore_best``). Unless ``stop`` is False, training
-    stops once the watched quantity (the score, else the loss) has failed to improve by ``tol`` for more
-    than ``n_iter_no_change`` epochs — under an "adaptive" schedule only once its rate has fallen to 1e-6.
+    validation score, and the training loop's ``keeper`` keeps the best-scoring state. Unless ``stop`` is
+    False, training stops once the watched quantity (the score, else the loss) has failed to improve by
+    ``tol`` for more than ``n_iter_no_change`` epochs — under an "adaptive" schedule only once its rate has
+    fallen to 1e-6.
     """
 
-    def __init__(self, net, tol, n_iter_no_change, scorer=None, adaptive=False, stop=True, verbose=False):
-        self.net, self.tol, self.patience = net, tol, n_iter_no_change
+    def __init__(self, keeper, tol, n_iter_no_change, scorer=None, adaptive=False, stop=True, verbose=False):
+        self.keeper, self.tol, self.patience = keeper, tol, n_iter_no_change
         self.scorer, self.adaptive, self.stop, self.verbose = scorer, adaptive, stop, verbose
         self.loss_curve, self.scores = [], ([] if scorer else None)
-        self.best_loss, self.best_score = math.inf, -math.inf
-        self.best_state = Snapshot(net) if scorer else None
-        self.stalled, self.converged = 0, False
+        self.best_loss, self.stalled, self.converged = math.inf, 0, False
 
     def __call__(self, epoch, history):
-        loss = history.train_loss[-1] + self.penalty()
+        loss = history.train_loss[-1] + self.keeper.net.penalty()  # scikit-learn's loss includes the L2 term
         self.loss_curve.append(loss)
         if self.verbose:
             print(f"Iteration {epoch}, loss = {loss:.8f}")
@@ -120,10 +118,8 @@ class _Watch:
             self.scores.append(score)
             if self.verbose:
                 print(f"Validation score: {score:f}")
-            self.stalled = self.stalled + 1 if score < self.best_score + self.tol else 0
-            if score > self.best_score:
-                self.best_score = score
-                self.best_state.capture()
+            self.stalled = self.stalled + 1 if score < -self.keeper.best_value + self.tol else 0
+            self.keeper.improves(-score, epoch)
         if not self.stop or self.stalled <= self.patience:
             return False
         if self.adaptive and history.lr[-1] > SMALLEST_ADAPTIVE_LR:
@@ -132,13 +128,9 @@ class _Watch:
         self.converged = True
         return True
 
-    def penalty(self):
-        """The L2 penalty ``(λ/2) Σ ‖W‖²`` at the current weights (scikit-learn's loss includes it)."""
-        return self.net.penalty()
-
     def restore_best(self):
-        if self.best_state is not None and self.scores:
-            self.best_state.restore()
+        if self.scores:
+            self.keeper.restore()
 
 
 # ------------------------------------------------------------------ what both estimators share
@@ -204,11 +196,8 @@ class _MLP(BaseEstimator):
         settings = {"optimizer": self.solver, "epochs": epochs, "seed": seed, "engine": self.engine,
                     "lr": self.learning_rate_init if stochastic else None,
                     "batch_size": batch_size if stochastic else None,
-                    "lr_schedule": self.learning_rate if stochastic else "constant", "power_t": self.power_t}
-        if not self.shuffle:
-            if "shuffle" not in SETTINGS:
-                self._refuse("shuffle", "False is not supported: model.train always shuffles the mini-batches")
-            settings["shuffle"] = False
+                    "lr_schedule": self.learning_rate if stochastic else "constant", "power_t": self.power_t,
+                    "shuffle": bool(self.shuffle)}
         try:
             make_schedule("adaptive", 1.0, tol=self.tol, n_iter_no_change=self.n_iter_no_change)  # checks both
             return TrainingConfig(**settings)
@@ -290,11 +279,12 @@ class _MLP(BaseEstimator):
         if X_val is not None:
             X_val = _through(pre, X_val)
             scorer = partial(self._validation_score, body, X_val, t_val)
-        watch = _Watch(body, float(self.tol), int(self.n_iter_no_change), scorer,
+        trainer = Trainer(body, replace(config, engine=self._engine(config)))
+        watch = _Watch(trainer.keeper, float(self.tol), int(self.n_iter_no_change), scorer,
                        adaptive=config.lr_schedule == "adaptive", stop=self.solver != "lbfgs" and not incremental,
                        verbose=bool(self.verbose))
         try:
-            history = train(body, X, targets, on_epoch=watch, **{**asdict(config), "engine": self._engine(config)})
+            history = trainer.fit(X, targets, on_epoch=watch)
         except ParameterError as error:
             raise self._speaking_as_estimator(error) from None
         watch.restore_best()
@@ -355,7 +345,7 @@ class MLPClassifier(ClassifierMixin, _MLP):
     batch_size : int or "auto" (``min(200, n_samples)``); learning_rate_init : float > 0, default 0.001
     learning_rate : {"constant", "invscaling", "adaptive"}, the schedule; power_t : invscaling's exponent
     max_iter : int, epochs (lbfgs: iterations); tol, n_iter_no_change : the stopping rule (see ``_Watch``)
-    shuffle : bool; False is refused while ``model.train`` has no such setting (it always shuffles)
+    shuffle : bool; False keeps the samples' own order in every epoch
     random_state : None, int or RandomState: the initial weights, the shuffles, the held-out split
     verbose : print the loss after each epoch; warm_start : ``fit`` continues from the fitted weights
     early_stopping, validation_fraction : hold out this fraction (stratified), stop on its accuracy and
