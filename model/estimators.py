@@ -53,7 +53,7 @@ except ImportError:  # scikit-learn missing, or older than 1.6 (validate_data, _
                       'pip install -e ".[sklearn]"') from None
 
 from layers import MSELoss, SigmoidBCELoss, SoftmaxCrossEntropyLoss
-from layers.validation import ParameterError
+from layers.validation import ParameterError, check_real
 
 from .builders import Architecture, hidden_stack
 from .inputs import check_X
@@ -204,11 +204,6 @@ class _MLP(BaseEstimator):
         except ParameterError as error:
             raise self._speaking_as_estimator(error) from None
 
-    def _check_validation_fraction(self):
-        fraction = self.validation_fraction
-        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
-            self._refuse("validation_fraction", f"must be a number in (0, 1), got {fraction!r}")
-
     def _validation_split(self, X, targets, seed):
         """scikit-learn's held-out set for early stopping: ``(X_train, X_val, t_train, t_val)``."""
         stratify = targets if isinstance(self, ClassifierMixin) else None
@@ -221,15 +216,19 @@ class _MLP(BaseEstimator):
 
     # -------------------------------------------------------------- fitting
 
-    def _fit(self, X, y, incremental, classes=None):
-        arch = self._architecture()
+    def _continuing(self, arch, incremental):
+        """Whether this fit continues the fitted network (``partial_fit``, ``warm_start``), refusing what it cannot."""
         continuing = hasattr(self, "network_") and (incremental or self.warm_start)
         if continuing and self._built_with != self._build_words(arch):
             raise ValueError(f"{'partial_fit' if incremental else 'warm_start'} continues the fitted network, but "
                              "the architecture's parameters changed since it was built; fit with warm_start=False")
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
-        first = not continuing
+        return continuing
+
+    def _fit(self, X, y, incremental, classes=None):
+        arch = self._architecture()
+        first = not self._continuing(arch, incremental)
         X, y = validate_data(self, X, y, reset=first, dtype=arch.dtype if first else self.network_.dtype,
                              **self._target_checks)
         if first:
@@ -238,7 +237,7 @@ class _MLP(BaseEstimator):
         config = self._training_config(1 if incremental else self.max_iter, int(seeds[0]))
         held_out = self.early_stopping and self.solver != "lbfgs" and not incremental
         if held_out:
-            self._check_validation_fraction()
+            check_real(self.validation_fraction, "validation_fraction", type(self).__name__, "(0, 1)")
         targets = self._encode(y, first, incremental, classes)
         X_val = t_val = None
         if held_out:

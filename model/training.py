@@ -13,11 +13,11 @@
 
 import math
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 
 import numpy as np
 
-from layers.validation import ParameterError, check_count
+from layers.validation import ParameterError, check_count, check_real
 
 from .batches import Shuffler
 from .engine import Engine, unsupported_reason
@@ -92,8 +92,8 @@ class TrainingConfig:
         spec = OPTIMIZERS[self.optimizer]
         if spec.default_lr is None and self.lr is not None:
             _refuse("lr", f"does not apply to {self.optimizer}, which sets its own steps; got {self.lr!r}")
-        if self.lr is not None and not (_is_number(self.lr) and math.isfinite(self.lr) and self.lr > 0):
-            _refuse("lr", f"must be a finite number > 0, got {self.lr!r}")
+        if self.lr is not None:
+            check_real(self.lr, "lr", "train", "(0, inf)")
         self.epochs = check_count(self.epochs, "epochs", "train")
         if self.epochs > MAX_EPOCHS:
             _refuse("epochs", f"must be at most {MAX_EPOCHS:,}, got {self.epochs:,}")
@@ -116,10 +116,6 @@ class TrainingConfig:
         """``lr``, or the optimizer's default when it is None (None for L-BFGS)."""
         return OPTIMIZERS[self.optimizer].default_lr if self.lr is None else float(self.lr)
 
-    def run(self, net, X, y, X_val=None, y_val=None, on_epoch=None):
-        """``train(net, X, y, X_val, y_val)`` with these settings."""
-        return train(net, X, y, X_val, y_val, on_epoch=on_epoch, **asdict(self))
-
 
 #: The settings ``train`` accepts, with their defaults: those of ``TrainingConfig``.
 SETTINGS = tuple(f.name for f in fields(TrainingConfig))
@@ -129,14 +125,10 @@ def _refuse(param, reason):
     raise ParameterError("train", param, reason)
 
 
-def _is_number(value):
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-
-
 # ------------------------------------------------------------------ the loop
 
 
-def train(net, X, y, X_val=None, y_val=None, on_epoch=None, chunk_rows=None, **settings):
+def train(net, X, y, X_val=None, y_val=None, on_epoch=None, chunk_rows=None, config=None, **settings):
     """Train ``net`` in place on ``(X, y)``; return its ``History``.
 
     Parameters
@@ -147,8 +139,9 @@ def train(net, X, y, X_val=None, y_val=None, on_epoch=None, chunk_rows=None, **s
     on_epoch : callable(epoch, history) or None, called after each epoch's metrics; returning True stops
         training there (the network keeps that epoch's weights)
     chunk_rows : int or None, the rows one block of the engine's large-batch work holds
-    **settings : the fields of ``TrainingConfig`` (optimizer, lr, epochs, batch_size, patience, seed,
-        engine, full_metrics), with its defaults
+    config : a ``TrainingConfig``, the settings as one object (then no ``**settings``)
+    **settings : or the fields of ``TrainingConfig`` (optimizer, lr, epochs, batch_size, patience, seed,
+        engine, full_metrics, ...), with its defaults
 
     Raises
     ------
@@ -161,9 +154,10 @@ def train(net, X, y, X_val=None, y_val=None, on_epoch=None, chunk_rows=None, **s
         training, or a parameter stops being finite; the network holds its last good parameters.
     """
     unknown = sorted(set(settings) - set(SETTINGS))
-    if unknown:
-        raise TypeError(f"train() got unknown settings {', '.join(unknown)}; it takes {', '.join(SETTINGS)}")
-    return Trainer(net, TrainingConfig(**settings), chunk_rows).fit(X, y, X_val, y_val, on_epoch)
+    if unknown or (config is not None and settings):
+        raise TypeError(f"train() got unknown settings {', '.join(unknown)}; it takes {', '.join(SETTINGS)}" if unknown
+                        else "train() takes a config or settings, not both")
+    return Trainer(net, config or TrainingConfig(**settings), chunk_rows).fit(X, y, X_val, y_val, on_epoch)
 
 
 class Trainer:

@@ -198,10 +198,10 @@ class Scale(Layer):
 def scale_in_layers(monkeypatch):
     monkeypatch.setattr(layers_package, "Scale", Scale, raising=False)
     monkeypatch.setattr(layers_package, "__all__", [*layers_package.__all__, "Scale"])
-    return Scale
 
 
-def test_a_layer_added_to_layers_alone_is_built_saved_loaded_checked_and_trained(tmp_path, scale_in_layers):
+@pytest.mark.usefixtures("scale_in_layers")
+def test_a_layer_added_to_layers_alone_is_built_saved_loaded_checked_and_trained(tmp_path):
     rng = np.random.default_rng(0)
     scale = make(None, "Scale", 4, factor=0.5)  # by name, from the registry
     net = Sequential([Linear(2, 4, rng=rng), scale, Tanh(), Linear(4, 1, rng=rng)], SigmoidBCELoss())
@@ -217,7 +217,8 @@ def test_a_layer_added_to_layers_alone_is_built_saved_loaded_checked_and_trained
     assert check_model(loaded, X[:8], y[:8]).passed
 
 
-def test_a_new_layer_s_arrays_are_checked_against_its_declared_width(tmp_path, scale_in_layers):
+@pytest.mark.usefixtures("scale_in_layers")
+def test_a_new_layer_s_arrays_are_checked_against_its_declared_width(tmp_path):
     net = Sequential([Linear(2, 3), Scale(3), Linear(3, 1)], SigmoidBCELoss())
     net.save(tmp_path / "m.npz")
     with np.load(tmp_path / "m.npz") as npz:
