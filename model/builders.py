@@ -8,7 +8,7 @@ from layers.validation import ParameterError, check_count, check_real
 
 from .net import TwoLayerNet
 from .factory import check_types, make
-from .registry import ACTIVATIONS
+from .registry import ACTIVATIONS, MAX_WIDTH
 from .sequential import Sequential
 
 
@@ -108,12 +108,8 @@ class Architecture:
         self.hidden = tuple(int(h) for h in hidden)
         if self.activation not in ACTIVATIONS:
             _refuse("activation", f"must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
-        self.weight_decay = check_real(self.weight_decay, "weight_decay", "Architecture")
-        if self.weight_decay < 0:
-            _refuse("weight_decay", f"must be >= 0, got {self.weight_decay!r}")
-        self.dropout = check_real(self.dropout, "dropout", "Architecture")
-        if not 0 <= self.dropout < 1:
-            _refuse("dropout", f"must be in [0, 1) (the drop probability), got {self.dropout!r}")
+        self.weight_decay = check_real(self.weight_decay, "weight_decay", "Architecture", "[0, inf)")
+        self.dropout = check_real(self.dropout, "dropout", "Architecture", "[0, 1)", " (the drop probability)")
         try:
             name = np.dtype(self.dtype).name
         except TypeError:
@@ -148,10 +144,6 @@ class Architecture:
         stack, width = hidden_stack(self, input_dim, rng, types, ACTIVATIONS[self.activation])
         stack.append(make(types, "Linear", width, outputs, rng=rng, dtype=self.dtype))
         return Sequential(stack, make(types, "MSELoss"), weight_decay=self.weight_decay)
-
-
-#: the widest hidden layer a network may have: beyond it the weights alone would not fit in memory
-MAX_WIDTH = 1_000_000
 
 
 def _refuse(param, reason):

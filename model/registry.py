@@ -19,6 +19,8 @@ import layers
 from layers.standardize import Standardize
 
 WIDTH, NUMBER, FLAG, WEIGHTS = "width", "number", "flag", "weights"
+#: the widest layer a network may have (built or read from a file): beyond it the weights would not fit in memory
+MAX_WIDTH = 1_000_000
 #: constructor arguments that say how to build an object, not what it is
 HOW_TO_BUILD = ("rng", "seed", "dtype", "layer_types")
 

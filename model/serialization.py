@@ -35,7 +35,7 @@ from layers.standardize import Standardize
 from .atomic import atomic_write
 from .npz_reader import NUMERIC, TEXT, NpzReader, one_line
 from .factory import make
-from .registry import FLAG, LIBRARY, NUMBER, WEIGHTS, WIDTH, config_kinds, library_class, named
+from .registry import FLAG, LIBRARY, MAX_WIDTH, NUMBER, WEIGHTS, WIDTH, config_kinds, library_class, named
 
 FORMAT = "cs231n-handprop/Sequential/2"
 FORMAT_V1 = "cs231n-handprop/TwoLayerNet/1"
@@ -43,7 +43,6 @@ MODEL_CLASSES = ("Sequential", "TwoLayerNet")
 DTYPES = ("float32", "float64")
 
 # Bounds on what a model file may declare, all checked before anything is allocated.
-MAX_WIDTH = 1_000_000  # features of one layer
 MAX_LAYERS = 1_000
 MAX_NUMBERS = 200_000_000  # parameters and buffers together (1.6 GB in float64)
 MAX_ARCHITECTURE_CHARS = 1 << 22  # of JSON text

@@ -22,8 +22,8 @@ from layers.validation import ParameterError, check_count, check_real
 from .batches import Shuffler
 from .engine import Engine, unsupported_reason
 from .history import History, TrainingDiverged, TrainingInterrupted
-from .keeper import Keeper
 from .inputs import check_Xy
+from .keeper import Keeper
 from .optim import OPTIMIZERS, lbfgs, make_optimizer
 from .predict import ROWS as PREDICT_ROWS, count_correct, evaluate_checked
 from .schedules import make_schedule
