@@ -79,13 +79,6 @@ SMALLEST_ADAPTIVE_LR = 1e-6
 # ------------------------------------------------------------------ the network
 
 
-def _through(layers, X):
-    """``X`` passed through ``layers`` (the fitted preprocessing ones) in order."""
-    for layer in layers:
-        X = layer.forward(X)
-    return X
-
-
 # ------------------------------------------------------------------ the per-epoch watch
 
 
@@ -247,7 +240,7 @@ class _MLP(BaseEstimator):
         return self._train(X, targets, X_val, t_val, config, incremental)
 
     def _build(self, arch, X, targets, seed):
-        """A new ``network_`` for these training rows, its ``Standardize`` fitted on them: ``[Standardize] →
+        """A new ``network_`` for these training rows: ``[Standardize] →
         (Linear → [BatchNorm] → activation → [Dropout]) per hidden width → Linear``, every Linear with a bias but
         a hidden one before ``BatchNorm`` (whose shift replaces it)."""
         loss, width = self._head(targets)
@@ -255,8 +248,6 @@ class _MLP(BaseEstimator):
         stack, last = hidden_stack(arch, X.shape[1], rng, None, ACTIVATIONS[self.activation])
         stack.append(make(None, "Linear", last, width, rng=rng, dtype=arch.dtype))
         self.network_ = Sequential(stack, loss)
-        for layer in self.network_.split_preprocessing()[0]:
-            layer.fit(X)
         if hasattr(self, "feature_names_in_"):
             self.network_.feature_names = [str(name) for name in self.feature_names_in_]
         self._built_with = self._build_words(arch)
@@ -268,17 +259,12 @@ class _MLP(BaseEstimator):
         return (arch.hidden, self.activation, arch.standardize, arch.dropout, arch.batchnorm, arch.dtype)
 
     def _train(self, X, targets, X_val, t_val, config, incremental):
-        """Train ``network_`` past its preprocessing layers (fitted once, in ``_build``) and record the run."""
+        """Train ``network_`` (its ``Standardize`` fitted by the loop on the first fit's rows) and record the run."""
         net = self.network_
         batch = len(X) if config.batch_size is None else min(config.batch_size, len(X))
         net.weight_decay = float(self.alpha) / batch  # scikit-learn divides the L2 term by the batch's size
-        pre, body = net.split_preprocessing()
-        X = _through(pre, X)
-        scorer = None
-        if X_val is not None:
-            X_val = _through(pre, X_val)
-            scorer = partial(self._validation_score, body, X_val, t_val)
-        trainer = Trainer(body, replace(config, engine=self._engine(config)))
+        scorer = None if X_val is None else partial(self._validation_score, net, X_val, t_val)
+        trainer = Trainer(net, replace(config, engine=self._engine(config)))
         watch = _Watch(trainer.keeper, float(self.tol), int(self.n_iter_no_change), scorer,
                        adaptive=config.lr_schedule == "adaptive", stop=self.solver != "lbfgs" and not incremental,
                        verbose=bool(self.verbose))
@@ -437,9 +423,9 @@ class MLPClassifier(ClassifierMixin, _MLP):
         super()._build(arch, X, targets, seed)
         self.network_.classes = self.classes_.tolist()
 
-    def _validation_score(self, body, X_val, t_val):
-        """Accuracy on the (already standardised) held-out set."""
-        return float(np.mean(body.predict(X_val) == t_val))
+    def _validation_score(self, net, X_val, t_val):
+        """Accuracy on the held-out set."""
+        return float(np.mean(net.predict(X_val) == t_val))
 
     def predict_log_proba(self, X):
         """``log(predict_proba(X))`` (N, K): −inf where a probability rounds to 0, as scikit-learn's."""
@@ -502,9 +488,9 @@ class MLPRegressor(RegressorMixin, _MLP):
         self.out_activation_ = "identity"
         return MSELoss(), self.n_outputs_
 
-    def _validation_score(self, body, X_val, t_val):
+    def _validation_score(self, net, X_val, t_val):
         """R² on the held-out set (the same in standardised units: each output's R² ignores its scale)."""
-        return float(r2_score(t_val.reshape(len(t_val), -1), body.predict(X_val)))
+        return float(r2_score(t_val.reshape(len(t_val), -1), net.predict(X_val)))
 
     def predict(self, X):
         """Predictions in the targets' units: (N,) for one output, else (N, T)."""

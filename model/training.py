@@ -235,7 +235,7 @@ class Trainer:
         self._start_keeping(None if lagging else runner.evaluate(*self.data)["loss"], lagging)
         schedule, seen = self.config.schedule(), 0
         for epoch in range(1, self.config.epochs + 1):
-            self.history.lr.append(runner.lr)
+            self.history.lr.append(runner.optimizer.lr)
             steps, loss, acc = runner.epoch()
             self.history.steps += steps
             seen += len(self.data[1])
@@ -243,7 +243,7 @@ class Trainer:
             if self._end_epoch(epoch, train_m):
                 self.history.stopped_early = True
                 break
-            runner.lr = schedule.after_epoch(seen, train_m["loss"])
+            runner.optimizer.lr = schedule.after_epoch(seen, train_m["loss"])
         runner.reload()
 
     def _run_lbfgs(self):
@@ -331,22 +331,12 @@ class Trainer:
 class _LayerRunner:
     """The layer path: ``run_epoch`` over ``EpochData`` and ``evaluate`` by the layers themselves."""
 
-    name = "layers"
-
     def __init__(self, body, opt, X, y, shuffler):
-        self.body, self.opt = body, opt
+        self.body, self.optimizer = body, opt
         self.data = EpochData(X, y, shuffler)
 
-    @property
-    def lr(self):
-        return None if self.opt is None else self.opt.lr
-
-    @lr.setter
-    def lr(self, value):
-        self.opt.lr = value
-
     def epoch(self):
-        return run_epoch(self.body, self.opt, self.data)
+        return run_epoch(self.body, self.optimizer, self.data)
 
     def evaluate(self, X, y):
         return evaluate_checked(self.body, X, y)
@@ -359,19 +349,9 @@ class _EngineRunner:
     """The engine path: its parameters are written back to the network after every epoch, so callbacks,
     snapshots and the saved model see the current weights."""
 
-    name = "engine"
-
     def __init__(self, engine, X, y, shuffler):
-        self.engine = engine
+        self.engine, self.optimizer = engine, engine.optimizer
         self.data = engine.training_set(X, y, shuffler)
-
-    @property
-    def lr(self):
-        return self.engine.optimizer.lr
-
-    @lr.setter
-    def lr(self, value):
-        self.engine.optimizer.lr = value
 
     def epoch(self):
         result = self.engine.run_epoch(self.data)
