@@ -60,7 +60,7 @@ from .inputs import check_X
 from .predict import outputs
 from .factory import make
 from .registry import SKLEARN_ACTIVATIONS as ACTIVATIONS
-from .schedules import make_schedule
+from .schedules import Stall, make_schedule
 from .sequential import Sequential
 from .training import Trainer, TrainingConfig
 
@@ -86,37 +86,33 @@ class _Watch:
     """scikit-learn's bookkeeping after each epoch, as ``train``'s ``on_epoch``: returns True to stop.
 
     ``loss_curve`` gets the epoch's training loss plus the L2 penalty; with a ``scorer``, ``scores`` gets the
-    validation score, and the training loop's ``keeper`` keeps the best-scoring state. Unless ``stop`` is
-    False, training stops once the watched quantity (the score, else the loss) has failed to improve by
-    ``tol`` for more than ``n_iter_no_change`` epochs — under an "adaptive" schedule only once its rate has
-    fallen to 1e-6.
+    validation score and the training loop's ``keeper`` keeps the best-scoring state. Unless ``stop`` is
+    False, training stops once the watched quantity (the score, else the loss) has ``stall``ed — under an
+    "adaptive" schedule only once its rate has fallen to 1e-6.
     """
 
-    def __init__(self, keeper, tol, n_iter_no_change, scorer=None, adaptive=False, stop=True, verbose=False):
-        self.keeper, self.tol, self.patience = keeper, tol, n_iter_no_change
-        self.scorer, self.adaptive, self.stop, self.verbose = scorer, adaptive, stop, verbose
-        self.loss_curve, self.scores = [], ([] if scorer else None)
-        self.best_loss, self.stalled, self.converged = math.inf, 0, False
+    def __init__(self, keeper, stall, scorer=None, adaptive=False, stop=True, verbose=False):
+        self.keeper, self.stall, self.scorer = keeper, stall, scorer
+        self.adaptive, self.stop, self.verbose = adaptive, stop, verbose
+        self.loss_curve, self.scores, self.converged = [], ([] if scorer else None), False
 
     def __call__(self, epoch, history):
         loss = history.train_loss[-1] + self.keeper.net.penalty()  # scikit-learn's loss includes the L2 term
         self.loss_curve.append(loss)
         if self.verbose:
             print(f"Iteration {epoch}, loss = {loss:.8f}")
-        if self.scorer is None:
-            self.stalled = self.stalled + 1 if loss > self.best_loss - self.tol else 0
-            self.best_loss = min(self.best_loss, loss)
-        else:
+        watched = loss
+        if self.scorer is not None:
             score = self.scorer()
             self.scores.append(score)
             if self.verbose:
                 print(f"Validation score: {score:f}")
-            self.stalled = self.stalled + 1 if score < -self.keeper.best_value + self.tol else 0
             self.keeper.improves(-score, epoch)
-        if not self.stop or self.stalled <= self.patience:
+            watched = -score  # higher is better
+        if not self.stall.update(watched) or not self.stop:
             return False
         if self.adaptive and history.lr[-1] > SMALLEST_ADAPTIVE_LR:
-            self.stalled = 0  # the schedule divides the rate by 5 and training goes on
+            self.stall.count = 0  # the schedule divides the rate by 5 and training goes on
             return False
         self.converged = True
         return True
@@ -265,7 +261,7 @@ class _MLP(BaseEstimator):
         net.weight_decay = float(self.alpha) / batch  # scikit-learn divides the L2 term by the batch's size
         scorer = None if X_val is None else partial(self._validation_score, net, X_val, t_val)
         trainer = Trainer(net, replace(config, engine=self._engine(config)))
-        watch = _Watch(trainer.keeper, float(self.tol), int(self.n_iter_no_change), scorer,
+        watch = _Watch(trainer.keeper, Stall(float(self.tol), int(self.n_iter_no_change)), scorer,
                        adaptive=config.lr_schedule == "adaptive", stop=self.solver != "lbfgs" and not incremental,
                        verbose=bool(self.verbose))
         try:

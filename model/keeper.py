@@ -1,8 +1,6 @@
-"""The one keeper of the weights a training run can fall back on: the last good state and the best.
-
-The training loop holds one ``Keeper`` (``Trainer.keeper``); the divergence guard, early stopping, an
-interruption, the command line (``TrainingDiverged.kept``) and the estimators' early stopping all read it.
-"""
+"""The one keeper of the weights a training run can fall back on, held by the training loop
+(``Trainer.keeper``) and read by the divergence guard, early stopping, an interruption, the command line
+(``TrainingDiverged.kept``) and the estimators' early stopping."""
 
 import math
 
@@ -10,16 +8,14 @@ from .parameters import Snapshot
 
 
 class Keeper:
-    """Copies of a network's state (parameters and buffers, ``Snapshot``) that a run may go back to.
+    """Two copies of a network's state (``Snapshot``: parameters and buffers) a run may go back to.
 
-    - the **last good** state, the end of epoch ``good_epoch`` (0: the start): ``good(epoch)`` after each
-      epoch the divergence guard passes. With ``lagging`` (full batch, running metrics) an epoch's loss is
-      that of the weights it *started* from, so there the last good state is the previous epoch's end;
-    - the **best** state, of epoch ``best_epoch``: the lowest value ``improves`` was given (the validation
-      loss; the estimators give their score, negated).
-
-    ``restore()`` puts back what a run that ends early keeps: the best state if there is one, else the last
-    good; ``epoch`` (None: nothing to keep) and ``why`` say which.
+    The **last good** state is the end of epoch ``good_epoch`` (0: the start), taken by ``good(epoch)`` when
+    the divergence guard passes; with ``lagging`` (full batch, running metrics) an epoch's loss is that of
+    the weights it *started* from, so there it is the previous epoch's end. The **best** state, of epoch
+    ``best_epoch``, had the lowest value ``improves`` was given (the validation loss; the estimators give
+    their score, negated). ``restore()`` puts back the best if there is one, else the last good; ``epoch``
+    (None: nothing to keep) and ``why`` say which.
     """
 
     def __init__(self, net):

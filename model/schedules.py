@@ -34,16 +34,27 @@ class InvScaling:
         return self.initial / (samples_seen + 1) ** self.power_t
 
 
+class Stall:
+    """scikit-learn's count of epochs without improvement: how many in a row ``value`` (lower is better) has
+    failed to fall below the best so far by ``tol``."""
+
+    def __init__(self, tol, patience):
+        self.tol, self.patience, self.best, self.count = tol, patience, math.inf, 0
+
+    def update(self, value):
+        """Count ``value``; True once more than ``patience`` epochs in a row have failed to improve."""
+        self.count = self.count + 1 if value > self.best - self.tol else 0
+        self.best = min(self.best, value)
+        return self.count > self.patience
+
+
 class Adaptive:
     def __init__(self, lr, tol=1e-4, n_iter_no_change=10):
-        self.lr, self.tol, self.patience = lr, tol, n_iter_no_change
-        self.best, self.stalled = math.inf, 0
+        self.lr, self.stall = lr, Stall(tol, n_iter_no_change)
 
     def after_epoch(self, samples_seen, loss):
-        self.stalled = self.stalled + 1 if loss > self.best - self.tol else 0
-        self.best = min(self.best, loss)
-        if self.stalled > self.patience:
-            self.lr, self.stalled = self.lr / 5, 0
+        if self.stall.update(loss):
+            self.lr, self.stall.count = self.lr / 5, 0
         return self.lr
 
 

@@ -1,27 +1,19 @@
 """Saving and loading networks: one ``.npz`` holding the architecture as JSON text and the arrays.
 
-Format ``cs231n-handprop/Sequential/2`` (written now):
+Format ``cs231n-handprop/Sequential/2``: ``format`` (the marker); ``architecture``, JSON text of the model
+class (``Sequential`` or ``TwoLayerNet``), each layer's type and ``config()``, the loss's, ``weight_decay``,
+``dtype``, ``classes``, ``feature_names`` and, for ``TwoLayerNet``, its constructor arguments (``init``);
+``param:<key>`` for every entry of ``params`` and ``buffer:<layer index>:<name>`` for every layer's
+``buffers``. Files of format ``cs231n-handprop/TwoLayerNet/1`` (the first release) still load.
 
-- ``format``: the marker string;
-- ``architecture``: JSON text — the model class (``Sequential`` or ``TwoLayerNet``), each layer's type
-  and ``config()``, the loss's type and config, ``weight_decay``, ``dtype``, ``classes``,
-  ``feature_names`` and, for ``TwoLayerNet``, its constructor arguments (``init``);
-- ``param:<key>`` for every entry of ``params``; ``buffer:<layer index>:<name>`` for every layer's
-  ``buffers`` (a ``Standardize`` layer's mean and scale, BatchNorm's running statistics).
-
-Files of format ``cs231n-handprop/TwoLayerNet/1`` (the first release) still load.
-
-Loading trusts nothing in the file, in the spirit of ``torch.load(weights_only=True)``: a model file
-holds no code and may name only the library's layer and loss classes (``model.registry``), each config
-checked against its class's constructor. Through ``NpzReader`` only the members the format defines are
-read (any other is refused unread); the architecture is bounded (its length, nesting, numbers, layer
-count and total size); the arrays each object holds are found by building it at small probe widths
-(``declared_arrays``), so every array's shape and dtype is checked from its header against the
-architecture **before** the network is built; buffers are checked (finite, variances >= 0, scales > 0).
-Each refusal is one ``ValueError``, ``"{path}: not a model file or damaged: {reason}"``.
-
-The model classes are the caller's (``Sequential.load`` passes ``Sequential`` and its subclasses), so
-this module imports no network.
+Loading trusts nothing in the file, in the spirit of ``torch.load(weights_only=True)``: a model file holds
+no code and names only the library's classes (``model.registry``), each config checked against its
+constructor. ``NpzReader`` reads only the members the format defines; the architecture is bounded (length,
+nesting, numbers, layer count, total size); the arrays each object holds are found by building it at small
+probe widths (``declared_arrays``), so every array's header is checked against the architecture **before**
+the network is built; buffers are checked (finite, variances >= 0, scales > 0). Each refusal is one
+``ValueError``, ``"{path}: not a model file or damaged: {reason}"``. The model classes are the caller's
+(``Sequential.load`` passes them), so this module imports no network.
 """
 
 import json
