@@ -33,7 +33,6 @@ Shapes: ``X`` (N, D); the classifier's ``y`` (N,) labels; the regressor's ``y`` 
 
 import math
 import warnings
-from dataclasses import replace
 from functools import partial
 
 import numpy as np
@@ -260,7 +259,7 @@ class _MLP(BaseEstimator):
         batch = len(X) if config.batch_size is None else min(config.batch_size, len(X))
         net.weight_decay = float(self.alpha) / batch  # scikit-learn divides the L2 term by the batch's size
         scorer = None if X_val is None else partial(self._validation_score, net, X_val, t_val)
-        trainer = Trainer(net, replace(config, engine=self._engine(config)))
+        trainer = Trainer(net, config)  # a class weighting is a loss setting the engine declines: the layers train
         watch = _Watch(trainer.keeper, Stall(float(self.tol), int(self.n_iter_no_change)), scorer,
                        adaptive=config.lr_schedule == "adaptive", stop=self.solver != "lbfgs" and not incremental,
                        verbose=bool(self.verbose))
@@ -292,10 +291,6 @@ class _MLP(BaseEstimator):
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "network_")
-
-    def _engine(self, config):
-        """The ``engine`` setting this fit trains with."""
-        return config.engine
 
     def _outputs(self, X):
         """The network's outputs (logits or values) for raw ``X``, checked with scikit-learn's tools."""
@@ -401,11 +396,6 @@ class MLPClassifier(ClassifierMixin, _MLP):
         if self.class_weight is None:
             return None
         return compute_class_weight(self.class_weight, classes=self.classes_, y=y).tolist()
-
-    def _engine(self, config):
-        # The engine runs unweighted losses, and its check against the layers (on the first rows) cannot see a
-        # weighting when those rows share one class: a weighted loss trains on the layers.
-        return config.engine if self._weights is None else "layers"
 
     def _head(self, targets):
         """The loss and output width for K classes: one logit with the fused sigmoid-BCE, or K with softmax."""
