@@ -446,11 +446,9 @@ class EpochData:
     """
 
     def __init__(self, X, y, shuffler):
-        self.X, self.y = X, y
-        self.shuffler = shuffler
-        self.batch_size = self.shuffler.batch_size
-        self._X = None if self.shuffler.full_batch else np.empty_like(X)
-        self._y = None if self.shuffler.full_batch else np.empty_like(y)
+        self.X, self.y, self.shuffler = X, y, shuffler
+        self._X = None if shuffler.full_batch else np.empty_like(X)
+        self._y = None if shuffler.full_batch else np.empty_like(y)
 
     def shuffled(self):
         order = self.shuffler.next_order()
