@@ -41,6 +41,7 @@ MAX_ARCHITECTURE_CHARS = 1 << 22  # of JSON text
 MAX_NESTING = 16  # of JSON brackets; the format itself nests 4 deep
 MAX_DIGITS = 20  # of one integer in the JSON text
 
+MISMATCH = "damaged architecture: the layer list does not match the model class"
 #: Two sets of small widths an object is built at to learn how its arrays' shapes follow its widths.
 PROBES = ((2, 3, 5, 7, 11, 13), (17, 19, 23, 29, 31, 37))
 #: What a config value of each kind must be: (test, the rule in words).
@@ -184,19 +185,13 @@ def _from_v2(npz, model_classes):
     cls, dtype = model_classes.get(arch["class"]), _dtype(arch.get("dtype", "float64"))
     if cls is None:
         raise ValueError(f"damaged architecture: no model class {arch['class']} is loaded")
-    if arch["class"] == "Sequential":
-        members, build = _sequential(arch, cls, dtype)
-    else:  # a model class built from its constructor's arguments; its layer list must be what they build
-        init = _checked_config(cls, arch.get("init"))
-        members = declared_arrays(cls, init, _net_arrays)
-        build = lambda: cls(**init, seed=0, dtype=dtype)  # noqa: E731 (one line, beside its twin)
+    members, build = (_sequential if arch["class"] == "Sequential" else _from_init)(arch, cls, dtype)
     _check_total(members.values())
     headers = _check_members(npz, members)
     # Everything the file declares fits: only now is anything the size of the model allocated.
     net = build()
-    if _net_arrays(net) != members or (arch["class"] != "Sequential" and [_spec(layer) for layer in net.layers] + [
-            _spec(net.criterion)] != list(arch.get("layers") or []) + [arch.get("loss")]):
-        raise ValueError("damaged architecture: the layer list does not match the model class")
+    if _net_arrays(net) != members:
+        raise ValueError(MISMATCH)
     _fill(net, npz, headers)
     net.classes = _names(arch.get("classes"), "classes", _n_classes(net), (int, str))
     net.feature_names = _names(arch.get("feature_names"), "feature_names", net.input_dim, (str,))
@@ -219,6 +214,20 @@ def _sequential(arch, cls, dtype):
         return cls(stack, loss_class(**loss_config), weight_decay)
 
     return members, build
+
+
+def _from_init(arch, cls, dtype):
+    """The arrays a model class built from its constructor's arguments (``init``) declares, and how to build
+    it once they are checked; the file's layer list must be the one they build."""
+    init = _checked_config(cls, arch.get("init"))
+
+    def build():
+        net = cls(**init, seed=0, dtype=dtype)
+        if [_spec(obj) for obj in [*net.layers, net.criterion]] != [*(arch.get("layers") or []), arch.get("loss")]:
+            raise ValueError(MISMATCH)
+        return net
+
+    return declared_arrays(cls, init, _net_arrays), build
 
 
 # ------------------------------------------------------------------ the architecture, checked
@@ -437,6 +446,6 @@ def _from_v1(npz, cls):
     headers = {name: _array_header(npz, name, shape, name) for name, shape in members.items()}
     net = cls(**init, seed=0, dtype=dtype)
     if _net_arrays(net) != declared:
-        raise ValueError("damaged architecture: the layer list does not match the model class")
+        raise ValueError(MISMATCH)
     _fill(net, npz, headers, _v1_member)
     return net

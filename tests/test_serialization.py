@@ -235,3 +235,13 @@ def test_a_class_outside_layers_is_still_refused_by_name(tmp_path):
     net = Sequential([Linear(2, 3), Scale(3), Linear(3, 1)], SigmoidBCELoss())
     with pytest.raises(ValueError, match="only this library's layers can be named in a model file"):
         net.save(tmp_path / "m.npz")
+
+
+def test_a_two_layer_net_whose_layer_list_disagrees_with_its_init_is_refused(tmp_path):
+    path = TwoLayerNet(seed=0).save(tmp_path / "m.npz")
+    with np.load(path) as f:
+        arch = json.loads(str(f["architecture"]))
+    arch["layers"][2]["type"] = "Tanh"  # the handout's ReLU, said otherwise
+    _rewrite(path, architecture=np.array(json.dumps(arch)))
+    with pytest.raises(ValueError, match="layer list does not match"):
+        load(path)
