@@ -13,7 +13,7 @@ from app.cli import OneLineParser, run_main
 from app.gradcheck_cli import TRACES, USER_ERRORS, run
 from checking.checker import MODES, PASS_ORDER, PASS_TOL, WARN_TOL
 from checking.user_layer import LABELS
-from model.builders import ACTIVATIONS
+from model.registry import ACTIVATIONS
 
 PROG = "gradcheck.py"
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from layers.user_code import load_class, split_spec
-from model.factory import LIBRARY
+from model.registry import LIBRARY
 
 
 @dataclass(frozen=True)

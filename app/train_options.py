@@ -12,7 +12,8 @@ from types import SimpleNamespace
 
 from data import DATASETS, check_val_fraction
 from data.split import DEFAULT_VAL_FRACTION
-from model.builders import ACTIVATIONS, Architecture
+from model.builders import Architecture
+from model.registry import ACTIVATIONS
 from model.experiment import check_seed
 from model.optim import OPTIMIZERS
 from model.training import TrainingConfig

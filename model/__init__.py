@@ -8,8 +8,10 @@
 from .builders import Architecture, build_mlp
 from .net import TwoLayerNet
 from .sequential import Sequential
-from .serialization import load
 from .training import History, TrainingConfig, TrainingDiverged, train
+
+#: read any saved model, as the class it names (``Sequential`` or ``TwoLayerNet``)
+load = Sequential.load
 
 __all__ = ["Sequential", "TwoLayerNet", "Architecture", "build_mlp", "train", "TrainingConfig", "History",
            "TrainingDiverged", "load", "MLPClassifier", "MLPRegressor"]

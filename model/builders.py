@@ -6,13 +6,10 @@ import numpy as np
 
 from layers.validation import ParameterError, check_count, check_real
 
-from .factory import check_types, make
 from .net import TwoLayerNet
+from .factory import check_types, make
+from .registry import ACTIVATIONS, MAX_WIDTH
 from .sequential import Sequential
-
-#: the hidden activations by the names the command lines use, and their classes' names
-ACTIVATION_LAYERS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "leaky_relu": "LeakyReLU"}
-ACTIVATIONS = tuple(ACTIVATION_LAYERS)
 
 
 def build_mlp(input_dim, hidden=(3,), activation="relu", hidden_bias=False, classes=2, fused=False,
@@ -55,7 +52,7 @@ def _build(arch, input_dim, classes, seed, types):
                            dtype=arch.dtype, weight_decay=arch.weight_decay, standardize=arch.standardize,
                            layer_types=types)
     rng = np.random.default_rng(seed)
-    stack, width = _hidden_stack(arch, input_dim, rng, types)
+    stack, width = hidden_stack(arch, input_dim, rng, types, ACTIVATIONS[arch.activation])
     stack.append(make(types, "Linear", width, 1 if classes == 2 else classes, rng=rng, dtype=arch.dtype))
     if classes == 2 and not arch.fused:
         stack.append(make(types, "Sigmoid"))
@@ -63,8 +60,10 @@ def _build(arch, input_dim, classes, seed, types):
     return Sequential(stack, make(types, loss), weight_decay=arch.weight_decay)
 
 
-def _hidden_stack(arch, input_dim, rng, types):
-    """``[Standardize] + (Linear → [BatchNorm] → activation → [Dropout]) per hidden width``, and the last width."""
+def hidden_stack(arch, input_dim, rng, types, activation):
+    """``[Standardize] + (Linear → [BatchNorm] → activation → [Dropout]) per hidden width``, and the last width.
+
+    ``activation``: the class name (``model.registry``) after each hidden Linear, None for none."""
     dtype = arch.dtype
     stack = [make(types, "Standardize", input_dim, dtype=dtype)] if arch.standardize else []
     width = input_dim
@@ -72,7 +71,8 @@ def _hidden_stack(arch, input_dim, rng, types):
         stack.append(make(types, "Linear", width, h, bias=arch.hidden_bias, rng=rng, dtype=dtype))
         if arch.batchnorm:
             stack.append(make(types, "BatchNorm", h, dtype=dtype))
-        stack.append(make(types, ACTIVATION_LAYERS[arch.activation]))
+        if activation:
+            stack.append(make(types, activation))
         if arch.dropout:
             stack.append(make(types, "Dropout", arch.dropout, rng=rng))
         width = h
@@ -108,12 +108,8 @@ class Architecture:
         self.hidden = tuple(int(h) for h in hidden)
         if self.activation not in ACTIVATIONS:
             _refuse("activation", f"must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
-        self.weight_decay = check_real(self.weight_decay, "weight_decay", "Architecture")
-        if self.weight_decay < 0:
-            _refuse("weight_decay", f"must be >= 0, got {self.weight_decay!r}")
-        self.dropout = check_real(self.dropout, "dropout", "Architecture")
-        if not 0 <= self.dropout < 1:
-            _refuse("dropout", f"must be in [0, 1) (the drop probability), got {self.dropout!r}")
+        self.weight_decay = check_real(self.weight_decay, "weight_decay", "Architecture", "[0, inf)")
+        self.dropout = check_real(self.dropout, "dropout", "Architecture", "[0, 1)", " (the drop probability)")
         try:
             name = np.dtype(self.dtype).name
         except TypeError:
@@ -145,13 +141,9 @@ class Architecture:
         input_dim = check_count(input_dim, "input_dim", "Architecture")
         outputs = check_count(outputs, "outputs", "Architecture")
         types, rng = check_types(layer_types), np.random.default_rng(seed)
-        stack, width = _hidden_stack(self, input_dim, rng, types)
+        stack, width = hidden_stack(self, input_dim, rng, types, ACTIVATIONS[self.activation])
         stack.append(make(types, "Linear", width, outputs, rng=rng, dtype=self.dtype))
         return Sequential(stack, make(types, "MSELoss"), weight_decay=self.weight_decay)
-
-
-#: the widest hidden layer a network may have: beyond it the weights alone would not fit in memory
-MAX_WIDTH = 1_000_000
 
 
 def _refuse(param, reason):

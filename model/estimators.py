@@ -33,7 +33,6 @@ Shapes: ``X`` (N, D); the classifier's ``y`` (N,) labels; the regressor's ``y`` 
 
 import math
 import warnings
-from dataclasses import asdict
 from functools import partial
 
 import numpy as np
@@ -52,21 +51,17 @@ except ImportError:  # scikit-learn missing, or older than 1.6 (validate_data, _
     raise ImportError('model.MLPClassifier and model.MLPRegressor need scikit-learn >= 1.6: '
                       'pip install -e ".[sklearn]"') from None
 
-from layers import (BatchNorm, Dropout, LeakyReLU, Linear, MSELoss, ReLU, Sigmoid, SigmoidBCELoss,
-                    SoftmaxCrossEntropyLoss, Tanh)
-from layers.standardize import Standardize
-from layers.validation import ParameterError
+from layers import MSELoss, SigmoidBCELoss, SoftmaxCrossEntropyLoss
+from layers.validation import ParameterError, check_real
 
-from .builders import Architecture
+from .builders import Architecture, hidden_stack
 from .inputs import check_X
-from .parameters import Snapshot
 from .predict import outputs
-from .schedules import make_schedule
+from .factory import make
+from .registry import SKLEARN_ACTIVATIONS as ACTIVATIONS
+from .schedules import Stall, make_schedule
 from .sequential import Sequential
-from .training import SETTINGS, TrainingConfig, train
-
-#: scikit-learn's activation names (and this library's leaky ReLU) -> the layer after each hidden Linear
-ACTIVATIONS = {"identity": None, "logistic": Sigmoid, "tanh": Tanh, "relu": ReLU, "leaky_relu": LeakyReLU}
+from .training import Trainer, TrainingConfig
 
 #: the library's names for the settings (``train``, ``Architecture``) -> the estimators' names, so that a
 #: ``ParameterError`` raised by the library names the parameter the user passed
@@ -83,45 +78,6 @@ SMALLEST_ADAPTIVE_LR = 1e-6
 # ------------------------------------------------------------------ the network
 
 
-def build_network(input_dim, hidden, output_width, loss, activation="relu", standardize=True, dropout=0.0,
-                  batchnorm=False, dtype="float64", weight_decay=0.0, seed=None):
-    """``[Standardize] → (Linear → [BatchNorm] → activation → [Dropout]) per hidden width → Linear``, then ``loss``.
-
-    Every ``Linear`` has a bias (a hidden one none when ``BatchNorm`` follows it, whose shift replaces it).
-
-    Parameters
-    ----------
-    input_dim : int, D; hidden : tuple of int, the hidden widths; output_width : int, the last Linear's
-    loss : a loss layer; activation : a key of ``ACTIVATIONS``; dropout : float in [0, 1)
-    seed : None or int, for the initial weights and the dropout masks
-
-    Returns
-    -------
-    Sequential with parameters ``"{i}.W"``, ``"{i}.b"`` by layer index.
-    """
-    rng = np.random.default_rng(seed)
-    stack = [Standardize(input_dim, dtype=dtype)] if standardize else []
-    width = input_dim
-    for h in hidden:
-        stack.append(Linear(width, h, bias=not batchnorm, rng=rng, dtype=dtype))
-        if batchnorm:
-            stack.append(BatchNorm(h, dtype=dtype))
-        if ACTIVATIONS[activation] is not None:
-            stack.append(ACTIVATIONS[activation]())
-        if dropout:
-            stack.append(Dropout(dropout, rng=rng))
-        width = h
-    stack.append(Linear(width, output_width, rng=rng, dtype=dtype))
-    return Sequential(stack, loss, weight_decay=weight_decay)
-
-
-def _through(layers, X):
-    """``X`` passed through ``layers`` (the fitted preprocessing ones) in order."""
-    for layer in layers:
-        X = layer.forward(X)
-    return X
-
-
 # ------------------------------------------------------------------ the per-epoch watch
 
 
@@ -129,51 +85,40 @@ class _Watch:
     """scikit-learn's bookkeeping after each epoch, as ``train``'s ``on_epoch``: returns True to stop.
 
     ``loss_curve`` gets the epoch's training loss plus the L2 penalty; with a ``scorer``, ``scores`` gets the
-    validation score and the best-scoring state is kept (``restore_best``). Unless ``stop`` is False, training
-    stops once the watched quantity (the score, else the loss) has failed to improve by ``tol`` for more
-    than ``n_iter_no_change`` epochs — under an "adaptive" schedule only once its rate has fallen to 1e-6.
+    validation score and the training loop's ``keeper`` keeps the best-scoring state. Unless ``stop`` is
+    False, training stops once the watched quantity (the score, else the loss) has ``stall``ed — under an
+    "adaptive" schedule only once its rate has fallen to 1e-6.
     """
 
-    def __init__(self, net, tol, n_iter_no_change, scorer=None, adaptive=False, stop=True, verbose=False):
-        self.net, self.tol, self.patience = net, tol, n_iter_no_change
-        self.scorer, self.adaptive, self.stop, self.verbose = scorer, adaptive, stop, verbose
-        self.loss_curve, self.scores = [], ([] if scorer else None)
-        self.best_loss, self.best_score = math.inf, -math.inf
-        self.best_state = Snapshot(net) if scorer else None
-        self.stalled, self.converged = 0, False
+    def __init__(self, keeper, stall, scorer=None, adaptive=False, stop=True, verbose=False):
+        self.keeper, self.stall, self.scorer = keeper, stall, scorer
+        self.adaptive, self.stop, self.verbose = adaptive, stop, verbose
+        self.loss_curve, self.scores, self.converged = [], ([] if scorer else None), False
 
     def __call__(self, epoch, history):
-        loss = history.train_loss[-1] + self.penalty()
+        loss = history.train_loss[-1] + self.keeper.net.penalty()  # scikit-learn's loss includes the L2 term
         self.loss_curve.append(loss)
         if self.verbose:
             print(f"Iteration {epoch}, loss = {loss:.8f}")
-        if self.scorer is None:
-            self.stalled = self.stalled + 1 if loss > self.best_loss - self.tol else 0
-            self.best_loss = min(self.best_loss, loss)
-        else:
+        watched = loss
+        if self.scorer is not None:
             score = self.scorer()
             self.scores.append(score)
             if self.verbose:
                 print(f"Validation score: {score:f}")
-            self.stalled = self.stalled + 1 if score < self.best_score + self.tol else 0
-            if score > self.best_score:
-                self.best_score = score
-                self.best_state.capture()
-        if not self.stop or self.stalled <= self.patience:
+            self.keeper.improves(-score, epoch)
+            watched = -score  # higher is better
+        if not self.stall.update(watched) or not self.stop:
             return False
         if self.adaptive and history.lr[-1] > SMALLEST_ADAPTIVE_LR:
-            self.stalled = 0  # the schedule divides the rate by 5 and training goes on
+            self.stall.count = 0  # the schedule divides the rate by 5 and training goes on
             return False
         self.converged = True
         return True
 
-    def penalty(self):
-        """The L2 penalty ``(λ/2) Σ ‖W‖²`` at the current weights (scikit-learn's loss includes it)."""
-        return self.net.penalty()
-
     def restore_best(self):
-        if self.best_state is not None and self.scores:
-            self.best_state.restore()
+        if self.scores:
+            self.keeper.restore()
 
 
 # ------------------------------------------------------------------ what both estimators share
@@ -224,7 +169,7 @@ class _MLP(BaseEstimator):
         if self.activation not in ACTIVATIONS:
             self._refuse("activation", f"must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
         try:
-            return Architecture(hidden=self.hidden_layer_sizes, weight_decay=self.alpha,
+            return Architecture(hidden=self.hidden_layer_sizes, hidden_bias=not self.batchnorm, weight_decay=self.alpha,
                                 standardize=bool(self.standardize), dropout=self.dropout,
                                 batchnorm=bool(self.batchnorm), dtype=self.dtype)
         except ParameterError as error:
@@ -239,21 +184,13 @@ class _MLP(BaseEstimator):
         settings = {"optimizer": self.solver, "epochs": epochs, "seed": seed, "engine": self.engine,
                     "lr": self.learning_rate_init if stochastic else None,
                     "batch_size": batch_size if stochastic else None,
-                    "lr_schedule": self.learning_rate if stochastic else "constant", "power_t": self.power_t}
-        if not self.shuffle:
-            if "shuffle" not in SETTINGS:
-                self._refuse("shuffle", "False is not supported: model.train always shuffles the mini-batches")
-            settings["shuffle"] = False
+                    "lr_schedule": self.learning_rate if stochastic else "constant", "power_t": self.power_t,
+                    "shuffle": bool(self.shuffle)}
         try:
             make_schedule("adaptive", 1.0, tol=self.tol, n_iter_no_change=self.n_iter_no_change)  # checks both
             return TrainingConfig(**settings)
         except ParameterError as error:
             raise self._speaking_as_estimator(error) from None
-
-    def _check_validation_fraction(self):
-        fraction = self.validation_fraction
-        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
-            self._refuse("validation_fraction", f"must be a number in (0, 1), got {fraction!r}")
 
     def _validation_split(self, X, targets, seed):
         """scikit-learn's held-out set for early stopping: ``(X_train, X_val, t_train, t_val)``."""
@@ -267,15 +204,19 @@ class _MLP(BaseEstimator):
 
     # -------------------------------------------------------------- fitting
 
-    def _fit(self, X, y, incremental, classes=None):
-        arch = self._architecture()
+    def _continuing(self, arch, incremental):
+        """Whether this fit continues the fitted network (``partial_fit``, ``warm_start``), refusing what it cannot."""
         continuing = hasattr(self, "network_") and (incremental or self.warm_start)
         if continuing and self._built_with != self._build_words(arch):
             raise ValueError(f"{'partial_fit' if incremental else 'warm_start'} continues the fitted network, but "
                              "the architecture's parameters changed since it was built; fit with warm_start=False")
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
-        first = not continuing
+        return continuing
+
+    def _fit(self, X, y, incremental, classes=None):
+        arch = self._architecture()
+        first = not self._continuing(arch, incremental)
         X, y = validate_data(self, X, y, reset=first, dtype=arch.dtype if first else self.network_.dtype,
                              **self._target_checks)
         if first:
@@ -284,7 +225,7 @@ class _MLP(BaseEstimator):
         config = self._training_config(1 if incremental else self.max_iter, int(seeds[0]))
         held_out = self.early_stopping and self.solver != "lbfgs" and not incremental
         if held_out:
-            self._check_validation_fraction()
+            check_real(self.validation_fraction, "validation_fraction", type(self).__name__, "(0, 1)")
         targets = self._encode(y, first, incremental, classes)
         X_val = t_val = None
         if held_out:
@@ -294,12 +235,14 @@ class _MLP(BaseEstimator):
         return self._train(X, targets, X_val, t_val, config, incremental)
 
     def _build(self, arch, X, targets, seed):
-        """A new ``network_`` for these training rows, its ``Standardize`` fitted on them."""
+        """A new ``network_`` for these training rows: ``[Standardize] →
+        (Linear → [BatchNorm] → activation → [Dropout]) per hidden width → Linear``, every Linear with a bias but
+        a hidden one before ``BatchNorm`` (whose shift replaces it)."""
         loss, width = self._head(targets)
-        self.network_ = build_network(X.shape[1], arch.hidden, width, loss, self.activation, arch.standardize,
-                                      arch.dropout, arch.batchnorm, arch.dtype, seed=seed)
-        for layer in self.network_.split_preprocessing()[0]:
-            layer.fit(X)
+        rng = np.random.default_rng(seed)
+        stack, last = hidden_stack(arch, X.shape[1], rng, None, ACTIVATIONS[self.activation])
+        stack.append(make(None, "Linear", last, width, rng=rng, dtype=arch.dtype))
+        self.network_ = Sequential(stack, loss)
         if hasattr(self, "feature_names_in_"):
             self.network_.feature_names = [str(name) for name in self.feature_names_in_]
         self._built_with = self._build_words(arch)
@@ -311,21 +254,17 @@ class _MLP(BaseEstimator):
         return (arch.hidden, self.activation, arch.standardize, arch.dropout, arch.batchnorm, arch.dtype)
 
     def _train(self, X, targets, X_val, t_val, config, incremental):
-        """Train ``network_`` past its preprocessing layers (fitted once, in ``_build``) and record the run."""
+        """Train ``network_`` (its ``Standardize`` fitted by the loop on the first fit's rows) and record the run."""
         net = self.network_
         batch = len(X) if config.batch_size is None else min(config.batch_size, len(X))
         net.weight_decay = float(self.alpha) / batch  # scikit-learn divides the L2 term by the batch's size
-        pre, body = net.split_preprocessing()
-        X = _through(pre, X)
-        scorer = None
-        if X_val is not None:
-            X_val = _through(pre, X_val)
-            scorer = partial(self._validation_score, body, X_val, t_val)
-        watch = _Watch(body, float(self.tol), int(self.n_iter_no_change), scorer,
+        scorer = None if X_val is None else partial(self._validation_score, net, X_val, t_val)
+        trainer = Trainer(net, config)  # a class weighting is a loss setting the engine declines: the layers train
+        watch = _Watch(trainer.keeper, Stall(float(self.tol), int(self.n_iter_no_change)), scorer,
                        adaptive=config.lr_schedule == "adaptive", stop=self.solver != "lbfgs" and not incremental,
                        verbose=bool(self.verbose))
         try:
-            history = train(body, X, targets, on_epoch=watch, **{**asdict(config), "engine": self._engine(config)})
+            history = trainer.fit(X, targets, on_epoch=watch)
         except ParameterError as error:
             raise self._speaking_as_estimator(error) from None
         watch.restore_best()
@@ -352,10 +291,6 @@ class _MLP(BaseEstimator):
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "network_")
-
-    def _engine(self, config):
-        """The ``engine`` setting this fit trains with."""
-        return config.engine
 
     def _outputs(self, X):
         """The network's outputs (logits or values) for raw ``X``, checked with scikit-learn's tools."""
@@ -386,7 +321,7 @@ class MLPClassifier(ClassifierMixin, _MLP):
     batch_size : int or "auto" (``min(200, n_samples)``); learning_rate_init : float > 0, default 0.001
     learning_rate : {"constant", "invscaling", "adaptive"}, the schedule; power_t : invscaling's exponent
     max_iter : int, epochs (lbfgs: iterations); tol, n_iter_no_change : the stopping rule (see ``_Watch``)
-    shuffle : bool; False is refused while ``model.train`` has no such setting (it always shuffles)
+    shuffle : bool; False keeps the samples' own order in every epoch
     random_state : None, int or RandomState: the initial weights, the shuffles, the held-out split
     verbose : print the loss after each epoch; warm_start : ``fit`` continues from the fitted weights
     early_stopping, validation_fraction : hold out this fraction (stratified), stop on its accuracy and
@@ -462,11 +397,6 @@ class MLPClassifier(ClassifierMixin, _MLP):
             return None
         return compute_class_weight(self.class_weight, classes=self.classes_, y=y).tolist()
 
-    def _engine(self, config):
-        # The engine runs unweighted losses, and its check against the layers (on the first rows) cannot see a
-        # weighting when those rows share one class: a weighted loss trains on the layers.
-        return config.engine if self._weights is None else "layers"
-
     def _head(self, targets):
         """The loss and output width for K classes: one logit with the fused sigmoid-BCE, or K with softmax."""
         k = len(self.classes_)
@@ -479,9 +409,9 @@ class MLPClassifier(ClassifierMixin, _MLP):
         super()._build(arch, X, targets, seed)
         self.network_.classes = self.classes_.tolist()
 
-    def _validation_score(self, body, X_val, t_val):
-        """Accuracy on the (already standardised) held-out set."""
-        return float(np.mean(body.predict(X_val) == t_val))
+    def _validation_score(self, net, X_val, t_val):
+        """Accuracy on the held-out set."""
+        return float(np.mean(net.predict(X_val) == t_val))
 
     def predict_log_proba(self, X):
         """``log(predict_proba(X))`` (N, K): −inf where a probability rounds to 0, as scikit-learn's."""
@@ -544,9 +474,9 @@ class MLPRegressor(RegressorMixin, _MLP):
         self.out_activation_ = "identity"
         return MSELoss(), self.n_outputs_
 
-    def _validation_score(self, body, X_val, t_val):
+    def _validation_score(self, net, X_val, t_val):
         """R² on the held-out set (the same in standardised units: each output's R² ignores its scale)."""
-        return float(r2_score(t_val.reshape(len(t_val), -1), body.predict(X_val)))
+        return float(r2_score(t_val.reshape(len(t_val), -1), net.predict(X_val)))
 
     def predict(self, X):
         """Predictions in the targets' units: (N,) for one output, else (N, T)."""

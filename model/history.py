@@ -9,11 +9,15 @@ from .atomic import atomic_write
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss became NaN, infinite, or exploded; the network holds its last good parameters."""
+    """The loss became NaN, infinite, or exploded; the network holds its last good parameters.
 
-    def __init__(self, message, history):
+    ``kept`` is the run's ``model.keeper.Keeper`` (None when raised elsewhere): ``kept.restore()`` puts back
+    the best validation epoch's weights (else the last good ones), ``kept.epoch`` and ``kept.why`` say which.
+    """
+
+    def __init__(self, message, history, kept=None):
         super().__init__(message)
-        self.history = history
+        self.history, self.kept = history, kept
 
 
 class TrainingInterrupted(KeyboardInterrupt):

@@ -137,7 +137,7 @@ class NpzReader:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *_exception):
         self.close()
 
     def _entry(self, name):

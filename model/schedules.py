@@ -13,7 +13,7 @@ Each schedule is a small object: ``after_epoch(samples_seen, loss)`` returns the
 
 import math
 
-from layers.validation import ParameterError
+from layers.validation import ParameterError, check_count, check_real
 
 SCHEDULES = ("constant", "invscaling", "adaptive")
 
@@ -34,16 +34,27 @@ class InvScaling:
         return self.initial / (samples_seen + 1) ** self.power_t
 
 
+class Stall:
+    """scikit-learn's count of epochs without improvement: how many in a row ``value`` (lower is better) has
+    failed to fall below the best so far by ``tol``."""
+
+    def __init__(self, tol, patience):
+        self.tol, self.patience, self.best, self.count = tol, patience, math.inf, 0
+
+    def update(self, value):
+        """Count ``value``; True once more than ``patience`` epochs in a row have failed to improve."""
+        self.count = self.count + 1 if value > self.best - self.tol else 0
+        self.best = min(self.best, value)
+        return self.count > self.patience
+
+
 class Adaptive:
     def __init__(self, lr, tol=1e-4, n_iter_no_change=10):
-        self.lr, self.tol, self.patience = lr, tol, n_iter_no_change
-        self.best, self.stalled = math.inf, 0
+        self.lr, self.stall = lr, Stall(tol, n_iter_no_change)
 
     def after_epoch(self, samples_seen, loss):
-        self.stalled = self.stalled + 1 if loss > self.best - self.tol else 0
-        self.best = min(self.best, loss)
-        if self.stalled > self.patience:
-            self.lr, self.stalled = self.lr / 5, 0
+        if self.stall.update(loss):
+            self.lr, self.stall.count = self.lr / 5, 0
         return self.lr
 
 
@@ -52,13 +63,8 @@ def make_schedule(name, lr, power_t=0.5, tol=1e-4, n_iter_no_change=10):
     if name not in SCHEDULES:
         raise ParameterError("train", "lr_schedule", f"must be one of {', '.join(SCHEDULES)}, got {name!r}")
     if name == "invscaling":
-        if not (isinstance(power_t, (int, float)) and math.isfinite(power_t) and power_t >= 0):
-            raise ParameterError("train", "power_t", f"must be a finite number >= 0, got {power_t!r}")
-        return InvScaling(lr, power_t)
+        return InvScaling(lr, check_real(power_t, "power_t", "train", "[0, inf)"))
     if name == "adaptive":
-        if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol >= 0):
-            raise ParameterError("train", "tol", f"must be a finite number >= 0, got {tol!r}")
-        if isinstance(n_iter_no_change, bool) or not isinstance(n_iter_no_change, int) or n_iter_no_change < 1:
-            raise ParameterError("train", "n_iter_no_change", f"must be a positive integer, got {n_iter_no_change!r}")
-        return Adaptive(lr, tol, n_iter_no_change)
+        patience = check_count(n_iter_no_change, "n_iter_no_change", "train")
+        return Adaptive(lr, check_real(tol, "tol", "train", "[0, inf)"), patience)
     return Constant(lr)

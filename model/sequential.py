@@ -241,16 +241,18 @@ class Sequential:
 
     def save(self, path):
         """Write the architecture (JSON), parameters, buffers, classes and dtype to an ``.npz``, atomically."""
-        from .serialization import save
+        from . import serialization  # reads and writes layer lists; it imports no network
 
-        return save(self, path)
+        return serialization.save(self, path)
 
     @classmethod
     def load(cls, path):
-        """Read a model file (see ``model.load``); ``ValueError`` if it holds another class of model."""
-        from .serialization import load
+        """Read a model file as whichever of ``Sequential`` and its subclasses it names (``model.load``);
+        ``ValueError`` if it holds another class of model than ``cls``."""
+        from . import serialization
 
-        net = load(path)
+        classes = [Sequential, *Sequential.__subclasses__()]  # the library's: TwoLayerNet
+        net = serialization.load(path, {c.__name__: c for c in classes if c.__module__.startswith("model.")})
         if not isinstance(net, cls):
             raise ValueError(f"{path}: holds a {type(net).__name__}, not a {cls.__name__}; use model.load")
         return net

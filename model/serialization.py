@@ -1,22 +1,19 @@
 """Saving and loading networks: one ``.npz`` holding the architecture as JSON text and the arrays.
 
-Format ``cs231n-handprop/Sequential/2`` (written now):
+Format ``cs231n-handprop/Sequential/2``: ``format`` (the marker); ``architecture``, JSON text of the model
+class (``Sequential`` or ``TwoLayerNet``), each layer's type and ``config()``, the loss's, ``weight_decay``,
+``dtype``, ``classes``, ``feature_names`` and, for ``TwoLayerNet``, its constructor arguments (``init``);
+``param:<key>`` for every entry of ``params`` and ``buffer:<layer index>:<name>`` for every layer's
+``buffers``. Files of format ``cs231n-handprop/TwoLayerNet/1`` (the first release) still load.
 
-- ``format``: the marker string;
-- ``architecture``: JSON text — the model class (``Sequential`` or ``TwoLayerNet``), each layer's type
-  and ``config()``, the loss's type and config, ``weight_decay``, ``dtype``, ``classes``,
-  ``feature_names`` and, for ``TwoLayerNet``, its constructor arguments;
-- ``param:<key>`` for every entry of ``params``; ``buffer:<layer index>:<name>`` for every layer's
-  ``buffers`` (a ``Standardize`` layer's mean and scale, BatchNorm's running statistics).
-
-Files of format ``cs231n-handprop/TwoLayerNet/1`` (the first release) still load.
-
-Loading trusts nothing in the file, in the spirit of ``torch.load(weights_only=True)``: a model file
-holds no code and may name only the layer types below. Through ``NpzReader`` only the members the format defines
-are read (any other is refused unread); the architecture is bounded (its length, nesting, numbers, layer
-count and total size); every array's shape and dtype is checked from its header against the
-architecture **before** the network is built; buffers are checked (finite, variances >= 0, scales > 0).
-Each refusal is one ``ValueError``, ``"{path}: not a model file or damaged: {reason}"``.
+Loading trusts nothing in the file, in the spirit of ``torch.load(weights_only=True)``: a model file holds
+no code and names only the library's classes (``model.registry``), each config checked against its
+constructor. ``NpzReader`` reads only the members the format defines; the architecture is bounded (length,
+nesting, numbers, layer count, total size); the arrays each object holds are found by building it at small
+probe widths (``declared_arrays``), so every array's header is checked against the architecture **before**
+the network is built; buffers are checked (finite, variances >= 0, scales > 0). Each refusal is one
+``ValueError``, ``"{path}: not a model file or damaged: {reason}"``. The model classes are the caller's
+(``Sequential.load`` passes them), so this module imports no network.
 """
 
 import json
@@ -25,69 +22,78 @@ import re
 
 import numpy as np
 
-import layers as layer_module
 from layers.standardize import Standardize
 
 from .atomic import atomic_write
-from .net import TwoLayerNet
 from .npz_reader import NUMERIC, TEXT, NpzReader, one_line
-from .sequential import Sequential
+from .factory import make
+from .registry import FLAG, LIBRARY, MAX_WIDTH, NUMBER, WEIGHTS, WIDTH, config_kinds, library_class, named
 
 FORMAT = "cs231n-handprop/Sequential/2"
 FORMAT_V1 = "cs231n-handprop/TwoLayerNet/1"
-MODEL_CLASSES = {"Sequential": Sequential, "TwoLayerNet": TwoLayerNet}
+MODEL_CLASSES = ("Sequential", "TwoLayerNet")
 DTYPES = ("float32", "float64")
 
 # Bounds on what a model file may declare, all checked before anything is allocated.
-MAX_WIDTH = 1_000_000  # features of one layer
 MAX_LAYERS = 1_000
 MAX_NUMBERS = 200_000_000  # parameters and buffers together (1.6 GB in float64)
 MAX_ARCHITECTURE_CHARS = 1 << 22  # of JSON text
 MAX_NESTING = 16  # of JSON brackets; the format itself nests 4 deep
 MAX_DIGITS = 20  # of one integer in the JSON text
 
-# What a config value may be: a width (a positive int <= MAX_WIDTH that sizes arrays, always given),
-# a number, or a flag (a bool). Keys other than widths may be left out: the constructor's default holds.
-WIDTH, NUMBER, FLAG, WEIGHTS = "width", "number", "flag", "weights"
-
-#: The layer types that may stand where layers stand, with the keys of their config. Not the gates
-#: (Add, Multiply, Max, Copy take two inputs or give two outputs), not a loss.
-LAYERS = {
-    "Linear": {"in_features": WIDTH, "out_features": WIDTH, "bias": FLAG},
-    "ReLU": {}, "LeakyReLU": {"alpha": NUMBER}, "Sigmoid": {}, "Tanh": {}, "Softmax": {},
-    "Dropout": {"p": NUMBER},
-    "BatchNorm": {"num_features": WIDTH, "momentum": NUMBER, "eps": NUMBER},
-    "Standardize": {"num_features": WIDTH},
+MISMATCH = "damaged architecture: the layer list does not match the model class"
+#: Two sets of small widths an object is built at to learn how its arrays' shapes follow its widths.
+PROBES = ((2, 3, 5, 7, 11, 13), (17, 19, 23, 29, 31, 37))
+#: What a config value of each kind must be: (test, the rule in words).
+KIND_RULES = {
+    WIDTH: (lambda v: _is_int(v) and 1 <= v <= MAX_WIDTH, f"a whole number in [1, {MAX_WIDTH:,}]"),
+    NUMBER: (lambda v: _is_int(v) or isinstance(v, float), "a number"),
+    FLAG: (lambda v: isinstance(v, bool), "true or false"),
+    WEIGHTS: (lambda v: isinstance(v, list) and 2 <= len(v) <= MAX_WIDTH and all(
+        _is_int(w) or isinstance(w, float) for w in v), "a list of numbers, one per class"),
 }
-#: The loss types a model may end with, with the keys of their config (a list of class weights).
-LOSSES = {"BCELoss": {"class_weight": WEIGHTS}, "SigmoidBCELoss": {"class_weight": WEIGHTS},
-          "CrossEntropyLoss": {"class_weight": WEIGHTS}, "SoftmaxCrossEntropyLoss": {"class_weight": WEIGHTS},
-          "MSELoss": {}}
-#: ``TwoLayerNet``'s constructor arguments, as its ``config()`` names them.
-TWO_LAYER_INIT = {"input_dim": WIDTH, "hidden_dim": WIDTH, "hidden_bias": FLAG, "fused": FLAG,
-                  "weight_decay": NUMBER, "standardize": FLAG}
 #: Buffers whose values have a range beyond being finite: (layer type, buffer) -> (test, the rule in words).
 BUFFER_RANGES = {("BatchNorm", "running_var"): (lambda v: v >= 0, ">= 0 (a variance)"),
                  ("Standardize", "scale"): (lambda v: v > 0, "> 0")}
 
 
-def _class(name):
-    """The library class of a layer or loss type named in ``LAYERS`` or ``LOSSES``."""
-    return Standardize if name == "Standardize" else getattr(layer_module, name)
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
-def declared_arrays(kind, config):
-    """``({param: shape}, {buffer: shape})`` that a layer of type ``kind`` holds, from its config alone."""
-    if kind == "Linear":
-        d_in, d_out = config["in_features"], config["out_features"]
-        return ({"W": (d_in, d_out), "b": (d_out,)} if config.get("bias", True) else {"W": (d_in, d_out)}), {}
-    if kind == "BatchNorm":
-        d = (config["num_features"],)
-        return {"gamma": d, "beta": d}, {"running_mean": d, "running_var": d}
-    if kind == "Standardize":
-        d = (config["num_features"],)
-        return {}, {"mean": d, "scale": d}
-    return {}, {}
+def declared_arrays(cls, config, held):
+    """``{member: shape}`` of the arrays ``held(cls(**config))`` names, found without building it at its size.
+
+    ``cls`` is built at the two ``PROBES``' widths: a dimension equal to a probe width stands for that width
+    (any other is a constant), and the shapes read off the first probe must predict the second's exactly.
+    """
+    widths = [key for key, kind in config_kinds(cls).items() if kind == WIDTH and key in config]
+    if len(widths) > len(PROBES[0]):
+        raise ValueError(f"damaged architecture: {cls.__name__} has more than {len(PROBES[0])} widths")
+    first, second = (held(cls(**{**config, **dict(zip(widths, probe, strict=False))})) for probe in PROBES)
+
+    def at(sizes):
+        size_of = dict(zip(PROBES[0], sizes, strict=False))
+        return {member: tuple(size_of.get(d, d) for d in shape) for member, shape in first.items()}
+
+    if at(PROBES[1]) != second:
+        raise ValueError(f"damaged architecture: the arrays of {cls.__name__} do not follow its widths")
+    return at([config[key] for key in widths])
+
+
+def _layer_arrays(layer, i):
+    """``{member: shape}`` of one layer's arrays, named as a ``Sequential``'s file names them at index ``i``."""
+    members = {f"param:{i}.{name}": np.shape(v) for name, v in getattr(layer, "params", {}).items()}
+    members.update({f"buffer:{i}:{name}": np.shape(v) for name, v in getattr(layer, "buffers", {}).items()})
+    return members
+
+
+def _net_arrays(net):
+    """``{member: shape}`` of every array a network holds, named as its file names them."""
+    members = {f"param:{key}": np.shape(v) for key, v in net.params.items()}
+    members.update({f"buffer:{i}:{name}": np.shape(v) for i, layer in enumerate(net.layers)
+                    for name, v in getattr(layer, "buffers", {}).items()})
+    return members
 
 
 # ------------------------------------------------------------------ saving
@@ -102,17 +108,17 @@ def architecture(net):
     cls = type(net).__name__
     if cls not in MODEL_CLASSES:
         raise ValueError(f"cannot save a {cls}: only Sequential and TwoLayerNet models are saved")
-    for obj, allowed in [(layer, LAYERS) for layer in net.layers] + [(net.criterion, LOSSES)]:
-        name = type(obj).__name__
-        if name not in allowed or _class(name) is not type(obj):
-            role = "as its loss" if allowed is LOSSES else "as a layer"
-            raise ValueError(f"cannot save a model holding a {name} {role}: only this library's layers can be named "
-                             f"in a model file (layers: {', '.join(LAYERS)}; losses: {', '.join(LOSSES)})")
+    for obj, role in [(layer, "layer") for layer in net.layers] + [(net.criterion, "loss")]:
+        if library_class(obj, role) is None:
+            raise ValueError(f"cannot save a model holding a {type(obj).__name__} "
+                             f"{'as its loss' if role == 'loss' else 'as a layer'}: only this library's layers can be "
+                             f"named in a model file (layers: {', '.join(named('layer'))}; losses: "
+                             f"{', '.join(named('loss'))})")
     arch = {"class": cls, "layers": [_spec(layer) for layer in net.layers], "loss": _spec(net.criterion),
             "weight_decay": net.weight_decay, "dtype": net.dtype.name,
             "classes": None if net.classes is None else list(net.classes),
             "feature_names": None if net.feature_names is None else [str(f) for f in net.feature_names]}
-    if isinstance(net, TwoLayerNet):
+    if callable(getattr(net, "config", None)):
         arch["init"] = net.config()
     return arch
 
@@ -134,8 +140,8 @@ def save(net, path):
 # ------------------------------------------------------------------ loading
 
 
-def load(path):
-    """Read a model written by ``save`` (or by the first release); returns the right class.
+def load(path, model_classes):
+    """Read a model written by ``save`` (or by the first release) as one of ``model_classes`` (name -> class).
 
     Raises
     ------
@@ -149,19 +155,19 @@ def load(path):
     """
     try:
         with NpzReader(path) as npz:
-            return _read_model(npz)
+            return _read_model(npz, model_classes)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{path}: not a model file or damaged: {one_line(exc, 400)}") from None
 
 
-def _read_model(npz):
+def _read_model(npz, model_classes):
     if "format" not in npz.names:
         raise ValueError("not a model file of this project (no format marker)")
     marker = _text(npz, "format", max_chars=64)
     if marker == FORMAT:
-        return _from_v2(npz)
+        return _from_v2(npz, model_classes)
     if marker == FORMAT_V1:
-        return _from_v1(npz)
+        return _from_v1(npz, model_classes["TwoLayerNet"])
     raise ValueError(f"unknown format {one_line(repr(marker), 80)} (this version reads {FORMAT} and {FORMAT_V1})")
 
 
@@ -174,39 +180,54 @@ def _text(npz, member, max_chars):
     return str(npz.read(member, header)[()])
 
 
-def _from_v2(npz):
+def _from_v2(npz, model_classes):
     arch = _parse_architecture(_text(npz, "architecture", MAX_ARCHITECTURE_CHARS))
-    dtype = _dtype(arch.get("dtype", "float64"))
-    specs = _layer_specs(arch.get("layers"))
-    loss = _checked_spec(arch.get("loss"), LOSSES, "loss")
-    init = _checked_config("TwoLayerNet", arch.get("init"), TWO_LAYER_INIT) if arch["class"] == "TwoLayerNet" else None
-    weight_decay = _checked_value("the architecture", "weight_decay", arch.get("weight_decay", 0.0), NUMBER)
-    params, buffers = _declared(specs, loss, init)
-    _check_total(list(params.values()) + list(buffers.values()))
-    headers = _check_members(npz, params, buffers)
+    cls, dtype = model_classes.get(arch["class"]), _dtype(arch.get("dtype", "float64"))
+    if cls is None:
+        raise ValueError(f"damaged architecture: no model class {arch['class']} is loaded")
+    members, build = (_sequential if arch["class"] == "Sequential" else _from_init)(arch, cls, dtype)
+    _check_total(members.values())
+    headers = _check_members(npz, members)
     # Everything the file declares fits: only now is anything the size of the model allocated.
-    if init is not None:
-        net = TwoLayerNet(**init, seed=0, dtype=dtype)
-    else:
-        net = Sequential([_make(kind, config, dtype) for kind, config in specs], _class(loss[0])(), weight_decay)
-    _check_built(net, params, buffers)
+    net = build()
+    if _net_arrays(net) != members:
+        raise ValueError(MISMATCH)
     _fill(net, npz, headers)
     net.classes = _names(arch.get("classes"), "classes", _n_classes(net), (int, str))
     net.feature_names = _names(arch.get("feature_names"), "feature_names", net.input_dim, (str,))
     return net
 
 
-def _declared(specs, loss, init):
-    """``({key: shape}, {(layer index, name): shape})``: the parameters and buffers the layer list declares,
-    keyed as the file names them (``"{i}.{name}"``, or a ``TwoLayerNet``'s handout names when ``init``)."""
-    arrays = [declared_arrays(kind, config) for kind, config in specs]
-    if init is not None:
-        keys = _two_layer_keys(init, specs, loss)
-    else:
-        keys = {(i, name): f"{i}.{name}" for i, (params, _) in enumerate(arrays) for name in params}
-    params = {keys[i, name]: shape for i, (declared, _) in enumerate(arrays) for name, shape in declared.items()}
-    buffers = {(i, name): shape for i, (_, declared) in enumerate(arrays) for name, shape in declared.items()}
-    return params, buffers
+def _sequential(arch, cls, dtype):
+    """The arrays a ``Sequential``'s layer list declares, and how to build it once they are checked."""
+    specs = _layer_specs(arch.get("layers"))
+    loss_class, loss_config = _checked_spec(arch.get("loss"), "loss")
+    weight_decay = arch.get("weight_decay", 0.0)
+    if not KIND_RULES[NUMBER][0](weight_decay):
+        raise ValueError(f"damaged architecture: weight_decay must be a number, got {one_line(repr(weight_decay), 40)}")
+    members = {}
+    for i, (layer_class, config) in enumerate(specs):
+        members.update(declared_arrays(layer_class, config, lambda layer, i=i: _layer_arrays(layer, i)))
+
+    def build():
+        stack = [make(None, layer_class.__name__, **config, dtype=dtype) for layer_class, config in specs]
+        return cls(stack, loss_class(**loss_config), weight_decay)
+
+    return members, build
+
+
+def _from_init(arch, cls, dtype):
+    """The arrays a model class built from its constructor's arguments (``init``) declares, and how to build
+    it once they are checked; the file's layer list must be the one they build."""
+    init = _checked_config(cls, arch.get("init"))
+
+    def build():
+        net = cls(**init, seed=0, dtype=dtype)
+        if [_spec(obj) for obj in [*net.layers, net.criterion]] != [*(arch.get("layers") or []), arch.get("loss")]:
+            raise ValueError(MISMATCH)
+        return net
+
+    return declared_arrays(cls, init, _net_arrays), build
 
 
 # ------------------------------------------------------------------ the architecture, checked
@@ -268,25 +289,26 @@ def _layer_specs(specs):
     if not isinstance(specs, list) or not 1 <= len(specs) <= MAX_LAYERS:
         found = f"{len(specs)} layers" if isinstance(specs, list) else one_line(repr(specs), 60)
         raise ValueError(f"damaged architecture: it must list 1 to {MAX_LAYERS:,} layers, found {found}")
-    return [_checked_spec(spec, LAYERS, "layer") for spec in specs]
+    return [_checked_spec(spec, "layer") for spec in specs]
 
 
-def _checked_spec(spec, allowed, role):
-    """``(type name, config)`` of one layer or loss entry, checked against ``allowed`` (``LAYERS`` or ``LOSSES``)."""
+def _checked_spec(spec, role):
+    """``(class, config)`` of one layer or loss entry: a library class of that ``role``, its config checked."""
     if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
         raise ValueError(f"damaged architecture: a {role} entry is {one_line(repr(spec), 80)}")
-    name = spec["type"]
+    name, allowed = spec["type"], named(role)
     if name not in allowed:
-        if name in LAYERS or name in LOSSES or name in layer_module.__all__:
+        if name in LIBRARY:
             raise ValueError(f"the architecture names {name} as a {role}, where only {', '.join(allowed)} may stand")
         raise ValueError(f"the architecture names an unknown {role} type {one_line(repr(name), 60)} "
                          f"(known: {', '.join(sorted(allowed))})")
-    return name, _checked_config(name, spec.get("config", {}), allowed[name])
+    return LIBRARY[name], _checked_config(LIBRARY[name], spec.get("config", {}))
 
 
-def _checked_config(owner, config, kinds):
-    """``config`` after checking its keys are ``kinds``'s (every width given) and each value is of its kind."""
-    shown = one_line(repr(config), 80)
+def _checked_config(cls, config):
+    """``config`` after checking its keys are those ``cls``'s constructor takes (every width given) and each
+    value is of its kind."""
+    owner, shown, kinds = cls.__name__, one_line(repr(config), 80), config_kinds(cls)
     if not isinstance(config, dict):
         raise ValueError(f"damaged architecture: the config of {owner} is {shown}")
     unexpected = sorted(set(config) - set(kinds))
@@ -295,40 +317,10 @@ def _checked_config(owner, config, kinds):
         what = f"unexpected {one_line(repr(unexpected[0]), 40)}" if unexpected else f"{missing[0]} missing"
         raise ValueError(f"damaged architecture: cannot build {owner}({shown}): {what}")
     for key, value in config.items():
-        _checked_value(owner, key, value, kinds[key])
+        test, rule = KIND_RULES[kinds[key]]
+        if not test(value):
+            raise ValueError(f"damaged architecture: {key} of {owner} must be {rule}, got {one_line(repr(value), 40)}")
     return config
-
-
-def _checked_value(owner, key, value, kind):
-    is_int = isinstance(value, int) and not isinstance(value, bool)
-    if kind == WIDTH and not (is_int and 1 <= value <= MAX_WIDTH):
-        expected = f"a whole number in [1, {MAX_WIDTH:,}]"
-    elif kind == NUMBER and not (is_int or isinstance(value, float)):
-        expected = "a number"
-    elif kind == FLAG and not isinstance(value, bool):
-        expected = "true or false"
-    elif kind == WEIGHTS and not (isinstance(value, list) and 2 <= len(value) <= MAX_WIDTH and all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
-        expected = "a list of numbers, one per class"
-    else:
-        return value
-    raise ValueError(f"damaged architecture: {key} of {owner} must be {expected}, got {one_line(repr(value), 40)}")
-
-
-def _two_layer_keys(init, specs, loss):
-    """``(layer index, name) -> key`` of a ``TwoLayerNet``'s parameters (the handout's names), after checking
-    its constructor arguments describe the layer list; read off a copy built at width 1, which costs nothing."""
-    template = TwoLayerNet(**{**init, "input_dim": 1, "hidden_dim": 1}, seed=0)
-    if ([type(layer).__name__ for layer in template.layers] != [kind for kind, _ in specs]
-            or type(template.criterion).__name__ != loss[0]):
-        raise ValueError("damaged architecture: the layer list does not match the model class")
-    first = next(config for kind, config in specs if kind == "Linear")
-    if (first["in_features"], first["out_features"]) != (init["input_dim"], init["hidden_dim"]):
-        raise ValueError(f"damaged architecture: TwoLayerNet's input_dim and hidden_dim ({init['input_dim']}, "
-                         f"{init['hidden_dim']}) disagree with its first layer ({first['in_features']}, "
-                         f"{first['out_features']})")
-    slots = [(i, name) for i, layer in enumerate(template.layers) for name in layer.params]
-    return dict(zip(slots, template.params, strict=True))  # ``params`` lists the layers' arrays in this order
 
 
 def _check_total(shapes):
@@ -341,17 +333,24 @@ def _check_total(shapes):
 # ------------------------------------------------------------------ the arrays, checked from their headers
 
 
-def _check_members(npz, params, buffers):
+def _check_members(npz, members):
     """The ``.npy`` header of every array the architecture declares, each checked against it; any
     member the format does not define is refused unread."""
     stored = {name[len("param:"):] for name in npz.names if name.startswith("param:")}
-    if stored != set(params):
-        raise ValueError(f"the file holds parameters {sorted(stored)}, the architecture needs {sorted(params)}")
-    members = {f"param:{key}": (shape, f"parameter {key!r}") for key, shape in params.items()}
-    members.update({f"buffer:{i}:{name}": (shape, f"buffer {name!r} of layer {i}")
-                    for (i, name), shape in buffers.items()})
+    declared = {member[len("param:"):] for member in members if member.startswith("param:")}
+    if stored != declared:
+        raise ValueError(f"the file holds parameters {sorted(stored)}, the architecture needs {sorted(declared)}")
     _refuse_others(npz, members, {"format", "architecture"})
-    return {member: _array_header(npz, member, shape, what) for member, (shape, what) in members.items()}
+    return {member: _array_header(npz, member, shape, _described(member)) for member, shape in members.items()}
+
+
+def _described(member):
+    """``"parameter 'w1'"`` or ``"buffer 'mean' of layer 0"``: a member as a refusal names it."""
+    store, _, rest = member.partition(":")
+    if store == "param":
+        return f"parameter {rest!r}"
+    index, _, name = rest.partition(":")
+    return f"buffer {name!r} of layer {index}"
 
 
 def _refuse_others(npz, members, scalars):
@@ -372,28 +371,16 @@ def _array_header(npz, member, shape, what):
     return header
 
 
-def _make(kind, config, dtype):
-    """A fresh layer of a checked spec; a layer holding arrays gets them in ``dtype``."""
-    params, buffers = declared_arrays(kind, config)
-    return _class(kind)(**config, dtype=dtype) if params or buffers else _class(kind)(**config)
+def _fill(net, npz, headers, member=lambda name: name):
+    """Read every array into the network, refusing non-finite values and buffers out of their range.
 
-
-def _check_built(net, params, buffers):
-    """The built network holds exactly the arrays the file was checked against (no allocation surprise)."""
-    built_params = {key: np.shape(value) for key, value in net.params.items()}
-    built_buffers = {(i, name): np.shape(value) for i, layer in enumerate(net.layers)
-                     for name, value in getattr(layer, "buffers", {}).items()}
-    if built_params != params or built_buffers != buffers:
-        raise ValueError("damaged architecture: the layer list does not match the model class")
-
-
-def _fill(net, npz, headers):
-    """Read every array into the network, refusing non-finite values and buffers out of their range."""
+    ``member`` names the file's member of a format 2 name (format 1 named them otherwise)."""
     for key, target in net.params.items():
-        net.params[key] = _value(npz, f"param:{key}", headers, target, f"model parameters are not finite ({key!r})")
+        net.params[key] = _value(npz, member(f"param:{key}"), headers, target,
+                                 f"model parameters are not finite ({key!r})")
     for i, layer in enumerate(net.layers):
         for name, target in getattr(layer, "buffers", {}).items():
-            value = _value(npz, f"buffer:{i}:{name}", headers, target,
+            value = _value(npz, member(f"buffer:{i}:{name}"), headers, target,
                            f"model buffers are not finite (buffer {name!r} of layer {i})")
             test, rule = BUFFER_RANGES.get((type(layer).__name__, name), (None, None))
             if test is not None and not test(value).all():
@@ -431,20 +418,16 @@ def _names(value, what, count, kinds):
 # ------------------------------------------------------------------ the first release's files
 
 
-#: Format 1's scalars and their dtype kinds; its arrays follow from them (``_v1_arrays``).
+#: Format 1's scalars and their dtype kinds; its arrays are a ``TwoLayerNet``'s, named otherwise (``_v1_member``).
 V1_SCALARS = {"input_dim": "iu", "hidden_dim": "iu", "hidden_bias": "b", "fused": "b"}
 
 
-def _v1_arrays(input_dim, hidden_dim, hidden_bias, fused):
-    """Format 1's arrays, member -> shape: the handout's parameters and the standardisation."""
-    arrays = {"param_w1": (input_dim, hidden_dim), "param_w2": (hidden_dim, 1), "param_b": (1,),
-              "x_mean": (input_dim,), "x_scale": (input_dim,)}
-    if hidden_bias:
-        arrays["param_b1"] = (hidden_dim,)
-    return arrays
+def _v1_member(name):
+    """Format 1's name of a format 2 member: ``param_w1``, ``x_mean``, ``x_scale``."""
+    return {"buffer:0:mean": "x_mean", "buffer:0:scale": "x_scale"}.get(name) or name.replace("param:", "param_")
 
 
-def _from_v1(npz):
+def _from_v1(npz, cls):
     missing = sorted({"dtype", *V1_SCALARS} - npz.names)
     if missing:
         raise ValueError(f"the file is missing {missing[0]!r}")
@@ -454,19 +437,15 @@ def _from_v1(npz):
         if header.shape != ():
             raise ValueError(f"{name} has shape {header.shape}, format 1 stores one value")
         init[name] = npz.read(name, header)[()].item()
-    init = _checked_config("TwoLayerNet", init, TWO_LAYER_INIT)
+    init = _checked_config(cls, init)
     dtype = _dtype(_text(npz, "dtype", max_chars=16))
-    arrays = _v1_arrays(**init)
-    _check_total(arrays.values())
-    members = {member: (shape, member) for member, shape in arrays.items()}
+    declared = declared_arrays(cls, init, _net_arrays)
+    _check_total(declared.values())
+    members = {_v1_member(name): shape for name, shape in declared.items()}
     _refuse_others(npz, members, {"format", "dtype", *V1_SCALARS})
-    headers = {member: _array_header(npz, member, shape, what) for member, (shape, what) in members.items()}
-    net = TwoLayerNet(**init, seed=0, dtype=dtype)
-    params = {member[len("param_"):]: shape for member, shape in arrays.items() if member.startswith("param_")}
-    _check_built(net, params, {(0, "mean"): arrays["x_mean"], (0, "scale"): arrays["x_scale"]})
-    for key, target in net.params.items():
-        net.params[key] = _value(npz, f"param_{key}", headers, target, f"model parameters are not finite ({key!r})")
-    standardisation = [_value(npz, member, headers, target, f"the standardisation ({member}) is not finite")
-                       for member, target in (("x_mean", net.standardizer.mean), ("x_scale", net.standardizer.scale))]
-    net.standardizer.set(*standardisation)
+    headers = {name: _array_header(npz, name, shape, name) for name, shape in members.items()}
+    net = cls(**init, seed=0, dtype=dtype)
+    if _net_arrays(net) != declared:
+        raise ValueError(MISMATCH)
+    _fill(net, npz, headers, _v1_member)
     return net

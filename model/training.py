@@ -13,18 +13,18 @@
 
 import math
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 
 import numpy as np
 
-from layers.validation import ParameterError, check_count
+from layers.validation import ParameterError, check_count, check_real
 
 from .batches import Shuffler
 from .engine import Engine, unsupported_reason
 from .history import History, TrainingDiverged, TrainingInterrupted
 from .inputs import check_Xy
+from .keeper import Keeper
 from .optim import OPTIMIZERS, lbfgs, make_optimizer
-from .parameters import Snapshot
 from .predict import ROWS as PREDICT_ROWS, count_correct, evaluate_checked
 from .schedules import make_schedule
 
@@ -92,8 +92,8 @@ class TrainingConfig:
         spec = OPTIMIZERS[self.optimizer]
         if spec.default_lr is None and self.lr is not None:
             _refuse("lr", f"does not apply to {self.optimizer}, which sets its own steps; got {self.lr!r}")
-        if self.lr is not None and not (_is_number(self.lr) and math.isfinite(self.lr) and self.lr > 0):
-            _refuse("lr", f"must be a finite number > 0, got {self.lr!r}")
+        if self.lr is not None:
+            check_real(self.lr, "lr", "train", "(0, inf)")
         self.epochs = check_count(self.epochs, "epochs", "train")
         if self.epochs > MAX_EPOCHS:
             _refuse("epochs", f"must be at most {MAX_EPOCHS:,}, got {self.epochs:,}")
@@ -116,10 +116,6 @@ class TrainingConfig:
         """``lr``, or the optimizer's default when it is None (None for L-BFGS)."""
         return OPTIMIZERS[self.optimizer].default_lr if self.lr is None else float(self.lr)
 
-    def run(self, net, X, y, X_val=None, y_val=None, on_epoch=None):
-        """``train(net, X, y, X_val, y_val)`` with these settings."""
-        return train(net, X, y, X_val, y_val, on_epoch=on_epoch, **asdict(self))
-
 
 #: The settings ``train`` accepts, with their defaults: those of ``TrainingConfig``.
 SETTINGS = tuple(f.name for f in fields(TrainingConfig))
@@ -129,14 +125,10 @@ def _refuse(param, reason):
     raise ParameterError("train", param, reason)
 
 
-def _is_number(value):
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-
-
 # ------------------------------------------------------------------ the loop
 
 
-def train(net, X, y, X_val=None, y_val=None, on_epoch=None, chunk_rows=None, **settings):
+def train(net, X, y, X_val=None, y_val=None, on_epoch=None, chunk_rows=None, config=None, **settings):
     """Train ``net`` in place on ``(X, y)``; return its ``History``.
 
     Parameters
@@ -147,8 +139,9 @@ def train(net, X, y, X_val=None, y_val=None, on_epoch=None, chunk_rows=None, **s
     on_epoch : callable(epoch, history) or None, called after each epoch's metrics; returning True stops
         training there (the network keeps that epoch's weights)
     chunk_rows : int or None, the rows one block of the engine's large-batch work holds
-    **settings : the fields of ``TrainingConfig`` (optimizer, lr, epochs, batch_size, patience, seed,
-        engine, full_metrics), with its defaults
+    config : a ``TrainingConfig``, the settings as one object (then no ``**settings``)
+    **settings : or the fields of ``TrainingConfig`` (optimizer, lr, epochs, batch_size, patience, seed,
+        engine, full_metrics, ...), with its defaults
 
     Raises
     ------
@@ -161,9 +154,10 @@ def train(net, X, y, X_val=None, y_val=None, on_epoch=None, chunk_rows=None, **s
         training, or a parameter stops being finite; the network holds its last good parameters.
     """
     unknown = sorted(set(settings) - set(SETTINGS))
-    if unknown:
-        raise TypeError(f"train() got unknown settings {', '.join(unknown)}; it takes {', '.join(SETTINGS)}")
-    return Trainer(net, TrainingConfig(**settings), chunk_rows).fit(X, y, X_val, y_val, on_epoch)
+    if unknown or (config is not None and settings):
+        raise TypeError(f"train() got unknown settings {', '.join(unknown)}; it takes {', '.join(SETTINGS)}" if unknown
+                        else "train() takes a config or settings, not both")
+    return Trainer(net, config or TrainingConfig(**settings), chunk_rows).fit(X, y, X_val, y_val, on_epoch)
 
 
 class Trainer:
@@ -173,7 +167,8 @@ class Trainer:
         self.net, self.config = net, config
         self.chunk_rows = None if chunk_rows is None else check_count(chunk_rows, "chunk_rows", "train")
         self.history = History()
-        self.runner = self.guard = self.best = None  # made when the run starts
+        self.keeper = Keeper(net)  # the last good and the best weights (``model.keeper``)
+        self.runner, self.limit = None, None  # made when the run starts
 
     def fit(self, X, y, X_val=None, y_val=None, on_epoch=None):
         """Train on ``(X, y)``, watching ``(X_val, y_val)``; return the ``History``."""
@@ -237,11 +232,10 @@ class Trainer:
         # At full batch the first epoch's running loss *is* the loss before training, so the guard's limit is
         # set from it; otherwise from a pass over the data before the first step.
         lagging = self.batch_size >= len(self.data[1]) and not full_metrics
-        self.guard = _Guard(self.net, None if lagging else runner.evaluate(*self.data)["loss"], lagging)
-        self.best = _Best(self.net)
+        self._start_keeping(None if lagging else runner.evaluate(*self.data)["loss"], lagging)
         schedule, seen = self.config.schedule(), 0
         for epoch in range(1, self.config.epochs + 1):
-            self.history.lr.append(runner.lr)
+            self.history.lr.append(runner.optimizer.lr)
             steps, loss, acc = runner.epoch()
             self.history.steps += steps
             seen += len(self.data[1])
@@ -249,15 +243,14 @@ class Trainer:
             if self._end_epoch(epoch, train_m):
                 self.history.stopped_early = True
                 break
-            runner.lr = schedule.after_epoch(seen, train_m["loss"])
+            runner.optimizer.lr = schedule.after_epoch(seen, train_m["loss"])
         runner.reload()
 
     def _run_lbfgs(self):
         body, config = self.body, self.config
         self.runner = _LayerRunner(body, None, *self.data, Shuffler(len(self.data[1]), self.batch_size))
         self.history.train_metrics = "full"
-        self.guard = _Guard(self.net, self.runner.evaluate(*self.data)["loss"], lagging=False)
-        self.best = _Best(self.net)
+        self._start_keeping(self.runner.evaluate(*self.data)["loss"], lagging=False)
         stopped = []
 
         def on_iteration(iteration):
@@ -274,20 +267,42 @@ class Trainer:
         history = self.history
         val_m = self.runner.evaluate(*self.val) if self.val else None
         history.record(epoch, train_m, val_m)
-        self.guard.check(epoch, train_m["loss"], history, self.config.learning_rate)
-        if val_m is not None and self.best.improves(val_m["loss"]):
+        self._guard(epoch, train_m["loss"])
+        if val_m is not None and self.keeper.improves(val_m["loss"], epoch):
             history.best_epoch = epoch
         if self.on_epoch is not None and self.on_epoch(epoch, history) is True:
             return True
         patience = self.config.patience
         return patience is not None and epoch - history.best_epoch >= patience
 
+    def _start_keeping(self, initial_loss, lagging):
+        """The divergence limit (from the loss before training, or the first epoch's when ``lagging``) and the
+        keeper's first last-good state."""
+        self.limit = None if initial_loss is None else DIVERGENCE_FACTOR * max(initial_loss, 1.0)
+        self.keeper.start(lagging)
+
+    def _guard(self, epoch, loss):
+        """The divergence guard: a loss over the limit or not finite, or a non-finite parameter, puts the last
+        good weights back and raises ``TrainingDiverged``; else the epoch is good."""
+        if self.limit is None:
+            self.limit = DIVERGENCE_FACTOR * max(loss, 1.0) if math.isfinite(loss) else math.inf
+        finite = all(np.isfinite(p).all() for p in self.net.params.values())
+        if math.isfinite(loss) and loss <= self.limit and finite:
+            self.keeper.good(epoch)
+            return
+        self.keeper.restore_last_good()
+        lr = self.config.learning_rate
+        advice = f"try a lower learning rate than lr={lr:g}" if lr is not None else "the data may need rescaling"
+        raise TrainingDiverged(f"training diverged in epoch {epoch} (loss {loss:.3g}); parameters restored to the "
+                               f"last good ones; {advice}; or a layer's backward gives non-finite gradients (check it "
+                               "with the gradient checker)", self.history, self.keeper)
+
     # -------------------------------------------------------------- 4. finish
 
     def _finish(self, start):
         history = self.history
         if self.config.patience is not None and history.stopped_early and history.best_epoch:
-            self.best.restore()  # parameters and running statistics of the best epoch, together
+            self.keeper.restore()  # parameters and running statistics of the best epoch, together
             history.restored_best = True
             self.runner.reload()
         history.seconds = time.perf_counter() - start
@@ -297,73 +312,17 @@ class Trainer:
 
     def _keep_best(self, start):
         """After an interruption: the best epoch's state (or the last complete epoch's), and the metrics."""
-        history = self.history
+        history, keeper = self.history, self.keeper
         history.interrupted = True
-        best, guard = self.best, self.guard
-        if best is not None and history.best_epoch:
-            best.restore()
-            history.restored_best = True
-        elif guard is not None:
-            guard.last_good.restore()  # the end of the last complete epoch (the start, if none completed)
+        keeper.restore()
+        history.restored_best = keeper.best is not None
+        history.seconds = time.perf_counter() - start
         if self.runner is None:
-            history.seconds = time.perf_counter() - start
             history.final = {"epoch": 0}
             return
         self.runner.reload()
-        history.seconds = time.perf_counter() - start
         history.finish(self.runner.evaluate(*self.data), self.runner.evaluate(*self.val) if self.val else None)
-        if not history.restored_best:
-            history.final["epoch"] = guard.good_epoch if guard is not None else 0
-
-
-class _Guard:
-    """The divergence guard: the limit a training loss must stay under, and the last good state.
-
-    An epoch's running loss at full batch is that of the parameters the epoch *started* from
-    (``lagging``), so there the last good state is the previous epoch's end.
-    """
-
-    def __init__(self, net, initial_loss, lagging):
-        self.net = net
-        self.limit = None if initial_loss is None else DIVERGENCE_FACTOR * max(initial_loss, 1.0)
-        self.last_good = Snapshot(net)
-        self.good_epoch = 0  # the epoch whose end ``last_good`` holds (0: the start)
-        self.epoch_start = Snapshot(net) if lagging else None
-
-    def check(self, epoch, loss, history, lr):
-        if self.limit is None:
-            self.limit = DIVERGENCE_FACTOR * max(loss, 1.0) if math.isfinite(loss) else math.inf
-        finite = all(np.isfinite(p).all() for p in self.net.params.values())
-        if not (math.isfinite(loss) and loss <= self.limit and finite):
-            self.last_good.restore()
-            advice = (f"try a lower learning rate than lr={lr:g}" if lr is not None else "the data may need rescaling")
-            advice += "; or a layer's backward gives non-finite gradients (check it with the gradient checker)"
-            raise TrainingDiverged(f"training diverged in epoch {epoch} (loss {loss:.3g}); parameters restored to "
-                                   f"the last good ones; {advice}", history)
-        if self.epoch_start is None:
-            self.last_good.capture()
-            self.good_epoch = epoch
-        else:
-            self.last_good.take(self.epoch_start)
-            self.good_epoch = epoch - 1
-            self.epoch_start.capture()
-
-
-class _Best:
-    """The lowest validation loss seen and the state (parameters and buffers) that had it."""
-
-    def __init__(self, net):
-        self.loss, self.state = math.inf, Snapshot(net)
-
-    def improves(self, loss):
-        if not loss < self.loss:
-            return False
-        self.loss = loss
-        self.state.capture()
-        return True
-
-    def restore(self):
-        self.state.restore()
+        history.final["epoch"] = keeper.epoch or 0
 
 
 # ------------------------------------------------------------------ the two paths
@@ -372,22 +331,12 @@ class _Best:
 class _LayerRunner:
     """The layer path: ``run_epoch`` over ``EpochData`` and ``evaluate`` by the layers themselves."""
 
-    name = "layers"
-
     def __init__(self, body, opt, X, y, shuffler):
-        self.body, self.opt = body, opt
+        self.body, self.optimizer = body, opt
         self.data = EpochData(X, y, shuffler)
 
-    @property
-    def lr(self):
-        return None if self.opt is None else self.opt.lr
-
-    @lr.setter
-    def lr(self, value):
-        self.opt.lr = value
-
     def epoch(self):
-        return run_epoch(self.body, self.opt, self.data)
+        return run_epoch(self.body, self.optimizer, self.data)
 
     def evaluate(self, X, y):
         return evaluate_checked(self.body, X, y)
@@ -400,19 +349,9 @@ class _EngineRunner:
     """The engine path: its parameters are written back to the network after every epoch, so callbacks,
     snapshots and the saved model see the current weights."""
 
-    name = "engine"
-
     def __init__(self, engine, X, y, shuffler):
-        self.engine = engine
+        self.engine, self.optimizer = engine, engine.optimizer
         self.data = engine.training_set(X, y, shuffler)
-
-    @property
-    def lr(self):
-        return self.engine.optimizer.lr
-
-    @lr.setter
-    def lr(self, value):
-        self.engine.optimizer.lr = value
 
     def epoch(self):
         result = self.engine.run_epoch(self.data)
@@ -507,11 +446,9 @@ class EpochData:
     """
 
     def __init__(self, X, y, shuffler):
-        self.X, self.y = X, y
-        self.shuffler = shuffler
-        self.batch_size = self.shuffler.batch_size
-        self._X = None if self.shuffler.full_batch else np.empty_like(X)
-        self._y = None if self.shuffler.full_batch else np.empty_like(y)
+        self.X, self.y, self.shuffler = X, y, shuffler
+        self._X = None if shuffler.full_batch else np.empty_like(X)
+        self._y = None if shuffler.full_batch else np.empty_like(y)
 
     def shuffled(self):
         order = self.shuffler.next_order()

@@ -26,7 +26,6 @@ import model.estimators as estimators
 from checking.checker import check_model
 from layers.validation import ParameterError
 from model import MLPClassifier, MLPRegressor
-from model.training import SETTINGS
 
 from .conftest import ROOT
 
@@ -345,14 +344,11 @@ def test_refusals_name_the_estimators_parameter(iris, settings, param):
     assert str(refused.value).startswith(f"MLPClassifier: {param} ")
 
 
-def test_shuffle_false_is_honoured_or_refused_by_name(iris):
+def test_shuffle_false_is_passed_on_to_the_training_loop(iris):
     X, y = iris
-    unshuffled = small(MLPClassifier, shuffle=False, max_iter=5)
-    if "shuffle" in SETTINGS:  # model.train takes the setting: the estimator passes it on
-        assert unshuffled.fit(X, y).n_iter_ == 5
-    else:
-        with pytest.raises(ParameterError, match="shuffle False is not supported"):
-            unshuffled.fit(X, y)
+    unshuffled = small(MLPClassifier, shuffle=False, max_iter=5, batch_size=16).fit(X, y)
+    shuffled = small(MLPClassifier, shuffle=True, max_iter=5, batch_size=16).fit(X, y)
+    assert unshuffled.n_iter_ == 5 and unshuffled.loss_curve_ != shuffled.loss_curve_
 
 
 def test_unfitted_and_mismatched_inputs_are_refused(iris):

@@ -6,11 +6,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import layers as layers_package
+from checking.checker import check_model
 from data import make_moons
-from layers import BatchNorm, Dropout, Linear, ReLU, SigmoidBCELoss, SoftmaxCrossEntropyLoss, Tanh
+from layers import Layer, BatchNorm, Dropout, Linear, ReLU, SigmoidBCELoss, SoftmaxCrossEntropyLoss, Tanh
 from layers.standardize import Standardize
 from model import Sequential, TwoLayerNet, build_mlp, load
 from model.parameters import gather
+from model.factory import make
 from model.training import train
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -165,4 +168,80 @@ def test_a_truncated_layer_list_or_non_finite_buffers_are_refused(tmp_path):
         key = next(k for k in f.files if k.endswith("running_var"))
     _rewrite(path, **{key: np.full(4, np.nan)})
     with pytest.raises(ValueError, match="buffers .* not finite"):
+        load(path)
+
+
+# ---------------------------------------------------------------- a layer added to ``layers`` alone
+
+
+class Scale(Layer):
+    """``x * s``: one learned factor per feature, each starting at ``factor``; a layer no other file knows."""
+
+    def __init__(self, num_features, factor=2.0, dtype=np.float64):
+        super().__init__()
+        self.num_features, self.factor = num_features, factor
+        self._add_param("s", np.full(num_features, factor, dtype=dtype))
+
+    def forward(self, x):
+        self.cache = x
+        return x * self.params["s"]
+
+    def backward(self, upstream):
+        self.grads["s"] = (upstream * self.cache).sum(axis=0)
+        return upstream * self.params["s"]
+
+    def config(self):
+        return {"num_features": self.num_features, "factor": self.factor}
+
+
+@pytest.fixture
+def scale_in_layers(monkeypatch):
+    monkeypatch.setattr(layers_package, "Scale", Scale, raising=False)
+    monkeypatch.setattr(layers_package, "__all__", [*layers_package.__all__, "Scale"])
+
+
+@pytest.mark.usefixtures("scale_in_layers")
+def test_a_layer_added_to_layers_alone_is_built_saved_loaded_checked_and_trained(tmp_path):
+    rng = np.random.default_rng(0)
+    scale = make(None, "Scale", 4, factor=0.5)  # by name, from the registry
+    net = Sequential([Linear(2, 4, rng=rng), scale, Tanh(), Linear(4, 1, rng=rng)], SigmoidBCELoss())
+    X, y = make_moons(64, noise=0.2, seed=0)
+    history = train(net, X, y, epochs=3, lr=0.1, seed=0)
+    assert history.engine == "layers" and "Scale" in history.engine_note  # the engine declines it, saying so
+    assert not np.array_equal(net.params["1.s"], np.full(4, 0.5))  # the layer path trained it
+    net.save(tmp_path / "m.npz")
+    loaded = load(tmp_path / "m.npz")
+    assert type(loaded.layers[1]) is Scale and loaded.layers[1].config() == {"num_features": 4, "factor": 0.5}
+    np.testing.assert_array_equal(loaded.params["1.s"], net.params["1.s"])
+    np.testing.assert_array_equal(loaded.predict_proba(X), net.predict_proba(X))
+    assert check_model(loaded, X[:8], y[:8]).passed
+
+
+@pytest.mark.usefixtures("scale_in_layers")
+def test_a_new_layer_s_arrays_are_checked_against_its_declared_width(tmp_path):
+    net = Sequential([Linear(2, 3), Scale(3), Linear(3, 1)], SigmoidBCELoss())
+    net.save(tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz") as npz:
+        members = dict(npz)
+    arch = json.loads(str(members["architecture"]))
+    arch["layers"][1]["config"]["num_features"] = 5
+    members["architecture"] = np.array(json.dumps(arch))
+    np.savez(tmp_path / "bad.npz", **members)
+    with pytest.raises(ValueError, match=r"parameter '1.s' has shape \(3,\), the architecture needs \(5,\)"):
+        load(tmp_path / "bad.npz")
+
+
+def test_a_class_outside_layers_is_still_refused_by_name(tmp_path):
+    net = Sequential([Linear(2, 3), Scale(3), Linear(3, 1)], SigmoidBCELoss())
+    with pytest.raises(ValueError, match="only this library's layers can be named in a model file"):
+        net.save(tmp_path / "m.npz")
+
+
+def test_a_two_layer_net_whose_layer_list_disagrees_with_its_init_is_refused(tmp_path):
+    path = TwoLayerNet(seed=0).save(tmp_path / "m.npz")
+    with np.load(path) as f:
+        arch = json.loads(str(f["architecture"]))
+    arch["layers"][2]["type"] = "Tanh"  # the handout's ReLU, said otherwise
+    _rewrite(path, architecture=np.array(json.dumps(arch)))
+    with pytest.raises(ValueError, match="layer list does not match"):
         load(path)

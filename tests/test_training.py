@@ -98,7 +98,7 @@ def test_full_metrics_are_full_passes_after_each_epoch(engine):
     seen = []
     net = TwoLayerNet(seed=0)
     h = train(net, X, y, epochs=3, seed=0, engine=engine, full_metrics=True,
-              on_epoch=lambda epoch, hist: seen.append(net.evaluate(X, y)))
+              on_epoch=lambda epoch, _history: seen.append(net.evaluate(X, y)))
     assert h.train_metrics == "full"
     np.testing.assert_allclose(h.train_loss, [m["loss"] for m in seen], rtol=1e-12)
     assert h.train_acc == [m["accuracy"] for m in seen]
@@ -211,3 +211,14 @@ def test_unknown_dataset():
     with pytest.raises(ValueError, match="unknown dataset"):
         load_dataset("mnist")
     assert set(DATASETS) == {"circles", "moons", "xor", "spiral", "blobs"}
+
+
+def test_a_config_object_trains_as_its_settings_do():
+    X, y = make_moons(200, noise=0.2, seed=0)
+    settings = {"optimizer": "adam", "lr": 0.01, "epochs": 5, "batch_size": 16, "seed": 3}
+    by_words, by_config = TwoLayerNet(seed=1), TwoLayerNet(seed=1)
+    train(by_words, X, y, **settings)
+    train(by_config, X, y, config=TrainingConfig(**settings))
+    np.testing.assert_array_equal(gather(by_words.params), gather(by_config.params))
+    with pytest.raises(TypeError, match="not both"):
+        train(TwoLayerNet(seed=1), X, y, config=TrainingConfig(), epochs=2)

@@ -54,7 +54,7 @@ def test_bad_schedules_name_their_setting(settings, param):
 def test_a_callback_returning_true_stops_and_keeps_that_epochs_weights():
     X, y = make_circles(100, seed=0)
     stopped, reference = TwoLayerNet(seed=0), TwoLayerNet(seed=0)
-    h = train(stopped, X, y, epochs=50, seed=0, on_epoch=lambda epoch, hist: epoch == 3)
+    h = train(stopped, X, y, epochs=50, seed=0, on_epoch=lambda epoch, _history: epoch == 3)
     train(reference, X, y, epochs=3, seed=0)
     assert h.epoch == [1, 2, 3] and h.stopped_early and not h.restored_best
     np.testing.assert_array_equal(gather(stopped.params), gather(reference.params))

@@ -18,7 +18,7 @@ from checking.diagnosis import diagnose
 from checking.protocol import LayerError, call_user, gradient_shapes
 from checking.shapes import likely_fix, shape_text
 from layers.user_code import source_of
-from model.factory import LIBRARY
+from model.registry import LIBRARY
 
 from .formatting import array_text, column_text, fixed_text
 from .trace import labels_for

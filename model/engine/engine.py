@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from layers.validation import ParameterError
+from layers.validation import check_count
 
 from .blocks import COLUMN_ROWS, Block
 from .data import ColumnStage, Schedule, TrainingSet, kernel_targets, stage_rows
@@ -56,9 +56,7 @@ class Engine:
         self.folded = FoldedParameters(self.plan)
         if chunk_rows is None:
             chunk_rows = int(np.clip(CHUNK_BYTES // (max(self.folded.widths) * self.dtype.itemsize), 256, 16384))
-        elif isinstance(chunk_rows, bool) or int(chunk_rows) != chunk_rows or chunk_rows < 1:
-            raise ParameterError("Engine", "chunk_rows", f"must be a positive integer, got {chunk_rows!r}")
-        self.chunk_rows = int(chunk_rows)
+        self.chunk_rows = check_count(chunk_rows, "chunk_rows", "Engine")
         self.pull()
         weight_decay = float(getattr(net, "weight_decay", 0.0) or 0.0)
         self.decay = (weight_decay * self.folded.weight_mask).astype(self.dtype) if weight_decay else None

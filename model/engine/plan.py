@@ -19,13 +19,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from layers import (BCELoss, CrossEntropyLoss, LeakyReLU, Linear, ReLU, Sigmoid, SigmoidBCELoss, Softmax,
-                    SoftmaxCrossEntropyLoss, Tanh)
+from layers import Linear
 
 from ..optim import SGD, Adam
+from ..registry import ACTIVATIONS, library_class
 from .kernels import CONSTANT_INPUT
 
-ACTIVATIONS = {ReLU: "relu", LeakyReLU: "leaky_relu", Tanh: "tanh", Sigmoid: "sigmoid"}
+#: the library's activation class names -> the engine's kernel names (the registry's names)
+KERNELS = {cls_name: name for name, cls_name in ACTIVATIONS.items()}
 OPTIMIZERS = (SGD, Adam)
 
 
@@ -34,12 +35,13 @@ class Head:
     """How a loss is computed from the last ``Linear``'s logits."""
 
     kind: str  # "binary": one logit, sigmoid; "softmax": K logits
-    requires: type  # the layer that must end the chain (Sigmoid before BCELoss), or None
+    requires: str  # the class name of the layer that must end the chain (Sigmoid before BCELoss), or None
     capped: bool  # each sample's loss capped at −log eps (the loss clips probabilities)
 
 
-HEADS = {SigmoidBCELoss: Head("binary", None, False), BCELoss: Head("binary", Sigmoid, True),
-         SoftmaxCrossEntropyLoss: Head("softmax", None, False), CrossEntropyLoss: Head("softmax", Softmax, True)}
+#: the losses the engine has kernels for, by the registry's class names
+HEADS = {"SigmoidBCELoss": Head("binary", None, False), "BCELoss": Head("binary", "Sigmoid", True),
+         "SoftmaxCrossEntropyLoss": Head("softmax", None, False), "CrossEntropyLoss": Head("softmax", "Softmax", True)}
 
 
 class Unsupported(Exception):
@@ -79,19 +81,7 @@ def compile_network(net):
     if dtype not in (np.float32, np.float64):
         raise Unsupported(f"the engine runs float32 and float64, not {dtype}")
     criterion = getattr(net, "criterion", None)
-    head = HEADS.get(type(criterion))
-    if head is None:
-        raise Unsupported(_not_run("the loss", criterion))
-    settings = sorted(k for k, v in criterion.config().items() if v is not None)  # e.g. a class weighting
-    if settings:
-        raise Unsupported(f"the loss {type(criterion).__name__} with {', '.join(settings)} is not one the engine runs")
-    layers = list(getattr(net, "layers", []))
-    if head.requires is not None:
-        if layers and type(layers[-1]) is not head.requires and type(layers[-1]).__name__ == head.requires.__name__:
-            raise Unsupported(_not_run(f"layer {len(layers) - 1}", layers[-1]))
-        if not layers or type(layers[-1]) is not head.requires:
-            raise Unsupported(f"{type(criterion).__name__} must follow a {head.requires.__name__} layer")
-        layers = layers[:-1]
+    head, layers = _head(criterion, list(getattr(net, "layers", [])))
     stages = _stages(layers)
     width = stages[-1].linear.out_features
     if (head.kind == "binary") != (width == 1):
@@ -99,6 +89,23 @@ def compile_network(net):
     if any(np.asarray(p).dtype != dtype for stage in stages for p in stage.linear.params.values()):
         raise Unsupported("every parameter must have the network's dtype")
     return Plan(tuple(stages), head, dtype)
+
+
+def _head(criterion, layers):
+    """The ``Head`` of ``criterion`` and the layers before it (less the Sigmoid or Softmax it requires)."""
+    head = HEADS.get(library_class(criterion, "loss"))
+    if head is None:
+        raise Unsupported(_not_run("the loss", criterion))
+    settings = sorted(k for k, v in criterion.config().items() if v is not None)  # e.g. a class weighting
+    if settings:
+        raise Unsupported(f"the loss {type(criterion).__name__} with {', '.join(settings)} is not one the engine runs")
+    if head.requires is None:
+        return head, layers
+    if layers and type(layers[-1]).__name__ == head.requires and library_class(layers[-1], "layer") is None:
+        raise Unsupported(_not_run(f"layer {len(layers) - 1}", layers[-1]))
+    if not layers or library_class(layers[-1], "layer") != head.requires:
+        raise Unsupported(f"{type(criterion).__name__} must follow a {head.requires} layer")
+    return head, layers[:-1]
 
 
 def _stages(layers):
@@ -115,7 +122,7 @@ def _stages(layers):
             stages.append(Stage(linear))
             break
         after = layers[i + 1]
-        activation = ACTIVATIONS.get(type(after))
+        activation = KERNELS.get(library_class(after, "layer"))
         if activation is None:
             raise Unsupported(_not_run(f"layer {i + 1}", after))
         stages.append(Stage(linear, activation, getattr(after, "alpha", None)))

@@ -1,0 +1,92 @@
+"""The one registry of layer and loss classes, derived from ``layers.__all__`` and from each class itself.
+
+- ``LIBRARY``: every class a network may be built from, by name — each class ``layers.__all__`` names but
+  the ``Layer`` base, and ``Standardize``. It is read live: a class added to ``layers`` and its ``__all__``
+  is in it, with no other file touched.
+- ``role(cls)``: ``"loss"`` (it declares the ``target`` labels it takes), ``"layer"`` (``forward`` of one
+  input, ``backward`` of one upstream) or None (the gates, which take or give two).
+- ``config_kinds(cls)``: what each key of a class's ``config()`` may hold, read off its constructor: a
+  parameter without a default or with an integer default is a *width* (a positive integer that sizes
+  arrays), a float default a *number*, a bool default a *flag*, a None default a list of numbers (class
+  weights). ``rng``, ``seed``, ``dtype`` and ``layer_types`` say how to build, not what: never in a config.
+- ``ACTIVATIONS``: the hidden activations by the library's names; ``SKLEARN_ACTIVATIONS`` by scikit-learn's.
+"""
+
+import inspect
+from collections.abc import Mapping
+
+import layers
+from layers.standardize import Standardize
+
+WIDTH, NUMBER, FLAG, WEIGHTS = "width", "number", "flag", "weights"
+#: the widest layer a network may have (built or read from a file): beyond it the weights would not fit in memory
+MAX_WIDTH = 1_000_000
+#: constructor arguments that say how to build an object, not what it is
+HOW_TO_BUILD = ("rng", "seed", "dtype", "layer_types")
+
+#: the hidden activations by the names the command lines and the engine use -> their classes' names
+ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "leaky_relu": "LeakyReLU"}
+#: scikit-learn's activation names (and this library's leaky ReLU) -> a class name, None for no layer
+SKLEARN_ACTIVATIONS = {"identity": None, "logistic": "Sigmoid", "tanh": "Tanh", "relu": "ReLU",
+                       "leaky_relu": "LeakyReLU"}
+
+
+class _Library(Mapping):
+    """Class name -> class, for every class of ``layers.__all__`` (not ``Layer``) and ``Standardize``, read live."""
+
+    def _classes(self):
+        found = {name: getattr(layers, name, None) for name in layers.__all__}
+        found = {name: cls for name, cls in found.items() if isinstance(cls, type) and cls is not layers.Layer}
+        return {**found, "Standardize": Standardize}
+
+    def __getitem__(self, name):
+        return self._classes()[name]
+
+    def __iter__(self):
+        return iter(self._classes())
+
+    def __len__(self):
+        return len(self._classes())
+
+
+LIBRARY = _Library()
+
+
+def role(cls):
+    """``"loss"``, ``"layer"`` or None (a class that cannot stand in a chain: a gate)."""
+    if getattr(cls, "target", None) is not None:
+        return "loss"
+    ones = [_inputs(getattr(cls, method, None)) for method in ("forward", "backward")]
+    return "layer" if ones == [1, 1] else None
+
+
+def _inputs(method):
+    """How many arguments ``method`` (unbound) takes beyond ``self`` without a default."""
+    try:
+        params = list(inspect.signature(method).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return None
+    return sum(p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+
+
+def library_class(obj, wanted_role):
+    """The name of ``obj``'s class when it is the library's own of that name and has ``wanted_role``, else None."""
+    name = type(obj).__name__
+    return name if LIBRARY.get(name) is type(obj) and role(type(obj)) == wanted_role else None
+
+
+def named(wanted_role):
+    """The names of the library's classes of ``wanted_role`` (``"layer"`` or ``"loss"``)."""
+    return [name for name, cls in LIBRARY.items() if role(cls) == wanted_role]
+
+
+def config_kinds(cls):
+    """``{key: kind}`` for every key ``cls``'s ``config()`` may hold, from its constructor's signature."""
+    kinds = {}
+    for p in inspect.signature(cls).parameters.values():
+        if p.name in HOW_TO_BUILD or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        default = p.default
+        kinds[p.name] = (FLAG if isinstance(default, bool) else NUMBER if isinstance(default, float)
+                         else WEIGHTS if default is None else WIDTH)
+    return kinds
