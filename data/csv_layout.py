@@ -62,47 +62,56 @@ def make_layout(path, lineno, row, delimiter, label, features, choose):
     width = len(row)
     trailing = width > 1 and not row[-1].strip()
     used = width - trailing
-    cells = [" ".join(field.split()) for field in row[:used]]  # one line each (a quoted name may span lines)
-    if choose is not None:
-        header = is_header(cells, LAST, None)
-        label, features = choose(cells if header else None, used)
-    else:
-        header = is_header(cells, label, features)
-    names = cells if header else None
     where = f"{path}: line {lineno}"
-    if header:
-        for col, name in enumerate(names, start=1):
-            if not name:
-                raise ValueError(f"{where}, column {col}: empty column name in the header")
+    names, label, features = header_names(row[:used], label, features, choose, where)
     label_col = None if label is None else column(label, names, used, where, "label")
+    feature_cols = feature_columns(features, label_col, names, used, where)
+    if names is None:
+        return Layout(delimiter, width, trailing, None, None, label_col, feature_cols,
+                      [f"x{j}" for j in range(len(feature_cols))], "label")
+    feature_names = [names[c] for c in feature_cols]
+    twice = [n for i, n in enumerate(feature_names) if n in feature_names[:i]]
+    if twice:
+        raise ValueError(f"{where}: the feature name {twice[0]!r} appears more than once in the header")
+    return Layout(delimiter, width, trailing, lineno, names, label_col, feature_cols, feature_names,
+                  "label" if label_col is None else names[label_col])
+
+
+def header_names(row, label, features, choose, where):
+    """``(names or None, label, features)``: the header's names, one line each (a quoted name may span lines),
+    if the first record is a header; ``label`` and ``features`` as ``choose`` picks them, if given."""
+    cells = [" ".join(field.split()) for field in row]
+    names = cells if is_header(cells, *((LAST, None) if choose else (label, features))) else None
+    if names is not None and "" in names:
+        raise ValueError(f"{where}, column {names.index('') + 1}: empty column name in the header")
+    return (names, *choose(names, len(row))) if choose else (names, label, features)
+
+
+def feature_columns(features, label_col, names, used, where):
+    """The 0-based feature columns ``features`` names (None: every column but the label's), checked."""
     if features is None:
-        feature_cols = [c for c in range(used) if c != label_col]
+        cols = [c for c in range(used) if c != label_col]
     else:
-        feature_cols = [column(f, names, used, where, "feature") for f in features]
-    if not feature_cols:
+        cols = [column(f, names, used, where, "feature") for f in features]
+    if not cols:
         need = "at least one feature column and a label" if label_col is not None else "at least one column"
         raise ValueError(f"{where}: need {need}, got {used} column")
-    if label_col is not None and label_col in feature_cols:
+    if label_col in cols:
         named = f" {names[label_col]!r}" if names else ""
         raise ValueError(f"{where}: column {label_col + 1}{named} (index {label_col}, counting from 0) cannot be both "
                          "the label and one of the features")
-    if len(set(feature_cols)) != len(feature_cols):
+    if len(set(cols)) != len(cols):
         raise ValueError(f"{where}: a feature column is named twice")
-    feature_names = [names[c] for c in feature_cols] if header else [f"x{j}" for j in range(len(feature_cols))]
-    check_distinct(feature_names, where)
-    label_name = "label" if label_col is None or not header else names[label_col]
-    return Layout(delimiter, width, trailing, lineno if header else None, names, label_col, feature_cols,
-                  feature_names, label_name)
+    return cols
 
 
 def is_header(cells, label, features):
     """Whether the first record is a header: it holds a column named by ``label`` or ``features``, or none of
     its fields but the label's is a number."""
-    named = [s for s in ([label] if isinstance(label, str) else []) + [f for f in features or [] if isinstance(f, str)]
-             if not _INTEGER_TEXT.fullmatch(s.strip())]
-    if named:
-        return all(s in cells for s in named) or not any(map(looks_numeric, cells))
-    skip = label % len(cells) if isinstance(label, int) and -len(cells) <= label < len(cells) else None
+    named = [s for s in [label, *(features or [])] if isinstance(s, str) and not _INTEGER_TEXT.fullmatch(s.strip())]
+    if named and all(s in cells for s in named):
+        return True
+    skip = label % len(cells) if not named and isinstance(label, int) and -len(cells) <= label < len(cells) else None
     return not any(looks_numeric(c) for i, c in enumerate(cells) if i != skip)
 
 
@@ -133,14 +142,6 @@ def column(spec, names, used, where, role):
 def listing(names, most=12):
     shown = ", ".join(repr(n) for n in names[:most])
     return shown + (f" and {len(names) - most} more" if len(names) > most else "")
-
-
-def check_distinct(names, where):
-    seen = set()
-    for name in names:
-        if name in seen:
-            raise ValueError(f"{where}: the feature name {name!r} appears more than once in the header")
-        seen.add(name)
 
 
 def sniff_delimiter(line):

@@ -207,35 +207,22 @@ class _Reader:
 
     def _quick(self, lines, start):
         """``(X, labels)`` for a batch numpy's parser can take whole, or None to take the careful path."""
-        layout, delimiter = self.layout, self.layout.delimiter
+        layout = self.layout
         if self.numeric is None and layout.label is not None:  # the first label decides
-            fields = lines[0].rstrip("\r\n").split(delimiter)
+            fields = lines[0].rstrip("\r\n").split(layout.delimiter)
             if len(fields) != layout.width:
                 return None
             self.numeric = _label_number(fields[layout.label]) is not None
-        numeric = self.numeric is not False and layout.label is not None
-        columns = layout.features + ([layout.label] if numeric else [])
-        every = columns == list(range(layout.width))  # then numpy's parser checks the field counts itself
-        if not every and list(map(str.count, lines, itertools.repeat(delimiter))).count(layout.width - 1) != len(
-                lines):
-            return None  # blank lines, or a field count that differs
-        try:
-            values = np.loadtxt(lines, delimiter=delimiter, comments=None, dtype=np.float64,
-                                usecols=None if every else columns, ndmin=2, quotechar=None)
-        except ValueError:
-            return None
-        if values.shape != (len(lines), len(columns)) or not (
-                values.max(initial=0.0) < MAX_MAGNITUDE and values.min(initial=0.0) > -MAX_MAGNITUDE):
-            return None  # a blank line, a value to refuse or a NaN: the careful path names it
-        X = values[:, :layout.d]
-        if layout.label is None:
-            return X, None
+        numeric = self.numeric and layout.label is not None
+        values = _numbers(lines, layout, layout.features + ([layout.label] if numeric else []))
+        if values is None or layout.label is None:
+            return values if values is None else (values, None)
         if numeric:
-            labels = values[:, layout.d].copy()
+            labels = values[:, -1].copy()
             if self.non_integral is None:
                 self._note_non_integral(labels, lines, start)
-            return X, labels
-        return self._quick_texts(X, lines, start)
+            return values[:, :-1], labels
+        return self._quick_texts(values, lines, start)
 
     def _quick_texts(self, X, lines, start):
         col, delimiter = self.layout.label, self.layout.delimiter
@@ -362,6 +349,24 @@ class _Reader:
         first = self.layout.header or (self.first_data or (lineno,))[0]
         raise ValueError(f"{self.path}: line {lineno}: line {first} ends with an empty field (read as "
                          f"a trailing delimiter) but this line's last field is {row[-1]!r}")
+
+
+def _numbers(lines, layout, columns):
+    """The ``columns`` of ``lines`` as float64 (n, len(columns)) by numpy's parser, or None when any line is
+    blank, has another field count, or holds a value to refuse or a NaN (the careful path names it)."""
+    every = columns == list(range(layout.width))  # then numpy's parser checks the field counts itself
+    if not every and list(map(str.count, lines, itertools.repeat(layout.delimiter))).count(layout.width - 1) != len(
+            lines):
+        return None
+    try:
+        values = np.loadtxt(lines, delimiter=layout.delimiter, comments=None, dtype=np.float64,
+                            usecols=None if every else columns, ndmin=2, quotechar=None)
+    except ValueError:
+        return None
+    if values.shape != (len(lines), len(columns)) or not (
+            values.max(initial=0.0) < MAX_MAGNITUDE and values.min(initial=0.0) > -MAX_MAGNITUDE):
+        return None
+    return values
 
 
 def _label_number(text):
