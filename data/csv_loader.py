@@ -174,12 +174,14 @@ class _Reader:
         self.first_data = None if self.layout.header else (lineno, row)
 
     def _first_record(self):
+        done = 0  # lines of the records read
         try:
             for row in self.csv:
                 if not is_blank(row):
                     return self.csv.line_num, row
+                done = self.csv.line_num
         except csv.Error as exc:
-            raise ValueError(_malformed(self.path, self.csv.line_num, str(exc), self.csv.dialect.delimiter)) from None
+            raise ValueError(_malformed(self.path, self.csv.line_num, str(exc), done + 1)) from None
         raise ValueError(f"{self.path}: the file is empty (no non-blank rows)")
 
     def batches(self):
@@ -188,12 +190,11 @@ class _Reader:
         quick = not self.layout.trailing
         while quick:
             start = self.lines.consumed
-            lines = self.lines.batch(BATCH_CHARS)
+            lines, quoted = self.lines.batch(BATCH_CHARS)
             if not lines:
                 return
-            if self.lines.quoted:  # a quoted record may span lines: the csv module from here
-                self.lines.buffer, self.lines.pos = lines, 0
-                self.lines.consumed = start
+            if quoted:  # a quoted record may span lines: the csv module from here
+                self.lines.put_back(lines)
                 break
             parsed = self._quick(lines, start)
             if parsed is None:
@@ -254,22 +255,23 @@ class _Reader:
     def _careful_rest(self):
         """Every record left, through the csv module (quoted fields may span lines)."""
         reader, base = self.csv, self.lines.consumed - self.csv.line_num
-        pending = []
+        pending, done = [], self.lines.consumed
         try:
             for row in reader:
-                pending.append((base + reader.line_num, row))
+                done = base + reader.line_num
+                pending.append((done, row))
                 if len(pending) >= 4096:
                     yield self._careful(pending)
                     pending = []
         except csv.Error as exc:
-            failed = (base + reader.line_num, str(exc))
+            failed = (base + reader.line_num, str(exc), done + 1)
         else:
             if pending:
                 yield self._careful(pending)
             return
         if pending:
             yield self._careful(pending)
-        raise ValueError(_malformed(self.path, *failed, self.layout.delimiter))
+        raise ValueError(_malformed(self.path, *failed))
 
     def _careful(self, records):
         """``(X, labels)`` of ``(line, row)`` records, every field checked; blank records skipped."""
@@ -377,17 +379,8 @@ def _label_number(text):
     return float(text)
 
 
-def _malformed(path, lineno, error, delimiter):
-    """The message for a csv error at ``lineno``, naming where the failing record starts if earlier."""
-    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
-        reader = csv.reader(itertools.chain.from_iterable(line_blocks(fh, path)), delimiter=delimiter,
-                            skipinitialspace=True, strict=True)
-        start = 1
-        try:
-            for _ in reader:
-                start = reader.line_num + 1
-        except (csv.Error, ValueError):
-            pass
+def _malformed(path, lineno, error, start):
+    """The message for a csv error at ``lineno`` in the record starting on line ``start``."""
     unclosed = start < lineno or "end of data" in error
     hint = f" (is a quote in the record starting on line {start} never closed?)" if unclosed else ""
     return f"{path}: line {lineno}: malformed CSV: {error}{hint}"
