@@ -1,10 +1,12 @@
 """The layout of a CSV file, from its first record: the delimiter, the header, the label and feature columns.
 
 A column is named by a header name or a 0-based index (negative from the end); the header is recognised
-because it holds a column named so, or because none of its fields but the label's is a number.
+because it holds a column named so, or because none of its fields but the label's is a number. What a
+number is, here and everywhere a field is read: ``number_problem`` (features) and ``plain_number`` (labels).
 """
 
 import csv
+import math
 import re
 from dataclasses import dataclass
 
@@ -16,6 +18,9 @@ import numpy as np
 DELIMITERS = ("\t", ";", ",")
 #: The label column when none is named: the last one.
 LAST = -1
+#: Features of this magnitude or more are refused: standardising squares them and sums the N
+#: squares, which overflows float64 (max ≈ 1.8e308) from magnitudes of about 1e154.
+MAX_MAGNITUDE = 1e150
 DECIMAL_COMMA = re.compile(r"[+-]?[0-9]*,[0-9]+")
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
 
@@ -30,7 +35,6 @@ class Layout:
     width : int, fields per line (a trailing empty one included)
     trailing : bool, every line ends with a delimiter (its empty last field is dropped)
     header : int or None, the line of the header
-    names : list of str or None, the header's name of every column (None without a header)
     label : int or None, the label's column (0-based)
     features : list of int, the feature columns, in the order read
     feature_names : list of str, their names (``x0``, ``x1``, … without a header)
@@ -41,7 +45,6 @@ class Layout:
     width: int
     trailing: bool
     header: object
-    names: object
     label: object
     features: list
     feature_names: list
@@ -50,11 +53,6 @@ class Layout:
     @property
     def d(self):
         return len(self.features)
-
-    @property
-    def used(self):
-        """The number of columns, a trailing empty field left out."""
-        return self.width - self.trailing
 
 
 def make_layout(path, lineno, row, delimiter, label, features, choose):
@@ -67,13 +65,13 @@ def make_layout(path, lineno, row, delimiter, label, features, choose):
     label_col = None if label is None else column(label, names, used, where, "label")
     feature_cols = feature_columns(features, label_col, names, used, where)
     if names is None:
-        return Layout(delimiter, width, trailing, None, None, label_col, feature_cols,
+        return Layout(delimiter, width, trailing, None, label_col, feature_cols,
                       [f"x{j}" for j in range(len(feature_cols))], "label")
     feature_names = [names[c] for c in feature_cols]
     twice = [n for i, n in enumerate(feature_names) if n in feature_names[:i]]
     if twice:
         raise ValueError(f"{where}: the feature name {twice[0]!r} appears more than once in the header")
-    return Layout(delimiter, width, trailing, lineno, names, label_col, feature_cols, feature_names,
+    return Layout(delimiter, width, trailing, lineno, label_col, feature_cols, feature_names,
                   "label" if label_col is None else names[label_col])
 
 
@@ -161,3 +159,36 @@ def looks_numeric(text):
     except ValueError:
         return bool(DECIMAL_COMMA.fullmatch(text.strip()))
     return True
+
+
+def plain_number(text):
+    """The number a label field stands for, or None when it is a name (anything ``number_problem``
+    would refuse as a feature: not a number, not finite, not plain)."""
+    if number_problem(text, limit=math.inf):
+        return None
+    return float(text)
+
+
+def number_problem(field, limit=MAX_MAGNITUDE):
+    """Why ``field`` is not an acceptable feature value, or "" if it is (surrounding spaces are fine)."""
+    text = field.strip()
+    if not text:
+        return "empty field"
+    try:
+        value = float(text)
+    except ValueError:
+        hint = " (decimal commas are not accepted)" if DECIMAL_COMMA.fullmatch(text) else ""
+        return f"{text!r} is not a number{hint}"
+    if "_" in text:
+        return f"{text!r} is not a plain number (digit-group underscores are not accepted)"
+    if not field.isascii():
+        return f"{field!r} is not a plain number (only ASCII digits and spaces are accepted)"
+    if math.isnan(value) or (math.isinf(value) and "n" in text.lower()):
+        return f"{text!r} is not finite"
+    if math.isinf(value):
+        return f"{text!r} overflows float64"
+    if abs(value) >= limit:
+        bound = f"{limit:.0e}".replace("e+", "e")
+        return (f"{text!r} is too large: magnitudes of {bound} or more overflow float64 when "
+                f"standardising squares them")
+    return ""

@@ -14,7 +14,7 @@ from layers.validation import ParameterError, check_count, check_real
 
 #: The largest ``noise`` a generator takes. Points are O(noise) from the origin; from about 1e150 on,
 #: standardising squares them and sums the N squares past float64's range (≈ 1.8e308), as CSV
-#: features (``data.csv_loader.MAX_MAGNITUDE``); this bound leaves room for any N.
+#: features (``data.csv_layout.MAX_MAGNITUDE``); this bound leaves room for any N.
 MAX_NOISE = 1e100
 NOISE_RANGE = f"[0, {MAX_NOISE:.0e}]".replace("e+", "e")
 

@@ -6,7 +6,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from data import Dataset, csv_loader, load_csv, text_lines
+from data import Dataset, csv_layout, load_csv, text_lines
 
 
 def write(tmp_path, text, name="d.csv"):
@@ -133,7 +133,7 @@ def test_non_finite_overflowing_huge_or_exotic_values_refused_naming_line_and_co
 
 def test_largest_accepted_magnitude(tmp_path):
     ds = load_csv(write(tmp_path, "9.999e149,0\n-9.999e149,1\n"))
-    assert np.abs(ds.X).max() < csv_loader.MAX_MAGNITUDE
+    assert np.abs(ds.X).max() < csv_layout.MAX_MAGNITUDE
     # why the bound: the standardiser's variance of such a column is still finite
     assert np.isfinite(ds.X.std(axis=0)).all()
 
