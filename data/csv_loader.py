@@ -207,7 +207,7 @@ class _Reader:
         numeric = self.numeric and layout.label is not None
         values = _numbers(lines, layout, layout.features + ([layout.label] if numeric else []))
         if values is None or layout.label is None:
-            return values if values is None else (values, None)
+            return None if values is None else (values, None)
         if numeric:
             labels = values[:, -1].copy()
             if self.non_integral is None:
@@ -239,8 +239,12 @@ class _Reader:
     def _records(self, lines, start):
         """``(line number, row)`` of every record in ``lines`` (no quotes in them: a record is a line)."""
         reader = csv.reader(lines, delimiter=self.layout.delimiter, skipinitialspace=True, strict=True)
-        for row in reader:
-            yield start + reader.line_num, row
+        try:
+            for row in reader:
+                yield start + reader.line_num, row
+        except csv.Error as exc:  # a field over csv.field_size_limit()
+            lineno = start + reader.line_num
+            raise ValueError(_malformed(self.path, lineno, str(exc), lineno)) from None
 
     def _careful_rest(self):
         """Every record left, through the csv module (quoted fields may span lines)."""

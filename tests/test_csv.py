@@ -268,6 +268,10 @@ def test_unclosed_quote_names_where_its_record_starts(tmp_path):
     refused(tmp_path, '1,2,0\n1,"2,1\n3,4,0\n5,6,1\n', "line 4:", "malformed", "quote", "line 2")
 
 
+def test_a_field_over_the_csv_modules_limit_names_its_line(tmp_path):
+    refused(tmp_path, "1,2,0\n3,4,1\n" + "7" * 200_000 + ",1,0\n", "line 3:", "malformed", "field limit")
+
+
 def test_text_after_a_closing_quote_is_malformed(tmp_path):
     refused(tmp_path, '1,2,0\n1,"2"3,1\n', "line 2:", "malformed")
 
