@@ -1,10 +1,12 @@
 """The layout of a CSV file, from its first record: the delimiter, the header, the label and feature columns.
 
 A column is named by a header name or a 0-based index (negative from the end); the header is recognised
-because it holds a column named so, or because none of its fields but the label's is a number.
+because it holds a column named so, or because none of its fields but the label's is a number. What a
+number is, here and everywhere a field is read: ``number_problem`` (features) and ``plain_number`` (labels).
 """
 
 import csv
+import math
 import re
 from dataclasses import dataclass
 
@@ -16,6 +18,9 @@ import numpy as np
 DELIMITERS = ("\t", ";", ",")
 #: The label column when none is named: the last one.
 LAST = -1
+#: Features of this magnitude or more are refused: standardising squares them and sums the N
+#: squares, which overflows float64 (max ≈ 1.8e308) from magnitudes of about 1e154.
+MAX_MAGNITUDE = 1e150
 DECIMAL_COMMA = re.compile(r"[+-]?[0-9]*,[0-9]+")
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
 
@@ -30,7 +35,6 @@ class Layout:
     width : int, fields per line (a trailing empty one included)
     trailing : bool, every line ends with a delimiter (its empty last field is dropped)
     header : int or None, the line of the header
-    names : list of str or None, the header's name of every column (None without a header)
     label : int or None, the label's column (0-based)
     features : list of int, the feature columns, in the order read
     feature_names : list of str, their names (``x0``, ``x1``, … without a header)
@@ -41,7 +45,6 @@ class Layout:
     width: int
     trailing: bool
     header: object
-    names: object
     label: object
     features: list
     feature_names: list
@@ -51,58 +54,62 @@ class Layout:
     def d(self):
         return len(self.features)
 
-    @property
-    def used(self):
-        """The number of columns, a trailing empty field left out."""
-        return self.width - self.trailing
-
 
 def make_layout(path, lineno, row, delimiter, label, features, choose):
     """The ``Layout`` of a file whose first non-blank record ``row`` is on line ``lineno``."""
     width = len(row)
     trailing = width > 1 and not row[-1].strip()
     used = width - trailing
-    cells = [" ".join(field.split()) for field in row[:used]]  # one line each (a quoted name may span lines)
-    if choose is not None:
-        header = is_header(cells, LAST, None)
-        label, features = choose(cells if header else None, used)
-    else:
-        header = is_header(cells, label, features)
-    names = cells if header else None
     where = f"{path}: line {lineno}"
-    if header:
-        for col, name in enumerate(names, start=1):
-            if not name:
-                raise ValueError(f"{where}, column {col}: empty column name in the header")
+    names, label, features = header_names(row[:used], label, features, choose, where)
     label_col = None if label is None else column(label, names, used, where, "label")
+    feature_cols = feature_columns(features, label_col, names, used, where)
+    if names is None:
+        return Layout(delimiter, width, trailing, None, label_col, feature_cols,
+                      [f"x{j}" for j in range(len(feature_cols))], "label")
+    feature_names = [names[c] for c in feature_cols]
+    twice = [n for i, n in enumerate(feature_names) if n in feature_names[:i]]
+    if twice:
+        raise ValueError(f"{where}: the feature name {twice[0]!r} appears more than once in the header")
+    return Layout(delimiter, width, trailing, lineno, label_col, feature_cols, feature_names,
+                  "label" if label_col is None else names[label_col])
+
+
+def header_names(row, label, features, choose, where):
+    """``(names or None, label, features)``: the header's names, one line each (a quoted name may span lines),
+    if the first record is a header; ``label`` and ``features`` as ``choose`` picks them, if given."""
+    cells = [" ".join(field.split()) for field in row]
+    names = cells if is_header(cells, *((LAST, None) if choose else (label, features))) else None
+    if names is not None and "" in names:
+        raise ValueError(f"{where}, column {names.index('') + 1}: empty column name in the header")
+    return (names, *choose(names, len(row))) if choose else (names, label, features)
+
+
+def feature_columns(features, label_col, names, used, where):
+    """The 0-based feature columns ``features`` names (None: every column but the label's), checked."""
     if features is None:
-        feature_cols = [c for c in range(used) if c != label_col]
+        cols = [c for c in range(used) if c != label_col]
     else:
-        feature_cols = [column(f, names, used, where, "feature") for f in features]
-    if not feature_cols:
+        cols = [column(f, names, used, where, "feature") for f in features]
+    if not cols:
         need = "at least one feature column and a label" if label_col is not None else "at least one column"
         raise ValueError(f"{where}: need {need}, got {used} column")
-    if label_col is not None and label_col in feature_cols:
+    if label_col in cols:
         named = f" {names[label_col]!r}" if names else ""
         raise ValueError(f"{where}: column {label_col + 1}{named} (index {label_col}, counting from 0) cannot be both "
                          "the label and one of the features")
-    if len(set(feature_cols)) != len(feature_cols):
+    if len(set(cols)) != len(cols):
         raise ValueError(f"{where}: a feature column is named twice")
-    feature_names = [names[c] for c in feature_cols] if header else [f"x{j}" for j in range(len(feature_cols))]
-    check_distinct(feature_names, where)
-    label_name = "label" if label_col is None or not header else names[label_col]
-    return Layout(delimiter, width, trailing, lineno if header else None, names, label_col, feature_cols,
-                  feature_names, label_name)
+    return cols
 
 
 def is_header(cells, label, features):
     """Whether the first record is a header: it holds a column named by ``label`` or ``features``, or none of
     its fields but the label's is a number."""
-    named = [s for s in ([label] if isinstance(label, str) else []) + [f for f in features or [] if isinstance(f, str)]
-             if not _INTEGER_TEXT.fullmatch(s.strip())]
-    if named:
-        return all(s in cells for s in named) or not any(map(looks_numeric, cells))
-    skip = label % len(cells) if isinstance(label, int) and -len(cells) <= label < len(cells) else None
+    named = [s for s in [label, *(features or [])] if isinstance(s, str) and not _INTEGER_TEXT.fullmatch(s.strip())]
+    if named and all(s in cells for s in named):
+        return True
+    skip = label % len(cells) if not named and isinstance(label, int) and -len(cells) <= label < len(cells) else None
     return not any(looks_numeric(c) for i, c in enumerate(cells) if i != skip)
 
 
@@ -135,14 +142,6 @@ def listing(names, most=12):
     return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
-def check_distinct(names, where):
-    seen = set()
-    for name in names:
-        if name in seen:
-            raise ValueError(f"{where}: the feature name {name!r} appears more than once in the header")
-        seen.add(name)
-
-
 def sniff_delimiter(line):
     """The candidate that splits ``line`` into the most fields (ties: tab, then ';', then ',')."""
     counts = [len(next(csv.reader([line], delimiter=d), [])) for d in DELIMITERS]
@@ -160,3 +159,36 @@ def looks_numeric(text):
     except ValueError:
         return bool(DECIMAL_COMMA.fullmatch(text.strip()))
     return True
+
+
+def plain_number(text):
+    """The number a label field stands for, or None when it is a name (anything ``number_problem``
+    would refuse as a feature: not a number, not finite, not plain)."""
+    if number_problem(text, limit=math.inf):
+        return None
+    return float(text)
+
+
+def number_problem(field, limit=MAX_MAGNITUDE):
+    """Why ``field`` is not an acceptable feature value, or "" if it is (surrounding spaces are fine)."""
+    text = field.strip()
+    if not text:
+        return "empty field"
+    try:
+        value = float(text)
+    except ValueError:
+        hint = " (decimal commas are not accepted)" if DECIMAL_COMMA.fullmatch(text) else ""
+        return f"{text!r} is not a number{hint}"
+    if "_" in text:
+        return f"{text!r} is not a plain number (digit-group underscores are not accepted)"
+    if not field.isascii():
+        return f"{field!r} is not a plain number (only ASCII digits and spaces are accepted)"
+    if math.isnan(value) or (math.isinf(value) and "n" in text.lower()):
+        return f"{text!r} is not finite"
+    if math.isinf(value):
+        return f"{text!r} overflows float64"
+    if abs(value) >= limit:
+        bound = f"{limit:.0e}".replace("e+", "e")
+        return (f"{text!r} is too large: magnitudes of {bound} or more overflow float64 when "
+                f"standardising squares them")
+    return ""

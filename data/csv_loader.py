@@ -20,19 +20,15 @@ first label that is not a number on, every label is a name (its text, stripped),
 
 import csv
 import itertools
-import math
 import os
 import stat
 
 import numpy as np
 
-from .csv_layout import DECIMAL_COMMA, LAST, is_blank, make_layout, sniff_delimiter
+from .csv_layout import LAST, MAX_MAGNITUDE, is_blank, make_layout, number_problem, plain_number, sniff_delimiter
 from .table import Table, canonical_text
 from .text_lines import Lines, line_blocks
 
-#: Features of this magnitude or more are refused: standardising squares them and sums the N
-#: squares, which overflows float64 (max ≈ 1.8e308) from magnitudes of about 1e154.
-MAX_MAGNITUDE = 1e150
 #: Characters of lines parsed by one call of numpy's parser.
 BATCH_CHARS = 1 << 20
 #: Rows a streaming reader (``iter_feature_blocks``) hands out at a time, at most.
@@ -103,8 +99,6 @@ def read_table(path, label=LAST, features=None, choose=None):
         store = _Store(reader.layout.d, lambda: _expected_rows(fh, reader))
         for X, labels in reader.batches():
             store.add(X, labels, reader)
-        if store.n == 0:
-            raise ValueError(f"{path}: line {reader.layout.header}: a header but no data rows")
         return store.table(reader)
 
 
@@ -120,21 +114,14 @@ def iter_feature_blocks(path, features=None, choose=None, rows=None):
     with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
         reader = _Reader(path, fh, None, features, choose)
         yield reader.layout
-        rows = rows or STREAM_ROWS
-        pending, count = [], 0
+        rows, pending = rows or STREAM_ROWS, np.empty((0, reader.layout.d))
         for X, _ in reader.batches():
-            pending.append(X)
-            count += len(X)
-            if count >= rows:
-                block = np.concatenate(pending)
-                for start in range(0, count - count % rows, rows):
-                    yield block[start:start + rows]
-                pending = [block[count - count % rows:]]
-                count = len(pending[0])
-        if count:
-            yield np.concatenate(pending)
-        elif reader.rows_read == 0:
-            raise ValueError(f"{path}: line {reader.layout.header}: a header but no data rows")
+            pending = np.concatenate([pending, X])
+            while len(pending) >= rows:
+                yield pending[:rows]
+                pending = pending[rows:]
+        if len(pending):
+            yield pending
 
 
 def _expected_rows(fh, reader):
@@ -170,72 +157,63 @@ class _Reader:
         self.numeric = None  # decided by the first label
         self.texts, self.codes = [], {}  # label names, and text -> (code, first line)
         self.non_integral = None  # (line, text) of the first numeric label that is not an integer
-        self.rows_read = 0
         self.first_data = None if self.layout.header else (lineno, row)
 
     def _first_record(self):
+        done = 0  # lines of the records read
         try:
             for row in self.csv:
                 if not is_blank(row):
                     return self.csv.line_num, row
+                done = self.csv.line_num
         except csv.Error as exc:
-            raise ValueError(_malformed(self.path, self.csv.line_num, str(exc), self.csv.dialect.delimiter)) from None
+            raise ValueError(_malformed(self.path, self.csv.line_num, str(exc), done + 1)) from None
         raise ValueError(f"{self.path}: the file is empty (no non-blank rows)")
 
     def batches(self):
+        """Every batch of rows; a header with no rows after it is refused at the end."""
+        rows = 0
+        for X, labels in self._batches():
+            rows += len(X)
+            yield X, labels
+        if rows == 0:
+            raise ValueError(f"{self.path}: line {self.layout.header}: a header but no data rows")
+
+    def _batches(self):
         if self.first_data is not None:
             yield self._careful([self.first_data])
         quick = not self.layout.trailing
         while quick:
             start = self.lines.consumed
-            lines = self.lines.batch(BATCH_CHARS)
+            lines, quoted = self.lines.batch(BATCH_CHARS)
             if not lines:
                 return
-            if self.lines.quoted:  # a quoted record may span lines: the csv module from here
-                self.lines.buffer, self.lines.pos = lines, 0
-                self.lines.consumed = start
+            if quoted:  # a quoted record may span lines: the csv module from here
+                self.lines.put_back(lines)
                 break
-            parsed = self._quick(lines, start)
-            if parsed is None:
-                parsed = self._careful(self._records(lines, start))
-            else:
-                self.rows_read += len(parsed[0])
-            yield parsed
+            yield self._quick(lines, start) or self._careful(self._records(lines, start))
         yield from self._careful_rest()
 
     # ---------------------------------------------------------------- the quick path
 
     def _quick(self, lines, start):
         """``(X, labels)`` for a batch numpy's parser can take whole, or None to take the careful path."""
-        layout, delimiter = self.layout, self.layout.delimiter
+        layout = self.layout
         if self.numeric is None and layout.label is not None:  # the first label decides
-            fields = lines[0].rstrip("\r\n").split(delimiter)
+            fields = lines[0].rstrip("\r\n").split(layout.delimiter)
             if len(fields) != layout.width:
                 return None
-            self.numeric = _label_number(fields[layout.label]) is not None
-        numeric = self.numeric is not False and layout.label is not None
-        columns = layout.features + ([layout.label] if numeric else [])
-        every = columns == list(range(layout.width))  # then numpy's parser checks the field counts itself
-        if not every and list(map(str.count, lines, itertools.repeat(delimiter))).count(layout.width - 1) != len(
-                lines):
-            return None  # blank lines, or a field count that differs
-        try:
-            values = np.loadtxt(lines, delimiter=delimiter, comments=None, dtype=np.float64,
-                                usecols=None if every else columns, ndmin=2, quotechar=None)
-        except ValueError:
-            return None
-        if values.shape != (len(lines), len(columns)) or not (
-                values.max(initial=0.0) < MAX_MAGNITUDE and values.min(initial=0.0) > -MAX_MAGNITUDE):
-            return None  # a blank line, a value to refuse or a NaN: the careful path names it
-        X = values[:, :layout.d]
-        if layout.label is None:
-            return X, None
+            self.numeric = plain_number(fields[layout.label]) is not None
+        numeric = self.numeric and layout.label is not None
+        values = _numbers(lines, layout, layout.features + ([layout.label] if numeric else []))
+        if values is None or layout.label is None:
+            return None if values is None else (values, None)
         if numeric:
-            labels = values[:, layout.d].copy()
+            labels = values[:, -1].copy()
             if self.non_integral is None:
                 self._note_non_integral(labels, lines, start)
-            return X, labels
-        return self._quick_texts(X, lines, start)
+            return values[:, :-1], labels
+        return self._quick_texts(values, lines, start)
 
     def _quick_texts(self, X, lines, start):
         col, delimiter = self.layout.label, self.layout.delimiter
@@ -261,40 +239,40 @@ class _Reader:
     def _records(self, lines, start):
         """``(line number, row)`` of every record in ``lines`` (no quotes in them: a record is a line)."""
         reader = csv.reader(lines, delimiter=self.layout.delimiter, skipinitialspace=True, strict=True)
-        for row in reader:
-            yield start + reader.line_num, row
+        try:
+            for row in reader:
+                yield start + reader.line_num, row
+        except csv.Error as exc:  # a field over csv.field_size_limit()
+            lineno = start + reader.line_num
+            raise ValueError(_malformed(self.path, lineno, str(exc), lineno)) from None
 
     def _careful_rest(self):
         """Every record left, through the csv module (quoted fields may span lines)."""
         reader, base = self.csv, self.lines.consumed - self.csv.line_num
-        pending = []
+        pending, done, failure = [], self.lines.consumed, None
         try:
             for row in reader:
-                pending.append((base + reader.line_num, row))
+                done = base + reader.line_num
+                pending.append((done, row))
                 if len(pending) >= 4096:
                     yield self._careful(pending)
                     pending = []
-        except csv.Error as exc:
-            failed = (base + reader.line_num, str(exc))
-        else:
-            if pending:
-                yield self._careful(pending)
-            return
+        except csv.Error as exc:  # after the records before it
+            failure = ValueError(_malformed(self.path, base + reader.line_num, str(exc), done + 1))
         if pending:
             yield self._careful(pending)
-        raise ValueError(_malformed(self.path, *failed, self.layout.delimiter))
+        if failure:
+            raise failure
 
     def _careful(self, records):
         """``(X, labels)`` of ``(line, row)`` records, every field checked; blank records skipped."""
         layout = self.layout
         rows, labels = [], []
         for lineno, row in records:
-            if len(row) != layout.width:
+            if len(row) != layout.width or (layout.trailing and row[-1].strip()):
                 if not is_blank(row):
                     self._wrong_width(lineno, row)
                 continue
-            if layout.trailing and row[-1].strip():
-                self._not_trailing(lineno, row)
             rows.append(self._features(lineno, row))
             if layout.label is not None:
                 was_numeric = self.numeric
@@ -302,7 +280,6 @@ class _Reader:
                 if was_numeric and not self.numeric:  # the first name: the numbers before it become names
                     labels = [self._new_text(canonical_text(v), 0)[0] for v in labels]
                 labels.append(label)
-        self.rows_read += len(rows)
         X = np.array(rows, dtype=np.float64).reshape(len(rows), layout.d)
         if layout.label is None:
             return X, None
@@ -320,7 +297,7 @@ class _Reader:
         if values is None or "_" in text or not text.isascii() or not all(
                 -MAX_MAGNITUDE < v < MAX_MAGNITUDE for v in values):
             for c, field in zip(self.layout.features, feats, strict=True):
-                problem = _feature_problem(field)
+                problem = number_problem(field)
                 if problem:
                     raise ValueError(f"{self.path}: line {lineno}, column {c + 1} ({self._name(c)}): {problem}")
         return values
@@ -335,7 +312,7 @@ class _Reader:
             raise ValueError(f"{self.path}: line {lineno}, column {self.layout.label + 1} "
                              f"({self.layout.label_name}): empty field")
         if self.numeric is not False:
-            value = _label_number(text)
+            value = plain_number(text)
             self.numeric = value is not None
             if value is not None:
                 if self.non_integral is None and not value.is_integer():
@@ -351,66 +328,39 @@ class _Reader:
         return entry
 
     def _wrong_width(self, lineno, row):
-        width = self.layout.width
+        width, first = self.layout.width, self.layout.header or (self.first_data or (lineno,))[0]
         if not self.layout.trailing:
             raise ValueError(f"{self.path}: line {lineno}: expected {width} columns, got {len(row)}")
-        first = self.layout.header or (self.first_data or (lineno,))[0]
+        if len(row) == width:
+            raise ValueError(f"{self.path}: line {lineno}: line {first} ends with an empty field (read as "
+                             f"a trailing delimiter) but this line's last field is {row[-1]!r}")
         raise ValueError(f"{self.path}: line {lineno}: expected {width - 1} columns and a trailing "
                          f"empty field ({width} fields, like line {first}), got {len(row)} fields")
 
-    def _not_trailing(self, lineno, row):
-        first = self.layout.header or (self.first_data or (lineno,))[0]
-        raise ValueError(f"{self.path}: line {lineno}: line {first} ends with an empty field (read as "
-                         f"a trailing delimiter) but this line's last field is {row[-1]!r}")
 
-
-def _label_number(text):
-    """The number a label field stands for, or None when it is a name (anything ``_feature_problem``
-    would refuse as a feature: not a number, not finite, not plain)."""
-    if _feature_problem(text, limit=math.inf):
+def _numbers(lines, layout, columns):
+    """The ``columns`` of ``lines`` as float64 (n, len(columns)) by numpy's parser, or None when any line is
+    blank, has another field count, or holds a value to refuse or a NaN (the careful path names it)."""
+    every = columns == list(range(layout.width))  # then numpy's parser checks the field counts itself
+    if not every and list(map(str.count, lines, itertools.repeat(layout.delimiter))).count(layout.width - 1) != len(
+            lines):
         return None
-    return float(text)
+    try:
+        values = np.loadtxt(lines, delimiter=layout.delimiter, comments=None, dtype=np.float64,
+                            usecols=None if every else columns, ndmin=2, quotechar=None)
+    except ValueError:
+        return None
+    if values.shape != (len(lines), len(columns)) or not (
+            values.max(initial=0.0) < MAX_MAGNITUDE and values.min(initial=0.0) > -MAX_MAGNITUDE):
+        return None
+    return values
 
 
-def _malformed(path, lineno, error, delimiter):
-    """The message for a csv error at ``lineno``, naming where the failing record starts if earlier."""
-    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
-        reader = csv.reader(itertools.chain.from_iterable(line_blocks(fh, path)), delimiter=delimiter,
-                            skipinitialspace=True, strict=True)
-        start = 1
-        try:
-            for _ in reader:
-                start = reader.line_num + 1
-        except (csv.Error, ValueError):
-            pass
+def _malformed(path, lineno, error, start):
+    """The message for a csv error at ``lineno`` in the record starting on line ``start``."""
     unclosed = start < lineno or "end of data" in error
     hint = f" (is a quote in the record starting on line {start} never closed?)" if unclosed else ""
     return f"{path}: line {lineno}: malformed CSV: {error}{hint}"
-
-
-def _feature_problem(field, limit=MAX_MAGNITUDE):
-    """Why ``field`` is not an acceptable feature value, or "" if it is (surrounding spaces are fine)."""
-    text = field.strip()
-    if not text:
-        return "empty field"
-    try:
-        value = float(text)
-    except ValueError:
-        hint = " (decimal commas are not accepted)" if DECIMAL_COMMA.fullmatch(text) else ""
-        return f"{text!r} is not a number{hint}"
-    if "_" in text:
-        return f"{text!r} is not a plain number (digit-group underscores are not accepted)"
-    if not field.isascii():
-        return f"{field!r} is not a plain number (only ASCII digits and spaces are accepted)"
-    if math.isnan(value) or (math.isinf(value) and "n" in text.lower()):
-        return f"{text!r} is not finite"
-    if math.isinf(value):
-        return f"{text!r} overflows float64"
-    if abs(value) >= limit:
-        bound = f"{limit:.0e}".replace("e+", "e")
-        return (f"{text!r} is too large: magnitudes of {bound} or more overflow float64 when "
-                f"standardising squares them")
-    return ""
 
 
 # -------------------------------------------------------------------- the arrays

@@ -6,39 +6,32 @@ and label their points ``0 .. K-1``. Every generator takes ``seed`` (None, an in
 ``layers.validation.ParameterError`` naming it (``n_samples``, ``noise``, ``classes``, ...).
 """
 
-import numbers
+import contextlib
 
 import numpy as np
 
-from layers.validation import ParameterError
+from layers.validation import ParameterError, check_count, check_real
 
 #: The largest ``noise`` a generator takes. Points are O(noise) from the origin; from about 1e150 on,
 #: standardising squares them and sums the N squares past float64's range (≈ 1.8e308), as CSV
-#: features (``data.csv_loader.MAX_MAGNITUDE``); this bound leaves room for any N.
+#: features (``data.csv_layout.MAX_MAGNITUDE``); this bound leaves room for any N.
 MAX_NOISE = 1e100
+NOISE_RANGE = f"[0, {MAX_NOISE:.0e}]".replace("e+", "e")
 
 
 def _check_classes(classes, owner):
-    """``classes`` as an int, refusing anything but an integer >= 2 (booleans too)."""
-    if isinstance(classes, bool) or not isinstance(classes, numbers.Integral) or classes < 2:
-        raise ParameterError(owner, "classes", f"must be an int >= 2, got {classes!r}")
-    return int(classes)
+    """``classes`` as an int >= 2 (an integer as ``check_count`` takes it, not a bool)."""
+    with contextlib.suppress(ParameterError):
+        if check_count(classes, "classes", owner) >= 2:
+            return int(classes)
+    raise ParameterError(owner, "classes", f"must be an int >= 2, got {classes!r}")
 
 
 def _check_n_samples(n_samples, owner, classes=2):
-    """``n_samples`` as an int, refusing fewer points than classes (a class needs at least one)."""
-    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral):
-        raise ParameterError(owner, "n_samples", f"must be an integer, got {n_samples!r}")
-    if n_samples < classes:
+    """``n_samples`` as an int (``check_count``'s), refusing fewer points than classes (one per class)."""
+    if check_count(n_samples, "n_samples", owner) < classes:
         raise ParameterError(owner, "n_samples", f"must be at least {classes} (one per class), got {n_samples}")
     return int(n_samples)
-
-
-def _check_noise(noise, owner):
-    """``noise`` as a float in ``[0, MAX_NOISE]``."""
-    if not (np.isfinite(noise) and 0 <= noise <= MAX_NOISE):
-        raise ParameterError(owner, "noise", f"must be a finite number in [0, {MAX_NOISE:.0e}], got {noise}")
-    return float(noise)
 
 
 def _class_counts(n, classes):
@@ -60,9 +53,8 @@ def make_circles(n_samples=1000, noise=0.05, seed=None, factor=0.5, shuffle=True
     The scikit-learn construction: points evenly spaced in angle on each circle, then Gaussian
     noise of standard deviation ``noise`` on both coordinates.
     """
-    n, noise = _check_n_samples(n_samples, "make_circles"), _check_noise(noise, "make_circles")
-    if not 0 < factor < 1:
-        raise ParameterError("make_circles", "factor", f"must be in (0, 1), got {factor}")
+    n, noise = _check_n_samples(n_samples, "make_circles"), check_real(noise, "noise", "make_circles", NOISE_RANGE)
+    check_real(factor, "factor", "make_circles", "(0, 1)")
     rng = np.random.default_rng(seed)
     n_out = n // 2
     n_in = n - n_out
@@ -75,7 +67,7 @@ def make_circles(n_samples=1000, noise=0.05, seed=None, factor=0.5, shuffle=True
 
 def make_moons(n_samples=1000, noise=0.2, seed=None, shuffle=True):
     """Two interleaving half circles (the scikit-learn construction), Gaussian noise ``noise``."""
-    n, noise = _check_n_samples(n_samples, "make_moons"), _check_noise(noise, "make_moons")
+    n, noise = _check_n_samples(n_samples, "make_moons"), check_real(noise, "noise", "make_moons", NOISE_RANGE)
     rng = np.random.default_rng(seed)
     n_out = n // 2
     n_in = n - n_out
@@ -91,7 +83,7 @@ def make_xor(n_samples=1000, noise=0.05, seed=None, margin=0.1, shuffle=True):
     Coordinates are uniform on ``[-1, -margin] ∪ [margin, 1]`` (a gap around the axes, as in the
     TensorFlow playground), labelled, then jittered by Gaussian noise ``noise``.
     """
-    n, noise = _check_n_samples(n_samples, "make_xor"), _check_noise(noise, "make_xor")
+    n, noise = _check_n_samples(n_samples, "make_xor"), check_real(noise, "noise", "make_xor", NOISE_RANGE)
     rng = np.random.default_rng(seed)
     X = rng.uniform(margin, 1, size=(n, 2)) * rng.choice([-1.0, 1.0], size=(n, 2))
     y = ((X[:, 0] > 0) ^ (X[:, 1] > 0)).astype(np.int64)
@@ -112,9 +104,8 @@ def make_spiral(n_samples=1000, noise=0.2, seed=None, classes=2, turns=4.0, shuf
     y : ndarray (N,) int64, the arm, in ``[0, classes)``
     """
     k = _check_classes(classes, "make_spiral")
-    n, noise = _check_n_samples(n_samples, "make_spiral", k), _check_noise(noise, "make_spiral")
-    if not np.isfinite(turns):
-        raise ParameterError("make_spiral", "turns", f"must be a finite number, got {turns}")
+    n, noise = _check_n_samples(n_samples, "make_spiral", k), check_real(noise, "noise", "make_spiral", NOISE_RANGE)
+    check_real(turns, "turns", "make_spiral")
     rng = np.random.default_rng(seed)
     parts, labels = [], []
     for arm, count in enumerate(_class_counts(n, k)):
@@ -154,7 +145,7 @@ def make_blobs(n_samples=1000, noise=1.0, seed=None, classes=2, centers=None, sh
     y : ndarray (N,) int64 in ``[0, classes)``; class sizes differ by at most one
     """
     k = _check_classes(classes, "make_blobs")
-    n, noise = _check_n_samples(n_samples, "make_blobs", k), _check_noise(noise, "make_blobs")
+    n, noise = _check_n_samples(n_samples, "make_blobs", k), check_real(noise, "noise", "make_blobs", NOISE_RANGE)
     centers = blob_centers(k) if centers is None else np.asarray(centers, dtype=np.float64)
     if centers.shape != (k, 2):
         raise ParameterError("make_blobs", "centers", f"must be one 2-D point per class, shape ({k}, 2) for "

@@ -7,11 +7,11 @@ comparing numbers by value and names by their text (``label_key``), so a model t
 ``{1, 2, unknown}`` reads a file whose labels are ``{1, 2}``.
 """
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from .csv_layout import plain_number
 from .dataset import Dataset
 
 
@@ -26,14 +26,8 @@ def label_key(label):
     or a text that reads as a plain finite number), else ``("name", stripped text)``."""
     if isinstance(label, (int, float, np.integer, np.floating)) and not isinstance(label, (bool, np.bool_)):
         return ("number", float(label))
-    text = str(label).strip()
-    try:
-        value = float(text)
-    except ValueError:
-        return ("name", text)
-    if math.isfinite(value) and "_" not in text and text.isascii():
-        return ("number", value)
-    return ("name", text)
+    value = plain_number(str(label))
+    return ("name", str(label).strip()) if value is None else ("number", value)
 
 
 def shown(label):

@@ -24,44 +24,26 @@ def line_blocks(fh, path):
     them. Each block is checked for a NUL or an undecodable byte before the next is read; the lines
     before a bad one are yielded first, so errors come in line order.
     """
-    done, carry, carry_len = 0, [], 0  # lines yielded so far; pieces of the unfinished line
-    while True:
-        block = fh.read(BLOCK)
-        if not block:
-            if carry_len:
-                yield ["".join(carry)]
-            return
-        if "\x00" in block or (not block.isascii() and _NOT_TEXT.search(block)):
-            bad = _NOT_TEXT.search(block)
-            lines = split_lines("".join(carry) + block[: bad.start()])
-            if lines and not lines[-1].endswith(("\n", "\r")):  # the start of the bad line
-                lines.pop()
-            yield lines
-            refuse_binary(path, done + len(lines) + 1, bad.group())
-        if "\n" not in block and "\r" not in block:
+    done, carry = 0, []  # lines yielded so far; pieces of the unfinished line
+    while block := fh.read(BLOCK):
+        bad = _NOT_TEXT.search(block) if "\x00" in block or not block.isascii() else None
+        if bad is None and "\n" not in block and "\r" not in block:
             carry.append(block)
-            carry_len += len(block)
         else:
-            lines = split_lines("".join(carry) + block if carry_len else block)
-            tail = lines.pop() if not lines[-1].endswith("\n") else ""  # unfinished, or a CR before an LF
-            carry, carry_len = [tail], len(tail)
+            lines = io.StringIO("".join(carry) + block[:bad.start() if bad else None], newline="").readlines()
+            if bad is not None:
+                if lines and not lines[-1].endswith(("\n", "\r")):
+                    lines.pop()  # the start of the bad line
+                yield lines
+                refuse_binary(path, done + len(lines) + 1, bad.group())
+            carry = [lines.pop()] if not lines[-1].endswith("\n") else []  # unfinished, or a CR before an LF
             done += len(lines)
             yield lines
-        if carry_len > MAX_LINE_CHARS:
+        if sum(map(len, carry)) > MAX_LINE_CHARS:
             raise ValueError(f"{path}: line {done + 1}: longer than {MAX_LINE_CHARS} characters; "
                              f"not a CSV file of numbers")
-
-
-def split_lines(text):
-    lines = LineList(io.StringIO(text, newline="").readlines())
-    lines.quoted = '"' in text
-    return lines
-
-
-class LineList(list):
-    """Physical lines, and whether the text they came from holds a quote (``quoted``)."""
-
-    quoted = False
+    if carry:
+        yield ["".join(carry)]
 
 
 def refuse_binary(path, lineno, char):
@@ -77,7 +59,7 @@ class Lines:
     """
 
     def __init__(self, blocks):
-        self.blocks, self.buffer, self.pos, self.error, self.quoted = blocks, [], 0, None, False
+        self.blocks, self.buffer, self.pos, self.error = blocks, [], 0, None
         self.consumed = 0  # lines handed out so far
         self.chars_seen, self.lines_seen = 0, 0
 
@@ -86,65 +68,49 @@ class Lines:
 
     def __next__(self):
         while self.pos >= len(self.buffer):
-            self._fill()
-        line = self.buffer[self.pos]
+            self.buffer, self.pos = self._read(), 0  # StopIteration ends the lines
         self.pos += 1
         self.consumed += 1
-        return line
+        return self.buffer[self.pos - 1]
 
-    def _fill(self):
+    def _read(self):
         if self.error is not None:
             raise self.error
-        block = next(self.blocks)  # StopIteration ends the lines; a ValueError is the file's fault
-        self.buffer, self.pos = block, 0
+        block = next(self.blocks)  # a ValueError is the file's fault
         self.chars_seen += sum(map(len, block))
         self.lines_seen += len(block)
+        return block
 
     def first_nonblank(self):
         """The first line that is not blank, without consuming anything; None for a blank file."""
-        i = self.pos
-        while True:
-            while i < len(self.buffer):
-                if self.buffer[i].strip():
-                    return self.buffer[i]
-                i += 1
+        while not any(map(str.strip, self.buffer[self.pos:])):
             try:
-                block = next(self.blocks)
+                self.buffer, self.pos = self.buffer[self.pos:] + self._read(), 0
             except StopIteration:
                 return None
-            self.buffer = self.buffer[self.pos:] + block
-            i -= self.pos
-            self.pos = 0
-            self.chars_seen += sum(map(len, block))
-            self.lines_seen += len(block)
+        return next(line for line in self.buffer[self.pos:] if line.strip())
 
     def mean_chars(self):
         return self.chars_seen / max(self.lines_seen, 1)
 
     def batch(self, chars):
-        """The next lines, about ``chars`` characters of them; [] at the end of the file.
-
-        ``quoted`` then says whether any of them may hold a quote.
-        """
-        lines = self.buffer[self.pos:]
-        self.quoted = any('"' in line for line in lines)
-        self.buffer, self.pos = [], 0
-        size = sum(map(len, lines))
-        while size < chars and self.error is None:
+        """The next lines, about ``chars`` characters of them ([] at the end of the file), and whether any
+        of them holds a quote."""
+        lines, self.buffer, self.pos = self.buffer[self.pos:], [], 0
+        start = self.chars_seen - sum(map(len, lines))
+        while self.chars_seen - start < chars and self.error is None:
             try:
-                block = next(self.blocks)
+                lines.extend(self._read())
             except StopIteration:
                 break
             except ValueError as exc:  # a NUL or an overlong line further on: after these lines
                 self.error = exc
-                break
-            block_chars = sum(map(len, block))
-            self.quoted = self.quoted or getattr(block, "quoted", True)
-            lines.extend(block)
-            size += block_chars
-            self.chars_seen += block_chars
-            self.lines_seen += len(block)
         if not lines and self.error is not None:
             raise self.error
         self.consumed += len(lines)
-        return lines
+        return lines, '"' in "".join(lines)
+
+    def put_back(self, lines):
+        """Hand ``lines`` (the last batch) out again, one at a time."""
+        self.buffer, self.pos = lines, 0
+        self.consumed -= len(lines)

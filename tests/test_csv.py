@@ -1,13 +1,12 @@
 """The streaming CSV loader: formats it accepts, values and labels it refuses, and where it says so."""
 
 import os
-import re
 import tracemalloc
 
 import numpy as np
 import pytest
 
-from data import Dataset, csv_loader, load_csv, text_lines
+from data import Dataset, csv_layout, load_csv, text_lines
 
 
 def write(tmp_path, text, name="d.csv"):
@@ -16,13 +15,16 @@ def write(tmp_path, text, name="d.csv"):
     return p
 
 
-def refused(tmp_path, text, match):
-    """Load ``text`` expecting a ValueError whose message contains ``match`` and names the file."""
+def refused(tmp_path, text, *parts):
+    """Load ``text`` expecting a ValueError on one line that names the file first, then carries each of ``parts``
+    (where: the line, column and name; what: the value, a key word), in any wording."""
     path = write(tmp_path, text)
-    with pytest.raises(ValueError, match=re.escape(match)) as info:
+    with pytest.raises(ValueError) as info:
         load_csv(path)
-    assert str(info.value).startswith(f"{path}: ")
-    return str(info.value)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message.replace(f"{path}", "")
+    assert all(part in message for part in parts), (parts, message)
+    return message
 
 
 # ------------------------------------------------------------------ formats accepted
@@ -52,31 +54,29 @@ def test_trailing_comma_on_every_line_is_dropped(tmp_path):
 
 
 def test_trailing_comma_missing_on_one_line_or_empty_fields_elsewhere(tmp_path):
-    refused(tmp_path, "1,2,0,\n3,4,1\n",
-            "line 2: expected 3 columns and a trailing empty field (4 fields, like line 1), got 3 fields")
-    refused(tmp_path, "1,2,0,\n3,4,1,5\n", "line 2: line 1 ends with an empty field (read as a trailing delimiter) "
-                                           "but this line's last field is '5'")
-    refused(tmp_path, "a,b,label\n1,2,0\n3,,1\n", "line 3, column 2 (b): empty field")
-    refused(tmp_path, "1,2,0\n3,4,\n", "line 2, column 3 (label): empty field")
-    refused(tmp_path, "a,,label\n1,2,0\n", "line 1, column 2: empty column name in the header")
-    refused(tmp_path, "1,2,0,\n3,4,,\n", "line 2, column 3 (label): empty field")
+    refused(tmp_path, "1,2,0,\n3,4,1\n", "line 2:", "trailing", "4 fields", "line 1", "got 3")
+    refused(tmp_path, "1,2,0,\n3,4,1,5\n", "line 2:", "line 1", "trailing", "'5'")
+    refused(tmp_path, "a,b,label\n1,2,0\n3,,1\n", "line 3, column 2 (b):", "empty")
+    refused(tmp_path, "1,2,0\n3,4,\n", "line 2, column 3 (label):", "empty")
+    refused(tmp_path, "a,,label\n1,2,0\n", "line 1, column 2:", "empty column name")
+    refused(tmp_path, "1,2,0,\n3,4,,\n", "line 2, column 3 (label):", "empty")
 
 
 def test_crlf_and_byte_order_mark(tmp_path):
     ds = load_csv(write(tmp_path, b"\xef\xbb\xbfa,b,label\r\n1,2,0\r\n3,4,1\r\n"))
     assert ds.feature_names == ["a", "b"]  # the BOM is not part of the first name
     np.testing.assert_array_equal(ds.X, [[1, 2], [3, 4]])
-    refused(tmp_path, b"\xef\xbb\xbf1,2,0\r\n\r\n1,x,1\r\n", "line 3, column 2 (x1): 'x' is not a number")
+    refused(tmp_path, b"\xef\xbb\xbf1,2,0\r\n\r\n1,x,1\r\n", "line 3, column 2 (x1):", "'x'", "not a number")
 
 
 def test_lone_carriage_returns_end_lines_too(tmp_path):
-    refused(tmp_path, "1,2,0\r3,4,1\r5,q,0\r", "line 3, column 2 (x1): 'q' is not a number")
+    refused(tmp_path, "1,2,0\r3,4,1\r5,q,0\r", "line 3, column 2 (x1):", "'q'")
 
 
 def test_blank_and_whitespace_lines_are_skipped_and_still_counted(tmp_path):
     ds = load_csv(write(tmp_path, "\n  \nx,label\n\n1,0\n \t \n2,1\n\n"))
     np.testing.assert_array_equal(ds.X, [[1], [2]])
-    refused(tmp_path, "\n\nx,label\n\n1,0\n\n2,1,3\n", "line 7: expected 2 columns, got 3")
+    refused(tmp_path, "\n\nx,label\n\n1,0\n\n2,1,3\n", "line 7:", "2 columns", "got 3")
 
 
 @pytest.mark.parametrize("sep", [";", "\t"])
@@ -85,17 +85,16 @@ def test_semicolon_and_tab_separated_files(tmp_path, sep):
     ds = load_csv(write(tmp_path, text))
     np.testing.assert_array_equal(ds.X, [[1.5, 2], [3, 4]])
     assert ds.feature_names == ["a", "b"] and ds.classes == ["no", "yes"]
-    refused(tmp_path, text + sep.join(["5", "6"]) + "\n", "line 4: expected 3 columns, got 2")
+    refused(tmp_path, text + sep.join(["5", "6"]) + "\n", "line 4:", "3 columns", "got 2")
 
 
 def test_semicolon_file_with_decimal_commas_is_refused_with_a_hint(tmp_path):
-    refused(tmp_path, "0,5;1,25;0\n1,5;2;1\n",
-            "line 1, column 1 (x0): '0,5' is not a number (decimal commas are not accepted)")
+    refused(tmp_path, "0,5;1,25;0\n1,5;2;1\n", "line 1, column 1 (x0):", "'0,5'", "decimal comma")
 
 
 def test_one_column_without_delimiter(tmp_path):
-    refused(tmp_path, "label\n0\n1\n", "line 1: need at least one feature column and a label, got 1 column")
-    refused(tmp_path, "\n0.5\n1\n", "line 2: need at least one feature column and a label, got 1 column")
+    refused(tmp_path, "label\n0\n1\n", "line 1:", "feature column", "1 column")
+    refused(tmp_path, "\n0.5\n1\n", "line 2:", "feature column", "1 column")
 
 
 def test_header_names_kept_label_name_dropped_default_names_without_header(tmp_path):
@@ -119,29 +118,22 @@ def test_exact_round_trip_of_repr_written_values(tmp_path):
 
 
 def test_digit_group_underscores_refused(tmp_path):
-    refused(tmp_path, "1,2,0\n1_000,2,1\n",
-            "line 2, column 1 (x0): '1_000' is not a plain number (digit-group underscores are not accepted)")
+    refused(tmp_path, "1,2,0\n1_000,2,1\n", "line 2, column 1 (x0):", "'1_000'", "underscore")
 
 
 @pytest.mark.parametrize("value,problem", [
-    ("nan", "'nan' is not finite"),
-    ("NaN", "'NaN' is not finite"),
-    ("inf", "'inf' is not finite"),
-    ("-Infinity", "'-Infinity' is not finite"),
-    ("1e309", "'1e309' overflows float64"),
-    ("-1e400", "'-1e400' overflows float64"),
-    ("1e200", "'1e200' is too large: magnitudes of 1e150 or more overflow float64 when standardising"),
-    ("-1e150", "'-1e150' is too large"),
-    ("1" + "0" * 150, f"'1{'0' * 150}' is too large"),
-    ("\u0661", "'\u0661' is not a plain number (only ASCII digits and spaces are accepted)"),  # Arabic-Indic 1
+    ("nan", "not finite"), ("NaN", "not finite"), ("inf", "not finite"), ("-Infinity", "not finite"),
+    ("1e309", "overflows"), ("-1e400", "overflows"), ("1e200", "1e150"), ("-1e150", "1e150"),
+    ("1" + "0" * 150, "1e150"),
+    ("\u0661", "ASCII"),  # Arabic-Indic 1
 ])
 def test_non_finite_overflowing_huge_or_exotic_values_refused_naming_line_and_column(tmp_path, value, problem):
-    refused(tmp_path, f"a,b,label\n1,2,0\n\n3,{value},1\n", f"line 4, column 2 (b): {problem}")
+    refused(tmp_path, f"a,b,label\n1,2,0\n\n3,{value},1\n", "line 4, column 2 (b):", repr(value), problem)
 
 
 def test_largest_accepted_magnitude(tmp_path):
     ds = load_csv(write(tmp_path, "9.999e149,0\n-9.999e149,1\n"))
-    assert np.abs(ds.X).max() < csv_loader.MAX_MAGNITUDE
+    assert np.abs(ds.X).max() < csv_layout.MAX_MAGNITUDE
     # why the bound: the standardiser's variance of such a column is still finite
     assert np.isfinite(ds.X.std(axis=0)).all()
 
@@ -150,16 +142,15 @@ def test_largest_accepted_magnitude(tmp_path):
 
 
 def test_nul_byte_refused_at_its_line(tmp_path):
-    refused(tmp_path, "a,b,label\n1,2,0\n\n1,\x002,1\n3,4,0\n", "line 4: not a text CSV file (a NUL byte)")
+    refused(tmp_path, "a,b,label\n1,2,0\n\n1,\x002,1\n3,4,0\n", "line 4:", "NUL")
 
 
 def test_errors_before_a_nul_come_first(tmp_path):
-    refused(tmp_path, "1,2,0\n1,abc,1\n1,\x00,0\n", "line 2, column 2 (x1): 'abc' is not a number")
+    refused(tmp_path, "1,2,0\n1,abc,1\n1,\x00,0\n", "line 2, column 2 (x1):", "'abc'")
 
 
 def test_undecodable_byte_refused_at_its_line(tmp_path):
-    refused(tmp_path, b"x,label\n1,0\n1,1\n\xe9t\xe9,0\n",  # Latin-1, not UTF-8
-            "line 4: not a text CSV file (byte 0xe9, which is not UTF-8)")
+    refused(tmp_path, b"x,label\n1,0\n1,1\n\xe9t\xe9,0\n", "line 4:", "0xe9", "UTF-8")  # Latin-1, not UTF-8
 
 
 def test_utf8_names_and_labels_are_fine(tmp_path):
@@ -170,7 +161,7 @@ def test_utf8_names_and_labels_are_fine(tmp_path):
 def _peak_while_refusing(path, match):
     tracemalloc.start()
     try:
-        with pytest.raises(ValueError, match=re.escape(match)):
+        with pytest.raises(ValueError, match=match):
             load_csv(path)
         return tracemalloc.get_traced_memory()[1]
     finally:
@@ -181,7 +172,7 @@ def test_a_large_file_of_nul_bytes_is_refused_without_reading_it(tmp_path):
     path = tmp_path / "zeros.csv"
     with open(path, "wb") as fh:
         fh.truncate(64 << 20)  # 64 MiB of NULs, no line end (sparse: costs no disk)
-    peak = _peak_while_refusing(path, "line 1: not a text CSV file (a NUL byte)")
+    peak = _peak_while_refusing(path, "line 1: .*NUL")
     assert peak < 4 << 20
 
 
@@ -190,14 +181,14 @@ def test_reading_stops_at_the_line_with_a_nul(tmp_path):
     with open(path, "w") as fh:
         fh.write("a,b,label\n1,\x00,0\n")
         fh.write(("1.0," * 1000 + "0\n") * 4000)  # 16 MiB of valid but wrong-width lines after it
-    peak = _peak_while_refusing(path, "line 2: not a text CSV file (a NUL byte)")
+    peak = _peak_while_refusing(path, "line 2: .*NUL")
     assert peak < 4 << 20
 
 
 def test_a_line_too_long_is_refused_without_reading_it_all(tmp_path, monkeypatch):
     monkeypatch.setattr(text_lines, "MAX_LINE_CHARS", 200_000)
     path = write(tmp_path, "1,2,0\n" + "7" * 1_000_000)
-    with pytest.raises(ValueError, match=re.escape("line 2: longer than 200000 characters")):
+    with pytest.raises(ValueError, match="line 2: .*200000"):
         load_csv(path)
 
 
@@ -248,49 +239,50 @@ def test_a_mix_of_numbers_and_words_makes_every_label_a_name(tmp_path):
 
 @pytest.mark.parametrize("label", ["0.5", "-1.25", "1e-3"])
 def test_non_integral_number_label_refused_naming_line_and_label(tmp_path, label):
-    refused(tmp_path, f"x,y,cls\n1,2,0\n1,2,1\n\n1,2,{label}\n1,2,{label}\n",
-            f"line 5, column 3 (cls): label '{label}' is a non-integral number; labels are class names or integers")
+    refused(tmp_path, f"x,y,cls\n1,2,0\n1,2,1\n\n1,2,{label}\n1,2,{label}\n", "line 5, column 3 (cls):", f"'{label}'",
+            "non-integral")
 
 
 @pytest.mark.parametrize("label", ["1", "setosa"])
 def test_a_single_class_is_refused(tmp_path, label):
-    refused(tmp_path, f"1,2,{label}\n3,4,{label}\n",
-            f"every row has the label '{label}'; a classifier needs at least two")
+    refused(tmp_path, f"1,2,{label}\n3,4,{label}\n", f"'{label}'", "two classes")
 
 
 # ------------------------------------------------------------------ layout and line numbers
 
 
 def test_ragged_row_names_its_line_expected_and_got(tmp_path):
-    refused(tmp_path, "a,b,label\n1,2,0\n\n3,4\n", "line 4: expected 3 columns, got 2")
-    refused(tmp_path, "1,2,0\n3,4,1\n5,6,0,7\n", "line 3: expected 3 columns, got 4")
+    refused(tmp_path, "a,b,label\n1,2,0\n\n3,4\n", "line 4:", "3 columns", "got 2")
+    refused(tmp_path, "1,2,0\n3,4,1\n5,6,0,7\n", "line 3:", "3 columns", "got 4")
 
 
 def test_quoted_field_spanning_lines_keeps_later_line_numbers_right(tmp_path):
     ds = load_csv(write(tmp_path, 'a,"b\nsecond half",label\n1,2,0\n3,4,1\n'))
     assert ds.feature_names == ["a", "b second half"]
-    refused(tmp_path, 'a,"b\nsecond half",label\n1,2,0\n3,x,1\n',
-            "line 4, column 2 (b second half): 'x' is not a number")
-    refused(tmp_path, '1,2,0\n"3\n\n",4,1\n5,6\n', "line 5: expected 3 columns, got 2")
-    refused(tmp_path, '1,2,0\n1,2,"a\n\x00"\n', "line 3: not a text CSV file (a NUL byte)")
+    refused(tmp_path, 'a,"b\nsecond half",label\n1,2,0\n3,x,1\n', "line 4, column 2 (b second half):", "'x'")
+    refused(tmp_path, '1,2,0\n"3\n\n",4,1\n5,6\n', "line 5:", "3 columns", "got 2")
+    refused(tmp_path, '1,2,0\n1,2,"a\n\x00"\n', "line 3:", "NUL")
 
 
 def test_unclosed_quote_names_where_its_record_starts(tmp_path):
-    message = refused(tmp_path, '1,2,0\n1,"2,1\n3,4,0\n5,6,1\n', "line 4: malformed CSV")
-    assert "record starting on line 2" in message
+    refused(tmp_path, '1,2,0\n1,"2,1\n3,4,0\n5,6,1\n', "line 4:", "malformed", "quote", "line 2")
+
+
+def test_a_field_over_the_csv_modules_limit_names_its_line(tmp_path):
+    refused(tmp_path, "1,2,0\n3,4,1\n" + "7" * 200_000 + ",1,0\n", "line 3:", "malformed", "field limit")
 
 
 def test_text_after_a_closing_quote_is_malformed(tmp_path):
-    refused(tmp_path, '1,2,0\n1,"2"3,1\n', "line 2: malformed CSV")
+    refused(tmp_path, '1,2,0\n1,"2"3,1\n', "line 2:", "malformed")
 
 
 @pytest.mark.parametrize("text", ["", "\n\n", "\r\n \n", b"\xef\xbb\xbf"])
 def test_empty_files(tmp_path, text):
-    refused(tmp_path, text, "the file is empty")
+    refused(tmp_path, text, "empty")
 
 
 def test_header_without_rows(tmp_path):
-    refused(tmp_path, "\nx,y,label\n\n", "line 2: a header but no data rows")
+    refused(tmp_path, "\nx,y,label\n\n", "line 2:", "header", "no data rows")
 
 
 def test_unreadable_path_is_an_os_error(tmp_path):

@@ -1,8 +1,6 @@
 """``data.read_table``: any column the label, features by name or index, labels kept as the file writes them
 (numbers or names) until a task is chosen, streaming blocks, and the quick path equal to the careful one."""
 
-import re
-
 import numpy as np
 import pytest
 
@@ -15,10 +13,16 @@ def write(tmp_path, text, name="d.csv"):
     return path
 
 
-def refused(path, match, **kwargs):
-    with pytest.raises(ValueError, match=re.escape(match)) as info:
+def carries(info, *parts):
+    """The error's message carries each of ``parts`` (the names and numbers it must say), in any wording."""
+    assert all(part in str(info.value) for part in parts), (parts, str(info.value))
+
+
+def refused(path, parts, **kwargs):
+    with pytest.raises(ValueError) as info:
         read_table(path, **kwargs)
     assert str(info.value).startswith(f"{path}: ")
+    carries(info, *parts)
 
 
 # ------------------------------------------------------------------ choosing columns
@@ -45,13 +49,12 @@ def test_features_chosen_by_name_or_index_in_the_order_asked(tmp_path):
 
 def test_a_column_that_is_not_there_is_named(tmp_path):
     path = write(tmp_path, "a,b,label\n1,2,0\n3,4,1\n")
-    refused(path, "line 1: no column is named 'petal'; the header has 'a', 'b', 'label'", features=["a", "petal"])
-    refused(path, "no column is named 'species'", label="species")
-    refused(path, "there is no label column 5: the file has 3 columns", label=5)
-    refused(write(tmp_path, "1,2,0\n", "n.csv"), "has no header, so no column is named 'a'", features=["a"])
-    refused(path, "column 3 'label' (index 2, counting from 0) cannot be both the label and one of the features",
-            features=["a", "label"])
-    refused(write(tmp_path, "a,a,label\n1,2,0\n", "dup.csv"), "the feature name 'a' appears more than once")
+    refused(path, ("line 1:", "'petal'", "'a', 'b', 'label'"), features=["a", "petal"])
+    refused(path, ("'species'",), label="species")
+    refused(path, ("label column 5", "3 columns"), label=5)
+    refused(write(tmp_path, "1,2,0\n", "n.csv"), ("no header", "'a'"), features=["a"])
+    refused(path, ("column 3 'label'", "index 2", "label", "features"), features=["a", "label"])
+    refused(write(tmp_path, "a,a,label\n1,2,0\n", "dup.csv"), ("'a'", "more than once"))
 
 
 def test_a_file_without_a_label_column(tmp_path):
@@ -82,14 +85,16 @@ def test_numbers_are_values_until_a_task_is_chosen(tmp_path):
     assert table.labels_are_numbers and table.distinct_labels() == 3
     np.testing.assert_array_equal(table.regression().y, [151.5, 75, 300])
     assert table.regression().task == "regression" and table.regression().classes is None
-    with pytest.raises(ValueError, match=re.escape("line 2, column 2 (t): label '151.5' is a non-integral number")):
+    with pytest.raises(ValueError) as info:
         table.classification()
+    carries(info, "line 2, column 2 (t):", "'151.5'", "non-integral")
 
 
 def test_a_regression_refuses_a_label_that_is_not_a_number(tmp_path):
     table = read_table(write(tmp_path, "a,t\n1,2.5\n2,3\n3,high\n4,low\n"))
-    with pytest.raises(ValueError, match=re.escape("line 4, column 2 (t): label 'high' is not a number")):
+    with pytest.raises(ValueError) as info:
         table.regression()
+    carries(info, "line 4, column 2 (t):", "'high'", "not a number")
 
 
 def test_labels_are_compared_as_numbers_or_as_text(tmp_path):
@@ -98,8 +103,9 @@ def test_labels_are_compared_as_numbers_or_as_text(tmp_path):
     test = read_table(write(tmp_path, "a,y\n1,2\n2,1\n3,2.0\n", "test.csv"))  # numbers only
     np.testing.assert_array_equal(test.label_indices(trained.classes), [1, 0, 1])
     back = read_table(write(tmp_path, "a,y\n1,2\n2,1\n3,unknown\n", "back.csv"))  # the reverse
-    with pytest.raises(ValueError, match=re.escape("label 'unknown' is not one the model was trained on (1, 2)")):
-        back.label_indices([1, 2])  # names the label that is missing, not one that matches
+    with pytest.raises(ValueError) as info:
+        back.label_indices([1, 2])
+    carries(info, "'unknown'", "(1, 2)")  # names the label that is missing, not one that matches
     np.testing.assert_array_equal(back.label_indices([1, 2, "unknown"]), [1, 0, 2])
     assert label_key(2) == label_key("2.0") == label_key(" 2 ") != label_key("two")
 
@@ -152,12 +158,14 @@ def test_errors_name_the_line_on_either_path(tmp_path, monkeypatch):
     lines = text.splitlines()
     lines[250] = lines[250].replace(",", ",x", 1)
     path = write(tmp_path, "\n".join(lines) + "\n")
-    with pytest.raises(ValueError, match=re.escape("line 251, column 2 (b): 'x")):
+    with pytest.raises(ValueError) as info:
         load_csv(path)
+    carries(info, "line 251, column 2 (b):", "'x")
     lines = text.splitlines()
     lines[200] += ",9"
-    with pytest.raises(ValueError, match=re.escape("line 201: expected 4 columns, got 5")):
+    with pytest.raises(ValueError) as info:
         load_csv(write(tmp_path, "\n".join(lines) + "\n", "w.csv"))
+    carries(info, "line 201:", "4 columns", "got 5")
 
 
 def test_the_arrays_grow_past_a_wrong_guess_and_are_trimmed(tmp_path, monkeypatch):

@@ -253,23 +253,23 @@ def test_csv_labels_other_than_0_and_1_are_classes(tmp_path):
     assert ds.classes == [0, 2] and list(ds.y) == [0, 1]
 
 
-@pytest.mark.parametrize("text,match", [
-    ("", "empty"),
-    ("\n\n", "empty"),
-    ("x,y,label\n", "line 1: a header but no data"),
-    ("x,y,label\n1,2,0\n1,2\n", "line 3: expected 3 columns, got 2"),
-    ("1,2,0\n1,2,0,1\n", "line 2: expected 3 columns, got 4"),
-    ("x,y,label\n1,2,0\n1,abc,1\n", "line 3, column 2 (y): 'abc' is not a number"),
-    ("1,2,0\n1,nan,1\n", "line 2, column 2 (x1): 'nan' is not finite"),
-    ("1,2,0\n\n1,inf,1\n", "line 3, column 2 (x1): 'inf' is not finite"),
-    ("1,2,0\n1,2,0.5\n", "line 2, column 3 (label): label '0.5' is a non-integral number"),
-    ("1\n0\n", "line 1: need at least one feature column and a label, got 1 column"),
+@pytest.mark.parametrize("text,parts", [
+    ("", ["empty"]),
+    ("\n\n", ["empty"]),
+    ("x,y,label\n", ["line 1:", "no data"]),
+    ("x,y,label\n1,2,0\n1,2\n", ["line 3:", "3 columns", "got 2"]),
+    ("1,2,0\n1,2,0,1\n", ["line 2:", "3 columns", "got 4"]),
+    ("x,y,label\n1,2,0\n1,abc,1\n", ["line 3, column 2 (y):", "'abc'", "not a number"]),
+    ("1,2,0\n1,nan,1\n", ["line 2, column 2 (x1):", "'nan'", "not finite"]),
+    ("1,2,0\n\n1,inf,1\n", ["line 3, column 2 (x1):", "'inf'", "not finite"]),
+    ("1,2,0\n1,2,0.5\n", ["line 2, column 3 (label):", "'0.5'", "non-integral"]),
+    ("1\n0\n", ["line 1:", "feature column", "1 column"]),
 ])
-def test_csv_errors_name_the_file_and_line(tmp_path, text, match):
+def test_csv_errors_name_the_file_and_line(tmp_path, text, parts):
     path = write(tmp_path, text)
-    with pytest.raises(ValueError, match=re.escape(match)) as info:
+    with pytest.raises(ValueError) as info:
         load_csv(path)
-    assert str(path) in str(info.value)
+    assert str(info.value).startswith(f"{path}: ") and all(part in str(info.value) for part in parts)
 
 
 def test_csv_binary_file_and_missing_file(tmp_path):
