@@ -1,7 +1,5 @@
-"""What ``train.py`` says about a run — the path that trained it, the summary, the JSON object — and what it
-keeps when the run ends early (``Keeper``: the weights a diverged run saves)."""
-
-from model.parameters import Snapshot
+"""What ``train.py`` says about a run: the path that trained it, the summary, the JSON object, the advice after a
+divergence. The weights a run falls back on are the training loop's (``model.keeper``)."""
 
 from .learner import whose
 
@@ -75,31 +73,3 @@ def divergence_advice(weight_decay, lr):
     if lr is not None:
         return f"try a lower learning rate than --lr {lr:g}"
     return "the data may need rescaling"
-
-
-class Keeper:
-    """The weights a diverged run can still save: the best validation epoch's (or, without validation,
-    the last complete epoch's), captured after each epoch that qualifies.
-
-    ``epoch`` is the epoch kept (None before any); ``restore()`` puts its weights back in the network.
-    """
-
-    def __init__(self, net, validation):
-        self.net, self.validation = net, validation
-        self.snapshot, self.epoch = None, None
-
-    def note(self, epoch, history):
-        if self.validation and history.best_epoch != epoch:
-            return
-        if self.snapshot is None:
-            self.snapshot = Snapshot(self.net)
-        else:
-            self.snapshot.capture()
-        self.epoch = epoch
-
-    def restore(self):
-        self.snapshot.restore()
-
-    @property
-    def why(self):
-        return "the best validation loss" if self.validation else "the last complete epoch"

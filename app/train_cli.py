@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 from app.cli import UsageError, dumps_strict, flag_errors, print_json
 from app.learner import load_learner_classes, unused, whose
-from app.outcome import Keeper, divergence_advice, path_line, poor_fit_line, result_object, summary_line
+from app.outcome import divergence_advice, path_line, poor_fit_line, result_object, summary_line
 from app.pictures import ascii_regions, plot_run
 from app.predictions import write_predictions
 from app.progress import Progress
@@ -194,16 +194,15 @@ class Training:
         s, experiment, log = self.s, self.experiment, self.log
         progress = None if s.quiet else Progress(log.stream, self.config.epochs, experiment.regression,
                                                  experiment.has_validation)
-        keeper = Keeper(experiment.net, experiment.has_validation)
         try:
             with flag_errors(FLAGS):
-                experiment.train(self.config, on_epoch=self._on_epoch(keeper, progress))
+                experiment.train(self.config, on_epoch=self._on_epoch(progress))
         except TrainingInterrupted:
             _close(progress)
             return self.save_interrupted()
-        except TrainingDiverged:
+        except TrainingDiverged as exc:
             _close(progress)
-            return self.save_diverged(keeper)
+            return self.save_diverged(exc.kept)
         except Exception as exc:
             if not self.learner or isinstance(exc, UsageError):
                 raise
@@ -220,8 +219,8 @@ class Training:
         self.report(metrics)
         return 0
 
-    def _on_epoch(self, keeper, progress):
-        """The callback the training calls after each epoch: the path line once, the keeper, the progress."""
+    def _on_epoch(self, progress):
+        """The callback the training calls after each epoch: the path line once, then the progress."""
         path_said = False
 
         def on_epoch(epoch, history):
@@ -229,7 +228,6 @@ class Training:
             if not path_said:
                 self.log(path_line(history, self.learner))
                 path_said = True
-            keeper.note(epoch, history)
             if progress is not None:
                 progress(epoch, history)
 
@@ -279,7 +277,8 @@ class Training:
         return stop.status
 
     def save_diverged(self, keeper):
-        """A divergence after at least one good epoch saves the best model so far and says so (exit 1)."""
+        """A divergence after at least one good epoch saves the best model so far and says so (exit 1); ``keeper`` is
+        the training loop's (``model.keeper.Keeper``), carried by the ``TrainingDiverged``."""
         h = self.experiment.history
         loss = f" (loss {h.train_loss[-1]:.3g})" if h.epoch else ""
         advice = divergence_advice(self.s.architecture.weight_decay, self.config.learning_rate)
