@@ -31,14 +31,15 @@ import math
 
 import numpy as np
 
+from layers.protocol import (LayerError, as_gradient, call_on_copies, call_user, describe_exception, float64_copy,
+                             float64_input, gradient_shapes, guard_layers, parameter_gradients, real_output,
+                             real_scalar)
 from layers.validation import ParameterError
 
 from .diagnosis import diagnose
 from .directional import directional_check
 from .numeric import (KINK_REL, REL_FLOOR, Probes, kink_mask, numerical_gradient, numerical_gradient_kinks,
                       probe_elements, rel_error, rel_errors)
-from .protocol import (LayerError, as_gradient, call_on_copies, call_user, describe_exception, float64_copy,
-                       float64_input, gradient_shapes, guard_layers, parameter_gradients, real_output, real_scalar)
 from .randomness import FrozenRandomness, find_generators
 from .report import PASS_TOL, VERDICTS, WARN_TOL, Report, Row, compare, compare_probes
 from .taylor import EPSILONS, PASS_ORDER, kink_free, taylor_row

@@ -14,12 +14,12 @@ import copy
 
 import numpy as np
 
+from layers.protocol import LayerError, call_user, gradient_shapes
+from layers.shape_errors import likely_fix, shape_text
 from model.factory import LIBRARY
 
 from .diagnosis import diagnose
 from .graph import array_text, column_text, fixed_text
-from .protocol import LayerError, call_user, gradient_shapes
-from .shapes import likely_fix, shape_text
 from .trace import labels_for
 from .user_layer import source_of
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+from layers.protocol import LayerError, describe_exception
 from layers.validation import ParameterError
 
 from .checker import check_layer
-from .protocol import LayerError, describe_exception
 
 #: the kinds of labels a loss can be checked with
 LABELS = ("binary", "classes")

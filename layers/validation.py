@@ -55,18 +55,6 @@ def check_binary(y, name="y"):
         raise ValueError(f"{name} must contain only 0 and 1, found {y[idx].item()!r} at index {idx}")
 
 
-def check_upstream(upstream, shape, owner, which=""):
-    """Return ``upstream`` as an array after checking it has the forward output's shape (the shape rule).
-
-    ``which`` tells one upstream from another when forward has several outputs (``" 2 of 2"``).
-    """
-    g = np.asarray(upstream)
-    if g.shape != shape:
-        what = "a scalar, as forward's output is" if shape == () else "the shape of forward's output"
-        raise ValueError(f"{owner}.backward: upstream gradient{which} has shape {g.shape}, expected {shape} ({what})")
-    return g
-
-
 def check_real(value, name, owner, within=None, note=""):
     """Return ``value`` as a Python float, refusing booleans, non-numbers and NaN/infinity.
 

@@ -11,12 +11,12 @@ import copy
 
 import numpy as np
 
+from layers.protocol import NETWORK_ERRORS, LayerError, backward_through, failed, wrong_shape
 from layers.validation import ParameterError, check_real
 
 from . import ownership, predict
 from .inputs import check_Xy
 from .parameters import ParameterView
-from .protocol import backward_through
 
 #: the kinds of labels a loss takes (its ``target``)
 BINARY, CLASSES, VALUES = "binary", "classes", "values"
@@ -80,7 +80,8 @@ class Sequential:
         self.classes, self.feature_names = None, None
         self.training = True
         self._pending = False  # a loss whose backward has not been taken may still be differentiated
-        self._input_shapes = []  # each layer's input shape in the last forward pass
+        self._shapes = (), ()  # each layer's input shape, and the output's, in the last forward pass
+        self._passed = set()  # the shapes of passes whose backward kept to the protocol: not checked again
         self._claim()
 
     # -------------------------------------------------------------- ownership
@@ -124,10 +125,11 @@ class Sequential:
         Followed by ``criterion.forward(out, y)``, this is what ``backward`` differentiates (``loss`` does
         both, after validating ``X`` and ``y``).
         """
-        self._input_shapes = []  # what each layer's dℓ/dx must be shaped like
+        shapes = []  # what each layer's dℓ/dx must be shaped like
         for layer in self.layers:
-            self._input_shapes.append(np.shape(X))
+            shapes.append(np.shape(X))
             X = layer.forward(X)
+        self._shapes = tuple(shapes), np.shape(X)
         self._pending = True
         return X
 
@@ -150,17 +152,42 @@ class Sequential:
 
         The root's gradient is dℓ/dℓ = 1; each layer gets the upstream gradient from the one after it
         and returns its downstream gradient (upstream × local). A layer whose dℓ/dx or ``grads`` break the
-        shape rule is named in a ``LayerProtocolError`` (``model.protocol``).
+        shape rule is named in a ``LayerError`` (``layers.protocol``).
         """
         if not self._pending:
             raise RuntimeError(f"{type(self).__name__}.backward() called before loss(): nothing to differentiate "
                                "(prediction and evaluation do not leave a loss to differentiate)")
         upstream = self.criterion.backward(1.0)
-        for i in range(len(self.layers) - 1, -1, -1):
-            upstream = backward_through(self.layers[i], i, upstream, self._input_shapes[i])
+        if self._shapes in self._passed:  # the usual case: these shapes kept to the protocol before
+            upstream = self._backward_layers(upstream)
+        else:
+            upstream = self._backward_checked(upstream)
+            self._passed.add(self._shapes)
         if self.weight_decay:
             for W, dW in zip(self._decayed(self.params), self._decayed(self.grads), strict=True):
                 dW += self.weight_decay * W  # d/dW of (λ/2)‖W‖² is λ W
+        return upstream
+
+    def _backward_layers(self, upstream):
+        """Each layer's ``backward``, right to left; a NumPy error inside one is said as ``failed`` says it."""
+        last = i = len(self.layers) - 1
+        try:
+            for i in range(last, -1, -1):
+                upstream = self.layers[i].backward(upstream)
+        except LayerError:
+            raise
+        except NETWORK_ERRORS as exc:
+            raise failed(exc, self.layers[i], _name(self.layers[i], i), self._shapes[0][i]) from exc
+        return upstream
+
+    def _backward_checked(self, upstream):
+        """``_backward_layers``, each gradient held to the protocol (``layers.protocol.backward_through``)."""
+        inputs, output = self._shapes
+        if np.shape(upstream) != output:
+            raise LayerError(wrong_shape(f"the loss ({type(self.criterion).__name__}).backward", "returned",
+                                         np.shape(upstream), output, "the network output's"))
+        for i in range(len(self.layers) - 1, -1, -1):
+            upstream = backward_through(self.layers[i], _name(self.layers[i], i), upstream, inputs[i])
         return upstream
 
     def _decayed(self, arrays):
@@ -282,6 +309,10 @@ def _target_of(loss):
         raise ValueError(f"the loss {type(loss).__name__} has target {target!r}; a loss takes 'binary', 'classes' "
                          "or 'values' labels (or declares none)")
     return target
+
+
+def _name(layer, i):
+    return f"layer {i} ({type(layer).__name__})"
 
 
 def _layer_widths(layer):
