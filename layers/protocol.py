@@ -50,9 +50,9 @@ def explained(exc, what, shapes, batch_size=None):
     return (shapes and explain_numpy_error(exc, what, shapes, batch_size)) or f"{what} raised {describe_exception(exc)}"
 
 
-def gradient_shapes(obj, input_shape):
-    """``{label: shape}`` of every gradient a backward must produce: the input's, then each ``grads[key]``."""
-    shapes = {"the input's": tuple(input_shape)}
+def gradient_shapes(obj, input_shape=None):
+    """``{label: shape}`` of every gradient a backward must produce: the input's (when known), each ``grads[key]``."""
+    shapes = {} if input_shape is None else {"the input's": tuple(input_shape)}
     shapes.update({f"grads[{key!r}]": np.shape(p) for key, p in getattr(obj, "params", {}).items()})
     return shapes
 
@@ -63,7 +63,7 @@ def gradient_shapes(obj, input_shape):
 NETWORK_ERRORS = (ValueError, TypeError, IndexError)
 
 
-def failed(exc, layer, name, input_shape):
+def failed(exc, layer, name, input_shape=None):
     """The ``LayerError`` saying ``exc``, which ``layer.backward`` raised inside a network."""
     batch = input_shape[0] if input_shape else None
     return LayerError(explained(exc, f"{name}.backward", gradient_shapes(layer, input_shape), batch))

@@ -31,10 +31,8 @@ def as_float_array(x, name):
 
 def check_same_shape(a, b, name_a, name_b):
     """Refuse two arrays of different shapes (no silent broadcasting of (N,) against (N, 1))."""
-    if np.shape(a) != np.shape(b):
-        raise ValueError(
-            f"{name_a} and {name_b} must have the same shape, got {np.shape(a)} and {np.shape(b)}"
-        )
+    if a.shape != b.shape:
+        raise ValueError(f"{name_a} and {name_b} must have the same shape, got {a.shape} and {b.shape}")
 
 
 def check_finite(a, name):

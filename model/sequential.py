@@ -80,8 +80,8 @@ class Sequential:
         self.classes, self.feature_names = None, None
         self.training = True
         self._pending = False  # a loss whose backward has not been taken may still be differentiated
-        self._shapes = (), ()  # each layer's input shape, and the output's, in the last forward pass
-        self._passed = set()  # the shapes of passes whose backward kept to the protocol: not checked again
+        self._shapes = (), None  # the last forward's input shape, and each layer's and the output's when checked
+        self._passed = set()  # the input shapes of passes whose backward kept to the protocol: not checked again
         self._claim()
 
     # -------------------------------------------------------------- ownership
@@ -125,11 +125,13 @@ class Sequential:
         Followed by ``criterion.forward(out, y)``, this is what ``backward`` differentiates (``loss`` does
         both, after validating ``X`` and ``y``).
         """
-        shapes = []  # what each layer's dℓ/dx must be shaped like
+        first = np.shape(X)
+        shapes = None if first in self._passed else []  # None: a pass of this shape kept to the protocol before
         for layer in self.layers:
-            shapes.append(np.shape(X))
+            if shapes is not None:
+                shapes.append(np.shape(X))  # what the layer's dℓ/dx must be shaped like
             X = layer.forward(X)
-        self._shapes = tuple(shapes), np.shape(X)
+        self._shapes = first, None if shapes is None else (tuple(shapes), np.shape(X))
         self._pending = True
         return X
 
@@ -158,11 +160,12 @@ class Sequential:
             raise RuntimeError(f"{type(self).__name__}.backward() called before loss(): nothing to differentiate "
                                "(prediction and evaluation do not leave a loss to differentiate)")
         upstream = self.criterion.backward(1.0)
-        if self._shapes in self._passed:  # the usual case: these shapes kept to the protocol before
+        first, shapes = self._shapes
+        if shapes is None:  # the usual case: a pass of this shape kept to the protocol before
             upstream = self._backward_layers(upstream)
         else:
-            upstream = self._backward_checked(upstream)
-            self._passed.add(self._shapes)
+            upstream = self._backward_checked(upstream, *shapes)
+            self._passed.add(first)
         if self.weight_decay:
             for W, dW in zip(self._decayed(self.params), self._decayed(self.grads), strict=True):
                 dW += self.weight_decay * W  # d/dW of (λ/2)‖W‖² is λ W
@@ -177,12 +180,12 @@ class Sequential:
         except LayerError:
             raise
         except NETWORK_ERRORS as exc:
-            raise failed(exc, self.layers[i], _name(self.layers[i], i), self._shapes[0][i]) from exc
+            raise failed(exc, self.layers[i], _name(self.layers[i], i)) from exc
         return upstream
 
-    def _backward_checked(self, upstream):
-        """``_backward_layers``, each gradient held to the protocol (``layers.protocol.backward_through``)."""
-        inputs, output = self._shapes
+    def _backward_checked(self, upstream, inputs, output):
+        """``_backward_layers``, each gradient held to the protocol (``layers.protocol.backward_through``):
+        ``inputs`` are the shapes of the layers' inputs, ``output`` the network output's."""
         if np.shape(upstream) != output:
             raise LayerError(wrong_shape(f"the loss ({type(self.criterion).__name__}).backward", "returned",
                                          np.shape(upstream), output, "the network output's"))
