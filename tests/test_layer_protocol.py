@@ -1,7 +1,6 @@
 """The protocol every layer shares: modes, config, buffers, the cache discipline and dtypes."""
 
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -183,31 +182,31 @@ def test_astype_drops_what_forward_left():
 # ---------------------------------------------------------------- parameters, checked once, by name
 
 
-@pytest.mark.parametrize("make,owner,param,reason", [
-    (lambda: Linear(0, 3), "Linear", "in_features", "must be a positive integer, got 0"),
-    (lambda: Linear(3, -1), "Linear", "out_features", "must be a positive integer, got -1"),
-    (lambda: Linear(1e400, 3), "Linear", "in_features", "must be a positive integer, got inf"),
-    (lambda: Linear(True, 3), "Linear", "in_features", "must be a positive integer, got True"),
-    (lambda: Linear(2.5, 3), "Linear", "in_features", "must be a positive integer, got 2.5"),
-    (lambda: Linear(3, "4"), "Linear", "out_features", "must be a positive integer, got '4'"),
-    (lambda: Dropout(1.5), "Dropout", "p", "must be in [0, 1) (the drop probability), got 1.5"),
-    (lambda: Dropout(np.float64(-0.1)), "Dropout", "p", "must be in [0, 1) (the drop probability), got -0.1"),
-    (lambda: Dropout("half"), "Dropout", "p", "must be a number, got 'half'"),
-    (lambda: Dropout(np.nan), "Dropout", "p", "must be finite, got nan"),
-    (lambda: LeakyReLU(1), "LeakyReLU", "alpha", "must be in (0, 1), got 1.0"),
-    (lambda: LeakyReLU(True), "LeakyReLU", "alpha", "must be a number, got the boolean True"),
-    (lambda: BatchNorm(2.0), "BatchNorm", "num_features", "must be a positive integer, got 2.0"),
-    (lambda: BatchNorm(3, momentum=1.5), "BatchNorm", "momentum", "must be in [0, 1], got 1.5"),
-    (lambda: BatchNorm(3, eps=0), "BatchNorm", "eps", "must be in (0, inf), got 0.0"),
-    (lambda: Standardize(0), "Standardize", "num_features", "must be a positive integer, got 0"),
-    (lambda: ReLU().train("no"), "ReLU.train", "mode", "must be True or False, got 'no'"),
+@pytest.mark.parametrize("make,owner,param,shown", [
+    (lambda: Linear(0, 3), "Linear", "in_features", ["0"]),
+    (lambda: Linear(3, -1), "Linear", "out_features", ["-1"]),
+    (lambda: Linear(1e400, 3), "Linear", "in_features", ["inf"]),
+    (lambda: Linear(True, 3), "Linear", "in_features", ["True"]),
+    (lambda: Linear(2.5, 3), "Linear", "in_features", ["2.5"]),
+    (lambda: Linear(3, "4"), "Linear", "out_features", ["'4'"]),
+    (lambda: Dropout(1.5), "Dropout", "p", ["[0, 1)", "1.5"]),
+    (lambda: Dropout(np.float64(-0.1)), "Dropout", "p", ["[0, 1)", "-0.1"]),
+    (lambda: Dropout("half"), "Dropout", "p", ["'half'"]),
+    (lambda: Dropout(np.nan), "Dropout", "p", ["nan"]),
+    (lambda: LeakyReLU(1), "LeakyReLU", "alpha", ["(0, 1)", "1.0"]),
+    (lambda: LeakyReLU(True), "LeakyReLU", "alpha", ["the boolean True"]),
+    (lambda: BatchNorm(2.0), "BatchNorm", "num_features", ["2.0"]),
+    (lambda: BatchNorm(3, momentum=1.5), "BatchNorm", "momentum", ["[0, 1]", "1.5"]),
+    (lambda: BatchNorm(3, eps=0), "BatchNorm", "eps", ["(0, inf)", "0.0"]),
+    (lambda: Standardize(0), "Standardize", "num_features", ["0"]),
+    (lambda: ReLU().train("no"), "ReLU.train", "mode", ["'no'"]),
 ])
-def test_each_constructor_refuses_its_own_arguments_naming_the_parameter(make, owner, param, reason):
+def test_each_constructor_refuses_its_own_arguments_naming_the_parameter(make, owner, param, shown):
     with pytest.raises(ParameterError) as caught:
         make()
     error = caught.value
-    assert isinstance(error, ValueError) and (error.owner, error.param, error.reason) == (owner, param, reason)
-    assert str(error) == f"{owner}: {param} {reason}"
+    assert isinstance(error, ValueError) and (error.owner, error.param) == (owner, param)
+    assert str(error).startswith(f"{owner}: {param} ") and all(s in error.reason for s in shown), str(error)
 
 
 @pytest.mark.parametrize("value", [0, 1, 0.5, np.float32(0.25), np.int64(0)])
@@ -225,5 +224,6 @@ def test_intervals_are_read_with_their_open_and_closed_ends(within, inside, outs
     for v in inside:
         assert check_real(v, "v", "Test", within=within) == v
     for v in outside:
-        with pytest.raises(ParameterError, match=re.escape(f"Test: v must be in {within}, got {float(v)!r}")):
+        with pytest.raises(ParameterError) as caught:
             check_real(v, "v", "Test", within=within)
+        assert within in caught.value.reason and repr(float(v)) in caught.value.reason
