@@ -78,11 +78,6 @@ class Layer:
         self.params[name] = value
         self.grads[name] = np.zeros_like(value)
 
-    def zero_grad(self):
-        """Set every gradient to zero in place."""
-        for g in self.grads.values():
-            g.fill(0)
-
     def astype(self, dtype):
         """Return a copy whose parameters (and gradients) and buffers have ``dtype``; the cache is dropped."""
         new = copy.deepcopy(self)

@@ -69,15 +69,10 @@ def likely_fix(received, expected, batch_size=None):
 
 
 def explain_numpy_error(exc, who, expected, batch_size=None):
-    """One line for a shape error NumPy raised inside ``who`` (``"Linear.backward"``), or None.
+    """One line for a shape error NumPy raised inside ``who`` (``"Linear.backward"``), or None for any other.
 
-    Parameters
-    ----------
-    exc : the exception raised
-    who : str, the method that raised it
-    expected : dict of label -> shape, what the gradients must be (``{"the input's": (8, 5),
-        "grads['W']": (5, 3)}``), for the suggested fix
-    batch_size : int or None, N, for ``likely_fix``
+    ``expected`` (label -> shape, e.g. ``{"the input's": (8, 5), "grads['W']": (5, 3)}``) are the shapes the
+    gradients must have, for the suggested fix; ``batch_size`` (N) helps ``likely_fix`` name it.
     """
     if not isinstance(exc, ValueError):
         return None
