@@ -1,7 +1,7 @@
 """The layer protocol, held in one place: what a network and the gradient checker hold user code to.
 
 A layer is someone's code: it may raise anything, return a gradient of the wrong shape or of complex
-numbers, or not be written yet. Where a network (``backward_through``, ``check_output_gradient``) or
+numbers, or not be written yet. Where a network (``backward_through``, ``failed``, ``wrong_shape``) or
 the checker (``call_user``, ``as_gradient``, ...) calls it, each of those becomes one ``LayerError``
 line naming the method, the shapes and the likely fix (``layers.shape_errors``), never NumPy's words.
 The layers themselves stay plain: ``forward``/``backward`` are their own code and check nothing.
