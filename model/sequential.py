@@ -229,7 +229,7 @@ class Sequential:
         body = object.__new__(type(self))  # shares every attribute; claims nothing (the layers stay ours)
         body.__dict__.update(self.__dict__)
         body.layers = self.layers[k:]
-        body._pending = False
+        body._pending, body._passed = False, set()  # its own passes: another chain of layers
         return self.layers[:k], body
 
     @property
