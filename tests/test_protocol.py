@@ -147,3 +147,10 @@ def test_absurd_epochs_are_refused_by_name():
     X, y = make_circles(10, seed=0)
     with pytest.raises(ValueError, match="epochs must be at most 1,000,000"):
         train(TwoLayerNet(seed=0), X, y, epochs=10**20)
+
+
+def test_the_network_and_the_checker_raise_the_one_error_type():
+    from checking import checker
+
+    assert checker.LayerError is LayerError and issubclass(LayerError, ValueError)
+    assert LayerError("x")._render_traceback_() == ["LayerError: x"]  # one line in Jupyter
