@@ -83,12 +83,6 @@ def _check_class_weight(class_weight, owner):
     return w
 
 
-def _clip_probabilities(p, high=True):
-    """``p`` clipped to ``[eps, 1 − eps]`` (``[eps, 1]`` if not ``high``), eps the machine epsilon of p's dtype."""
-    eps = np.finfo(p.dtype).eps
-    return p.clip(eps, 1 - eps if high else 1)
-
-
 class BCELoss(ClassWeighted):
     """Binary cross-entropy averaged over the batch, taking probabilities ``p``.
 
@@ -111,11 +105,13 @@ class BCELoss(ClassWeighted):
 
     def forward(self, p, y):
         p, y = _check_pair(p, y, "p", "BCELoss")
-        check_probabilities(p, "p", "BCELoss", "; pass logits to SigmoidBCELoss")
+        low, high = check_probabilities(p, "p", "BCELoss", "; pass logits to SigmoidBCELoss")
         check_binary(y)
         share = self.shares(y, p.dtype, 2)  # 1/N without class weights
         y = y.astype(p.dtype, copy=False)  # 0/1 as numbers of p's dtype: float32 stays float32
-        p = _clip_probabilities(p)
+        eps = np.finfo(p.dtype).eps
+        if low < eps or high > 1 - eps:  # the clip of the docstring, where p reaches it (the usual p is inside)
+            p = p.clip(eps, 1 - eps)
         self.cache = (p, y, share)
         # Step 1's forward, each term times its share of the mean: −Σ share · (y log p + (1 − y) log(1 − p))
         return float(-(share * (y * np.log(p) + (1 - y) * np.log(1 - p))).sum())
@@ -192,7 +188,7 @@ class CrossEntropyLoss(ClassWeighted):
         check_probabilities(p, "p", "CrossEntropyLoss", "; pass logits to SoftmaxCrossEntropyLoss")
         y = check_class_labels(y, *p.shape)
         share = self.shares(y, p.dtype, p.shape[1])  # 1/N without class weights
-        picked = _clip_probabilities(p[np.arange(len(y)), y], high=False)  # p[i, y_i], at least eps
+        picked = np.maximum(p[np.arange(len(y)), y], np.finfo(p.dtype).eps)  # p[i, y_i], clipped below at eps
         self.cache = (picked, y, share, p.shape)
         return float(-(share * np.log(picked)).sum())
 
