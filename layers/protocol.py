@@ -1,7 +1,7 @@
 """The layer protocol, held in one place: what a network and the gradient checker hold user code to.
 
 A layer is someone's code: it may raise anything, return a gradient of the wrong shape or of complex
-numbers, or not be written yet. Where a network (``backward_through``, ``failed``, ``wrong_shape``) or
+numbers, or not be written yet. Where a network (``backward_layers``, ``backward_checked``) or
 the checker (``call_user``, ``as_gradient``, ...) calls it, each of those becomes one ``LayerError``
 line naming the method, the shapes and the likely fix (``layers.shape_errors``), never NumPy's words.
 The layers themselves stay plain: ``forward``/``backward`` are their own code and check nothing.
@@ -67,6 +67,35 @@ def failed(exc, layer, name, input_shape=None):
     """The ``LayerError`` saying ``exc``, which ``layer.backward`` raised inside a network."""
     batch = input_shape[0] if input_shape else None
     return LayerError(explained(exc, f"{name}.backward", gradient_shapes(layer, input_shape), batch))
+
+
+def backward_layers(layers, upstream):
+    """Each layer's ``backward``, right to left, from the loss's gradient ``upstream``: the usual case, once
+    a pass of this shape kept to the protocol. A NumPy error inside one is still said as ``failed`` says it."""
+    last = i = len(layers) - 1
+    try:
+        for i in range(last, -1, -1):
+            upstream = layers[i].backward(upstream)
+    except LayerError:
+        raise
+    except NETWORK_ERRORS as exc:
+        raise failed(exc, layers[i], _name(layers[i], i)) from exc
+    return upstream
+
+
+def backward_checked(layers, upstream, inputs, output, loss):
+    """``backward_layers`` held to the protocol: the loss's (``loss`` names it) gradient has the ``output``'s
+    shape, then each layer's gradients as ``backward_through`` checks them, ``inputs`` the layers' input shapes."""
+    if np.shape(upstream) != output:
+        raise LayerError(wrong_shape(f"the loss ({loss}).backward", "returned", np.shape(upstream), output,
+                                     "the network output's"))
+    for i in range(len(layers) - 1, -1, -1):
+        upstream = backward_through(layers[i], _name(layers[i], i), upstream, inputs[i])
+    return upstream
+
+
+def _name(layer, i):
+    return f"layer {i} ({type(layer).__name__})"
 
 
 def backward_through(layer, name, upstream, input_shape):

@@ -11,7 +11,7 @@ import copy
 
 import numpy as np
 
-from layers.protocol import NETWORK_ERRORS, LayerError, backward_through, failed, wrong_shape
+from layers.protocol import backward_checked, backward_layers
 from layers.validation import ParameterError, check_real
 
 from . import ownership, predict
@@ -162,35 +162,13 @@ class Sequential:
         upstream = self.criterion.backward(1.0)
         first, shapes = self._shapes
         if shapes is None:  # the usual case: a pass of this shape kept to the protocol before
-            upstream = self._backward_layers(upstream)
+            upstream = backward_layers(self.layers, upstream)
         else:
-            upstream = self._backward_checked(upstream, *shapes)
+            upstream = backward_checked(self.layers, upstream, *shapes, loss=type(self.criterion).__name__)
             self._passed.add(first)
         if self.weight_decay:
             for W, dW in zip(self._decayed(self.params), self._decayed(self.grads), strict=True):
                 dW += self.weight_decay * W  # d/dW of (λ/2)‖W‖² is λ W
-        return upstream
-
-    def _backward_layers(self, upstream):
-        """Each layer's ``backward``, right to left; a NumPy error inside one is said as ``failed`` says it."""
-        last = i = len(self.layers) - 1
-        try:
-            for i in range(last, -1, -1):
-                upstream = self.layers[i].backward(upstream)
-        except LayerError:
-            raise
-        except NETWORK_ERRORS as exc:
-            raise failed(exc, self.layers[i], _name(self.layers[i], i)) from exc
-        return upstream
-
-    def _backward_checked(self, upstream, inputs, output):
-        """``_backward_layers``, each gradient held to the protocol (``layers.protocol.backward_through``):
-        ``inputs`` are the shapes of the layers' inputs, ``output`` the network output's."""
-        if np.shape(upstream) != output:
-            raise LayerError(wrong_shape(f"the loss ({type(self.criterion).__name__}).backward", "returned",
-                                         np.shape(upstream), output, "the network output's"))
-        for i in range(len(self.layers) - 1, -1, -1):
-            upstream = backward_through(self.layers[i], _name(self.layers[i], i), upstream, inputs[i])
         return upstream
 
     def _decayed(self, arrays):
@@ -312,10 +290,6 @@ def _target_of(loss):
         raise ValueError(f"the loss {type(loss).__name__} has target {target!r}; a loss takes 'binary', 'classes' "
                          "or 'values' labels (or declares none)")
     return target
-
-
-def _name(layer, i):
-    return f"layer {i} ({type(layer).__name__})"
 
 
 def _layer_widths(layer):

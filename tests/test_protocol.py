@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from data import make_circles
-from layers import BCELoss, Linear, ReLU, Sigmoid
-from model import Sequential, TrainingDiverged, TwoLayerNet, sequential, train
+from layers import BCELoss, Linear, ReLU, Sigmoid, protocol
+from model import Sequential, TrainingDiverged, TwoLayerNet, train
 from layers.protocol import LayerError, backward_through
 
 
@@ -90,7 +90,7 @@ def test_a_loss_whose_gradient_has_another_shape_than_the_output_is_named():
 
 def test_the_protocol_is_checked_once_per_shape_and_a_later_numpy_error_still_names_the_layer(monkeypatch):
     calls = []
-    monkeypatch.setattr(sequential, "backward_through", lambda *a: calls.append(a[1]) or backward_through(*a))
+    monkeypatch.setattr(protocol, "backward_through", lambda *a: calls.append(a[1]) or backward_through(*a))
     net = Sequential([Linear(2, 3, rng=0), ReLU(), Linear(3, 1, rng=1), Sigmoid()], BCELoss())
     X, y = make_circles(12, seed=0)
     for rows in (slice(0, 4), slice(4, 8), slice(8, 11)):  # two batches of 4, then one of 3
