@@ -13,6 +13,7 @@ constant subscripts (``self.params["W"]``) in that line's frame: nothing the lea
 import ast
 import linecache
 import re
+from collections import namedtuple
 from pathlib import Path
 
 import numpy as np
@@ -219,11 +220,8 @@ def _target_text(line):
     return ast.unparse(target)
 
 
-class _Line:
-    """The statement that raised: its source, parsed, and ``file:line``."""
-
-    def __init__(self, tree, where):
-        self.tree, self.where = tree, where
+#: The statement that raised: its source, parsed, and ``file:line``.
+_Line = namedtuple("_Line", "tree where")
 
 
 def _raising_line(exc):
