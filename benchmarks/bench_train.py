@@ -21,8 +21,9 @@ layers, one sigmoid output with binary cross-entropy, plain SGD at lr 0.1 — on
 
 BLAS is pinned to one thread (threadpoolctl, and ``torch.set_num_threads(1)``) in this process only;
 the library never touches thread settings. Implementations are interleaved block by block after a
-warm-up, and each is credited with its fastest block (the least disturbed on a shared machine).
-Ratios compare numbers from this run only: absolute times drift between runs.
+warm-up, and each is credited with its fastest block (the least disturbed on a shared machine);
+``--cpu-time`` times the blocks by the thread's CPU time instead, which other jobs on a loaded machine
+disturb far less. Ratios compare numbers from this run only: absolute times drift between runs.
 
 Where OPENBLAS_CORETYPE is set (some machines set it to work around old OpenBLAS builds), it forces a
 slower kernel on a current NumPy; run with ``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE`` to measure
@@ -198,10 +199,14 @@ def peers(X, y, batch, hidden, dtype):
 # ------------------------------------------------------------------ measuring
 
 
+#: the clock of every timed block: wall time, or this thread's CPU time with --cpu-time (a loaded machine)
+CLOCK = time.perf_counter
+
+
 def timed(fn):
-    t = time.perf_counter()
+    t = CLOCK()
     fn()
-    return time.perf_counter() - t
+    return CLOCK() - t
 
 
 def measure(impls, repeats, target=0.5, budget=30.0, min_epochs=1):
@@ -418,7 +423,11 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="smaller full-batch data (N = 10⁵) and fewer repeats")
     p.add_argument("--repeats", type=int, default=None, help="timed blocks per implementation (default 5; quick 3)")
     p.add_argument("--budget", type=float, default=30.0, help="seconds one implementation may spend on one cell")
+    p.add_argument("--cpu-time", action="store_true",
+                   help="time blocks by this thread's CPU time, not wall time: steadier on a machine other jobs load")
     a = p.parse_args(argv)
+    global CLOCK
+    CLOCK = time.thread_time if a.cpu_time else time.perf_counter
     repeats = a.repeats or (3 if a.quick else 5)
     n_full = 100_000 if a.quick else 1_000_000
     cells = [(label.replace("N=1e6", "N=1e5") if a.quick else label, n_full if n == 1_000_000 else n, b, h, dt, t)

@@ -3,7 +3,7 @@
 ``checker`` holds the entry points (``check_function``, ``check_layer``, ``check_model``) and imports every
 public name of the package. The rest, one concept each: ``settings`` (one validated ``CheckSettings``),
 ``numeric`` (differences, kinks), ``directional`` and ``taylor`` (the other two modes), ``report`` (rows,
-verdicts, the HTML table), ``diagnosis`` (hints), ``shapes`` (shape mistakes in the shape rule's words),
-``randomness`` (held still), ``protocol`` (calling user code), ``user_layer`` (checking a user's own
-layer), ``suites`` (what runs by default). The traces and their pictures are the ``traces`` package.
+verdicts, the HTML table), ``diagnosis`` (hints), ``randomness`` (held still), ``user_layer`` (checking a
+user's own layer), ``suites`` (what runs by default). User code is called through ``layers.protocol``; the
+traces and their pictures are the ``traces`` package.
 """

@@ -26,10 +26,11 @@ from html import escape
 
 import numpy as np
 
+from layers.shape_errors import likely_fix
+
 from .diagnosis import NO_CLUES, diagnose
 from .numeric import Probes, rel_error, rel_errors
 from .settings import DEFAULT_SETTINGS, PASS_TOL, WARN_TOL
-from .shapes import likely_fix
 
 VERDICTS = ("pass", "warn", "fail", "exact", "unchecked")
 
@@ -78,11 +79,6 @@ class Row:
     remainders: list = None
     epsilons: list = None
     analytic_shape: tuple = None
-
-    @property
-    def kinks(self):
-        """The old name of ``n_kinks`` (elements verified at a kink)."""
-        return self.n_kinks
 
     def to_dict(self):
         """A JSON-ready dict (lists for tuples; non-finite floats are left for ``Report.to_dict``)."""

@@ -8,6 +8,7 @@ import copy
 import numpy as np
 
 from layers import BCELoss, Softmax, SoftmaxCrossEntropyLoss
+from layers.protocol import call_user
 from layers.user_code import source_of
 from model.builders import Architecture
 from model.factory import make
@@ -16,7 +17,6 @@ from model.optim import SGD
 from model.sequential import Sequential
 
 from .checker import PASS_TOL, WARN_TOL, Report, check_arrays, check_layer, check_model, check_settings, compare
-from .protocol import call_user
 from .settings import check_integer
 
 

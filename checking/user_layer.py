@@ -5,11 +5,11 @@ import inspect
 
 import numpy as np
 
+from layers.protocol import LayerError, describe_exception
 from layers.user_code import load_class
 from layers.validation import ParameterError
 
 from .checker import check_layer
-from .protocol import LayerError, describe_exception
 
 #: the kinds of labels a loss can be checked with
 LABELS = ("binary", "classes")

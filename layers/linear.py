@@ -47,7 +47,7 @@ class Linear(Layer):
         self.cache = x
         y = x.dot(self.params["W"])  # the appendix: y_ij = Σ_k x_ik W_kj
         if "b" in self.params:
-            y = y + self.params["b"]  # b broadcast over the batch
+            y += self.params["b"]  # b broadcast over the batch
         return y
 
     def backward(self, upstream):

@@ -7,9 +7,8 @@ each loss tells a model container
 
 - ``target``: the kind of labels it takes — ``"binary"`` (0/1 of the input's shape), ``"classes"``
   ((N,) integer class indices) or ``"values"`` (real targets of the input's shape);
-- ``proba(out)``: class probabilities from what the loss takes as input (no cache, no checks);
-- ``value(out, y)``: the loss value without touching the cache and without checks, e.g. to evaluate
-  on validation data while a backward pass is still pending.
+- ``proba(out)`` (a classification loss): class probabilities from what it takes as input, through the
+  output activation it already has (the identity when it takes probabilities).
 
 The classification losses take an optional ``class_weight``: one weight per class, so the loss is the
 weighted mean ``Σ_i w_{y_i} ℓ_i / Σ_i w_{y_i}`` instead of ``(1/N) Σ_i ℓ_i``. Both are written with each
@@ -20,7 +19,7 @@ gradient below (the handout's ``1/N``).
 import numpy as np
 from scipy.special import expit
 
-from .activations import _softmax_and_log, log_softmax, softmax
+from .activations import _softmax_and_log, softmax
 from .base import Layer
 from .validation import (
     ParameterError,
@@ -84,25 +83,6 @@ def _check_class_weight(class_weight, owner):
     return w
 
 
-def bce_with_logits(z, y, share):
-    """Mean binary cross-entropy from logits, ``Σ share · (softplus(z) − y z)``; never overflows.
-
-    ``softplus(z) = log(1 + e^z)`` is computed as ``logaddexp(0, z)``. Shapes: z and y the same.
-    """
-    return float((share * (np.logaddexp(0, z) - y * z)).sum())
-
-
-def _clip_probabilities(p, high=True):
-    """``p`` clipped to ``[eps, 1 − eps]`` (``[eps, 1]`` if not ``high``), eps the machine epsilon of p's dtype."""
-    eps = np.finfo(p.dtype).eps
-    return p.clip(eps, 1 - eps if high else 1)
-
-
-def _bce(p, y, share):
-    """Mean BCE of already clipped probabilities, the handout's step-1 forward (each term times its share)."""
-    return float(-(share * (y * np.log(p) + (1 - y) * np.log(1 - p))).sum())
-
-
 class BCELoss(ClassWeighted):
     """Binary cross-entropy averaged over the batch, taking probabilities ``p``.
 
@@ -125,13 +105,16 @@ class BCELoss(ClassWeighted):
 
     def forward(self, p, y):
         p, y = _check_pair(p, y, "p", "BCELoss")
-        check_probabilities(p, "p", "BCELoss", "; pass logits to SigmoidBCELoss")
+        low, high = check_probabilities(p, "p", "BCELoss", "; pass logits to SigmoidBCELoss")
         check_binary(y)
         share = self.shares(y, p.dtype, 2)  # 1/N without class weights
-        y = y.astype(p.dtype)  # 0/1 as numbers of p's dtype: float32 stays float32
-        p = _clip_probabilities(p)
+        y = y.astype(p.dtype, copy=False)  # 0/1 as numbers of p's dtype: float32 stays float32
+        eps = np.finfo(p.dtype).eps
+        if low < eps or high > 1 - eps:  # the clip of the docstring, where p reaches it (the usual p is inside)
+            p = p.clip(eps, 1 - eps)
         self.cache = (p, y, share)
-        return _bce(p, y, share)
+        # Step 1's forward, each term times its share of the mean: −Σ share · (y log p + (1 − y) log(1 − p))
+        return float(-(share * (y * np.log(p) + (1 - y) * np.log(1 - p))).sum())
 
     def backward(self, upstream=1.0):
         p, y, share = self.cache
@@ -141,11 +124,6 @@ class BCELoss(ClassWeighted):
     def proba(self, out):
         """The input already is the probability of class 1: returned unchanged."""
         return out
-
-    def value(self, out, y):
-        """Mean BCE of ``out`` (clipped as in ``forward``); no cache, no checks."""
-        out = np.asarray(out)
-        return _bce(_clip_probabilities(out), y, self.shares(y, out.dtype, 2))
 
 
 class SigmoidBCELoss(ClassWeighted):
@@ -170,9 +148,10 @@ class SigmoidBCELoss(ClassWeighted):
         check_finite(z, "z")
         check_binary(y)
         share = self.shares(y, z.dtype, 2)  # 1/N without class weights
-        y = y.astype(z.dtype)  # 0/1 as numbers of z's dtype: float32 stays float32
+        y = y.astype(z.dtype, copy=False)  # 0/1 as numbers of z's dtype: float32 stays float32
         self.cache = (z, y, share)
-        return bce_with_logits(z, y, share)
+        # Σ share · (softplus(z) − y z), softplus(z) = log(1 + e^z) computed as logaddexp(0, z): never overflows
+        return float((share * (np.logaddexp(0, z) - y * z)).sum())
 
     def backward(self, upstream=1.0):
         z, y, share = self.cache
@@ -182,21 +161,6 @@ class SigmoidBCELoss(ClassWeighted):
     def proba(self, out):
         """``σ(z)``, the probability of class 1."""
         return expit(out)
-
-    def value(self, out, y):
-        """The stable mean BCE from logits, ``mean(logaddexp(0, z) − y z)``; no cache, no checks."""
-        out = np.asarray(out)
-        return bce_with_logits(out, y, self.shares(y, out.dtype, 2))
-
-
-def _picked(p, y):
-    """``p[i, y_i]`` for each row i, clipped below at eps. Shapes: p (N, K), y (N,) -> (N,)."""
-    return _clip_probabilities(p[np.arange(len(y)), y], high=False)
-
-
-def _mean_nll(log_p, y, share):
-    """``−(1/N) Σ_i log_p[i, y_i]``, the mean negative log-likelihood of the labels (each term times its share)."""
-    return float(-(share * log_p[np.arange(len(y)), y]).sum())
 
 
 class CrossEntropyLoss(ClassWeighted):
@@ -224,7 +188,7 @@ class CrossEntropyLoss(ClassWeighted):
         check_probabilities(p, "p", "CrossEntropyLoss", "; pass logits to SoftmaxCrossEntropyLoss")
         y = check_class_labels(y, *p.shape)
         share = self.shares(y, p.dtype, p.shape[1])  # 1/N without class weights
-        picked = _picked(p, y)
+        picked = np.maximum(p[np.arange(len(y)), y], np.finfo(p.dtype).eps)  # p[i, y_i], clipped below at eps
         self.cache = (picked, y, share, p.shape)
         return float(-(share * np.log(picked)).sum())
 
@@ -238,11 +202,6 @@ class CrossEntropyLoss(ClassWeighted):
     def proba(self, out):
         """The input already is the class probabilities: returned unchanged."""
         return out
-
-    def value(self, out, y):
-        """Mean cross-entropy of ``out`` (clipped as in ``forward``); no cache, no checks."""
-        out, y = np.asarray(out), as_index(y)
-        return float(-(self.shares(y, out.dtype, out.shape[1]) * np.log(_picked(out, y))).sum())
 
 
 class SoftmaxCrossEntropyLoss(ClassWeighted):
@@ -272,7 +231,7 @@ class SoftmaxCrossEntropyLoss(ClassWeighted):
         share = self.shares(y, z.dtype, z.shape[1])  # 1/N without class weights
         p, log_p = _softmax_and_log(z)
         self.cache = (p, y, share)
-        return _mean_nll(log_p, y, share)
+        return float(-(share * log_p[np.arange(len(y)), y]).sum())  # the mean −log p[i, y_i]
 
     def backward(self, upstream=1.0):
         p, y, share = self.cache
@@ -285,11 +244,6 @@ class SoftmaxCrossEntropyLoss(ClassWeighted):
     def proba(self, out):
         """``softmax(z)`` over the last axis, computed stably."""
         return softmax(out)
-
-    def value(self, out, y):
-        """The stable mean cross-entropy from logits (log-sum-exp); no cache, no checks."""
-        log_p, y = log_softmax(np.asarray(out)), as_index(y)
-        return _mean_nll(log_p, y, self.shares(y, log_p.dtype, log_p.shape[1]))
 
 
 class MSELoss(Layer):
@@ -320,10 +274,3 @@ class MSELoss(Layer):
         # dℓ/dpred = 2 (pred − target) / M, times the upstream
         return upstream * 2 * diff / diff.size
 
-    def proba(self, out):
-        """A regression output is no probability: returned unchanged."""
-        return out
-
-    def value(self, out, y):
-        """Mean squared error; no cache, no checks."""
-        return float(((np.asarray(out) - y) ** 2).mean())

@@ -95,8 +95,3 @@ class Standardize(Layer):
         scale = self.cache
         # An affine node: the local gradient is 1/scale per feature, times the upstream
         return upstream / scale
-
-    def astype(self, dtype):
-        new = super().astype(dtype)
-        new.buffers = {k: v.astype(dtype) for k, v in new.buffers.items()}
-        return new

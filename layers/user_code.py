@@ -9,7 +9,7 @@ import inspect
 import sys
 from pathlib import Path
 
-from checking.protocol import describe_exception
+from .protocol import describe_exception
 
 
 def split_spec(spec):

@@ -31,10 +31,8 @@ def as_float_array(x, name):
 
 def check_same_shape(a, b, name_a, name_b):
     """Refuse two arrays of different shapes (no silent broadcasting of (N,) against (N, 1))."""
-    if np.shape(a) != np.shape(b):
-        raise ValueError(
-            f"{name_a} and {name_b} must have the same shape, got {np.shape(a)} and {np.shape(b)}"
-        )
+    if a.shape != b.shape:
+        raise ValueError(f"{name_a} and {name_b} must have the same shape, got {a.shape} and {b.shape}")
 
 
 def check_finite(a, name):
@@ -53,18 +51,6 @@ def check_binary(y, name="y"):
     if not ok.all():
         idx = tuple(int(i) for i in np.argwhere(~ok)[0])
         raise ValueError(f"{name} must contain only 0 and 1, found {y[idx].item()!r} at index {idx}")
-
-
-def check_upstream(upstream, shape, owner, which=""):
-    """Return ``upstream`` as an array after checking it has the forward output's shape (the shape rule).
-
-    ``which`` tells one upstream from another when forward has several outputs (``" 2 of 2"``).
-    """
-    g = np.asarray(upstream)
-    if g.shape != shape:
-        what = "a scalar, as forward's output is" if shape == () else "the shape of forward's output"
-        raise ValueError(f"{owner}.backward: upstream gradient{which} has shape {g.shape}, expected {shape} ({what})")
-    return g
 
 
 def check_real(value, name, owner, within=None, note=""):
@@ -112,9 +98,13 @@ def check_matrix(a, name, owner):
 
 
 def check_probabilities(p, name, owner, hint=""):
-    """Refuse NaN and infinity (as ``check_finite``), then values outside [0, 1], naming the first and its index."""
-    if p.size == 0 or (p.min() >= 0 and p.max() <= 1):  # a NaN fails both comparisons
-        return
+    """Refuse NaN and infinity (as ``check_finite``), then values outside [0, 1], naming the first and its index.
+
+    Return the smallest and the largest value of a non-empty ``p`` (a caller may need them: ``BCELoss``).
+    """
+    low, high = (p.min(), p.max()) if p.size else (0, 0)
+    if low >= 0 and high <= 1:  # a NaN fails both comparisons
+        return low, high
     check_finite(p, name)
     idx = tuple(int(i) for i in np.argwhere((p < 0) | (p > 1))[0])
     raise ValueError(f"{owner}: {name} must be probabilities in [0, 1], found {p[idx].item()!r} at index {idx}{hint}")

@@ -24,7 +24,7 @@ class Owner:
     def __reduce__(self):
         return (Owner, ())
 
-    def __deepcopy__(self, memo):
+    def __deepcopy__(self, _memo):
         return Owner()
 
     def __repr__(self):

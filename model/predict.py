@@ -81,12 +81,6 @@ def count_correct(net, out, y):
     return float(np.count_nonzero(decided == (y > 0.5).reshape(decided.shape))) / max(decided[0].size, 1)
 
 
-def loss_value(net, out, y):
-    """The data loss of outputs ``out``: the loss's own side-effect-free ``value``, else its ``forward``."""
-    value = getattr(net.criterion, "value", None)
-    return float(value(out, y) if callable(value) else net.criterion.forward(out, y))
-
-
 def evaluate(net, X, y, rows=ROWS):
     """``{"loss", "accuracy", "n"}`` on a labelled set, in evaluation mode, block by block.
 
@@ -104,7 +98,7 @@ def evaluate_checked(net, X, y, rows=ROWS):
     for i in range(0, n, rows):
         out = outputs(net, X[i:i + rows], rows)
         labels = y[i:i + rows]
-        loss += loss_value(net, out, labels) * len(out)
+        loss += float(net.criterion.forward(out, labels)) * len(out)  # the pass already replaced the caches
         correct += count_correct(net, out, labels)
     accuracy = None if net.target == "values" else correct / n
     return {"loss": loss / n, "accuracy": accuracy, "n": int(n)}

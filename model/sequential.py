@@ -11,12 +11,12 @@ import copy
 
 import numpy as np
 
+from layers.protocol import backward_checked, backward_layers
 from layers.validation import ParameterError, check_real
 
 from . import ownership, predict
 from .inputs import check_Xy
 from .parameters import ParameterView
-from .protocol import backward_through
 
 #: the kinds of labels a loss takes (its ``target``)
 BINARY, CLASSES, VALUES = "binary", "classes", "values"
@@ -80,7 +80,8 @@ class Sequential:
         self.classes, self.feature_names = None, None
         self.training = True
         self._pending = False  # a loss whose backward has not been taken may still be differentiated
-        self._input_shapes = []  # each layer's input shape in the last forward pass
+        self._shapes = (), None  # the last forward's input shape, and each layer's and the output's when checked
+        self._passed = set()  # the input shapes of passes whose backward kept to the protocol: not checked again
         self._claim()
 
     # -------------------------------------------------------------- ownership
@@ -124,10 +125,13 @@ class Sequential:
         Followed by ``criterion.forward(out, y)``, this is what ``backward`` differentiates (``loss`` does
         both, after validating ``X`` and ``y``).
         """
-        self._input_shapes = []  # what each layer's dℓ/dx must be shaped like
+        first = np.shape(X)
+        shapes = None if first in self._passed else []  # None: a pass of this shape kept to the protocol before
         for layer in self.layers:
-            self._input_shapes.append(np.shape(X))
+            if shapes is not None:
+                shapes.append(np.shape(X))  # what the layer's dℓ/dx must be shaped like
             X = layer.forward(X)
+        self._shapes = first, None if shapes is None else (tuple(shapes), np.shape(X))
         self._pending = True
         return X
 
@@ -150,14 +154,18 @@ class Sequential:
 
         The root's gradient is dℓ/dℓ = 1; each layer gets the upstream gradient from the one after it
         and returns its downstream gradient (upstream × local). A layer whose dℓ/dx or ``grads`` break the
-        shape rule is named in a ``LayerProtocolError`` (``model.protocol``).
+        shape rule is named in a ``LayerError`` (``layers.protocol``).
         """
         if not self._pending:
             raise RuntimeError(f"{type(self).__name__}.backward() called before loss(): nothing to differentiate "
                                "(prediction and evaluation do not leave a loss to differentiate)")
         upstream = self.criterion.backward(1.0)
-        for i in range(len(self.layers) - 1, -1, -1):
-            upstream = backward_through(self.layers[i], i, upstream, self._input_shapes[i])
+        first, shapes = self._shapes
+        if shapes is None:  # the usual case: a pass of this shape kept to the protocol before
+            upstream = backward_layers(self.layers, upstream)
+        else:
+            upstream = backward_checked(self.layers, upstream, *shapes, loss=type(self.criterion).__name__)
+            self._passed.add(first)
         if self.weight_decay:
             for W, dW in zip(self._decayed(self.params), self._decayed(self.grads), strict=True):
                 dW += self.weight_decay * W  # d/dW of (λ/2)‖W‖² is λ W
@@ -199,7 +207,7 @@ class Sequential:
         body = object.__new__(type(self))  # shares every attribute; claims nothing (the layers stay ours)
         body.__dict__.update(self.__dict__)
         body.layers = self.layers[k:]
-        body._pending = False
+        body._pending, body._passed = False, set()  # its own passes: another chain of layers
         return self.layers[:k], body
 
     @property

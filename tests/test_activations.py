@@ -30,14 +30,14 @@ def test_relu_gradient_is_exactly_zero_at_zero():
 @pytest.mark.parametrize("shape", SHAPES)
 def test_relu_matches_finite_differences_away_from_kink(rng, shape):
     report = check_layer(ReLU(), away_from_zero(rng, shape))
-    assert report.passed and report.row("x").max_rel_error < 1e-7 and report.row("x").kinks == 0
+    assert report.passed and report.row("x").max_rel_error < 1e-7 and report.row("x").n_kinks == 0
 
 
 def test_relu_on_the_kink_is_reported_as_kink_not_failure():
     x = np.array([[0.0, 1.0, -1.0]])
     report = check_layer(ReLU(), x)
     assert report.passed
-    assert report.row("x").kinks == 1
+    assert report.row("x").n_kinks == 1
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -66,19 +66,6 @@ def test_sigmoid_backward_reads_only_the_cached_output():
     sig = Sigmoid()
     y = sig.forward(np.array([0.3]))
     assert sig.cache is y
-
-
-@pytest.mark.parametrize("layer", [ReLU(), Sigmoid(), Tanh(), LeakyReLU(), Softmax()])
-def test_backward_before_forward(layer):
-    with pytest.raises(RuntimeError, match="before forward"):
-        layer.backward(np.ones((2, 2)))
-
-
-@pytest.mark.parametrize("layer", [ReLU(), Sigmoid(), Tanh(), LeakyReLU(), Softmax()])
-def test_upstream_shape_must_match(layer):
-    layer.forward(np.ones((3, 1)))
-    with pytest.raises(ValueError, match=r"\(3,\).*\(3, 1\)"):
-        layer.backward(np.ones(3))
 
 
 # ---------------------------------------------------------------- Tanh
@@ -130,7 +117,7 @@ def test_leaky_relu_takes_the_left_slope_at_zero_and_never_kills_the_gradient():
 @pytest.mark.parametrize("alpha", [0.01, 0.3])
 def test_leaky_relu_matches_finite_differences_away_from_kink(rng, shape, alpha):
     report = check_layer(LeakyReLU(alpha), away_from_zero(rng, shape))
-    assert report.passed and report.row("x").max_rel_error < 1e-7 and report.row("x").kinks == 0
+    assert report.passed and report.row("x").max_rel_error < 1e-7 and report.row("x").n_kinks == 0
 
 
 def test_leaky_relu_exposes_the_kink_like_relu():
@@ -141,7 +128,7 @@ def test_leaky_relu_exposes_the_kink_like_relu():
     relu.forward(x)
     np.testing.assert_array_equal(layer.kink_state(), relu.kink_state() > 0)
     report = check_layer(LeakyReLU(), x)
-    assert report.passed and report.row("x").kinks == 1
+    assert report.passed and report.row("x").n_kinks == 1
 
 
 class _LeakyReLUWithReLUsBackward(LeakyReLU):

@@ -93,20 +93,6 @@ def test_copy_in_a_graph_matches_numerics():
 
 
 @pytest.mark.parametrize("gate", [Add(), Multiply(), Max()])
-def test_gates_refuse_mismatched_shapes_and_early_backward(gate):
-    with pytest.raises(RuntimeError, match="before forward"):
-        type(gate)().backward(1.0)
+def test_gates_refuse_mismatched_shapes(gate):
     with pytest.raises(ValueError, match="same shape"):
         gate.forward(np.ones(3), np.ones((3, 1)))
-    gate.forward(np.ones(3), np.ones(3))
-    with pytest.raises(ValueError, match=r"\(2,\).*\(3,\)"):
-        gate.backward(np.ones(2))
-
-
-def test_copy_refuses_wrong_upstream_shapes():
-    gate = Copy()
-    with pytest.raises(RuntimeError):
-        gate.backward(1.0, 1.0)
-    gate.forward(np.ones(2))
-    with pytest.raises(ValueError):
-        gate.backward(np.ones(2), np.ones(3))

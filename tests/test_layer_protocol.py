@@ -1,27 +1,21 @@
 """The protocol every layer shares: modes, config, buffers, the cache discipline and dtypes."""
 
-import inspect
 import json
-import re
-import weakref
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import layers
 from layers import (
-    Add,
     BatchNorm,
     BCELoss,
-    Copy,
     CrossEntropyLoss,
     Dropout,
     Layer,
     LeakyReLU,
     Linear,
-    Max,
     MSELoss,
-    Multiply,
     ReLU,
     Sigmoid,
     SigmoidBCELoss,
@@ -103,30 +97,6 @@ def test_configs_hold_the_constructor_arguments():
 
 
 @pytest.mark.parametrize("cls", NEW_LAYERS)
-def test_new_layers_refuse_backward_before_forward(cls):
-    with pytest.raises(RuntimeError, match="before forward"):
-        make(cls).backward(np.ones((3, 4)))
-
-
-@pytest.mark.parametrize("cls", NEW_LOSSES)
-def test_new_losses_refuse_backward_before_forward_and_a_non_scalar_upstream(rng, cls):
-    loss = cls()
-    with pytest.raises(RuntimeError, match="before forward"):
-        loss.backward()
-    loss.forward(*loss_inputs(cls, rng, np.float64))
-    with pytest.raises(ValueError, match="scalar"):
-        loss.backward(np.ones(1))
-
-
-@pytest.mark.parametrize("cls", NEW_LAYERS)
-def test_new_layers_refuse_an_upstream_of_the_wrong_shape(rng, cls):
-    layer = make(cls)
-    layer.forward(rng.standard_normal((3, 4)))
-    with pytest.raises(ValueError, match=r"\(3, 4\)"):
-        layer.backward(np.ones((4, 3)))
-
-
-@pytest.mark.parametrize("cls", NEW_LAYERS)
 @pytest.mark.parametrize("mode", ["train", "eval"])
 def test_float32_stays_float32_through_each_new_layer(rng, cls, mode):
     layer = make(cls).astype(np.float32).train(mode == "train")
@@ -171,212 +141,72 @@ def test_everything_new_is_exported():
     assert all(hasattr(layers, name) for name in layers.__all__)
 
 
-# ---------------------------------------------------------------- the base class's two checks
-
-X = np.arange(20.0).reshape(5, 4) / 10 - 0.95  # (5, 4), no zeros: away from every kink
-P = np.full((5, 4), 0.25)  # probabilities for the losses that take them
-LABELS = np.array([0, 3, 1, 2, 0])
-
-# name -> (a fresh layer, the inputs of forward); every kind of layer in the package
-KINDS = {
-    "Linear": (lambda: Linear(4, 3, rng=0), (X,)),
-    "ReLU": (ReLU, (X,)),
-    "LeakyReLU": (LeakyReLU, (X,)),
-    "Sigmoid": (Sigmoid, (X,)),
-    "Tanh": (Tanh, (X,)),
-    "Softmax": (Softmax, (X,)),
-    "Dropout": (lambda: Dropout(0.5, rng=0), (X,)),
-    "BatchNorm": (lambda: BatchNorm(4), (X,)),
-    "Standardize": (lambda: Standardize(4).set(np.zeros(4), np.full(4, 2.0)), (X,)),
-    "Add": (Add, (X, X)),
-    "Multiply": (Multiply, (X, X)),
-    "Max": (Max, (X, -X)),
-    "BCELoss": (BCELoss, (np.full((5, 1), 0.3), np.ones((5, 1)))),
-    "SigmoidBCELoss": (SigmoidBCELoss, (X, np.ones((5, 4)))),
-    "CrossEntropyLoss": (CrossEntropyLoss, (P, LABELS)),
-    "SoftmaxCrossEntropyLoss": (SoftmaxCrossEntropyLoss, (X, LABELS)),
-    "MSELoss": (MSELoss, (X, np.zeros((5, 4)))),
-}
-LOSS_NAMES = {"BCELoss", "SigmoidBCELoss", "CrossEntropyLoss", "SoftmaxCrossEntropyLoss", "MSELoss"}
+# ---------------------------------------------------------------- plain layers
 
 
-def shapes_pattern(got, expected):
-    """A regex finding both shapes, the received one first, e.g. ``(4,) ... (5, 4)``."""
-    return rf"{re.escape(str(got))}.*{re.escape(str(expected))}"
+@pytest.mark.parametrize("cls", [c for c in map(vars(layers).get, layers.__all__) if type(c) is type and c != Layer])
+def test_a_layers_methods_are_its_own_code_nothing_wraps_them(cls):
+    assert "__init_subclass__" not in vars(Layer)
+    for method in ("forward", "backward"):
+        fn = getattr(cls, method)
+        assert not hasattr(fn, "__wrapped__") and fn.__qualname__.endswith(f".{method}")
+        assert fn.__code__.co_filename.startswith(str(Path(layers.__file__).parent))
 
 
-@pytest.mark.parametrize("name", [*KINDS, "Copy"])
-def test_every_layer_refuses_backward_before_forward_naming_itself(name):
-    layer = Copy() if name == "Copy" else KINDS[name][0]()
-    upstreams = (np.ones(4), np.ones(4)) if name == "Copy" else (np.ones((5, 4)),)
-    with pytest.raises(RuntimeError, match=rf"^{name}\.backward\(\) called before forward\(\)"):
-        layer.backward(*upstreams)
-
-
-@pytest.mark.parametrize("name", KINDS)
-def test_every_layer_refuses_an_upstream_of_another_shape_naming_itself_and_both_shapes(name):
-    make, inputs = KINDS[name]
-    layer = make()
-    out = layer.forward(*inputs)
-    expected = np.shape(out)
-    wrong = np.ones(2) if name in LOSS_NAMES else np.ones(expected[:-1])  # a column too few
-    with pytest.raises(ValueError, match=rf"^{name}\.backward: upstream gradient has shape " +
-                       shapes_pattern(wrong.shape, expected)) as caught:
-        layer.backward(wrong)
-    if name in LOSS_NAMES:
-        assert expected == () and "scalar" in str(caught.value)
-    layer.backward(*(() if name in LOSS_NAMES else (np.ones(expected),)))  # the right one goes through
-
-
-def test_copy_checks_each_of_its_two_upstreams_and_their_number():
-    gate = Copy()
-    gate.forward(np.ones((2, 3)))
-    with pytest.raises(ValueError, match=r"^Copy\.backward: upstream gradient 2 of 2 has shape " +
-                       shapes_pattern((3, 2), (2, 3))):
-        gate.backward(np.ones((2, 3)), np.ones((3, 2)))
-    with pytest.raises(TypeError, match="2 upstream gradient"):
-        gate.backward(np.ones((2, 3)))
-    np.testing.assert_array_equal(gate.backward(np.ones((2, 3)), np.ones((2, 3))), np.full((2, 3), 2.0))
-
-
-@pytest.mark.parametrize("name", [n for n in KINDS if n not in LOSS_NAMES])
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_an_integer_upstream_is_cast_to_the_output_dtype(name, dtype):
-    make, inputs = KINDS[name]
-    layer = make().astype(dtype)
-    out = layer.forward(*(a.astype(dtype) for a in inputs))
-    float_layer = make().astype(dtype)
-    float_layer.forward(*(a.astype(dtype) for a in inputs))
-    ones = np.ones(np.shape(out), dtype=np.int64)
-    got, want = layer.backward(ones), float_layer.backward(ones.astype(dtype))
-    for g, w in zip(got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,),
-                    strict=True):
-        assert g.dtype == dtype
-        np.testing.assert_array_equal(g, w)
-    for k in layer.grads:
-        assert layer.grads[k].dtype == dtype
-        np.testing.assert_array_equal(layer.grads[k], float_layer.grads[k])
-
-
-def test_linear_backward_takes_an_integer_upstream_and_stays_in_its_dtype():
-    for dtype in (np.float32, np.float64):
-        layer = Linear(2, 3, rng=0).astype(dtype)
-        layer.forward(np.ones((4, 2), dtype=dtype))
-        dx = layer.backward(np.ones((4, 3), dtype=int))
-        assert dx.dtype == layer.grads["W"].dtype == layer.grads["b"].dtype == dtype
-        np.testing.assert_array_equal(layer.grads["b"], [4, 4, 4])
-        np.testing.assert_allclose(dx, np.ones((4, 3)) @ layer.params["W"].T, rtol=1e-6)
-        dx = layer.backward(np.ones((4, 3), dtype=np.float64))  # float64 into float32: float32 out
-        assert dx.dtype == dtype
-
-
-@pytest.mark.parametrize("name", sorted(LOSS_NAMES))
-def test_a_loss_takes_any_scalar_upstream_even_by_name_and_float32_stays_float32(name):
-    make, inputs = KINDS[name]
-    loss = make()
-    loss.forward(*(a.astype(np.float32) if a.dtype.kind == "f" else a for a in inputs))
+@pytest.mark.parametrize("cls", NEW_LOSSES)
+def test_a_loss_takes_any_scalar_upstream_even_by_name_and_float32_stays_float32(rng, cls):
+    loss = cls()
+    loss.forward(*loss_inputs(cls, rng, np.float32))
     base = loss.backward()
     assert base.dtype == np.float32
-    for upstream in (2, 2.0, np.float64(2.0), np.array(2.0), np.array(2, dtype=np.int8)):
+    for upstream in (2, 2.0, np.float32(2.0)):
         g = loss.backward(upstream)
         assert g.dtype == np.float32
         np.testing.assert_allclose(g, 2 * base, rtol=1e-6)
     np.testing.assert_allclose(loss.backward(upstream=3.0), 3 * base, rtol=1e-6)
-    with pytest.raises(ValueError, match="scalar"):
-        loss.backward(upstream=np.ones(1))
 
 
-def test_the_wrapped_methods_keep_their_names_signatures_and_docstrings():
-    assert inspect.signature(Linear.backward) == inspect.signature(Linear.backward.__wrapped__)
-    assert list(inspect.signature(Linear.backward).parameters) == ["self", "upstream"]
-    assert list(inspect.signature(BCELoss.backward).parameters) == ["self", "upstream"]
-    assert list(inspect.signature(Copy.backward).parameters) == ["self", "upstream1", "upstream2"]
-    assert Linear.forward.__name__ == "forward" and Linear.forward.__qualname__ == "Linear.forward"
-    assert Standardize.fit.__doc__ and not hasattr(Standardize.fit, "__wrapped__")  # only the two are wrapped
-
-
-def test_a_subclass_overriding_backward_gets_the_checks_and_super_is_checked_once_more_harmlessly():
-    class DoubledTanh(Tanh):
-        def backward(self, upstream):
-            assert upstream.dtype == np.float64  # cast before this line runs
-            return 2 * super().backward(upstream)
-
-    layer = DoubledTanh()
-    with pytest.raises(RuntimeError, match="DoubledTanh.backward"):
-        layer.backward(np.ones((5, 4)))
-    layer.forward(X)
-    with pytest.raises(ValueError, match=r"DoubledTanh.backward: .*\(5, 3\).*\(5, 4\)"):
-        layer.backward(np.ones((5, 3)))
-    np.testing.assert_allclose(layer.backward(np.ones((5, 4), dtype=int)), 2 * (1 - np.tanh(X) ** 2), rtol=1e-15)
-
-
-def test_a_plain_user_layer_is_untouched():
-    class Square:  # forward/backward only, no Layer: nothing wraps it
-        def forward(self, x):
-            self.x = x
-            return x * x
-
-        def backward(self, upstream):
-            return 2 * self.x * upstream
-
-    assert "__wrapped__" not in vars(Square.forward) and "__wrapped__" not in vars(Square.backward)
-    layer = Square()
-    layer.forward(np.array([1.0, 2.0]))
-    # broadcasting and integer upstreams pass as they would in plain NumPy, with no check in between
-    np.testing.assert_array_equal(layer.backward(np.array([[1], [2]])), [[2.0, 4.0], [4.0, 8.0]])
-    assert layer.backward(np.array([3, 3])).dtype == np.float64
-
-
-def test_a_cache_put_there_by_hand_is_used_without_a_shape_to_check_against():
+def test_a_cache_put_there_by_hand_is_used_as_it_stands():
     # the exercises' tests give a library layer a skeleton's cache: backward runs on it as it stands
     layer = Sigmoid()
     layer.cache = np.array([0.5, 0.25])
     np.testing.assert_array_equal(layer.backward(np.array([1.0, 1.0])), [0.25, 0.1875])
 
 
-def test_the_base_class_keeps_only_the_shape_and_dtype_of_an_output_not_the_array():
-    layer = Linear(2, 3, rng=0)  # caches its input; its output is the next layer's business
-    out = layer.forward(np.ones((4, 2)))
-    collected = weakref.ref(out)
-    del out
-    assert collected() is None  # at full batch an output kept alive would cost as much as a cache
-
-
 def test_astype_drops_what_forward_left():
     layer = Linear(2, 3, rng=0)
     layer.forward(np.ones((4, 2)))
-    with pytest.raises(RuntimeError, match="before forward"):
-        layer.astype(np.float32).backward(np.ones((4, 3)))
+    assert layer.astype(np.float32).cache is None and layer.cache is not None
 
 
 # ---------------------------------------------------------------- parameters, checked once, by name
 
 
-@pytest.mark.parametrize("make,owner,param,reason", [
-    (lambda: Linear(0, 3), "Linear", "in_features", "must be a positive integer, got 0"),
-    (lambda: Linear(3, -1), "Linear", "out_features", "must be a positive integer, got -1"),
-    (lambda: Linear(1e400, 3), "Linear", "in_features", "must be a positive integer, got inf"),
-    (lambda: Linear(True, 3), "Linear", "in_features", "must be a positive integer, got True"),
-    (lambda: Linear(2.5, 3), "Linear", "in_features", "must be a positive integer, got 2.5"),
-    (lambda: Linear(3, "4"), "Linear", "out_features", "must be a positive integer, got '4'"),
-    (lambda: Dropout(1.5), "Dropout", "p", "must be in [0, 1) (the drop probability), got 1.5"),
-    (lambda: Dropout(np.float64(-0.1)), "Dropout", "p", "must be in [0, 1) (the drop probability), got -0.1"),
-    (lambda: Dropout("half"), "Dropout", "p", "must be a number, got 'half'"),
-    (lambda: Dropout(np.nan), "Dropout", "p", "must be finite, got nan"),
-    (lambda: LeakyReLU(1), "LeakyReLU", "alpha", "must be in (0, 1), got 1.0"),
-    (lambda: LeakyReLU(True), "LeakyReLU", "alpha", "must be a number, got the boolean True"),
-    (lambda: BatchNorm(2.0), "BatchNorm", "num_features", "must be a positive integer, got 2.0"),
-    (lambda: BatchNorm(3, momentum=1.5), "BatchNorm", "momentum", "must be in [0, 1], got 1.5"),
-    (lambda: BatchNorm(3, eps=0), "BatchNorm", "eps", "must be in (0, inf), got 0.0"),
-    (lambda: Standardize(0), "Standardize", "num_features", "must be a positive integer, got 0"),
-    (lambda: ReLU().train("no"), "ReLU.train", "mode", "must be True or False, got 'no'"),
+@pytest.mark.parametrize("make,owner,param,shown", [
+    (lambda: Linear(0, 3), "Linear", "in_features", ["0"]),
+    (lambda: Linear(3, -1), "Linear", "out_features", ["-1"]),
+    (lambda: Linear(1e400, 3), "Linear", "in_features", ["inf"]),
+    (lambda: Linear(True, 3), "Linear", "in_features", ["True"]),
+    (lambda: Linear(2.5, 3), "Linear", "in_features", ["2.5"]),
+    (lambda: Linear(3, "4"), "Linear", "out_features", ["'4'"]),
+    (lambda: Dropout(1.5), "Dropout", "p", ["[0, 1)", "1.5"]),
+    (lambda: Dropout(np.float64(-0.1)), "Dropout", "p", ["[0, 1)", "-0.1"]),
+    (lambda: Dropout("half"), "Dropout", "p", ["'half'"]),
+    (lambda: Dropout(np.nan), "Dropout", "p", ["nan"]),
+    (lambda: LeakyReLU(1), "LeakyReLU", "alpha", ["(0, 1)", "1.0"]),
+    (lambda: LeakyReLU(True), "LeakyReLU", "alpha", ["the boolean True"]),
+    (lambda: BatchNorm(2.0), "BatchNorm", "num_features", ["2.0"]),
+    (lambda: BatchNorm(3, momentum=1.5), "BatchNorm", "momentum", ["[0, 1]", "1.5"]),
+    (lambda: BatchNorm(3, eps=0), "BatchNorm", "eps", ["(0, inf)", "0.0"]),
+    (lambda: Standardize(0), "Standardize", "num_features", ["0"]),
+    (lambda: ReLU().train("no"), "ReLU.train", "mode", ["'no'"]),
 ])
-def test_each_constructor_refuses_its_own_arguments_naming_the_parameter(make, owner, param, reason):
+def test_each_constructor_refuses_its_own_arguments_naming_the_parameter(make, owner, param, shown):
     with pytest.raises(ParameterError) as caught:
         make()
     error = caught.value
-    assert isinstance(error, ValueError) and (error.owner, error.param, error.reason) == (owner, param, reason)
-    assert str(error) == f"{owner}: {param} {reason}"
+    assert isinstance(error, ValueError) and (error.owner, error.param) == (owner, param)
+    assert str(error).startswith(f"{owner}: {param} ") and all(s in error.reason for s in shown), str(error)
 
 
 @pytest.mark.parametrize("value", [0, 1, 0.5, np.float32(0.25), np.int64(0)])
@@ -394,13 +224,6 @@ def test_intervals_are_read_with_their_open_and_closed_ends(within, inside, outs
     for v in inside:
         assert check_real(v, "v", "Test", within=within) == v
     for v in outside:
-        with pytest.raises(ParameterError, match=re.escape(f"Test: v must be in {within}, got {float(v)!r}")):
+        with pytest.raises(ParameterError) as caught:
             check_real(v, "v", "Test", within=within)
-
-
-@pytest.mark.parametrize("layer", [Linear(2, 3, rng=0), ReLU(), Sigmoid(), Tanh(), Softmax(), BatchNorm(2)],
-                         ids=lambda layer: type(layer).__name__)
-def test_a_forward_refuses_complex_or_object_input_in_one_line(layer):
-    for x in (np.ones((2, 2)) + 0j, np.array([[1, 2], [3, "a"]], dtype=object)):
-        with pytest.raises(ValueError, match=rf"{type(layer).__name__}\.forward takes real numbers, got an array"):
-            layer.forward(x)
+        assert within in caught.value.reason and repr(float(v)) in caught.value.reason

@@ -119,15 +119,6 @@ def test_empty_batch(loss):
         loss.forward(np.zeros((0, 1)), np.zeros((0, 1)))
 
 
-@pytest.mark.parametrize("loss", [BCELoss(), SigmoidBCELoss()])
-def test_backward_before_forward_and_non_scalar_upstream(loss):
-    with pytest.raises(RuntimeError, match="before forward"):
-        loss.backward()
-    loss.forward(np.array([0.5]), np.array([1]))
-    with pytest.raises(ValueError, match="scalar"):
-        loss.backward(np.ones(1))
-
-
 def test_bool_and_float_labels_are_accepted():
     p = np.array([0.2, 0.7])
     assert BCELoss().forward(p, np.array([False, True])) == pytest.approx(BCELoss().forward(p, np.array([0.0, 1.0])))
@@ -207,9 +198,8 @@ def test_fused_softmax_ce_is_stable_at_plus_minus_1000_where_the_chain_collapses
         warnings.simplefilter("error")
         value = fused.forward(z, y)
         dz = fused.backward()
-        again = fused.value(z, y)
     # row 0: the label logit is 2000 below the maximum; row 1: log(e^999 / (e^1000 + e^999)) = −log(1 + e)
-    assert value == pytest.approx((2000.0 + np.log1p(np.e)) / 2, rel=1e-14) and again == value
+    assert value == pytest.approx((2000.0 + np.log1p(np.e)) / 2, rel=1e-14)
     expected = np.array([[1.0, -1.0, 0.0], [0.0, expit(1.0), expit(-1.0) - 1]]) / 2
     np.testing.assert_allclose(dz, expected, rtol=1e-14, atol=1e-300)
     soft, ce = Softmax(), CrossEntropyLoss()
@@ -314,17 +304,14 @@ def test_forward_always_checks_and_takes_no_switch_to_skip_it(cls):
     assert list(inspect.signature(cls.forward).parameters)[1:] in (["p", "y"], ["z", "y"], ["pred", "target"])
 
 
-def test_forward_refuses_what_value_computes_unchecked():
-    # forward, the graph's root, always validates; value() is the one unchecked path (no cache either)
+def test_forward_refuses_what_it_cannot_compute():
+    # forward, the graph's root, is the one way to a loss value, and always validates
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         CrossEntropyLoss().forward(np.array([[2.0, 0.5]]), np.array([1]))
-    assert CrossEntropyLoss().value(np.array([[2.0, 0.5]]), np.array([1.0])) == -np.log(0.5)
     with pytest.raises(ValueError, match="same shape"):
         MSELoss().forward(np.array([[1.0]]), np.array([3.0]))
-    assert MSELoss().value(np.array([[1.0]]), np.array([3.0])) == 4.0  # shapes not compared
     with pytest.raises(ValueError, match="only 0 and 1"):
         BCELoss().forward(np.array([0.5]), np.array([2]))
-    assert BCELoss().value(np.array([0.5]), np.array([2])) == pytest.approx(-np.log(0.5))
 
 
 # ---------------------------------------------------------------- mean squared error
@@ -380,7 +367,7 @@ def test_each_loss_says_what_labels_it_takes():
 
 def test_proba_from_each_loss_input(rng):
     p, z = rng.uniform(0, 1, (4, 3)), rng.standard_normal((4, 3)) * 3
-    for cls in (BCELoss, CrossEntropyLoss, MSELoss):
+    for cls in (BCELoss, CrossEntropyLoss):
         assert cls().proba(p) is p
     np.testing.assert_allclose(SigmoidBCELoss().proba(z), 1 / (1 + np.exp(-z)), rtol=1e-14)
     soft = SoftmaxCrossEntropyLoss().proba(z)
@@ -393,42 +380,14 @@ def test_proba_from_each_loss_input(rng):
     np.testing.assert_array_equal(sig, [1.0, 0.0])
 
 
-def _input_and_labels(cls, rng):
-    if cls.target == "classes":
-        x = rng.uniform(0.05, 0.95, (5, 3)) if cls is CrossEntropyLoss else rng.standard_normal((5, 3))
-        return x, rng.integers(0, 3, 5)
-    x = rng.uniform(0.05, 0.95, (5, 1)) if cls is BCELoss else rng.standard_normal((5, 1)) * 2
-    return x, (rng.integers(0, 2, (5, 1)) if cls.target == "binary" else rng.standard_normal((5, 1)))
-
-
-@pytest.mark.parametrize("cls", ALL_LOSSES)
-def test_value_equals_forward_and_leaves_the_cache_alone(rng, cls):
-    x, y = _input_and_labels(cls, rng)
-    other_x, other_y = _input_and_labels(cls, rng)
-    loss = cls()
-    value = loss.forward(x, y)
-    expected_grad = cls()
-    expected_grad.forward(x, y)
-    cache = loss.cache
-    assert loss.value(x, y) == pytest.approx(value, rel=1e-14)
-    assert loss.value(other_x, other_y) == pytest.approx(cls().forward(other_x, other_y), rel=1e-14)
-    assert loss.cache is cache  # a pending backward still sees the forward's input
-    np.testing.assert_array_equal(loss.backward(), expected_grad.backward())
-
-
-def test_value_from_logits_is_the_stable_formula():
+def test_the_stable_forms_from_logits():
     z, y = np.array([[1000.0], [-1000.0], [0.0]]), np.array([[0], [1], [1]])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        bce = SigmoidBCELoss().value(z, y)
-        ce = SoftmaxCrossEntropyLoss().value(np.array([[1000.0, -1000.0]]), np.array([1]))
+        bce = SigmoidBCELoss().forward(z, y)
+        ce = SoftmaxCrossEntropyLoss().forward(np.array([[1000.0, -1000.0]]), np.array([1]))
     assert bce == pytest.approx((1000.0 + 1000.0 + np.log(2)) / 3, rel=1e-14)
     assert ce == 2000.0
-
-
-def test_bce_value_clips_like_forward():
-    p, y = np.array([0.0, 1.0]), np.array([1, 1])
-    assert BCELoss().value(p, y) == BCELoss().forward(p, y)
 
 
 @pytest.mark.parametrize("make", [lambda w: BCELoss(class_weight=w), lambda w: SigmoidBCELoss(class_weight=w)])
@@ -440,7 +399,6 @@ def test_class_weights_make_the_binary_mean_a_weighted_one(rng, make):
     assert weighted.forward(p, y) == pytest.approx((w * terms).sum() / w.sum(), rel=1e-12)
     assert equal.forward(p, y) == pytest.approx(plain.forward(p, y), rel=1e-12)
     assert check_layer(weighted, p, y=y).passed
-    assert weighted.value(p, y) == pytest.approx(weighted.forward(p, y), rel=1e-12)
 
 
 @pytest.mark.parametrize("cls", [SoftmaxCrossEntropyLoss, CrossEntropyLoss])

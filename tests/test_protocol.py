@@ -1,12 +1,13 @@
-"""Inside a network, a learner's backward that breaks the shape rule is named in one line, never NumPy's words."""
+"""Inside a network, a learner's backward that breaks the protocol is named in one ``LayerError`` line, never in
+NumPy's words; the check is made once per layer and shape."""
 
 import numpy as np
 import pytest
 
 from data import make_circles
-from layers import BCELoss, Linear, Sigmoid
+from layers import BCELoss, Linear, ReLU, Sigmoid, protocol
 from model import Sequential, TrainingDiverged, TwoLayerNet, train
-from model.protocol import LayerProtocolError
+from layers.protocol import LayerError, backward_through
 
 
 class LearnerLinear:
@@ -43,42 +44,74 @@ def net_with(mistake):
     return TwoLayerNet(seed=0, hidden_dim=3, layer_types={"Linear": cls})
 
 
-@pytest.mark.parametrize("mistake,match", [
-    ("transposed", r"layer 3 \(Linear\)\.grads\['W'\] has shape \(1, 3\), params\['W'\] has shape \(3, 1\) "
-                   r"\(transposed\? dℓ/dW = xᵀ · upstream\)"),
-    ("key", r"layer 3 \(Linear\)\.grads has keys \['b', 'w'\], its params \['W', 'b'\]"),
-    ("no .T", r"layer 3 \(Linear\)\.backward failed for an upstream of shape \(8, 1\) and an input of shape \(8, 3\): "
-              r"the shapes inside it do not fit \(a product with a missing \.T"),
-    ("in place transposed", r"layer 3 \(Linear\)\.backward failed .*the shapes inside it do not fit"),
+@pytest.mark.parametrize("mistake,fragments", [
+    ("transposed", ["layer 3 (Linear).grads['W']", "(1, 3)", "(3, 1)", "transpose"]),
+    ("key", ["layer 3 (Linear).grads", "['b', 'w']", "['W', 'b']"]),
+    ("no .T", ["layer 3 (Linear).backward", "upstream @ W", "(8, 1)", "(3, 1)", "upstream @ W.T", "(8, 3)"]),
+    ("in place transposed", ["layer 3 (Linear).backward", "(1, 3)", "(3, 1)", "transpose", "x.T @ upstream"]),
 ])
-def test_each_classic_slip_is_one_line_naming_the_layer(mistake, match):
+def test_each_classic_slip_is_one_line_naming_the_layer_the_shapes_and_the_fix(mistake, fragments):
     X, y = make_circles(8, seed=0)
     net = net_with(mistake)
     net.loss(X, y)
-    with pytest.raises(LayerProtocolError, match=match) as info:
+    with pytest.raises(LayerError) as info:
         net.backward()
-    assert "\n" not in str(info.value)
+    assert "\n" not in str(info.value) and all(f in str(info.value) for f in fragments), str(info.value)
+
+
+class Halving:
+    """Returns half the columns of its upstream: dℓ/dx of the wrong shape."""
+
+    def forward(self, x):
+        return x
+
+    def backward(self, upstream):
+        return upstream[:, :1]
 
 
 def test_a_wrongly_shaped_input_gradient_is_named_with_the_shape_rule():
-    class Halving:
-        def forward(self, x):
-            return x
-
-        def backward(self, upstream):
-            return upstream[:, :1]
-
     net = Sequential([Linear(2, 3, rng=0), Halving(), Linear(3, 1, rng=1), Sigmoid()], BCELoss())
     X, y = make_circles(5, seed=0)
     net.loss(X, y)
-    with pytest.raises(LayerProtocolError, match=r"layer 1 \(Halving\)\.backward returned dℓ/dx of shape \(5, 1\), "
-                                                 r"but its input had shape \(5, 3\)"):
+    with pytest.raises(LayerError, match=r"layer 1 \(Halving\)\.backward .*\(5, 1\).*the input's shape \(5, 3\)"):
         net.backward()
+
+
+def test_a_loss_whose_gradient_has_another_shape_than_the_output_is_named():
+    class FlatLoss(BCELoss):
+        def backward(self, upstream=1.0):
+            return super().backward(upstream).ravel()
+
+    net = Sequential([Linear(2, 1, rng=0), Sigmoid()], FlatLoss())
+    net.loss(*make_circles(6, seed=0))
+    with pytest.raises(LayerError, match=r"FlatLoss.*\(6,\).*\(6, 1\)"):
+        net.backward()
+
+
+def test_the_protocol_is_checked_once_per_shape_and_a_later_numpy_error_still_names_the_layer(monkeypatch):
+    calls = []
+    monkeypatch.setattr(protocol, "backward_through", lambda *a: calls.append(a[1]) or backward_through(*a))
+    net = Sequential([Linear(2, 3, rng=0), ReLU(), Linear(3, 1, rng=1), Sigmoid()], BCELoss())
+    X, y = make_circles(12, seed=0)
+    for rows in (slice(0, 4), slice(4, 8), slice(8, 11)):  # two batches of 4, then one of 3
+        net.loss(X[rows], y[rows])
+        net.backward()
+    assert calls == ["layer 3 (Sigmoid)", "layer 2 (Linear)", "layer 1 (ReLU)", "layer 0 (Linear)"] * 2
+    net.layers[2].grads["W"] = np.ones((2, 2))  # now every backward of layer 2 fails inside NumPy
+    net.loss(X[:4], y[:4])
+    with pytest.raises(LayerError, match=r"layer 2 \(Linear\)\.backward.*\(3, 1\).*\(2, 2\)"):
+        net.backward()
+
+
+def test_a_network_refuses_complex_input_at_its_boundary():
+    X, y = make_circles(5, seed=0)
+    with pytest.raises(ValueError, match="complex128"):
+        TwoLayerNet(seed=0).loss(X + 0j, y)
 
 
 def test_training_with_a_slip_fails_in_one_line_too():
     X, y = make_circles(40, seed=0)
-    with pytest.raises(LayerProtocolError, match="transposed"):
+    with pytest.raises(LayerError, match="transpose"):
         train(net_with("transposed"), X, y, epochs=1)
 
 
@@ -114,3 +147,10 @@ def test_absurd_epochs_are_refused_by_name():
     X, y = make_circles(10, seed=0)
     with pytest.raises(ValueError, match="epochs must be at most 1,000,000"):
         train(TwoLayerNet(seed=0), X, y, epochs=10**20)
+
+
+def test_the_network_and_the_checker_raise_the_one_error_type():
+    from checking import checker
+
+    assert checker.LayerError is LayerError and issubclass(LayerError, ValueError)
+    assert LayerError("x")._render_traceback_() == ["LayerError: x"]  # one line in Jupyter

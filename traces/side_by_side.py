@@ -6,7 +6,7 @@ classes, ``layer_types``) the reference's weights, and runs the learner's networ
 forward value, then every gradient from the loss back to the input, each printed beside the reference's
 with ✓ where they agree and ✗ where they differ. The first place where they part is named at the end
 (with a hint, read from the pattern of the difference as ``checking.diagnosis`` reads a failing check).
-The learner's code is called through ``checking.protocol``: an exception, an unfinished method or a
+The learner's code is called through ``layers.protocol``: an exception, an unfinished method or a
 NumPy shape error becomes one line at the step where it happened.
 """
 
@@ -15,8 +15,8 @@ import copy
 import numpy as np
 
 from checking.diagnosis import diagnose
-from checking.protocol import LayerError, call_user, gradient_shapes
-from checking.shapes import likely_fix, shape_text
+from layers.protocol import LayerError, call_user, gradient_shapes
+from layers.shape_errors import likely_fix, shape_text
 from layers.user_code import source_of
 from model.registry import LIBRARY
 

@@ -1,17 +1,10 @@
 """Shape mistakes said the way the shape rule says them: one line, the shape expected, the shape received, the fix.
 
-The shape rule: a gradient has the shape of what it is taken with respect to. A backward pass breaks it
-in a few ways, and NumPy then speaks in its own words ("could not broadcast input array from shape (3,5)
-into shape (5,3)", "matmul: Input operand 1 has a mismatch in its core dimension 0, with gufunc
-signature ..."). This module reads those messages, and the line of the learner's code that raised them,
-and says what went wrong in the learner's terms:
-
-- ``likely_fix(received, expected)``: the usual reason a gradient of one shape came out where another
-  belongs (the transpose, a batch not summed, a sum over the wrong axis, a kept axis, a lost column);
-- ``explain_numpy_error(exc, who, expected)``: one line for the shape errors NumPy raises inside a
-  ``backward`` (a matrix product whose inner sizes differ, an array written into a gradient of another
-  shape, operands that do not broadcast), naming the operands' shapes and, where one exists, the product
-  that has the shape the gradient needs. ``None`` for any other error.
+The shape rule: a gradient has the shape of what it is taken with respect to. ``likely_fix`` names the usual
+slip behind a gradient of the wrong shape (the transpose, a batch not summed, a sum over the wrong axis, a
+kept axis, a lost column); ``explain_numpy_error`` says a shape error NumPy raised inside a ``backward`` in
+the learner's terms, naming the operands' shapes and the product that has the shape the gradient needs.
+The network and the checker both use them (``layers.protocol``).
 
 Operands are read back from the raising line by evaluating only plain names, attributes, ``.T`` and
 constant subscripts (``self.params["W"]``) in that line's frame: nothing the learner wrote is called.
@@ -20,6 +13,7 @@ constant subscripts (``self.params["W"]``) in that line's frame: nothing the lea
 import ast
 import linecache
 import re
+from collections import namedtuple
 from pathlib import Path
 
 import numpy as np
@@ -43,29 +37,32 @@ def _parse_shape(text):
     return tuple(int(s) for s in text.replace(" ", "").split(",") if s)
 
 
+#: The usual slips, as (whether it fits (received, expected, batch size), the fix); the first that fits names it.
+_SLIPS = (
+    (lambda r, e, n: len(r) == 2 and r[::-1] == e,
+     "it is the transpose: swap the factors of the matrix product (or add .T)"),
+    (lambda r, e, n: len(r) == len(e) + 1 and r[1:] == e,
+     "it has a row per sample: a parameter broadcast over the batch adds up its rows' gradients, .sum(axis=0)"),
+    (lambda r, e, n: r == () and len(e) == 1, "every axis was summed: sum over the batch rows alone, .sum(axis=0)"),
+    (lambda r, e, n: len(r) == len(e) == 1 and n and r[0] == n,
+     "it was summed over the wrong axis: sum over the batch rows, axis=0, not axis=1"),
+    (lambda r, e, n: e == r + (1,),
+     "the column became a vector: keep its (N, 1) shape (keepdims=True, or reshape(-1, 1))"),
+    (lambda r, e, n: r == e + (1,), "an extra axis of size 1: reshape to {expected}"),
+    (lambda r, e, n: len(e) == len(r) + 1 and e[1:] == r,
+     "the batch was summed away: the input's gradient keeps a row per sample, so do not sum over axis 0"),
+)
+
+
 def likely_fix(received, expected, batch_size=None):
     """The usual slip that gives a gradient of shape ``received`` where ``expected`` belongs, or None.
 
     ``batch_size`` (N) tells a sum over the wrong axis from other mistakes.
     """
     received, expected = tuple(received), tuple(expected)
-    if len(received) == 2 and received[::-1] == expected:
-        return "it is the transpose: swap the factors of the matrix product (or add .T)"
-    if received[1:] == expected and len(received) == len(expected) + 1:
-        return ("it has a row per sample: a parameter broadcast over the batch adds up its rows' gradients, "
-                ".sum(axis=0)")
-    if received[1:] == expected and received[:1] == (1,):
-        return f"an axis was kept: sum without keepdims=True, or reshape to {shape_text(expected)}"
-    if received == () and len(expected) == 1:
-        return "every axis was summed: sum over the batch rows alone, .sum(axis=0)"
-    if len(received) == 1 and len(expected) == 1 and batch_size and received[0] == batch_size:
-        return "it was summed over the wrong axis: sum over the batch rows, axis=0, not axis=1"
-    if expected == received + (1,):
-        return "the column became a vector: keep its (N, 1) shape (keepdims=True, or reshape(-1, 1))"
-    if received == expected + (1,):
-        return f"an extra axis of size 1: reshape to {shape_text(expected)}"
-    if expected[1:] == received and len(expected) == len(received) + 1:
-        return "the batch was summed away: the input's gradient keeps a row per sample, so do not sum over axis 0"
+    for fits, fix in _SLIPS:
+        if fits(received, expected, batch_size):
+            return fix.format(expected=shape_text(expected))
     return None
 
 
@@ -73,15 +70,10 @@ def likely_fix(received, expected, batch_size=None):
 
 
 def explain_numpy_error(exc, who, expected, batch_size=None):
-    """One line for a shape error NumPy raised inside ``who`` (``"Linear.backward"``), or None.
+    """One line for a shape error NumPy raised inside ``who`` (``"Linear.backward"``), or None for any other.
 
-    Parameters
-    ----------
-    exc : the exception raised
-    who : str, the method that raised it
-    expected : dict of label -> shape, what the gradients must be (``{"the input's": (8, 5),
-        "grads['W']": (5, 3)}``), for the suggested fix
-    batch_size : int or None, N, for ``likely_fix``
+    ``expected`` (label -> shape, e.g. ``{"the input's": (8, 5), "grads['W']": (5, 3)}``) are the shapes the
+    gradients must have, for the suggested fix; ``batch_size`` (N) helps ``likely_fix`` name it.
     """
     if not isinstance(exc, ValueError):
         return None
@@ -228,11 +220,8 @@ def _target_text(line):
     return ast.unparse(target)
 
 
-class _Line:
-    """The statement that raised: its source, parsed, and ``file:line``."""
-
-    def __init__(self, tree, where):
-        self.tree, self.where = tree, where
+#: The statement that raised: its source, parsed, and ``file:line``.
+_Line = namedtuple("_Line", "tree where")
 
 
 def _raising_line(exc):

@@ -1,0 +1,291 @@
+"""The layer protocol, held in one place: what a network and the gradient checker hold user code to.
+
+A layer is someone's code: it may raise anything, return a gradient of the wrong shape or of complex
+numbers, or not be written yet. Where a network (``backward_layers``, ``backward_checked``) or
+the checker (``call_user``, ``as_gradient``, ...) calls it, each of those becomes one ``LayerError``
+line naming the method, the shapes and the likely fix (``layers.shape_errors``), never NumPy's words.
+The layers themselves stay plain: ``forward``/``backward`` are their own code and check nothing.
+
+The protocol: ``backward`` returns dℓ/d(input) of the input's shape and fills ``grads`` under the keys and
+in the shapes of ``params`` (a gradient has the shape of what it is taken with respect to); ``forward``
+leaves its inputs as it found them.
+"""
+
+import contextlib
+import copy
+import functools
+import os
+
+import numpy as np
+
+from .shape_errors import explain_numpy_error, likely_fix, shape_text
+
+
+class LayerError(ValueError):
+    """A layer or model broke the protocol: it raised, returned a gradient of the wrong shape or of
+    values that are not real numbers, changed its input, or has a method that is not implemented yet."""
+
+    def _render_traceback_(self):
+        """In Jupyter, the one line: the frames of the network or the checker tell a learner nothing."""
+        return [f"{type(self).__name__}: {self}"]
+
+
+def wrong_shape(who, verb, got, want, of, batch_size=None):
+    """The one sentence for a gradient of shape ``got`` where ``want`` belongs, with the likely fix."""
+    fix = likely_fix(got, want, batch_size)
+    return (f"{who} {verb} a gradient of shape {shape_text(got)}; it must have {of} shape {shape_text(want)}"
+            + (f": {fix}" if fix else " (the shape rule)"))
+
+
+def describe_exception(exc):
+    """One line for an exception raised by user code (a ``SystemExit`` is named as one)."""
+    if isinstance(exc, SystemExit):
+        return f"SystemExit({exc.code!r}): a layer must not exit the program"
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def explained(exc, what, shapes, batch_size=None):
+    """``exc`` raised by ``what`` in one line: a NumPy shape error with the ``shapes`` the gradients need."""
+    return (shapes and explain_numpy_error(exc, what, shapes, batch_size)) or f"{what} raised {describe_exception(exc)}"
+
+
+def gradient_shapes(obj, input_shape=None):
+    """``{label: shape}`` of every gradient a backward must produce: the input's (when known), each ``grads[key]``."""
+    shapes = {} if input_shape is None else {"the input's": tuple(input_shape)}
+    shapes.update({f"grads[{key!r}]": np.shape(p) for key, p in getattr(obj, "params", {}).items()})
+    return shapes
+
+
+# ---------------------------------------------------------------- inside a network
+
+#: what a layer's own code raises on a shape mistake (NumPy's errors), which a network says in its words
+NETWORK_ERRORS = (ValueError, TypeError, IndexError)
+
+
+def failed(exc, layer, name, input_shape=None):
+    """The ``LayerError`` saying ``exc``, which ``layer.backward`` raised inside a network."""
+    batch = input_shape[0] if input_shape else None
+    return LayerError(explained(exc, f"{name}.backward", gradient_shapes(layer, input_shape), batch))
+
+
+def backward_layers(layers, upstream):
+    """Each layer's ``backward``, right to left, from the loss's gradient ``upstream``: the usual case, once
+    a pass of this shape kept to the protocol. A NumPy error inside one is still said as ``failed`` says it."""
+    last = i = len(layers) - 1
+    try:
+        for i in range(last, -1, -1):
+            upstream = layers[i].backward(upstream)
+    except LayerError:
+        raise
+    except NETWORK_ERRORS as exc:
+        raise failed(exc, layers[i], _name(layers[i], i)) from exc
+    return upstream
+
+
+def backward_checked(layers, upstream, inputs, output, loss):
+    """``backward_layers`` held to the protocol: the loss's (``loss`` names it) gradient has the ``output``'s
+    shape, then each layer's gradients as ``backward_through`` checks them, ``inputs`` the layers' input shapes."""
+    if np.shape(upstream) != output:
+        raise LayerError(wrong_shape(f"the loss ({loss}).backward", "returned", np.shape(upstream), output,
+                                     "the network output's"))
+    for i in range(len(layers) - 1, -1, -1):
+        upstream = backward_through(layers[i], _name(layers[i], i), upstream, inputs[i])
+    return upstream
+
+
+def _name(layer, i):
+    return f"layer {i} ({type(layer).__name__})"
+
+
+def backward_through(layer, name, upstream, input_shape):
+    """``layer.backward(upstream)`` held to the protocol: dℓ/dx of ``input_shape``, ``grads`` like ``params``.
+
+    ``name`` names the layer in the message (``"layer 3 (Linear)"``). A network calls this until a layer has
+    passed for an input shape, then calls ``backward`` directly.
+    """
+    batch = input_shape[0] if input_shape else None
+    try:
+        downstream = layer.backward(upstream)
+    except LayerError:
+        raise
+    except NETWORK_ERRORS as exc:
+        raise failed(exc, layer, name, input_shape) from exc
+    got = np.shape(downstream)
+    if got != input_shape:
+        raise LayerError(wrong_shape(f"{name}.backward", "returned", got, input_shape, "the input's", batch))
+    params, grads = getattr(layer, "params", {}), getattr(layer, "grads", {})
+    if params and grads.keys() != params.keys():
+        raise LayerError(f"{name}.grads has keys {sorted(grads)}, its params {sorted(params)}: a gradient stored "
+                         "under another name never reaches its parameter")
+    for key, param in params.items():
+        if np.shape(grads[key]) != np.shape(param):
+            raise LayerError(wrong_shape(f"{name}.grads[{key!r}]", "holds", np.shape(grads[key]), np.shape(param),
+                                         "the parameter's", batch))
+    return downstream
+
+
+# ---------------------------------------------------------------- inside the checker
+
+
+def call_user(what, fn, *args, shapes=None, batch_size=None):
+    """``fn(*args)``, with every exception the user's code raises turned into one ``LayerError``.
+
+    ``what`` names the call (``"Tanh.backward"``). ``shapes`` (label -> shape, as ``gradient_shapes``) let a
+    NumPy shape error be said with the shapes and the likely fix; ``batch_size`` helps name it. Only
+    ``MemoryError`` passes through: a ``SystemExit`` in user code must not end a check silently.
+    """
+    try:
+        return fn(*args)
+    except (MemoryError, LayerError):
+        raise
+    except NotImplementedError as exc:
+        raise LayerError(f"{what} is not implemented yet (TODO in {source_file(fn)})") from exc
+    except BaseException as exc:  # noqa: B036 — a SystemExit in user code must not end the check silently
+        raise LayerError(explained(exc, what, shapes, batch_size)) from exc
+
+
+def call_on_copies(what, fn, *args, names=("input", "labels")):
+    """``fn`` called on a private copy of every array in ``args``; a ``LayerError`` if it changed one.
+
+    A ``forward`` that writes into its input (``x *= 3``) changes the previous layer's output, which that
+    layer may keep for its backward, or the point a check probes. ``names`` name the arguments.
+    """
+    copies = [np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args]
+    out = call_user(what, fn, *copies)
+    for i, (mine, given) in enumerate(zip(copies, args, strict=True)):
+        if isinstance(given, np.ndarray) and not _unchanged(mine, given):
+            which = names[i] if i < len(names) else f"argument {i + 1}"
+            changed = int(np.sum(mine != given)) if mine.shape == given.shape else given.size
+            raise LayerError(f"{what} changes its {which} in place ({changed} of {given.size} elements): a layer must "
+                             f"leave its {which} as it found it (it is the previous layer's output, which that layer "
+                             "may keep for its backward); compute a new array: y = x * 3 or np.maximum(0, x), "
+                             "not x *= 3 or x[x < 0] = 0")
+    return out
+
+
+def _unchanged(mine, given):
+    return mine.shape == given.shape and bool(np.array_equal(mine, given, equal_nan=mine.dtype.kind in "fc"))
+
+
+def guard_layers(model):
+    """Hold every layer of the checker's copy ``model`` (its ``layers`` and ``criterion``) to the protocol:
+    ``forward`` runs on private copies of its inputs (``call_on_copies``); ``backward``'s NumPy shape errors
+    are said with the shapes its gradients must have. A layer that takes no attributes is left as it is."""
+    for obj in [*getattr(model, "layers", []), getattr(model, "criterion", None)]:
+        forward, backward = getattr(obj, "forward", None), getattr(obj, "backward", None)
+        if not (callable(forward) and callable(backward)):
+            continue
+        name, seen = type(obj).__name__, {}
+
+        def guarded_forward(*args, _forward=forward, _name=name, _seen=seen, **options):
+            _seen["shape"] = np.shape(args[0]) if args else ()
+            call = functools.partial(_forward, **options) if options else _forward
+            return call_on_copies(f"{_name}.forward", call, *args)
+
+        def guarded_backward(*args, _backward=backward, _name=name, _seen=seen, _obj=obj, **options):
+            shape = _seen.get("shape", ())
+            call = functools.partial(_backward, **options) if options else _backward
+            return call_user(f"{_name}.backward", call, *args, shapes=gradient_shapes(_obj, shape),
+                             batch_size=shape[0] if shape else None)
+
+        with contextlib.suppress(AttributeError, TypeError):
+            obj.forward, obj.backward = guarded_forward, guarded_backward
+
+
+def source_file(fn):
+    """The file defining ``fn`` (a bound method), relative to the working directory when inside it."""
+    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    path = code.co_filename if code is not None else "its module"
+    if os.path.basename(os.path.dirname(path)).startswith("ipykernel_"):
+        return "a notebook cell"
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return path
+    return path if rel.startswith("..") else rel
+
+
+#: what an array of each refused dtype kind holds, for the message
+_NOT_REAL = {"c": "complex numbers", "b": "booleans", "O": "Python objects", "U": "strings", "S": "bytes"}
+
+
+def as_gradient(g, who, verb, shape, of, batch_size=None):
+    """``g`` as a float64 array, or a ``LayerError`` saying why it is not a gradient of ``shape``.
+
+    ``who verb ...`` starts the message ("Tanh.backward returned ..."); ``of`` names the tensor ("the
+    input's"). A 2-D gradient of the transposed shape is let through: the checker's row for it then fails
+    with the hint.
+    """
+    shape = tuple(shape)
+    if g is None:
+        raise LayerError(f"{who} {verb} None instead of a gradient of shape {shape}")
+    try:
+        arr = np.asarray(g)
+    except Exception as exc:
+        raise LayerError(f"{who} {verb} something that is not an array: {describe_exception(exc)}") from exc
+    if arr.dtype.kind not in "fiu":
+        kind = _NOT_REAL.get(arr.dtype.kind, "values")
+        raise LayerError(f"{who} {verb} {kind} ({arr.dtype}); a gradient must be real floating-point numbers")
+    if arr.shape != shape and not (arr.ndim == 2 and arr.shape[::-1] == shape):
+        raise LayerError(wrong_shape(who, verb, arr.shape, shape, of, batch_size))
+    return np.array(arr, dtype=np.float64)  # a copy: the layer may reuse its buffers
+
+
+def parameter_gradients(obj, name, batch_size=None):
+    """``{key: obj.grads[key]}`` for every key of ``obj.params``, each checked by ``as_gradient``."""
+    grads = getattr(obj, "grads", {})
+    out = {}
+    for key, param in obj.params.items():
+        if key not in grads:
+            raise LayerError(f"{name}.grads has no entry for parameter {key!r}")
+        out[key] = as_gradient(grads[key], f"{name}.grads[{key!r}]", "holds", np.shape(param), "the parameter's",
+                               batch_size)
+    return out
+
+
+def float64_copy(obj, notes, what):
+    """A float64 copy of a layer or model (the original is never touched); a note says when it was cast.
+
+    A model casts itself (``astype``); a layer without ``astype`` is deep-copied and its parameters
+    cast. A parameterless layer need not define ``params``/``grads``: its copy gets empty ones.
+    """
+    dtypes = {np.asarray(p).dtype for p in getattr(obj, "params", {}).values()}
+    cast = bool(dtypes - {np.dtype(np.float64)})
+    if cast:
+        notes.append(f"{what} parameters cast from {', '.join(sorted(map(str, dtypes)))} to float64 for the check")
+        if hasattr(obj, "astype"):
+            return call_user(f"{what}.astype", obj.astype, np.float64)
+    new = call_user(f"copying {what}", copy.deepcopy, obj)
+    if not hasattr(new, "params"):
+        new.params, new.grads = {}, {}
+    for key in new.params if cast else ():
+        new.params[key] = new.params[key].astype(np.float64)
+        new.grads[key] = np.zeros_like(new.params[key])
+    return new
+
+
+def float64_input(x, notes, name):
+    """A float64 copy of an input (the checker perturbs it); a note says when it was cast."""
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "fiub":
+        raise ValueError(f"{name} must be real numbers, got an array of dtype {arr.dtype}")
+    if arr.dtype != np.float64:
+        notes.append(f"{name} cast from {arr.dtype} to float64 for the check")
+    return np.array(arr, dtype=np.float64)
+
+
+def real_scalar(value, what):
+    """``value`` as a float, or a ``LayerError`` when it is not a real number."""
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "fiub":
+        raise LayerError(f"{what} is {arr.dtype}, not real numbers")
+    return float(arr)
+
+
+def real_output(out, what):
+    """A layer's output as an array, or a ``LayerError`` when it is not real numbers."""
+    out = np.asarray(out)
+    if out.dtype.kind not in "fiub":
+        raise LayerError(f"{what} returned {out.dtype} values; a layer's output must be real numbers")
+    return out
