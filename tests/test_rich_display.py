@@ -24,7 +24,7 @@ class Cells(HTMLParser):
 
     def __init__(self):
         super().__init__()
-        self.rows, self.style, self.tags = [], None, []
+        self.rows, self.tags = [], []
 
     def handle_starttag(self, tag, attrs):
         self.tags.append(tag)
