@@ -51,8 +51,8 @@ def check_Xy(net, X, y):
     want = (n,) if width == 1 else (n, width)
     if y.shape != want:
         raise ValueError(f"y must have shape {want} to match X and the network's output, got {y.shape}")
-    if net.target == "binary" and (y.dtype.kind not in "iu" or np.count_nonzero(y & -2)):
-        check_binary(y)  # integer 0/1 labels pass the one-call test (only 0 and 1 have no bit above the first)
+    if net.target == "binary":
+        check_binary(y)
     labels = y.astype(net.dtype, copy=False).reshape(n, width)
     if net.target == "values" and not np.isfinite(labels).all():
         check_finite(labels, "y")

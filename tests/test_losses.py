@@ -119,6 +119,26 @@ def test_empty_batch(loss):
         loss.forward(np.zeros((0, 1)), np.zeros((0, 1)))
 
 
+@pytest.mark.parametrize("dtype", [np.int8, np.int64, np.uint8, np.uint64])
+def test_integer_labels_of_every_width_and_sign_are_judged_by_their_values(dtype):
+    p = np.array([0.2, 0.7])
+    expected = BCELoss().forward(p, np.array([0.0, 1.0]))
+    assert BCELoss().forward(p, np.array([0, 1], dtype=dtype)) == pytest.approx(expected)
+    with pytest.raises(ValueError, match=r"only 0 and 1, found 3 at index \(1,\)"):
+        BCELoss().forward(p, np.array([1, 3], dtype=dtype))
+
+
+def test_unsigned_labels_train_a_network():
+    from model import TwoLayerNet
+
+    X = np.random.default_rng(0).standard_normal((6, 2))
+    y = np.array([0, 1, 1, 0, 1, 0], dtype=np.uint8)
+    net = TwoLayerNet(hidden_dim=3, seed=0)
+    assert net.loss(X, y) == pytest.approx(net.loss(X, y.astype(np.int64)))
+    with pytest.raises(ValueError, match="found 255"):
+        net.loss(X, np.array([0, 1, 1, 0, 1, 255], dtype=np.uint8))
+
+
 def test_bool_and_float_labels_are_accepted():
     p = np.array([0.2, 0.7])
     assert BCELoss().forward(p, np.array([False, True])) == pytest.approx(BCELoss().forward(p, np.array([0.0, 1.0])))
