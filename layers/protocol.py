@@ -75,6 +75,8 @@ def backward_layers(layers, upstream):
     last = i = len(layers) - 1
     try:
         for i in range(last, -1, -1):
+            if type(upstream) is not np.ndarray:  # a list or a NumPy scalar is a gradient too, as in the checker
+                upstream = np.asarray(upstream)
             upstream = layers[i].backward(upstream)
     except LayerError:
         raise
@@ -86,9 +88,7 @@ def backward_layers(layers, upstream):
 def backward_checked(layers, upstream, inputs, output, loss):
     """``backward_layers`` held to the protocol: the loss's (``loss`` names it) gradient has the ``output``'s
     shape, then each layer's gradients as ``backward_through`` checks them, ``inputs`` the layers' input shapes."""
-    if np.shape(upstream) != output:
-        raise LayerError(wrong_shape(f"the loss ({loss}).backward", "returned", np.shape(upstream), output,
-                                     "the network output's"))
+    upstream = gradient_array(upstream, f"the loss ({loss}).backward", "returned", output, "the network output's")
     for i in range(len(layers) - 1, -1, -1):
         upstream = backward_through(layers[i], _name(layers[i], i), upstream, inputs[i])
     return upstream
@@ -111,17 +111,13 @@ def backward_through(layer, name, upstream, input_shape):
         raise
     except NETWORK_ERRORS as exc:
         raise failed(exc, layer, name, input_shape) from exc
-    got = np.shape(downstream)
-    if got != input_shape:
-        raise LayerError(wrong_shape(f"{name}.backward", "returned", got, input_shape, "the input's", batch))
+    downstream = gradient_array(downstream, f"{name}.backward", "returned", input_shape, "the input's", batch)
     params, grads = getattr(layer, "params", {}), getattr(layer, "grads", {})
     if params and grads.keys() != params.keys():
         raise LayerError(f"{name}.grads has keys {sorted(grads)}, its params {sorted(params)}: a gradient stored "
                          "under another name never reaches its parameter")
     for key, param in params.items():
-        if np.shape(grads[key]) != np.shape(param):
-            raise LayerError(wrong_shape(f"{name}.grads[{key!r}]", "holds", np.shape(grads[key]), np.shape(param),
-                                         "the parameter's", batch))
+        gradient_array(grads[key], f"{name}.grads[{key!r}]", "holds", np.shape(param), "the parameter's", batch)
     return downstream
 
 
@@ -210,12 +206,12 @@ def source_file(fn):
 _NOT_REAL = {"c": "complex numbers", "b": "booleans", "O": "Python objects", "U": "strings", "S": "bytes"}
 
 
-def as_gradient(g, who, verb, shape, of, batch_size=None):
-    """``g`` as a float64 array, or a ``LayerError`` saying why it is not a gradient of ``shape``.
+def gradient_array(g, who, verb, shape, of, batch_size=None, transposed_ok=False):
+    """``g`` as an array of real numbers of ``shape``, or a ``LayerError`` saying why it is not that gradient.
 
-    ``who verb ...`` starts the message ("Tanh.backward returned ..."); ``of`` names the tensor ("the
-    input's"). A 2-D gradient of the transposed shape is let through: the checker's row for it then fails
-    with the hint.
+    The one rule for what a gradient is, for the network and the checker alike. ``who verb ...`` starts the
+    message ("Tanh.backward returned ..."); ``of`` names the tensor ("the input's"). With ``transposed_ok`` a
+    2-D gradient of the transposed shape is let through (the checker's row for it then fails with the hint).
     """
     shape = tuple(shape)
     if g is None:
@@ -227,9 +223,15 @@ def as_gradient(g, who, verb, shape, of, batch_size=None):
     if arr.dtype.kind not in "fiu":
         kind = _NOT_REAL.get(arr.dtype.kind, "values")
         raise LayerError(f"{who} {verb} {kind} ({arr.dtype}); a gradient must be real floating-point numbers")
-    if arr.shape != shape and not (arr.ndim == 2 and arr.shape[::-1] == shape):
+    if arr.shape != shape and not (transposed_ok and arr.ndim == 2 and arr.shape[::-1] == shape):
         raise LayerError(wrong_shape(who, verb, arr.shape, shape, of, batch_size))
-    return np.array(arr, dtype=np.float64)  # a copy: the layer may reuse its buffers
+    return arr
+
+
+def as_gradient(g, who, verb, shape, of, batch_size=None):
+    """``gradient_array`` for the checker: a transposed 2-D gradient let through, and a float64 copy returned
+    (the layer may reuse its buffers)."""
+    return np.array(gradient_array(g, who, verb, shape, of, batch_size, transposed_ok=True), dtype=np.float64)
 
 
 def parameter_gradients(obj, name, batch_size=None):

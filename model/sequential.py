@@ -82,6 +82,7 @@ class Sequential:
         self._pending = False  # a loss whose backward has not been taken may still be differentiated
         self._shapes = (), None  # the last forward's input shape, and each layer's and the output's when checked
         self._passed = set()  # the input shapes of passes whose backward kept to the protocol: not checked again
+        self._passed_layers = []
         self._claim()
 
     # -------------------------------------------------------------- ownership
@@ -126,6 +127,8 @@ class Sequential:
         both, after validating ``X`` and ``y``).
         """
         first = np.shape(X)
+        if self._passed and self.layers != self._passed_layers:  # a layer was swapped in: hold every pass again
+            self._passed = set()
         shapes = None if first in self._passed else []  # None: a pass of this shape kept to the protocol before
         for layer in self.layers:
             if shapes is not None:
@@ -166,6 +169,7 @@ class Sequential:
         else:
             upstream = backward_checked(self.layers, upstream, *shapes, loss=type(self.criterion).__name__)
             self._passed.add(first)
+            self._passed_layers = list(self.layers)  # compared by identity: the layers those passes were made by
         if self.weight_decay:
             for W, dW in zip(self._decayed(self.params), self._decayed(self.grads), strict=True):
                 dW += self.weight_decay * W  # d/dW of (λ/2)‖W‖² is λ W

@@ -154,3 +154,60 @@ def test_the_network_and_the_checker_raise_the_one_error_type():
 
     assert checker.LayerError is LayerError and issubclass(LayerError, ValueError)
     assert LayerError("x")._render_traceback_() == ["LayerError: x"]  # one line in Jupyter
+
+
+class ListReLU(ReLU):
+    """A ReLU whose backward hands back a Python list: a gradient all the same, to the network and the checker."""
+
+    def backward(self, upstream):
+        return super().backward(upstream).tolist()
+
+
+class NoReturnSigmoid(Sigmoid):
+    """The slip of a backward that computes dℓ/dx and forgets to return it."""
+
+    def backward(self, upstream):
+        super().backward(upstream)
+
+
+def handout_network(relu=None, sigmoid=None):
+    rng = np.random.default_rng(0)
+    return Sequential([Linear(2, 3, rng=rng), relu or ReLU(), Linear(3, 1, rng=rng), sigmoid or Sigmoid()], BCELoss())
+
+
+def test_a_gradient_returned_as_a_list_trains_like_an_array_on_every_pass_and_checks_alike():
+    from checking.checker import check_layer
+
+    X, y = make_circles(32, seed=0)
+    mine, reference = handout_network(relu=ListReLU()), handout_network()
+    for _ in range(3):  # the first pass is held to the protocol, the later ones take the usual path
+        for net in (mine, reference):
+            net.loss(X, y)
+            net.backward()
+        for key in reference.grads:
+            np.testing.assert_array_equal(mine.grads[key], reference.grads[key])
+    assert check_layer(ListReLU(), X).passed
+
+
+def test_a_backward_that_returns_nothing_is_said_in_the_checker_s_words_inside_a_network():
+    from checking.checker import check_layer
+
+    X, y = make_circles(8, seed=0)
+    net = handout_network(sigmoid=NoReturnSigmoid())
+    net.loss(X, y)
+    with pytest.raises(LayerError, match=r"layer 3 \(NoReturnSigmoid\)\.backward returned None") as network:
+        net.backward()
+    with pytest.raises(LayerError, match=r"NoReturnSigmoid\.backward returned None") as checker:
+        check_layer(NoReturnSigmoid(), X)
+    assert "instead of a gradient" in str(network.value) and "instead of a gradient" in str(checker.value)
+
+
+def test_a_layer_swapped_into_a_network_is_held_to_the_protocol_again():
+    X, y = make_circles(8, seed=0)
+    net = handout_network()
+    net.loss(X, y)
+    net.backward()  # this shape has now kept to the protocol
+    net.layers[3] = NoReturnSigmoid()
+    net.loss(X, y)
+    with pytest.raises(LayerError, match=r"layer 3 \(NoReturnSigmoid\)"):
+        net.backward()
