@@ -220,6 +220,8 @@ def _from_init(arch, cls, dtype):
     """The arrays a model class built from its constructor's arguments (``init``) declares, and how to build
     it once they are checked; the file's layer list must be the one they build."""
     init = _checked_config(cls, arch.get("init"))
+    _layer_specs(arch.get("layers"))  # each entry said as it is damaged, before the list is compared
+    _checked_spec(arch.get("loss"), "loss")
 
     def build():
         net = cls(**init, seed=0, dtype=dtype)

@@ -485,3 +485,19 @@ def test_a_fifo_is_refused_without_blocking(tmp_path):
 def test_a_directory_or_a_device_is_refused(tmp_path):
     refused(tmp_path, "it is a directory, not a regular file")
     refused(os.devnull, "it is a character device, not a regular file")
+
+
+@pytest.mark.parametrize("damage,match", [
+    (lambda a: a["layers"][2].update(type="os.system"), r"unknown layer type 'os\.system'"),
+    (lambda a: a["layers"][2].update(type="BCELoss"), "names BCELoss as a layer"),
+    (lambda a: a["layers"][1]["config"].update(out_features=True), "out_features of Linear must be"),
+    (lambda a: a["layers"][1].update(config=[1]), r"the config of Linear is \[1\]"),
+    (lambda a: a.update(layers={"no": "list"}), "1 to 1,000 layers"),
+    (lambda a: a.update(loss={"type": "ReLU", "config": {}}), "names ReLU as a loss"),
+])
+def test_a_two_layer_net_file_names_the_damaged_entry_as_a_sequential_file_does(tmp_path, damage, match):
+    path = TwoLayerNet(seed=0).save(tmp_path / "net.npz")
+    members = members_of(path)
+    arch = architecture_of(members)
+    damage(arch)
+    refused(write_zip(tmp_path / "damaged.npz", with_architecture(members, arch)), match)
