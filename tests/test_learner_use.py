@@ -164,6 +164,19 @@ def test_the_printed_values_are_the_learners_and_the_references(wrong_sigmoid):
     assert f"{float((p * (1 - p))[0, 0]):.4f}" in text and f"{float(graph.grad('z')[0, 0]):.4f}" in text
 
 
+@pytest.mark.parametrize("body,fragments", [
+    ("        dx = upstream * y * (1 - y)", ["yours is None: does the method end with a return? ✗"]),
+    ("        return (upstream * y * (1 - y)).sum(axis=0)", ["yours has shape (1,), the reference's (4, 1) ✗"]),
+])
+def test_trace_of_a_sigmoid_whose_gradient_cannot_go_on_parts_at_step_2_and_stops_there(capsys, tmp_path, body,
+                                                                                        fragments):
+    sigmoid = fill(tmp_path / "slip", {"sigmoid.py": body}) / "sigmoid.py"
+    code, out, _ = call_main(gradcheck.main, capsys, "--trace", "--use", f"{sigmoid}:Sigmoid")
+    assert code == 1 and "They part first at [step 2]" in out and "agree with the reference at every step" not in out
+    assert all(fragment in out for fragment in fragments)
+    assert "[step 3]" not in out and "layers/linear.py" not in out  # the library's next node is never blamed
+
+
 def test_trace_of_an_unfinished_exercise_parts_where_it_stops(capsys):
     code, out, _ = call_main(gradcheck.main, capsys, "--trace", "--use", f"{ROOT / 'exercises' / 'relu.py'}:ReLU")
     assert code == 1 and "ReLU.backward is not implemented yet" in out

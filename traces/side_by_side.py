@@ -23,6 +23,8 @@ from model.registry import LIBRARY
 from .formatting import array_text, column_text, fixed_text
 from .trace import labels_for
 
+#: what ``call`` returns when the learner's method raised (None is what a method that forgets ``return`` gives)
+FAILED = object()
 RTOL, ATOL = 1e-6, 1e-9  # yours and the reference's agree within these (different but right formulas differ)
 
 
@@ -108,38 +110,44 @@ class _Walk:
             self.first = (where, why)
 
     def compare(self, label, yours, reference, where, upstream=None, inputs=None):
-        """One line (or two) for a value or gradient: yours beside the reference's, ✓ or ✗."""
+        """One line (or two) for a value or gradient: yours beside the reference's, ✓ or ✗. False when yours
+        cannot go on to the next node (not an array, or of another shape): the run stops where they part."""
         yours = np.asarray(yours, dtype=np.float64) if _is_real(yours) else yours
+        if yours is None:
+            self.lines.append(f"        {label}: yours is None: does the method end with a return? ✗")
+            self.part(where, f"{label} is None (nothing returned)")
+            return False
         if not isinstance(yours, np.ndarray):
             self.lines.append(f"        {label}: yours is not an array of real numbers ({type(yours).__name__}) ✗")
             self.part(where, f"{label} is not an array of numbers")
-            return
+            return False
         if yours.shape != np.shape(reference):
             fix = likely_fix(yours.shape, np.shape(reference))
             self.lines.append(f"        {label}: yours has shape {shape_text(yours.shape)}, the reference's "
                               f"{shape_text(np.shape(reference))} ✗" + (f": {fix}" if fix else ""))
             self.part(where, f"{label} has shape {shape_text(yours.shape)}, not {shape_text(np.shape(reference))}")
-            return
+            return False
         close = np.isclose(yours, reference, rtol=RTOL, atol=ATOL)
         if close.all():
             self.lines.append(f"        {label}: yours = reference = {_text(yours)}   ✓")
-            return
+            return True
         later = "" if self.first is None else "   (after the first difference)"
         self.lines += [f"        {label}: yours     = {_text(yours)}   ✗{later}",
                        f"        {' ' * len(label)}  reference = {_text(reference)}"]
         if self.first is None:
             self.hint = _hint(yours, reference, close, upstream, inputs)
         self.part(where, f"{label} differs from the reference")
+        return True
 
     def call(self, where, layer, method, *args, shapes=None):
-        """The learner's method on ``args``; on an exception, a line and the parting, and None."""
+        """The learner's method on ``args``; on an exception, a line and the parting, and ``FAILED``."""
         name = f"{type(layer).__name__}.{method}"
         try:
             return call_user(name, getattr(layer, method), *args, shapes=shapes, batch_size=len(self.graph.value("X")))
         except LayerError as exc:
             self.lines.append(f"        ✗ {exc}")
             self.part(where, str(exc))
-            return None
+            return FAILED
 
     # -------------------------------------------------------------- the run
 
@@ -151,14 +159,13 @@ class _Walk:
         for node, layer in zip(nodes[:-1], layers, strict=True):
             self.lines.append(f"    [{node.op}]  {owner(layer)}")
             out = self.call(f"the forward pass of the {node.op} node ({owner(layer)})", layer, "forward", out)
-            if out is None:
+            if out is FAILED or not self.compare(node.output, out, g.value(node.output),
+                                                 f"the forward pass of the {node.op} node ({owner(layer)})"):
                 return
-            self.compare(node.output, out, g.value(node.output), f"the forward pass of the {node.op} node "
-                                                                  f"({owner(layer)})")
         loss_node = nodes[-1]
         self.lines.append(f"    [{loss_node.op}]  {owner(criterion)}")
         loss = self.call(f"the loss ({owner(criterion)})", criterion, "forward", out, labels)
-        if loss is None:
+        if loss is FAILED:
             return
         self.compare(g.root, loss, g.value(g.root), f"the loss ({owner(criterion)})")
         self.backward(nodes, layers, criterion)
@@ -170,20 +177,20 @@ class _Walk:
         where = _step(loss_node, criterion)
         self.lines.append(f"    {where}")
         grad = self.call(where, criterion, "backward", 1.0)
-        if grad is None:
+        if grad is FAILED or not self.compare(g.d(loss_node.inputs[0]), grad, g.grad(loss_node.inputs[0]), where):
             return
-        self.compare(g.d(loss_node.inputs[0]), grad, g.grad(loss_node.inputs[0]), where)
         for node, layer in reversed(list(zip(nodes[:-1], layers, strict=True))):
             where = _step(node, layer)
             self.lines.append(f"    {where}")
             upstream, x_name = grad, node.inputs[0]
             grad = self.call(where, layer, "backward", upstream, shapes=gradient_shapes(layer, g.value(x_name).shape))
-            if grad is None:
+            if grad is FAILED:
                 return
             for name in node.inputs[1:]:
                 if g.wires[name].kind == "param":
                     self._compare_parameter(name, where)
-            self.compare(g.d(x_name), grad, g.grad(x_name), where, upstream=upstream, inputs=g.value(x_name))
+            if not self.compare(g.d(x_name), grad, g.grad(x_name), where, upstream=upstream, inputs=g.value(x_name)):
+                return
 
     def _compare_parameter(self, name, where):
         try:
