@@ -69,6 +69,30 @@ def failed(exc, layer, name, input_shape=None):
     return LayerError(explained(exc, f"{name}.backward", gradient_shapes(layer, input_shape), batch))
 
 
+def forward_checked(layers, x):
+    """Each layer's ``forward``, left to right, held to the protocol: returns the output and each layer's input
+    shape (what its dℓ/dx must be shaped like); no layer may turn a finite input into NaN or infinity."""
+    shapes = []
+    for i, layer in enumerate(layers):
+        shapes.append(np.shape(x))
+        out = layer.forward(x)
+        finite_from_finite(f"{_name(layer, i)}.forward", "input", x, out)
+        x = out
+    return x, tuple(shapes)
+
+
+def finite_from_finite(who, what, given, returned):
+    """Refuse NaN or infinity in ``returned`` where ``given`` (``what``: "input", "upstream gradient") is finite."""
+    if _all_finite(given) and not _all_finite(returned):
+        raise LayerError(f"{who} gave NaN or infinity from a finite {what}: a division by zero, a log of 0 or an "
+                         "exp that overflows? (the stable forms are in layers/)")
+
+
+def _all_finite(a):
+    a = np.asarray(a)
+    return a.dtype.kind not in "fc" or bool(np.isfinite(a).all())
+
+
 def backward_layers(layers, upstream):
     """Each layer's ``backward``, right to left, from the loss's gradient ``upstream``: the usual case, once
     a pass of this shape kept to the protocol. A NumPy error inside one is still said as ``failed`` says it."""
@@ -112,12 +136,14 @@ def backward_through(layer, name, upstream, input_shape):
     except NETWORK_ERRORS as exc:
         raise failed(exc, layer, name, input_shape) from exc
     downstream = gradient_array(downstream, f"{name}.backward", "returned", input_shape, "the input's", batch)
+    finite_from_finite(f"{name}.backward", "upstream gradient", upstream, downstream)
     params, grads = getattr(layer, "params", {}), getattr(layer, "grads", {})
     if params and grads.keys() != params.keys():
         raise LayerError(f"{name}.grads has keys {sorted(grads)}, its params {sorted(params)}: a gradient stored "
                          "under another name never reaches its parameter")
     for key, param in params.items():
-        gradient_array(grads[key], f"{name}.grads[{key!r}]", "holds", np.shape(param), "the parameter's", batch)
+        grad = gradient_array(grads[key], f"{name}.grads[{key!r}]", "holds", np.shape(param), "the parameter's", batch)
+        finite_from_finite(f"{name}.grads[{key!r}]", "upstream gradient", upstream, grad)
     return downstream
 
 

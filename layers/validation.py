@@ -38,8 +38,8 @@ def check_same_shape(a, b, name_a, name_b):
 def check_finite(a, name):
     """Refuse NaN or infinity anywhere in ``a``."""
     if not np.isfinite(a).all():
-        bad = np.argwhere(~np.isfinite(np.asarray(a)))[0]
-        raise ValueError(f"{name} must be finite, found {np.asarray(a)[tuple(bad)]} at index {tuple(bad)}")
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(np.asarray(a)))[0])
+        raise ValueError(f"{name} must be finite, found {np.asarray(a)[bad]} at index {bad}")
 
 
 def check_binary(y, name="y"):

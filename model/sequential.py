@@ -11,7 +11,7 @@ import copy
 
 import numpy as np
 
-from layers.protocol import backward_checked, backward_layers
+from layers.protocol import backward_checked, backward_layers, forward_checked
 from layers.validation import ParameterError, check_real
 
 from . import ownership, predict
@@ -129,12 +129,13 @@ class Sequential:
         first = np.shape(X)
         if self._passed and self.layers != self._passed_layers:  # a layer was swapped in: hold every pass again
             self._passed = set()
-        shapes = None if first in self._passed else []  # None: a pass of this shape kept to the protocol before
-        for layer in self.layers:
-            if shapes is not None:
-                shapes.append(np.shape(X))  # what the layer's dℓ/dx must be shaped like
-            X = layer.forward(X)
-        self._shapes = first, None if shapes is None else (tuple(shapes), np.shape(X))
+        if first in self._passed:  # the usual case: a pass of this shape kept to the protocol before
+            for layer in self.layers:
+                X = layer.forward(X)
+            self._shapes = first, None
+        else:
+            X, shapes = forward_checked(self.layers, X)
+            self._shapes = first, (shapes, np.shape(X))
         self._pending = True
         return X
 

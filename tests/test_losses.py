@@ -104,8 +104,9 @@ def test_labels_outside_0_1(loss, label, shown):
 @pytest.mark.parametrize("loss", [BCELoss(), SigmoidBCELoss()])
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_nan_and_inf_inputs(loss, bad):
-    with pytest.raises(ValueError, match="finite"):
+    with pytest.raises(ValueError, match="finite") as info:
         loss.forward(np.array([0.5, bad]), np.array([0, 1]))
+    assert "at index (1,)" in str(info.value)  # the index as plain integers, not np.int64(1)
 
 
 def test_bce_refuses_values_outside_0_1():

@@ -122,25 +122,57 @@ def test_a_correct_learner_layer_passes_every_check():
 
 
 class OverflowingSigmoid:
-    """A learner's Sigmoid whose backward divides by zero: its gradients become infinite."""
+    """A learner's Sigmoid whose backward divides by zero from its ``first_bad``-th call on (1: always)."""
+
+    first_bad = 1
+
+    def __init__(self):
+        self.calls = 0
 
     def forward(self, x):
         self.y = 1 / (1 + np.exp(-x))
         return self.y
 
     def backward(self, upstream):
-        return upstream * self.y * (1 - self.y) / 0.0
+        self.calls += 1
+        return upstream * self.y * (1 - self.y) / (0.0 if self.calls >= self.first_bad else 1.0)
+
+
+class LateOverflowingSigmoid(OverflowingSigmoid):
+    first_bad = 4
 
 
 @pytest.mark.parametrize("batch_size", [8, None])
-def test_a_backward_that_overflows_is_divergence_in_one_message_not_a_spray_of_warnings(batch_size):
+def test_a_backward_that_turns_finite_into_infinite_is_named_on_the_first_pass(batch_size):
     X, y = make_circles(40, seed=0)
     net = TwoLayerNet(seed=0, layer_types={"Sigmoid": OverflowingSigmoid})
     start = {k: v.copy() for k, v in net.params.items()}
-    with pytest.raises(TrainingDiverged, match="non-finite gradients"):  # warnings are errors in this suite
+    with pytest.raises(LayerError, match=r"layer 3 \(OverflowingSigmoid\)\.backward gave NaN or infinity from a finite "
+                                         "upstream gradient"):  # one line; warnings are errors in this suite
         train(net, X, y, epochs=3, batch_size=batch_size)
     for key, value in start.items():
-        assert np.isfinite(net.params[key]).all() and net.params[key].shape == value.shape
+        np.testing.assert_array_equal(net.params[key], value)
+
+
+def test_a_forward_that_turns_finite_into_nan_is_named_on_the_first_pass():
+    class NanReLU(ReLU):
+        def forward(self, x):
+            return super().forward(x) * np.where(x > 1e9, 1.0, np.nan)
+
+    X, y = make_circles(8, seed=0)
+    net = TwoLayerNet(seed=0, layer_types={"ReLU": NanReLU})
+    with pytest.raises(LayerError, match=r"layer 2 \(NanReLU\)\.forward gave NaN or infinity from a finite input"):
+        net.loss(X, y)
+
+
+@pytest.mark.parametrize("batch_size", [8, None])
+def test_a_backward_that_overflows_later_is_divergence_in_one_message_not_a_spray_of_warnings(batch_size):
+    X, y = make_circles(40, seed=0)
+    net = TwoLayerNet(seed=0, layer_types={"Sigmoid": LateOverflowingSigmoid})
+    with pytest.raises(TrainingDiverged, match="non-finite gradients"):  # warnings are errors in this suite
+        train(net, X, y, epochs=10, batch_size=batch_size)
+    for value in net.params.values():
+        assert np.isfinite(value).all()
 
 
 def test_absurd_epochs_are_refused_by_name():
