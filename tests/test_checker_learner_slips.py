@@ -9,6 +9,7 @@ import pytest
 
 import gradcheck
 from checking.checker import LayerError, check_layer
+
 from .conftest import call_main
 
 
