@@ -22,16 +22,8 @@ from traces.chain_text import graph_text
 from traces.gate_patterns import trace_gates
 from traces.side_by_side import trace_beside
 from traces.svg import write_svg
-from traces.trace import (
-    chain_batch,
-    chain_graph,
-    handout_network,
-    network_graph,
-    routing_batch,
-    trace_backward,
-    trace_warmup,
-    warmup_graph,
-)
+from traces.trace import (chain_batch, chain_graph, handout_network, network_graph, routing_batch, trace_backward,
+                          trace_warmup, warmup_graph)
 
 #: the library's parameter names, as this command line spells them
 FLAGS = {

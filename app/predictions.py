@@ -13,6 +13,7 @@ import numpy as np
 
 from data import iter_feature_blocks
 from model.atomic import atomic_write
+
 from model.table_columns import model_columns
 
 

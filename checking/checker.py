@@ -19,35 +19,15 @@ importable from here too (``__all__``).
 
 import numpy as np
 
-from layers.protocol import (
-    LayerError,
-    as_gradient,
-    call_on_copies,
-    call_user,
-    describe_exception,
-    float64_copy,
-    float64_input,
-    gradient_shapes,
-    guard_layers,
-    parameter_gradients,
-    real_output,
-    real_scalar,
-)
+from layers.protocol import (LayerError, as_gradient, call_on_copies, call_user, describe_exception, float64_copy,
+                             float64_input, gradient_shapes, guard_layers, parameter_gradients, real_output,
+                             real_scalar)
 from layers.validation import ParameterError
 
 from .diagnosis import NO_CLUES, Clues, diagnose
 from .directional import directional_check
-from .numeric import (
-    KINK_REL,
-    REL_FLOOR,
-    Probes,
-    kink_mask,
-    numerical_gradient,
-    numerical_gradient_kinks,
-    probe_elements,
-    rel_error,
-    rel_errors,
-)
+from .numeric import (KINK_REL, REL_FLOOR, Probes, kink_mask, numerical_gradient, numerical_gradient_kinks,
+                      probe_elements, rel_error, rel_errors)
 from .randomness import FrozenRandomness, find_generators
 from .report import VERDICTS, Report, Row, compare, compare_probes
 from .settings import MODES, PASS_TOL, WARN_TOL, CheckSettings, check_settings

@@ -9,16 +9,8 @@ range raise ``layers.validation.ParameterError`` naming the parameter (``n_sampl
 from .csv_loader import iter_feature_blocks, load_csv, read_table
 from .dataset import Dataset
 from .split import check_val_fraction, train_val_split
-from .synthetic import (
-                        DATASETS,
-                        MULTICLASS_DATASETS,
-                        make_blobs,
-                        make_circles,
-                        make_dataset,
-                        make_moons,
-                        make_spiral,
-                        make_xor,
-)
+from .synthetic import (DATASETS, MULTICLASS_DATASETS, make_blobs, make_circles, make_dataset, make_moons,
+                        make_spiral, make_xor)
 from .table import Table, label_key
 
 __all__ = ["Dataset", "make_circles", "make_moons", "make_xor", "make_spiral", "make_blobs", "make_dataset",

@@ -6,8 +6,8 @@ import numpy as np
 
 from layers.validation import ParameterError, check_count, check_real
 
-from .factory import check_types, make
 from .net import TwoLayerNet
+from .factory import check_types, make
 from .registry import ACTIVATIONS, MAX_WIDTH
 from .sequential import Sequential
 

@@ -55,9 +55,9 @@ from layers import MSELoss, SigmoidBCELoss, SoftmaxCrossEntropyLoss
 from layers.validation import ParameterError, check_real
 
 from .builders import Architecture, hidden_stack
-from .factory import make
 from .inputs import check_X
 from .predict import outputs
+from .factory import make
 from .registry import SKLEARN_ACTIVATIONS as ACTIVATIONS
 from .schedules import Stall, make_schedule
 from .sequential import Sequential

@@ -25,8 +25,8 @@ import numpy as np
 from layers.standardize import Standardize
 
 from .atomic import atomic_write
-from .factory import make
 from .npz_reader import NUMERIC, TEXT, NpzReader, one_line
+from .factory import make
 from .registry import FLAG, LIBRARY, MAX_WIDTH, NUMBER, WEIGHTS, WIDTH, config_kinds, library_class, named
 
 FORMAT = "cs231n-handprop/Sequential/2"

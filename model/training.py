@@ -25,8 +25,7 @@ from .history import History, TrainingDiverged, TrainingInterrupted
 from .inputs import check_Xy
 from .keeper import Keeper
 from .optim import OPTIMIZERS, lbfgs, make_optimizer
-from .predict import ROWS as PREDICT_ROWS
-from .predict import count_correct, evaluate_checked
+from .predict import ROWS as PREDICT_ROWS, count_correct, evaluate_checked
 from .schedules import make_schedule
 
 #: Training counts as diverged when an epoch's training loss exceeds this multiple of the loss before

@@ -9,7 +9,6 @@ import pytest
 
 import gradcheck
 from checking.checker import LayerError, check_layer
-
 from .conftest import call_main
 
 

@@ -12,25 +12,8 @@ import gradcheck
 from checking.checker import check_function, check_layer, check_model
 from checking.suites import default_suite
 from checking.taylor import EPSILONS, kink_free
-from layers import (
-    Add,
-    BatchNorm,
-    BCELoss,
-    Copy,
-    CrossEntropyLoss,
-    Dropout,
-    LeakyReLU,
-    Linear,
-    Max,
-    MSELoss,
-    Multiply,
-    ReLU,
-    Sigmoid,
-    SigmoidBCELoss,
-    Softmax,
-    SoftmaxCrossEntropyLoss,
-    Tanh,
-)
+from layers import (Add, BatchNorm, BCELoss, Copy, CrossEntropyLoss, Dropout, LeakyReLU, Linear, Max, MSELoss,
+                    Multiply, ReLU, Sigmoid, SigmoidBCELoss, Softmax, SoftmaxCrossEntropyLoss, Tanh)
 from model import Sequential, TwoLayerNet
 
 RNG = np.random.default_rng(7)

@@ -13,18 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.cli import (
-    EXIT_BROKEN_PIPE,
-    EXIT_INTERRUPTED,
-    OneLineParser,
-    UsageError,
-    dumps_strict,
-    flag_error,
-    flag_errors,
-    parse_widths,
-    run_main,
-    strict_json,
-)
+from app.cli import (EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, OneLineParser, UsageError, dumps_strict, flag_error,
+                     flag_errors, parse_widths, run_main, strict_json)
 from app.outputs import check_outputs
 from layers.validation import ParameterError
 

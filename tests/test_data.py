@@ -6,19 +6,8 @@ import warnings
 import numpy as np
 import pytest
 
-from data import (
-    DATASETS,
-    MULTICLASS_DATASETS,
-    Dataset,
-    load_csv,
-    make_blobs,
-    make_circles,
-    make_dataset,
-    make_moons,
-    make_spiral,
-    make_xor,
-    train_val_split,
-)
+from data import (DATASETS, MULTICLASS_DATASETS, Dataset, load_csv, make_blobs, make_circles, make_dataset,
+                  make_moons, make_spiral, make_xor, train_val_split)
 from data.synthetic import MAX_NOISE
 from layers.validation import ParameterError
 

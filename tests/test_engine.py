@@ -15,20 +15,8 @@ from scipy.special import expit
 import model.engine.data as staging
 import model.engine.kernels as kernels
 from data import make_moons
-from layers import (
-    BCELoss,
-    CrossEntropyLoss,
-    Layer,
-    LeakyReLU,
-    Linear,
-    MSELoss,
-    ReLU,
-    Sigmoid,
-    SigmoidBCELoss,
-    Softmax,
-    SoftmaxCrossEntropyLoss,
-    Tanh,
-)
+from layers import (BCELoss, CrossEntropyLoss, Layer, LeakyReLU, Linear, MSELoss, ReLU, Sigmoid, SigmoidBCELoss,
+                    Softmax, SoftmaxCrossEntropyLoss, Tanh)
 from model import Sequential, TwoLayerNet, build_mlp
 from model.batches import Shuffler
 from model.engine import Engine, unsupported_reason

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from checking.checker import check_model
 from data import make_circles
+from checking.checker import check_model
 from model import TwoLayerNet
 from model.parameters import gather
 from model.training import train

@@ -6,8 +6,8 @@ import pytest
 
 from data import make_circles
 from layers import BCELoss, Linear, ReLU, Sigmoid, protocol
-from layers.protocol import LayerError, backward_through
 from model import Sequential, TrainingDiverged, TwoLayerNet, train
+from layers.protocol import LayerError, backward_through
 
 
 class LearnerLinear:

@@ -9,9 +9,9 @@ import numpy as np
 
 from checking.checker import check_layer
 from checking.report import VERDICT_COLOURS
-from layers import Sigmoid, Tanh
 from traces.svg import graph_svg
 from traces.trace import network_graph, warmup_graph
+from layers import Sigmoid, Tanh
 
 
 class TanhTimesThree(Tanh):

@@ -10,19 +10,8 @@ from scipy.special import expit, softmax
 
 from checking.checker import check_model
 from data import make_circles, make_moons, make_spiral
-from layers import (
-    BCELoss,
-    CrossEntropyLoss,
-    LeakyReLU,
-    Linear,
-    MSELoss,
-    ReLU,
-    Sigmoid,
-    SigmoidBCELoss,
-    Softmax,
-    SoftmaxCrossEntropyLoss,
-    Tanh,
-)
+from layers import (BCELoss, LeakyReLU, Linear, MSELoss, ReLU, Sigmoid, SigmoidBCELoss, Softmax,
+                    SoftmaxCrossEntropyLoss, CrossEntropyLoss, Tanh)
 from model import Sequential, TwoLayerNet, build_mlp
 from model.training import train
 

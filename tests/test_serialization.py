@@ -9,11 +9,11 @@ import pytest
 import layers as layers_package
 from checking.checker import check_model
 from data import make_moons
-from layers import BatchNorm, Dropout, Layer, Linear, ReLU, SigmoidBCELoss, SoftmaxCrossEntropyLoss, Tanh
+from layers import Layer, BatchNorm, Dropout, Linear, ReLU, SigmoidBCELoss, SoftmaxCrossEntropyLoss, Tanh
 from layers.standardize import Standardize
 from model import Sequential, TwoLayerNet, build_mlp, load
-from model.factory import make
 from model.parameters import gather
+from model.factory import make
 from model.training import train
 
 FIXTURES = Path(__file__).parent / "fixtures"

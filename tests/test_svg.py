@@ -8,9 +8,9 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from layers import Linear, SoftmaxCrossEntropyLoss, Tanh
 from traces.svg import GREEN, MAX_WIDTH, RED, format_array, graph_svg, layout, write_svg
 from traces.trace import chain_graph, network_graph, warmup_graph
+from layers import Linear, SoftmaxCrossEntropyLoss, Tanh
 
 SVG = "{http://www.w3.org/2000/svg}"
 NUMBER = r"-?\d+(?:\.\d+)?(?:e[+-]?\d+)?"

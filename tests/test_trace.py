@@ -6,17 +6,17 @@ import re
 import numpy as np
 import pytest
 
-import gradcheck
 import traces.trace as trace
+import gradcheck
+from checking.checker import check_function
 from app.cli import UsageError
 from app.gradcheck_cli import run_trace
-from checking.checker import check_function
-from layers import BCELoss, Linear, Multiply, ReLU, Sigmoid, SoftmaxCrossEntropyLoss, Tanh
+from traces.chain_text import graph_text
+from traces.trace import chain_graph, network_graph, trace_backward, trace_warmup, warmup_graph
+from layers import Linear, Multiply, Sigmoid, SoftmaxCrossEntropyLoss, Tanh, BCELoss, ReLU
 from layers.validation import ParameterError
 from model.builders import build_mlp
 from model.net import TwoLayerNet
-from traces.chain_text import graph_text
-from traces.trace import chain_graph, network_graph, trace_backward, trace_warmup, warmup_graph
 
 from .conftest import call_main
 

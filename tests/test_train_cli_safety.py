@@ -75,8 +75,8 @@ def test_early_stopping_reports_the_saved_model(tmp_path, capsys):
                        "--optimizer", "adam", "--lr", "0.05", "--patience", "5", "--json", "--quiet", "--save", model)
     result = json.loads(out)
     assert code == 0 and result["stopped_early"] and result["epoch"] < result["epochs"]
-    from model.builders import Architecture
     from model.experiment import fit, load_dataset
+    from model.builders import Architecture
     from model.training import TrainingConfig
 
     data = load_dataset("moons", noise=0.4)

@@ -9,8 +9,8 @@ import json
 import pytest
 
 import train
-from model import load
 from model.experiment import load_dataset
+from model import load
 
 from .conftest import ROOT, call_main
 

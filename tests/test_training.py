@@ -4,10 +4,10 @@ import math
 import numpy as np
 import pytest
 
+from model.experiment import fit, load_dataset
 from data import DATASETS, Dataset, make_circles, make_moons
 from model import TwoLayerNet
 from model.builders import Architecture
-from model.experiment import fit, load_dataset
 from model.inputs import check_Xy
 from model.parameters import gather
 from model.training import TrainingConfig, TrainingDiverged, train
