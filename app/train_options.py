@@ -13,9 +13,9 @@ from types import SimpleNamespace
 from data import DATASETS, check_val_fraction
 from data.split import DEFAULT_VAL_FRACTION
 from model.builders import Architecture
-from model.registry import ACTIVATIONS
 from model.experiment import check_seed
 from model.optim import OPTIMIZERS
+from model.registry import ACTIVATIONS
 from model.training import TrainingConfig
 
 from .cli import OneLineParser, UsageError, flag_errors, parse_widths
