@@ -85,7 +85,7 @@ def finite_from_finite(who, what, given, returned):
     """Refuse NaN or infinity in ``returned`` where ``given`` (``what``: "input", "upstream gradient") is finite."""
     if _all_finite(given) and not _all_finite(returned):
         raise LayerError(f"{who} gave NaN or infinity from a finite {what}: a division by zero, a log of 0 or an "
-                         "exp that overflows? (the stable forms are in layers/)")
+                         "overflow (an exp of a large number, inputs of a huge scale)?")
 
 
 def _all_finite(a):
