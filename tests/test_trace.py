@@ -281,7 +281,8 @@ def test_the_gate_trace_catches_a_max_that_routes_to_the_loser(monkeypatch):
             da, db = super().backward(upstream)
             return db, da
 
-    monkeypatch.setattr(patterns, "Max", LoserTakesAll)
+    monkeypatch.setattr(patterns, "TWO_INPUT", tuple((LoserTakesAll if gate is Max else gate, *rest)
+                                                     for gate, *rest in patterns.TWO_INPUT))
     text, ok = patterns.trace_gates()
     assert not ok and "da ≈ 2.0000, db ≈ 0.0000 ✗" in text
 

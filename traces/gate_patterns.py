@@ -22,41 +22,30 @@ def _confirm(analytic, numeric, names):
     return f"    check by centred differences of g·out: {shown} {'✓' if ok else '✗'}", ok
 
 
-def _two_input(gate_class, a, b, h):
-    """Forward, backward and the centred-difference check of a two-input gate: (out, da, db, check line, ok)."""
+#: the three two-input patterns: the gate, its inputs a and b, and the lines that say it (filled with the numbers)
+TWO_INPUT = (
+    (Add, 3.0, -1.0, "add distributes: out = a + b at a = {a}, b = {b}: out = {out}",
+     "∂out/∂a = 1, ∂out/∂b = 1: each input gets the upstream unchanged",
+     "da = g × 1 = {g} × 1 = {da}        db = g × 1 = {g} × 1 = {db}"),
+    (Multiply, 3.0, -4.0, "multiply swaps and scales: out = a·b at a = {a}, b = {b}: out = {out}",
+     "∂out/∂a = b, ∂out/∂b = a: each input gets the upstream times the *other* input",
+     "da = g × b = {g} × ({b}) = {da}        db = g × a = {g} × {a} = {db}"),
+    (Max, 4.0, 2.0, "max routes to the winner: out = max(a, b) at a = {a}, b = {b}: out = {out} (a wins)",
+     "∂out/∂a = 1 (the winner), ∂out/∂b = 0 (the loser)",
+     "da = g × 1 = {g} × 1 = {da}        db = g × 0 = {g} × 0 = {db}"),
+)
+
+
+def _two_input(gate_class, a, b, headline, local, product, h):
+    """One two-input gate's pattern: forward, backward and the centred-difference check, said in its lines."""
     gate = gate_class()
     out = float(gate.forward(np.array(a), np.array(b)))
     da, db = (float(v) for v in gate.backward(np.array(UPSTREAM)))
     numeric = numerical_gradient(lambda p: UPSTREAM * float(gate_class().forward(p[:1], p[1:])[0]), np.array([a, b]), h)
     line, ok = _confirm((da, db), numeric, ("da", "db"))
-    return out, da, db, line, ok
-
-
-def _add(h):
-    a, b = 3.0, -1.0
-    out, da, db, line, ok = _two_input(Add, a, b, h)
-    n, g = number_text, number_text(UPSTREAM)
-    return [f"add distributes: out = a + b at a = {n(a)}, b = {n(b)}: out = {n(out)}",
-            "    local gradients  ∂out/∂a = 1, ∂out/∂b = 1: each input gets the upstream unchanged",
-            f"    da = g × 1 = {g} × 1 = {n(da)}        db = g × 1 = {g} × 1 = {n(db)}", line], ok
-
-
-def _multiply(h):
-    a, b = 3.0, -4.0
-    out, da, db, line, ok = _two_input(Multiply, a, b, h)
-    n, g = number_text, number_text(UPSTREAM)
-    return [f"multiply swaps and scales: out = a·b at a = {n(a)}, b = {n(b)}: out = {n(out)}",
-            "    local gradients  ∂out/∂a = b, ∂out/∂b = a: each input gets the upstream times the *other* input",
-            f"    da = g × b = {g} × ({n(b)}) = {n(da)}        db = g × a = {g} × {n(a)} = {n(db)}", line], ok
-
-
-def _max(h):
-    a, b = 4.0, 2.0
-    out, da, db, line, ok = _two_input(Max, a, b, h)
-    n, g = number_text, number_text(UPSTREAM)
-    return [f"max routes to the winner: out = max(a, b) at a = {n(a)}, b = {n(b)}: out = {n(out)} (a wins)",
-            "    local gradients  ∂out/∂a = 1 (the winner), ∂out/∂b = 0 (the loser)",
-            f"    da = g × 1 = {g} × 1 = {n(da)}        db = g × 0 = {g} × 0 = {n(db)}", line], ok
+    numbers = {name: number_text(value) for name, value in
+               {"a": a, "b": b, "out": out, "g": UPSTREAM, "da": da, "db": db}.items()}
+    return [headline.format(**numbers), f"    local gradients  {local}", f"    {product.format(**numbers)}", line], ok
 
 
 def _copy(h):
@@ -88,8 +77,7 @@ def trace_gates(h=1e-5):
     lines = [f"The handout's gate patterns. Each gate gets an upstream gradient g = {number_text(UPSTREAM)} from "
              "above and hands each input upstream × local.", ""]
     oks = []
-    for pattern in (_add, _multiply, _max, _copy):
-        text, ok = pattern(h)
+    for text, ok in [*(_two_input(*pattern, h) for pattern in TWO_INPUT), _copy(h)]:
         lines += text + [""]
         oks.append(ok)
     lines.append("Every pattern agrees with centred differences ✓" if all(oks)
