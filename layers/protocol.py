@@ -14,6 +14,7 @@ leaves its inputs as it found them.
 import contextlib
 import copy
 import functools
+import math
 import os
 
 import numpy as np
@@ -69,28 +70,29 @@ def failed(exc, layer, name, input_shape=None):
     return LayerError(explained(exc, f"{name}.backward", gradient_shapes(layer, input_shape), batch))
 
 
-def forward_checked(layers, x):
+def forward_checked(layers, x, finite):
     """Each layer's ``forward``, left to right, held to the protocol: returns the output and each layer's input
-    shape (what its dℓ/dx must be shaped like); no layer may turn a finite input into NaN or infinity."""
-    shapes = []
+    shape (what its dℓ/dx must be shaped like). With ``finite`` (a network's first pass, before training can
+    have diverged) no layer may turn a finite input into NaN or infinity."""
+    shapes, finite = [], finite and _all_finite(x)  # then each layer's input is finite: its output must be too
     for i, layer in enumerate(layers):
         shapes.append(np.shape(x))
-        out = layer.forward(x)
-        finite_from_finite(f"{_name(layer, i)}.forward", "input", x, out)
-        x = out
+        x = layer.forward(x)
+        if finite:
+            must_be_finite(f"{_name(layer, i)}.forward", "input", x)
     return x, tuple(shapes)
 
 
-def finite_from_finite(who, what, given, returned):
-    """Refuse NaN or infinity in ``returned`` where ``given`` (``what``: "input", "upstream gradient") is finite."""
-    if _all_finite(given) and not _all_finite(returned):
-        raise LayerError(f"{who} gave NaN or infinity from a finite {what}: a division by zero, a log of 0 or an "
+def must_be_finite(who, given, returned):
+    """Refuse NaN or infinity in ``returned``, which ``who`` made from a finite ``given`` ("input", ...)."""
+    if not _all_finite(returned):
+        raise LayerError(f"{who} gave NaN or infinity from a finite {given}: a division by zero, a log of 0 or an "
                          "overflow (an exp of a large number, inputs of a huge scale)?")
 
 
 def _all_finite(a):
     a = np.asarray(a)
-    return a.dtype.kind not in "fc" or bool(np.isfinite(a).all())
+    return a.dtype.kind not in "fc" or math.isfinite(a.sum()) or bool(np.isfinite(a).all())  # a sum may overflow
 
 
 def backward_layers(layers, upstream):
@@ -109,12 +111,14 @@ def backward_layers(layers, upstream):
     return upstream
 
 
-def backward_checked(layers, upstream, inputs, output, loss):
+def backward_checked(layers, upstream, inputs, output, finite, loss):
     """``backward_layers`` held to the protocol: the loss's (``loss`` names it) gradient has the ``output``'s
-    shape, then each layer's gradients as ``backward_through`` checks them, ``inputs`` the layers' input shapes."""
+    shape, then each layer's gradients as ``backward_through`` checks them, ``inputs`` the layers' input shapes
+    (``finite`` as in ``forward_checked``)."""
     upstream = gradient_array(upstream, f"the loss ({loss}).backward", "returned", output, "the network output's")
+    finite = finite and _all_finite(upstream)  # then every gradient the layers make must be finite too
     for i in range(len(layers) - 1, -1, -1):
-        upstream = backward_through(layers[i], _name(layers[i], i), upstream, inputs[i])
+        upstream = backward_through(layers[i], _name(layers[i], i), upstream, inputs[i], finite)
     return upstream
 
 
@@ -122,7 +126,7 @@ def _name(layer, i):
     return f"layer {i} ({type(layer).__name__})"
 
 
-def backward_through(layer, name, upstream, input_shape):
+def backward_through(layer, name, upstream, input_shape, finite):
     """``layer.backward(upstream)`` held to the protocol: dℓ/dx of ``input_shape``, ``grads`` like ``params``.
 
     ``name`` names the layer in the message (``"layer 3 (Linear)"``). A network calls this until a layer has
@@ -136,14 +140,16 @@ def backward_through(layer, name, upstream, input_shape):
     except NETWORK_ERRORS as exc:
         raise failed(exc, layer, name, input_shape) from exc
     downstream = gradient_array(downstream, f"{name}.backward", "returned", input_shape, "the input's", batch)
-    finite_from_finite(f"{name}.backward", "upstream gradient", upstream, downstream)
+    if finite:  # the upstream is finite (``backward_checked``): so must every gradient this backward makes be
+        must_be_finite(f"{name}.backward", "upstream gradient", downstream)
     params, grads = getattr(layer, "params", {}), getattr(layer, "grads", {})
     if params and grads.keys() != params.keys():
         raise LayerError(f"{name}.grads has keys {sorted(grads)}, its params {sorted(params)}: a gradient stored "
                          "under another name never reaches its parameter")
     for key, param in params.items():
         grad = gradient_array(grads[key], f"{name}.grads[{key!r}]", "holds", np.shape(param), "the parameter's", batch)
-        finite_from_finite(f"{name}.grads[{key!r}]", "upstream gradient", upstream, grad)
+        if finite:
+            must_be_finite(f"{name}.grads[{key!r}]", "upstream gradient", grad)
     return downstream
 
 

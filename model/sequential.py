@@ -134,8 +134,9 @@ class Sequential:
                 X = layer.forward(X)
             self._shapes = first, None
         else:
-            X, shapes = forward_checked(self.layers, X)
-            self._shapes = first, (shapes, np.shape(X))
+            finite = not self._passed  # NaN from finite values is a bug on a fresh network, divergence later
+            X, shapes = forward_checked(self.layers, X, finite)
+            self._shapes = first, (shapes, np.shape(X), finite)
         self._pending = True
         return X
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from data import make_circles
-from layers import BCELoss, Linear, ReLU, Sigmoid, protocol
+from layers import BCELoss, Linear, MSELoss, ReLU, Sigmoid, protocol
 from model import Sequential, TrainingDiverged, TwoLayerNet, train
 from layers.protocol import LayerError, backward_through
 
@@ -243,3 +243,16 @@ def test_a_layer_swapped_into_a_network_is_held_to_the_protocol_again():
     net.loss(X, y)
     with pytest.raises(LayerError, match=r"layer 3 \(NoReturnSigmoid\)"):
         net.backward()
+
+
+def test_after_a_first_pass_non_finite_values_on_a_new_batch_shape_are_divergence_not_a_layer_s_fault():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((32, 2))
+    net = Sequential([Linear(2, 3, rng=rng), ReLU(), Linear(3, 1, rng=rng)], MSELoss())
+    net.loss(X, X[:, 0])
+    net.backward()  # a fresh network's pass: every layer kept finite values finite
+    for value in net.params.values():
+        value[...] = 1e300  # what a diverging run does to the weights
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = net.forward(X[:8])  # a shape not seen before, the ragged last batch of an epoch
+    assert not np.isfinite(out).all()
