@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from layers.validation import ParameterError, check_count, check_real
+from layers.validation import ParameterError, check_integer, check_real
 
 PASS_TOL = 1e-7
 WARN_TOL = 1e-4
@@ -43,7 +43,7 @@ class CheckSettings:
               within=f"[{tol!r}, inf)")
         if self.mode not in MODES:
             raise ParameterError(OWNER, "mode", f"must be one of {', '.join(MODES)}, got {self.mode!r}")
-        check_integer(self.directions, "directions", least=1)
+        check_integer(self.directions, "directions", OWNER, least=1)
         if isinstance(self.seed, (int, np.integer)) and self.seed < 0:  # (a SeedSequence is fine too)
             raise ParameterError(OWNER, "seed", f"must be >= 0, got {self.seed}")
 
@@ -59,18 +59,6 @@ def _real(value, name, reason, within="(0, inf)"):
         return check_real(value, name, OWNER, within)
     except ParameterError:
         raise ParameterError(OWNER, name, reason) from None
-
-
-def check_integer(value, name, least, owner=OWNER, why=""):
-    """``value`` as an int ``>= least``, an integer as ``check_count`` says (not a bool, not 2.0); else a
-    ``ParameterError`` naming ``name``: "must be an integer >= least{why}, got value"."""
-    try:
-        number = check_count(value, name, owner)
-    except ParameterError:
-        number = 0 if least == 0 and isinstance(value, (int, np.integer)) and value == 0 else least - 1
-    if number < least:
-        raise ParameterError(owner, name, f"must be an integer >= {least}{why}, got {value!r}")
-    return number
 
 
 DEFAULT_SETTINGS = CheckSettings()  # a check's settings when none is given

@@ -10,6 +10,7 @@ import numpy as np
 from layers import BCELoss, Softmax, SoftmaxCrossEntropyLoss
 from layers.protocol import call_user
 from layers.user_code import source_of
+from layers.validation import check_integer
 from model.builders import Architecture
 from model.factory import make
 from model.net import TwoLayerNet
@@ -17,7 +18,6 @@ from model.optim import SGD
 from model.sequential import Sequential
 
 from .checker import PASS_TOL, WARN_TOL, Report, check_arrays, check_layer, check_model, check_settings, compare
-from .settings import check_integer
 
 
 def layer_suite(seed=0, batch=8, layer_types=None, **opts):
@@ -249,8 +249,8 @@ def _classes_of(net, X):
 
 
 def _check_suite_arguments(batch, burn_in):
-    check_integer(batch, "batch", 2, "gradient check suite", " (the suite checks BatchNorm, which needs two rows)")
-    check_integer(burn_in, "burn_in", 0, "gradient check suite")
+    check_integer(batch, "batch", "gradient check suite", 2, " (the suite checks BatchNorm, which needs two rows)")
+    check_integer(burn_in, "burn_in", "gradient check suite", 0)
 
 
 def _name(net, extra=""):

@@ -6,11 +6,10 @@ and label their points ``0 .. K-1``. Every generator takes ``seed`` (None, an in
 ``layers.validation.ParameterError`` naming it (``n_samples``, ``noise``, ``classes``, ...).
 """
 
-import contextlib
 
 import numpy as np
 
-from layers.validation import ParameterError, check_count, check_real
+from layers.validation import ParameterError, check_count, check_real, is_integer
 
 #: The largest ``noise`` a generator takes. Points are O(noise) from the origin; from about 1e150 on,
 #: standardising squares them and sums the N squares past float64's range (≈ 1.8e308), as CSV
@@ -21,10 +20,9 @@ NOISE_RANGE = f"[0, {MAX_NOISE:.0e}]".replace("e+", "e")
 
 def _check_classes(classes, owner):
     """``classes`` as an int >= 2 (an integer as ``check_count`` takes it, not a bool)."""
-    with contextlib.suppress(ParameterError):
-        if check_count(classes, "classes", owner) >= 2:
-            return int(classes)
-    raise ParameterError(owner, "classes", f"must be an int >= 2, got {classes!r}")
+    if not is_integer(classes) or classes < 2:
+        raise ParameterError(owner, "classes", f"must be an int >= 2, got {classes!r}")
+    return int(classes)
 
 
 def _check_n_samples(n_samples, owner, classes=2):

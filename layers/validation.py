@@ -82,10 +82,23 @@ def _inside(x, interval):
     return above and below
 
 
+def is_integer(value):
+    """Whether ``value`` is an integer: a Python or NumPy int, not a bool (``True`` is no count) and not ``2.0``."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
 def check_count(value, name, owner):
     """Return ``value`` as a positive Python int, refusing booleans and non-integral numbers (``ParameterError``)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+    if not is_integer(value) or value < 1:
         raise ParameterError(owner, name, f"must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_integer(value, name, owner, least, why=""):
+    """Return ``value`` as a Python int ``>= least`` (an integer as ``is_integer`` says); else a ``ParameterError``
+    naming ``name``: "must be an integer >= least{why}, got value"."""
+    if not is_integer(value) or value < least:
+        raise ParameterError(owner, name, f"must be an integer >= {least}{why}, got {value!r}")
     return int(value)
 
 

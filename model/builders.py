@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from layers.validation import ParameterError, check_count, check_real
+from layers.validation import ParameterError, check_count, check_integer, check_real
 
 from .net import TwoLayerNet
 from .factory import check_types, make
@@ -129,10 +129,9 @@ class Architecture:
         ``layer_types`` (class name -> class) puts a learner's classes where the library's of those names
         stand (see ``model.factory``).
         """
-        if check_count(classes, "classes", "Architecture") < 2:
-            _refuse("classes", f"must be an integer >= 2, got {classes!r}")
+        classes = check_integer(classes, "classes", "Architecture", least=2)
         input_dim = check_count(input_dim, "input_dim", "Architecture")
-        return _build(self, input_dim, int(classes), seed, check_types(layer_types))
+        return _build(self, input_dim, classes, seed, check_types(layer_types))
 
     def build_regressor(self, input_dim, outputs=1, seed=None, layer_types=None):
         """The regression network: the same hidden layers, a linear output of ``outputs`` values, ``MSELoss``."""

@@ -10,7 +10,7 @@ import numpy as np
 
 from data import Dataset, load_csv, make_dataset, train_val_split
 from data.split import DEFAULT_VAL_FRACTION
-from layers.validation import ParameterError, check_count, check_real
+from layers.validation import check_integer
 
 from .builders import Architecture
 from .regression import TargetScaling, regression_metrics
@@ -19,11 +19,7 @@ from .training import Trainer, TrainingConfig, TrainingDiverged, TrainingInterru
 
 def check_seed(seed):
     """``seed`` as an int >= 0 (what ``streams`` splits); a ``ParameterError`` naming ``seed`` otherwise."""
-    try:
-        check_real(seed, "seed", "streams", within="[0, inf)")  # a number >= 0, not a bool
-        return 0 if seed == 0 else check_count(seed, "seed", "streams")  # and an integer
-    except ParameterError:
-        raise ParameterError("streams", "seed", f"must be an integer >= 0, got {seed!r}") from None
+    return check_integer(seed, "seed", "streams", least=0)
 
 
 def streams(seed):

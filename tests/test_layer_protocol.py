@@ -24,7 +24,7 @@ from layers import (
     Tanh,
 )
 from layers.standardize import Standardize
-from layers.validation import ParameterError, check_count, check_real
+from layers.validation import ParameterError, check_count, check_integer, check_real
 
 NEW_LAYERS = [Tanh, LeakyReLU, Softmax, Dropout, BatchNorm]
 NEW_LOSSES = [CrossEntropyLoss, SoftmaxCrossEntropyLoss, MSELoss]
@@ -214,6 +214,15 @@ def test_arguments_inside_their_intervals_are_taken_as_python_floats(value):
     got = check_real(value, "p", "Test", within="[0, 1]")
     assert type(got) is float and got == float(value)
     assert check_count(np.int64(3), "n", "Test") == 3 and type(check_count(np.int64(3), "n", "Test")) is int
+
+
+@pytest.mark.parametrize("least", [0, 1, 2])
+@pytest.mark.parametrize("value", [False, True, 2.0, "2", None, "less"])
+def test_an_integer_is_no_bool_no_float_and_no_less_than_its_least(least, value):
+    value = least - 1 if value == "less" else value
+    with pytest.raises(ParameterError, match=rf"n must be an integer >= {least}, got {value!r}"):
+        check_integer(value, "n", "Test", least)
+    assert check_integer(np.int64(least), "n", "Test", least) == least
 
 
 @pytest.mark.parametrize("within,inside,outside", [
