@@ -19,7 +19,7 @@ import os
 
 import numpy as np
 
-from .shape_errors import explain_numpy_error, likely_fix, shape_text
+from .shape_errors import explain_numpy_error, likely_fix, relative_path, shape_text
 
 
 class LayerError(ValueError):
@@ -224,14 +224,12 @@ def guard_layers(model):
 def source_file(fn):
     """The file defining ``fn`` (a bound method), relative to the working directory when inside it."""
     code = getattr(getattr(fn, "__func__", fn), "__code__", None)
-    path = code.co_filename if code is not None else "its module"
+    if code is None:
+        return "its module"
+    path = code.co_filename
     if os.path.basename(os.path.dirname(path)).startswith("ipykernel_"):
         return "a notebook cell"
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:  # another drive on Windows
-        return path
-    return path if rel.startswith("..") else rel
+    return relative_path(path) or path
 
 
 #: what an array of each refused dtype kind holds, for the message

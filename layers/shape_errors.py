@@ -243,12 +243,16 @@ def _raising_line(exc):
     return _Line(tree, f"{_short(path)}:{number} (`{ast.unparse(tree)}`)"), (frame.f_locals, frame.f_globals)
 
 
-def _short(path):
+def relative_path(path):
+    """``path`` relative to the working directory, written with ``/``; None when it lies outside it."""
     try:
-        rel = Path(path).resolve().relative_to(Path.cwd().resolve())
-    except ValueError:
-        return Path(path).name
-    return rel.as_posix()
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except (ValueError, OSError):
+        return None
+
+
+def _short(path):
+    return relative_path(path) or Path(path).name
 
 
 def _value(node, scope):

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from .protocol import describe_exception
+from .shape_errors import relative_path
 
 
 def split_spec(spec):
@@ -55,7 +56,4 @@ def source_of(cls):
         path = Path(inspect.getfile(cls)).resolve()
     except (TypeError, OSError):
         return "this notebook" if cls.__module__ == "__main__" else "its module"
-    try:
-        return path.relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return str(path)
+    return relative_path(path) or str(path)
