@@ -118,10 +118,7 @@ def check_command_line(a):
 
 def learner_types(specs):
     """``--use``: ``{class name: the learner's class}``, or None when none is given."""
-    try:
-        return {name: used.cls for name, used in load_learner_classes(specs).items()} or None
-    except ValueError as exc:
-        raise UsageError(f"--use {exc}") from exc
+    return {name: used.cls for name, used in load_learner_classes(specs).items()} or None
 
 
 def warmup_inputs(text):

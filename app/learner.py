@@ -11,6 +11,8 @@ from pathlib import Path
 from layers.user_code import load_class, split_spec
 from model.registry import LIBRARY
 
+from .cli import UsageError
+
 
 @dataclass(frozen=True)
 class LearnerClass:
@@ -28,10 +30,17 @@ class LearnerClass:
 def load_learner_classes(specs):
     """``{library class name: LearnerClass}`` for the ``PATH.py:Class`` specs, each file imported once.
 
-    Raises ``ValueError`` (one line) for a name the library has no class of, or the same name twice;
-    ``layers.user_code`` says the rest (a malformed spec, a file or class that cannot be loaded).
+    Raises ``UsageError`` (one line naming ``--use``, exit 2) for a name the library has no class of, the same
+    name twice, or what ``layers.user_code`` refuses (a malformed spec, a file or class that cannot be loaded).
     """
-    chosen = {}
+    try:
+        return _load(specs)
+    except ValueError as exc:
+        raise UsageError(f"--use {exc}") from None
+
+
+def _load(specs):
+    chosen, modules = {}, {}
     for spec in specs:
         path, cls_name = split_spec(spec)
         if cls_name not in LIBRARY:
@@ -39,7 +48,7 @@ def load_learner_classes(specs):
                              f"{', '.join(sorted(LIBRARY))}")
         if cls_name in chosen:
             raise ValueError(f"{spec}: {cls_name} is already replaced by {chosen[cls_name].spec}")
-        chosen[cls_name] = LearnerClass(str(spec), path, load_class(spec))
+        chosen[cls_name] = LearnerClass(str(spec), path, load_class(spec, modules))
     return chosen
 
 

@@ -32,14 +32,6 @@ USER_ERRORS = (ValueError, OSError, TrainingDiverged, UsageError)
 VALUES_AT = 50
 
 
-def learner_classes(s):
-    """The ``--use`` classes, loaded (not built) before any data: one line, exit 2, for any that cannot be."""
-    try:
-        return load_learner_classes(s.use)
-    except ValueError as exc:
-        raise UsageError(f"--use {exc}") from None
-
-
 def make_log(s):
     """``log(message)``: progress lines on stdout (stderr with ``--json``), none with ``--quiet``."""
     stream = sys.stderr if s.json else sys.stdout
@@ -152,7 +144,7 @@ def without_validation(s, experiment):
 def train_command(s, stop):
     """Build, train, save and report; an interruption or a divergence still saves what can be kept."""
     log = make_log(s)
-    learner = learner_classes(s)
+    learner = load_learner_classes(s.use)  # loaded (not built) before any data
     with flag_errors(FLAGS):
         data, label_name = training_data(s)
         validation = read_validation(s.val_data, data, label_name, s.label, None) if s.val_data else None

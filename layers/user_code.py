@@ -21,10 +21,18 @@ def split_spec(spec):
     return Path(path), cls_name
 
 
-def load_class(spec):
-    """The class ``ClassName`` of the file in ``"path/to/file.py:ClassName"``, imported (never instantiated)."""
+def load_class(spec, modules=None):
+    """The class ``ClassName`` of the file in ``"path/to/file.py:ClassName"``, imported (never instantiated).
+
+    ``modules`` (resolved path -> module), when given, is where a file already imported by this caller is found
+    and where a new one is kept: several classes of one file come from one import of it.
+    """
     file, cls_name = split_spec(spec)
-    cls = getattr(_import_file(file), cls_name, None)
+    modules = {} if modules is None else modules
+    key = file.resolve()
+    if key not in modules:
+        modules[key] = _import_file(file)
+    cls = getattr(modules[key], cls_name, None)
     if cls is None:
         raise ValueError(f"{file} has no class {cls_name!r}")
     missing = [m for m in ("forward", "backward") if not callable(getattr(cls, m, None))]

@@ -196,3 +196,14 @@ def test_the_exercises_copied_into_a_working_directory_are_named_relative_to_it(
     code, out, _ = call_main(gradcheck.main, capsys, "--trace", "--use", "exercises/sigmoid.py:Sigmoid")
     assert code == 0 and "your Sigmoid (exercises/sigmoid.py)" in out
     assert Path("exercises/sigmoid.py").is_file()
+
+
+def test_two_classes_of_one_file_come_from_one_import_of_it(tmp_path, capsys):
+    from app.learner import load_learner_classes
+
+    mine = tmp_path / "mine.py"
+    mine.write_text("import layers\nprint('importing mine.py')\n\n\nclass Linear(layers.Linear):\n    pass\n\n\n"
+                    "class ReLU(layers.ReLU):\n    pass\n", encoding="utf-8")
+    chosen = load_learner_classes([f"{mine}:Linear", f"{mine}:ReLU"])
+    assert capsys.readouterr().out.count("importing mine.py") == 1
+    assert chosen["Linear"].cls.__module__ == chosen["ReLU"].cls.__module__
