@@ -68,9 +68,10 @@ def make_layout(path, lineno, row, delimiter, label, features, choose):
         return Layout(delimiter, width, trailing, None, label_col, feature_cols,
                       [f"x{j}" for j in range(len(feature_cols))], "label")
     feature_names = [names[c] for c in feature_cols]
-    twice = [n for i, n in enumerate(feature_names) if n in feature_names[:i]]
-    if twice:
-        raise ValueError(f"{where}: the feature name {twice[0]!r} appears more than once in the header")
+    seen = set()
+    twice = next((n for n in feature_names if n in seen or seen.add(n)), None)  # one pass: wide headers too
+    if twice is not None:
+        raise ValueError(f"{where}: the feature name {twice!r} appears more than once in the header")
     return Layout(delimiter, width, trailing, lineno, label_col, feature_cols, feature_names,
                   "label" if label_col is None else names[label_col])
 

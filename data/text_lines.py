@@ -83,12 +83,17 @@ class Lines:
 
     def first_nonblank(self):
         """The first line that is not blank, without consuming anything; None for a blank file."""
-        while not any(map(str.strip, self.buffer[self.pos:])):
+        self.buffer, self.pos = self.buffer[self.pos:], 0
+        scanned = 0  # the lines before it are blank: each line is looked at once, however many blank ones lead
+        while True:
+            line = next((line for line in self.buffer[scanned:] if line.strip()), None)
+            if line is not None:
+                return line
+            scanned = len(self.buffer)
             try:
-                self.buffer, self.pos = self.buffer[self.pos:] + self._read(), 0
+                self.buffer.extend(self._read())
             except StopIteration:
                 return None
-        return next(line for line in self.buffer[self.pos:] if line.strip())
 
     def mean_chars(self):
         return self.chars_seen / max(self.lines_seen, 1)
