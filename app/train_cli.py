@@ -45,7 +45,7 @@ def make_log(s):
 
 
 def generated_data(s):
-    return load_dataset(s.dataset, None, s.n_samples, s.noise, s.seed, s.classes)
+    return load_dataset(s.dataset, s.n_samples, s.noise, s.seed, s.classes)
 
 
 def training_data(s):
@@ -147,7 +147,7 @@ def train_command(s, stop):
     learner = load_learner_classes(s.use)  # loaded (not built) before any data
     with flag_errors(FLAGS):
         data, label_name = training_data(s)
-        validation = read_validation(s.val_data, data, label_name, s.label, None) if s.val_data else None
+        validation = read_validation(s.val_data, data, label_name, s.label) if s.val_data else None
         experiment = prepare(data, s.architecture, s.val_fraction, s.seed, validation,
                              {name: c.cls for name, c in learner.items()})
     for c in unused(learner, experiment.net):

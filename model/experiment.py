@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from data import Dataset, load_csv, make_dataset, train_val_split
+from data import Dataset, make_dataset, train_val_split
 from data.split import DEFAULT_VAL_FRACTION
 from layers.validation import check_integer
 
@@ -29,15 +29,13 @@ def streams(seed):
             (("data", data), ("split", split), ("init", init), ("shuffle", shuffle))}
 
 
-def load_dataset(dataset="circles", path=None, n_samples=1000, noise=None, seed=0, classes=2):
-    """A ``Dataset`` from a CSV ``path`` (classes, the label last) or a named generator (``noise`` None = the
-    generator's default).
+def load_dataset(dataset="circles", n_samples=1000, noise=None, seed=0, classes=2):
+    """A ``Dataset`` from a named generator (``noise`` None = the generator's default); a CSV file is
+    ``data.load_csv``'s.
 
     ``classes`` (K) applies to the generators that make K classes (spiral, blobs); the generators refuse
     an argument out of range with a ``ParameterError`` naming it (``n_samples``, ``noise``, ``classes``).
     """
-    if path is not None:
-        return load_csv(path)
     X, y = make_dataset(dataset, n_samples, noise=noise, seed=streams(seed)["data"], classes=classes)
     return Dataset.from_arrays(X, y, source=f"{dataset} (n={n_samples}, seed={seed})")
 

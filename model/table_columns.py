@@ -9,9 +9,10 @@ from data.dataset import default_feature_names
 from data.table import Table
 
 
-def has_feature_names(net):
-    """Whether ``net`` saved names of its own for its features (not the ``x0, x1, …`` of a file without header)."""
-    names = getattr(net, "feature_names", None)
+def has_feature_names(obj):
+    """Whether ``obj`` (a network or a ``Dataset``) has names of its own for its features (not the ``x0, x1, …``
+    of a file without header)."""
+    names = getattr(obj, "feature_names", None)
     return bool(names) and list(names) != default_feature_names(len(names))
 
 
@@ -66,20 +67,24 @@ def evaluation_targets(net, table):
     among the model's classes (a model without stored classes knows 0 and 1), compared as numbers or text."""
     if net.target == "values":
         return table.regression().y
-    classes = list(net.classes) if net.classes is not None else [0, 1]
-    return table.label_indices(classes)
+    return table.label_indices(_classes(net))
 
 
-def read_validation(path, data, label_name, label, features):
+def _classes(net):
+    """The model's classes; a model from the first release stored none: it knows 0 and 1."""
+    return list(net.classes) if net.classes is not None else [0, 1]
+
+
+def read_validation(path, data, label_name, label):
     """``(X_val, y_val)`` from the file ``path`` for a run on ``data`` (a ``Dataset``): its columns by the
-    training file's names when both have a header, else as ``label``/``features`` say; labels in the training
-    classes (or real targets)."""
-    named = data.feature_names != default_feature_names(len(data.feature_names))
+    training file's names when both have a header, else the label as ``label`` says and the other columns;
+    labels in the training classes (or real targets)."""
+    named = has_feature_names(data)
 
     def choose(names, count):
         if names is not None and named:
             return (label_name if label_name in names else label), list(data.feature_names)
-        return (LAST if label is None else label), features
+        return (LAST if label is None else label), None
 
     table = read_table(path, choose=choose)
     if table.X.shape[1] != data.X.shape[1]:
@@ -94,4 +99,4 @@ def labels_in(net, data):
     the model never saw is an error naming it."""
     table = Table(data.X, data.feature_names, "label", None, np.asarray(data.y), [str(c) for c in data.classes], {},
                   None, data.source or "the data")
-    return table.label_indices(list(net.classes) if net.classes is not None else [0, 1])
+    return table.label_indices(_classes(net))
