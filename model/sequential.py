@@ -265,8 +265,8 @@ class Sequential:
         ``ValueError`` if it holds another class of model than ``cls``."""
         from . import serialization
 
-        classes = [Sequential, *Sequential.__subclasses__()]  # the library's: TwoLayerNet
-        net = serialization.load(path, {c.__name__: c for c in classes if c.__module__.startswith("model.")})
+        ours = {c.__name__: c for c in (Sequential, *Sequential.__subclasses__()) if c.__module__.startswith("model.")}
+        net = serialization.load(path, {name: ours[name] for name in serialization.MODEL_CLASSES})
         if not isinstance(net, cls):
             raise ValueError(f"{path}: holds a {type(net).__name__}, not a {cls.__name__}; use model.load")
         return net

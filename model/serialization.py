@@ -141,7 +141,8 @@ def save(net, path):
 
 
 def load(path, model_classes):
-    """Read a model written by ``save`` (or by the first release) as one of ``model_classes`` (name -> class).
+    """Read a model written by ``save`` (or by the first release) as one of ``model_classes``: each name of
+    ``MODEL_CLASSES`` -> its class (passed in by ``Sequential.load``, so that this module imports no network).
 
     Raises
     ------
@@ -182,9 +183,7 @@ def _text(npz, member, max_chars):
 
 def _from_v2(npz, model_classes):
     arch = _parse_architecture(_text(npz, "architecture", MAX_ARCHITECTURE_CHARS))
-    cls, dtype = model_classes.get(arch["class"]), _dtype(arch.get("dtype", "float64"))
-    if cls is None:
-        raise ValueError(f"damaged architecture: no model class {arch['class']} is loaded")
+    cls, dtype = model_classes[arch["class"]], _dtype(arch.get("dtype", "float64"))  # a name of MODEL_CLASSES
     members, build = (_sequential if arch["class"] == "Sequential" else _from_init)(arch, cls, dtype)
     _check_total(members.values())
     headers = _check_members(npz, members)
