@@ -59,7 +59,7 @@ from .inputs import check_X
 from .predict import outputs
 from .factory import make
 from .registry import SKLEARN_ACTIVATIONS as ACTIVATIONS
-from .schedules import Stall, make_schedule
+from .schedules import Stall
 from .sequential import Sequential
 from .training import Trainer, TrainingConfig
 
@@ -111,7 +111,7 @@ class _Watch:
         if not self.stall.update(watched) or not self.stop:
             return False
         if self.adaptive and history.lr[-1] > SMALLEST_ADAPTIVE_LR:
-            self.stall.count = 0  # the schedule divides the rate by 5 and training goes on
+            self.stall.reset()  # the schedule divides the rate by 5 and training goes on
             return False
         self.converged = True
         return True
@@ -176,7 +176,8 @@ class _MLP(BaseEstimator):
             raise self._speaking_as_estimator(error) from None
 
     def _training_config(self, epochs, seed):
-        """The ``train`` settings these parameters mean, checked by ``TrainingConfig``."""
+        """The ``train`` settings these parameters mean, checked by ``TrainingConfig``, and the ``Stall`` that
+        counts epochs without improvement (``tol``, ``n_iter_no_change``, checked by it)."""
         stochastic = self.solver != "lbfgs"
         if self.batch_size != "auto" and isinstance(self.batch_size, str):
             self._refuse("batch_size", f"must be 'auto' or a positive integer, got {self.batch_size!r}")
@@ -187,8 +188,7 @@ class _MLP(BaseEstimator):
                     "lr_schedule": self.learning_rate if stochastic else "constant", "power_t": self.power_t,
                     "shuffle": bool(self.shuffle)}
         try:
-            make_schedule("adaptive", 1.0, tol=self.tol, n_iter_no_change=self.n_iter_no_change)  # checks both
-            return TrainingConfig(**settings)
+            return TrainingConfig(**settings), Stall(self.tol, self.n_iter_no_change)
         except ParameterError as error:
             raise self._speaking_as_estimator(error) from None
 
@@ -222,7 +222,7 @@ class _MLP(BaseEstimator):
         if first:
             self._random_state = check_random_state(self.random_state)
         seeds = self._random_state.randint(np.iinfo(np.int32).max, size=3)
-        config = self._training_config(1 if incremental else self.max_iter, int(seeds[0]))
+        config, stall = self._training_config(1 if incremental else self.max_iter, int(seeds[0]))
         held_out = self.early_stopping and self.solver != "lbfgs" and not incremental
         if held_out:
             check_real(self.validation_fraction, "validation_fraction", type(self).__name__, "(0, 1)")
@@ -232,7 +232,7 @@ class _MLP(BaseEstimator):
             X, X_val, targets, t_val = self._validation_split(X, targets, int(seeds[1]))
         if first:
             self._build(arch, X, targets, int(seeds[2]))
-        return self._train(X, targets, X_val, t_val, config, incremental)
+        return self._train(X, targets, X_val, t_val, config, stall, incremental)
 
     def _build(self, arch, X, targets, seed):
         """A new ``network_`` for these training rows: ``[Standardize] →
@@ -253,14 +253,14 @@ class _MLP(BaseEstimator):
     def _build_words(self, arch):
         return (arch.hidden, self.activation, arch.standardize, arch.dropout, arch.batchnorm, arch.dtype)
 
-    def _train(self, X, targets, X_val, t_val, config, incremental):
+    def _train(self, X, targets, X_val, t_val, config, stall, incremental):
         """Train ``network_`` (its ``Standardize`` fitted by the loop on the first fit's rows) and record the run."""
         net = self.network_
         batch = len(X) if config.batch_size is None else min(config.batch_size, len(X))
         net.weight_decay = float(self.alpha) / batch  # scikit-learn divides the L2 term by the batch's size
         scorer = None if X_val is None else partial(self._validation_score, net, X_val, t_val)
         trainer = Trainer(net, config)  # a class weighting is a loss setting the engine declines: the layers train
-        watch = _Watch(trainer.keeper, Stall(float(self.tol), int(self.n_iter_no_change)), scorer,
+        watch = _Watch(trainer.keeper, stall, scorer,
                        adaptive=config.lr_schedule == "adaptive", stop=self.solver != "lbfgs" and not incremental,
                        verbose=bool(self.verbose))
         try:

@@ -36,10 +36,17 @@ class InvScaling:
 
 class Stall:
     """scikit-learn's count of epochs without improvement: how many in a row ``value`` (lower is better) has
-    failed to fall below the best so far by ``tol``."""
+    failed to fall below the best so far by ``tol``. ``tol`` >= 0 and ``patience`` (``n_iter_no_change``) >= 1
+    are checked here, once."""
 
     def __init__(self, tol, patience):
-        self.tol, self.patience, self.best, self.count = tol, patience, math.inf, 0
+        self.tol = check_real(tol, "tol", "train", "[0, inf)")
+        self.patience = check_count(patience, "n_iter_no_change", "train")
+        self.best, self.count = math.inf, 0
+
+    def reset(self):
+        """Start counting again (the best so far is kept)."""
+        self.count = 0
 
     def update(self, value):
         """Count ``value``; True once more than ``patience`` epochs in a row have failed to improve."""
@@ -54,7 +61,8 @@ class Adaptive:
 
     def after_epoch(self, samples_seen, loss):
         if self.stall.update(loss):
-            self.lr, self.stall.count = self.lr / 5, 0
+            self.lr = self.lr / 5
+            self.stall.reset()
         return self.lr
 
 
@@ -65,6 +73,5 @@ def make_schedule(name, lr, power_t=0.5, tol=1e-4, n_iter_no_change=10):
     if name == "invscaling":
         return InvScaling(lr, check_real(power_t, "power_t", "train", "[0, inf)"))
     if name == "adaptive":
-        patience = check_count(n_iter_no_change, "n_iter_no_change", "train")
-        return Adaptive(lr, check_real(tol, "tol", "train", "[0, inf)"), patience)
+        return Adaptive(lr, tol, n_iter_no_change)
     return Constant(lr)
