@@ -154,10 +154,17 @@ def train(net, X, y, X_val=None, y_val=None, on_epoch=None, chunk_rows=None, con
         training, or a parameter stops being finite; the network holds its last good parameters.
     """
     unknown = sorted(set(settings) - set(SETTINGS))
-    if unknown or (config is not None and settings):
-        raise TypeError(f"train() got unknown settings {', '.join(unknown)}; it takes {', '.join(SETTINGS)}" if unknown
-                        else "train() takes a config or settings, not both")
+    if unknown:
+        raise TypeError(f"train() got unknown settings {', '.join(unknown)}; it takes {', '.join(SETTINGS)}")
+    if config is not None and settings:
+        raise TypeError("train() takes a config or settings, not both")
     return Trainer(net, config or TrainingConfig(**settings), chunk_rows).fit(X, y, X_val, y_val, on_epoch)
+
+
+def _divergence_limit(loss):
+    """How high the loss may climb before a run counts as diverged: ``DIVERGENCE_FACTOR`` times ``loss`` (at
+    least 1); no limit from a loss that is not finite itself."""
+    return DIVERGENCE_FACTOR * max(loss, 1.0) if math.isfinite(loss) else math.inf
 
 
 class Trainer:
@@ -278,14 +285,14 @@ class Trainer:
     def _start_keeping(self, initial_loss, lagging):
         """The divergence limit (from the loss before training, or the first epoch's when ``lagging``) and the
         keeper's first last-good state."""
-        self.limit = None if initial_loss is None else DIVERGENCE_FACTOR * max(initial_loss, 1.0)
+        self.limit = None if initial_loss is None else _divergence_limit(initial_loss)
         self.keeper.start(lagging)
 
     def _guard(self, epoch, loss):
         """The divergence guard: a loss over the limit or not finite, or a non-finite parameter, puts the last
         good weights back and raises ``TrainingDiverged``; else the epoch is good."""
         if self.limit is None:
-            self.limit = DIVERGENCE_FACTOR * max(loss, 1.0) if math.isfinite(loss) else math.inf
+            self.limit = _divergence_limit(loss)
         finite = all(np.isfinite(p).all() for p in self.net.params.values())
         if math.isfinite(loss) and loss <= self.limit and finite:
             self.keeper.good(epoch)
