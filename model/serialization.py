@@ -88,12 +88,17 @@ def _layer_arrays(layer, i):
     return members
 
 
-def _net_arrays(net):
-    """``{member: shape}`` of every array a network holds, named as its file names them."""
-    members = {f"param:{key}": np.shape(v) for key, v in net.params.items()}
-    members.update({f"buffer:{i}:{name}": np.shape(v) for i, layer in enumerate(net.layers)
+def _net_members(net):
+    """``{member: array}`` of every array a network holds, named as its file names them."""
+    members = {f"param:{key}": v for key, v in net.params.items()}
+    members.update({f"buffer:{i}:{name}": v for i, layer in enumerate(net.layers)
                     for name, v in getattr(layer, "buffers", {}).items()})
     return members
+
+
+def _net_arrays(net):
+    """``{member: shape}`` of every array a network holds, named as its file names them."""
+    return {member: np.shape(v) for member, v in _net_members(net).items()}
 
 
 # ------------------------------------------------------------------ saving
@@ -125,15 +130,11 @@ def architecture(net):
 
 def save(net, path):
     """Write ``net`` to ``path`` (an ``.npz``) atomically; refuses non-finite parameters or buffers."""
-    if not all(np.isfinite(p).all() for p in net.params.values()):
-        raise ValueError("refusing to save a model with non-finite parameters")
-    if not all(np.isfinite(v).all() for layer in net.layers for v in getattr(layer, "buffers", {}).values()):
-        raise ValueError("refusing to save a model with non-finite buffers (running statistics)")
-    arrays = {"format": np.array(FORMAT), "architecture": np.array(json.dumps(architecture(net)))}
-    arrays.update({f"param:{k}": v for k, v in net.params.items()})
-    for i, layer in enumerate(net.layers):
-        for name, value in getattr(layer, "buffers", {}).items():
-            arrays[f"buffer:{i}:{name}"] = value
+    members = _net_members(net)
+    for kind, what in (("param:", "parameters"), ("buffer:", "buffers (running statistics)")):
+        if not all(np.isfinite(v).all() for member, v in members.items() if member.startswith(kind)):
+            raise ValueError(f"refusing to save a model with non-finite {what}")
+    arrays = {"format": np.array(FORMAT), "architecture": np.array(json.dumps(architecture(net))), **members}
     return atomic_write(path, lambda fh: np.savez(fh, **arrays), suffix=".npz")
 
 
