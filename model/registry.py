@@ -12,6 +12,7 @@
 - ``ACTIVATIONS``: the hidden activations by the library's names; ``SKLEARN_ACTIVATIONS`` by scikit-learn's.
 """
 
+import functools
 import inspect
 from collections.abc import Mapping
 
@@ -42,6 +43,15 @@ class _Library(Mapping):
     def __getitem__(self, name):
         return self._classes()[name]
 
+    def items(self):  # one reading of ``layers`` for the whole walk, not one per key
+        return self._classes().items()
+
+    def get(self, name, default=None):
+        return self._classes().get(name, default)
+
+    def __contains__(self, name):
+        return name in self._classes()
+
     def __iter__(self):
         return iter(self._classes())
 
@@ -52,6 +62,7 @@ class _Library(Mapping):
 LIBRARY = _Library()
 
 
+@functools.cache  # a class's methods do not change: read its signatures once
 def role(cls):
     """``"loss"``, ``"layer"`` or None (a class that cannot stand in a chain: a gate)."""
     if getattr(cls, "target", None) is not None:
