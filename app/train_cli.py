@@ -189,9 +189,9 @@ class Training:
         try:
             with flag_errors(FLAGS):
                 experiment.train(self.config, on_epoch=self._on_epoch(progress))
-        except TrainingInterrupted:
+        except TrainingInterrupted as exc:
             _close(progress)
-            return self.save_interrupted()
+            return self.save_interrupted(exc.kept)
         except TrainingDiverged as exc:
             _close(progress)
             return self.save_diverged(exc.kept)
@@ -248,8 +248,9 @@ class Training:
                      classes=data.classes, title=f"{net.describe()}; {s.optimizer}, {s.epochs} epochs")
             self.log(f"saved plot to {s.plot}")
 
-    def save_interrupted(self):
-        """Ctrl-C or SIGTERM in training: the best weights so far are saved, with the history (exit 130 / 143)."""
+    def save_interrupted(self, keeper):
+        """Ctrl-C or SIGTERM in training: the best weights so far (``keeper``'s, the training loop's) are saved,
+        with the history (exit 130 / 143)."""
         s, experiment, stop = self.s, self.experiment, self.stop
         h = experiment.history
         if not h.epoch:
@@ -260,12 +261,11 @@ class Training:
         metrics = experiment.metrics()
         self.save_model()
         kept = h.final.get("epoch", h.epoch[-1])
-        why = "the best validation loss" if h.restored_best else "the last complete epoch"
         self.log(summary_line(experiment, metrics))
         if s.json:
             print_json(s, dumps_strict(result_object(experiment, metrics, s.save, self.label)))
         print(f"{PROG}: error: stopped by {stop.name} in epoch {h.epoch[-1] + 1}; saved the model of epoch {kept} "
-              f"({why}) to {self.saved_text()}", file=sys.stderr)
+              f"({keeper.why}) to {self.saved_text()}", file=sys.stderr)
         return stop.status
 
     def save_diverged(self, keeper):

@@ -25,12 +25,13 @@ class TrainingInterrupted(KeyboardInterrupt):
 
     The network holds the best weights seen (the best validation loss; without validation data, the end
     of the last complete epoch); ``history`` holds every complete epoch and ``history.final`` the metrics
-    of the weights kept, whose epoch is ``history.final["epoch"]`` (0: the initial weights).
+    of the weights kept, whose epoch is ``history.final["epoch"]`` (0: the initial weights); ``kept`` is the
+    run's ``model.keeper.Keeper`` (None when raised elsewhere), whose ``why`` says which weights those are.
     """
 
-    def __init__(self, history):
+    def __init__(self, history, kept=None):
         super().__init__(f"training interrupted; kept the weights of epoch {history.final.get('epoch', 0)}")
-        self.history = history
+        self.history, self.kept = history, kept
 
 
 @dataclass

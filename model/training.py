@@ -188,7 +188,7 @@ class Trainer:
                 self._run_steps()
         except KeyboardInterrupt:
             self._keep_best(start)
-            raise TrainingInterrupted(self.history) from None
+            raise TrainingInterrupted(self.history, self.keeper) from None
         return self._finish(start)
 
     # -------------------------------------------------------------- 1. setup
@@ -315,7 +315,6 @@ class Trainer:
         history.seconds = time.perf_counter() - start
         history.finish(self.runner.evaluate(*self.data), self.runner.evaluate(*self.val) if self.val else None)
         return history
-
 
     def _keep_best(self, start):
         """After an interruption: the best epoch's state (or the last complete epoch's), and the metrics."""
