@@ -291,9 +291,10 @@ def float64_copy(obj, notes, what):
     new = call_user(f"copying {what}", copy.deepcopy, obj)
     if not hasattr(new, "params"):
         new.params, new.grads = {}, {}
-    for key in new.params if cast else ():
-        new.params[key] = new.params[key].astype(np.float64)
-        new.grads[key] = np.zeros_like(new.params[key])
+    if cast:
+        for key in new.params:
+            new.params[key] = new.params[key].astype(np.float64)
+            new.grads[key] = np.zeros_like(new.params[key])
     return new
 
 

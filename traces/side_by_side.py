@@ -157,10 +157,11 @@ class _Walk:
         self.lines += ["Forward, left to right: each value yours beside the reference's."]
         out = X
         for node, layer in zip(nodes[:-1], layers, strict=True):
-            self.lines.append(f"    [{node.op}]  {owner(layer)}")
-            out = self.call(f"the forward pass of the {node.op} node ({owner(layer)})", layer, "forward", out)
-            if out is FAILED or not self.compare(node.output, out, g.value(node.output),
-                                                 f"the forward pass of the {node.op} node ({owner(layer)})"):
+            whose = owner(layer)
+            where = f"the forward pass of the {node.op} node ({whose})"
+            self.lines.append(f"    [{node.op}]  {whose}")
+            out = self.call(where, layer, "forward", out)
+            if out is FAILED or not self.compare(node.output, out, g.value(node.output), where):
                 return
         loss_node = nodes[-1]
         self.lines.append(f"    [{loss_node.op}]  {owner(criterion)}")
