@@ -10,7 +10,8 @@ import math
 import re
 from dataclasses import dataclass
 
-import numpy as np
+
+from layers.validation import is_integer
 
 #: Delimiters recognised from the first non-blank line, which decides between them by the number of
 #: fields each gives; on a tie the earlier wins (a semicolon file with decimal commas splits as often
@@ -130,7 +131,7 @@ def column(spec, names, used, where, role):
                                  f"give the {role} column's 0-based index")
             raise ValueError(f"{where}: no column is named {text!r}; the header has {listing(names)}")
         spec = int(text)
-    if isinstance(spec, bool) or not isinstance(spec, (int, np.integer)):
+    if not is_integer(spec):
         raise TypeError(f"a column is a name or a 0-based index, got {spec!r}")
     if not -used <= spec < used:
         raise ValueError(f"{where}: there is no {role} column {spec}: the file has {used} columns "

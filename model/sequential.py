@@ -12,7 +12,7 @@ import copy
 import numpy as np
 
 from layers.protocol import backward_checked, backward_layers, forward_checked
-from layers.validation import ParameterError, check_real
+from layers.validation import ParameterError, check_real, is_integer
 
 from . import ownership, predict
 from .inputs import check_Xy
@@ -309,7 +309,7 @@ def _layer_widths(layer):
     weight = getattr(layer, "params", {}).get("W") if isinstance(getattr(layer, "params", None), dict) else None
     if fin is None and fout is None and np.ndim(weight) == 2:
         fin, fout = (int(n) for n in np.shape(weight))
-    return tuple(w if isinstance(w, (int, np.integer)) and not isinstance(w, bool) else None for w in (fin, fout))
+    return tuple(w if is_integer(w) else None for w in (fin, fout))
 
 
 def _chain_widths(layers):

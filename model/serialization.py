@@ -23,10 +23,11 @@ import re
 import numpy as np
 
 from layers.standardize import Standardize
+from layers.validation import is_integer
 
 from .atomic import atomic_write
-from .npz_reader import NUMERIC, TEXT, NpzReader, one_line
 from .factory import make
+from .npz_reader import NUMERIC, TEXT, NpzReader, one_line
 from .registry import FLAG, LIBRARY, MAX_WIDTH, NUMBER, WEIGHTS, WIDTH, config_kinds, library_class, named
 
 FORMAT = "cs231n-handprop/Sequential/2"
@@ -46,19 +47,15 @@ MISMATCH = "damaged architecture: the layer list does not match the model class"
 PROBES = ((2, 3, 5, 7, 11, 13), (17, 19, 23, 29, 31, 37))
 #: What a config value of each kind must be: (test, the rule in words).
 KIND_RULES = {
-    WIDTH: (lambda v: _is_int(v) and 1 <= v <= MAX_WIDTH, f"a whole number in [1, {MAX_WIDTH:,}]"),
-    NUMBER: (lambda v: _is_int(v) or isinstance(v, float), "a number"),
+    WIDTH: (lambda v: is_integer(v) and 1 <= v <= MAX_WIDTH, f"a whole number in [1, {MAX_WIDTH:,}]"),
+    NUMBER: (lambda v: is_integer(v) or isinstance(v, float), "a number"),
     FLAG: (lambda v: isinstance(v, bool), "true or false"),
     WEIGHTS: (lambda v: isinstance(v, list) and 2 <= len(v) <= MAX_WIDTH and all(
-        _is_int(w) or isinstance(w, float) for w in v), "a list of numbers, one per class"),
+        is_integer(w) or isinstance(w, float) for w in v), "a list of numbers, one per class"),
 }
 #: Buffers whose values have a range beyond being finite: (layer type, buffer) -> (test, the rule in words).
 BUFFER_RANGES = {("BatchNorm", "running_var"): (lambda v: v >= 0, ">= 0 (a variance)"),
                  ("Standardize", "scale"): (lambda v: v > 0, "> 0")}
-
-
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def declared_arrays(cls, config, held):
