@@ -9,6 +9,8 @@ import math
 import sys
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from app.cli import UsageError, dumps_strict, flag_errors, print_json
 from app.learner import load_learner_classes, unused, whose
 from app.outcome import divergence_advice, path_line, poor_fit_line, result_object, summary_line
@@ -82,7 +84,8 @@ def evaluate(s):
     else:
         data = generated_data(s)
         X, y, source = data.X, labels_in(net, data), data.source
-    metrics = regression_metrics(net, X, y) if net.target == "values" else net.evaluate(X, y)
+    with np.errstate(all="ignore"):  # an overflow is refused below, in one line, not warned about
+        metrics = regression_metrics(net, X, y) if net.target == "values" else net.evaluate(X, y)
     if not math.isfinite(metrics["loss"]):
         raise ValueError(f"{s.evaluate}: the loss on {source} is not finite (the data is far outside "
                          "what the model was trained on)")
