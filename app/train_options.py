@@ -8,7 +8,10 @@ library's objects (``Architecture``, ``TrainingConfig``) that validate them.
 """
 
 import argparse
+import math
 from types import SimpleNamespace
+
+import numpy as np
 
 from data import DATASETS, check_val_fraction
 from data.split import DEFAULT_VAL_FRACTION
@@ -182,6 +185,7 @@ def check_command_line(s):
         raise UsageError(f"--n-samples must be at most {MAX_SAMPLES:,}, got {s.n_samples}")
     check_modes(s)
     check_data_options(s)
+    check_weight_decay(s)
     if s.plot:
         try:
             import matplotlib  # noqa: F401 -- imported only to learn whether the plot extra is installed
@@ -222,6 +226,15 @@ def check_data_options(s):
         raise UsageError("--plot draws a classifier's regions and accuracy; a regression has neither")
     if s.val_data and "--val-fraction" in s.given:
         raise UsageError("--val-data and --val-fraction are two ways to validate; give one")
+
+
+def check_weight_decay(s):
+    """A λ beyond 10⁻⁴·√(the dtype's largest number) makes the penalty's gradient λ·W overflow on weights a first step
+    (or L-BFGS's first line search) reaches: refused before any work, not left to end the run in NaN."""
+    limit = math.sqrt(np.finfo(s.dtype).max) / 1e4
+    if s.weight_decay > limit:
+        raise UsageError(f"--weight-decay must be at most {limit:.3g} in {s.dtype} (beyond it the penalty's gradient "
+                         f"λ·W overflows), got {s.weight_decay:g}")
 
 
 def check_outputs_of(s):
