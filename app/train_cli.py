@@ -35,11 +35,12 @@ VALUES_AT = 50
 
 
 def make_log(s):
-    """``log(message)``: progress lines on stdout (stderr with ``--json``), none with ``--quiet``."""
+    """``log(message)``: progress lines on stdout (stderr with ``--json``); with ``--quiet`` only the ``result`` line,
+    and not even that with ``--json``, whose object holds the result."""
     stream = sys.stderr if s.json else sys.stdout
 
-    def log(message=""):
-        if not s.quiet:
+    def log(message="", result=False):
+        if not s.quiet or (result and not s.json):
             print(message, file=stream, flush=True)
 
     log.stream = stream
@@ -206,7 +207,7 @@ class Training:
         _close(progress, experiment.history)
         experiment.finish()
         metrics = experiment.metrics()
-        log(summary_line(experiment, metrics))
+        log(summary_line(experiment, metrics), result=True)
         note = poor_fit_line(experiment, metrics)
         if note:
             print(f"{PROG}: {note}", file=sys.stderr)
@@ -264,7 +265,7 @@ class Training:
         metrics = experiment.metrics()
         self.save_model()
         kept = h.final.get("epoch", h.epoch[-1])
-        self.log(summary_line(experiment, metrics))
+        self.log(summary_line(experiment, metrics), result=True)
         if s.json:
             print_json(s, dumps_strict(result_object(experiment, metrics, s.save, self.label)))
         print(f"{PROG}: error: stopped by {stop.name} in epoch {h.epoch[-1] + 1}; saved the model of epoch {kept} "

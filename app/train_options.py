@@ -109,7 +109,7 @@ OPTIONS = {
         Option("--predict", "no training: predict the rows of --data into --out", metavar="MODEL.npz"),
         Option("--out", "where --predict writes its predictions", metavar="PRED.csv"),
         Option("--json", "stdout is one JSON object; logs go to stderr", False, action="store_true"),
-        Option("--quiet", "no progress or picture", False, action="store_true"),
+        Option("--quiet", "only the result line: no settings, progress or picture", False, action="store_true"),
         Option("--debug", "show tracebacks", False, action="store_true"),
     ),
 }
