@@ -47,6 +47,16 @@ class Option:
         return hasattr(namespace, self.dest) and (const is None or getattr(namespace, self.dest) is const)
 
 
+def epochs_or_off(text):
+    """``--patience``'s value: a number of epochs, or ``off`` (None: no early stopping)."""
+    if text == "off":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"wants a number of epochs or off, got {text!r}") from None
+
+
 OPTIONS = {
     "data": (
         Option("--dataset", "toy dataset (default: circles)", "circles", (GENERATOR,), choices=list(DATASETS)),
@@ -95,8 +105,9 @@ OPTIONS = {
                (TRAINING,), type=int),
         Option("--batch-size", "mini-batch size (default: 32, robust across seeds; 0 = full batch)",
                TrainingConfig.batch_size, (TRAINING,), type=int),
-        Option("--patience", "early stopping on validation loss, best weights restored (default: none; 10 for "
-               "--data)", None, (TRAINING,), type=int),
+        Option("--patience", "early stopping after N epochs without a lower validation loss, best weights restored "
+               "(default: none; 10 for --data; off: none, even for --data)", None, (TRAINING,), type=epochs_or_off,
+               metavar="N|off"),
         Option("--seed", "one seed for data, split, initialisation and shuffling", 0, type=int),
         Option("--engine", "auto: the fast training engine where it supports the network; layers: always the "
                "layer objects (default: auto)", TrainingConfig.engine, (TRAINING,), choices=["auto", "layers"]),
