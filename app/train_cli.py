@@ -199,7 +199,7 @@ class Training:
         except TrainingDiverged as exc:
             _close(progress)
             return self.save_diverged(exc.kept)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # a learner's sys.exit() too: their layer failed, not the run
             if not self.learner or isinstance(exc, UsageError):
                 raise
             raise ValueError(f"training with your {whose(self.learner)} failed: {type(exc).__name__}: {exc} (check "
