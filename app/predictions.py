@@ -13,7 +13,6 @@ import numpy as np
 
 from data import iter_feature_blocks
 from model.atomic import atomic_write
-
 from model.table_columns import model_columns
 
 
@@ -62,15 +61,12 @@ def _rows(net, X, source):
     if net.target == "values":
         return ([f"{v:.10g}"] for v in p.reshape(-1).tolist())
     classes = _classes(net)
-    if p.ndim == 1:  # a single sigmoid output: P(class 1)
+    if p.ndim == 1:  # a single sigmoid output: P(class 1), whose argmax below is p > 0.5 (1 - p is exact from 0.5 up)
         p = np.column_stack([1.0 - p, p])
-        decided = (p[:, 1] > 0.5).astype(np.int64)
-    else:
-        decided = p.argmax(axis=1)
+    decided = p.argmax(axis=1)
     return ([str(classes[k])] + [f"{v:.6g}" for v in row] for k, row in zip(decided.tolist(), p.tolist(), strict=True))
 
 
 def _classes(net):
     k = 2 if net.target == "binary" else net.output_dim
-    classes = list(net.classes) if net.classes is not None else list(range(k))
-    return classes
+    return list(net.classes) if net.classes is not None else list(range(k))

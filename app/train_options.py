@@ -49,12 +49,9 @@ class Option:
 
 def epochs_or_off(text):
     """``--patience``'s value: a number of epochs, or ``off`` (None: no early stopping)."""
-    if text == "off":
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"wants a number of epochs or off, got {text!r}") from None
+    if text != "off" and not text.lstrip("-").isdigit():
+        raise argparse.ArgumentTypeError(f"wants a number of epochs or off, got {text!r}")
+    return None if text == "off" else int(text)
 
 
 OPTIONS = {
@@ -196,7 +193,10 @@ def check_command_line(s):
         raise UsageError(f"--n-samples must be at most {MAX_SAMPLES:,}, got {s.n_samples}")
     check_modes(s)
     check_data_options(s)
-    check_weight_decay(s)
+    limit = math.sqrt(np.finfo(s.dtype).max) / 1e4  # beyond it λ·W, the penalty's gradient, overflows at a first step
+    if s.weight_decay > limit:
+        raise UsageError(f"--weight-decay must be at most {limit:.3g} in {s.dtype} (beyond it the penalty's gradient "
+                         f"λ·W overflows), got {s.weight_decay:g}")
     if s.plot:
         try:
             import matplotlib  # noqa: F401 -- imported only to learn whether the plot extra is installed
@@ -237,15 +237,6 @@ def check_data_options(s):
         raise UsageError("--plot draws a classifier's regions and accuracy; a regression has neither")
     if s.val_data and "--val-fraction" in s.given:
         raise UsageError("--val-data and --val-fraction are two ways to validate; give one")
-
-
-def check_weight_decay(s):
-    """A λ beyond 10⁻⁴·√(the dtype's largest number) makes the penalty's gradient λ·W overflow on weights a first step
-    (or L-BFGS's first line search) reaches: refused before any work, not left to end the run in NaN."""
-    limit = math.sqrt(np.finfo(s.dtype).max) / 1e4
-    if s.weight_decay > limit:
-        raise UsageError(f"--weight-decay must be at most {limit:.3g} in {s.dtype} (beyond it the penalty's gradient "
-                         f"λ·W overflows), got {s.weight_decay:g}")
 
 
 def check_outputs_of(s):
