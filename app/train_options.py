@@ -118,7 +118,7 @@ OPTIONS = {
         Option("--out", "where --predict writes its predictions", metavar="PRED.csv"),
         Option("--json", "stdout is one JSON object; logs go to stderr", False, action="store_true"),
         Option("--quiet", "only the result line: no settings, progress or picture", False, action="store_true"),
-        Option("--debug", "show tracebacks", False, action="store_true"),
+        Option("--debug", "a traceback before an error's line (the same exit status)", False, action="store_true"),
     ),
 }
 EVERY_OPTION = tuple(option for group in OPTIONS.values() for option in group)
