@@ -19,6 +19,7 @@ import json
 import math
 import os
 import sys
+import traceback
 
 from layers.validation import ParameterError
 
@@ -57,9 +58,9 @@ def run_main(prog, parser, command, argv, user_errors, error_status=1):
     The ``user_errors`` (exception types) are the user's to fix: said in one line, status ``error_status``
     (``UsageError`` always gets 2). A ``MemoryError`` is "not enough memory for this request" (2); a
     ``KeyboardInterrupt`` 130 (or its ``status``, e.g. 143 for SIGTERM); stdout closed early 141. With
-    ``--debug`` tracebacks are shown instead. stdout is flushed before returning, so a closed pipe is
-    noticed here and not by the interpreter at exit; following the Python documentation's recipe for
-    SIGPIPE, stdout's file descriptor is then pointed at ``os.devnull``.
+    ``--debug`` the line follows the traceback of what caused it; the status is the same. stdout is flushed
+    before returning, so a closed pipe is noticed here and not by the interpreter at exit; following the Python
+    documentation's recipe for SIGPIPE, stdout's file descriptor is then pointed at ``os.devnull``.
     """
     args = None
     try:
@@ -78,15 +79,13 @@ def run_main(prog, parser, command, argv, user_errors, error_status=1):
         _silence_stdout()
         return EXIT_BROKEN_PIPE
     except KeyboardInterrupt as exc:
-        if getattr(args, "debug", False):
-            raise
         status = getattr(exc, "status", EXIT_INTERRUPTED)
-        _say(prog, "interrupted" if status == EXIT_INTERRUPTED else f"stopped by {getattr(exc, 'name', status)}")
+        name = "interrupted" if status == EXIT_INTERRUPTED else f"stopped by {getattr(exc, 'name', status)}"
+        _fail(prog, args, exc, name)
         return status
 
 
 def _call(prog, command, args, user_errors, error_status):
-    debug = getattr(args, "debug", False)
     try:
         if not getattr(args, "json", False):
             return command(args)
@@ -96,21 +95,25 @@ def _call(prog, command, args, user_errors, error_status):
     except BrokenPipeError:  # before user_errors: an OSError, but not the user's to fix
         raise
     except MemoryError as exc:
-        if debug:
-            raise
         detail = _one_line(exc)
-        _say(prog, "not enough memory for this request" + (f" ({detail})" if detail != "MemoryError" else "")
-             + "; ask for smaller sizes")
+        _fail(prog, args, exc, "not enough memory for this request" + (f" ({detail})" if detail != "MemoryError"
+                                                                       else "") + "; ask for smaller sizes")
         return EXIT_USAGE
     except user_errors as exc:
-        if debug:
-            raise
         if isinstance(exc, OSError) and exc.filename and exc.strerror:
             message = f"{exc.filename}: {exc.strerror}"
         else:
             message = _one_line(exc)
-        _say(prog, message)
+        _fail(prog, args, exc, message)
         return EXIT_USAGE if isinstance(exc, UsageError) else error_status
+
+
+def _fail(prog, args, exc, message):
+    """``message`` in one line on stderr; with ``--debug``, after the traceback of ``exc``, which it says."""
+    if getattr(args, "debug", False):
+        with contextlib.suppress(BrokenPipeError, ValueError):
+            traceback.print_exception(exc)
+    _say(prog, message)
 
 
 def print_json(args, text):

@@ -114,10 +114,7 @@ def _binary_regions(ax, net, X, y, pred, names, colours):
     prob = (prob[:, 1] if prob.ndim == 2 else prob).reshape(gx.shape)
     ax.contourf(gx, gy, prob, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.55)
     ax.contour(gx, gy, prob, levels=[0.5], colors="k", linewidths=1.5)
-    for i, c in enumerate(("#2166ac", "#b2182b")):
-        sel = y == i
-        ax.scatter(X[sel, 0], X[sel, 1], color=c, edgecolors="k", s=14, linewidths=0.3, label=f"class {names[i]}",
-                   zorder=3)
+    _scatter_by(ax, X, y, names, ("#2166ac", "#b2182b"), "class")
     ax.set_title("decision boundary (p = 0.5), P(class 1) shaded")
 
 
@@ -129,22 +126,17 @@ def _kclass_regions(ax, net, X, y, pred, names, colours):
     grid = np.asarray(net.predict(points)).reshape(gx.shape)
     ax.contourf(gx, gy, grid, levels=np.arange(k + 1) - 0.5, cmap=ListedColormap(colours), alpha=0.35)
     ax.contour(gx, gy, grid, levels=np.arange(k - 1) + 0.5, colors="k", linewidths=0.8)
-    for i in range(k):
-        sel = y == i
-        if sel.any():
-            ax.scatter(X[sel, 0], X[sel, 1], color=colours[i], edgecolors="k", s=14, linewidths=0.3,
-                       label=f"class {names[i]}", zorder=3)
+    _scatter_by(ax, X, y, names, colours, "class")
     ax.set_title(f"predicted regions, {k} classes")
 
 
-def _scatter_by_prediction(ax, P, y, pred, names, colours):
-    """Points ``P`` (N, 2) coloured by predicted class, the misclassified ones ringed."""
-    for i in range(len(names)):
-        sel = pred == i
+def _scatter_by(ax, P, which, names, colours, word):
+    """Points ``P`` (N, 2) coloured by their class in ``which`` (true or predicted, said by ``word``)."""
+    for i, name in enumerate(names):
+        sel = which == i
         if sel.any():
             ax.scatter(P[sel, 0], P[sel, 1], color=colours[i], edgecolors="k", s=14, linewidths=0.3,
-                       label=f"predicted {names[i]}", zorder=3)
-    _mark_wrong(ax, P, pred != y)
+                       label=f"{word} {name}", zorder=3)
 
 
 def _projection(ax, X, y, pred, names, colours, feature_names):
@@ -153,7 +145,8 @@ def _projection(ax, X, y, pred, names, colours, feature_names):
     _, s, vt = np.linalg.svd(Xc, full_matrices=False)
     P = Xc @ vt[:2].T
     share = s[:2] ** 2 / max(float((s ** 2).sum()), 1e-300)
-    _scatter_by_prediction(ax, P, y, pred, names, colours)
+    _scatter_by(ax, P, pred, names, colours, "predicted")
+    _mark_wrong(ax, P, pred != y)
     ax.set(xlabel=f"PC1 ({share[0]:.0%} of the variance)", ylabel=f"PC2 ({share[1]:.0%} of the variance)",
            title=f"{X.shape[1]} features, on their first two principal components")
     top = np.argmax(np.abs(vt[:2]), axis=1)
@@ -166,7 +159,8 @@ def _strip(ax, X, y, pred, names, colours, feature_names):
     """One feature: its values along x, each point at the height of its true class, coloured by prediction."""
     jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(y))  # fixed seed: the same picture every time
     P = np.c_[X[:, 0], y + jitter]
-    _scatter_by_prediction(ax, P, y, pred, names, colours)
+    _scatter_by(ax, P, pred, names, colours, "predicted")
+    _mark_wrong(ax, P, pred != y)
     ax.set_yticks(range(len(names)), names)
     ax.set(xlabel=feature_names[0], ylabel="true class", title="1 feature: points by true class")
     ax.legend(fontsize=8, loc="best")
@@ -194,20 +188,12 @@ def _confusion(ax, y, pred, names):
 
 
 def _curves(ax_loss, ax_acc, history):
-    ax_loss.plot(history.epoch, history.train_loss, label="train")
-    ax_loss.plot(history.epoch, history.val_loss, label="validation")
-    ax_loss.set(xlabel="epoch", ylabel="loss", yscale="log", title="loss")
-    ax_acc.plot(history.epoch, history.train_acc, label="train")
-    ax_acc.plot(history.epoch, history.val_acc, label="validation")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
-    for ax in (ax_loss, ax_acc):
+    for ax, key, name, scale in ((ax_loss, "loss", "loss", "log"), (ax_acc, "acc", "accuracy", "linear")):
+        ax.plot(history.epoch, getattr(history, f"train_{key}"), label="train")
+        ax.plot(history.epoch, getattr(history, f"val_{key}"), label="validation")
+        ax.set(xlabel="epoch", ylabel=name, yscale=scale, title=name)
         ax.legend()
         ax.grid(alpha=0.3)
-
-
-def _default_title(net):
-    describe = getattr(net, "describe", None)
-    return describe() if callable(describe) else repr(net)
 
 
 def plot_run(net, X, y, history, path, feature_names=None, title=None, classes=None):
@@ -256,7 +242,7 @@ def run_figure(net, X, y, history=None, feature_names=None, title=None, classes=
         _confusion(axes.pop(0), y, pred, names)
     if curves:
         _curves(axes[0], axes[1], history)
-    fig.suptitle(title or _default_title(net), fontsize=12)
+    fig.suptitle(title or (net.describe() if callable(getattr(net, "describe", None)) else repr(net)), fontsize=12)
     fig.tight_layout()
     return fig
 

@@ -13,7 +13,6 @@ import numpy as np
 
 from data import iter_feature_blocks
 from model.atomic import atomic_write
-
 from model.table_columns import model_columns
 
 
@@ -28,7 +27,8 @@ def write_predictions(net, data_path, out_path, label=None):
     """Predict every row of ``data_path`` with ``net`` and write ``out_path`` atomically; returns the row count.
 
     Columns are chosen as ``model.table_columns.model_columns`` says (by name when it can; a label column, if any, is
-    read past). Raises ``ValueError`` for a file the model cannot read (a missing column, a bad cell).
+    read past). Raises ``ValueError`` for a file the model cannot read (a missing column, a bad cell) or outputs that
+    are not finite (weights or inputs too large): then nothing is written.
     """
     blocks = iter_feature_blocks(data_path, choose=model_columns(net, label, need_label=False))
     next(blocks)  # the layout: the file's columns are checked before the output is opened
@@ -41,7 +41,7 @@ def write_predictions(net, data_path, out_path, label=None):
             writer = csv.writer(text, lineterminator="\n")
             writer.writerow(prediction_columns(net))
             for X in blocks:
-                writer.writerows(_rows(net, X))
+                writer.writerows(_rows(net, X, data_path))
                 count += len(X)
             text.flush()
         finally:
@@ -51,21 +51,22 @@ def write_predictions(net, data_path, out_path, label=None):
     return count
 
 
-def _rows(net, X):
+def _rows(net, X, source):
     """One output row per row of ``X``: the prediction, then the probabilities."""
+    with np.errstate(all="ignore"):  # an overflow is refused below, in one line, not warned about
+        p = np.asarray(net.predict(X) if net.target == "values" else net.predict_proba(X), dtype=np.float64)
+    if not np.isfinite(p).all():
+        raise ValueError(f"{source}: the model's outputs are not finite (NaN or infinity): its weights or these "
+                         "inputs are too large for it")
     if net.target == "values":
-        return ([f"{v:.10g}"] for v in np.asarray(net.predict(X), dtype=np.float64).reshape(-1).tolist())
+        return ([f"{v:.10g}"] for v in p.reshape(-1).tolist())
     classes = _classes(net)
-    p = np.asarray(net.predict_proba(X), dtype=np.float64)
-    if p.ndim == 1:  # a single sigmoid output: P(class 1)
+    if p.ndim == 1:  # a single sigmoid output: P(class 1), whose argmax below is p > 0.5 (1 - p is exact from 0.5 up)
         p = np.column_stack([1.0 - p, p])
-        decided = (p[:, 1] > 0.5).astype(np.int64)
-    else:
-        decided = p.argmax(axis=1)
+    decided = p.argmax(axis=1)
     return ([str(classes[k])] + [f"{v:.6g}" for v in row] for k, row in zip(decided.tolist(), p.tolist(), strict=True))
 
 
 def _classes(net):
     k = 2 if net.target == "binary" else net.output_dim
-    classes = list(net.classes) if net.classes is not None else list(range(k))
-    return classes
+    return list(net.classes) if net.classes is not None else list(range(k))

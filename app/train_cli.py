@@ -9,6 +9,8 @@ import math
 import sys
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from app.cli import UsageError, dumps_strict, flag_errors, print_json
 from app.learner import load_learner_classes, unused, whose
 from app.outcome import divergence_advice, path_line, poor_fit_line, result_object, summary_line
@@ -33,11 +35,12 @@ VALUES_AT = 50
 
 
 def make_log(s):
-    """``log(message)``: progress lines on stdout (stderr with ``--json``), none with ``--quiet``."""
+    """``log(message)``: progress lines on stdout (stderr with ``--json``); with ``--quiet`` only the ``result`` line,
+    and not even that with ``--json``, whose object holds the result."""
     stream = sys.stderr if s.json else sys.stdout
 
-    def log(message=""):
-        if not s.quiet:
+    def log(message="", result=False):
+        if not s.quiet or (result and not s.json):
             print(message, file=stream, flush=True)
 
     log.stream = stream
@@ -82,7 +85,8 @@ def evaluate(s):
     else:
         data = generated_data(s)
         X, y, source = data.X, labels_in(net, data), data.source
-    metrics = regression_metrics(net, X, y) if net.target == "values" else net.evaluate(X, y)
+    with np.errstate(all="ignore"):  # an overflow is refused below, in one line, not warned about
+        metrics = regression_metrics(net, X, y) if net.target == "values" else net.evaluate(X, y)
     if not math.isfinite(metrics["loss"]):
         raise ValueError(f"{s.evaluate}: the loss on {source} is not finite (the data is far outside "
                          "what the model was trained on)")
@@ -195,7 +199,7 @@ class Training:
         except TrainingDiverged as exc:
             _close(progress)
             return self.save_diverged(exc.kept)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # a learner's sys.exit() too: their layer failed, not the run
             if not self.learner or isinstance(exc, UsageError):
                 raise
             raise ValueError(f"training with your {whose(self.learner)} failed: {type(exc).__name__}: {exc} (check "
@@ -203,7 +207,7 @@ class Training:
         _close(progress, experiment.history)
         experiment.finish()
         metrics = experiment.metrics()
-        log(summary_line(experiment, metrics))
+        log(summary_line(experiment, metrics), result=True)
         note = poor_fit_line(experiment, metrics)
         if note:
             print(f"{PROG}: {note}", file=sys.stderr)
@@ -261,7 +265,7 @@ class Training:
         metrics = experiment.metrics()
         self.save_model()
         kept = h.final.get("epoch", h.epoch[-1])
-        self.log(summary_line(experiment, metrics))
+        self.log(summary_line(experiment, metrics), result=True)
         if s.json:
             print_json(s, dumps_strict(result_object(experiment, metrics, s.save, self.label)))
         print(f"{PROG}: error: stopped by {stop.name} in epoch {h.epoch[-1] + 1}; saved the model of epoch {kept} "

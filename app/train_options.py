@@ -8,7 +8,10 @@ library's objects (``Architecture``, ``TrainingConfig``) that validate them.
 """
 
 import argparse
+import math
 from types import SimpleNamespace
+
+import numpy as np
 
 from data import DATASETS, check_val_fraction
 from data.split import DEFAULT_VAL_FRACTION
@@ -42,6 +45,13 @@ class Option:
         ``--no-hidden-bias`` shares one value: the one given is the one whose value it holds)."""
         const = {"store_true": True, "store_false": False}.get(self.keywords.get("action"))
         return hasattr(namespace, self.dest) and (const is None or getattr(namespace, self.dest) is const)
+
+
+def epochs_or_off(text):
+    """``--patience``'s value: a number of epochs, or ``off`` (None: no early stopping)."""
+    if text != "off" and not text.lstrip("-").isdigit():
+        raise argparse.ArgumentTypeError(f"wants a number of epochs or off, got {text!r}")
+    return None if text == "off" else int(text)
 
 
 OPTIONS = {
@@ -92,8 +102,9 @@ OPTIONS = {
                (TRAINING,), type=int),
         Option("--batch-size", "mini-batch size (default: 32, robust across seeds; 0 = full batch)",
                TrainingConfig.batch_size, (TRAINING,), type=int),
-        Option("--patience", "early stopping on validation loss, best weights restored (default: none; 10 for "
-               "--data)", None, (TRAINING,), type=int),
+        Option("--patience", "early stopping after N epochs without a lower validation loss, best weights restored "
+               "(default: none; 10 for --data; off: none, even for --data)", None, (TRAINING,), type=epochs_or_off,
+               metavar="N|off"),
         Option("--seed", "one seed for data, split, initialisation and shuffling", 0, type=int),
         Option("--engine", "auto: the fast training engine where it supports the network; layers: always the "
                "layer objects (default: auto)", TrainingConfig.engine, (TRAINING,), choices=["auto", "layers"]),
@@ -106,8 +117,8 @@ OPTIONS = {
         Option("--predict", "no training: predict the rows of --data into --out", metavar="MODEL.npz"),
         Option("--out", "where --predict writes its predictions", metavar="PRED.csv"),
         Option("--json", "stdout is one JSON object; logs go to stderr", False, action="store_true"),
-        Option("--quiet", "no progress or picture", False, action="store_true"),
-        Option("--debug", "show tracebacks", False, action="store_true"),
+        Option("--quiet", "only the result line: no settings, progress or picture", False, action="store_true"),
+        Option("--debug", "a traceback before an error's line (the same exit status)", False, action="store_true"),
     ),
 }
 EVERY_OPTION = tuple(option for group in OPTIONS.values() for option in group)
@@ -182,6 +193,10 @@ def check_command_line(s):
         raise UsageError(f"--n-samples must be at most {MAX_SAMPLES:,}, got {s.n_samples}")
     check_modes(s)
     check_data_options(s)
+    limit = math.sqrt(np.finfo(s.dtype).max) / 1e4  # beyond it λ·W, the penalty's gradient, overflows at a first step
+    if s.weight_decay > limit:
+        raise UsageError(f"--weight-decay must be at most {limit:.3g} in {s.dtype} (beyond it the penalty's gradient "
+                         f"λ·W overflows), got {s.weight_decay:g}")
     if s.plot:
         try:
             import matplotlib  # noqa: F401 -- imported only to learn whether the plot extra is installed

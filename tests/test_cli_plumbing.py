@@ -13,12 +13,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import train
 from app.cli import (EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, OneLineParser, UsageError, dumps_strict, flag_error,
                      flag_errors, parse_widths, run_main, strict_json)
 from app.outputs import check_outputs
 from layers.validation import ParameterError
 
-from .conftest import ROOT, run_cli
+from .conftest import ROOT, call_main, run_cli
 
 # A tiny program on run_main, as train.py and gradcheck.py are: OSError is a user error there too,
 # which is how "[Errno 32] Broken pipe" used to reach the user.
@@ -116,9 +117,21 @@ def test_memory_error_from_numpy_is_caught(capsys):
     assert code == 2 and "not enough memory" in err and "Unable to allocate" in err and len(err.splitlines()) == 1
 
 
-def test_debug_shows_the_memory_error(capsys):
-    with pytest.raises(MemoryError):
-        _main(capsys, _raises(MemoryError()), "--debug")
+@pytest.mark.parametrize(("exc", "status"), [(MemoryError(), 2), (ValueError("bad cell"), 1),
+                                             (UsageError("--n must be >= 1"), 2), (KeyboardInterrupt(), 130)])
+def test_debug_adds_the_traceback_and_keeps_the_status(capsys, exc, status):
+    """``--debug`` shows where the error came from, before the same one line, and never changes the status."""
+    quiet, _, line = _main(capsys, _raises(exc))
+    code, _, err = _main(capsys, _raises(exc), "--debug")
+    assert code == quiet == status and len(line.splitlines()) == 1
+    assert err.startswith("Traceback") and err.endswith(line)
+
+
+def test_debug_keeps_the_status_of_a_value_out_of_range(capsys):
+    """``--lr -1`` is a bad command line (2), with or without ``--debug``."""
+    assert call_main(train.main, capsys, "--lr", "-1").code == 2
+    code, _, err = call_main(train.main, capsys, "--lr", "-1", "--debug")
+    assert code == 2 and "Traceback" in err and err.splitlines()[-1].startswith("train.py: error: --lr ")
 
 
 def test_ctrl_c_is_one_line_and_status_130(capsys):
