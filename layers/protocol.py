@@ -92,7 +92,10 @@ def must_be_finite(who, given, returned):
 
 def _all_finite(a):
     a = np.asarray(a)
-    return a.dtype.kind not in "fc" or math.isfinite(a.sum()) or bool(np.isfinite(a).all())  # a sum may overflow
+    if a.dtype.kind not in "fc":
+        return True
+    with np.errstate(over="ignore", invalid="ignore"):  # a sum of finite values may overflow: then look at each
+        return math.isfinite(a.sum()) or bool(np.isfinite(a).all())
 
 
 def backward_layers(layers, upstream):
