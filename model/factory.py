@@ -113,6 +113,11 @@ def _keywords(cls):
     return {"**" if p.kind is p.VAR_KEYWORD else p.name for p in params}
 
 
+def learners(net):
+    """The layers and the loss of ``net`` whose class is not the library's of that name: a learner's."""
+    return [obj for obj in [*net.layers, net.criterion] if LIBRARY.get(type(obj).__name__) is not type(obj)]
+
+
 def check_types(types):
     """Refuse a replacement for a name the library has no class of."""
     unknown = sorted(set(types or {}) - set(LIBRARY))

@@ -17,10 +17,12 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from checking.before_training import ROWS as VERIFIED_ROWS, verify
 from layers.validation import ParameterError, check_count, check_real
 
 from .batches import Shuffler
 from .engine import Engine, unsupported_reason
+from .factory import learners
 from .history import History, TrainingDiverged, TrainingInterrupted
 from .inputs import check_Xy
 from .keeper import Keeper
@@ -69,6 +71,9 @@ class TrainingConfig:
     refit_preprocessing : False: leading preprocessing layers (``Standardize``) are fitted on the first
         ``train`` call only and kept on later ones (a second call continues the same model); True: fit
         them again on this call's data
+    check_layers : True: a network holding a learner's layers (classes not the library's) is verified on one
+        batch before training (``checking.before_training``), a failure a ``LayerError`` naming the layer;
+        False: trained unverified, and ``History.layer_check`` says so
     """
 
     optimizer: str = "sgd"
@@ -85,6 +90,7 @@ class TrainingConfig:
     n_iter_no_change: int = 10
     refit_preprocessing: bool = False
     shuffle: bool = True
+    check_layers: bool = True
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
@@ -209,6 +215,7 @@ class Trainer:
         self.body, X, X_val = _preprocess(net, X, X_val, config.refit_preprocessing)
         batch = len(y) if config.batch_size is None else min(config.batch_size, len(y))
         _check_layers_can_train(self.body, len(y), batch, config.optimizer)
+        self.history.layer_check = _verify_learners(self.body, X, self.labels, y, config.check_layers)
         self.data, self.val = (X, y), ((X_val, y_val) if has_val else None)
         self.batch_size, self.on_epoch = batch, on_epoch
         net.train()
@@ -412,6 +419,18 @@ def _check_layers_can_train(body, n, batch_size, optimizer):
         if optimizer == "lbfgs" and getattr(layer, "stochastic", False):
             _refuse("optimizer", f"lbfgs cannot train through {type(layer).__name__}, which draws new randomness at "
                                  "every evaluation (L-BFGS's line search cannot follow it); use a first-order one")
+
+
+def _verify_learners(net, X, given, y, check):
+    """What ``History.layer_check`` says: ``net``'s layers of a learner's classes verified on one batch (a failure
+    raises the checker's ``LayerError``), or not, as ``check`` (``TrainingConfig.check_layers``) asks."""
+    mine = learners(net)
+    if not mine:
+        return ""
+    if not check:
+        return "not verified before training (check_layers=False)"
+    verify(net, X, given, y, mine)
+    return f"verified on one batch of {min(len(y), VERIFIED_ROWS)} rows before training"
 
 
 def _preprocess(net, X, X_val, refit=False):
