@@ -1,12 +1,10 @@
-"""The one verification of a learner's layers inside a network: what ``train()`` runs before it trains a network
-holding classes that are not the library's, and what ``gradcheck.py --use`` runs on each network it checks.
+"""The one verification of a learner's layers inside a network, on one batch: what ``train()`` runs before it
+trains a network holding classes that are not the library's, and what ``gradcheck.py --use`` runs on its networks.
 
-The network (a copy: the caller's is never touched) first takes one batch forward and backward as a training
-step would, so each layer is checked in the state training leaves it in (gradients from that batch already
-filled: a backward that adds into them with ``+=`` shows). Then each of the learner's layers is checked alone
-(``check_layer``) at the very input the network gives it on that batch, the loss with the batch's labels, and
-last the network whole (``check_model``). A failure names the layer: ``verify`` raises a ``LayerError`` with
-the checker's diagnosis, before any weight has moved.
+A copy of the network first takes the batch forward and backward as a training step would (so a backward that
+adds into last step's gradients with ``+=`` shows); then each of the learner's layers is checked alone
+(``check_layer``) at the very input the network gives it, the loss with the batch's labels, and last the network
+whole (``check_model``). ``verify`` raises the first failure as a ``LayerError`` naming the layer.
 """
 
 import copy
@@ -21,25 +19,17 @@ from .report import Report
 
 #: the rows of the batch the network is verified on (at least two: a BatchNorm needs them)
 ROWS = 8
-#: above this many numbers to perturb (the parameters, and the widest input), directions instead of elements
+#: above this many numbers to perturb (the parameters, and every layer's input), directions instead of elements
 ELEMENTWISE_AT_MOST = 20_000
 
 
-def learner_label(obj, index=None):
-    """``"your Sigmoid (exercises/sigmoid.py), layer 3"``: a learner's layer or loss, with its file and place."""
-    place = "the loss" if index is None else f"layer {index}"
-    return f"your {type(obj).__name__} ({source_of(type(obj))}), {place}"
-
-
-def check_learners(net, X, y, learners, labels=None, check=None, seed=0, **options):
-    """A ``Report``: each object of ``learners`` (layers or the loss of ``net``) checked alone at its input in
-    ``net`` on the batch ``(X, y)``, after one forward and backward pass of it; then ``net`` whole (``check``
-    names its rows). ``y`` are the labels as ``net.loss`` takes them, ``labels`` as its loss layer does (default
-    ``y``; a network reshapes (N,) binary labels to (N, 1)). ``options``: the checker's settings (``h``, ``tol``,
-    ...); without a ``mode``, element-wise for a small network and directional for a big one."""
-    objects = [*net.layers, net.criterion]
-    chosen = [i for i, obj in enumerate(objects) if any(obj is mine for mine in learners)]
-    net = copy.deepcopy(net).train()  # in training mode, as it trains; the network says what breaks its protocol
+def check_learners(net, X, y, places, labels=None, check=None, seed=0, **options):
+    """A ``Report``: the learner's layers at ``places`` (indices into ``net.layers``; ``len(net.layers)`` is the
+    loss) each checked alone at its input in ``net`` on the batch ``(X, y)``, after one training pass of it; then
+    ``net`` whole (``check`` names its rows). ``y`` are the labels as ``net.loss`` takes them, ``labels`` as its
+    loss layer does (default ``y``). ``options``: the checker's settings; without a ``mode``, element-wise for a
+    small network, directional for a big one."""
+    net = copy.deepcopy(net).train()  # the caller's is never touched; the network says what breaks its protocol
     X, y = np.asarray(X), np.asarray(y)
     inputs = [X]
     with np.errstate(all="ignore"):  # the learner's overflow shows as a failing row, not as NumPy's warnings
@@ -47,26 +37,25 @@ def check_learners(net, X, y, learners, labels=None, check=None, seed=0, **optio
         net.backward()
         for layer in net.layers:
             inputs.append(layer.forward(inputs[-1]))
-    sizes = [np.size(p) for p in net.params.values()] + [np.size(x) for x in inputs]
+    sizes = [np.size(a) for a in [*net.params.values(), *inputs]]
     options.setdefault("mode", "elementwise" if sum(sizes) <= ELEMENTWISE_AT_MOST else "directional")
-    report, last = Report(), len(net.layers)
-    for i in chosen:
-        obj, given = (net.criterion, y if labels is None else labels) if i == last else (net.layers[i], None)
-        label = learner_label(obj, None if i == last else i)
+    report, objects = Report(), [*net.layers, net.criterion]
+    for i in places:
+        obj, loss = objects[i], i == len(net.layers)
+        label = f"your {type(obj).__name__} ({source_of(type(obj))}), {'the loss' if loss else f'layer {i}'}"
+        given = (y if labels is None else labels) if loss else None
         report.extend(check_layer(obj, inputs[i], y=given, seed=seed, check=label, **options))
     return report.extend(check_model(net, X, y, check=check or type(net).__name__, seed=seed, **options))
 
 
-def verify(net, X, y, labels, learners):
+def verify(net, X, y, labels, places):
     """Nothing when ``check_learners`` passes on the first ``ROWS`` rows of ``(X, y)`` (``labels``: ``y`` as the
     loss layer takes them); else a ``LayerError`` with the first failing row's diagnosis, naming the layer."""
     X, y, labels = X[:ROWS], np.asarray(y)[:ROWS], labels[:ROWS]
-    report = check_learners(net, X, y, learners, labels, check="the network with your layers")
-    bad = next((row for row in report.rows if row.verdict in ("fail", "unchecked")), None)
-    if bad is not None:
-        said = (f"could not be verified ({bad.name}: {bad.hint or 'no element could be judged'})"
-                if bad.verdict == "unchecked" else
-                f"fails the gradient check, so it would train wrong: {bad.name} {bad.worst_text()} (relative error "
-                f"{bad.max_rel_error:.1e})" + (f": {bad.hint}" if bad.hint else ""))
-        raise LayerError(f"{bad.check} {said}; checked on one batch of {len(y)} rows before training, and nothing "
-                         "was trained")
+    report = check_learners(net, X, y, places, labels, check="the network with your layers")
+    if not report.passed:
+        bad = next(row for row in report.rows if row.verdict in ("fail", "unchecked"))
+        raise LayerError(f"{bad.check} fails the gradient check, so it would train wrong: {bad.name} "
+                         f"{bad.worst_text()} (relative error {bad.max_rel_error:.1e})"
+                         + (f": {bad.hint}" if bad.hint else "")
+                         + f"; checked on one batch of {len(y)} rows before training, and nothing was trained")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from checking.before_training import ROWS as VERIFIED_ROWS, verify
+from checking.before_training import verify
 from layers.validation import ParameterError, check_count, check_real
 
 from .batches import Shuffler
@@ -71,9 +71,8 @@ class TrainingConfig:
     refit_preprocessing : False: leading preprocessing layers (``Standardize``) are fitted on the first
         ``train`` call only and kept on later ones (a second call continues the same model); True: fit
         them again on this call's data
-    check_layers : True: a network holding a learner's layers (classes not the library's) is verified on one
-        batch before training (``checking.before_training``), a failure a ``LayerError`` naming the layer;
-        False: trained unverified, and ``History.layer_check`` says so
+    check_layers : True: a network holding a learner's classes is verified on one batch before training (a
+        ``LayerError`` naming the layer that fails, ``checking.before_training``); False: not, as the history says
     """
 
     optimizer: str = "sgd"
@@ -422,15 +421,12 @@ def _check_layers_can_train(body, n, batch_size, optimizer):
 
 
 def _verify_learners(net, X, given, y, check):
-    """What ``History.layer_check`` says: ``net``'s layers of a learner's classes verified on one batch (a failure
-    raises the checker's ``LayerError``), or not, as ``check`` (``TrainingConfig.check_layers``) asks."""
-    mine = learners(net)
-    if not mine:
-        return ""
-    if not check:
-        return "not verified before training (check_layers=False)"
-    verify(net, X, given, y, mine)
-    return f"verified on one batch of {min(len(y), VERIFIED_ROWS)} rows before training"
+    """``History.layer_check``: ``net``'s layers of a learner's classes verified on one batch (a failure raises the
+    checker's ``LayerError``), or not, as ``check`` (``TrainingConfig.check_layers``) asks; "" when it holds none."""
+    places = learners(net)
+    if places and check:
+        verify(net, X, given, y, places)
+    return "" if not places else "verified on one batch before training" if check else "unverified (check_layers=False)"
 
 
 def _preprocess(net, X, X_val, refit=False):

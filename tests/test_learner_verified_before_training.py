@@ -47,7 +47,7 @@ def test_skipping_the_check_trains_the_wrong_layer_and_says_so(tmp_path, capsys)
     assert code == 0, err
     X, y = make_circles(100, seed=0)
     net = TwoLayerNet(seed=0, layer_types={cls: load_class(f"{path}:{cls}")})
-    assert "not verified" in train(net, X, y, epochs=1, check_layers=False).layer_check
+    assert "unverified" in train(net, X, y, epochs=1, check_layers=False).layer_check
     with pytest.raises(LayerError, match=r"your Sigmoid .*layer 3"):
         train(net, X, y, epochs=1)
 
@@ -67,7 +67,7 @@ def test_train_checks_a_sequential_holding_a_learners_class_and_leaves_the_netwo
 def test_correct_layers_are_verified_and_the_librarys_alone_are_not_checked(tmp_path, capsys):
     X, y = make_circles(100, seed=0)
     right = TwoLayerNet(seed=0, layer_types={"Sigmoid": load_class(f"{filled(tmp_path, 'sigmoid.py')}:Sigmoid")})
-    assert "verified on one batch of 8 rows" in train(right, X, y, epochs=1).layer_check
+    assert "verified on one batch" in train(right, X, y, epochs=1).layer_check
     assert train(TwoLayerNet(seed=0), X, y, epochs=1).layer_check == ""
     code, _, err = run(capsys, *use(tmp_path), "--epochs", "2", "--quiet", "--save", tmp_path / "m.npz")
     assert code == 0, err
@@ -77,7 +77,7 @@ def test_the_report_has_a_row_per_learners_layer_at_its_input_then_the_network(t
     mine = load_class(f"{filled(tmp_path, 'sigmoid.py')}:Sigmoid")()
     net = Sequential([Linear(2, 1, rng=np.random.default_rng(0)), mine], BCELoss())
     X, y = make_circles(8, seed=0)
-    report = check_learners(net, X, y, [mine], y.reshape(-1, 1).astype(float), check="net")
+    report = check_learners(net, X, y, [1], y.reshape(-1, 1).astype(float), check="net")
     assert report.passed
     assert [r.check for r in report.rows][:1] == [f"your Sigmoid ({tmp_path / 'sigmoid.py'}), layer 1"]
     assert {r.check for r in report.rows[1:]} == {"net"}
