@@ -82,3 +82,13 @@ def test_the_report_has_a_row_per_learners_layer_at_its_input_then_the_network(t
     assert [r.check for r in report.rows][:1] == [f"your Sigmoid ({tmp_path / 'sigmoid.py'}), layer 1"]
     assert {r.check for r in report.rows[1:]} == {"net"}
     assert isinstance(net.layers[1], Sigmoid) is False and net.layers[1] is mine
+
+
+def test_a_batchnorm_that_treats_the_batch_statistics_as_constants_stops_before_training(tmp_path, capsys):
+    path = filled(tmp_path, "batchnorm.py", ["x_hat, inv_std = self.cache",
+                                             'self.grads["gamma"][...] = (upstream * x_hat).sum(axis=0)',
+                                             'self.grads["beta"][...] = upstream.sum(axis=0)',
+                                             'return upstream * self.params["gamma"] * inv_std'])
+    code, out, err = run(capsys, "--use", f"{path}:BatchNorm", "--batchnorm", "--hidden", "8", "--save",
+                         tmp_path / "m.npz")
+    assert code == 1 and f"your BatchNorm ({path})" in err and "epoch" not in out
