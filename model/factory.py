@@ -1,10 +1,5 @@
-"""Making a layer by its class name, so a learner's class can stand where the library's does.
-
-``make(types, "Linear", 2, 3, bias=False, rng=rng, dtype=dtype)`` builds ``types["Linear"]`` if the caller
-gave one (a learner's ``Linear`` from an exercise file), else the library's (``model.registry.LIBRARY``). A
-learner's layer starts where the library's would, so one seed trains one network: the library's layer is built
-from the same arguments and stream, its initial values are copied into the learner's arrays (in place) and its
-widths (``in_features``, …) declared on the learner's where it declares none. Other parameters are refused.
+"""Making a layer by its class name, so a learner's class can stand where the library's does (``make``), and
+start where the library's would: one seed trains one network, whoever wrote its layers.
 """
 
 import copy
@@ -19,13 +14,13 @@ from .registry import LIBRARY, WIDTH, config_kinds
 
 
 def make(types, name, *args, rng=None, dtype=None, **kwargs):
-    """An instance of ``types.get(name)`` or of the library's class ``name``, built with what it accepts.
+    """An instance of ``types.get(name)`` (a learner's class) or of the library's class ``name``.
 
     ``make(types, "Linear", 2, 3, bias=False, rng=rng, dtype=dtype)``: a class gets only the keyword arguments
-    its constructor takes. The library's layers draw their weights from ``rng``; an exercise skeleton's take
-    ``seed=`` (drawn from a copy of ``rng``: the library's stream moves as without it) and no ``dtype``.
-    A ``ParameterError`` says when a learner's ``params`` cannot be those of the library's ``name(*args, …)``
-    (other names or shapes: e.g. a constructor without ``bias`` given ``bias=False``).
+    its constructor takes. A learner's layer is built beside the library's (which draws from ``rng`` as without
+    it; an exercise skeleton gets ``seed=`` from a copy), and the library's initial values are copied into its
+    arrays (in place) and its widths (``in_features``, …) declared on it where it declares none. A
+    ``ParameterError`` says when its ``params`` cannot be the library's (e.g. no ``bias`` switch for bias=False).
     """
     reference = _build(LIBRARY[name], args, kwargs, rng, dtype)
     cls = (types or {}).get(name)
