@@ -1,5 +1,6 @@
 """``--use PATH.py:Class``: a learner's class, loaded from its file, to stand where the library's class of that
-name stands in the network ``train.py`` builds (``model.factory``).
+name stands in the network ``train.py`` builds (``model.factory``); ``PATH.py:MyClass=Class``, a class of any
+name in the place of the library's ``Class``.
 
 Only the class is loaded here, never instantiated: the network's builder makes each layer with the
 arguments the exercise skeleton takes (``Linear(in_features, out_features, bias=…, seed=…)``).
@@ -16,15 +17,12 @@ from .cli import UsageError
 
 @dataclass(frozen=True)
 class LearnerClass:
-    """One ``--use``: the spec as given, the file, and the class it names."""
+    """One ``--use``: the spec as given, the file, the class it names, and the library's class it replaces."""
 
     spec: str
     path: Path
     cls: type
-
-    @property
-    def name(self):
-        return self.cls.__name__
+    name: str
 
 
 def load_learner_classes(specs):
@@ -42,13 +40,13 @@ def load_learner_classes(specs):
 def _load(specs):
     chosen, modules = {}, {}
     for spec in specs:
-        path, cls_name = split_spec(spec)
-        if cls_name not in LIBRARY:
-            raise ValueError(f"{spec}: the library has no class named {cls_name!r} for it to replace; one of "
-                             f"{', '.join(sorted(LIBRARY))}")
-        if cls_name in chosen:
-            raise ValueError(f"{spec}: {cls_name} is already replaced by {chosen[cls_name].spec}")
-        chosen[cls_name] = LearnerClass(str(spec), path, load_class(spec, modules))
+        path, _, name = split_spec(spec)
+        if name not in LIBRARY:
+            raise ValueError(f"{spec}: the library has no class named {name!r} for it to replace; one of "
+                             f"{', '.join(sorted(LIBRARY))} (PATH.py:MyClass=Sigmoid puts MyClass in Sigmoid's place)")
+        if name in chosen:
+            raise ValueError(f"{spec}: {name} is already replaced by {chosen[name].spec}")
+        chosen[name] = LearnerClass(str(spec), path, load_class(spec, modules), name)
     return chosen
 
 
@@ -59,5 +57,6 @@ def unused(chosen, net):
 
 
 def whose(chosen):
-    """``"Linear (exercises/linear.py), ReLU (exercises/relu.py)"``: the learner's classes and their files."""
-    return ", ".join(f"{c.name} ({c.path})" for c in chosen.values())
+    """``"Linear (exercises/linear.py), MySigmoid as Sigmoid (mine.py)"``: the learner's classes and their files."""
+    return ", ".join(f"{c.cls.__name__}{'' if c.cls.__name__ == c.name else f' as {c.name}'} ({c.path})"
+                     for c in chosen.values())

@@ -92,6 +92,8 @@ OPTIONS = {
         Option("--dtype", "training precision", "float64", (TRAINING,), choices=["float64", "float32"]),
         Option("--use", "your class in place of the library's of that name (repeatable), e.g. "
                "exercises/sigmoid.py:Sigmoid", (), (TRAINING,), action="append", metavar="PATH.py:Class"),
+        Option("--no-layer-check", "train your --use classes without first checking their gradients on one batch",
+               False, (TRAINING,), action="store_true"),
     ),
     "optimisation": (
         Option("--optimizer", "default: sgd, the handout's update (adam for --data)", "sgd", (TRAINING,),
@@ -168,7 +170,8 @@ def read_settings(namespace):
                                       standardize=not s.no_standardize, dropout=s.dropout, batchnorm=s.batchnorm,
                                       dtype=s.dtype)
         s.config = TrainingConfig(optimizer=s.optimizer, lr=s.lr, epochs=s.epochs, batch_size=s.batch_size or None,
-                                  patience=s.patience, engine=s.engine)  # shuffled by the experiment's seed stream
+                                  patience=s.patience, engine=s.engine,  # shuffled by the experiment's seed stream
+                                  check_layers=not s.no_layer_check)
         check_val_fraction(s.val_fraction)
     return s
 

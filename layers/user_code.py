@@ -1,6 +1,7 @@
 """A learner's own class, loaded from its file: the one loader behind ``gradcheck.py --layer``/``--use`` and
-``train.py --use``. Every way it can fail is a ``ValueError`` of one line: a spec that is not
-``PATH.py:ClassName``, a missing file, a module that fails to import (whatever it raises, ``SystemExit``
+``train.py --use``, and the one reading of a spec, ``PATH.py:Class`` or ``PATH.py:Class=LibraryClass`` (a class
+of any name standing where the library's ``LibraryClass`` stands). Every way it can fail is a ``ValueError`` of
+one line: a malformed spec, a missing file, a module that fails to import (whatever it raises, ``SystemExit``
 included; only ``MemoryError`` passes through), a missing class, a class without ``forward`` or ``backward``.
 """
 
@@ -14,20 +15,25 @@ from .shape_errors import relative_path
 
 
 def split_spec(spec):
-    """``"path/to/file.py:ClassName"`` -> ``(Path("path/to/file.py"), "ClassName")``."""
-    path, sep, cls_name = str(spec).rpartition(":")
-    if not (sep and path.endswith(".py") and cls_name):
-        raise ValueError(f"{str(spec)!r}: want PATH.py:ClassName, e.g. exercises/sigmoid.py:Sigmoid")
-    return Path(path), cls_name
+    """``"path/to/file.py:MySigmoid=Sigmoid"`` -> ``(Path("path/to/file.py"), "MySigmoid", "Sigmoid")``; without
+    ``=Name`` a class stands for the library's of its own name: ``"f.py:Sigmoid"`` -> (…, "Sigmoid", "Sigmoid")."""
+    path, sep, names = str(spec).rpartition(":")
+    cls_name, equals, stands_for = names.partition("=")
+    stands_for = stands_for if equals else cls_name
+    if not (sep and path.endswith(".py") and cls_name.isidentifier() and stands_for.isidentifier()):
+        raise ValueError(f"{str(spec)!r}: want PATH.py:ClassName or PATH.py:ClassName=LibraryClass, e.g. "
+                         "exercises/sigmoid.py:Sigmoid or my_layers.py:MySigmoid=Sigmoid")
+    return Path(path), cls_name, stands_for
 
 
 def load_class(spec, modules=None):
-    """The class ``ClassName`` of the file in ``"path/to/file.py:ClassName"``, imported (never instantiated).
+    """The class ``ClassName`` of the file in ``"path/to/file.py:ClassName"`` (or ``…:ClassName=LibraryClass``),
+    imported (never instantiated).
 
     ``modules`` (resolved path -> module), when given, is where a file already imported by this caller is found
     and where a new one is kept: several classes of one file come from one import of it.
     """
-    file, cls_name = split_spec(spec)
+    file, cls_name, _ = split_spec(spec)
     modules = {} if modules is None else modules
     key = file.resolve()
     if key not in modules:

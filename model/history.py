@@ -39,7 +39,8 @@ class History:
     """Per-epoch metrics (validation entries are NaN when there is no validation set).
 
     ``engine`` says which path ran ("engine" or "layers") and ``engine_note`` why the layers ran when
-    the engine was asked for; ``final`` holds the metrics of the model as returned (full passes).
+    the engine was asked for; ``layer_check`` whether a learner's layers were verified before training ("" when
+    the network holds none); ``final`` holds the metrics of the model as returned (full passes).
     """
 
     epoch: list = field(default_factory=list)
@@ -56,6 +57,7 @@ class History:
     steps: int = 0
     engine: str = "layers"
     engine_note: str = ""
+    layer_check: str = ""
     train_metrics: str = "running"
     final: dict = field(default_factory=dict)
 

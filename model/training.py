@@ -17,10 +17,12 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from checking.before_training import verify
 from layers.validation import ParameterError, check_count, check_real
 
 from .batches import Shuffler
 from .engine import Engine, unsupported_reason
+from .factory import learners
 from .history import History, TrainingDiverged, TrainingInterrupted
 from .inputs import check_Xy
 from .keeper import Keeper
@@ -69,6 +71,8 @@ class TrainingConfig:
     refit_preprocessing : False: leading preprocessing layers (``Standardize``) are fitted on the first
         ``train`` call only and kept on later ones (a second call continues the same model); True: fit
         them again on this call's data
+    check_layers : True: a network holding a learner's classes is verified on one batch before training (a
+        ``LayerError`` naming the layer that fails, ``checking.before_training``); False: not, as the history says
     """
 
     optimizer: str = "sgd"
@@ -85,6 +89,7 @@ class TrainingConfig:
     n_iter_no_change: int = 10
     refit_preprocessing: bool = False
     shuffle: bool = True
+    check_layers: bool = True
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
@@ -209,6 +214,7 @@ class Trainer:
         self.body, X, X_val = _preprocess(net, X, X_val, config.refit_preprocessing)
         batch = len(y) if config.batch_size is None else min(config.batch_size, len(y))
         _check_layers_can_train(self.body, len(y), batch, config.optimizer)
+        self.history.layer_check = _verify_learners(self.body, X, self.labels, y, config.check_layers)
         self.data, self.val = (X, y), ((X_val, y_val) if has_val else None)
         self.batch_size, self.on_epoch = batch, on_epoch
         net.train()
@@ -412,6 +418,15 @@ def _check_layers_can_train(body, n, batch_size, optimizer):
         if optimizer == "lbfgs" and getattr(layer, "stochastic", False):
             _refuse("optimizer", f"lbfgs cannot train through {type(layer).__name__}, which draws new randomness at "
                                  "every evaluation (L-BFGS's line search cannot follow it); use a first-order one")
+
+
+def _verify_learners(net, X, given, y, check):
+    """``History.layer_check``: ``net``'s layers of a learner's classes verified on one batch (a failure raises the
+    checker's ``LayerError``), or not, as ``check`` (``TrainingConfig.check_layers``) asks; "" when it holds none."""
+    places = learners(net)
+    if places and check:
+        verify(net, X, given, y, places)
+    return "" if not places else "verified on one batch before training" if check else "unverified (check_layers=False)"
 
 
 def _preprocess(net, X, X_val, refit=False):

@@ -207,3 +207,26 @@ def test_two_classes_of_one_file_come_from_one_import_of_it(tmp_path, capsys):
     chosen = load_learner_classes([f"{mine}:Linear", f"{mine}:ReLU"])
     assert capsys.readouterr().out.count("importing mine.py") == 1
     assert chosen["Linear"].cls.__module__ == chosen["ReLU"].cls.__module__
+
+
+# ---------------------------------------------------------------- your class under your name
+
+
+def test_a_class_of_any_name_stands_where_the_library_class_after_the_equals_sign_stands(capsys, filled, tmp_path):
+    mine = tmp_path / "mine.py"
+    mine.write_text((filled / "sigmoid.py").read_text().replace("class Sigmoid", "class MySigmoid"))
+    spec = f"{mine}:MySigmoid=Sigmoid"
+    code, out, err = call_main(gradcheck.main, capsys, "--use", spec)
+    assert code == 0 and "PASSED" in out and "TwoLayerNet 2-3-1" in out, err
+    code, out, err = call_main(train.main, capsys, "--use", spec, "--epochs", "2", "--save", tmp_path / "m.npz")
+    assert code == 0 and "MySigmoid as Sigmoid" in out and "2-3-1" in out, err
+    code, out, err = call_main(gradcheck.main, capsys, "--layer", spec)
+    assert code == 0 and "PASSED" in out, err
+    code, _, err = call_main(gradcheck.main, capsys, "--use", f"{mine}:MySigmoid=Sigmod")
+    assert code == 2 and "no class named 'Sigmod'" in err and "MyClass=Sigmoid" in err
+
+
+@pytest.mark.parametrize("spec", ["mine.py:My Sigmoid", "mine.py:MySigmoid=", "mine.py:=Sigmoid", "mine.py:A=B=C"])
+def test_a_malformed_name_pair_is_refused_by_the_one_parser(tmp_path, spec):
+    with pytest.raises(ValueError, match="PATH.py:ClassName=LibraryClass"):
+        load_class(f"{tmp_path}/{spec}")
