@@ -10,8 +10,8 @@ def path_line(history, learner=None):
     ``learner``: the ``--use`` classes (``app.learner.load_learner_classes``), named with their files.
     """
     if learner:
-        return (f"path: the layer objects, with your {whose(learner)}; the fast engine never runs a learner's "
-                f"code")
+        return (f"path: the layer objects, with your {whose(learner)}, {history.layer_check}; the fast engine never "
+                "runs a learner's code")
     if history.engine == "engine":
         return ("path: the training engine (model/engine/), its gradient checked against the layer objects' "
                 "on one batch first")

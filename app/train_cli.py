@@ -149,6 +149,8 @@ def train_command(s, stop):
     """Build, train, save and report; an interruption or a divergence still saves what can be kept."""
     log = make_log(s)
     learner = load_learner_classes(s.use)  # loaded (not built) before any data
+    if learner and not s.config.check_layers:
+        log(f"note: your {whose(learner)} train unchecked (--no-layer-check): a wrong backward trains wrong")
     with flag_errors(FLAGS):
         data, label_name = training_data(s)
         validation = read_validation(s.val_data, data, label_name, s.label) if s.val_data else None

@@ -212,6 +212,8 @@ def check_modes(s):
     """``--evaluate`` and ``--predict`` take a model file, train nothing and take no training option."""
     if s.evaluate and s.predict:
         raise UsageError("--evaluate and --predict are two different runs; give one")
+    if s.no_layer_check and not s.use:
+        raise UsageError("--no-layer-check skips the check of your --use classes; without --use it would be ignored")
     if s.out and not s.predict:
         raise UsageError("--out is where --predict writes; without --predict it would be ignored")
     flag, model = ("--evaluate", s.evaluate) if s.evaluate else ("--predict", s.predict)
