@@ -53,6 +53,7 @@ class Table:
     non_integral : (line, text) or None, the first numeric label that is not an integer
     source : str, the file, for messages
     label_column : int or None, the label's column (1-based), for messages
+    named : bool, the file had a header (else ``feature_names`` are ``x0, x1, …``, which no model saves)
     """
 
     X: np.ndarray
@@ -65,6 +66,7 @@ class Table:
     non_integral: object
     source: str
     label_column: object = None
+    named: bool = True
 
     def __repr__(self):
         n, d = self.X.shape
@@ -110,7 +112,7 @@ class Table:
             only = classes[0] if isinstance(classes[0], str) else canonical_text(classes[0])
             raise ValueError(f"{self.source}: every row has the label {only!r}; a classifier needs at "
                              f"least two classes")
-        return Dataset(self.X, y.reshape(-1), classes, self.feature_names, self.source)
+        return Dataset(self.X, y.reshape(-1), classes, self.feature_names if self.named else None, self.source)
 
     def regression(self):
         """A ``Dataset`` of real targets (``classes`` None); ``ValueError`` naming the first label that is not
@@ -121,7 +123,7 @@ class Table:
             line, text = min(named)
             raise ValueError(f"{self.source}: line {line}, {self._column()}: label {text!r} is not a number; a "
                              f"regression predicts numbers")
-        return Dataset(self.X, self.values, None, self.feature_names, self.source)
+        return Dataset(self.X, self.values, None, self.feature_names if self.named else None, self.source)
 
     def label_indices(self, classes):
         """Each row's label as an index into ``classes`` (a model's), matched by ``label_key``.

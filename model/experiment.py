@@ -154,7 +154,7 @@ def prepare(data, architecture=None, val_fraction=DEFAULT_VAL_FRACTION, seed=0, 
         scaling = None
     net = build(layer_types, rngs["init"])
     net.classes = None if data.classes is None else list(data.classes)
-    net.feature_names = list(data.feature_names)
+    net.feature_names = list(data.feature_names) if data.named else None  # saved names are always names
     return Experiment(net, data, X_train, y_train, X_val, y_val, rngs["shuffle"], scaling=scaling,
                library_build=build if layer_types else None)
 
