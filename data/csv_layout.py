@@ -22,6 +22,8 @@ LAST = -1
 #: Features of this magnitude or more are refused: standardising squares them and sums the N
 #: squares, which overflows float64 (max ≈ 1.8e308) from magnitudes of about 1e154.
 MAX_MAGNITUDE = 1e150
+#: From this magnitude on float64 cannot tell every integer from the next: labels this large stay text.
+INEXACT = 2.0 ** 53
 DECIMAL_COMMA = re.compile(r"[+-]?[0-9]*,[0-9]+")
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
 
@@ -197,8 +199,8 @@ def looks_numeric(text):
 
 def plain_number(text):
     """The number a label field stands for, or None when it is a name (anything ``number_problem``
-    would refuse as a feature: not a number, not finite, not plain)."""
-    if number_problem(text, limit=math.inf):
+    would refuse as a feature: not a number, not finite, not plain) or too large to be exact (``INEXACT``)."""
+    if number_problem(text, limit=INEXACT):
         return None
     return float(text)
 

@@ -26,7 +26,8 @@ import stat
 
 import numpy as np
 
-from .csv_layout import LAST, MAX_MAGNITUDE, is_blank, make_layout, number_problem, plain_number, sniff_delimiter
+from .csv_layout import (INEXACT, LAST, MAX_MAGNITUDE, is_blank, make_layout, number_problem, plain_number,
+                         sniff_delimiter)
 from .table import Table, canonical_text
 from .text_lines import Lines, line_blocks
 
@@ -226,6 +227,8 @@ class _Reader:
             return None if values is None else (values, None)
         if numeric:
             labels = values[:, -1].copy()
+            if not np.abs(labels).max() < INEXACT:  # from here on, the labels are their text: the careful path
+                return None
             if self.non_integral is None:
                 self._note_non_integral(labels, lines, start)
             return values[:, :-1], labels
