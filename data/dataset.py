@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .csv_layout import MAX_MAGNITUDE, number_problem
+
 
 @dataclass(eq=False, repr=False)
 class Dataset:
@@ -67,6 +69,8 @@ class Dataset:
         y = y.astype(np.float64, copy=False)
         if not np.isfinite(y).all():
             raise ValueError(f"{self._where()}y holds NaN or infinity")
+        if y.size and np.abs(y).max() >= MAX_MAGNITUDE:  # the features' rule: standardising squares them
+            raise ValueError(f"{self._where()}target {number_problem(repr(float(np.abs(y).max())))}")
         return y
 
     @classmethod
