@@ -181,7 +181,9 @@ class _Reader:
 
     def _below(self):
         """The records on the next ``SAMPLE_LINES`` lines, read ahead without consuming them (for the header rule)."""
-        rows = csv.reader(self.lines.peek(SAMPLE_LINES), delimiter=self.csv.dialect.delimiter, skipinitialspace=True)
+        lines, _ = self.lines.batch(1 << 12)
+        self.lines.put_back(lines)
+        rows = csv.reader(lines[:SAMPLE_LINES], delimiter=self.csv.dialect.delimiter, skipinitialspace=True)
         below = []
         with contextlib.suppress(csv.Error):  # the records before a malformed one; the error comes in its turn
             below.extend(row for row in rows if not is_blank(row))

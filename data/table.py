@@ -24,9 +24,8 @@ def canonical_text(value):
 
 
 def label_key(label):
-    """What two labels must share to be the same class: ``("number", value)`` for a number (an int, a float
-    or a text that reads as a plain finite number; an integer exactly, however large), else ``("name",
-    stripped text)``."""
+    """What two labels must share to be the same class: ``("number", value)`` for a number (an int, a float or a
+    text that reads as a plain finite number; an integer exactly, however large), else ``("name", its text)``."""
     if isinstance(label, (int, np.integer)) and not isinstance(label, bool):
         return ("number", int(label))
     if isinstance(label, (float, np.floating)):
@@ -119,8 +118,7 @@ class Table:
             rank = {label: i for i, label in enumerate(classes)}
             y = np.array([rank[label] for label in labels], dtype=np.int64)[self.codes]
         if len(classes) < min_classes:
-            only = classes[0] if isinstance(classes[0], str) else canonical_text(classes[0])
-            raise ValueError(f"{self.source}: every row has the label {only!r}; a classifier needs at "
+            raise ValueError(f"{self.source}: every row has the label {str(classes[0])!r}; a classifier needs at "
                              f"least two classes")
         return Dataset(self.X, y.reshape(-1), classes, self.feature_names if self.named else None, self.source)
 
@@ -131,8 +129,7 @@ class Table:
         values = self.values
         if values is None:  # names, or numbers kept as text (beyond float64's exact integers)
             keys = [label_key(text) for text in self.texts]
-            named = [(self.text_lines[text], text) for text, (kind, _) in zip(self.texts, keys, strict=True)
-                     if kind == "name"]
+            named = [(self.text_lines[t], t) for t, (kind, _) in zip(self.texts, keys, strict=True) if kind == "name"]
             if named:
                 line, text = min(named)
                 raise ValueError(f"{self.source}: line {line}, {self._column()}: label {text!r} is not a number; a "

@@ -95,17 +95,6 @@ class Lines:
             except StopIteration:
                 return None
 
-    def peek(self, count):
-        """The next ``count`` lines (fewer at the end of the file), without consuming them."""
-        while len(self.buffer) - self.pos < count and self.error is None:
-            try:
-                self.buffer.extend(self._read())
-            except StopIteration:
-                break
-            except ValueError as exc:  # a NUL or an overlong line further on: after the lines before it
-                self.error = exc
-        return self.buffer[self.pos:self.pos + count]
-
     def mean_chars(self):
         return self.chars_seen / max(self.lines_seen, 1)
 
