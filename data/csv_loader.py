@@ -429,8 +429,6 @@ class _Store:
 
     def _values_to_codes(self, reader):
         """The numeric labels read so far as names: each value's text becomes a code (same buffer)."""
-        if self.labels is None or self.n == 0:
-            return
         values = self.labels[:self.n]
         distinct, inverse = np.unique(values, return_inverse=True)
         remap = np.array([reader._new_text(canonical_text(v), 0)[0] for v in distinct.tolist()], dtype=np.int64)
