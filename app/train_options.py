@@ -63,6 +63,9 @@ OPTIONS = {
                "column)", tags=(CSV,), metavar="COL"),
         Option("--features", "the feature columns of --data, names or 0-based indices (default: every column but "
                "the label)", tags=(TRAINING, CSV), metavar="A,B,..."),
+        Option("--header", "the first row of each CSV file is a header (default: recognised by the names --label and "
+               "--features ask for, or by its types against the rows below)", tags=(CSV,), action="store_true"),
+        Option("--no-header", "no CSV file has a header row", tags=(CSV,), dest="header", action="store_false"),
         Option("--task", "what the label is: classes (default) or values to predict (linear output, MSELoss)",
                tags=(TRAINING,), choices=["classification", "regression"]),
         Option("--val-data", "validate on this file instead of a split of --data", tags=(TRAINING, CSV),

@@ -1,8 +1,8 @@
 """The layout of a CSV file, from its first record: the delimiter, the header, the label and feature columns.
 
 A column is named by a header name or a 0-based index (negative from the end); the header is recognised
-because it holds a column named so, or because none of its fields but the label's is a number. What a
-number is, here and everywhere a field is read: ``number_problem`` (features) and ``plain_number`` (labels).
+as ``is_header`` says. What a number is, here and everywhere a field is read: ``number_problem`` (features)
+and ``plain_number`` (labels).
 """
 
 import csv
@@ -22,6 +22,8 @@ LAST = -1
 #: Features of this magnitude or more are refused: standardising squares them and sums the N
 #: squares, which overflows float64 (max ≈ 1.8e308) from magnitudes of about 1e154.
 MAX_MAGNITUDE = 1e150
+#: From this magnitude on float64 cannot tell every integer from the next: labels this large stay text.
+INEXACT = 2.0 ** 53
 DECIMAL_COMMA = re.compile(r"[+-]?[0-9]*,[0-9]+")
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
 
@@ -56,13 +58,16 @@ class Layout:
         return len(self.features)
 
 
-def make_layout(path, lineno, row, delimiter, label, features, choose):
-    """The ``Layout`` of a file whose first non-blank record ``row`` is on line ``lineno``."""
+def make_layout(path, first, below, delimiter, label, features, choose, header=None):
+    """The ``Layout`` of a file whose first non-blank record is ``first``, ``(line, row)``, and the records
+    ``below`` it (a sample, for recognising a header; ``header`` True or False says it outright)."""
+    lineno, row = first
     width = len(row)
     trailing = width > 1 and not row[-1].strip()
     used = width - trailing
     where = f"{path}: line {lineno}"
-    names, label, features = header_names(row[:used], label, features, choose, where)
+    below = [r[:used] for r in below if len(r) == width]
+    names, label, features = header_names(row[:used], below, (label, features, choose, header), where)
     label_col = None if label is None else column(label, names, used, where, "label")
     feature_cols = feature_columns(features, label_col, names, used, where)
     if names is None:
@@ -77,14 +82,28 @@ def make_layout(path, lineno, row, delimiter, label, features, choose):
                   "label" if label_col is None else names[label_col])
 
 
-def header_names(row, label, features, choose, where):
+def header_names(row, below, asked, where):
     """``(names or None, label, features)``: the header's names, one line each (a quoted name may span lines),
-    if the first record is a header; ``label`` and ``features`` as ``choose`` picks them, if given."""
+    if the first record is a header; ``asked`` is ``(label, features, choose, header)``, and ``label`` and
+    ``features`` come back as ``choose`` picks them, if given (its ``names`` attribute marks a header)."""
+    label, features, choose, header = asked
     cells = [" ".join(field.split()) for field in row]
-    names = cells if is_header(cells, *((LAST, None) if choose else (label, features))) else None
+    if header is None:
+        header = is_header(cells, below, *_hints(label, features, choose, len(cells)))
+    names = cells if header else None
     if names is not None and "" in names:
         raise ValueError(f"{where}, column {names.index('') + 1}: empty column name in the header")
     return (names, *choose(names, len(row))) if choose else (names, label, features)
+
+
+def _hints(label, features, choose, width):
+    """``(marks, label)``: the names asked for (a first row holding them all is a header) and the label's column
+    (0-based, or None) as far as the command says it before the header is known (``choose``: the last)."""
+    if choose:
+        return list(getattr(choose, "names", None) or []), width - 1
+    marks = [s for s in [label, *(features or [])] if isinstance(s, str) and not _INTEGER_TEXT.fullmatch(s.strip())]
+    index = label if is_integer(label) else int(label) if label not in marks and isinstance(label, str) else None
+    return marks, index % width if index is not None and -width <= index < width else None
 
 
 def feature_columns(features, label_col, names, used, where):
@@ -105,14 +124,22 @@ def feature_columns(features, label_col, names, used, where):
     return cols
 
 
-def is_header(cells, label, features):
-    """Whether the first record is a header: it holds a column named by ``label`` or ``features``, or none of
-    its fields but the label's is a number."""
-    named = [s for s in [label, *(features or [])] if isinstance(s, str) and not _INTEGER_TEXT.fullmatch(s.strip())]
-    if named and all(s in cells for s in named):
+def is_header(cells, below, marks, label):
+    """Whether the first record ``cells`` is a header: it holds every name in ``marks`` (the columns asked for by
+    name), or its types differ from those of the records ``below``: a field that is no number above a column of
+    numbers is a name, which decides in the ``label`` column (an index, or None); elsewhere such names must
+    outnumber the numbers above numbers (a tie is data: a bad first cell is refused rather than lost). With
+    nothing below: when none of its fields but the label's is a number."""
+    if marks and all(s in cells for s in marks):
         return True
-    skip = label % len(cells) if not named and isinstance(label, int) and -len(cells) <= label < len(cells) else None
-    return not any(looks_numeric(c) for i, c in enumerate(cells) if i != skip)
+    number = [looks_numeric(c) for c in cells]
+    if not below:
+        return not any(n for i, n in enumerate(number) if i != label)
+    under = [all(looks_numeric(r[i]) for r in below) for i in range(len(cells))]
+    if label is not None and under[label] and not number[label]:
+        return True
+    above = [n for n, u in zip(number, under, strict=True) if u]  # the first fields over columns of numbers
+    return above.count(False) > above.count(True)
 
 
 def column(spec, names, used, where, role):
@@ -145,9 +172,9 @@ def listing(names, most=12):
 
 
 def sniff_delimiter(line):
-    """The candidate that splits ``line`` into the most fields (ties: tab, then ';', then ',')."""
-    counts = [len(next(csv.reader([line], delimiter=d), [])) for d in DELIMITERS]
-    return DELIMITERS[counts.index(max(counts))]
+    """The candidate that splits ``line`` into the most fields (ties: tab, then ';', then ','), judged on its
+    first 100,000 characters (below the csv module's field limit: a wide line fits no field over it)."""
+    return max(DELIMITERS, key=lambda d: len(next(csv.reader([line[:100_000]], delimiter=d), [])))
 
 
 def is_blank(row):
@@ -165,8 +192,8 @@ def looks_numeric(text):
 
 def plain_number(text):
     """The number a label field stands for, or None when it is a name (anything ``number_problem``
-    would refuse as a feature: not a number, not finite, not plain)."""
-    if number_problem(text, limit=math.inf):
+    would refuse as a feature: not a number, not finite, not plain) or too large to be exact (``INEXACT``)."""
+    if number_problem(text, limit=INEXACT):
         return None
     return float(text)
 

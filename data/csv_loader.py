@@ -18,6 +18,7 @@ Labels are kept as the file writes them: while every label is a number, as float
 first label that is not a number on, every label is a name (its text, stripped), as ``Table`` explains.
 """
 
+import contextlib
 import csv
 import itertools
 import os
@@ -25,12 +26,15 @@ import stat
 
 import numpy as np
 
-from .csv_layout import LAST, MAX_MAGNITUDE, is_blank, make_layout, number_problem, plain_number, sniff_delimiter
+from .csv_layout import (INEXACT, LAST, MAX_MAGNITUDE, is_blank, make_layout, number_problem, plain_number,
+                         sniff_delimiter)
 from .table import Table, canonical_text
 from .text_lines import Lines, line_blocks
 
 #: Characters of lines parsed by one call of numpy's parser.
 BATCH_CHARS = 1 << 20
+#: Lines after the first record that the header rule compares it with.
+SAMPLE_LINES = 32
 #: Rows a streaming reader (``iter_feature_blocks``) hands out at a time, at most.
 STREAM_ROWS = 1 << 13
 
@@ -50,7 +54,7 @@ def load_csv(path):
     return read_table(path).classification()
 
 
-def read_table(path, label=LAST, features=None, choose=None):
+def read_table(path, label=LAST, features=None, choose=None, header=None):
     """Read a CSV file of numeric features and (optionally) a label column, refusing anything malformed
     with a message naming the line and the column.
 
@@ -60,10 +64,11 @@ def read_table(path, label=LAST, features=None, choose=None):
         UTF-8 text; a byte-order mark and CRLF line ends are fine. Fields are separated by commas,
         semicolons or tabs, whichever splits the first non-blank line into the most fields. Fields
         may be quoted (``"0.64"``; a quoted header name may span lines). Blank lines are skipped.
-        An optional first row is a header, recognised because none of its fields is a number (the
-        label's field aside), or because it holds a column named by ``label`` or ``features``; its
-        names become ``feature_names``. Every row has as many fields as the first row; an empty last
-        field on every line (a trailing delimiter) is dropped. Features: plain decimal numbers,
+        An optional first row is a header (its names become ``feature_names``): as ``header`` says,
+        else when it holds every column ``label`` or ``features`` names, else when its fields' types
+        differ from the rows below (``csv_layout.is_header``: ``0,1,2,label`` above numbers is one).
+        Every row has as many fields as the first row; an empty last field on every line (a trailing
+        delimiter) is dropped. Features: plain decimal numbers,
         finite, of magnitude below 1e150 (no ``1_000``, ``nan``, ``inf``). Labels: numbers or names
         (``setosa``, ``yes``); if any label is not a number, every label is a name.
     label : int, str or None
@@ -75,7 +80,10 @@ def read_table(path, label=LAST, features=None, choose=None):
     choose : callable or None
         ``choose(names, count) -> (label, features)``, called with the header's names (None without a
         header) and the number of columns once the first record is read: for a reader that picks its
-        columns by what the file holds (``label`` and ``features`` are then ignored).
+        columns by what the file holds (``label`` and ``features`` are then ignored; a first row that
+        holds every name in ``choose.names``, if it has that attribute, is a header).
+    header : bool or None
+        Whether the first row is a header; None (default): recognised as above.
 
     Returns
     -------
@@ -95,14 +103,14 @@ def read_table(path, label=LAST, features=None, choose=None):
     """
     path = str(path)
     with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
-        reader = _Reader(path, fh, label, features, choose)
+        reader = _Reader(path, fh, label, features, choose, header)
         store = _Store(reader.layout.d, lambda: _expected_rows(fh, reader))
         for X, labels in reader.batches():
             store.add(X, labels, reader)
         return store.table(reader)
 
 
-def iter_feature_blocks(path, features=None, choose=None, rows=None):
+def iter_feature_blocks(path, features=None, choose=None, rows=None, header=None):
     """The feature rows of a CSV file, a block of at most ``rows`` rows (default ``STREAM_ROWS``) at a time:
     ``X (n, D)`` float64.
 
@@ -112,7 +120,7 @@ def iter_feature_blocks(path, features=None, choose=None, rows=None):
     """
     path = str(path)
     with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
-        reader = _Reader(path, fh, None, features, choose)
+        reader = _Reader(path, fh, None, features, choose, header)
         yield reader.layout
         rows, pending = rows or STREAM_ROWS, np.empty((0, reader.layout.d))
         for X, _ in reader.batches():
@@ -145,7 +153,7 @@ class _Reader:
     (while every label is a number: ``numeric``) or an int64 array of codes into ``texts``.
     """
 
-    def __init__(self, path, fh, label, features, choose):
+    def __init__(self, path, fh, label, features, choose, header):
         self.path = path
         self.lines = Lines(line_blocks(fh, path))
         first = self.lines.first_nonblank()
@@ -153,7 +161,8 @@ class _Reader:
             raise ValueError(f"{path}: the file is empty")
         self.csv = csv.reader(self.lines, delimiter=sniff_delimiter(first), skipinitialspace=True, strict=True)
         lineno, row = self._first_record()
-        self.layout = make_layout(path, lineno, row, self.csv.dialect.delimiter, label, features, choose)
+        self.layout = make_layout(path, (lineno, row), self._below(), self.csv.dialect.delimiter, label, features,
+                                  choose, header)
         self.numeric = None  # decided by the first label
         self.texts, self.codes = [], {}  # label names, and text -> (code, first line)
         self.non_integral = None  # (line, text) of the first numeric label that is not an integer
@@ -169,6 +178,16 @@ class _Reader:
         except csv.Error as exc:
             raise ValueError(_malformed(self.path, self.csv.line_num, str(exc), done + 1)) from None
         raise ValueError(f"{self.path}: the file is empty (no non-blank rows)")
+
+    def _below(self):
+        """The records on the next ``SAMPLE_LINES`` lines, read ahead without consuming them (for the header rule)."""
+        lines, _ = self.lines.batch(1 << 12)
+        self.lines.put_back(lines)
+        rows = csv.reader(lines[:SAMPLE_LINES], delimiter=self.csv.dialect.delimiter, skipinitialspace=True)
+        below = []
+        with contextlib.suppress(csv.Error):  # the records before a malformed one; the error comes in its turn
+            below.extend(row for row in rows if not is_blank(row))
+        return below
 
     def batches(self):
         """Every batch of rows; a header with no rows after it is refused at the end."""
@@ -210,6 +229,8 @@ class _Reader:
             return None if values is None else (values, None)
         if numeric:
             labels = values[:, -1].copy()
+            if not np.abs(labels).max() < INEXACT:  # from here on, the labels are their text: the careful path
+                return None
             if self.non_integral is None:
                 self._note_non_integral(labels, lines, start)
             return values[:, :-1], labels
@@ -299,7 +320,9 @@ class _Reader:
             for c, field in zip(self.layout.features, feats, strict=True):
                 problem = number_problem(field)
                 if problem:
-                    raise ValueError(f"{self.path}: line {lineno}, column {c + 1} ({self._name(c)}): {problem}")
+                    first = self.first_data is not None and lineno == self.first_data[0]
+                    hint = " (read as a row, not a header: pass header=True, --header, if it is one)" if first else ""
+                    raise ValueError(f"{self.path}: line {lineno}, column {c + 1} ({self._name(c)}): {problem}{hint}")
         return values
 
     def _name(self, col):
@@ -406,8 +429,6 @@ class _Store:
 
     def _values_to_codes(self, reader):
         """The numeric labels read so far as names: each value's text becomes a code (same buffer)."""
-        if self.labels is None or self.n == 0:
-            return
         values = self.labels[:self.n]
         distinct, inverse = np.unique(values, return_inverse=True)
         remap = np.array([reader._new_text(canonical_text(v), 0)[0] for v in distinct.tolist()], dtype=np.int64)
@@ -424,4 +445,4 @@ class _Store:
         lines = {text: line for text, (_, line) in reader.codes.items()}
         return Table(self.X, layout.feature_names, layout.label_name if layout.label is not None else None,
                      values, codes, list(reader.texts), lines, reader.non_integral, reader.path,
-                     None if layout.label is None else layout.label + 1)
+                     None if layout.label is None else layout.label + 1, layout.header is not None)

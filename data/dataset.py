@@ -1,9 +1,11 @@
 """A labelled dataset: features and class indices with the original class labels (classification), or
 features and real targets (regression), with the feature names."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+
+from .csv_layout import MAX_MAGNITUDE, number_problem
 
 
 @dataclass(eq=False, repr=False)
@@ -20,9 +22,11 @@ class Dataset:
         regression (``classes`` None), float64 targets, finite
     classes : list of K distinct labels, sorted; ints when every label is an integer, else str; None for
         real targets
-    feature_names : list of D str
+    feature_names : list of D str (given None: ``x0, x1, …``, and ``named`` is False)
     source : str
         Where the data came from (a path, a generator name), for messages.
+    named : bool
+        Whether the columns have names of their own (a header's): a model trained on them saves them.
     """
 
     X: np.ndarray
@@ -30,6 +34,7 @@ class Dataset:
     classes: list
     feature_names: list
     source: str = ""
+    named: bool = field(init=False, default=True)
 
     def __post_init__(self):
         X = np.ascontiguousarray(self.X, dtype=np.float64)
@@ -38,7 +43,8 @@ class Dataset:
             raise ValueError(f"{self._where()}X must be 2-D (N, D), got shape {X.shape}")
         if y.shape != (X.shape[0],):
             raise ValueError(f"{self._where()}y must have shape ({X.shape[0]},) to match X {X.shape}, got {y.shape}")
-        self.feature_names = [str(n) for n in self.feature_names]
+        self.named = self.feature_names is not None
+        self.feature_names = [str(n) for n in (self.feature_names if self.named else default_feature_names(X.shape[1]))]
         if len(self.feature_names) != X.shape[1]:
             raise ValueError(f"{self._where()}{len(self.feature_names)} feature names for {X.shape[1]} columns of X")
         if not np.isfinite(X).all():
@@ -63,6 +69,8 @@ class Dataset:
         y = y.astype(np.float64, copy=False)
         if not np.isfinite(y).all():
             raise ValueError(f"{self._where()}y holds NaN or infinity")
+        if y.size and np.abs(y).max() >= MAX_MAGNITUDE:  # the features' rule: standardising squares them
+            raise ValueError(f"{self._where()}target {number_problem(repr(float(np.abs(y).max())))}")
         return y
 
     @classmethod
@@ -73,15 +81,13 @@ class Dataset:
         ----------
         X : array-like (N, D)
         labels : array-like (N,) of integers; ``classes`` becomes their sorted distinct values
-        feature_names : D names, default ``["x0", "x1", ...]``
+        feature_names : D names, default none (``["x0", "x1", ...]``)
         """
         labels = np.asarray(labels)
         if labels.size and not np.issubdtype(labels.dtype, np.integer):
             raise ValueError(f"labels must be integers, got dtype {labels.dtype}")
         values, y = np.unique(labels, return_inverse=True)
-        X = np.asarray(X)
-        names = default_feature_names(X.shape[1] if X.ndim == 2 else 0) if feature_names is None else feature_names
-        return cls(X, y.reshape(-1), [int(v) for v in values], names, source)
+        return cls(X, y.reshape(-1), [int(v) for v in values], feature_names, source)
 
     @property
     def n_classes(self):

@@ -53,9 +53,7 @@ def make_circles(n_samples=1000, noise=0.05, seed=None, factor=0.5, shuffle=True
     """
     n, noise = _check_n_samples(n_samples, "make_circles"), check_real(noise, "noise", "make_circles", NOISE_RANGE)
     check_real(factor, "factor", "make_circles", "(0, 1)")
-    rng = np.random.default_rng(seed)
-    n_out = n // 2
-    n_in = n - n_out
+    rng, n_out, n_in = np.random.default_rng(seed), n // 2, n - n // 2
     t_out = np.linspace(0, 2 * np.pi, n_out, endpoint=False)
     t_in = np.linspace(0, 2 * np.pi, n_in, endpoint=False)
     X = np.vstack([np.c_[np.cos(t_out), np.sin(t_out)], factor * np.c_[np.cos(t_in), np.sin(t_in)]])
@@ -66,9 +64,7 @@ def make_circles(n_samples=1000, noise=0.05, seed=None, factor=0.5, shuffle=True
 def make_moons(n_samples=1000, noise=0.2, seed=None, shuffle=True):
     """Two interleaving half circles (the scikit-learn construction), Gaussian noise ``noise``."""
     n, noise = _check_n_samples(n_samples, "make_moons"), check_real(noise, "noise", "make_moons", NOISE_RANGE)
-    rng = np.random.default_rng(seed)
-    n_out = n // 2
-    n_in = n - n_out
+    rng, n_out, n_in = np.random.default_rng(seed), n // 2, n - n // 2
     t_out, t_in = np.linspace(0, np.pi, n_out), np.linspace(0, np.pi, n_in)
     X = np.vstack([np.c_[np.cos(t_out), np.sin(t_out)], np.c_[1 - np.cos(t_in), 1 - np.sin(t_in) - 0.5]])
     y = np.r_[np.zeros(n_out), np.ones(n_in)]
@@ -157,13 +153,7 @@ def make_blobs(n_samples=1000, noise=1.0, seed=None, classes=2, centers=None, sh
     return _finish(X, y, noise, rng, shuffle)
 
 
-DATASETS = {
-    "circles": make_circles,
-    "moons": make_moons,
-    "xor": make_xor,
-    "spiral": make_spiral,
-    "blobs": make_blobs,
-}
+DATASETS = {"circles": make_circles, "moons": make_moons, "xor": make_xor, "spiral": make_spiral, "blobs": make_blobs}
 
 #: The generators that take ``classes=K``; the others are two-class only.
 MULTICLASS_DATASETS = ("spiral", "blobs")

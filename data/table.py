@@ -7,11 +7,13 @@ comparing numbers by value and names by their text (``label_key``), so a model t
 ``{1, 2, unknown}`` reads a file whose labels are ``{1, 2}``.
 """
 
+import math
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 
-from .csv_layout import plain_number
+from .csv_layout import number_problem
 from .dataset import Dataset
 
 
@@ -22,12 +24,17 @@ def canonical_text(value):
 
 
 def label_key(label):
-    """What two labels must share to be the same class: ``("number", value)`` for a number (an int, a float
-    or a text that reads as a plain finite number), else ``("name", stripped text)``."""
-    if isinstance(label, (int, float, np.integer, np.floating)) and not isinstance(label, (bool, np.bool_)):
+    """What two labels must share to be the same class: ``("number", value)`` for a number (an int, a float or a
+    text that reads as a plain finite number; an integer exactly, however large), else ``("name", its text)``."""
+    if isinstance(label, (int, np.integer)) and not isinstance(label, bool):
+        return ("number", int(label))
+    if isinstance(label, (float, np.floating)):
         return ("number", float(label))
-    value = plain_number(str(label))
-    return ("name", str(label).strip()) if value is None else ("number", value)
+    text = str(label).strip()
+    if number_problem(text, limit=math.inf):
+        return ("name", text)
+    value = Decimal(text)  # exact: 9007199254740993 is not 9007199254740992
+    return ("number", int(value) if value == value.to_integral_value() else float(value))
 
 
 def shown(label):
@@ -53,6 +60,7 @@ class Table:
     non_integral : (line, text) or None, the first numeric label that is not an integer
     source : str, the file, for messages
     label_column : int or None, the label's column (1-based), for messages
+    named : bool, the file had a header (else ``feature_names`` are ``x0, x1, …``, which no model saves)
     """
 
     X: np.ndarray
@@ -65,6 +73,7 @@ class Table:
     non_integral: object
     source: str
     label_column: object = None
+    named: bool = True
 
     def __repr__(self):
         n, d = self.X.shape
@@ -77,8 +86,9 @@ class Table:
 
     @property
     def labels_are_numbers(self):
-        """True when every label is a number (then ``values`` holds them)."""
-        return self.values is not None
+        """True when every label is a number (in ``values``, or kept as text if some is beyond float64's exact
+        integers)."""
+        return self.values is not None or bool(self.texts) and all(label_key(t)[0] == "number" for t in self.texts)
 
     def distinct_labels(self):
         """How many different labels the rows have."""
@@ -100,28 +110,32 @@ class Table:
                                  f"number; labels are class names or integers, not values")
             distinct, y = np.unique(self.values, return_inverse=True)
             classes = [int(v) for v in distinct.tolist()]
-        else:
-            order = sorted(range(len(self.texts)), key=self.texts.__getitem__)
-            classes = [self.texts[i] for i in order]
-            rank = np.empty(len(order), dtype=np.int64)
-            rank[order] = np.arange(len(order))
-            y = rank[self.codes]
+        else:  # names, or integers kept as text (some beyond float64's exact ones): those compared exactly
+            keys = [label_key(text) for text in self.texts]
+            exact = all(kind == "number" and isinstance(value, int) for kind, value in keys)
+            labels = [value for _, value in keys] if exact else self.texts
+            classes = sorted(set(labels))
+            rank = {label: i for i, label in enumerate(classes)}
+            y = np.array([rank[label] for label in labels], dtype=np.int64)[self.codes]
         if len(classes) < min_classes:
-            only = classes[0] if isinstance(classes[0], str) else canonical_text(classes[0])
-            raise ValueError(f"{self.source}: every row has the label {only!r}; a classifier needs at "
+            raise ValueError(f"{self.source}: every row has the label {str(classes[0])!r}; a classifier needs at "
                              f"least two classes")
-        return Dataset(self.X, y.reshape(-1), classes, self.feature_names, self.source)
+        return Dataset(self.X, y.reshape(-1), classes, self.feature_names if self.named else None, self.source)
 
     def regression(self):
         """A ``Dataset`` of real targets (``classes`` None); ``ValueError`` naming the first label that is not
         a number."""
         self._need_labels()
-        if self.values is None:
-            named = [(line, text) for text, line in self.text_lines.items() if label_key(text)[0] == "name"]
-            line, text = min(named)
-            raise ValueError(f"{self.source}: line {line}, {self._column()}: label {text!r} is not a number; a "
-                             f"regression predicts numbers")
-        return Dataset(self.X, self.values, None, self.feature_names, self.source)
+        values = self.values
+        if values is None:  # names, or numbers kept as text (beyond float64's exact integers)
+            keys = [label_key(text) for text in self.texts]
+            named = [(self.text_lines[t], t) for t, (kind, _) in zip(self.texts, keys, strict=True) if kind == "name"]
+            if named:
+                line, text = min(named)
+                raise ValueError(f"{self.source}: line {line}, {self._column()}: label {text!r} is not a number; a "
+                                 f"regression predicts numbers")
+            values = np.array([float(value) for _, value in keys])[self.codes]
+        return Dataset(self.X, values, None, self.feature_names if self.named else None, self.source)
 
     def label_indices(self, classes):
         """Each row's label as an index into ``classes`` (a model's), matched by ``label_key``.

@@ -140,23 +140,21 @@ def prepare(data, architecture=None, val_fraction=DEFAULT_VAL_FRACTION, seed=0, 
                                                          stratify=data.classes is not None)
     else:
         (X_train, y_train), (X_val, y_val) = (data.X, data.y), validation
-    architecture, d = architecture or Architecture(), data.X.shape[1]
-    if data.classes is None:
-        def build(types=None, seed=None):
-            return architecture.build_regressor(d, seed=seed, layer_types=types)
-        scaling = TargetScaling.fit(y_train)
-    else:
-        if len(np.unique(y_train)) < 2:
-            raise ValueError("the training data holds only one class; a classifier needs at least two")
+    architecture, d, classify = architecture or Architecture(), data.X.shape[1], data.classes is not None
+    if classify and len(np.unique(y_train)) < 2:
+        raise ValueError("the training data holds only one class; a classifier needs at least two")
 
-        def build(types=None, seed=None):
+    def build(types=None, seed=None):
+        if classify:
             return architecture.build(d, data.n_classes, seed=seed, layer_types=types)
-        scaling = None
+        return architecture.build_regressor(d, seed=seed, layer_types=types)
+
     net = build(layer_types, rngs["init"])
-    net.classes = None if data.classes is None else list(data.classes)
-    net.feature_names = list(data.feature_names)
+    net.classes = list(data.classes) if classify else None
+    net.feature_names = list(data.feature_names) if data.named else None  # saved names are always names
+    scaling = None if classify else TargetScaling.fit(y_train)
     return Experiment(net, data, X_train, y_train, X_val, y_val, rngs["shuffle"], scaling=scaling,
-               library_build=build if layer_types else None)
+                      library_build=build if layer_types else None)
 
 
 def fit(data, architecture=None, config=None, val_fraction=DEFAULT_VAL_FRACTION, seed=0, on_epoch=None):

@@ -1,40 +1,33 @@
 """Which columns of a CSV table a saved model or a validation file reads: by name when the file has a header
-and the model saved its features' names, in any order; by position otherwise."""
+and the model saved its features' names (a model saves them when its training file had a header), in any
+order; by position otherwise."""
 
 import numpy as np
 
 from data import read_table
 from data.csv_loader import LAST
-from data.dataset import default_feature_names
 from data.table import Table
-
-
-def has_feature_names(obj):
-    """Whether ``obj`` (a network or a ``Dataset``) has names of its own for its features (not the ``x0, x1, …``
-    of a file without header)."""
-    names = getattr(obj, "feature_names", None)
-    return bool(names) and list(names) != default_feature_names(len(names))
 
 
 def model_columns(net, label=None, need_label=True, role="the model"):
     """``choose(names, count)`` for ``data.read_table``: the columns ``net`` reads, and the label's.
 
-    With a header and feature names saved in ``net``: those columns by name, in the model's order (a
-    missing one is refused, named); the label is ``label`` if given, else the one column left over (or the
-    last, if several are and it is no feature). Otherwise by position: the label is ``label`` (default the
-    last column) and the features are the others; their number must be the model's input width. Without
-    ``need_label`` (prediction) a label column is optional and ignored.
+    With a header (a first row holding the saved names is one) and feature names saved in ``net``: those
+    columns by name, in the model's order (a missing one is refused, named); the label is ``label`` if given,
+    else the one column left over (or the last, if several are and it is no feature). Otherwise by position:
+    the label is ``label`` (default the last column) and the features are the others; their number must be
+    the model's input width. Without ``need_label`` (prediction) a label column is optional and ignored.
     """
-    width = net.input_dim
+    width, saved = net.input_dim, list(net.feature_names or ())
 
     def choose(names, count):
-        if names is not None and has_feature_names(net):
-            features = list(net.feature_names)
+        if names is not None and saved:
             if not need_label:
-                return None, features
-            return _label_among(names, features, label, role), features
+                return None, saved
+            return _label_among(names, saved, label, role), saved
         return _by_position(count, width, label, need_label, role)
 
+    choose.names = saved  # a first row holding them is a header
     return choose
 
 
@@ -75,18 +68,18 @@ def _classes(net):
     return list(net.classes) if net.classes is not None else [0, 1]
 
 
-def read_validation(path, data, label_name, label):
+def read_validation(path, data, label_name, label, header=None):
     """``(X_val, y_val)`` from the file ``path`` for a run on ``data`` (a ``Dataset``): its columns by the
     training file's names when both have a header, else the label as ``label`` says and the other columns;
-    labels in the training classes (or real targets)."""
-    named = has_feature_names(data)
+    labels in the training classes (or real targets). ``header`` as ``data.read_table`` takes it."""
 
     def choose(names, count):
-        if names is not None and named:
+        if names is not None and data.named:
             return (label_name if label_name in names else label), list(data.feature_names)
         return (LAST if label is None else label), None
 
-    table = read_table(path, choose=choose)
+    choose.names = list(data.feature_names) if data.named else []
+    table = read_table(path, choose=choose, header=header)
     if table.X.shape[1] != data.X.shape[1]:
         raise ValueError(f"{path}: {table.X.shape[1]} feature columns; the training data has {data.X.shape[1]}")
     if data.classes is None:
