@@ -14,7 +14,7 @@ from app.cli import UsageError, flag_errors, parse_widths, print_json
 from app.learner import load_learner_classes
 from app.outputs import check_outputs
 from checking.checker import LayerError, Report, check_settings
-from checking.suites import default_suite
+from checking.suites import default_suite, layer_suite
 from checking.user_layer import check_user_layer, load_layer
 from layers.user_code import source_of
 from model.builders import Architecture
@@ -57,7 +57,7 @@ def run(a, argv=None):
         if a.trace:
             text, ok = run_trace(a.trace, seed=a.seed, batch=4 if a.batch is None else a.batch, svg=a.svg,
                                  architecture=composed, classes=a.classes, inputs=warmup_inputs(a.inputs),
-                                 layer_types=types)
+                                 layer_types=types, settings=settings)
             print(text)
             return 0 if ok else 1
         if a.layer:
@@ -182,7 +182,8 @@ def check_user_layers(entries, shape, seed, settings):
     return report
 
 
-def run_trace(kind="net", seed=0, batch=4, svg=None, architecture=None, classes=2, inputs=None, layer_types=None):
+def run_trace(kind="net", seed=0, batch=4, svg=None, architecture=None, classes=2, inputs=None, layer_types=None,
+              settings=None):
     """What ``--trace [net|warmup|gates|chain] [--svg PATH] [--seed S] [--batch N] [--use …]`` does.
 
     Parameters
@@ -192,19 +193,21 @@ def run_trace(kind="net", seed=0, batch=4, svg=None, architecture=None, classes=
     seed, batch : the random data (and the weights)
     svg : path or None; if given, the traced graph is drawn there as SVG (written atomically)
     inputs : dict of the warm-up's x, y, z (any of them), or None for the handout's point
-    layer_types : dict class name -> a learner's class, or None: trace the learner's layers beside the reference
+    layer_types : dict class name -> a learner's class, or None: trace the learner's layers beside the reference,
+        after checking each class alone as ``gradcheck.py --use`` does (with the check's ``settings``, a dict)
 
     Returns
     -------
     (text, ok) : the trace (with a last line naming the picture, if one was written) and whether its
-    checks held (shapes and centred differences; with ``layer_types``, whether yours agree at every step).
+    checks held (shapes and centred differences; with ``layer_types``, whether yours pass alone and agree at
+    every step). Raises ``UsageError`` for a learner's class the traced network does not hold.
     """
     if kind not in TRACES:
         raise UsageError(f"--trace takes one of {', '.join(TRACES)}, got {kind!r}")
     if kind == "gates":
         return trace_gates()
     if layer_types and kind != "warmup":
-        return _trace_yours(kind, seed, batch, architecture, classes, layer_types)
+        return _trace_yours(kind, seed, batch, architecture, classes, layer_types, settings or {})
     if kind == "warmup":
         graph = warmup_graph(**(inputs or {}))
         text, ok = trace_warmup(graph=graph)
@@ -220,8 +223,8 @@ def run_trace(kind="net", seed=0, batch=4, svg=None, architecture=None, classes=
     return text, ok
 
 
-def _trace_yours(kind, seed, batch, architecture, classes, layer_types):
-    """The learner's layers traced beside the reference's, in the network ``kind`` names."""
+def _trace_yours(kind, seed, batch, architecture, classes, layer_types, settings):
+    """The learner's classes checked alone, then traced beside the reference's in the network ``kind`` names."""
     who = ", ".join(f"{name} from {source_of(cls)}" for name, cls in layer_types.items())
     if kind == "net":
         reference, learner = handout_network(seed), handout_network(seed, layer_types)
@@ -233,9 +236,38 @@ def _trace_yours(kind, seed, batch, architecture, classes, layer_types):
         learner = arch.build(2, classes, seed=seed, layer_types=layer_types)
         X, y = chain_batch(reference, seed, batch)
         title, make_graph = reference.describe(), chain_graph
+    _refuse_absent(layer_types, learner, title)
+    alone, alone_ok = _checked_alone(layer_types, seed, settings)
     text, ok, _ = trace_beside(reference, learner, X, y, make_graph)
     head = f"Your layers beside the reference's in {title}: {who}; the same weights, the same batch (N = {len(X)})."
-    return f"{head}\n\n{text}", ok
+    tail = "" if alone_ok else "\n✗ but checked alone (above), your class fails: agreeing on one batch is not enough"
+    return f"{head}\n\n{alone}\n\n{text}{tail}", ok and alone_ok
+
+
+#: the option of ``--trace chain`` that puts a class the handout's network lacks into the traced network
+CHAIN_OPTIONS = {"Tanh": "--activation tanh", "LeakyReLU": "--activation leaky_relu", "BatchNorm": "--batchnorm",
+                 "Dropout": "--dropout 0.5", "SoftmaxCrossEntropyLoss": "--classes 3"}
+
+
+def _refuse_absent(layer_types, net, title):
+    """A learner's class the traced network does not hold is refused: tracing would compare nothing of it."""
+    held = [type(layer) for layer in [*net.layers, net.criterion]]
+    for name, cls in layer_types.items():
+        if cls not in held:
+            where = (f"trace it where it stands with --trace chain {CHAIN_OPTIONS[name]}" if name in CHAIN_OPTIONS
+                     else "check it with --use alone, without --trace")
+            raise UsageError(f"--use {name} ({source_of(cls)}): {title} holds no {name} (it is made of "
+                             f"{', '.join(dict.fromkeys(c.__name__ for c in held))}); {where}")
+
+
+def _checked_alone(layer_types, seed, settings):
+    """Each learner's class checked alone as ``gradcheck.py --use`` checks it: (the report's text, passed)."""
+    head = "Your classes checked alone against finite differences:"
+    try:
+        report = layer_suite(seed, 8, layer_types, **settings)
+    except LayerError as exc:
+        return f"{head} ✗ {exc}", False
+    return f"{head}\n{report.table()}\n{report.summary()}", report.passed
 
 
 def _handout_graph(net, X, y):
