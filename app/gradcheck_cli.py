@@ -11,12 +11,13 @@ import math
 import shlex
 
 from app.cli import UsageError, flag_errors, parse_widths, print_json
+from app.hints import hint
 from app.learner import load_learner_classes
 from app.outputs import check_outputs
 from checking.checker import LayerError, Report, check_settings
 from checking.suites import default_suite, layer_suite
 from checking.user_layer import check_user_layer, load_layer
-from layers.user_code import source_of
+from layers.user_code import source_of, split_spec
 from model.builders import Architecture
 from traces.chain_text import graph_text
 from traces.gate_patterns import trace_gates
@@ -31,7 +32,7 @@ FLAGS = {
     "h": "--h", "tol": "--tol", "warn_tol": "--warn-tol", "mode": "--mode", "directions": "--directions",
     "seed": "--seed", "batch": "--batch", "burn_in": "--burn-in",
     "hidden": "--hidden", "activation": "--activation", "dropout": "--dropout", "p": "--dropout",
-    "batchnorm": "--batchnorm", "classes": "--classes",
+    "batchnorm": "--batchnorm", "classes": "--classes", "tier": "--hint",
 }
 
 #: the exceptions that are the user's to fix: one line on stderr, exit status 2
@@ -49,6 +50,9 @@ def run(a, argv=None):
     """
     with flag_errors(FLAGS):
         check_command_line(a)
+        tier = getattr(a, "hint", None)  # --hint, declared by gradcheck.py
+        if tier:
+            return print_hints(a, tier)
         settings = dict(h=a.h, tol=a.tol, warn_tol=a.warn_tol, mode=a.mode, directions=a.directions)
         check_settings(seed=a.seed, **settings)
         composed = Architecture(hidden=(8,) if a.hidden is None else parse_widths(a.hidden), activation=a.activation,
@@ -81,6 +85,15 @@ def print_report(report, a, argv):
             again = shlex.join(["python", "gradcheck.py", *argv, *([] if seeded else ["--seed", str(a.seed)])])
             print(f"To repeat this run exactly (the same random inputs and upstream gradients): {again}")
     return 0 if report.passed else 1
+
+
+def print_hints(a, tier):
+    """``--layer PATH.py:Class --hint N``: hint N for each ``--layer``'s exercise class (nothing is checked)."""
+    if not a.layer or a.use or a.trace or a.json:
+        raise UsageError("--hint N prints hint N for the exercise class of --layer PATH.py:ClassName: give --layer, "
+                         "and no --use, --trace or --json")
+    print("\n\n".join(hint(split_spec(entry["spec"])[1], tier) for entry in a.layer))
+    return 0
 
 
 #: flags that do not go together: (refused when, what to say instead)

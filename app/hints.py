@@ -1,0 +1,42 @@
+"""The exercises' hints, one tier at a time: 1 the pattern, 2 the shape, 3 the formula and where the worked
+solution is. They live in ``exercises/hints.md`` (a section per class, a numbered paragraph per tier), away from
+the exercise files, so the answer is asked for, never one scroll away: ``gradcheck.py --layer FILE:Class --hint N``
+prints tier N, and the notebook calls ``hint("Sigmoid", N)``."""
+
+import re
+from pathlib import Path
+
+from layers.validation import ParameterError, is_integer
+
+HINTS_FILE = Path(__file__).resolve().parent.parent / "exercises" / "hints.md"
+TIERS = (1, 2, 3)
+
+
+def read_hints(path=HINTS_FILE):
+    """``{class name: {tier: text}}``: each ``## Class`` section's paragraphs ``1.``, ``2.`` and ``3.``."""
+    hints, section, tier = {}, None, None
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        numbered = re.match(r"([1-3])\. ", line)
+        if line.startswith("## "):
+            section, tier = hints.setdefault(line[3:].strip(), {}), None
+        elif numbered and section is not None:
+            tier = int(numbered[1])
+            section[tier] = line[3:]
+        elif tier and line.strip():
+            section[tier] += "\n" + line.strip()
+    return hints
+
+
+def hint(name, tier=1, path=HINTS_FILE):
+    """Hint ``tier`` (1, 2 or 3) for the exercise class ``name``, under a line saying which it is.
+
+    Raises ``ParameterError`` naming ``tier`` for another tier, or naming ``name`` for a class without hints
+    (the message lists those with hints).
+    """
+    if not is_integer(tier) or tier not in TIERS:
+        raise ParameterError("hint", "tier", f"must be 1 (the pattern), 2 (the shape) or 3 (the formula), got {tier!r}")
+    hints = read_hints(path)
+    if name not in hints:
+        raise ParameterError("hint", "name", f"{name!r} has no hints; the exercises' classes with hints are "
+                                             f"{', '.join(hints)}")
+    return f"Hint {tier} of {len(TIERS)} for {name}:\n{hints[name][tier]}"
