@@ -50,9 +50,8 @@ def run(a, argv=None):
     """
     with flag_errors(FLAGS):
         check_command_line(a)
-        tier = getattr(a, "hint", None)  # --hint, declared by gradcheck.py
-        if tier:
-            return print_hints(a, tier)
+        if getattr(a, "hint", None):  # --hint N, declared by gradcheck.py
+            return print_hints(a)
         settings = dict(h=a.h, tol=a.tol, warn_tol=a.warn_tol, mode=a.mode, directions=a.directions)
         check_settings(seed=a.seed, **settings)
         composed = Architecture(hidden=(8,) if a.hidden is None else parse_widths(a.hidden), activation=a.activation,
@@ -87,12 +86,12 @@ def print_report(report, a, argv):
     return 0 if report.passed else 1
 
 
-def print_hints(a, tier):
+def print_hints(a):
     """``--layer PATH.py:Class --hint N``: hint N for each ``--layer``'s exercise class (nothing is checked)."""
     if not a.layer or a.use or a.trace or a.json:
         raise UsageError("--hint N prints hint N for the exercise class of --layer PATH.py:ClassName: give --layer, "
                          "and no --use, --trace or --json")
-    print("\n\n".join(hint(split_spec(entry["spec"])[1], tier) for entry in a.layer))
+    print("\n\n".join(hint(split_spec(entry["spec"])[1], a.hint) for entry in a.layer))
     return 0
 
 

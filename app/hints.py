@@ -1,7 +1,7 @@
 """The exercises' hints, one tier at a time: 1 the pattern, 2 the shape, 3 the formula and where the worked
-solution is. They live in ``exercises/hints.md`` (a section per class, a numbered paragraph per tier), away from
-the exercise files, so the answer is asked for, never one scroll away: ``gradcheck.py --layer FILE:Class --hint N``
-prints tier N, and the notebook calls ``hint("Sigmoid", N)``."""
+solution is. They live in ``exercises/hints.md`` (a section ``## Class`` per class, a paragraph ``1.``, ``2.``,
+``3.`` per tier), away from the exercise files, so the answer is asked for, never one scroll away:
+``gradcheck.py --layer FILE:Class --hint N`` prints tier N, and the notebook calls ``hint("Sigmoid", N)``."""
 
 import re
 from pathlib import Path
@@ -13,18 +13,11 @@ TIERS = (1, 2, 3)
 
 
 def read_hints(path=HINTS_FILE):
-    """``{class name: {tier: text}}``: each ``## Class`` section's paragraphs ``1.``, ``2.`` and ``3.``."""
-    hints, section, tier = {}, None, None
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        numbered = re.match(r"([1-3])\. ", line)
-        if line.startswith("## "):
-            section, tier = hints.setdefault(line[3:].strip(), {}), None
-        elif numbered and section is not None:
-            tier = int(numbered[1])
-            section[tier] = line[3:]
-        elif tier and line.strip():
-            section[tier] += "\n" + line.strip()
-    return hints
+    """``{class name: {tier: text}}`` from the hints file."""
+    parts = re.split(r"^## (\w+)$", Path(path).read_text(encoding="utf-8"), flags=re.MULTILINE)
+    return {name: {int(n): re.sub(r"\n\s+", "\n", text.strip()) for n, text in
+                   re.findall(r"^([1-3])\. (.*?)(?=^[1-3]\. |\Z)", body, re.MULTILINE | re.DOTALL)}
+            for name, body in zip(parts[1::2], parts[2::2], strict=True)}
 
 
 def hint(name, tier=1, path=HINTS_FILE):

@@ -7,8 +7,11 @@ returned alone (analytic × upstream = numeric: the upstream was left out); a ma
 (the gradient flows exactly where the numeric one is 0 and is 0 where it flows); analytic 0 where the
 numeric gradient is not (a missing path); a constant ratio analytic/numeric (−1: a flipped sign; N or
 1/N with N the batch size: a mean/sum or 1/N slip; any other k: a constant factor); failures confined
-to negative, positive or zero inputs, or to the rows of one label (a label-dependent term wrong). Each
-is a hint, not a proof: it names the simplest explanation that fits every failing element.
+to negative, positive or zero inputs, or to the rows of one label (a label-dependent term wrong); every
+element the sum of all the numeric ones (summed over every axis); a ratio that is a function of the input
+naming a factor left out (σ's (1 − y), tanh's 1 − y²) or BCE's p − y; a difference affine in the input,
+column by column (a normalisation's paths through μ and σ² missing). Each is a hint, not a proof: it
+names the simplest explanation that fits every failing element.
 """
 
 from dataclasses import dataclass, field
@@ -142,8 +145,7 @@ def _without_upstream(a, ref, failed, upstream):
 
 def _summed_everywhere(a, ref):
     """Every element is the sum of all the numeric ones: a sum over every axis where only the batch's belongs."""
-    if a.size < 2 or np.ptp(ref) == 0 or not np.isfinite(ref).all() or np.abs(a - ref.sum()).max() > 1e-6 * np.abs(
-            ref).sum():
+    if a.size < 2 or np.ptp(ref) == 0 or not np.abs(a - ref.sum()).max() <= 1e-6 * np.abs(ref).sum():
         return None
     hint = ("each element is the sum of every numeric element: summed over every axis, where only the batch axis "
             "is summed (a bias broadcast over the batch: upstream.sum(axis=0))")
@@ -248,19 +250,14 @@ def named_slip(k, batch_size, analytic="analytic", numeric="numeric"):
     return None
 
 
-def _sigmoid(x):
-    return 0.5 * (1 + np.tanh(x / 2))
-
-
-#: a local derivative with a factor left out, or another node's: (analytic/numeric as a function of the input x, what
-#: it means); tried with a constant N or 1/N besides (a 1/N slip as well)
+#: a local derivative with a factor left out, or another node's: (analytic/numeric as a function of the input x,
+#: what it means); also tried times N or 1/N (a 1/N slip besides). 1/(1 − σ(x)) = 1 + eˣ, 1/σ(x) = 1 + e⁻ˣ.
 LOCAL_FACTORS = (
-    (lambda x: 1 / (1 - _sigmoid(x)), "analytic = numeric / (1 − y), y = σ(x) the output: the factor (1 − y) of "
-                                      "σ'(x) = y(1 − y) is missing"),
-    (lambda x: 1 / _sigmoid(x), "analytic = numeric / y, y = σ(x) the output: the factor y of σ'(x) = y(1 − y) is "
-                                "missing"),
-    (lambda x: 1 / (1 - np.tanh(x) ** 2), "analytic = numeric / (1 − y²), y = tanh(x): the local derivative "
-                                          "1 − y² is missing"),
+    (lambda x: 1 + np.exp(x), "analytic = numeric / (1 − y), y = σ(x) the output: the factor (1 − y) of σ'(x) = "
+                              "y(1 − y) is missing"),
+    (lambda x: 1 + np.exp(-x), "analytic = numeric / y, y = σ(x) the output: the factor y of σ'(x) = y(1 − y) is "
+                               "missing"),
+    (lambda x: np.cosh(x) ** 2, "analytic = numeric / (1 − y²), y = tanh(x): the local derivative 1 − y² is missing"),
     (lambda p: p * (1 - p), "analytic = numeric × p(1 − p), p the input: that is p − y = dℓ/dz, the gradient at the "
                             "sigmoid's input, not dℓ/dp = (p − y) / (p(1 − p))"),
 )
@@ -268,34 +265,28 @@ LOCAL_FACTORS = (
 
 def _local_factor(a, ref, failed, inputs, batch_size):
     """analytic/numeric = a function of the input on every failing element: one of ``LOCAL_FACTORS``."""
-    if inputs is None or np.shape(inputs) != a.shape:
-        return None
     ok = failed & np.isfinite(a) & np.isfinite(ref) & (ref != 0)
-    if not ok.any() or ok.sum() < RATIO_SHARE * failed.sum():
+    if inputs is None or np.shape(inputs) != a.shape or not ok.any() or ok.sum() < RATIO_SHARE * failed.sum():
         return None
-    ratios, x = a[ok] / ref[ok], np.asarray(inputs, np.float64)[ok]
     for factor, meaning in LOCAL_FACTORS:
         with np.errstate(all="ignore"):
-            k = ratios / factor(x)
-        if np.isfinite(k).all() and np.ptp(k) <= RATIO_RTOL * abs(np.median(k)):
-            k = float(np.median(k))
-            if abs(k - 1) <= RATIO_RTOL:
-                return meaning
-            if batch_size and batch_size > 1 and min(abs(k * batch_size - 1), abs(k / batch_size - 1)) <= RATIO_RTOL:
-                return f"{meaning}; and a factor N = {batch_size} (the batch size) besides: a 1/N missing or extra"
+            k = a[ok] / ref[ok] / factor(np.asarray(inputs, np.float64)[ok])
+        k = float(np.median(k)) if np.isfinite(k).all() and np.ptp(k) <= RATIO_RTOL * abs(np.median(k)) else 0
+        if k and abs(k - 1) <= RATIO_RTOL:
+            return meaning
+        if k and batch_size and batch_size > 1 and min(abs(k * batch_size - 1), abs(k / batch_size - 1)) <= RATIO_RTOL:
+            return f"{meaning}; and a factor N = {batch_size} (the batch size) besides: a 1/N missing or extra"
     return None
 
 
 def _batch_statistics(a, ref, inputs):
     """analytic − numeric is, column by column, α + β·(x − mean x): the paths through a batch's mean (α) and
     variance (β), which a normalisation's gradient adds to the direct one, are missing."""
-    if inputs is None or np.shape(inputs) != a.shape or a.ndim != 2 or a.shape[0] < 4:
+    if np.shape(inputs) != a.shape or a.ndim != 2 or a.shape[0] < 4:
         return None
-    x = np.asarray(inputs, np.float64)
-    centred = x - x.mean(axis=0)
+    centred = np.asarray(inputs, np.float64) - np.mean(inputs, axis=0)
     diff, scale = a - ref, 1e-6 * np.abs(ref).max()
-    beta = (diff * centred).sum(axis=0) / np.maximum((centred ** 2).sum(axis=0), np.finfo(float).tiny)
-    alpha = diff.mean(axis=0)
+    alpha, beta = diff.mean(axis=0), (diff * centred).sum(axis=0) / np.maximum((centred ** 2).sum(axis=0), 1e-300)
     if not np.isfinite(diff).all() or np.abs(diff - alpha - beta * centred).max() > scale:
         return None
     paths = [name for name, part in (("the mean μ", alpha), ("the variance σ²", beta * centred.std(axis=0)))
