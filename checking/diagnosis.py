@@ -271,11 +271,19 @@ def _local_factor(a, ref, failed, inputs, batch_size):
     for factor, meaning in LOCAL_FACTORS:
         with np.errstate(all="ignore"):
             k = a[ok] / ref[ok] / factor(np.asarray(inputs, np.float64)[ok])
-        k = float(np.median(k)) if np.isfinite(k).all() and np.ptp(k) <= RATIO_RTOL * abs(np.median(k)) else 0
-        if k and abs(k - 1) <= RATIO_RTOL:
-            return meaning
-        if k and batch_size and batch_size > 1 and min(abs(k * batch_size - 1), abs(k / batch_size - 1)) <= RATIO_RTOL:
-            return f"{meaning}; and a factor N = {batch_size} (the batch size) besides: a 1/N missing or extra"
+        if np.isfinite(k).all() and np.ptp(k) <= RATIO_RTOL * abs(np.median(k)):
+            besides = _batch_factor(float(np.median(k)), batch_size)
+            if besides is not None:
+                return meaning + besides
+    return None
+
+
+def _batch_factor(k, batch_size):
+    """"" for k = 1, a clause naming N for k = N or 1/N (the batch size), None for any other k."""
+    if abs(k - 1) <= RATIO_RTOL:
+        return ""
+    if batch_size and batch_size > 1 and min(abs(k * batch_size - 1), abs(k / batch_size - 1)) <= RATIO_RTOL:
+        return f"; and a factor N = {batch_size} (the batch size) besides: a 1/N missing or extra"
     return None
 
 
