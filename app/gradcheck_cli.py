@@ -32,7 +32,7 @@ FLAGS = {
     "h": "--h", "tol": "--tol", "warn_tol": "--warn-tol", "mode": "--mode", "directions": "--directions",
     "seed": "--seed", "batch": "--batch", "burn_in": "--burn-in",
     "hidden": "--hidden", "activation": "--activation", "dropout": "--dropout", "p": "--dropout",
-    "batchnorm": "--batchnorm", "classes": "--classes", "tier": "--hint",
+    "batchnorm": "--batchnorm", "classes": "--classes", "tier": "--hint", "class_name": "--layer",
 }
 
 #: the exceptions that are the user's to fix: one line on stderr, exit status 2
@@ -91,7 +91,11 @@ def print_hints(a):
     if not a.layer or a.use or a.trace or a.json:
         raise UsageError("--hint N prints hint N for the exercise class of --layer PATH.py:ClassName: give --layer, "
                          "and no --use, --trace or --json")
-    print("\n\n".join(hint(split_spec(entry["spec"])[1], a.hint) for entry in a.layer))
+    try:
+        names = [split_spec(entry["spec"])[1] for entry in a.layer]
+    except ValueError as exc:
+        raise UsageError(f"--layer {exc}") from None
+    print("\n\n".join(hint(name, a.hint) for name in names))
     return 0
 
 

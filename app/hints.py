@@ -20,16 +20,16 @@ def read_hints(path=HINTS_FILE):
             for name, body in zip(parts[1::2], parts[2::2], strict=True)}
 
 
-def hint(name, tier=1, path=HINTS_FILE):
-    """Hint ``tier`` (1, 2 or 3) for the exercise class ``name``, under a line saying which it is.
+def hint(class_name, tier=1, path=HINTS_FILE):
+    """Hint ``tier`` (1, 2 or 3) for the exercise class ``class_name``, under a line saying which it is.
 
-    Raises ``ParameterError`` naming ``tier`` for another tier, or naming ``name`` for a class without hints
+    Raises ``ParameterError`` naming ``tier`` for another tier, or naming ``class_name`` for a class without hints
     (the message lists those with hints).
     """
     if not is_integer(tier) or tier not in TIERS:
         raise ParameterError("hint", "tier", f"must be 1 (the pattern), 2 (the shape) or 3 (the formula), got {tier!r}")
     hints = read_hints(path)
-    if name not in hints:
-        raise ParameterError("hint", "name", f"{name!r} has no hints; the exercises' classes with hints are "
-                                             f"{', '.join(hints)}")
-    return f"Hint {tier} of {len(TIERS)} for {name}:\n{hints[name][tier]}"
+    if class_name not in hints:
+        raise ParameterError("hint", "class_name", f"{class_name!r} has no hints; the exercises' classes with hints "
+                                                   f"are {', '.join(hints)}")
+    return f"Hint {tier} of {len(TIERS)} for {class_name}:\n{hints[class_name][tier]}"
