@@ -256,7 +256,7 @@ def _trace_yours(kind, seed, batch, architecture, classes, layer_types, settings
     alone, alone_ok = _checked_alone(layer_types, seed, settings)
     text, ok, _ = trace_beside(reference, learner, X, y, make_graph)
     head = f"Your layers beside the reference's in {title}: {who}; the same weights, the same batch (N = {len(X)})."
-    tail = "" if alone_ok else "\n✗ but checked alone (above), your class fails: agreeing on one batch is not enough"
+    tail = "" if alone_ok or not ok else "\n✗ but checked alone (above), your class fails: one batch is not enough"
     return f"{head}\n\n{alone}\n\n{text}{tail}", ok and alone_ok
 
 

@@ -105,6 +105,8 @@ def test_a_correct_class_traced_where_it_stands_is_checked_alone_and_agrees(caps
 def test_a_bias_summed_over_every_axis_fails_the_handouts_trace_with_its_hint(capsys, mine):
     code, out, _ = call_main(gradcheck.main, capsys, "--trace", "--use", f"{mine}:Linear")
     assert code == 1 and "FAILED" in out and "axis=0" in out and "every axis" in out
+    agrees, last = out.rstrip().splitlines()[-2:]  # this batch cannot show it; the check alone does
+    assert "at every step ✓" in agrees and last.startswith("✗") and "alone" in last
 
 
 @pytest.mark.parametrize("argv", [["--trace", "chain", "--classes", "3"], ["--classes", "3"]])
