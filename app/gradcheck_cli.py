@@ -88,9 +88,6 @@ def print_report(report, a, argv):
 
 def print_hints(a):
     """``--layer PATH.py:Class --hint N``: hint N for each ``--layer``'s exercise class (nothing is checked)."""
-    if not a.layer or a.use or a.trace or a.json:
-        raise UsageError("--hint N prints hint N for the exercise class of --layer PATH.py:ClassName: give --layer, "
-                         "and no --use, --trace or --json")
     try:
         names = [split_spec(entry["spec"])[1] for entry in a.layer]
     except ValueError as exc:
@@ -112,6 +109,9 @@ CONFLICTS = (
     (lambda a: a.use and a.svg, "--svg draws the reference's graph; trace your layers beside it without --svg"),
     (lambda a: a.inputs is not None and a.trace != "warmup",
      "--inputs sets the warm-up's x, y and z: it goes with --trace warmup"),
+    (lambda a: getattr(a, "hint", None) and (not a.layer or a.use or a.trace or a.json),
+     "--hint N prints hint N for the exercise class of --layer PATH.py:ClassName: give --layer, and no --use, --trace "
+     "or --json"),
 )
 
 #: the budgets that must hold before any work starts: (flag, option, at most, what it counts)
