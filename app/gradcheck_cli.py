@@ -11,12 +11,13 @@ import math
 import shlex
 
 from app.cli import UsageError, flag_errors, parse_widths, print_json
+from app.hints import hint
 from app.learner import load_learner_classes
 from app.outputs import check_outputs
 from checking.checker import LayerError, Report, check_settings
-from checking.suites import default_suite
+from checking.suites import default_suite, layer_suite
 from checking.user_layer import check_user_layer, load_layer
-from layers.user_code import source_of
+from layers.user_code import source_of, split_spec
 from model.builders import Architecture
 from traces.chain_text import graph_text
 from traces.gate_patterns import trace_gates
@@ -31,7 +32,7 @@ FLAGS = {
     "h": "--h", "tol": "--tol", "warn_tol": "--warn-tol", "mode": "--mode", "directions": "--directions",
     "seed": "--seed", "batch": "--batch", "burn_in": "--burn-in",
     "hidden": "--hidden", "activation": "--activation", "dropout": "--dropout", "p": "--dropout",
-    "batchnorm": "--batchnorm", "classes": "--classes",
+    "batchnorm": "--batchnorm", "classes": "--classes", "tier": "--hint", "class_name": "--layer",
 }
 
 #: the exceptions that are the user's to fix: one line on stderr, exit status 2
@@ -49,6 +50,8 @@ def run(a, argv=None):
     """
     with flag_errors(FLAGS):
         check_command_line(a)
+        if getattr(a, "hint", None):  # --hint N, declared by gradcheck.py
+            return print_hints(a)
         settings = dict(h=a.h, tol=a.tol, warn_tol=a.warn_tol, mode=a.mode, directions=a.directions)
         check_settings(seed=a.seed, **settings)
         composed = Architecture(hidden=(8,) if a.hidden is None else parse_widths(a.hidden), activation=a.activation,
@@ -57,7 +60,7 @@ def run(a, argv=None):
         if a.trace:
             text, ok = run_trace(a.trace, seed=a.seed, batch=4 if a.batch is None else a.batch, svg=a.svg,
                                  architecture=composed, classes=a.classes, inputs=warmup_inputs(a.inputs),
-                                 layer_types=types)
+                                 layer_types=types, settings=settings)
             print(text)
             return 0 if ok else 1
         if a.layer:
@@ -83,6 +86,16 @@ def print_report(report, a, argv):
     return 0 if report.passed else 1
 
 
+def print_hints(a):
+    """``--layer PATH.py:Class --hint N``: hint N for each ``--layer``'s exercise class (nothing is checked)."""
+    try:
+        names = [split_spec(entry["spec"])[1] for entry in a.layer]
+    except ValueError as exc:
+        raise UsageError(f"--layer {exc}") from None
+    print("\n\n".join(hint(name, a.hint) for name in names))
+    return 0
+
+
 #: flags that do not go together: (refused when, what to say instead)
 CONFLICTS = (
     (lambda a: a.svg and not a.trace, "--svg draws a traced graph: add --trace (net, warmup or chain)"),
@@ -96,6 +109,9 @@ CONFLICTS = (
     (lambda a: a.use and a.svg, "--svg draws the reference's graph; trace your layers beside it without --svg"),
     (lambda a: a.inputs is not None and a.trace != "warmup",
      "--inputs sets the warm-up's x, y and z: it goes with --trace warmup"),
+    (lambda a: getattr(a, "hint", None) and (not a.layer or a.use or a.trace or a.json),
+     "--hint N prints hint N for the exercise class of --layer PATH.py:ClassName: give --layer, and no --use, --trace "
+     "or --json"),
 )
 
 #: the budgets that must hold before any work starts: (flag, option, at most, what it counts)
@@ -182,7 +198,8 @@ def check_user_layers(entries, shape, seed, settings):
     return report
 
 
-def run_trace(kind="net", seed=0, batch=4, svg=None, architecture=None, classes=2, inputs=None, layer_types=None):
+def run_trace(kind="net", seed=0, batch=4, svg=None, architecture=None, classes=2, inputs=None, layer_types=None,
+              settings=None):
     """What ``--trace [net|warmup|gates|chain] [--svg PATH] [--seed S] [--batch N] [--use …]`` does.
 
     Parameters
@@ -192,19 +209,21 @@ def run_trace(kind="net", seed=0, batch=4, svg=None, architecture=None, classes=
     seed, batch : the random data (and the weights)
     svg : path or None; if given, the traced graph is drawn there as SVG (written atomically)
     inputs : dict of the warm-up's x, y, z (any of them), or None for the handout's point
-    layer_types : dict class name -> a learner's class, or None: trace the learner's layers beside the reference
+    layer_types : dict class name -> a learner's class, or None: trace the learner's layers beside the reference,
+        after checking each class alone as ``gradcheck.py --use`` does (with the check's ``settings``, a dict)
 
     Returns
     -------
     (text, ok) : the trace (with a last line naming the picture, if one was written) and whether its
-    checks held (shapes and centred differences; with ``layer_types``, whether yours agree at every step).
+    checks held (shapes and centred differences; with ``layer_types``, whether yours pass alone and agree at
+    every step). Raises ``UsageError`` for a learner's class the traced network does not hold.
     """
     if kind not in TRACES:
         raise UsageError(f"--trace takes one of {', '.join(TRACES)}, got {kind!r}")
     if kind == "gates":
         return trace_gates()
     if layer_types and kind != "warmup":
-        return _trace_yours(kind, seed, batch, architecture, classes, layer_types)
+        return _trace_yours(kind, seed, batch, architecture, classes, layer_types, settings or {})
     if kind == "warmup":
         graph = warmup_graph(**(inputs or {}))
         text, ok = trace_warmup(graph=graph)
@@ -220,8 +239,8 @@ def run_trace(kind="net", seed=0, batch=4, svg=None, architecture=None, classes=
     return text, ok
 
 
-def _trace_yours(kind, seed, batch, architecture, classes, layer_types):
-    """The learner's layers traced beside the reference's, in the network ``kind`` names."""
+def _trace_yours(kind, seed, batch, architecture, classes, layer_types, settings):
+    """The learner's classes checked alone, then traced beside the reference's in the network ``kind`` names."""
     who = ", ".join(f"{name} from {source_of(cls)}" for name, cls in layer_types.items())
     if kind == "net":
         reference, learner = handout_network(seed), handout_network(seed, layer_types)
@@ -233,9 +252,38 @@ def _trace_yours(kind, seed, batch, architecture, classes, layer_types):
         learner = arch.build(2, classes, seed=seed, layer_types=layer_types)
         X, y = chain_batch(reference, seed, batch)
         title, make_graph = reference.describe(), chain_graph
+    _refuse_absent(layer_types, learner, title)
+    alone, alone_ok = _checked_alone(layer_types, seed, settings)
     text, ok, _ = trace_beside(reference, learner, X, y, make_graph)
     head = f"Your layers beside the reference's in {title}: {who}; the same weights, the same batch (N = {len(X)})."
-    return f"{head}\n\n{text}", ok
+    tail = "" if alone_ok or not ok else "\n✗ but checked alone (above), your class fails: one batch is not enough"
+    return f"{head}\n\n{alone}\n\n{text}{tail}", ok and alone_ok
+
+
+#: the option of ``--trace chain`` that puts a class the handout's network lacks into the traced network
+CHAIN_OPTIONS = {"Tanh": "--activation tanh", "LeakyReLU": "--activation leaky_relu", "BatchNorm": "--batchnorm",
+                 "Dropout": "--dropout 0.5", "SoftmaxCrossEntropyLoss": "--classes 3"}
+
+
+def _refuse_absent(layer_types, net, title):
+    """A learner's class the traced network does not hold is refused: tracing would compare nothing of it."""
+    held = [type(layer) for layer in [*net.layers, net.criterion]]
+    for name, cls in layer_types.items():
+        if cls not in held:
+            where = (f"trace it where it stands with --trace chain {CHAIN_OPTIONS[name]}" if name in CHAIN_OPTIONS
+                     else "check it with --use alone, without --trace")
+            raise UsageError(f"--use {name} ({source_of(cls)}): {title} holds no {name} (it is made of "
+                             f"{', '.join(dict.fromkeys(c.__name__ for c in held))}); {where}")
+
+
+def _checked_alone(layer_types, seed, settings):
+    """Each learner's class checked alone as ``gradcheck.py --use`` checks it: (the report's text, passed)."""
+    head = "Your classes checked alone against finite differences:"
+    try:
+        report = layer_suite(seed, 8, layer_types, **settings)
+    except LayerError as exc:
+        return f"{head} ✗ {exc}", False
+    return f"{head}\n{report.table()}\n{report.summary()}", report.passed
 
 
 def _handout_graph(net, X, y):

@@ -7,8 +7,11 @@ returned alone (analytic × upstream = numeric: the upstream was left out); a ma
 (the gradient flows exactly where the numeric one is 0 and is 0 where it flows); analytic 0 where the
 numeric gradient is not (a missing path); a constant ratio analytic/numeric (−1: a flipped sign; N or
 1/N with N the batch size: a mean/sum or 1/N slip; any other k: a constant factor); failures confined
-to negative, positive or zero inputs, or to the rows of one label (a label-dependent term wrong). Each
-is a hint, not a proof: it names the simplest explanation that fits every failing element.
+to negative, positive or zero inputs, or to the rows of one label (a label-dependent term wrong); every
+element the sum of all the numeric ones (summed over every axis); a ratio that is a function of the input
+naming a factor left out (σ's (1 − y), tanh's 1 − y²) or BCE's p − y; a difference affine in the input,
+column by column (a normalisation's paths through μ and σ² missing). Each is a hint, not a proof: it
+names the simplest explanation that fits every failing element.
 """
 
 from dataclasses import dataclass, field
@@ -69,7 +72,8 @@ def diagnose(analytic, reference, failed, probes=None, judged=None, kinks=None, 
     if hint:
         return ratio, hint
     where = _where(inputs, failed, judged, a.shape) or _label_where(labels, failed, judged, a.shape)
-    hint = _at_kinks(failed, kinks) or _pattern(a, ref, failed, ratios, batch_size)
+    hint = (_at_kinks(failed, kinks) or _pattern(a, ref, failed, ratios, batch_size)
+            or _local_factor(a, ref, failed, inputs, batch_size) or _batch_statistics(a, ref, inputs))
     return ratio, "; ".join(h for h in (hint, where) if h) or _spread(ratios, int(failed.sum()), a.size)
 
 
@@ -84,7 +88,7 @@ def _misplaced(a, ref, failed, judged, probes, inputs, upstream):
     """The right numbers in the wrong places: transposed, the upstream left out, a mask on the wrong side."""
     numeric = ref if probes is None else probes.centred
     noise = None if probes is None else probes.noise
-    return (_transposed(a, numeric) or _without_upstream(a, ref, failed, upstream)
+    return (_transposed(a, numeric) or _without_upstream(a, ref, failed, upstream) or _summed_everywhere(a, ref)
             or _wrong_side(a, ref, failed, judged, noise, inputs))
 
 
@@ -137,6 +141,17 @@ def _without_upstream(a, ref, failed, upstream):
     if (rel_errors(a[failed] * u[failed], ref[failed]) < 1e-6).all():
         return "matches the local derivative alone: multiply by the upstream gradient (downstream = upstream × local)"
     return None
+
+
+def _summed_everywhere(a, ref):
+    """Every element is the sum of all the numeric ones: a sum over every axis where only the batch's belongs."""
+    if a.size < 2 or np.ptp(ref) == 0 or not np.abs(a - ref.sum()).max() <= 1e-6 * np.abs(ref).sum():
+        return None
+    hint = ("each element is the sum of every numeric element: summed over every axis, where only the batch axis "
+            "is summed (a bias broadcast over the batch: upstream.sum(axis=0))")
+    if (a == 0).all():  # the numeric elements sum to 0, as a softmax's gradients do over its classes
+        hint = f"analytic 0 everywhere, and the numeric elements sum to 0: {hint}; or a path's gradient is missing"
+    return hint
 
 
 def _wrong_side(a, ref, failed, judged, noise, inputs):
@@ -233,6 +248,60 @@ def named_slip(k, batch_size, analytic="analytic", numeric="numeric"):
             return (f"{analytic} = {batch_size} × {numeric}, and N = {batch_size} is the batch size: "
                     "a missing 1/N, or a sum where a mean belongs")
     return None
+
+
+#: a local derivative with a factor left out, or another node's: (analytic/numeric as a function of the input x,
+#: what it means); also tried times N or 1/N (a 1/N slip besides). 1/(1 − σ(x)) = 1 + eˣ, 1/σ(x) = 1 + e⁻ˣ.
+LOCAL_FACTORS = (
+    (lambda x: 1 + np.exp(x), "analytic = numeric / (1 − y), y = σ(x) the output: the factor (1 − y) of σ'(x) = "
+                              "y(1 − y) is missing"),
+    (lambda x: 1 + np.exp(-x), "analytic = numeric / y, y = σ(x) the output: the factor y of σ'(x) = y(1 − y) is "
+                               "missing"),
+    (lambda x: np.cosh(x) ** 2, "analytic = numeric / (1 − y²), y = tanh(x): the local derivative 1 − y² is missing"),
+    (lambda p: p * (1 - p), "analytic = numeric × p(1 − p), p the input: that is p − y = dℓ/dz, the gradient at the "
+                            "sigmoid's input, not dℓ/dp = (p − y) / (p(1 − p))"),
+)
+
+
+def _local_factor(a, ref, failed, inputs, batch_size):
+    """analytic/numeric = a function of the input on every failing element: one of ``LOCAL_FACTORS``."""
+    ok = failed & np.isfinite(a) & np.isfinite(ref) & (ref != 0)
+    if inputs is None or np.shape(inputs) != a.shape or not ok.any() or ok.sum() < RATIO_SHARE * failed.sum():
+        return None
+    for factor, meaning in LOCAL_FACTORS:
+        with np.errstate(all="ignore"):
+            k = a[ok] / ref[ok] / factor(np.asarray(inputs, np.float64)[ok])
+        if np.isfinite(k).all() and np.ptp(k) <= RATIO_RTOL * abs(np.median(k)):
+            besides = _batch_factor(float(np.median(k)), batch_size)
+            if besides is not None:
+                return meaning + besides
+    return None
+
+
+def _batch_factor(k, batch_size):
+    """"" for k = 1, a clause naming N for k = N or 1/N (the batch size), None for any other k."""
+    if abs(k - 1) <= RATIO_RTOL:
+        return ""
+    if batch_size and batch_size > 1 and min(abs(k * batch_size - 1), abs(k / batch_size - 1)) <= RATIO_RTOL:
+        return f"; and a factor N = {batch_size} (the batch size) besides: a 1/N missing or extra"
+    return None
+
+
+def _batch_statistics(a, ref, inputs):
+    """analytic − numeric is, column by column, α + β·(x − mean x): the paths through a batch's mean (α) and
+    variance (β), which a normalisation's gradient adds to the direct one, are missing."""
+    if np.shape(inputs) != a.shape or a.ndim != 2 or a.shape[0] < 4:
+        return None
+    centred = np.asarray(inputs, np.float64) - np.mean(inputs, axis=0)
+    diff, scale = a - ref, 1e-6 * np.abs(ref).max()
+    alpha, beta = diff.mean(axis=0), (diff * centred).sum(axis=0) / np.maximum((centred ** 2).sum(axis=0), 1e-300)
+    if not np.isfinite(diff).all() or np.abs(diff - alpha - beta * centred).max() > scale:
+        return None
+    paths = [name for name, part in (("the mean μ", alpha), ("the variance σ²", beta * centred.std(axis=0)))
+             if np.abs(part).max() > scale]
+    return paths and (f"analytic − numeric is, in each column, a + b·(x − μ): the path through {' and '.join(paths)} "
+                      "of the batch is missing; the gradients of the three paths to x (direct, through μ, through σ²) "
+                      "add up")
 
 
 def directional_hint(slope, numeric, batch_size=None):

@@ -5,8 +5,10 @@
     python gradcheck.py --layer exercises/batchnorm.py:BatchNorm
 
 and inside a network with batch normalisation: ``python gradcheck.py --batchnorm --use
-exercises/batchnorm.py:BatchNorm``. Stuck? The hints at the end of this file come in three steps: the
-pattern, the shape, the formula.
+exercises/batchnorm.py:BatchNorm``. Stuck? Ask for a hint,
+one tier at a time (1 the pattern, 2 the shape, 3 the formula and where the worked solution is):
+
+    python gradcheck.py --layer exercises/batchnorm.py:BatchNorm --hint 1
 
 Each feature is normalised with the mean and variance *of the batch*, so every output row depends on
 every input row: the graph has a branch (x is used for the mean, the variance and x − mean), and the
@@ -81,19 +83,3 @@ class BatchNorm:
         #   For dℓ/dx, x reaches x̂ along three paths (x − μ, μ and σ²): by the copy pattern, add the
         #   three contributions; every sum over the batch is an (N, D) -> (D,) reduction.
         raise NotImplementedError(f"BatchNorm.backward is not implemented yet (TODO in {_HERE})")
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Hints. Read one at a time, and only as far as you need.
-#
-# 1. The pattern: gamma and beta are broadcast over the N rows, like the handout's b: their gradients
-#    add up over the batch. x reaches x̂ along three paths (x − μ, μ and σ²): by the copy pattern, the three
-#    contributions add.
-#
-# 2. The shape: dℓ/dgamma and dℓ/dbeta are (D,), sums over axis 0 of (N, D) arrays; dℓ/dx is (N, D).
-#
-# 3. The formula, with g = upstream and N = len(g): grads["beta"] = g.sum(axis=0);
-#    grads["gamma"] = (g * x_hat).sum(axis=0); dx_hat = g * gamma;
-#    dℓ/dx = inv_std / N * (N * dx_hat - dx_hat.sum(axis=0) - x_hat * (dx_hat * x_hat).sum(axis=0)).
-#
-# The worked solution: the library's `BatchNorm.backward` in layers/regularization.py.

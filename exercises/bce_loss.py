@@ -10,7 +10,10 @@ handout's network, and step by step beside the library's numbers:
     python gradcheck.py --use exercises/bce_loss.py:BCELoss
     python gradcheck.py --trace --use exercises/bce_loss.py:BCELoss
 
-Stuck? The hints at the end of this file come in three steps: the pattern, the shape, the formula.
+Stuck? Ask for a hint, one tier at a time (1 the pattern, 2 the shape, 3 the formula and where the
+worked solution is):
+
+    python gradcheck.py --layer exercises/bce_loss.py:BCELoss --hint 1
 
 A loss takes labels as well: ``forward(p, y)``. It is the root of the graph, so ``backward`` gets the
 upstream dℓ/dℓ = 1.
@@ -65,18 +68,3 @@ class BCELoss:
         #   (differentiate one term; do not forget the 1/N of the mean, N = p.size).
         #   Shape rule: ℓ is a scalar, so dℓ/dp has the shape of p (the handout's ℝᴺ, here (N, 1)).
         raise NotImplementedError(f"BCELoss.backward is not implemented yet (TODO in {_HERE})")
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Hints. Read one at a time, and only as far as you need.
-#
-# 1. The pattern: the loss is the root of the graph, so its upstream is dℓ/dℓ = 1 (the handout's step 1).
-#    ℓ is a mean of N terms: its derivative is 1/N times each term's derivative.
-#
-# 2. The shape: ℓ is a scalar, so dℓ/dp has the shape of p, element by element; p and y have that
-#    shape too.
-#
-# 3. The formula: d/dp of −[y log p + (1 − y) log(1 − p)] is −y/p + (1 − y)/(1 − p), so
-#    dℓ/dp = upstream * (-y / p + (1 - y) / (1 - p)) / p.size.
-#
-# The worked solution: the library's `BCELoss.backward` in layers/losses.py.

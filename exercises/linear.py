@@ -11,7 +11,10 @@ the handout's network, and step by step beside the library's numbers:
     python gradcheck.py --use exercises/linear.py:Linear
     python gradcheck.py --trace --use exercises/linear.py:Linear
 
-Stuck? The hints at the end of this file come in three steps: the pattern, the shape, the formula.
+Stuck? Ask for a hint, one tier at a time (1 the pattern, 2 the shape, 3 the formula and where the
+worked solution is):
+
+    python gradcheck.py --layer exercises/linear.py:Linear --hint 1
 
 This file is standalone (numpy only), so it can be read and copied on its own.
 """
@@ -79,20 +82,3 @@ class Linear:
         #   into the arrays (self.grads["W"][...] = ...) or assigned (self.grads["W"] = ...), both train.
         #   Return dℓ/dx.
         raise NotImplementedError(f"Linear.backward is not implemented yet (TODO in {_HERE})")
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Hints. Read one at a time, and only as far as you need.
-#
-# 1. The pattern: a multiply gate on matrices (the handout's steps 3 and 5): each input gets the
-#    upstream times the *other* input. b is broadcast over the N rows, like a copy gate: its gradient
-#    adds up the rows' gradients.
-#
-# 2. The shape: dℓ/dW must be (D_in, D_out), made of x (N, D_in) and upstream (N, D_out): only
-#    xᵀ · upstream has that shape. dℓ/dx must be (N, D_in), made of upstream (N, D_out) and W (D_in, D_out):
-#    only upstream · Wᵀ has it. dℓ/db must be (D_out,): a sum of upstream (N, D_out) over axis 0.
-#
-# 3. The formula: self.grads["W"][...] = x.T @ upstream; self.grads["b"][...] = upstream.sum(axis=0);
-#    return upstream @ W.T.
-#
-# The worked solution: the library's `Linear.backward` in layers/linear.py.

@@ -9,7 +9,10 @@ then inside the handout's network, and step by step beside the library's numbers
     python gradcheck.py --use exercises/relu.py:ReLU
     python gradcheck.py --trace --use exercises/relu.py:ReLU
 
-Stuck? The hints at the end of this file come in three steps: the pattern, the shape, the formula.
+Stuck? Ask for a hint, one tier at a time (1 the pattern, 2 the shape, 3 the formula and where the
+worked solution is):
+
+    python gradcheck.py --layer exercises/relu.py:ReLU --hint 1
 
 This file is standalone (numpy only), so it can be read and copied on its own.
 """
@@ -51,17 +54,3 @@ class ReLU:
     def kink_state(self):
         """Which inputs were > 0 last time. The checker uses it to spot probes that straddle x = 0."""
         return None if self.cache is None else self.cache > 0
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Hints. Read one at a time, and only as far as you need.
-#
-# 1. The pattern: a max gate against 0 (the handout's step 4): it routes the upstream to the inputs
-#    that won (x > 0) and kills it where 0 won.
-#
-# 2. The shape: element by element; the mask x > 0 is a boolean array of x's shape, and
-#    upstream * mask keeps that shape (True counts as 1, False as 0).
-#
-# 3. The formula: dℓ/dx = upstream * (x > 0).
-#
-# The worked solution: the library's `ReLU.backward` in layers/activations.py (it caches the mask instead of x).

@@ -10,7 +10,10 @@ then inside the handout's network, and step by step beside the library's numbers
     python gradcheck.py --use exercises/sigmoid.py:Sigmoid
     python gradcheck.py --trace --use exercises/sigmoid.py:Sigmoid
 
-Stuck? The hints at the end of this file come in three steps: the pattern, the shape, the formula.
+Stuck? Ask for a hint, one tier at a time (1 the pattern, 2 the shape, 3 the formula and where the
+worked solution is):
+
+    python gradcheck.py --layer exercises/sigmoid.py:Sigmoid --hint 1
 
 This file is standalone (numpy only), so it can be read and copied on its own.
 """
@@ -54,18 +57,3 @@ class Sigmoid:
         #   Shape rule: dℓ/dx has the shape of x, which is the shape of y and of upstream, so the
         #   product is element-wise: no matrix product, no sum.
         raise NotImplementedError(f"Sigmoid.backward is not implemented yet (TODO in {_HERE})")
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Hints. Read one at a time, and only as far as you need.
-#
-# 1. The pattern: the sigmoid is a node with one input and one output, applied element by element, so
-#    downstream = upstream × local, element by element (the handout's step 2).
-#
-# 2. The shape: upstream, y and dℓ/dx all have x's shape. The product is `*`, not `@`, and nothing is
-#    summed.
-#
-# 3. The formula: σ'(x) = σ(x)(1 − σ(x)) = y(1 − y) (the "sigmoid trick"), so
-#    dℓ/dx = upstream * y * (1 - y).
-#
-# The worked solution: the library's `Sigmoid.backward` in layers/activations.py.

@@ -8,8 +8,10 @@ repository's root):
 
 (a loss takes labels, so the checker is told which: class indices in [0, K) for an input of N rows and K
 columns), then inside a 3-class network: ``python gradcheck.py --classes 3 --use
-exercises/softmax_cross_entropy.py:SoftmaxCrossEntropyLoss``. Stuck? The hints at the end of this file
-come in three steps: the pattern, the shape, the formula.
+exercises/softmax_cross_entropy.py:SoftmaxCrossEntropyLoss``. Stuck? Ask for a hint,
+one tier at a time (1 the pattern, 2 the shape, 3 the formula and where the worked solution is):
+
+    python gradcheck.py --layer exercises/softmax_cross_entropy.py:SoftmaxCrossEntropyLoss --hint 1
 
 The multi-class version of the handout's sigmoid + BCE (steps 2 and 1 in one node): it takes logits
 ``z`` (N, K) and class indices ``y`` (N,). It is the root of the graph: ``backward`` gets dℓ/dℓ = 1.
@@ -64,18 +66,3 @@ class SoftmaxCrossEntropyLoss:
         #   (the k = y_i entry and the others differ); then the 1/N of the mean.
         #   Shape rule: ℓ is a scalar, so dℓ/dz has the shape of z, (N, K).
         raise NotImplementedError(f"SoftmaxCrossEntropyLoss.backward is not implemented yet (TODO in {_HERE})")
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Hints. Read one at a time, and only as far as you need.
-#
-# 1. The pattern: softmax and cross-entropy as one node, the root (upstream 1): the twin of the
-#    handout's sigmoid + BCE, whose fused gradient is p − y. Here the label is a class index, and
-#    differentiating −log p[i, y_i] with respect to z[i, k] gives p[i, k] − 1[k = y_i].
-#
-# 2. The shape: dℓ/dz is (N, K) like z. The one-hot term touches one entry per row, the label's:
-#    p[np.arange(N), y] picks those entries.
-#
-# 3. The formula: dz = p.copy(); dz[np.arange(len(y)), y] -= 1; return upstream * dz / len(y).
-#
-# The worked solution: the library's `SoftmaxCrossEntropyLoss.backward` in layers/losses.py.

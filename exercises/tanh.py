@@ -5,7 +5,10 @@
     python gradcheck.py --layer exercises/tanh.py:Tanh
 
 then inside a network with tanh hidden layers: ``python gradcheck.py --use exercises/tanh.py:Tanh``.
-Stuck? The hints at the end of this file come in three steps: the pattern, the shape, the formula.
+Stuck? Ask for a hint, one tier at a time (1 the pattern, 2 the shape, 3 the formula and where the
+worked solution is):
+
+    python gradcheck.py --layer exercises/tanh.py:Tanh --hint 1
 
 This file is standalone (numpy only), so it can be read and copied on its own.
 """
@@ -42,16 +45,3 @@ class Tanh:
         #   Write tanh'(x) in terms of the cached output y alone (as the sigmoid trick does).
         #   Shape rule: dℓ/dx has the shape of x (= of y = of upstream): an element-wise product.
         raise NotImplementedError(f"Tanh.backward is not implemented yet (TODO in {_HERE})")
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Hints. Read one at a time, and only as far as you need.
-#
-# 1. The pattern: the same as the sigmoid's (the handout's step 2): element by element, downstream =
-#    upstream × local, the local gradient read off the cached output.
-#
-# 2. The shape: everything has x's shape; the product is `*`, nothing is summed.
-#
-# 3. The formula: tanh'(x) = 1 − tanh(x)² = 1 − y², so dℓ/dx = upstream * (1 - y ** 2).
-#
-# The worked solution: the library's `Tanh.backward` in layers/activations.py.

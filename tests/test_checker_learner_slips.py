@@ -256,3 +256,114 @@ def test_the_cli_says_a_shape_mistake_in_one_line(capsys, slips_file):
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
     assert "writes an array of shape (3, 8) into self.grads['W'] of shape (8, 3)" not in err  # (N, D) is (8, 5)
     assert "into self.grads['W'] of shape (5, 3): it is the transpose" in err and "could not broadcast" not in err
+
+
+# ---------------------------------------------------------------- the slips of issue 25, item 13
+
+
+class SigmoidWithoutOneMinusY(SigmoidWithoutUpstream):
+    def backward(self, upstream):
+        return upstream * self.y  # σ'(x) = y(1 − y) without its (1 − y)
+
+
+class TanhWithoutItsDerivative:
+    def forward(self, x):
+        self.y = np.tanh(x)
+        return self.y
+
+    def backward(self, upstream):
+        return upstream  # the local derivative 1 − y² forgotten
+
+
+class BCEReturningPMinusY(BCEWrongForLabelZero):
+    def backward(self, upstream=1.0):
+        return upstream * (self.p - self.y) / self.p.size  # dℓ/dz (through the sigmoid), not dℓ/dp
+
+
+class BCEReturningPMinusYWithoutTheMean(BCEWrongForLabelZero):
+    def backward(self, upstream=1.0):
+        return upstream * (self.p - self.y)
+
+
+class BatchNorm:
+    """Batch normalisation in training mode; ``paths`` says which of its three paths back to x the backward
+    takes (the direct one always; "mu" through the batch mean, "var" through the batch variance)."""
+
+    def __init__(self, paths=("mu", "var"), d=5):
+        self.paths = paths
+        self.params = {"gamma": np.linspace(0.5, 2, d), "beta": np.zeros(d)}
+        self.grads = {}
+
+    def forward(self, x):
+        self.std = np.sqrt(x.var(axis=0) + 1e-5)
+        self.xh = (x - x.mean(axis=0)) / self.std
+        return self.params["gamma"] * self.xh + self.params["beta"]
+
+    def backward(self, upstream):
+        self.grads["gamma"], self.grads["beta"] = (upstream * self.xh).sum(axis=0), upstream.sum(axis=0)
+        d = upstream * self.params["gamma"]
+        mu = d.mean(axis=0) if "mu" in self.paths else 0
+        var = self.xh * (d * self.xh).mean(axis=0) if "var" in self.paths else 0
+        return (d - mu - var) / self.std
+
+
+def test_a_sigmoid_without_its_one_minus_y_is_named(x):
+    row = check_layer(SigmoidWithoutOneMinusY(), x).row("x")
+    assert row.verdict == "fail" and "(1 − y)" in row.hint and "σ'(x) = y(1 − y)" in row.hint
+
+
+def test_a_tanh_without_its_local_derivative_is_named(x):
+    row = check_layer(TanhWithoutItsDerivative(), x).row("x")
+    assert row.verdict == "fail" and "1 − y²" in row.hint
+
+
+@pytest.mark.parametrize("layer,extra", [(BCEReturningPMinusY(), None), (BCEReturningPMinusYWithoutTheMean(), "N = 8")])
+def test_bce_returning_p_minus_y_is_called_the_gradient_at_the_sigmoids_input(rng, layer, extra):
+    p, y = rng.uniform(0.05, 0.95, (8, 1)), rng.integers(0, 2, (8, 1))
+    row = check_layer(layer, p, y=y).row("x")
+    assert row.verdict == "fail" and "p(1 − p)" in row.hint and "dℓ/dz" in row.hint and "dℓ/dp" in row.hint
+    assert extra is None or extra in row.hint
+
+
+@pytest.mark.parametrize("paths,named,not_named", [((), ("μ", "σ²"), ()), (("var",), ("μ",), ("σ²",)),
+                                                   (("mu",), ("σ²",), ("μ",))])
+def test_batchnorm_without_the_paths_through_the_batch_statistics_is_named(rng, paths, named, not_named):
+    x = rng.standard_normal((8, 5)) * 2 + 1
+    assert check_layer(BatchNorm(), x).passed
+    row = check_layer(BatchNorm(paths), x).row("x")
+    assert row.verdict == "fail" and "missing" in row.hint
+    missing = row.hint.split("the path through ", 1)[1].split(" is missing", 1)[0]
+    assert all(word in missing for word in named) and not any(word in missing for word in not_named)
+
+
+def test_a_mean_where_a_sum_belongs_is_named_alike_by_the_checker_and_the_trace(capsys, tmp_path):
+    path = tmp_path / "mean.py"
+    path.write_text(textwrap.dedent('''
+        import numpy as np
+
+
+        class Linear:
+            def __init__(self, in_features=5, out_features=3, bias=True, seed=0):
+                self.params = {"W": np.random.default_rng(seed).standard_normal((in_features, out_features))}
+                if bias:
+                    self.params["b"] = np.zeros(out_features)
+                self.grads = {}
+
+            def forward(self, x):
+                self.x = x
+                return x @ self.params["W"] + self.params.get("b", 0)
+
+            def backward(self, upstream):
+                self.grads["W"] = self.x.T @ upstream
+                if "b" in self.params:
+                    self.grads["b"] = upstream.mean(axis=0)
+                return upstream @ self.params["W"].T
+        '''), encoding="utf-8")
+    _, checked, _ = call_main(gradcheck.main, capsys, "--layer", f"{path}:Linear")
+    code, traced, _ = call_main(gradcheck.main, capsys, "--trace", "--use", f"{path}:Linear")
+    assert code == 1
+    checker_hint = next(line for line in checked.splitlines() if "↳" in line)
+    trace_hint = next(line for line in traced.splitlines() if line.startswith("hint:"))
+    assert "N = 8 is the batch size" in checker_hint  # --layer checks 8 rows: the handout's trace has 4
+    assert "N = 4 is the batch size" in trace_hint and "constant factor" not in trace_hint
+    assert checker_hint.split("batch size", 1)[1] == trace_hint.split("batch size", 1)[1]  # one wording

@@ -15,6 +15,12 @@ The conventions, for whoever edits ``README.md``, ``docs/*.md``, ``exercises/REA
 - Each document runs in a fresh temporary directory holding its files and a copy of ``exercises/``, so
   outputs such as ``runs/model.npz`` land there. Its lines run in parallel: a command that needs
   another's output is chained to it with ``&&`` on the same line.
+- A ``text`` block whose fenced block before it is a ``bash`` block (prose may stand between) shows the
+  output of that block's last command line (of a ``&&`` chain, the outputs in turn), and is tested to be
+  it: its lines appear in that output in order and next to each other, except where a line ``…`` stands
+  for lines left out and a ``…`` inside a line for characters left out. Durations (``0.100 s``) may
+  differ, and the progress lines (``epoch  10  loss …``) a run prints once it lasts over half a second
+  are left out of both: they come and go with the machine's load.
 - A command quoted in the prose (``python train.py --json`` in backquotes) must also be in a block,
   so that every command a reader sees is run; one with a ``…`` in it is a pattern, not a command.
 
@@ -249,13 +255,14 @@ def slug(doc):
 
 
 def run_chain(command, cwd, logs):
-    """Run a line's commands in order, as ``&&`` does: stop at the first that fails."""
-    status, output = 0, ""
+    """Run a line's commands in order, as ``&&`` does: stop at the first that fails. The output is theirs in turn."""
+    status, outputs = 0, []
     for i, (script, args) in enumerate(command.chain):
         status, output = run_script(script, args, cwd, logs / f"{slug(command.doc)}-{command.line}-{i}.log")
+        outputs.append(output)
         if status != 0:
             break
-    return status, output
+    return status, "".join(outputs)
 
 
 def workdir(doc, root):
@@ -308,6 +315,81 @@ def test_a_command_quoted_in_the_prose_is_run_from_a_block():
             if command and shlex.join(shell_words(quoted)) not in in_blocks:
                 missing.append(f"{doc_name(doc)}: `{quoted}`")
     assert not missing, "quoted in the prose but in no bash block (so never run):\n" + "\n".join(missing)
+
+
+def shown_outputs(path):
+    """``(command, text block)``: each ``text`` block after a ``bash`` block, with that block's last command."""
+    doc, blocks = doc_name(path), fenced_blocks(path.read_text(encoding="utf-8"))[0]
+    pairs = []
+    for before, block in zip(blocks, blocks[1:], strict=False):
+        closing = before.line + before.text.count("\n") + 1  # the closing fence's line number
+        if before.info.split()[:1] != ["bash"] or block.info != "text":
+            continue
+        commands = [c for c in COMMANDS if c.doc == doc and before.line < c.line < closing]
+        pairs.append((commands[-1] if commands else None, block))
+    return pairs
+
+
+#: output blocks of guides whose fix waits for their owner (the diff is /tmp/h-teaching-docs.patch): (doc, command)
+#: pairs that are not yet that command's output; strict, so that once fixed each must leave this list
+PENDING = {("docs/gradcheck.md", "python gradcheck.py"),
+           ("docs/gradcheck.md", "python gradcheck.py --layer my_layer.py:Tanh --input-shape 8,5"),
+           ("docs/gradcheck.md", "python gradcheck.py --layer my_layers.py:Sigmoid --layer my_layers.py:Affine "
+                                 "--layer-args '{\"d_out\": 4}' --layer my_layers.py:LeakyReLU --layer-args "
+                                 "'{\"alpha\": 0.1}'"),
+           ("docs/guarantees.md", "python train.py --val-fraction 0 --json --quiet"),
+           ("docs/training.md", "python train.py"),
+           ("docs/training.md", "python train.py --dataset spiral --classes 3 --hidden 32,32 --hidden-bias "
+                                "--optimizer adam --epochs 100"),
+           ("docs/training.md", "python train.py --data fruit.csv --save runs/f.npz --quiet && python train.py "
+                                "--predict runs/f.npz --data new_fruit.csv --out runs/pred.csv")}
+SHOWN = [pytest.param(doc_name(doc), command, block, id=f"{doc_name(doc)}:{block.line}",
+                      marks=[pytest.mark.xfail(strict=True, reason="waits for its guide's owner")]
+                      if (doc_name(doc), getattr(command, "text", None)) in PENDING else [])
+         for doc in DOCS for command, block in shown_outputs(doc)]
+DURATION = re.compile(r"\b\d+(\.\d+)? s\b")
+PROGRESS = re.compile(r"^epoch +\d+ ")
+
+
+def _comparable(text):
+    return [DURATION.sub("# s", line.rstrip()) for line in text.splitlines() if not PROGRESS.match(line)]
+
+
+def _matches(pattern, line):
+    """``line`` is ``pattern``, a ``…`` in which stands for any characters."""
+    return re.fullmatch(".*".join(map(re.escape, pattern.split("…"))), line) is not None
+
+
+def shows(output, text):
+    """Whether ``text`` is ``output``, or parts of it in order with ``…`` lines standing for what is left out."""
+    have, start = _comparable(output), 0
+    parts = [[]]
+    for line in _comparable(text):
+        parts.append([]) if line.strip() == "…" else parts[-1].append(line)
+    for part in filter(None, parts):
+        found = next((i for i in range(start, len(have) - len(part) + 1)
+                      if all(map(_matches, part, have[i:i + len(part)]))), None)
+        if found is None:
+            return False
+        start = found + len(part)
+    return True
+
+
+@pytest.mark.parametrize("doc,command,block", SHOWN)
+def test_a_text_block_after_a_command_is_that_commands_output(doc, command, block, results):
+    assert command is not None, f"{doc}:{block.line}: a text block after a bash block that runs no command"
+    if command.slow:
+        pytest.skip(f"marked slow in {command.doc}")
+    output = results[command][1]
+    assert shows(output, block.text), f"{doc}:{block.line} is not the output of {command}:\n{output}"
+
+
+def test_an_output_block_is_compared_line_by_line_with_gaps():
+    output = "a\nb 1.5 s\nc\nd\ne\n"
+    assert shows(output, "a\nb 0.2 s\n…\ne\n") and shows(output, "c\nd\n") and not shows(output, "a\nc\n")
+    assert not shows(output, "d\n…\nc\n") and not shows(output, "x\n")
+    assert shows("epoch   1  loss 0.5\n" + output, "a\nb 3 s\n") and shows(output, "epoch   9  loss 1\na\n")
+    assert shows(output, "b …\nc\n") and shows(output, "…\n…d\n") and not shows(output, "b 2…\n")
 
 
 def test_the_docs_link_to_files_and_headings_that_exist():

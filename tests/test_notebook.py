@@ -1,15 +1,15 @@
 """The notebook ``notebooks/backprop.ipynb``: stored without outputs, and executed by a real kernel both ways.
 
-Untouched, a *Run All* must stop at the check of the first exercise with "Sigmoid.backward is not implemented
-yet", every cell before it running cleanly. With each exercise cell followed by the library's answer (as
+Untouched, a *Run All* must run every cell: each exercise's check says "Sigmoid.backward is not implemented
+yet", the cells that need the learner's layers say they are skipped, and the sections after the exercises (the
+deeper network, the two modes) run in full. With each exercise cell followed by the library's answer (as
 ``tests/test_exercises.py`` fills ``exercises/``), every cell must run, every check pass, the learner's layers
 agree with the reference at every step and the pictures show themselves (SVG circuits, HTML reports, PNG plots).
 
-Both runs share one kernel (``executed``): the cells before the first exercise are the same in both, so they run
-once; the untouched run stops at its first error, and the filled run goes on from the first exercise cell in
-the same kernel, as a learner who wrote the answer and ran the cells again would. Every cell from there on draws
-its own seeded random numbers, so running one twice gives what running it once does. Only nbclient, nbformat and
-ipykernel are needed (the test extra); no browser.
+Both runs share one kernel (``executed``): the untouched run goes to the end, and the filled run goes on from
+the first exercise cell in the same kernel, as a learner who wrote the answers and ran the cells again would.
+Every cell from there on draws its own seeded random numbers, so running one twice gives what running it once
+does. Only nbclient, nbformat and ipykernel are needed (the test extra); no browser.
 """
 
 import base64
@@ -92,9 +92,9 @@ def filled(nb, start):
 
 @pytest.fixture(scope="module")
 def executed():
-    """(the untouched notebook as run until its first error, that error, the filled cells as run).
+    """(the untouched notebook as run, its first error or None, the filled cells as run).
 
-    The filled run goes on from the first exercise only if the untouched run got there: otherwise it is None.
+    The filled run goes on from the first exercise only if the untouched run went to the end: otherwise it is None.
     """
     nb = read_notebook()
     first_exercise = cell_index(nb, "exercise-sigmoid")
@@ -108,7 +108,7 @@ def executed():
             except CellExecutionError as exc:
                 error = (index, exc)
                 break
-        if error is not None and error[0] < first_exercise:
+        if error is not None:
             return nb, error, None
         client.nb = nbformat.v4.new_notebook(cells=filled(nb, first_exercise), metadata=nb.metadata)
         for index, cell in enumerate(client.nb.cells):
@@ -119,7 +119,7 @@ def executed():
 def filled_run(executed):
     """The filled run's cells, once the untouched run reached the exercises."""
     nb, error, cells = executed
-    assert cells is not None, f"a cell before the exercises failed: {nb.cells[error[0]].id}: {error[1].evalue}"
+    assert cells is not None, f"the untouched run failed at {nb.cells[error[0]].id}: {error[1].evalue}"
     return cells
 
 
@@ -147,7 +147,7 @@ def test_every_cell_has_an_id_of_its_own_and_the_exercises_come_in_the_issues_or
         index = cell_index(nb, f"exercise-{name.lower()}")
         assert f'raise NotImplementedError("{name}.backward is not implemented yet")' in nb.cells[index].source
         check = nb.cells[index + 1]  # the next cell checks it
-        assert check.id == f"check-{name.lower()}" and f"check_layer({name}(" in check.source
+        assert check.id == f"check-{name.lower()}" and f"check_yours({name}(" in check.source
 
 
 # ---------------------------------------------------------------- executed untouched
@@ -157,20 +157,35 @@ def errors(cell):
     return [out for out in cell.get("outputs", []) if out.output_type == "error"]
 
 
-def test_untouched_it_stops_at_the_first_exercise_check_and_nothing_earlier_fails(executed):
+def test_untouched_run_all_runs_every_cell_and_says_what_waits_for_the_learner(executed):
     nb, error, _ = executed
-    assert error is not None, "the untouched notebook ran to the end: the first exercise does not stop it"
-    index, exc = error
-    assert nb.cells[index].id == "check-sigmoid"
-    assert nb.cells[index - 1].id == "exercise-sigmoid"
-    assert exc.ename == "LayerError"
-    assert exc.evalue.startswith("Sigmoid.backward is not implemented yet"), exc.evalue
-    (out,) = errors(nb.cells[index])
-    assert out.evalue == exc.evalue
-    before = [cell for cell in nb.cells[:index] if cell.cell_type == "code"]
-    assert all(cell.execution_count is not None and not errors(cell) for cell in before)
-    after = [cell for cell in nb.cells[index + 1:] if cell.cell_type == "code"]
-    assert after and all(cell.execution_count is None for cell in after)  # Run All stopped there
+    assert error is None, f"the untouched run stopped at {nb.cells[error[0]].id}: {error[1].evalue}"
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    assert all(cell.execution_count is not None and not errors(cell) for cell in code)
+    for name in ANSWERS:
+        assert f"{name}.backward is not implemented yet" in stdout(outputs_of(nb.cells, f"check-{name.lower()}"))
+    for cell_id in ("beside-reference", "train-yours", "regions-yours"):
+        said = stdout(outputs_of(nb.cells, cell_id))
+        assert "skipped" in said and all(name in said for name in ANSWERS), (cell_id, said)
+
+
+def test_untouched_the_deeper_network_and_the_two_modes_run(executed):
+    nb, _, _ = executed
+    assert "2-16-16-3 Tanh, SoftmaxCrossEntropyLoss" in stdout(outputs_of(nb.cells, "deep-build"))
+    for cell_id in ("deep-check", "regularization-check"):
+        (report,) = data(outputs_of(nb.cells, cell_id), HTML)
+        assert "PASSED" in report
+    trained = outputs_of(nb.cells, "deep-train")
+    assert float(re.search(r"validation accuracy (\S+)", stdout(trained)).group(1)) >= 0.9
+    assert data(outputs_of(nb.cells, "deep-regions"), PNG) and "one sample:" in stdout(outputs_of(nb.cells,
+                                                                                                 "batchnorm-modes"))
+
+
+def test_the_notebooks_hints_come_one_tier_at_a_time(executed):
+    nb, _, _ = executed
+    setup = nb.cells[cell_index(nb, "exercises-setup")].source
+    assert "from app.hints import hint" in setup
+    assert 'hint("Sigmoid", 1)' in nb.cells[cell_index(nb, "exercises")].source
 
 
 def outputs_of(cells, cell_id):

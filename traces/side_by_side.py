@@ -135,7 +135,7 @@ class _Walk:
         self.lines += [f"        {label}: yours     = {_text(yours)}   ✗{later}",
                        f"        {' ' * len(label)}  reference = {_text(reference)}"]
         if self.first is None:
-            self.hint = _hint(yours, reference, close, upstream, inputs)
+            self.hint = _hint(yours, reference, close, upstream, inputs, len(self.graph.value("X")))
         self.part(where, f"{label} differs from the reference")
         return True
 
@@ -178,7 +178,8 @@ class _Walk:
         where = _step(loss_node, criterion)
         self.lines.append(f"    {where}")
         grad = self.call(where, criterion, "backward", 1.0)
-        if grad is FAILED or not self.compare(g.d(loss_node.inputs[0]), grad, g.grad(loss_node.inputs[0]), where):
+        p = loss_node.inputs[0]
+        if grad is FAILED or not self.compare(g.d(p), grad, g.grad(p), where, inputs=g.value(p)):
             return
         for node, layer in reversed(list(zip(nodes[:-1], layers, strict=True))):
             where = _step(node, layer)
@@ -228,13 +229,8 @@ def _is_real(value):
         return False
 
 
-def _hint(yours, reference, close, upstream, inputs):
+def _hint(yours, reference, close, upstream, inputs, batch_size):
     """What the pattern of the difference suggests, in the words of the checker's hints (yours for analytic)."""
-    shape = yours.shape
-
-    def same_shape(a):
-        return None if a is None or np.shape(a) != shape else np.asarray(a, np.float64)
-
-    _, hint = diagnose(yours, np.asarray(reference, np.float64), ~close, inputs=same_shape(inputs),
-                       upstream=same_shape(upstream), batch_size=shape[0] if len(shape) == 2 else None)
+    _, hint = diagnose(yours, np.asarray(reference, np.float64), ~close, inputs=inputs, upstream=upstream,
+                       batch_size=batch_size)
     return hint.replace("analytic", "yours").replace("numeric gradient", "reference").replace("numeric", "reference")
