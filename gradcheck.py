@@ -46,6 +46,9 @@ def build_parser():
                    help="the --layer before it is a loss, forward(x, y): binary = 0/1 labels of x's shape, "
                         "classes = (N,) integers in [0, K) for x of shape N,K")
     p.add_argument("--input-shape", default="8,5", help="input shape for --layer (default: 8,5)")
+    p.add_argument("--hint", type=int, nargs="?", const=1, choices=(1, 2, 3), metavar="1|2|3",
+                   help="print hint 1 (the pattern), 2 (the shape) or 3 (the formula and where the worked solution "
+                        "is) for the exercise class of --layer, instead of checking it")
     p.add_argument("--use", action="append", default=[], metavar="PATH.py:ClassName",
                    help="your class takes the place of the library's class of the same name (repeatable): checked "
                         "alone and inside every network that holds it, or with --trace, traced beside the reference")

@@ -50,7 +50,7 @@ def run(a, argv=None):
     """
     with flag_errors(FLAGS):
         check_command_line(a)
-        if getattr(a, "hint", None):  # --hint N, declared by gradcheck.py
+        if a.hint:  # --hint N, declared by gradcheck.py
             return print_hints(a)
         settings = dict(h=a.h, tol=a.tol, warn_tol=a.warn_tol, mode=a.mode, directions=a.directions)
         check_settings(seed=a.seed, **settings)
@@ -109,7 +109,7 @@ CONFLICTS = (
     (lambda a: a.use and a.svg, "--svg draws the reference's graph; trace your layers beside it without --svg"),
     (lambda a: a.inputs is not None and a.trace != "warmup",
      "--inputs sets the warm-up's x, y and z: it goes with --trace warmup"),
-    (lambda a: getattr(a, "hint", None) and (not a.layer or a.use or a.trace or a.json),
+    (lambda a: a.hint and (not a.layer or a.use or a.trace or a.json),
      "--hint N prints hint N for the exercise class of --layer PATH.py:ClassName: give --layer, and no --use, --trace "
      "or --json"),
 )

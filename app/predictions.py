@@ -23,14 +23,15 @@ def prediction_columns(net):
     return ["predicted"] + [f"p_{c}" for c in _classes(net)]
 
 
-def write_predictions(net, data_path, out_path, label=None):
+def write_predictions(net, data_path, out_path, label=None, header=None):
     """Predict every row of ``data_path`` with ``net`` and write ``out_path`` atomically; returns the row count.
 
     Columns are chosen as ``model.table_columns.model_columns`` says (by name when it can; a label column, if any, is
-    read past). Raises ``ValueError`` for a file the model cannot read (a missing column, a bad cell) or outputs that
-    are not finite (weights or inputs too large): then nothing is written.
+    read past); ``header`` as ``data.read_table`` takes it. Raises ``ValueError`` for a file the model cannot read
+    (a missing column, a bad cell) or outputs that are not finite (weights or inputs too large): then nothing is
+    written.
     """
-    blocks = iter_feature_blocks(data_path, choose=model_columns(net, label, need_label=False))
+    blocks = iter_feature_blocks(data_path, choose=model_columns(net, label, need_label=False), header=header)
     next(blocks)  # the layout: the file's columns are checked before the output is opened
     count = 0
 

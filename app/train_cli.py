@@ -56,7 +56,7 @@ def training_data(s):
     if not s.data:
         return generated_data(s), None
     features = None if s.features is None else [f.strip() for f in s.features.split(",")]
-    table = read_table(s.data, label=LAST if s.label is None else s.label, features=features)
+    table = read_table(s.data, label=LAST if s.label is None else s.label, features=features, header=s.header)
     return training_dataset(table, s.task), table.label_name
 
 
@@ -80,7 +80,7 @@ def evaluate(s):
     """``--evaluate``: the saved model's scores on the data, columns by name where the model saved them."""
     net = load(s.evaluate)
     if s.data:
-        table = read_table(s.data, choose=model_columns(net, s.label))
+        table = read_table(s.data, choose=model_columns(net, s.label), header=s.header)
         X, y, source = table.X, evaluation_targets(net, table), s.data
     else:
         data = generated_data(s)
@@ -104,7 +104,7 @@ def evaluate(s):
 def predict(s):
     """``--predict``: the saved model's predictions for every row of ``--data``, written to ``--out``."""
     net = load(s.predict)
-    count = write_predictions(net, s.data, s.out, s.label)
+    count = write_predictions(net, s.data, s.out, s.label, s.header)
     if s.json:
         print_json(s, dumps_strict({"model": s.predict, "data": s.data, "out": s.out, "n": count}))
     else:
@@ -153,7 +153,7 @@ def train_command(s, stop):
         log(f"note: your {whose(learner)} train unchecked (--no-layer-check): a wrong backward trains wrong")
     with flag_errors(FLAGS):
         data, label_name = training_data(s)
-        validation = read_validation(s.val_data, data, label_name, s.label) if s.val_data else None
+        validation = read_validation(s.val_data, data, label_name, s.label, s.header) if s.val_data else None
         experiment = prepare(data, s.architecture, s.val_fraction, s.seed, validation,
                              {name: c.cls for name, c in learner.items()})
     for c in unused(learner, experiment.net):

@@ -145,15 +145,22 @@ def backward_through(layer, name, upstream, input_shape, finite):
     downstream = gradient_array(downstream, f"{name}.backward", "returned", input_shape, "the input's", batch)
     if finite:  # the upstream is finite (``backward_checked``): so must every gradient this backward makes be
         must_be_finite(f"{name}.backward", "upstream gradient", downstream)
-    params, grads = getattr(layer, "params", {}), getattr(layer, "grads", {})
-    if params and grads.keys() != params.keys():
-        raise LayerError(f"{name}.grads has keys {sorted(grads)}, its params {sorted(params)}: a gradient stored "
-                         "under another name never reaches its parameter")
+    params, grads = same_keys(layer, name)
     for key, param in params.items():
         grad = gradient_array(grads[key], f"{name}.grads[{key!r}]", "holds", np.shape(param), "the parameter's", batch)
         if finite:
             must_be_finite(f"{name}.grads[{key!r}]", "upstream gradient", grad)
     return downstream
+
+
+def same_keys(obj, name):
+    """``obj``'s ``(params, grads)``, or the ``LayerError`` naming the keys when ``grads`` has others than ``params``
+    (``grads["dW"]`` beside ``params["W"]``): the network, the checker and the trace say it in these words."""
+    params, grads = getattr(obj, "params", {}), getattr(obj, "grads", {})
+    if params and grads.keys() != params.keys():
+        raise LayerError(f"{name}.grads has keys {sorted(grads)}, its params {sorted(params)}: a gradient stored "
+                         "under another name never reaches its parameter")
+    return params, grads
 
 
 # ---------------------------------------------------------------- inside the checker
@@ -269,11 +276,9 @@ def as_gradient(g, who, verb, shape, of, batch_size=None):
 
 def parameter_gradients(obj, name, batch_size=None):
     """``{key: obj.grads[key]}`` for every key of ``obj.params``, each checked by ``as_gradient``."""
-    grads = getattr(obj, "grads", {})
+    params, grads = same_keys(obj, name)
     out = {}
-    for key, param in obj.params.items():
-        if key not in grads:
-            raise LayerError(f"{name}.grads has no entry for parameter {key!r}")
+    for key, param in params.items():
         out[key] = as_gradient(grads[key], f"{name}.grads[{key!r}]", "holds", np.shape(param), "the parameter's",
                                batch_size)
     return out

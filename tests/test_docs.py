@@ -330,22 +330,7 @@ def shown_outputs(path):
     return pairs
 
 
-#: output blocks of guides whose fix waits for their owner (the diff is /tmp/h-teaching-docs.patch): (doc, command)
-#: pairs that are not yet that command's output; strict, so that once fixed each must leave this list
-PENDING = {("docs/gradcheck.md", "python gradcheck.py"),
-           ("docs/gradcheck.md", "python gradcheck.py --layer my_layer.py:Tanh --input-shape 8,5"),
-           ("docs/gradcheck.md", "python gradcheck.py --layer my_layers.py:Sigmoid --layer my_layers.py:Affine "
-                                 "--layer-args '{\"d_out\": 4}' --layer my_layers.py:LeakyReLU --layer-args "
-                                 "'{\"alpha\": 0.1}'"),
-           ("docs/guarantees.md", "python train.py --val-fraction 0 --json --quiet"),
-           ("docs/training.md", "python train.py"),
-           ("docs/training.md", "python train.py --dataset spiral --classes 3 --hidden 32,32 --hidden-bias "
-                                "--optimizer adam --epochs 100"),
-           ("docs/training.md", "python train.py --data fruit.csv --save runs/f.npz --quiet && python train.py "
-                                "--predict runs/f.npz --data new_fruit.csv --out runs/pred.csv")}
-SHOWN = [pytest.param(doc_name(doc), command, block, id=f"{doc_name(doc)}:{block.line}",
-                      marks=[pytest.mark.xfail(strict=True, reason="waits for its guide's owner")]
-                      if (doc_name(doc), getattr(command, "text", None)) in PENDING else [])
+SHOWN = [pytest.param(doc_name(doc), command, block, id=f"{doc_name(doc)}:{block.line}")
          for doc in DOCS for command, block in shown_outputs(doc)]
 DURATION = re.compile(r"\b\d+(\.\d+)? s\b")
 PROGRESS = re.compile(r"^epoch +\d+ ")

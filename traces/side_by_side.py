@@ -15,7 +15,7 @@ import copy
 import numpy as np
 
 from checking.diagnosis import diagnose
-from layers.protocol import LayerError, call_user, gradient_shapes
+from layers.protocol import LayerError, call_user, gradient_shapes, same_keys
 from layers.shape_errors import likely_fix, shape_text
 from layers.user_code import source_of
 from model.registry import LIBRARY
@@ -149,6 +149,17 @@ class _Walk:
             self.part(where, str(exc))
             return FAILED
 
+    def keys_agree(self, where, layer):
+        """Whether ``layer.grads`` has the keys of its ``params`` (``layers.protocol.same_keys``); if not, a line and
+        the parting, naming the keys."""
+        try:
+            same_keys(layer, type(layer).__name__)
+        except LayerError as exc:
+            self.lines.append(f"        ✗ {exc}")
+            self.part(where, str(exc))
+            return False
+        return True
+
     # -------------------------------------------------------------- the run
 
     def run(self, X, labels):
@@ -186,7 +197,7 @@ class _Walk:
             self.lines.append(f"    {where}")
             upstream, x_name = grad, node.inputs[0]
             grad = self.call(where, layer, "backward", upstream, shapes=gradient_shapes(layer, g.value(x_name).shape))
-            if grad is FAILED:
+            if grad is FAILED or not self.keys_agree(where, layer):
                 return
             for name in node.inputs[1:]:
                 if g.wires[name].kind == "param":
