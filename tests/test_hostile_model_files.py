@@ -183,6 +183,22 @@ def test_brackets_inside_strings_do_not_count_as_nesting(tmp_path, bn_model):
     assert loaded.feature_names == arch["feature_names"]
 
 
+def test_an_architecture_of_escaped_quotes_is_read_once_not_once_per_quote(tmp_path, bn_model):
+    # '"' then '\\"' again and again: a string never closed. Scanned anew from every quote, this took
+    # minutes at this size (hours at 1.3 million); read once, it is refused as the JSON it is not.
+    text = '"' + '\\"' * 40_000
+    refused(write_zip(tmp_path / "quotes.npz", with_architecture(bn_model, text)), "not valid JSON: Unterminated")
+
+
+def test_strings_full_of_escapes_keep_their_brackets_out_of_the_count(tmp_path, bn_model):
+    arch = architecture_of(bn_model)
+    arch["feature_names"] = ["\\" * 9 + "[" * 20 + "\u00e9{" * 20, '\\"[[[[[[[[[[[[[[[[[[[[\\']
+    loaded = load(write_zip(tmp_path / "names.npz", with_architecture(bn_model, arch)))
+    assert loaded.feature_names == arch["feature_names"]
+    deep = json.dumps(arch)[:-1] + ', "x": ' + "[" * (MAX_NESTING + 1) + '"' + "]" * (MAX_NESTING + 1) + "}"
+    refused(write_zip(tmp_path / "deep.npz", with_architecture(bn_model, deep)), f"nested more than {MAX_NESTING}")
+
+
 @pytest.mark.parametrize("number", ["1e400", "-1e400", "123456789012345678901234567890", "NaN", "Infinity"])
 def test_numbers_out_of_range_in_the_architecture(tmp_path, bn_model, number):
     text = json.dumps(architecture_of(bn_model)).replace('"in_features": 2', f'"in_features": {number}', 1)
