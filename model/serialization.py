@@ -8,12 +8,13 @@ class (``Sequential`` or ``TwoLayerNet``), each layer's type and ``config()``, t
 
 Loading trusts nothing in the file, in the spirit of ``torch.load(weights_only=True)``: a model file holds
 no code and names only the library's classes (``model.registry``), each config checked against its
-constructor. ``NpzReader`` reads only the members the format defines; the architecture is bounded (length,
-nesting, numbers, layer count, total size); the arrays each object holds are found by building it at small
-probe widths (``declared_arrays``), so every array's header is checked against the architecture **before**
-the network is built; buffers are checked (finite, variances >= 0, scales > 0). Each refusal is one
-``ValueError``, ``"{path}: not a model file or damaged: {reason}"``. The model classes are the caller's
-(``Sequential.load`` passes them), so this module imports no network.
+constructor and the loss against the last layer (``check_head``, as ``save`` does). ``NpzReader`` reads only
+the members the format defines; the architecture is bounded (length, nesting, numbers, layer count, total
+size); the arrays each object holds are found by building it at small probe widths (``declared_arrays``), so
+every array's header is checked against the architecture **before** the network is built; buffers are
+checked (finite, variances >= 0, scales > 0). Each refusal is one ``ValueError``, ``"{path}: not a model
+file or damaged: {reason}"``. The model classes are the caller's (``Sequential.load`` passes them), so this
+module imports no network.
 """
 
 import json
@@ -28,7 +29,8 @@ from layers.validation import is_integer
 from .atomic import atomic_write
 from .factory import make
 from .npz_reader import NUMERIC, TEXT, NpzReader, one_line
-from .registry import FLAG, LIBRARY, MAX_WIDTH, NUMBER, WEIGHTS, WIDTH, config_kinds, library_class, named
+from .registry import (FLAG, LIBRARY, MAX_WIDTH, NUMBER, WEIGHTS, WIDTH, check_head, config_kinds, library_class,
+                       named)
 
 FORMAT = "cs231n-handprop/Sequential/2"
 FORMAT_V1 = "cs231n-handprop/TwoLayerNet/1"
@@ -118,6 +120,7 @@ def architecture(net):
                              f"{'as its loss' if role == 'loss' else 'as a layer'}: only this library's layers can be "
                              f"named in a model file (layers: {', '.join(named('layer'))}; losses: "
                              f"{', '.join(named('loss'))})")
+    check_head(type(net.layers[-1]).__name__, type(net.criterion).__name__)
     arch = {"class": cls, "layers": [_spec(layer) for layer in net.layers], "loss": _spec(net.criterion),
             "weight_decay": net.weight_decay, "dtype": net.dtype.name,
             "classes": None if net.classes is None else list(net.classes),
@@ -201,6 +204,7 @@ def _sequential(arch, cls, dtype):
     """The arrays a ``Sequential``'s layer list declares, and how to build it once they are checked."""
     specs = _layer_specs(arch.get("layers"))
     loss_class, loss_config = _checked_spec(arch.get("loss"), "loss")
+    check_head(specs[-1][0].__name__, loss_class.__name__)
     weight_decay = arch.get("weight_decay", 0.0)
     if not KIND_RULES[NUMBER][0](weight_decay):
         raise ValueError(f"damaged architecture: weight_decay must be a number, got {one_line(repr(weight_decay), 40)}")

@@ -24,6 +24,7 @@ from layers import Add, BatchNorm, Linear, ReLU, SigmoidBCELoss, SoftmaxCrossEnt
 from layers.standardize import Standardize
 from model import Sequential, TwoLayerNet, build_mlp, load
 from model.parameters import gather
+from model.registry import LIBRARY
 from model.serialization import MAX_ARCHITECTURE_CHARS, MAX_LAYERS, MAX_NESTING, MAX_NUMBERS, MAX_WIDTH
 
 ONE_MB = 1 << 20
@@ -243,6 +244,25 @@ def test_only_layers_stand_where_layers_stand_and_only_losses_as_the_loss(tmp_pa
     else:
         arch["loss"] = {"type": kind, "config": {}}
     refused(write_zip(tmp_path / "m.npz", with_architecture(bn_model, arch)), match)
+
+
+@pytest.mark.parametrize("last,loss,match", [
+    (None, "BCELoss", "Linear followed by BCELoss: BCELoss takes probabilities, which only a Sigmoid"),
+    (None, "CrossEntropyLoss", "Linear followed by CrossEntropyLoss: .* only a Softmax"),
+    ("Softmax", "SoftmaxCrossEntropyLoss", "Softmax followed by SoftmaxCrossEntropyLoss: .* takes logits"),
+    ("Sigmoid", "SigmoidBCELoss", "Sigmoid followed by SigmoidBCELoss: .* takes logits"),
+    ("Softmax", "BCELoss", "Softmax followed by BCELoss"),
+])
+def test_a_loss_after_a_layer_that_does_not_give_what_it_takes_is_refused(tmp_path, bn_model, last, loss, match):
+    # the model's last layer is a Linear with 3 outputs: BCELoss there would give negative "probabilities"
+    arch = architecture_of(bn_model)
+    arch["layers"] += [{"type": last, "config": {}}] if last else []
+    arch["loss"] = {"type": loss, "config": {}}
+    refused(write_zip(tmp_path / "m.npz", with_architecture(bn_model, arch)), match)
+    net = Sequential([Linear(2, 3)] + ([LIBRARY[last]()] if last else []), LIBRARY[loss]())
+    with pytest.raises(ValueError, match=match):
+        net.save(tmp_path / "never.npz")  # save writes none of them either
+    assert not (tmp_path / "never.npz").exists()
 
 
 def test_a_gate_cannot_be_saved_as_a_layer_either(tmp_path):

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from model import Sequential, load
-from model.registry import FLAG, LIBRARY, NUMBER, WEIGHTS, config_kinds, role
+from model.registry import FLAG, LIBRARY, NUMBER, SQUASHED, WEIGHTS, config_kinds, role
 
 #: the layer a loss that takes probabilities must follow
-SQUASH = {"BCELoss": "Sigmoid", "CrossEntropyLoss": "Softmax"}
+SQUASH = {plain: squash for plain, (squash, _) in SQUASHED.items()}
 #: outputs of the last layer, by the labels a loss takes
 OUTPUTS = {"binary": 1, "classes": 3, "values": 2}
 
