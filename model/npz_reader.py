@@ -6,8 +6,9 @@ the way NumPy's own safe loading and PyTorch's ``weights_only`` do, one step at 
 
 1. the path must be a regular file, checked before it is opened and again on the open descriptor
    (opened without blocking, so a FIFO cannot hang the reader);
-2. the zip's central directory lists the members; nothing is inflated. ``names`` are the member
-   names without ``.npy``; the caller reads only the ones its format defines;
+2. the zip's central directory lists the members, the first at the file's first byte (as ``numpy.load``
+   wants); nothing is inflated. ``names`` are the member names without ``.npy``; the caller reads only the
+   ones its format defines;
 3. ``header(name, kinds)`` refuses an encrypted member or a compression other than stored or
    deflated, reads only the ``.npy`` header (``numpy.lib.format``: magic, version 1.0 or 2.0, at
    most 10,000 characters), refuses a dtype whose kind is not one of ``kinds`` (never an object),
@@ -124,6 +125,9 @@ class NpzReader:
                 if name in self._members:
                     raise ValueError(f"the archive holds the member {one_line(repr(name), 80)} twice")
                 self._members[name] = info
+            first = min((info.header_offset for info in self._members.values()), default=0)
+            if first:  # the zip module finds an archive after any prefix; numpy.load does not
+                raise ValueError(f"{first:,} bytes stand before the archive's first member")
         except BaseException:
             self.close()
             raise

@@ -421,6 +421,15 @@ def test_a_file_that_is_not_an_npz_is_refused(tmp_path, content):
     refused(path, "not a zip archive")
 
 
+@pytest.mark.parametrize("prefix", [bytes(range(250)) * 4, b"PK\x03\x04" + bytes(996)])
+def test_bytes_before_a_valid_model_file_are_refused(tmp_path, handout_model, prefix):
+    good = write_zip(tmp_path / "good.npz", handout_model)
+    path = tmp_path / "prefixed.npz"
+    path.write_bytes(prefix + good.read_bytes())
+    assert zipfile.ZipFile(path).testzip() is None  # the zip module itself reads past the prefix
+    refused(path, "1,000 bytes stand before the archive's first member")
+
+
 def test_a_missing_file_is_the_os_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         load(tmp_path / "missing.npz")
