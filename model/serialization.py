@@ -384,15 +384,17 @@ def _fill(net, npz, headers, member=lambda name: name):
             if test is not None and not test(value).all():
                 raise ValueError(f"buffer {name!r} of layer {i} ({type(layer).__name__}) must be {rule}, "
                                  f"found {value.min()}")
-            target[...] = value
+            if value is not target:
+                target[...] = value
         if isinstance(layer, Standardize):
             layer.set(layer.mean, layer.scale)  # refreshes its identity flag
 
 
 def _value(npz, member, headers, target, refusal):
-    """The array of ``member`` in ``target``'s dtype, refused with ``refusal`` unless every value is finite."""
+    """The array of ``member`` in ``target``'s dtype (read into ``target`` itself when the file's array has its
+    dtype), refused with ``refusal`` unless every value is finite."""
     with np.errstate(over="ignore", invalid="ignore"):  # a float64 too large for float32 becomes inf: refused
-        value = npz.read(member, headers[member]).astype(target.dtype, copy=False)
+        value = npz.read(member, headers[member], into=target).astype(target.dtype, copy=False)
     if not np.isfinite(value).all():
         raise ValueError(refusal)
     return value

@@ -2,11 +2,14 @@
 gives the same config() and the same loss on the same data (class weights, slopes, rates, momenta)."""
 
 import inspect
+import tracemalloc
 
 import numpy as np
 import pytest
 
+from layers import Linear, ReLU, SoftmaxCrossEntropyLoss
 from model import Sequential, load
+from model.npz_reader import NpzReader
 from model.registry import FLAG, LIBRARY, NUMBER, SQUASHED, WEIGHTS, config_kinds, role
 
 #: the layer a loss that takes probabilities must follow
@@ -74,3 +77,40 @@ def test_a_classifier_fitted_with_balanced_class_weights_loads_with_them(tmp_pat
     assert loaded.criterion.config() == clf.network_.criterion.config() != {}
     labels = np.searchsorted(clf.classes_, y)
     assert loaded.evaluate(X, labels)["loss"] == clf.network_.evaluate(X, labels)["loss"]
+
+
+def _peak(call):
+    """``call()``'s result and the peak bytes traced while it ran, above what was traced before."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        result = call()
+        return result, tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+
+
+def test_loading_costs_no_more_memory_than_building_the_network(tmp_path):
+    # the file's arrays are read straight into the built network's own: no second copy of any of them
+    def build():
+        return Sequential([Linear(2000, 1000, rng=0), ReLU(), Linear(1000, 3, rng=1)], SoftmaxCrossEntropyLoss())
+
+    net, built = _peak(build)
+    path = net.save(tmp_path / "m.npz")
+    size = sum(p.nbytes for p in net.params.values())  # 16 MB
+    loaded, peak = _peak(lambda: load(path))
+    np.testing.assert_array_equal(loaded.params["0.W"], net.params["0.W"])
+    assert peak <= built + size // 4, f"loading peaked {peak - built:,} bytes above building ({size:,} of arrays)"
+
+
+def test_an_array_is_read_into_the_one_given_when_it_fits(tmp_path):
+    W = np.arange(12.0).reshape(3, 4)
+    np.savez(tmp_path / "a.npz", W=W, F=np.asfortranarray(W), S=W.astype(np.float32))
+    with NpzReader(tmp_path / "a.npz") as npz:
+        into = np.empty((3, 4))
+        assert npz.read("W", npz.header("W", "f"), into=into) is into
+        for name in ("F", "S"):  # Fortran order, another dtype: read into a new array, as before
+            read = npz.read(name, npz.header(name, "f"), into=into)
+            assert read is not into and np.array_equal(read, W)
+        np.testing.assert_array_equal(into, W)
