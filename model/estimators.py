@@ -51,6 +51,7 @@ except ImportError:  # scikit-learn missing, or older than 1.6 (validate_data, _
     raise ImportError('model.MLPClassifier and model.MLPRegressor need scikit-learn >= 1.6: '
                       'pip install -e ".[sklearn]"') from None
 
+from data.csv_layout import MAX_MAGNITUDE, number_problem
 from layers import MSELoss, SigmoidBCELoss, SoftmaxCrossEntropyLoss
 from layers.validation import ParameterError, check_real
 
@@ -457,8 +458,12 @@ class MLPRegressor(RegressorMixin, _MLP):
         return self._fit(X, y, incremental=True)
 
     def _encode(self, y, first, incremental, classes):
-        """Standardise the targets (their scaling set on the first fit); (N,) for one output, else (N, T)."""
+        """Standardise the targets (their scaling set on the first fit); (N,) for one output, else (N, T).
+        Targets whose squares overflow float64 are refused, as ``train.py`` refuses such features."""
         values = y.reshape(len(y), -1).astype(np.float64)
+        largest = max(values.max(), -values.min())
+        if largest >= MAX_MAGNITUDE:  # the bound and words train.py refuses such features with
+            raise ValueError(f"y: {number_problem(repr(float(largest)))}; scale the targets down first")
         if first:
             self.n_outputs_ = values.shape[1]
             std = values.std(axis=0)
