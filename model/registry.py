@@ -50,12 +50,6 @@ class _Library(Mapping):
     def items(self):  # one reading of ``layers`` for the whole walk, not one per key
         return self._classes().items()
 
-    def get(self, name, default=None):
-        return self._classes().get(name, default)
-
-    def __contains__(self, name):
-        return name in self._classes()
-
     def __iter__(self):
         return iter(self._classes())
 
