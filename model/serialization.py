@@ -20,6 +20,7 @@ module imports no network.
 import json
 import math
 import re
+import reprlib
 
 import numpy as np
 
@@ -42,10 +43,11 @@ MAX_LAYERS = 1_000
 MAX_NUMBERS = 200_000_000  # parameters and buffers together (1.6 GB in float64)
 MAX_ARCHITECTURE_CHARS = 1 << 22  # of JSON text
 MAX_NESTING = 16  # of JSON brackets; the format itself nests 4 deep
-MAX_DIGITS = 20  # of one integer in the JSON text
+MAX_DIGITS = 20  # in a row, outside the JSON text's strings
 
 #: A JSON string, or one left open: matched from its first quote with no step back, so never twice.
 _STRING = re.compile(r'"[^"\\]*(?:\\[\s\S][^"\\]*)*"?')
+_LONG_DIGITS = re.compile(f"[0-9]{{{MAX_DIGITS + 1},}}")
 MISMATCH = "damaged architecture: the layer list does not match the model class"
 #: Two sets of small widths an object is built at to learn how its arrays' shapes follow its widths.
 PROBES = ((2, 3, 5, 7, 11, 13), (17, 19, 23, 29, 31, 37))
@@ -239,31 +241,24 @@ def _from_init(arch, cls, dtype):
 
 
 def _parse_architecture(text):
-    """The architecture's JSON, parsed only once its nesting is known to be shallow; numbers bounded."""
-    if _nested_too_deep(text):
+    """The architecture's JSON, parsed once its nesting is known to be shallow and its numbers short, both read
+    off the text outside its strings (a string left open runs to the end), each character once; floats finite."""
+    bare = _STRING.sub("", text)
+    codes = np.frombuffer(bare.encode("utf-8", "surrogatepass"), np.uint8)  # no bracket hides in a wide character
+    depth = np.cumsum(np.isin(codes, list(b"[{")).astype(np.int32) - np.isin(codes, list(b"]}")))
+    if depth.size and depth.max() > MAX_NESTING:
         raise ValueError(f"damaged architecture: its JSON is nested more than {MAX_NESTING} deep")
+    digits = _LONG_DIGITS.search(bare)
+    if digits:
+        raise ValueError(f"damaged architecture: the number {digits.group()[:24]}... is out of range")
     try:
-        arch = json.loads(text, parse_int=_bounded_int, parse_float=_finite_float, parse_constant=_no_constant)
+        arch = json.loads(text, parse_float=_finite_float, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise ValueError(f"damaged architecture (not valid JSON: {exc.msg})") from None
     if not isinstance(arch, dict) or arch.get("class") not in MODEL_CLASSES:
         found = arch.get("class") if isinstance(arch, dict) else arch
-        raise ValueError(f"damaged architecture: unknown model class {one_line(repr(found), 80)}")
+        raise ValueError(f"damaged architecture: unknown model class {one_line(reprlib.repr(found), 80)}")
     return arch
-
-
-def _nested_too_deep(text):
-    """Whether ``[`` and ``{`` nest more than ``MAX_NESTING`` deep in JSON ``text``, strings skipped: each
-    character read once (a string left open runs to the end), the depths counted by NumPy."""
-    codes = np.frombuffer(_STRING.sub("", text).encode("utf-8", "surrogatepass"), np.uint8)  # no bracket hides
-    depth = np.cumsum(np.isin(codes, list(b"[{")).astype(np.int32) - np.isin(codes, list(b"]}")))  # in a wide char
-    return depth.size > 0 and depth.max() > MAX_NESTING
-
-
-def _bounded_int(digits):
-    if len(digits.lstrip("-")) > MAX_DIGITS:
-        raise ValueError(f"damaged architecture: the number {digits[:24]}... is out of range")
-    return int(digits)
 
 
 def _finite_float(digits):
