@@ -1,16 +1,23 @@
-"""Every class the registry names keeps its whole configuration through a model file: save, then load,
-gives the same config() and the same loss on the same data (class weights, slopes, rates, momenta)."""
+"""What save writes, load gives back whole, at no more memory than building it; what save never writes,
+train.py refuses in one line.
+
+Every class the registry names keeps its whole configuration through a model file: save, then load, gives
+the same config() and the same loss on the same data (class weights, slopes, rates, momenta)."""
 
 import inspect
+import json
 import tracemalloc
 
 import numpy as np
 import pytest
 
+import train
 from layers import Linear, ReLU, SoftmaxCrossEntropyLoss
 from model import Sequential, load
 from model.npz_reader import NpzReader
 from model.registry import FLAG, LIBRARY, NUMBER, SQUASHED, WEIGHTS, config_kinds, role
+
+from .conftest import call_main
 
 #: the layer a loss that takes probabilities must follow
 SQUASH = {plain: squash for plain, (squash, _) in SQUASHED.items()}
@@ -114,3 +121,23 @@ def test_an_array_is_read_into_the_one_given_when_it_fits(tmp_path):
             read = npz.read(name, npz.header(name, "f"), into=into)
             assert read is not into and np.array_equal(read, W)
         np.testing.assert_array_equal(into, W)
+
+
+@pytest.mark.parametrize("damage", ["pairing", "prefix"])
+def test_train_py_predicting_with_a_file_save_never_writes_fails_in_one_line_and_writes_nothing(
+        tmp_path, capsys, damage):
+    path = Sequential([Linear(2, 3, rng=0)], SoftmaxCrossEntropyLoss()).save(tmp_path / "m.npz")
+    if damage == "pairing":  # a 3-output Linear feeding BCELoss: negative "probabilities"
+        with np.load(path) as npz:
+            members = dict(npz)
+        arch = json.loads(str(members["architecture"]))
+        arch["loss"] = {"type": "BCELoss", "config": {}}
+        np.savez(path, **{**members, "architecture": np.array(json.dumps(arch))})
+    else:
+        path.write_bytes(bytes(1000) + path.read_bytes())
+    data = tmp_path / "d.csv"
+    data.write_text("a,b\n" + "".join(f"{i},{-i}\n" for i in range(5)))
+    code, out, err = call_main(train.main, capsys, "--predict", path, "--data", data, "--out", tmp_path / "p.csv")
+    assert code == 1 and len(err.strip().splitlines()) == 1 and str(path) in err
+    assert ("Linear followed by BCELoss" if damage == "pairing" else "1,000 bytes") in err
+    assert not (tmp_path / "p.csv").exists()
