@@ -439,6 +439,7 @@ class MLPRegressor(RegressorMixin, _MLP):
     With ``standardize`` (the default) the targets are standardised too — each output to zero mean and
     unit variance on the training data, ``target_mean_`` and ``target_scale_`` — and predictions are
     returned in the original units. ``y`` may be (N,) or (N, T); ``predict`` returns (N,) for one output.
+    Targets of magnitude 1e150 or more are refused (``ValueError``): their squares overflow float64.
     ``loss_curve_`` is the mean squared error of the standardised targets (the loss minimised) plus the
     L2 term. The fitted network's outputs are the standardised ones.
     """
