@@ -51,6 +51,7 @@ except ImportError:  # scikit-learn missing, or older than 1.6 (validate_data, _
     raise ImportError('model.MLPClassifier and model.MLPRegressor need scikit-learn >= 1.6: '
                       'pip install -e ".[sklearn]"') from None
 
+from data.csv_layout import MAX_MAGNITUDE, number_problem
 from layers import MSELoss, SigmoidBCELoss, SoftmaxCrossEntropyLoss
 from layers.validation import ParameterError, check_real
 
@@ -73,9 +74,6 @@ PARAMETER_NAMES = {"optimizer": "solver", "lr": "learning_rate_init", "epochs": 
 AUTO_BATCH = 200
 #: an "adaptive" schedule stops training once its rate is this small (scikit-learn's rule)
 SMALLEST_ADAPTIVE_LR = 1e-6
-
-
-# ------------------------------------------------------------------ the network
 
 
 # ------------------------------------------------------------------ the per-epoch watch
@@ -441,6 +439,7 @@ class MLPRegressor(RegressorMixin, _MLP):
     With ``standardize`` (the default) the targets are standardised too — each output to zero mean and
     unit variance on the training data, ``target_mean_`` and ``target_scale_`` — and predictions are
     returned in the original units. ``y`` may be (N,) or (N, T); ``predict`` returns (N,) for one output.
+    Targets of magnitude 1e150 or more are refused (``ValueError``): their squares overflow float64.
     ``loss_curve_`` is the mean squared error of the standardised targets (the loss minimised) plus the
     L2 term. The fitted network's outputs are the standardised ones.
     """
@@ -457,8 +456,12 @@ class MLPRegressor(RegressorMixin, _MLP):
         return self._fit(X, y, incremental=True)
 
     def _encode(self, y, first, incremental, classes):
-        """Standardise the targets (their scaling set on the first fit); (N,) for one output, else (N, T)."""
+        """Standardise the targets (their scaling set on the first fit); (N,) for one output, else (N, T).
+        Targets whose squares overflow float64 are refused, as ``train.py`` refuses such features."""
         values = y.reshape(len(y), -1).astype(np.float64)
+        largest = max(values.max(), -values.min())
+        if largest >= MAX_MAGNITUDE:  # the bound and words train.py refuses such features with
+            raise ValueError(f"y: {number_problem(repr(float(largest)))}; scale the targets down first")
         if first:
             self.n_outputs_ = values.shape[1]
             std = values.std(axis=0)

@@ -6,13 +6,14 @@ the way NumPy's own safe loading and PyTorch's ``weights_only`` do, one step at 
 
 1. the path must be a regular file, checked before it is opened and again on the open descriptor
    (opened without blocking, so a FIFO cannot hang the reader);
-2. the zip's central directory lists the members; nothing is inflated. ``names`` are the member
-   names without ``.npy``; the caller reads only the ones its format defines;
+2. the zip's central directory lists the members, the first at the file's first byte (as ``numpy.load``
+   wants); nothing is inflated. ``names`` are the member names without ``.npy``; the caller reads only the
+   ones its format defines;
 3. ``header(name, kinds)`` refuses an encrypted member or a compression other than stored or
    deflated, reads only the ``.npy`` header (``numpy.lib.format``: magic, version 1.0 or 2.0, at
    most 10,000 characters), refuses a dtype whose kind is not one of ``kinds`` (never an object),
    and checks that the member's declared size is exactly header + data;
-4. ``read(name, header)`` allocates the array the header describes and fills it in chunks; the zip's
+4. ``read(name, header, into)`` fills ``into`` (or a new array) in chunks, no copy on the way; the zip's
    CRC is checked when the member ends.
 
 Every refusal is a ``ValueError`` with the reason on one line; a missing or unreadable file is the
@@ -124,6 +125,9 @@ class NpzReader:
                 if name in self._members:
                     raise ValueError(f"the archive holds the member {one_line(repr(name), 80)} twice")
                 self._members[name] = info
+            first = min((info.header_offset for info in self._members.values()), default=0)
+            if first:  # the zip module finds an archive after any prefix; numpy.load does not
+                raise ValueError(f"{first:,} bytes stand before the archive's first member")
         except BaseException:
             self.close()
             raise
@@ -175,10 +179,13 @@ class NpzReader:
                              f"({offset} of header, shape {header.shape} of {dtype})")
         return header
 
-    def read(self, name, header):
-        """The array of member ``name`` as ``header`` (from ``self.header``) describes it, read in chunks."""
+    def read(self, name, header, into=None):
+        """The array of member ``name`` as ``header`` (from ``self.header``) describes it, read in chunks:
+        into the array ``into`` itself when it has the header's shape and dtype (C order), else a new one."""
         shape = header.shape[::-1] if header.fortran_order else header.shape
-        array = np.empty(shape, dtype=header.dtype)
+        fits = (into is not None and not header.fortran_order
+                and (into.shape, into.dtype, into.flags.c_contiguous) == (shape, header.dtype, True))
+        array = into if fits else np.empty(shape, dtype=header.dtype)
         target = memoryview(array.reshape(-1).view(np.uint8))
         entry = self._entry(name)
         with refused_as_damaged(f"member {name!r} is damaged"), self._zip.open(entry) as member:

@@ -9,6 +9,8 @@
   parameter without a default or with an integer default is a *width* (a positive integer that sizes
   arrays), a float default a *number*, a bool default a *flag*, a None default a list of numbers (class
   weights). ``rng``, ``seed``, ``dtype`` and ``layer_types`` say how to build, not what: never in a config.
+- ``check_head(last, loss)``: whether a loss may follow the last layer (by class names): a loss that takes
+  probabilities follows the layer that makes them, a fused loss (logits) follows none that squashes.
 - ``ACTIVATIONS``: the hidden activations by the library's names; ``SKLEARN_ACTIVATIONS`` by scikit-learn's.
 """
 
@@ -30,6 +32,8 @@ ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "leaky_relu
 #: scikit-learn's activation names (and this library's leaky ReLU) -> a class name, None for no layer
 SKLEARN_ACTIVATIONS = {"identity": None, "logistic": "Sigmoid", "tanh": "Tanh", "relu": "ReLU",
                        "leaky_relu": "LeakyReLU"}
+#: a loss that takes probabilities -> the layer that makes them, and its fused twin that takes logits instead
+SQUASHED = {"BCELoss": ("Sigmoid", "SigmoidBCELoss"), "CrossEntropyLoss": ("Softmax", "SoftmaxCrossEntropyLoss")}
 
 
 class _Library(Mapping):
@@ -45,12 +49,6 @@ class _Library(Mapping):
 
     def items(self):  # one reading of ``layers`` for the whole walk, not one per key
         return self._classes().items()
-
-    def get(self, name, default=None):
-        return self._classes().get(name, default)
-
-    def __contains__(self, name):
-        return name in self._classes()
 
     def __iter__(self):
         return iter(self._classes())
@@ -101,3 +99,15 @@ def config_kinds(cls):
         kinds[p.name] = (FLAG if isinstance(default, bool) else NUMBER if isinstance(default, float)
                          else WEIGHTS if default is None else WIDTH)
     return kinds
+
+
+def check_head(last, loss):
+    """``ValueError`` unless the class named ``last`` (the last layer) gives what the loss named ``loss`` takes:
+    ``BCELoss`` follows ``Sigmoid``, ``CrossEntropyLoss`` ``Softmax``, their fused twins neither."""
+    for plain, (squash, fused) in SQUASHED.items():
+        if loss == plain and last != squash:
+            raise ValueError(f"{last} followed by {loss}: {loss} takes probabilities, which only a {squash} layer "
+                             f"before it gives (or {fused} takes logits)")
+        if loss == fused and last in (s for s, _ in SQUASHED.values()):
+            raise ValueError(f"{last} followed by {loss}: {loss} takes logits and squashes them itself, so no "
+                             f"{last} may stand before it (or {plain} follows a {squash})")

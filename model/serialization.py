@@ -8,17 +8,19 @@ class (``Sequential`` or ``TwoLayerNet``), each layer's type and ``config()``, t
 
 Loading trusts nothing in the file, in the spirit of ``torch.load(weights_only=True)``: a model file holds
 no code and names only the library's classes (``model.registry``), each config checked against its
-constructor. ``NpzReader`` reads only the members the format defines; the architecture is bounded (length,
-nesting, numbers, layer count, total size); the arrays each object holds are found by building it at small
-probe widths (``declared_arrays``), so every array's header is checked against the architecture **before**
-the network is built; buffers are checked (finite, variances >= 0, scales > 0). Each refusal is one
-``ValueError``, ``"{path}: not a model file or damaged: {reason}"``. The model classes are the caller's
-(``Sequential.load`` passes them), so this module imports no network.
+constructor and the loss against the last layer (``check_head``, as ``save`` does). ``NpzReader`` reads only
+the members the format defines; the architecture is bounded (length, nesting, numbers, layer count, total
+size); the arrays each object holds are found by building it at small probe widths (``declared_arrays``), so
+every array's header is checked against the architecture **before** the network is built; buffers are
+checked (finite, variances >= 0, scales > 0). Each refusal is one ``ValueError``, ``"{path}: not a model
+file or damaged: {reason}"``. The model classes are the caller's (``Sequential.load`` passes them), so this
+module imports no network.
 """
 
 import json
 import math
 import re
+import reprlib
 
 import numpy as np
 
@@ -28,7 +30,8 @@ from layers.validation import is_integer
 from .atomic import atomic_write
 from .factory import make
 from .npz_reader import NUMERIC, TEXT, NpzReader, one_line
-from .registry import FLAG, LIBRARY, MAX_WIDTH, NUMBER, WEIGHTS, WIDTH, config_kinds, library_class, named
+from .registry import (FLAG, LIBRARY, MAX_WIDTH, NUMBER, WEIGHTS, WIDTH, check_head, config_kinds, library_class,
+                       named)
 
 FORMAT = "cs231n-handprop/Sequential/2"
 FORMAT_V1 = "cs231n-handprop/TwoLayerNet/1"
@@ -40,8 +43,11 @@ MAX_LAYERS = 1_000
 MAX_NUMBERS = 200_000_000  # parameters and buffers together (1.6 GB in float64)
 MAX_ARCHITECTURE_CHARS = 1 << 22  # of JSON text
 MAX_NESTING = 16  # of JSON brackets; the format itself nests 4 deep
-MAX_DIGITS = 20  # of one integer in the JSON text
+MAX_DIGITS = 20  # in a row, outside the JSON text's strings
 
+#: A JSON string, or one left open: matched from its first quote with no step back, so never twice.
+_STRING = re.compile(r'"[^"\\]*(?:\\[\s\S][^"\\]*)*"?')
+_LONG_DIGITS = re.compile(f"[0-9]{{{MAX_DIGITS + 1},}}")
 MISMATCH = "damaged architecture: the layer list does not match the model class"
 #: Two sets of small widths an object is built at to learn how its arrays' shapes follow its widths.
 PROBES = ((2, 3, 5, 7, 11, 13), (17, 19, 23, 29, 31, 37))
@@ -116,6 +122,7 @@ def architecture(net):
                              f"{'as its loss' if role == 'loss' else 'as a layer'}: only this library's layers can be "
                              f"named in a model file (layers: {', '.join(named('layer'))}; losses: "
                              f"{', '.join(named('loss'))})")
+    check_head(type(net.layers[-1]).__name__, type(net.criterion).__name__)
     arch = {"class": cls, "layers": [_spec(layer) for layer in net.layers], "loss": _spec(net.criterion),
             "weight_decay": net.weight_decay, "dtype": net.dtype.name,
             "classes": None if net.classes is None else list(net.classes),
@@ -199,6 +206,7 @@ def _sequential(arch, cls, dtype):
     """The arrays a ``Sequential``'s layer list declares, and how to build it once they are checked."""
     specs = _layer_specs(arch.get("layers"))
     loss_class, loss_config = _checked_spec(arch.get("loss"), "loss")
+    check_head(specs[-1][0].__name__, loss_class.__name__)
     weight_decay = arch.get("weight_decay", 0.0)
     if not KIND_RULES[NUMBER][0](weight_decay):
         raise ValueError(f"damaged architecture: weight_decay must be a number, got {one_line(repr(weight_decay), 40)}")
@@ -233,38 +241,24 @@ def _from_init(arch, cls, dtype):
 
 
 def _parse_architecture(text):
-    """The architecture's JSON, parsed only once its nesting is known to be shallow; numbers bounded."""
-    if _nested_too_deep(text):
+    """The architecture's JSON, parsed once its nesting is known to be shallow and its numbers short, both read
+    off the text outside its strings (a string left open runs to the end), each character once; floats finite."""
+    bare = _STRING.sub("", text)
+    codes = np.frombuffer(bare.encode("utf-8", "surrogatepass"), np.uint8)  # no bracket hides in a wide character
+    depth = np.cumsum(np.isin(codes, list(b"[{")).astype(np.int32) - np.isin(codes, list(b"]}")))
+    if depth.size and depth.max() > MAX_NESTING:
         raise ValueError(f"damaged architecture: its JSON is nested more than {MAX_NESTING} deep")
+    digits = _LONG_DIGITS.search(bare)
+    if digits:
+        raise ValueError(f"damaged architecture: the number {digits.group()[:24]}... is out of range")
     try:
-        arch = json.loads(text, parse_int=_bounded_int, parse_float=_finite_float, parse_constant=_no_constant)
+        arch = json.loads(text, parse_float=_finite_float, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise ValueError(f"damaged architecture (not valid JSON: {exc.msg})") from None
     if not isinstance(arch, dict) or arch.get("class") not in MODEL_CLASSES:
         found = arch.get("class") if isinstance(arch, dict) else arch
-        raise ValueError(f"damaged architecture: unknown model class {one_line(repr(found), 80)}")
+        raise ValueError(f"damaged architecture: unknown model class {one_line(reprlib.repr(found), 80)}")
     return arch
-
-
-def _nested_too_deep(text):
-    """Whether ``[`` and ``{`` nest more than ``MAX_NESTING`` deep in JSON ``text`` (strings skipped),
-    counted in one pass, without recursion."""
-    depth = 0
-    for token in re.finditer(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', text):
-        bracket = token.group()
-        if bracket in "[{":
-            depth += 1
-            if depth > MAX_NESTING:
-                return True
-        elif bracket in "]}":
-            depth -= 1
-    return False
-
-
-def _bounded_int(digits):
-    if len(digits.lstrip("-")) > MAX_DIGITS:
-        raise ValueError(f"damaged architecture: the number {digits[:24]}... is out of range")
-    return int(digits)
 
 
 def _finite_float(digits):
@@ -385,15 +379,17 @@ def _fill(net, npz, headers, member=lambda name: name):
             if test is not None and not test(value).all():
                 raise ValueError(f"buffer {name!r} of layer {i} ({type(layer).__name__}) must be {rule}, "
                                  f"found {value.min()}")
-            target[...] = value
+            if value is not target:
+                target[...] = value
         if isinstance(layer, Standardize):
             layer.set(layer.mean, layer.scale)  # refreshes its identity flag
 
 
 def _value(npz, member, headers, target, refusal):
-    """The array of ``member`` in ``target``'s dtype, refused with ``refusal`` unless every value is finite."""
+    """The array of ``member`` in ``target``'s dtype (read into ``target`` itself when the file's array has its
+    dtype), refused with ``refusal`` unless every value is finite."""
     with np.errstate(over="ignore", invalid="ignore"):  # a float64 too large for float32 becomes inf: refused
-        value = npz.read(member, headers[member]).astype(target.dtype, copy=False)
+        value = npz.read(member, headers[member], into=target).astype(target.dtype, copy=False)
     if not np.isfinite(value).all():
         raise ValueError(refusal)
     return value

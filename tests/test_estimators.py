@@ -386,3 +386,18 @@ def test_the_core_never_imports_scikit_learn_and_the_estimators_say_when_it_is_m
     assert "usage" in result.stdout
     assert result.stdout.rstrip().splitlines()[-1] == (
         'ImportError model.MLPClassifier and model.MLPRegressor need scikit-learn >= 1.6: pip install -e ".[sklearn]"')
+
+
+@pytest.mark.parametrize("magnitude", [1e300, -1e200, 1e155])
+def test_regressor_refuses_targets_too_large_to_standardise_as_train_py_refuses_such_features(magnitude):
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    y = X[:, 0] * magnitude
+    reg = MLPRegressor((3,), max_iter=2)
+    for fit in (reg.fit, reg.partial_fit):
+        with pytest.raises(ValueError, match=r"^y: '.*e\+?\d+' is too large: magnitudes of 1e150 or more overflow"):
+            fit(X, y)
+    with pytest.raises(ValueError, match="too large"):  # a second output no better
+        reg.fit(X, np.column_stack([X[:, 1], y]))
+    with pytest.warns(ConvergenceWarning):
+        fitted = reg.fit(X, X[:, 0] * 1e140)  # within the bound: fitted, finite predictions in its units
+    assert np.isfinite(fitted.predict(X)).all()

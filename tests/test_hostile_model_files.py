@@ -24,6 +24,7 @@ from layers import Add, BatchNorm, Linear, ReLU, SigmoidBCELoss, SoftmaxCrossEnt
 from layers.standardize import Standardize
 from model import Sequential, TwoLayerNet, build_mlp, load
 from model.parameters import gather
+from model.registry import LIBRARY
 from model.serialization import MAX_ARCHITECTURE_CHARS, MAX_LAYERS, MAX_NESTING, MAX_NUMBERS, MAX_WIDTH
 
 ONE_MB = 1 << 20
@@ -183,6 +184,22 @@ def test_brackets_inside_strings_do_not_count_as_nesting(tmp_path, bn_model):
     assert loaded.feature_names == arch["feature_names"]
 
 
+def test_an_architecture_of_escaped_quotes_is_read_once_not_once_per_quote(tmp_path, bn_model):
+    # '"' then '\\"' again and again: a string never closed. Scanned anew from every quote, this took
+    # minutes at this size (hours at 1.3 million); read once, it is refused as the JSON it is not.
+    text = '"' + '\\"' * 40_000
+    refused(write_zip(tmp_path / "quotes.npz", with_architecture(bn_model, text)), "not valid JSON: Unterminated")
+
+
+def test_strings_full_of_escapes_keep_their_brackets_out_of_the_count(tmp_path, bn_model):
+    arch = architecture_of(bn_model)
+    arch["feature_names"] = ["\\" * 9 + "[" * 20 + "\u00e9{" * 20, '\\"[[[[[[[[[[[[[[[[[[[[\\']
+    loaded = load(write_zip(tmp_path / "names.npz", with_architecture(bn_model, arch)))
+    assert loaded.feature_names == arch["feature_names"]
+    deep = json.dumps(arch)[:-1] + ', "x": ' + "[" * (MAX_NESTING + 1) + '"' + "]" * (MAX_NESTING + 1) + "}"
+    refused(write_zip(tmp_path / "deep.npz", with_architecture(bn_model, deep)), f"nested more than {MAX_NESTING}")
+
+
 @pytest.mark.parametrize("number", ["1e400", "-1e400", "123456789012345678901234567890", "NaN", "Infinity"])
 def test_numbers_out_of_range_in_the_architecture(tmp_path, bn_model, number):
     text = json.dumps(architecture_of(bn_model)).replace('"in_features": 2', f'"in_features": {number}', 1)
@@ -227,6 +244,25 @@ def test_only_layers_stand_where_layers_stand_and_only_losses_as_the_loss(tmp_pa
     else:
         arch["loss"] = {"type": kind, "config": {}}
     refused(write_zip(tmp_path / "m.npz", with_architecture(bn_model, arch)), match)
+
+
+@pytest.mark.parametrize("last,loss,match", [
+    (None, "BCELoss", "Linear followed by BCELoss: BCELoss takes probabilities, which only a Sigmoid"),
+    (None, "CrossEntropyLoss", "Linear followed by CrossEntropyLoss: .* only a Softmax"),
+    ("Softmax", "SoftmaxCrossEntropyLoss", "Softmax followed by SoftmaxCrossEntropyLoss: .* takes logits"),
+    ("Sigmoid", "SigmoidBCELoss", "Sigmoid followed by SigmoidBCELoss: .* takes logits"),
+    ("Softmax", "BCELoss", "Softmax followed by BCELoss"),
+])
+def test_a_loss_after_a_layer_that_does_not_give_what_it_takes_is_refused(tmp_path, bn_model, last, loss, match):
+    # the model's last layer is a Linear with 3 outputs: BCELoss there would give negative "probabilities"
+    arch = architecture_of(bn_model)
+    arch["layers"] += [{"type": last, "config": {}}] if last else []
+    arch["loss"] = {"type": loss, "config": {}}
+    refused(write_zip(tmp_path / "m.npz", with_architecture(bn_model, arch)), match)
+    net = Sequential([Linear(2, 3)] + ([LIBRARY[last]()] if last else []), LIBRARY[loss]())
+    with pytest.raises(ValueError, match=match):
+        net.save(tmp_path / "never.npz")  # save writes none of them either
+    assert not (tmp_path / "never.npz").exists()
 
 
 def test_a_gate_cannot_be_saved_as_a_layer_either(tmp_path):
@@ -383,6 +419,15 @@ def test_a_file_that_is_not_an_npz_is_refused(tmp_path, content):
     path = tmp_path / "m.npz"
     path.write_bytes(content)
     refused(path, "not a zip archive")
+
+
+@pytest.mark.parametrize("prefix", [bytes(range(250)) * 4, b"PK\x03\x04" + bytes(996)])
+def test_bytes_before_a_valid_model_file_are_refused(tmp_path, handout_model, prefix):
+    good = write_zip(tmp_path / "good.npz", handout_model)
+    path = tmp_path / "prefixed.npz"
+    path.write_bytes(prefix + good.read_bytes())
+    assert zipfile.ZipFile(path).testzip() is None  # the zip module itself reads past the prefix
+    refused(path, "1,000 bytes stand before the archive's first member")
 
 
 def test_a_missing_file_is_the_os_error(tmp_path):
