@@ -76,7 +76,7 @@ class Layer:
 
     def _add_param(self, name, value):
         self.params[name] = value
-        self.grads[name] = np.zeros_like(value)
+        self.grads[name] = np.zeros(value.shape, value.dtype)  # its pages are taken when first written
 
     def astype(self, dtype):
         """Return a copy whose parameters (and gradients) and buffers have ``dtype``; the cache is dropped."""

@@ -32,7 +32,7 @@ class Linear(Layer):
         self.out_features = check_count(out_features, "out_features", "Linear")
         rng = np.random.default_rng(rng)
         W = rng.normal(0.0, np.sqrt(2.0 / self.in_features), size=(self.in_features, self.out_features))
-        self._add_param("W", W.astype(dtype))
+        self._add_param("W", W.astype(dtype, copy=False))
         if bias:
             self._add_param("b", np.zeros(self.out_features, dtype=dtype))
 
