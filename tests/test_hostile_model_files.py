@@ -10,7 +10,6 @@ import json
 import os
 import struct
 import threading
-import time
 import tracemalloc
 import zipfile
 import zlib
@@ -126,18 +125,16 @@ def refused(path, match):
     return message
 
 
-def refused_cheaply(path, match, seconds=1.0, peak=ONE_MB):
-    """``refused``, also within ``seconds`` and with at most ``peak`` bytes allocated at the peak."""
+def refused_cheaply(path, match, peak=ONE_MB):
+    """``refused``, with at most ``peak`` bytes allocated at the peak (no clock: the machine may be busy; a
+    refusal that reads what it need not shows in the bytes it allocates)."""
     tracemalloc.start()
     try:
         tracemalloc.reset_peak()
-        start = time.perf_counter()
         message = refused(path, match)
-        elapsed = time.perf_counter() - start
         allocated = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert elapsed < seconds, f"refused after {elapsed:.2f} s"
     assert allocated < peak, f"allocated {allocated:,} bytes before refusing"
     return message
 
@@ -312,7 +309,7 @@ def test_a_4kb_file_declaring_a_huge_network_is_refused_before_anything_is_alloc
         tmp_path, handout_model, width, init, layers, match):
     path = write_zip(tmp_path / "huge.npz", _declare_handout_widths(handout_model, width, init, layers))
     assert path.stat().st_size < 5000
-    refused_cheaply(path, match, seconds=0.5)
+    refused_cheaply(path, match)
 
 
 def test_the_same_for_a_file_of_the_first_release(tmp_path):
