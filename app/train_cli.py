@@ -21,7 +21,9 @@ from app.signals import stoppable
 from app.train_options import DEFAULTS, FLAGS, read_settings, recipe_text
 from data import read_table
 from data.csv_loader import LAST
+from data.synthetic import SYMMETRIC
 from model import load
+from model.builders import odd_logits
 from model.experiment import load_dataset, prepare
 from model.optim import OPTIMIZERS
 from model.regression import regression_metrics
@@ -164,6 +166,10 @@ def train_command(s, stop):
         optimizer = DEFAULTS["optimizer"]
         log(f"settings for a table: {recipe} (options given win; the generated data sets keep the handout's "
             f"{DEFAULTS['hidden']} hidden units and {optimizer} at lr {OPTIMIZERS[optimizer].default_lr:g})")
+    if not s.data and not learner and s.dataset in SYMMETRIC and odd_logits(experiment.net):
+        log(f"note: {s.dataset} puts the same class at x and -x, and with {s.architecture.activation} and no hidden "
+            "biases this network's logits have z(x) + z(-x) the same for every x: it cannot separate them "
+            "(add --hidden-bias, or use --activation relu)")
     describe_data(s, experiment, config, label_name, log)
     if note:
         log(note)

@@ -155,6 +155,9 @@ def make_blobs(n_samples=1000, noise=1.0, seed=None, classes=2, centers=None, sh
 
 DATASETS = {"circles": make_circles, "moons": make_moons, "xor": make_xor, "spiral": make_spiral, "blobs": make_blobs}
 
+#: The data sets that put the same class at x and at −x (symmetric through the origin).
+SYMMETRIC = ("circles", "xor")
+
 #: The generators that take ``classes=K``; the others are two-class only.
 MULTICLASS_DATASETS = ("spiral", "blobs")
 

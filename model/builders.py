@@ -1,5 +1,6 @@
 """Build the networks the command lines train, from a few words: widths, activation, classes."""
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -147,3 +148,27 @@ class Architecture:
 
 def _refuse(param, reason):
     raise ParameterError("Architecture", param, reason)
+
+
+def odd_logits(net, seed=0):
+    """Whether every logit of ``net`` obeys z(x) + z(−x) = constant, whatever its weights.
+
+    So it is with no hidden biases and an activation with f(−a) = c − f(a) (tanh at any depth, sigmoid in one hidden
+    layer): z(x) = V f(W x) + b gives z(−x) = V c + 2b − z(x). Such a network cannot separate data that put the same
+    class at x and −x (``data.synthetic.SYMMETRIC``): a pair of one class has z(x) + z(−x) > 0, of the other < 0.
+    Read off a copy of ``net`` with random weights at 8 random points; the logits are the output of its last
+    layer with parameters.
+    """
+    body = copy.deepcopy(net).split_preprocessing()[1].eval()  # Dropout the identity, as once trained
+    rng = np.random.default_rng(seed)
+    for p in body.params.values():  # any weights: a bias that starts at 0 is still a bias
+        p[...] = rng.normal(size=p.shape)
+    last = max(i for i, layer in enumerate(body.layers) if getattr(layer, "params", None))
+    x = rng.normal(size=(8, body.input_dim))
+    ends = []
+    for h in (x, -x):
+        for layer in body.layers[:last + 1]:
+            h = layer.forward(h)
+        ends.append(h)
+    total = ends[0] + ends[1]
+    return bool(np.ptp(total, axis=0).max() <= 1e-9 * (1 + np.abs(total).max()))
