@@ -22,7 +22,7 @@ import numpy as np
 from layers import Linear
 
 from ..optim import SGD, Adam
-from ..registry import ACTIVATIONS, library_class
+from ..registry import ACTIVATIONS, SQUASHED, library_class
 from .kernels import CONSTANT_INPUT
 
 #: the library's activation class names -> the engine's kernel names (the registry's names)
@@ -32,16 +32,23 @@ OPTIMIZERS = (SGD, Adam)
 
 @dataclass(frozen=True)
 class Head:
-    """How a loss is computed from the last ``Linear``'s logits."""
+    """How a loss is computed from the last ``Linear``'s logits: ``kind`` "binary" (one logit, sigmoid) or
+    "softmax" (K logits); ``requires`` the layer that must end the chain (Sigmoid before BCELoss), or None — then
+    the loss takes logits; ``capped``: each sample's loss capped at −log eps (a loss taking probabilities clips)."""
 
-    kind: str  # "binary": one logit, sigmoid; "softmax": K logits
-    requires: str  # the class name of the layer that must end the chain (Sigmoid before BCELoss), or None
-    capped: bool  # each sample's loss capped at −log eps (the loss clips probabilities)
+    kind: str
+    requires: str = None
+
+    @property
+    def capped(self):
+        return self.requires is not None
 
 
-#: the losses the engine has kernels for, by the registry's class names
-HEADS = {"SigmoidBCELoss": Head("binary", None, False), "BCELoss": Head("binary", "Sigmoid", True),
-         "SoftmaxCrossEntropyLoss": Head("softmax", None, False), "CrossEntropyLoss": Head("softmax", "Softmax", True)}
+#: the losses the engine has kernels for, by the registry's class names; which layer each must follow is the
+#: registry's (``SQUASHED``, what model files are held to)
+HEADS = {name: Head(kind, SQUASHED[name][0] if name in SQUASHED else None) for name, kind in (
+    ("SigmoidBCELoss", "binary"), ("BCELoss", "binary"), ("SoftmaxCrossEntropyLoss", "softmax"),
+    ("CrossEntropyLoss", "softmax"))}
 
 
 class Unsupported(Exception):
