@@ -26,10 +26,10 @@ from layers.validation import ParameterError
 
 from .diagnosis import NO_CLUES, Clues, diagnose
 from .directional import directional_check
-from .numeric import (KINK_REL, REL_FLOOR, Probes, kink_mask, numerical_gradient, numerical_gradient_kinks,
-                      probe_elements, rel_error, rel_errors)
+from .numeric import (KINK_REL, REL_FLOOR, Probes, element_pair, kink_mask, numerical_gradient,
+                      numerical_gradient_kinks, probe_elements, rel_error, rel_errors)
 from .randomness import FrozenRandomness, find_generators
-from .report import VERDICTS, Report, Row, compare, compare_probes
+from .report import VERDICTS, Report, Row, compare, compare_probes, gradient_scale, resolved
 from .settings import MODES, PASS_TOL, WARN_TOL, CheckSettings, check_settings
 from .taylor import EPSILONS, PASS_ORDER, kink_free, taylor_row
 
@@ -83,13 +83,20 @@ def check_arrays(f, arrays, analytic, check, settings, state=None, clues=NO_CLUE
     """``check_function`` with its settings as one ``CheckSettings``, and the ``Clues`` its hints may read."""
     report = Report()
     misshapen = {k for k in arrays if np.shape(analytic[k]) != arrays[k].shape}
+    each = [k for k in arrays if k in misshapen or settings.mode == "elementwise"]
+    probed = {k: probe_elements(lambda _: f(), arrays[k], settings.h, state) for k in each}
+    scale = max((gradient_scale(p) for p in probed.values()), default=None)  # the check's: one promise for all
 
-    def elementwise(name):
-        probes = probe_elements(lambda _: f(), arrays[name], settings.h, state)
+    def elementwise(name, probes=None):
+        probes = probes or probe_elements(lambda _: f(), arrays[name], settings.h, state)
+        probes.scale = scale if name in probed else None
+        x = arrays[name]
+        probes = resolved(probes, element_pair(lambda _: f(), x), settings, float(np.max(np.abs(x), initial=0.0)))
         return compare_probes(check, name, analytic[name], probes, settings, clues=clues)
 
     def taylor(name, stream):
-        row = taylor_row(f, arrays[name], analytic[name], check, name, stream, clues.batch_size, report.notes)
+        row = taylor_row(f, arrays[name], analytic[name], check, name, stream, clues.batch_size, report.notes,
+                         max((float(np.max(np.abs(a), initial=0.0)) for a in analytic.values()), default=0.0))
         if row.verdict != "unchecked" or arrays[name].size > ELEMENTWISE_FALLBACK:
             return row
         report.notes.append(f"{check} {name} (taylor): every direction crossed a kink, so this tensor is "
@@ -101,8 +108,8 @@ def check_arrays(f, arrays, analytic, check, settings, state=None, clues=NO_CLUE
         report.rows.append(directional_check(f, fine, analytic, check, settings, state, clues))
     streams = np.random.SeedSequence(settings.seed).spawn(len(arrays))
     for name, stream in zip(arrays, streams, strict=True):
-        if name in misshapen or settings.mode == "elementwise":
-            report.rows.append(elementwise(name))
+        if name in probed:
+            report.rows.append(elementwise(name, probed[name]))
         elif settings.mode == "taylor":
             report.rows.append(taylor(name, stream))
     return report

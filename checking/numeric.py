@@ -28,7 +28,7 @@ kinks are counted (``n_kinks``); a steep bend is a place where the centred diffe
 unreliable (its relative error grows like ``(h f''/f')²``), so the interval is the honest test there.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -71,6 +71,8 @@ class Probes:
     step_lost : bool, elements where ``x ± h`` rounded back to ``x`` (the step is below float64's
         resolution there, so the probes measured nothing); None if unknown
     f0 : float, ``f`` at the unperturbed point; h : float, the step
+    scale : float or None, the gradient's scale (the check's largest centred difference) that ``noise`` must be
+        small against for an element to be resolved (``checking.report``); None: this tensor's own
     """
 
     centred: np.ndarray
@@ -81,6 +83,7 @@ class Probes:
     step_lost: np.ndarray = None
     f0: float = 0.0
     h: float = None
+    scale: float = None
 
     def __post_init__(self):
         self.centred = np.asarray(self.centred, np.float64)
@@ -102,15 +105,40 @@ class Probes:
                    kink_mask(forward, backward, 4 * delta / h) | changed, delta / h,
                    np.zeros(centred.shape, bool) if step_lost is None else step_lost, f0, h)
 
-    def confirm(self, probe_half):
-        """Stage 2: ``probe_half(i) -> (f at +h/2, f at −h/2)`` along flat index ``i``, for each suspect."""
+    def confirm(self, pair):
+        """Stage 2: ``pair(i, h/2) -> (f at +h/2, f at −h/2)`` along flat index ``i``, for each suspect."""
         gaps = self.bounds[1] - self.bounds[0]
         for i in np.flatnonzero(self.suspect & ~self.kinks):
-            f_plus, f_minus = probe_half(int(i))
+            f_plus, f_minus = pair(int(i), self.h / 2)
             half = self.h / 2
             gap_half = abs((f_plus - self.f0) / half - (self.f0 - f_minus) / half)
             self.kinks.flat[i] = bool(gap_half > KINK_PERSIST * gaps.flat[i])
         return self
+
+    def refined(self, pair, mask, step):
+        """These probes with the elements of ``mask`` measured again by Richardson's extrapolation at ``step``
+        (``richardson``): their ``noise`` becomes its allowance, and they are no longer judged by an interval."""
+        centred, allowance = richardson(pair, self.centred.shape, mask, step)
+        keep = ~mask
+        return replace(self, centred=np.where(mask, centred, self.centred), kinks=self.kinks & keep,
+                       suspect=self.suspect & keep, noise=np.where(mask, allowance, self.noise), h=step)
+
+
+def richardson(pair, shape, mask, step):
+    """``(4 D(step/2) − D(step)) / 3`` at the elements of ``mask`` (D the centred difference: its ``step²`` error
+    cancels), and its allowance: round-off ``3δ/step`` plus the error estimate ``|D(step) − D(step/2)| / 3``.
+    ``pair(i, s)`` is ``(f(θ + s e_i), f(θ − s e_i))`` along flat index ``i`` (or direction ``i``)."""
+    coarse, fine, size = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    for i in np.flatnonzero(mask):
+        (a, b), (c, d) = pair(int(i), step), pair(int(i), step / 2)
+        coarse.flat[i], fine.flat[i], size.flat[i] = (a - b) / (2 * step), (c - d) / step, max(map(abs, (a, b, c, d)))
+    with np.errstate(invalid="ignore", over="ignore"):
+        return (4 * fine - coarse) / 3, 3 * ROUND_OFF * EPS * size / step + np.abs(coarse - fine) / 3
+
+
+def element_pair(f, x):
+    """``pair(i, s)`` for ``richardson`` and ``Probes.confirm``: ``f`` at ``x ± s`` in flat element ``i``."""
+    return lambda i, s: _probe_pair(f, x, np.unravel_index(i, x.shape), s)[:2]
 
 
 def kink_mask(forward, backward, round_off):
@@ -152,7 +180,7 @@ def probe_elements(f, x, h=1e-5, state=None, confirm=True):
         f_plus[idx], f_minus[idx], changed[idx], lost[idx] = _probe_pair(f, x, idx, h, state)
     probes = Probes.measured(f0, f_plus, f_minus, h, changed, lost)
     if confirm:
-        probes.confirm(lambda i: _probe_pair(f, x, np.unravel_index(i, x.shape), h / 2)[:2])
+        probes.confirm(element_pair(f, x))
     return probes
 
 

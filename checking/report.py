@@ -18,6 +18,11 @@ point whose loss is tiny. Such an element, which would otherwise not pass, has i
 the smallest values the differences can resolve (so it stays under half the tolerance); every other
 element's error is the plain relative error shown beside its two values, and a value off by more than
 the bound is judged like any other.
+
+Resolved, or no verdict. That allowance is a promise only while it is small against the gradient's own scale
+(``tol`` times the check's largest slope): where it is not (``f`` carries a large constant, say), the element is
+measured again at a larger step by Richardson's extrapolation (``resolved``), and if round-off still blurs it, an
+element that does not plainly fail beyond the allowance is not judged: the row is ``unchecked`` and says why.
 """
 
 import math
@@ -33,6 +38,7 @@ from .numeric import Probes, rel_error, rel_errors
 from .settings import DEFAULT_SETTINGS, PASS_TOL, WARN_TOL
 
 VERDICTS = ("pass", "warn", "fail", "exact", "unchecked")
+RETRY_STEP = 1e-2  # where round-off blurs the differences, the largest step they are taken again with, per unit
 
 
 @dataclass
@@ -277,8 +283,10 @@ def compare_probes(check, name, analytic, probes, settings=DEFAULT_SETTINGS, mod
     interval = probes.kinks if bounds is None else probes.kinks | probes.suspect
     reference = numeric if bounds is None else _nearest_allowed(analytic, numeric, interval, bounds)
     rel, ab = _errors(analytic, reference, judged)
+    unresolved = np.zeros(rel.shape, bool)
     if probes.noise is not None:
-        rel = _within_round_off(analytic, reference, rel, ab, probes, settings.tol)
+        rel, unresolved = _within_round_off(analytic, reference, rel, ab, probes, settings)
+        judged, rel, ab = judged & ~unresolved, np.where(unresolved, 0.0, rel), np.where(unresolved, 0.0, ab)
     failed = rel > settings.warn_tol
     row = _judged_row(check, name, rel, ab, judged, settings, mode)
     row.n_failed, row.n_kinks = int(failed.sum()), int((probes.kinks & judged).sum())
@@ -290,6 +298,8 @@ def compare_probes(check, name, analytic, probes, settings=DEFAULT_SETTINGS, mod
     if row.verdict == "fail":
         row.ratio, row.hint = diagnose(analytic, reference, failed, probes, judged, interval & judged,
                                        **clues.about(name))
+    elif unresolved.any():
+        row.verdict, row.hint = "unchecked", _unresolved_hint(unresolved, probes)
     elif row.verdict == "unchecked":
         row.hint = "no element could be judged: every one is at a kink whose one-sided slopes are unknown"
     return row
@@ -320,18 +330,63 @@ def _judged_row(check, name, rel, ab, judged, settings, mode):
                max_rel_error=max_rel, worst_index=tuple(int(i) for i in worst), mode=mode)
 
 
-def _within_round_off(analytic, reference, rel, ab, probes, tol):
-    """``rel`` where every element that would not pass but differs by no more than the centred difference's noise
-    bound is measured against the smallest values differences resolve (equal as far as they can tell).
+def _within_round_off(analytic, reference, rel, ab, probes, settings):
+    """``(rel, unresolved)``: ``rel`` where every element that would not pass but differs by no more than the
+    centred difference's noise bound is measured against the smallest values differences resolve (equal as far as
+    they can tell); and the elements the differences did not resolve: where the bound is not small against the
+    gradient's scale (``tol`` times it), an element that does not plainly fail beyond the bound is not judged.
 
     The bound is trusted only while it is small: a step so tiny that it exceeds sqrt(eps)·|f| judges nothing
     (it is blamed on the step instead), and there only exact equality agrees."""
-    sound = probes.noise <= np.sqrt(np.finfo(np.float64).eps) * max(abs(probes.f0), 1.0)
-    zero_tol = np.where(sound, probes.noise, 0.0)
+    noise, sound = probes.noise, _sound(probes) & (gradient_scale(probes) > 0)
+    unresolved = blurred(probes, settings.tol) & ~((ab > noise) & (rel > settings.warn_tol))
+    zero_tol = np.where(sound, noise, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        rescued = (np.abs(analytic - reference) <= zero_tol) & (rel >= tol)
-        resolved = ab / np.maximum(np.abs(analytic) + np.abs(reference), 2 * zero_tol / tol)
-    return np.where(rescued, np.minimum(rel, np.nan_to_num(resolved)), rel)
+        rescued = (np.abs(analytic - reference) <= zero_tol) & (rel >= settings.tol)
+        resolved = ab / np.maximum(np.abs(analytic) + np.abs(reference), 2 * zero_tol / settings.tol)
+    return np.where(rescued, np.minimum(rel, np.nan_to_num(resolved)), rel), unresolved
+
+
+def _sound(probes):
+    return probes.noise <= np.sqrt(np.finfo(np.float64).eps) * max(abs(probes.f0), 1.0)
+
+
+def blurred(probes, tol):
+    """The elements whose round-off bound is trusted (not blamed on a tiny step) but not small against the
+    gradient's scale, ``tol`` times it: there the differences cannot resolve the gradient. (Where ``f`` never
+    changed at all, the scale is 0 and nothing is blurred: its gradient is 0 as float64 computes it.)"""
+    scale = gradient_scale(probes)
+    with np.errstate(invalid="ignore"):
+        return _sound(probes) & ~(probes.noise <= tol * scale) & (scale > 0)
+
+
+def resolved(probes, pair, settings, size):
+    """``probes`` with every element they could not resolve (``blurred``) measured again, by Richardson's
+    extrapolation (``Probes.refined``), at a step large enough for round-off to be small against the gradient's
+    scale, but at most ``RETRY_STEP`` times the values' ``size`` (or 1); as they were when all are resolved."""
+    mask = blurred(probes, settings.tol) & np.isfinite(probes.centred)
+    if not mask.any():
+        return probes
+    needed = 6 * float(np.max(probes.noise[mask])) * probes.h / (settings.tol * gradient_scale(probes))
+    return probes.refined(pair, mask, max(min(needed, RETRY_STEP * max(1.0, size)), 2 * probes.h))
+
+
+def gradient_scale(probes):
+    """The scale an allowance must be small against: ``probes.scale``, else the largest finite centred difference
+    or one-sided slope."""
+    if probes.scale is not None:
+        return probes.scale
+    slopes = [probes.centred, *(probes.bounds or ())]
+    return max(float(np.max(np.abs(s), initial=0.0, where=np.isfinite(s))) for s in slopes)
+
+
+def _unresolved_hint(unresolved, probes):
+    """Why a row is ``unchecked``: the round-off of f blurs the differences beyond the gradient's own scale."""
+    n, noise = int(unresolved.sum()), float(np.max(probes.noise[unresolved]))
+    return (f"not resolved at {n} element{'s' if n != 1 else ''}: f ≈ {probes.f0:.3g} carries so much round-off that "
+            f"even at a step of {probes.h:g} a difference is blurred by up to {noise:.1e}, not small against the "
+            f"gradient's scale {gradient_scale(probes):.1e}; no verdict can be given here (check the layer where its "
+            "outputs are not dominated by a large constant)")
 
 
 def _nearest_allowed(analytic, numeric, interval, bounds):
