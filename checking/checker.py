@@ -17,6 +17,9 @@ The entry points are ``check_function``, ``check_layer`` and ``check_model``; th
 importable from here too (``__all__``).
 """
 
+import copy
+import functools
+
 import numpy as np
 
 from layers.protocol import (LayerError, as_gradient, call_on_copies, call_user, describe_exception, float64_copy,
@@ -151,35 +154,138 @@ def check_layer(layer, x, upstream=None, y=None, h=1e-5, seed=0, tol=PASS_TOL, w
     ParameterError for settings ``check_settings`` refuses, or an ``upstream`` not of the output's shape.
     """
     settings = check_settings(h, tol, warn_tol, mode, directions, seed)
-    notes = []
-    name = type(layer).__name__
-    layer = float64_copy(layer, notes, name)
+    notes, name, original = [], type(layer).__name__, layer
+    layer = _float64_twin(layer, notes, name)
     x = float64_input(x, notes, "input")
-    x_seen = x.copy()  # the input as given, for the hints (x itself is perturbed)
-    frozen = FrozenRandomness(layer)
     labels = None if y is None else np.array(y, copy=True)
-    args = (x,) if y is None else (x, labels)
+    at = functools.partial(_check_at, layer, name, labels=labels, settings=settings, check=check or name)
+    if upstream is None and y is None:
+        notes.append(UPSTREAM_NOTE.format(seed=seed))
+    other = _another_batch(x)  # other batches first: the check is not the layer's first call
+    upstream = _upstream(upstream, y, np.shape(_use(layer, name, other, labels, None)), seed, name)
+    _use(layer, name, other, labels, upstream)
+    first, out, again = at(x, upstream)
+    _use(layer, name, _another_batch(other), labels, upstream)  # and used between its two base points
+    second = at(other, upstream)[0]
+    if not np.array_equal(again(), out, equal_nan=True):
+        raise LayerError(f"{name}.forward is not a function of its input: the same x gave another output after other "
+                         "calls; its output must depend only on its input and parameters (no counter, no state "
+                         "carried from call to call, no randomness the checker cannot hold still)")
+    dtype_rows = _dtype_rows(original, x, labels, upstream, name, check or name, settings)
+    return Report(notes=notes).extend(_worse(first, second)).extend(dtype_rows)
+
+
+def _float64_twin(obj, notes, what):
+    """``float64_copy``, with every attribute that held one of ``obj``'s parameters (``self.W`` beside
+    ``params["W"]``, in a model's layers too) pointing at the copy's parameter: what ``forward`` reads is perturbed."""
+    twin = float64_copy(obj, notes, what)
+    for mine, theirs in zip([obj, *getattr(obj, "layers", [])], [twin, *getattr(twin, "layers", [])], strict=True):
+        params = getattr(mine, "params", {})
+        for attr, value in getattr(mine, "__dict__", {}).items():
+            key = next((k for k, p in params.items() if p is value), None)
+            if key is not None and getattr(theirs, attr) is not theirs.params[key]:
+                setattr(theirs, attr, theirs.params[key])
+    return twin
+
+
+def _dtype_rows(original, x, labels, upstream, name, check, settings):
+    """A layer whose parameters are not float64 against its float64 twin, both fresh, at ``x``: failing rows where
+    its gradients differ by more than its dtype resolves (sqrt(eps) of the gradient's scale)."""
+    dtypes = {np.asarray(p).dtype for p in getattr(original, "params", {}).values()} - {np.dtype(np.float64)}
+    if len(dtypes) != 1 or next(iter(dtypes)).kind != "f":
+        return Report()
+    dtype, grads = dtypes.pop(), []
+    for layer, cast in ((_float64_twin(original, [], name), np.float64),
+                        (call_user(f"copying {name}", copy.deepcopy, original), dtype)):
+        _use(layer, name, x.astype(cast), labels, None)
+        grads.append(_gradients(layer, name, x.astype(cast), upstream.astype(cast), _batch_size(x)))
+    rows = []
+    for key, wide in grads[0].items():
+        narrow = grads[1][key]
+        close = np.abs(narrow - wide) <= np.sqrt(np.finfo(dtype).eps) * np.max(np.abs(wide), initial=0.0)
+        rows.append(compare(f"{check} {dtype} vs float64", key, np.where(close, wide, narrow), wide, tol=settings.tol,
+                            warn_tol=settings.warn_tol))
+        rows[-1].hint = f"in {dtype} the layer computes other gradients than in float64: they must not hang on a dtype"
+    return Report(rows=[r for r in rows if r.verdict == "fail"])
+
+
+def _check_at(layer, name, x, upstream, labels, settings, check):
+    """The check at one base point ``x``: the analytic gradients (``backward`` called twice on one cache, which
+    must agree), then the differences. Returns the report (its ``out``: the output at ``x``) and ``forward``."""
+    x_seen, frozen = x.copy(), FrozenRandomness(layer)  # x itself is perturbed; the hints read the input as given
+    args = (x,) if labels is None else (x, labels)
 
     def forward():  # on private copies, every time: a forward that writes into its input is refused
         frozen.restore()
         return call_on_copies(f"{name}.forward", layer.forward, *args)
 
-    out = real_output(forward(), f"{name}.forward")
-    if upstream is None and y is None:
-        notes.append(UPSTREAM_NOTE.format(seed=seed))
-    upstream = _upstream(upstream, y, out.shape, seed, name)
-    batch = _batch_size(x)
-    dx = call_user(f"{name}.backward", layer.backward, np.array(upstream, copy=True),
-                   shapes=gradient_shapes(layer, x.shape), batch_size=batch)
-    analytic = {"x": _input_gradient(dx, f"{name}.backward", x.shape, batch), **parameter_gradients(layer, name, batch)}
+    out, batch = real_output(forward(), f"{name}.forward"), _batch_size(x)
+    calls = [_gradients(layer, name, x, upstream, batch) for _ in range(2)]
+    report = _repeated(calls, check, settings)
 
     def f():
         return real_scalar(np.sum(forward() * upstream), f"{name}.forward")
 
-    same_shape = y is None and upstream.shape == x.shape  # an element-wise layer: the upstream-left-out hint
+    same_shape = labels is None and upstream.shape == x.shape  # an element-wise layer: the upstream-left-out hint
     clues = Clues(batch, labels, inputs={"x": x_seen}, upstreams={"x": upstream} if same_shape else {})
-    return Report(notes=notes).extend(check_arrays(f, {"x": x, **layer.params}, analytic, check or name, settings,
-                                                   getattr(layer, "kink_state", None), clues))
+    report.extend(check_arrays(f, {"x": x, **layer.params}, calls[0], check, settings,
+                               getattr(layer, "kink_state", None), clues))
+    return report, out, forward
+
+
+def _gradients(layer, name, x, upstream, batch):
+    """``{"x": backward(upstream), **grads}``, copies, after the forward just run; a gradient the call rebound to
+    another array is bound back to the one it held (each call starts from the same arrays)."""
+    held = dict(layer.grads)
+    dx = call_user(f"{name}.backward", layer.backward, np.array(upstream, copy=True),
+                   shapes=gradient_shapes(layer, x.shape), batch_size=batch)
+    out = {"x": _input_gradient(dx, f"{name}.backward", x.shape, batch), **parameter_gradients(layer, name, batch)}
+    layer.grads.update(held)
+    return out
+
+
+def _repeated(calls, check, settings):
+    """Failing rows where a second ``backward`` on the same cache returned other gradients than the first."""
+    report = Report()
+    for key, first in calls[0].items():
+        again = calls[1][key]
+        if np.array_equal(first, again, equal_nan=True):
+            continue
+        row = compare(check, f"{key} (backward again)", again, first, tol=settings.tol, warn_tol=settings.warn_tol)
+        row.verdict, row.hint = "fail", (
+            f"a second backward on the same forward gave other gradients ({row.ratio or 0:.4g}× the first at the worst "
+            "element): the gradients accumulate across calls, grads[key] += ... (micrograd's habit); assign them, "
+            "grads[key] = ... (or grads[key][...] = ...): the network does not zero them" if key != "x" else
+            "a second backward on the same forward returned another input gradient: backward must not change "
+            "what forward cached")
+        report.rows.append(row)
+    return report
+
+
+def _use(layer, name, x, labels, upstream):
+    """One forward (and, given an ``upstream``, one backward) of the layer on batch ``x``; returns the output."""
+    out = real_output(call_on_copies(f"{name}.forward", layer.forward, *((x,) if labels is None else (x, labels))),
+                      f"{name}.forward")
+    if upstream is not None:
+        _gradients(layer, name, x, upstream, _batch_size(x))
+    return out
+
+
+def _another_batch(x):
+    """Another batch of ``x``'s shape and domain: each row mixed with its mirror row (a probability stays one)."""
+    return 0.75 * x + 0.25 * (np.flip(x, 0) if x.ndim else x)
+
+
+def _worse(first, second):
+    """The first base point's report, each row replaced by the second's where that one is worse."""
+    rank = {"fail": 3, "unchecked": 2, "warn": 1}
+    for i, row in enumerate(first.rows):
+        later = next((r for r in second.rows if r.name == row.name), None)
+        if later is not None and rank.get(later.verdict, 0) > rank.get(row.verdict, 0):
+            later.hint = f"at a second input, the layer used in between: {later.hint or ''}".rstrip(": ")
+            first.rows[i] = later
+    first.rows += [r for r in second.rows if r.name not in {row.name for row in first.rows}]
+    return first
 
 
 def _upstream(upstream, y, shape, seed, name):
