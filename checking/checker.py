@@ -252,12 +252,11 @@ def _repeated(calls, check, settings):
         if np.array_equal(first, again, equal_nan=True):
             continue
         row = compare(check, f"{key} (backward again)", again, first, tol=settings.tol, warn_tol=settings.warn_tol)
-        row.verdict, row.hint = "fail", (
-            f"a second backward on the same forward gave other gradients ({row.ratio or 0:.4g}× the first at the worst "
-            "element): the gradients accumulate across calls, grads[key] += ... (micrograd's habit); assign them, "
-            "grads[key] = ... (or grads[key][...] = ...): the network does not zero them" if key != "x" else
-            "a second backward on the same forward returned another input gradient: backward must not change "
-            "what forward cached")
+        row.verdict, row.ratio, row.hint = "fail", None, (
+            f"a second backward on the same forward gave other gradients: they accumulate across calls (grads[{key!r}] "
+            f"+= ..., micrograd's habit); assign them, grads[{key!r}] = ... or grads[{key!r}][...] = ...: the network "
+            "does not zero them" if key != "x" else "a second backward on the same forward returned another input "
+            "gradient: backward must not change what forward cached")
         report.rows.append(row)
     return report
 
