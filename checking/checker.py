@@ -33,7 +33,7 @@ from .numeric import (KINK_REL, REL_FLOOR, Probes, element_pair, kink_mask, nume
                       numerical_gradient_kinks, probe_elements, rel_error, rel_errors)
 from .randomness import FrozenRandomness, find_generators
 from .report import VERDICTS, Report, Row, compare, compare_probes, gradient_scale, resolved
-from .settings import MODES, PASS_TOL, WARN_TOL, CheckSettings, check_settings
+from .settings import MAX_ELEMENTS, MODES, PASS_TOL, WARN_TOL, CheckSettings, check_settings
 from .taylor import EPSILONS, PASS_ORDER, kink_free, taylor_row
 
 __all__ = [  # the checks; numbers; verdicts; user code
@@ -61,7 +61,7 @@ ELEMENTWISE_FALLBACK = 10_000
 
 
 def check_function(f, arrays, analytic, check="function", h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL,
-                   mode="elementwise", directions=8, seed=0, state=None):
+                   mode="elementwise", directions=8, seed=0, state=None, max_elements=MAX_ELEMENTS):
     """Compare ``analytic[name]`` with finite differences of ``f()`` w.r.t. ``arrays[name]``.
 
     Parameters
@@ -76,22 +76,31 @@ def check_function(f, arrays, analytic, check="function", h=1e-5, tol=PASS_TOL, 
         whose gradient has the wrong shape is always checked element-wise, for the hint.
     directions, seed : directional and Taylor modes: number of directions, and their seed
     state : optional kink hint (see ``probe_elements``); kinks are detected without it too
+    max_elements : the most elements probed per tensor, sampled with ``seed`` (the row says so); None: every one
 
     Returns a ``Report``; raises ``ParameterError`` (a ``ValueError``) for settings ``check_settings`` refuses.
     """
-    return check_arrays(f, arrays, analytic, check, check_settings(h, tol, warn_tol, mode, directions, seed), state)
+    settings = check_settings(h, tol, warn_tol, mode, directions, seed, max_elements)
+    return check_arrays(f, arrays, analytic, check, settings, state)
 
 
 def check_arrays(f, arrays, analytic, check, settings, state=None, clues=NO_CLUES):
     """``check_function`` with its settings as one ``CheckSettings``, and the ``Clues`` its hints may read."""
     report = Report()
     misshapen = {k for k in arrays if np.shape(analytic[k]) != arrays[k].shape}
-    each = [k for k in arrays if k in misshapen or settings.mode == "elementwise"]
-    probed = {k: probe_elements(lambda _: f(), arrays[k], settings.h, state) for k in each}
+    streams = dict(zip(arrays, np.random.SeedSequence(settings.seed).spawn(len(arrays)), strict=True))
+
+    def probe(name):
+        size, most = arrays[name].size, settings.max_elements
+        sample = None if most is None or size <= most else np.sort(
+            np.random.default_rng(streams[name]).choice(size, most, replace=False))
+        return probe_elements(lambda _: f(), arrays[name], settings.h, state, elements=sample)
+
+    probed = {k: probe(k) for k in arrays if k in misshapen or settings.mode == "elementwise"}
     scale = max((gradient_scale(p) for p in probed.values()), default=None)  # the check's: one promise for all
 
     def elementwise(name, probes=None):
-        probes = probes or probe_elements(lambda _: f(), arrays[name], settings.h, state)
+        probes = probes or probe(name)
         probes.scale = scale if name in probed else None
         x = arrays[name]
         probes = resolved(probes, element_pair(lambda _: f(), x), settings, float(np.max(np.abs(x), initial=0.0)))
@@ -109,8 +118,7 @@ def check_arrays(f, arrays, analytic, check, settings, state=None, clues=NO_CLUE
     fine = {k: a for k, a in arrays.items() if k not in misshapen}
     if settings.mode == "directional" and fine:
         report.rows.append(directional_check(f, fine, analytic, check, settings, state, clues))
-    streams = np.random.SeedSequence(settings.seed).spawn(len(arrays))
-    for name, stream in zip(arrays, streams, strict=True):
+    for name, stream in streams.items():
         if name in probed:
             report.rows.append(elementwise(name, probed[name]))
         elif settings.mode == "taylor":
@@ -122,7 +130,7 @@ def check_arrays(f, arrays, analytic, check, settings, state=None, clues=NO_CLUE
 
 
 def check_layer(layer, x, upstream=None, y=None, h=1e-5, seed=0, tol=PASS_TOL, warn_tol=WARN_TOL,
-                check=None, mode="elementwise", directions=8):
+                check=None, mode="elementwise", directions=8, max_elements=MAX_ELEMENTS):
     """Check a layer's input gradient and every parameter gradient against finite differences.
 
     The scalar checked is ``sum(forward(x) * upstream)``, whose gradient is exactly what
@@ -140,7 +148,7 @@ def check_layer(layer, x, upstream=None, y=None, h=1e-5, seed=0, tol=PASS_TOL, w
         BatchNorm, an upstream equal to x̂ makes the input gradient vanish and hides a wrong backward)
     y : array_like or None, labels for a loss layer
     seed : int, seeds the random upstream and the random directions
-    h, tol, warn_tol, mode, directions, check : see ``check_function``
+    h, tol, warn_tol, mode, directions, check, max_elements : see ``check_function``
 
     Returns
     -------
@@ -153,7 +161,7 @@ def check_layer(layer, x, upstream=None, y=None, h=1e-5, seed=0, tol=PASS_TOL, w
         ``forward`` changes its input (or labels) in place, or a gradient is not real numbers of the right shape.
     ParameterError for settings ``check_settings`` refuses, or an ``upstream`` not of the output's shape.
     """
-    settings = check_settings(h, tol, warn_tol, mode, directions, seed)
+    settings = check_settings(h, tol, warn_tol, mode, directions, seed, max_elements)
     notes, name, original = [], type(layer).__name__, layer
     layer = _float64_twin(layer, notes, name)
     x = float64_input(x, notes, "input")
@@ -313,7 +321,7 @@ def _batch_size(x):
 
 
 def check_model(net, X, y, h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, check=None, with_input=True,
-                mode="elementwise", directions=8, seed=0):
+                mode="elementwise", directions=8, seed=0, max_elements=MAX_ELEMENTS):
     """Check a whole model's loss gradients: one row per parameter (and one for the input ``X``).
 
     Parameters
@@ -324,11 +332,11 @@ def check_model(net, X, y, h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, check=None, 
         deep copy); random generators reachable from it are rewound before every ``loss``.
     X : array_like (N, D), N the batch size for the hints; y : array_like (N,) labels
     with_input : bool, also check dℓ/dX (``backward()`` must then return it)
-    h, tol, warn_tol, check, mode, directions, seed : as for ``check_layer``
+    h, tol, warn_tol, check, mode, directions, seed, max_elements : as for ``check_layer``
 
     Returns a ``Report``; raises ``LayerError`` and ``ParameterError`` as ``check_layer`` does.
     """
-    settings = check_settings(h, tol, warn_tol, mode, directions, seed)
+    settings = check_settings(h, tol, warn_tol, mode, directions, seed, max_elements)
     notes = []
     name = type(net).__name__
     net = float64_copy(net, notes, name)

@@ -70,6 +70,7 @@ class Probes:
     noise : the round-off bound of the centred difference, ``δ / h``; None if unknown
     step_lost : bool, elements where ``x ± h`` rounded back to ``x`` (the step is below float64's
         resolution there, so the probes measured nothing); None if unknown
+    probed : bool or None, the elements probed (None: every one); the others are not judged
     f0 : float, ``f`` at the unperturbed point; h : float, the step
     scale : float or None, the gradient's scale (the check's largest centred difference) that ``noise`` must be
         small against for an element to be resolved (``checking.report``); None: this tensor's own
@@ -81,6 +82,7 @@ class Probes:
     suspect: np.ndarray = None
     noise: np.ndarray = None
     step_lost: np.ndarray = None
+    probed: np.ndarray = None
     f0: float = 0.0
     h: float = None
     scale: float = None
@@ -92,7 +94,7 @@ class Probes:
         self.suspect = np.zeros(shape, bool) if self.suspect is None else np.asarray(self.suspect, bool)
 
     @classmethod
-    def measured(cls, f0, f_plus, f_minus, h, state_changed=None, step_lost=None):
+    def measured(cls, f0, f_plus, f_minus, h, state_changed=None, step_lost=None, probed=None):
         """The probes of ``f(x ± h)`` (and ``f(x)``): stage 1 of the module docstring, and ``state``'s kinks."""
         f_plus, f_minus = np.asarray(f_plus, np.float64), np.asarray(f_minus, np.float64)
         with np.errstate(invalid="ignore", over="ignore"):
@@ -103,7 +105,7 @@ class Probes:
         changed = np.zeros(centred.shape, bool) if state_changed is None else np.asarray(state_changed, bool)
         return cls(centred, changed.copy(), (np.minimum(forward, backward), np.maximum(forward, backward)),
                    kink_mask(forward, backward, 4 * delta / h) | changed, delta / h,
-                   np.zeros(centred.shape, bool) if step_lost is None else step_lost, f0, h)
+                   np.zeros(centred.shape, bool) if step_lost is None else step_lost, probed, f0, h)
 
     def confirm(self, pair):
         """Stage 2: ``pair(i, h/2) -> (f at +h/2, f at −h/2)`` along flat index ``i``, for each suspect."""
@@ -149,7 +151,7 @@ def kink_mask(forward, backward, round_off):
         return np.isfinite(gap) & (gap > KINK_REL * np.maximum(np.abs(forward), np.abs(backward)) + round_off)
 
 
-def probe_elements(f, x, h=1e-5, state=None, confirm=True):
+def probe_elements(f, x, h=1e-5, state=None, confirm=True, elements=None):
     """Probe ``f`` at ``x ± h`` one element at a time, and once at ``x``.
 
     Parameters
@@ -164,6 +166,7 @@ def probe_elements(f, x, h=1e-5, state=None, confirm=True):
         piece of a piecewise function was used (ReLU's ``kink_state()``). Elements where it differs
         between ``x + h`` and ``x − h`` count as kinks too.
     confirm : bool, run stage 2 (two more evaluations per suspect) to tell kinks from steep bends
+    elements : flat indices to probe, or None for every element; the others read as a zero slope, not judged
 
     Returns
     -------
@@ -174,11 +177,13 @@ def probe_elements(f, x, h=1e-5, state=None, confirm=True):
     if x.dtype.kind != "f":
         raise TypeError(f"x has dtype {x.dtype}: x ± h would be truncated; pass a float64 array")
     f0 = float(f(x))
-    f_plus, f_minus = np.empty(x.shape), np.empty(x.shape)
-    changed, lost = np.zeros(x.shape, bool), np.zeros(x.shape, bool)
-    for idx in np.ndindex(x.shape):
+    f_plus, f_minus = np.full(x.shape, f0), np.full(x.shape, f0)
+    changed, lost, probed = np.zeros(x.shape, bool), np.zeros(x.shape, bool), np.zeros(x.shape, bool)
+    for i in range(x.size) if elements is None else elements:
+        idx = np.unravel_index(i, x.shape)
         f_plus[idx], f_minus[idx], changed[idx], lost[idx] = _probe_pair(f, x, idx, h, state)
-    probes = Probes.measured(f0, f_plus, f_minus, h, changed, lost)
+        probed[idx] = True
+    probes = Probes.measured(f0, f_plus, f_minus, h, changed, lost, None if elements is None else probed)
     if confirm:
         probes.confirm(element_pair(f, x))
     return probes

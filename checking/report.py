@@ -63,6 +63,7 @@ class Row:
     remainders : list of float or None, Taylor mode: |f(θ+εv) − f(θ) − ε∇f·v| per ε in ``epsilons``
     epsilons : list of float or None, Taylor mode
     analytic_shape : tuple or None, the analytic gradient's shape when it is not the tensor's
+    sampled : bool, only ``n_checked`` elements, sampled, were probed (``CheckSettings.max_elements``)
     """
 
     check: str
@@ -85,6 +86,7 @@ class Row:
     remainders: list = None
     epsilons: list = None
     analytic_shape: tuple = None
+    sampled: bool = False
 
     def to_dict(self):
         """A JSON-ready dict (lists for tuples; non-finite floats are left for ``Report.to_dict``)."""
@@ -230,7 +232,8 @@ def _measures(rows):
 def _cells(r):
     """The table cells of row ``r``, as text."""
     rel = "-" if r.max_rel_error is None else f"{r.max_rel_error:.2e}"
-    return (r.check, r.name, "x".join(map(str, r.shape)) or "scalar", rel, r.worst_text(), str(r.n_checked),
+    checked = f"{r.n_checked} sampled" if r.sampled else str(r.n_checked)
+    return (r.check, r.name, "x".join(map(str, r.shape)) or "scalar", rel, r.worst_text(), checked,
             str(r.n_failed), str(r.n_kinks), r.verdict)
 
 
@@ -279,7 +282,7 @@ def compare_probes(check, name, analytic, probes, settings=DEFAULT_SETTINGS, mod
     if analytic.shape != numeric.shape:
         return _misshapen_row(check, name, analytic, numeric, mode, clues.batch_size)
     analytic = analytic.astype(np.float64)
-    judged = ~probes.kinks if bounds is None else np.ones(numeric.shape, bool)
+    judged = (~probes.kinks if bounds is None else np.ones(numeric.shape, bool)) & _probed(probes)
     interval = probes.kinks if bounds is None else probes.kinks | probes.suspect
     reference = numeric if bounds is None else _nearest_allowed(analytic, numeric, interval, bounds)
     rel, ab = _errors(analytic, reference, judged)
@@ -290,6 +293,7 @@ def compare_probes(check, name, analytic, probes, settings=DEFAULT_SETTINGS, mod
     failed = rel > settings.warn_tol
     row = _judged_row(check, name, rel, ab, judged, settings, mode)
     row.n_failed, row.n_kinks = int(failed.sum()), int((probes.kinks & judged).sum())
+    row.sampled = probes.probed is not None
     if rel.size:
         worst = row.worst_index
         row.analytic, row.numeric = float(analytic[worst]), float(reference[worst])
@@ -347,6 +351,10 @@ def _within_round_off(analytic, reference, rel, ab, probes, settings):
     return np.where(rescued, np.minimum(rel, np.nan_to_num(resolved)), rel), unresolved
 
 
+def _probed(probes):
+    return np.ones(probes.centred.shape, bool) if probes.probed is None else probes.probed
+
+
 def _sound(probes):
     return probes.noise <= np.sqrt(np.finfo(np.float64).eps) * max(abs(probes.f0), 1.0)
 
@@ -357,7 +365,7 @@ def blurred(probes, tol):
     changed at all, the scale is 0 and nothing is blurred: its gradient is 0 as float64 computes it.)"""
     scale = gradient_scale(probes)
     with np.errstate(invalid="ignore"):
-        return _sound(probes) & ~(probes.noise <= tol * scale) & (scale > 0)
+        return _sound(probes) & ~(probes.noise <= tol * scale) & (scale > 0) & _probed(probes)
 
 
 def resolved(probes, pair, settings, size):

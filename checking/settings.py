@@ -15,6 +15,7 @@ PASS_TOL = 1e-7
 WARN_TOL = 1e-4
 MODES = ("elementwise", "directional", "taylor")
 MAX_STEP = 1.0  # beyond it a centred difference is a secant across the function, not a derivative
+MAX_ELEMENTS = 500  # elements probed per tensor by default: a bigger one is sampled (two forwards per element)
 MAX_TOL = 0.1  # tolerances stay below it: a relative error of 0.1 is a gradient 22 % off, which must fail
 OWNER = "gradient check"
 
@@ -24,7 +25,8 @@ class CheckSettings:
     """How a check runs; refused on creation, each bad field by a ``ParameterError`` naming it.
 
     ``h`` finite, > 0 and at most ``MAX_STEP``; ``tol`` > 0 and ``warn_tol`` >= ``tol``, both below ``MAX_TOL``;
-    ``mode`` one of ``MODES``; ``directions`` an integer >= 1; ``seed`` an integer >= 0 (or a ``SeedSequence``).
+    ``mode`` one of ``MODES``; ``directions`` an integer >= 1; ``seed`` an integer >= 0 (or a ``SeedSequence``);
+    ``max_elements`` an integer >= 1, the elements probed per tensor (sampled with ``seed``), or None for every one.
     """
 
     h: float = 1e-5
@@ -33,6 +35,7 @@ class CheckSettings:
     mode: str = "elementwise"
     directions: int = 8
     seed: object = 0
+    max_elements: int = MAX_ELEMENTS
 
     def __post_init__(self):
         if _real(self.h, "h", f"must be a finite step > 0, got {self.h}") > MAX_STEP:
@@ -48,11 +51,14 @@ class CheckSettings:
         check_integer(self.directions, "directions", OWNER, least=1)
         if isinstance(self.seed, (int, np.integer)) and self.seed < 0:  # (a SeedSequence is fine too)
             raise ParameterError(OWNER, "seed", f"must be >= 0, got {self.seed}")
+        if self.max_elements is not None:
+            check_integer(self.max_elements, "max_elements", OWNER, least=1)
 
 
-def check_settings(h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, mode="elementwise", directions=8, seed=0):
+def check_settings(h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, mode="elementwise", directions=8, seed=0,
+                   max_elements=MAX_ELEMENTS):
     """The ``CheckSettings`` of these values, or a ``ParameterError`` naming the first one no check can run with."""
-    return CheckSettings(h, tol, warn_tol, mode, directions, seed)
+    return CheckSettings(h, tol, warn_tol, mode, directions, seed, max_elements)
 
 
 def _real(value, name, reason, within="(0, inf)"):
