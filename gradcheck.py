@@ -1,7 +1,8 @@
 """Check every hand-derived gradient against finite differences: ``python gradcheck.py --help``.
 
-A thin shell: it declares the options and hands them to ``app.gradcheck_cli``. The checks live in
-the library: ``checking.checker`` (``check_layer``, ``check_model``, ``check_function``, reports),
+The gradient-check utility: ``from gradcheck import check_layer, check_model, numerical_gradient`` gives its three
+functions. A thin shell: it declares the options and hands them to ``app.gradcheck_cli``. The checks live in the
+library: ``checking.checker`` (``check_layer``, ``check_model``, ``check_function``, reports),
 ``checking.suites`` (what runs by default); ``traces`` (``--trace``: the worked examples and their pictures).
 """
 
@@ -11,10 +12,11 @@ import sys
 
 from app.cli import OneLineParser, run_main
 from app.gradcheck_cli import TRACES, USER_ERRORS, run
-from checking.checker import MODES, PASS_ORDER, PASS_TOL, WARN_TOL
+from checking.checker import MODES, PASS_ORDER, PASS_TOL, WARN_TOL, check_layer, check_model, numerical_gradient
 from checking.user_layer import LABELS
 from model.registry import ACTIVATIONS
 
+__all__ = ["check_layer", "check_model", "numerical_gradient", "main"]
 PROG = "gradcheck.py"
 
 
