@@ -26,6 +26,9 @@ element that does not plainly fail beyond the allowance is not judged: the row i
 """
 
 import math
+import os
+import sys
+import textwrap
 from dataclasses import dataclass, field, replace
 from html import escape
 
@@ -111,8 +114,8 @@ class Row:
         a = self.analytic + 0.0  # + 0.0: show -0.0 (a killed gradient) as 0
         if self.interval is not None:
             lo, hi = self.interval
-            return f"[{idx}]: {a:+.6e} / one-sided [{lo + 0.0:+.3e}, {hi + 0.0:+.3e}]"
-        return f"[{idx}]: {a:+.6e} / {self.numeric + 0.0:+.6e}"
+            return f"[{idx}]: {a:+.5e} / one-sided [{lo + 0.0:+.3e}, {hi + 0.0:+.3e}]"
+        return f"[{idx}]: {a:+.5e} / {self.numeric + 0.0:+.5e}"
 
 
 @dataclass
@@ -152,21 +155,28 @@ class Report:
         counts += "".join(f", {c[v]} {v}" for v in ("exact", "unchecked") if c[v])
         return f"{word}: " + "; ".join([counts, *_measures(self.rows)])
 
-    def table(self):
-        """The rows as an aligned text table; a failing row is followed by its hint on one line."""
+    def table(self, width=None):
+        """The rows as an aligned text table, a failing row followed by its hint, all within ``width`` columns
+        (default ``$COLUMNS``, else 120): notes and hints are wrapped, and ``NARROW`` columns left out as needed."""
+        width = width or table_width()
         lines, hints = [HEAD], {}
         for r in self.rows:
             lines.append(_cells(r))
             if _hint_text(r):
-                hints[len(lines) - 1] = f"    ↳ {_hint_text(r)}"
+                hints[len(lines) - 1] = textwrap.wrap(f"↳ {_hint_text(r)}", width, initial_indent="    ",
+                                                      subsequent_indent="      ")
         widths = [max(len(line[i]) for line in lines) for i in range(len(HEAD))]
+        shown = list(range(len(HEAD)))
+        for column in NARROW:
+            if sum(widths[i] + 2 for i in shown) - 2 > width:
+                shown.remove(HEAD.index(column))
         out = []
         for i, line in enumerate(lines):
-            out.append("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
-            if i in hints:
-                out.append(hints[i])
-        out.insert(1, "  ".join("-" * w for w in widths))
-        return "\n".join(out + [f"note: {n}" for n in self.notes])
+            out.append("  ".join(line[c].ljust(widths[c]) for c in shown).rstrip())
+            out += hints.get(i, [])
+        out.insert(1, "  ".join("-" * widths[c] for c in shown))
+        return "\n".join(out + [w for n in self.notes for w in textwrap.wrap(f"note: {n}", width,
+                                                                           subsequent_indent="      ")])
 
     def to_dict(self):
         """A dict that strict JSON can hold: NaN and infinities become None, and a note says so."""
@@ -205,8 +215,14 @@ class Report:
         return "\n".join(out)
 
 
-HEAD = ("check", "tensor", "shape", "max rel err", "worst element (index: analytic / numeric)", "checked", "failed",
-        "kinks", "verdict")
+HEAD = ("check", "tensor", "shape", "rel err", "worst [index]: analytic / numeric", "checked", "failed", "verdict")
+NARROW = ("failed", "shape", "rel err")  # the columns a narrow table leaves out, in this order (the JSON has them)
+
+
+def table_width():
+    """The width a table fits in: on a terminal, ``$COLUMNS`` when it is a number of at least 40; else 120."""
+    columns = os.environ.get("COLUMNS", "") if sys.stdout.isatty() else ""
+    return int(columns) if columns.isdigit() and int(columns) >= 40 else 120
 
 #: the colour of each verdict in the HTML report: green passes, orange warns, red fails, grey is unverified
 VERDICT_COLOURS = {"pass": "#008000", "exact": "#008000", "warn": "#b36b00", "fail": "#cc0000",
@@ -232,9 +248,10 @@ def _measures(rows):
 def _cells(r):
     """The table cells of row ``r``, as text."""
     rel = "-" if r.max_rel_error is None else f"{r.max_rel_error:.2e}"
-    checked = f"{r.n_checked} sampled" if r.sampled else str(r.n_checked)
-    return (r.check, r.name, "x".join(map(str, r.shape)) or "scalar", rel, r.worst_text(), checked,
-            str(r.n_failed), str(r.n_kinks), r.verdict)
+    kinks = f", {r.n_kinks} kink{'s' * (r.n_kinks > 1)}" if r.n_kinks else ""
+    checked = f"{r.n_checked}{' sampled' if r.sampled else ''}{kinks}"
+    return (r.check, r.name, "x".join(map(str, r.shape)) or "scalar", rel, r.worst_text(), checked, str(r.n_failed),
+            r.verdict)
 
 
 def _hint_text(r):
