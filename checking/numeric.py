@@ -70,7 +70,7 @@ class Probes:
     noise : the round-off bound of the centred difference, ``δ / h``; None if unknown
     step_lost : bool, elements where ``x ± h`` rounded back to ``x`` (the step is below float64's
         resolution there, so the probes measured nothing); None if unknown
-    probed : bool or None, the elements probed (None: every one); the others are not judged
+    probed : bool, the elements probed (by default every one); the others are not judged
     f0 : float, ``f`` at the unperturbed point; h : float, the step
     scale : float or None, the gradient's scale (the check's largest centred difference) that ``noise`` must be
         small against for an element to be resolved (``checking.report``); None: this tensor's own
@@ -92,6 +92,7 @@ class Probes:
         shape = self.centred.shape
         self.kinks = np.zeros(shape, bool) if self.kinks is None else np.asarray(self.kinks, bool)
         self.suspect = np.zeros(shape, bool) if self.suspect is None else np.asarray(self.suspect, bool)
+        self.probed = np.ones(shape, bool) if self.probed is None else np.asarray(self.probed, bool)
 
     @classmethod
     def measured(cls, f0, f_plus, f_minus, h, state_changed=None, step_lost=None, probed=None):
@@ -183,7 +184,7 @@ def probe_elements(f, x, h=1e-5, state=None, confirm=True, elements=None):
         idx = np.unravel_index(i, x.shape)
         f_plus[idx], f_minus[idx], changed[idx], lost[idx] = _probe_pair(f, x, idx, h, state)
         probed[idx] = True
-    probes = Probes.measured(f0, f_plus, f_minus, h, changed, lost, None if elements is None else probed)
+    probes = Probes.measured(f0, f_plus, f_minus, h, changed, lost, probed)
     if confirm:
         probes.confirm(element_pair(f, x))
     return probes

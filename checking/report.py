@@ -299,7 +299,7 @@ def compare_probes(check, name, analytic, probes, settings=DEFAULT_SETTINGS, mod
     if analytic.shape != numeric.shape:
         return _misshapen_row(check, name, analytic, numeric, mode, clues.batch_size)
     analytic = analytic.astype(np.float64)
-    judged = (~probes.kinks if bounds is None else np.ones(numeric.shape, bool)) & _probed(probes)
+    judged = (~probes.kinks if bounds is None else np.ones(numeric.shape, bool)) & probes.probed
     interval = probes.kinks if bounds is None else probes.kinks | probes.suspect
     reference = numeric if bounds is None else _nearest_allowed(analytic, numeric, interval, bounds)
     rel, ab = _errors(analytic, reference, judged)
@@ -310,7 +310,7 @@ def compare_probes(check, name, analytic, probes, settings=DEFAULT_SETTINGS, mod
     failed = rel > settings.warn_tol
     row = _judged_row(check, name, rel, ab, judged, settings, mode)
     row.n_failed, row.n_kinks = int(failed.sum()), int((probes.kinks & judged).sum())
-    row.sampled = probes.probed is not None
+    row.sampled = not probes.probed.all()
     if rel.size:
         worst = row.worst_index
         row.analytic, row.numeric = float(analytic[worst]), float(reference[worst])
@@ -368,10 +368,6 @@ def _within_round_off(analytic, reference, rel, ab, probes, settings):
     return np.where(rescued, np.minimum(rel, np.nan_to_num(resolved)), rel), unresolved
 
 
-def _probed(probes):
-    return np.ones(probes.centred.shape, bool) if probes.probed is None else probes.probed
-
-
 def _sound(probes):
     return probes.noise <= np.sqrt(np.finfo(np.float64).eps) * max(abs(probes.f0), 1.0)
 
@@ -382,7 +378,7 @@ def blurred(probes, tol):
     changed at all, the scale is 0 and nothing is blurred: its gradient is 0 as float64 computes it.)"""
     scale = gradient_scale(probes)
     with np.errstate(invalid="ignore"):
-        return _sound(probes) & ~(probes.noise <= tol * scale) & (scale > 0) & _probed(probes)
+        return _sound(probes) & ~(probes.noise <= tol * scale) & (scale > 0) & probes.probed
 
 
 def resolved(probes, pair, settings, size):
