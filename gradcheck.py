@@ -79,9 +79,10 @@ def build_parser():
     p.add_argument("--classes", type=int, default=2, help="its classes K: 2 = sigmoid + BCE, more = softmax "
                                                           "cross-entropy (default: 2)")
     p.add_argument("--h", type=float, default=1e-5, help="finite-difference step, finite and > 0 (default: 1e-5)")
-    p.add_argument("--tol", type=float, default=PASS_TOL, help=f"relative error that passes (default: {PASS_TOL:g})")
+    p.add_argument("--tol", type=float, default=PASS_TOL,
+                   help=f"relative error that passes, < 0.1 (default: {PASS_TOL:g})")
     p.add_argument("--warn-tol", type=float, default=WARN_TOL,
-                   help=f"relative error up to which a check only warns (default: {WARN_TOL:g})")
+                   help=f"relative error up to which a check only warns, < 0.1 (default: {WARN_TOL:g})")
     p.add_argument("--strict", action="store_true", help="a warning fails too")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
