@@ -1,7 +1,8 @@
 """Check every hand-derived gradient against finite differences: ``python gradcheck.py --help``.
 
-A thin shell: it declares the options and hands them to ``app.gradcheck_cli``. The checks live in
-the library: ``checking.checker`` (``check_layer``, ``check_model``, ``check_function``, reports),
+The gradient-check utility: ``from gradcheck import check_layer, check_model, numerical_gradient`` gives its three
+functions. A thin shell: it declares the options and hands them to ``app.gradcheck_cli``. The checks live in the
+library: ``checking.checker`` (``check_layer``, ``check_model``, ``check_function``, reports),
 ``checking.suites`` (what runs by default); ``traces`` (``--trace``: the worked examples and their pictures).
 """
 
@@ -11,10 +12,11 @@ import sys
 
 from app.cli import OneLineParser, run_main
 from app.gradcheck_cli import TRACES, USER_ERRORS, run
-from checking.checker import MODES, PASS_ORDER, PASS_TOL, WARN_TOL
+from checking.checker import MODES, PASS_ORDER, PASS_TOL, WARN_TOL, check_layer, check_model, numerical_gradient
 from checking.user_layer import LABELS
 from model.registry import ACTIVATIONS
 
+__all__ = ["check_layer", "check_model", "numerical_gradient", "main"]
 PROG = "gradcheck.py"
 
 
@@ -80,9 +82,10 @@ def build_parser():
     p.add_argument("--classes", type=int, default=2, help="its classes K: 2 = sigmoid + BCE, more = softmax "
                                                           "cross-entropy (default: 2)")
     p.add_argument("--h", type=float, default=1e-5, help="finite-difference step, finite and > 0 (default: 1e-5)")
-    p.add_argument("--tol", type=float, default=PASS_TOL, help=f"relative error that passes (default: {PASS_TOL:g})")
+    p.add_argument("--tol", type=float, default=PASS_TOL,
+                   help=f"relative error that passes, < 0.1 (default: {PASS_TOL:g})")
     p.add_argument("--warn-tol", type=float, default=WARN_TOL,
-                   help=f"relative error up to which a check only warns (default: {WARN_TOL:g})")
+                   help=f"relative error up to which a check only warns, < 0.1 (default: {WARN_TOL:g})")
     p.add_argument("--strict", action="store_true", help="a warning fails too")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p

@@ -17,6 +17,10 @@ The entry points are ``check_function``, ``check_layer`` and ``check_model``; th
 importable from here too (``__all__``).
 """
 
+import copy
+import functools
+from dataclasses import replace
+
 import numpy as np
 
 from layers.protocol import (LayerError, as_gradient, call_on_copies, call_user, describe_exception, float64_copy,
@@ -26,11 +30,11 @@ from layers.validation import ParameterError
 
 from .diagnosis import NO_CLUES, Clues, diagnose
 from .directional import directional_check
-from .numeric import (KINK_REL, REL_FLOOR, Probes, kink_mask, numerical_gradient, numerical_gradient_kinks,
-                      probe_elements, rel_error, rel_errors)
+from .numeric import (KINK_REL, REL_FLOOR, Probes, element_pair, kink_mask, numerical_gradient,
+                      numerical_gradient_kinks, probe_elements, rel_error, rel_errors)
 from .randomness import FrozenRandomness, find_generators
-from .report import VERDICTS, Report, Row, compare, compare_probes
-from .settings import MODES, PASS_TOL, WARN_TOL, CheckSettings, check_settings
+from .report import VERDICTS, Report, Row, compare, compare_probes, gradient_scale, resolved
+from .settings import MAX_ELEMENTS, MODES, PASS_TOL, WARN_TOL, CheckSettings, check_settings
 from .taylor import EPSILONS, PASS_ORDER, kink_free, taylor_row
 
 __all__ = [  # the checks; numbers; verdicts; user code
@@ -58,7 +62,7 @@ ELEMENTWISE_FALLBACK = 10_000
 
 
 def check_function(f, arrays, analytic, check="function", h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL,
-                   mode="elementwise", directions=8, seed=0, state=None):
+                   mode="elementwise", directions=8, seed=0, state=None, max_elements=MAX_ELEMENTS):
     """Compare ``analytic[name]`` with finite differences of ``f()`` w.r.t. ``arrays[name]``.
 
     Parameters
@@ -73,23 +77,39 @@ def check_function(f, arrays, analytic, check="function", h=1e-5, tol=PASS_TOL, 
         whose gradient has the wrong shape is always checked element-wise, for the hint.
     directions, seed : directional and Taylor modes: number of directions, and their seed
     state : optional kink hint (see ``probe_elements``); kinks are detected without it too
+    max_elements : the most elements probed per tensor, sampled with ``seed`` (the row says so); None: every one
 
     Returns a ``Report``; raises ``ParameterError`` (a ``ValueError``) for settings ``check_settings`` refuses.
     """
-    return check_arrays(f, arrays, analytic, check, check_settings(h, tol, warn_tol, mode, directions, seed), state)
+    settings = check_settings(h, tol, warn_tol, mode, directions, seed, max_elements)
+    return check_arrays(f, arrays, analytic, check, settings, state)
 
 
 def check_arrays(f, arrays, analytic, check, settings, state=None, clues=NO_CLUES):
     """``check_function`` with its settings as one ``CheckSettings``, and the ``Clues`` its hints may read."""
     report = Report()
     misshapen = {k for k in arrays if np.shape(analytic[k]) != arrays[k].shape}
+    streams = dict(zip(arrays, np.random.SeedSequence(settings.seed).spawn(len(arrays)), strict=True))
 
-    def elementwise(name):
-        probes = probe_elements(lambda _: f(), arrays[name], settings.h, state)
+    def probe(name):
+        size, most = arrays[name].size, settings.max_elements
+        sample = None if most is None or size <= most else np.sort(
+            np.random.default_rng(streams[name]).choice(size, most, replace=False))
+        return probe_elements(lambda _: f(), arrays[name], settings.h, state, elements=sample)
+
+    probed = {k: probe(k) for k in arrays if k in misshapen or settings.mode == "elementwise"}
+    scale = max((gradient_scale(p) for p in probed.values()), default=None)  # the check's: one promise for all
+
+    def elementwise(name, probes=None):
+        probes = probes or probe(name)
+        probes.scale = scale if name in probed else None
+        x = arrays[name]
+        probes = resolved(probes, element_pair(lambda _: f(), x), settings, float(np.max(np.abs(x), initial=0.0)))
         return compare_probes(check, name, analytic[name], probes, settings, clues=clues)
 
     def taylor(name, stream):
-        row = taylor_row(f, arrays[name], analytic[name], check, name, stream, clues.batch_size, report.notes)
+        row = taylor_row(f, arrays[name], analytic[name], check, name, stream, clues.batch_size, report.notes,
+                         max((float(np.max(np.abs(a), initial=0.0)) for a in analytic.values()), default=0.0))
         if row.verdict != "unchecked" or arrays[name].size > ELEMENTWISE_FALLBACK:
             return row
         report.notes.append(f"{check} {name} (taylor): every direction crossed a kink, so this tensor is "
@@ -99,10 +119,9 @@ def check_arrays(f, arrays, analytic, check, settings, state=None, clues=NO_CLUE
     fine = {k: a for k, a in arrays.items() if k not in misshapen}
     if settings.mode == "directional" and fine:
         report.rows.append(directional_check(f, fine, analytic, check, settings, state, clues))
-    streams = np.random.SeedSequence(settings.seed).spawn(len(arrays))
-    for name, stream in zip(arrays, streams, strict=True):
-        if name in misshapen or settings.mode == "elementwise":
-            report.rows.append(elementwise(name))
+    for name, stream in streams.items():
+        if name in probed:
+            report.rows.append(elementwise(name, probed[name]))
         elif settings.mode == "taylor":
             report.rows.append(taylor(name, stream))
     return report
@@ -112,7 +131,7 @@ def check_arrays(f, arrays, analytic, check, settings, state=None, clues=NO_CLUE
 
 
 def check_layer(layer, x, upstream=None, y=None, h=1e-5, seed=0, tol=PASS_TOL, warn_tol=WARN_TOL,
-                check=None, mode="elementwise", directions=8):
+                check=None, mode="elementwise", directions=8, max_elements=MAX_ELEMENTS):
     """Check a layer's input gradient and every parameter gradient against finite differences.
 
     The scalar checked is ``sum(forward(x) * upstream)``, whose gradient is exactly what
@@ -130,7 +149,7 @@ def check_layer(layer, x, upstream=None, y=None, h=1e-5, seed=0, tol=PASS_TOL, w
         BatchNorm, an upstream equal to x̂ makes the input gradient vanish and hides a wrong backward)
     y : array_like or None, labels for a loss layer
     seed : int, seeds the random upstream and the random directions
-    h, tol, warn_tol, mode, directions, check : see ``check_function``
+    h, tol, warn_tol, mode, directions, check, max_elements : see ``check_function``
 
     Returns
     -------
@@ -143,36 +162,134 @@ def check_layer(layer, x, upstream=None, y=None, h=1e-5, seed=0, tol=PASS_TOL, w
         ``forward`` changes its input (or labels) in place, or a gradient is not real numbers of the right shape.
     ParameterError for settings ``check_settings`` refuses, or an ``upstream`` not of the output's shape.
     """
-    settings = check_settings(h, tol, warn_tol, mode, directions, seed)
-    notes = []
-    name = type(layer).__name__
-    layer = float64_copy(layer, notes, name)
+    settings = check_settings(h, tol, warn_tol, mode, directions, seed, max_elements)
+    notes, name, original = [], type(layer).__name__, layer
+    layer = _float64_twin(layer, notes, name)
     x = float64_input(x, notes, "input")
-    x_seen = x.copy()  # the input as given, for the hints (x itself is perturbed)
-    frozen = FrozenRandomness(layer)
     labels = None if y is None else np.array(y, copy=True)
-    args = (x,) if y is None else (x, labels)
+    at = functools.partial(_check_at, layer, name, labels=labels, settings=settings, check=check or name)
+    if upstream is None and y is None:
+        notes.append(UPSTREAM_NOTE.format(seed=seed))
+    other = _another_batch(x)  # other batches first: the check is not the layer's first call
+    upstream = _upstream(upstream, y, np.shape(_use(layer, name, other, labels, None)), seed, name)
+    _use(layer, name, other, labels, upstream)
+    first, out, again = at(x, upstream)
+    _use(layer, name, _another_batch(other), labels, upstream)  # and used between its two base points
+    second = at(other, upstream)[0]
+    if not np.array_equal(again(), out, equal_nan=True):
+        raise LayerError(f"{name}.forward is not a function of its input: the same x gave another output after other "
+                         "calls; its output must depend only on its input and parameters (no counter, no state "
+                         "carried from call to call, no randomness the checker cannot hold still)")
+    dtype_rows = _dtype_rows(original, x, labels, upstream, name, check or name, settings)
+    return Report(notes=notes).extend(_worse(first, second)).extend(dtype_rows)
+
+
+def _float64_twin(obj, notes, what):
+    """``float64_copy``, with every attribute that held one of ``obj``'s parameters (``self.W`` beside
+    ``params["W"]``, in a model's layers too) pointing at the copy's parameter: what ``forward`` reads is perturbed."""
+    twin = float64_copy(obj, notes, what)
+    for mine, theirs in zip([obj, *getattr(obj, "layers", [])], [twin, *getattr(twin, "layers", [])], strict=True):
+        params = getattr(mine, "params", {})
+        for attr, value in getattr(mine, "__dict__", {}).items():
+            key = next((k for k, p in params.items() if p is value), None)
+            if key is not None and getattr(theirs, attr) is not theirs.params[key]:
+                setattr(theirs, attr, theirs.params[key])
+    return twin
+
+
+def _dtype_rows(original, x, labels, upstream, name, check, settings):
+    """A layer whose parameters are not float64 against its float64 twin, both fresh, at ``x``: failing rows where
+    its gradients differ by more than its dtype resolves (sqrt(eps) of the gradient's scale)."""
+    dtypes = {np.asarray(p).dtype for p in getattr(original, "params", {}).values()} - {np.dtype(np.float64)}
+    if len(dtypes) != 1 or next(iter(dtypes)).kind != "f":
+        return Report()
+    dtype, grads = dtypes.pop(), []
+    for layer, cast in ((_float64_twin(original, [], name), np.float64),
+                        (call_user(f"copying {name}", copy.deepcopy, original), dtype)):
+        _use(layer, name, x.astype(cast), labels, None)
+        grads.append(_gradients(layer, name, x.astype(cast), upstream.astype(cast), _batch_size(x)))
+    report = Report()
+    for key, wide in grads[0].items():
+        close = np.abs(grads[1][key] - wide) <= np.sqrt(np.finfo(dtype).eps) * np.max(np.abs(wide), initial=0.0)
+        hint = f"in {dtype} the layer computes other gradients than in float64; they must not depend on the dtype"
+        report.rows += [] if close.all() else [
+            replace(compare(f"{check} {dtype} vs float64", key, grads[1][key], wide), verdict="fail", hint=hint)]
+    return report
+
+
+def _check_at(layer, name, x, upstream, labels, settings, check):
+    """The check at one base point ``x``: the analytic gradients (``backward`` called twice on one cache, which
+    must agree), then the differences. Returns the report (its ``out``: the output at ``x``) and ``forward``."""
+    x_seen, frozen = x.copy(), FrozenRandomness(layer)  # x itself is perturbed; the hints read the input as given
+    args = (x,) if labels is None else (x, labels)
 
     def forward():  # on private copies, every time: a forward that writes into its input is refused
         frozen.restore()
         return call_on_copies(f"{name}.forward", layer.forward, *args)
 
-    out = real_output(forward(), f"{name}.forward")
-    if upstream is None and y is None:
-        notes.append(UPSTREAM_NOTE.format(seed=seed))
-    upstream = _upstream(upstream, y, out.shape, seed, name)
-    batch = _batch_size(x)
-    dx = call_user(f"{name}.backward", layer.backward, np.array(upstream, copy=True),
-                   shapes=gradient_shapes(layer, x.shape), batch_size=batch)
-    analytic = {"x": _input_gradient(dx, f"{name}.backward", x.shape, batch), **parameter_gradients(layer, name, batch)}
+    out, batch = real_output(forward(), f"{name}.forward"), _batch_size(x)
+    calls = [_gradients(layer, name, x, upstream, batch) for _ in range(2)]
+    report = _repeated(calls, check)
 
     def f():
         return real_scalar(np.sum(forward() * upstream), f"{name}.forward")
 
-    same_shape = y is None and upstream.shape == x.shape  # an element-wise layer: the upstream-left-out hint
+    same_shape = labels is None and upstream.shape == x.shape  # an element-wise layer: the upstream-left-out hint
     clues = Clues(batch, labels, inputs={"x": x_seen}, upstreams={"x": upstream} if same_shape else {})
-    return Report(notes=notes).extend(check_arrays(f, {"x": x, **layer.params}, analytic, check or name, settings,
-                                                   getattr(layer, "kink_state", None), clues))
+    report.extend(check_arrays(f, {"x": x, **layer.params}, calls[0], check, settings,
+                               getattr(layer, "kink_state", None), clues))
+    return report, out, forward
+
+
+def _gradients(layer, name, x, upstream, batch):
+    """``{"x": backward(upstream), **grads}``, copies, after the forward just run; a gradient the call rebound to
+    another array is bound back to the one it held (each call starts from the same arrays)."""
+    grads = getattr(layer, "grads", None)
+    held = dict(grads) if isinstance(grads, dict) else {}
+    dx = call_user(f"{name}.backward", layer.backward, np.array(upstream, copy=True),
+                   shapes=gradient_shapes(layer, x.shape), batch_size=batch)
+    out = {"x": _input_gradient(dx, f"{name}.backward", x.shape, batch), **parameter_gradients(layer, name, batch)}
+    if held:
+        grads.update(held)
+    return out
+
+
+def _repeated(calls, check):
+    """Failing rows where a second ``backward`` on the same cache returned other gradients than the first."""
+    return Report(rows=[replace(compare(check, f"{key} (backward again)", calls[1][key], first), verdict="fail",
+                                ratio=None, hint=_repeat_hint(key))
+                        for key, first in calls[0].items() if not np.array_equal(first, calls[1][key], equal_nan=True)])
+
+
+def _repeat_hint(key):
+    if key == "x":
+        return "a second backward on the same forward returned another input gradient: it must not change the cache"
+    return (f"a second backward on the same forward gave other gradients: they accumulate across calls (grads[{key!r}] "
+            f"+= ..., micrograd's habit); assign them, grads[{key!r}] = ... or grads[{key!r}][...] = ...: the network "
+            "does not zero them")
+
+
+def _use(layer, name, x, labels, upstream):
+    """One forward (and, given an ``upstream``, one backward) of the layer on batch ``x``; returns the output."""
+    out = real_output(call_on_copies(f"{name}.forward", layer.forward, *((x,) if labels is None else (x, labels))),
+                      f"{name}.forward")
+    if upstream is not None:
+        _gradients(layer, name, x, upstream, _batch_size(x))
+    return out
+
+
+def _another_batch(x):
+    """Another batch of ``x``'s shape and domain: its rows shifted by one (each row meets another label)."""
+    return np.roll(x, 1, axis=0) if x.ndim else x
+
+
+def _worse(first, second):
+    """The first base point's report, each row replaced by the second's where that one is worse."""
+    rank, later = {"fail": 3, "unchecked": 2, "warn": 1}, {r.name: r for r in second.rows}
+    for i, row in enumerate(first.rows):
+        if rank.get(later.get(row.name, row).verdict, 0) > rank.get(row.verdict, 0):
+            first.rows[i] = replace(later[row.name], hint=f"at a second input: {later[row.name].hint}")
+    return first
 
 
 def _upstream(upstream, y, shape, seed, name):
@@ -201,7 +318,7 @@ def _batch_size(x):
 
 
 def check_model(net, X, y, h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, check=None, with_input=True,
-                mode="elementwise", directions=8, seed=0):
+                mode="elementwise", directions=8, seed=0, max_elements=MAX_ELEMENTS):
     """Check a whole model's loss gradients: one row per parameter (and one for the input ``X``).
 
     Parameters
@@ -212,14 +329,14 @@ def check_model(net, X, y, h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, check=None, 
         deep copy); random generators reachable from it are rewound before every ``loss``.
     X : array_like (N, D), N the batch size for the hints; y : array_like (N,) labels
     with_input : bool, also check dℓ/dX (``backward()`` must then return it)
-    h, tol, warn_tol, check, mode, directions, seed : as for ``check_layer``
+    h, tol, warn_tol, check, mode, directions, seed, max_elements : as for ``check_layer``
 
     Returns a ``Report``; raises ``LayerError`` and ``ParameterError`` as ``check_layer`` does.
     """
-    settings = check_settings(h, tol, warn_tol, mode, directions, seed)
+    settings = check_settings(h, tol, warn_tol, mode, directions, seed, max_elements)
     notes = []
     name = type(net).__name__
-    net = float64_copy(net, notes, name)
+    net = _float64_twin(net, notes, name)
     guard_layers(net)  # each layer runs on private copies of its inputs; its shape errors are said plainly
     X = float64_input(X, notes, "X")
     X_seen = X.copy()

@@ -11,7 +11,7 @@ import numpy as np
 
 from .diagnosis import NO_CLUES, Clues
 from .numeric import Mover, Probes, same_state, snapshot_state
-from .report import compare_probes
+from .report import compare_probes, resolved
 from .settings import DEFAULT_SETTINGS
 
 
@@ -49,7 +49,9 @@ def directional_check(f, arrays, analytic, check="function", settings=DEFAULT_SE
             f_minus[d] = move(v, -h)
             changed[d] = not same_state(s_plus, snapshot_state(state))
         probes = Probes.measured(f0, f_plus, f_minus, h, changed)
-        probes.confirm(lambda d: (move(vs[d], h / 2), move(vs[d], -h / 2)))
+        pair = lambda d, step: (move(vs[d], step), move(vs[d], -step))  # noqa: E731 — one line, used twice
+        probes.confirm(pair)
+        probes = resolved(probes, pair, settings, max(float(np.max(np.abs(a), initial=0.0)) for a in arrays.values()))
     finally:
         move.restore()
     return compare_probes(check, f"{'+'.join(names)} ({directions} directions)", exact, probes, settings,

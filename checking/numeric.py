@@ -28,7 +28,7 @@ kinks are counted (``n_kinks``); a steep bend is a place where the centred diffe
 unreliable (its relative error grows like ``(h f''/f')²``), so the interval is the honest test there.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -70,7 +70,10 @@ class Probes:
     noise : the round-off bound of the centred difference, ``δ / h``; None if unknown
     step_lost : bool, elements where ``x ± h`` rounded back to ``x`` (the step is below float64's
         resolution there, so the probes measured nothing); None if unknown
+    probed : bool, the elements probed (by default every one); the others are not judged
     f0 : float, ``f`` at the unperturbed point; h : float, the step
+    scale : float or None, the gradient's scale (the check's largest centred difference) that ``noise`` must be
+        small against for an element to be resolved (``checking.report``); None: this tensor's own
     """
 
     centred: np.ndarray
@@ -79,17 +82,20 @@ class Probes:
     suspect: np.ndarray = None
     noise: np.ndarray = None
     step_lost: np.ndarray = None
+    probed: np.ndarray = None
     f0: float = 0.0
     h: float = None
+    scale: float = None
 
     def __post_init__(self):
         self.centred = np.asarray(self.centred, np.float64)
         shape = self.centred.shape
         self.kinks = np.zeros(shape, bool) if self.kinks is None else np.asarray(self.kinks, bool)
         self.suspect = np.zeros(shape, bool) if self.suspect is None else np.asarray(self.suspect, bool)
+        self.probed = np.ones(shape, bool) if self.probed is None else np.asarray(self.probed, bool)
 
     @classmethod
-    def measured(cls, f0, f_plus, f_minus, h, state_changed=None, step_lost=None):
+    def measured(cls, f0, f_plus, f_minus, h, state_changed=None, step_lost=None, probed=None):
         """The probes of ``f(x ± h)`` (and ``f(x)``): stage 1 of the module docstring, and ``state``'s kinks."""
         f_plus, f_minus = np.asarray(f_plus, np.float64), np.asarray(f_minus, np.float64)
         with np.errstate(invalid="ignore", over="ignore"):
@@ -100,17 +106,42 @@ class Probes:
         changed = np.zeros(centred.shape, bool) if state_changed is None else np.asarray(state_changed, bool)
         return cls(centred, changed.copy(), (np.minimum(forward, backward), np.maximum(forward, backward)),
                    kink_mask(forward, backward, 4 * delta / h) | changed, delta / h,
-                   np.zeros(centred.shape, bool) if step_lost is None else step_lost, f0, h)
+                   np.zeros(centred.shape, bool) if step_lost is None else step_lost, probed, f0, h)
 
-    def confirm(self, probe_half):
-        """Stage 2: ``probe_half(i) -> (f at +h/2, f at −h/2)`` along flat index ``i``, for each suspect."""
+    def confirm(self, pair):
+        """Stage 2: ``pair(i, h/2) -> (f at +h/2, f at −h/2)`` along flat index ``i``, for each suspect."""
         gaps = self.bounds[1] - self.bounds[0]
         for i in np.flatnonzero(self.suspect & ~self.kinks):
-            f_plus, f_minus = probe_half(int(i))
+            f_plus, f_minus = pair(int(i), self.h / 2)
             half = self.h / 2
             gap_half = abs((f_plus - self.f0) / half - (self.f0 - f_minus) / half)
             self.kinks.flat[i] = bool(gap_half > KINK_PERSIST * gaps.flat[i])
         return self
+
+    def refined(self, pair, mask, step):
+        """These probes with the elements of ``mask`` measured again by Richardson's extrapolation at ``step``
+        (``richardson``): their ``noise`` becomes its allowance, and they are no longer judged by an interval."""
+        centred, allowance = richardson(pair, self.centred.shape, mask, step)
+        keep = ~mask
+        return replace(self, centred=np.where(mask, centred, self.centred), kinks=self.kinks & keep,
+                       suspect=self.suspect & keep, noise=np.where(mask, allowance, self.noise), h=step)
+
+
+def richardson(pair, shape, mask, step):
+    """``(4 D(step/2) − D(step)) / 3`` at the elements of ``mask`` (D the centred difference: its ``step²`` error
+    cancels), and its allowance: round-off ``3δ/step`` plus the error estimate ``|D(step) − D(step/2)| / 3``.
+    ``pair(i, s)`` is ``(f(θ + s e_i), f(θ − s e_i))`` along flat index ``i`` (or direction ``i``)."""
+    coarse, fine, size = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    for i in np.flatnonzero(mask):
+        (a, b), (c, d) = pair(int(i), step), pair(int(i), step / 2)
+        coarse.flat[i], fine.flat[i], size.flat[i] = (a - b) / (2 * step), (c - d) / step, max(map(abs, (a, b, c, d)))
+    with np.errstate(invalid="ignore", over="ignore"):
+        return (4 * fine - coarse) / 3, 3 * ROUND_OFF * EPS * size / step + np.abs(coarse - fine) / 3
+
+
+def element_pair(f, x):
+    """``pair(i, s)`` for ``richardson`` and ``Probes.confirm``: ``f`` at ``x ± s`` in flat element ``i``."""
+    return lambda i, s: _probe_pair(f, x, np.unravel_index(i, x.shape), s)[:2]
 
 
 def kink_mask(forward, backward, round_off):
@@ -121,7 +152,7 @@ def kink_mask(forward, backward, round_off):
         return np.isfinite(gap) & (gap > KINK_REL * np.maximum(np.abs(forward), np.abs(backward)) + round_off)
 
 
-def probe_elements(f, x, h=1e-5, state=None, confirm=True):
+def probe_elements(f, x, h=1e-5, state=None, confirm=True, elements=None):
     """Probe ``f`` at ``x ± h`` one element at a time, and once at ``x``.
 
     Parameters
@@ -136,6 +167,7 @@ def probe_elements(f, x, h=1e-5, state=None, confirm=True):
         piece of a piecewise function was used (ReLU's ``kink_state()``). Elements where it differs
         between ``x + h`` and ``x − h`` count as kinks too.
     confirm : bool, run stage 2 (two more evaluations per suspect) to tell kinks from steep bends
+    elements : flat indices to probe, or None for every element; the others read as a zero slope, not judged
 
     Returns
     -------
@@ -146,13 +178,15 @@ def probe_elements(f, x, h=1e-5, state=None, confirm=True):
     if x.dtype.kind != "f":
         raise TypeError(f"x has dtype {x.dtype}: x ± h would be truncated; pass a float64 array")
     f0 = float(f(x))
-    f_plus, f_minus = np.empty(x.shape), np.empty(x.shape)
-    changed, lost = np.zeros(x.shape, bool), np.zeros(x.shape, bool)
-    for idx in np.ndindex(x.shape):
+    f_plus, f_minus = np.full(x.shape, f0), np.full(x.shape, f0)
+    changed, lost, probed = np.zeros(x.shape, bool), np.zeros(x.shape, bool), np.zeros(x.shape, bool)
+    for i in range(x.size) if elements is None else elements:
+        idx = np.unravel_index(i, x.shape)
         f_plus[idx], f_minus[idx], changed[idx], lost[idx] = _probe_pair(f, x, idx, h, state)
-    probes = Probes.measured(f0, f_plus, f_minus, h, changed, lost)
+        probed[idx] = True
+    probes = Probes.measured(f0, f_plus, f_minus, h, changed, lost, probed)
     if confirm:
-        probes.confirm(lambda i: _probe_pair(f, x, np.unravel_index(i, x.shape), h / 2)[:2])
+        probes.confirm(element_pair(f, x))
     return probes
 
 

@@ -18,9 +18,17 @@ point whose loss is tiny. Such an element, which would otherwise not pass, has i
 the smallest values the differences can resolve (so it stays under half the tolerance); every other
 element's error is the plain relative error shown beside its two values, and a value off by more than
 the bound is judged like any other.
+
+Resolved, or no verdict. That allowance is a promise only while it is small against the gradient's own scale
+(``tol`` times the check's largest slope): where it is not (``f`` carries a large constant, say), the element is
+measured again at a larger step by Richardson's extrapolation (``resolved``), and if round-off still blurs it, an
+element that does not plainly fail beyond the allowance is not judged: the row is ``unchecked`` and says why.
 """
 
 import math
+import os
+import sys
+import textwrap
 from dataclasses import dataclass, field, replace
 from html import escape
 
@@ -33,6 +41,7 @@ from .numeric import Probes, rel_error, rel_errors
 from .settings import DEFAULT_SETTINGS, PASS_TOL, WARN_TOL
 
 VERDICTS = ("pass", "warn", "fail", "exact", "unchecked")
+RETRY_STEP = 1e-2  # where round-off blurs the differences, the largest step they are taken again with, per unit
 
 
 @dataclass
@@ -57,6 +66,7 @@ class Row:
     remainders : list of float or None, Taylor mode: |f(θ+εv) − f(θ) − ε∇f·v| per ε in ``epsilons``
     epsilons : list of float or None, Taylor mode
     analytic_shape : tuple or None, the analytic gradient's shape when it is not the tensor's
+    sampled : bool, only ``n_checked`` elements, sampled, were probed (``CheckSettings.max_elements``)
     """
 
     check: str
@@ -79,6 +89,7 @@ class Row:
     remainders: list = None
     epsilons: list = None
     analytic_shape: tuple = None
+    sampled: bool = False
 
     def to_dict(self):
         """A JSON-ready dict (lists for tuples; non-finite floats are left for ``Report.to_dict``)."""
@@ -103,8 +114,8 @@ class Row:
         a = self.analytic + 0.0  # + 0.0: show -0.0 (a killed gradient) as 0
         if self.interval is not None:
             lo, hi = self.interval
-            return f"[{idx}]: {a:+.6e} / one-sided [{lo + 0.0:+.3e}, {hi + 0.0:+.3e}]"
-        return f"[{idx}]: {a:+.6e} / {self.numeric + 0.0:+.6e}"
+            return f"[{idx}]: {a:+.5e} / one-sided [{lo + 0.0:+.3e}, {hi + 0.0:+.3e}]"
+        return f"[{idx}]: {a:+.5e} / {self.numeric + 0.0:+.5e}"
 
 
 @dataclass
@@ -144,21 +155,28 @@ class Report:
         counts += "".join(f", {c[v]} {v}" for v in ("exact", "unchecked") if c[v])
         return f"{word}: " + "; ".join([counts, *_measures(self.rows)])
 
-    def table(self):
-        """The rows as an aligned text table; a failing row is followed by its hint on one line."""
+    def table(self, width=None):
+        """The rows as an aligned text table, a failing row followed by its hint, all within ``width`` columns
+        (default ``$COLUMNS``, else 120): notes and hints are wrapped, and ``NARROW`` columns left out as needed."""
+        width = width or table_width()
         lines, hints = [HEAD], {}
         for r in self.rows:
             lines.append(_cells(r))
             if _hint_text(r):
-                hints[len(lines) - 1] = f"    ↳ {_hint_text(r)}"
+                hints[len(lines) - 1] = textwrap.wrap(f"↳ {_hint_text(r)}", width, initial_indent="    ",
+                                                      subsequent_indent="      ")
         widths = [max(len(line[i]) for line in lines) for i in range(len(HEAD))]
+        shown = list(range(len(HEAD)))
+        for column in NARROW:
+            if sum(widths[i] + 2 for i in shown) - 2 > width:
+                shown.remove(HEAD.index(column))
         out = []
         for i, line in enumerate(lines):
-            out.append("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
-            if i in hints:
-                out.append(hints[i])
-        out.insert(1, "  ".join("-" * w for w in widths))
-        return "\n".join(out + [f"note: {n}" for n in self.notes])
+            out.append("  ".join(line[c].ljust(widths[c]) for c in shown).rstrip())
+            out += hints.get(i, [])
+        out.insert(1, "  ".join("-" * widths[c] for c in shown))
+        return "\n".join(out + [w for n in self.notes for w in textwrap.wrap(f"note: {n}", width,
+                                                                           subsequent_indent="      ")])
 
     def to_dict(self):
         """A dict that strict JSON can hold: NaN and infinities become None, and a note says so."""
@@ -197,8 +215,14 @@ class Report:
         return "\n".join(out)
 
 
-HEAD = ("check", "tensor", "shape", "max rel err", "worst element (index: analytic / numeric)", "checked", "failed",
-        "kinks", "verdict")
+HEAD = ("check", "tensor", "shape", "rel err", "worst [index]: analytic / numeric", "checked", "failed", "verdict")
+NARROW = ("failed", "shape", "rel err")  # the columns a narrow table leaves out, in this order (the JSON has them)
+
+
+def table_width():
+    """The width a table fits in: on a terminal, ``$COLUMNS`` when it is a number of at least 40; else 120."""
+    columns = os.environ.get("COLUMNS", "") if sys.stdout.isatty() else ""
+    return int(columns) if columns.isdigit() and int(columns) >= 40 else 120
 
 #: the colour of each verdict in the HTML report: green passes, orange warns, red fails, grey is unverified
 VERDICT_COLOURS = {"pass": "#008000", "exact": "#008000", "warn": "#b36b00", "fail": "#cc0000",
@@ -224,8 +248,10 @@ def _measures(rows):
 def _cells(r):
     """The table cells of row ``r``, as text."""
     rel = "-" if r.max_rel_error is None else f"{r.max_rel_error:.2e}"
-    return (r.check, r.name, "x".join(map(str, r.shape)) or "scalar", rel, r.worst_text(), str(r.n_checked),
-            str(r.n_failed), str(r.n_kinks), r.verdict)
+    kinks = f", {r.n_kinks} kink{'s' * (r.n_kinks > 1)}" if r.n_kinks else ""
+    checked = f"{r.n_checked}{' sampled' if r.sampled else ''}{kinks}"
+    return (r.check, r.name, "x".join(map(str, r.shape)) or "scalar", rel, r.worst_text(), checked, str(r.n_failed),
+            r.verdict)
 
 
 def _hint_text(r):
@@ -273,15 +299,18 @@ def compare_probes(check, name, analytic, probes, settings=DEFAULT_SETTINGS, mod
     if analytic.shape != numeric.shape:
         return _misshapen_row(check, name, analytic, numeric, mode, clues.batch_size)
     analytic = analytic.astype(np.float64)
-    judged = ~probes.kinks if bounds is None else np.ones(numeric.shape, bool)
+    judged = (~probes.kinks if bounds is None else np.ones(numeric.shape, bool)) & probes.probed
     interval = probes.kinks if bounds is None else probes.kinks | probes.suspect
     reference = numeric if bounds is None else _nearest_allowed(analytic, numeric, interval, bounds)
     rel, ab = _errors(analytic, reference, judged)
+    unresolved = np.zeros(rel.shape, bool)
     if probes.noise is not None:
-        rel = _within_round_off(analytic, reference, rel, ab, probes, settings.tol)
+        rel, unresolved = _within_round_off(analytic, reference, rel, ab, probes, settings)
+        judged, rel, ab = judged & ~unresolved, np.where(unresolved, 0.0, rel), np.where(unresolved, 0.0, ab)
     failed = rel > settings.warn_tol
     row = _judged_row(check, name, rel, ab, judged, settings, mode)
     row.n_failed, row.n_kinks = int(failed.sum()), int((probes.kinks & judged).sum())
+    row.sampled = not probes.probed.all()
     if rel.size:
         worst = row.worst_index
         row.analytic, row.numeric = float(analytic[worst]), float(reference[worst])
@@ -290,6 +319,8 @@ def compare_probes(check, name, analytic, probes, settings=DEFAULT_SETTINGS, mod
     if row.verdict == "fail":
         row.ratio, row.hint = diagnose(analytic, reference, failed, probes, judged, interval & judged,
                                        **clues.about(name))
+    elif unresolved.any():
+        row.verdict, row.hint = "unchecked", _unresolved_hint(unresolved, probes)
     elif row.verdict == "unchecked":
         row.hint = "no element could be judged: every one is at a kink whose one-sided slopes are unknown"
     return row
@@ -320,18 +351,63 @@ def _judged_row(check, name, rel, ab, judged, settings, mode):
                max_rel_error=max_rel, worst_index=tuple(int(i) for i in worst), mode=mode)
 
 
-def _within_round_off(analytic, reference, rel, ab, probes, tol):
-    """``rel`` where every element that would not pass but differs by no more than the centred difference's noise
-    bound is measured against the smallest values differences resolve (equal as far as they can tell).
+def _within_round_off(analytic, reference, rel, ab, probes, settings):
+    """``(rel, unresolved)``: ``rel`` where every element that would not pass but differs by no more than the
+    centred difference's noise bound is measured against the smallest values differences resolve (equal as far as
+    they can tell); and the elements the differences did not resolve: where the bound is not small against the
+    gradient's scale (``tol`` times it), an element that does not plainly fail beyond the bound is not judged.
 
     The bound is trusted only while it is small: a step so tiny that it exceeds sqrt(eps)·|f| judges nothing
     (it is blamed on the step instead), and there only exact equality agrees."""
-    sound = probes.noise <= np.sqrt(np.finfo(np.float64).eps) * max(abs(probes.f0), 1.0)
-    zero_tol = np.where(sound, probes.noise, 0.0)
+    noise, sound = probes.noise, _sound(probes) & (gradient_scale(probes) > 0)
+    unresolved = blurred(probes, settings.tol) & ~((ab > noise) & (rel > settings.warn_tol))
+    zero_tol = np.where(sound, noise, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        rescued = (np.abs(analytic - reference) <= zero_tol) & (rel >= tol)
-        resolved = ab / np.maximum(np.abs(analytic) + np.abs(reference), 2 * zero_tol / tol)
-    return np.where(rescued, np.minimum(rel, np.nan_to_num(resolved)), rel)
+        rescued = (np.abs(analytic - reference) <= zero_tol) & (rel >= settings.tol)
+        resolved = ab / np.maximum(np.abs(analytic) + np.abs(reference), 2 * zero_tol / settings.tol)
+    return np.where(rescued, np.minimum(rel, np.nan_to_num(resolved)), rel), unresolved
+
+
+def _sound(probes):
+    return probes.noise <= np.sqrt(np.finfo(np.float64).eps) * max(abs(probes.f0), 1.0)
+
+
+def blurred(probes, tol):
+    """The elements whose round-off bound is trusted (not blamed on a tiny step) but not small against the
+    gradient's scale, ``tol`` times it: there the differences cannot resolve the gradient. (Where ``f`` never
+    changed at all, the scale is 0 and nothing is blurred: its gradient is 0 as float64 computes it.)"""
+    scale = gradient_scale(probes)
+    with np.errstate(invalid="ignore"):
+        return _sound(probes) & ~(probes.noise <= tol * scale) & (scale > 0) & probes.probed
+
+
+def resolved(probes, pair, settings, size):
+    """``probes`` with every element they could not resolve (``blurred``) measured again, by Richardson's
+    extrapolation (``Probes.refined``), at a step large enough for round-off to be small against the gradient's
+    scale, but at most ``RETRY_STEP`` times the values' ``size`` (or 1); as they were when all are resolved."""
+    mask = blurred(probes, settings.tol) & np.isfinite(probes.centred)
+    if not mask.any():
+        return probes
+    needed = 6 * float(np.max(probes.noise[mask])) * probes.h / (settings.tol * gradient_scale(probes))
+    return probes.refined(pair, mask, max(min(needed, RETRY_STEP * max(1.0, size)), 2 * probes.h))
+
+
+def gradient_scale(probes):
+    """The scale an allowance must be small against: ``probes.scale``, else the largest finite centred difference
+    or one-sided slope."""
+    if probes.scale is not None:
+        return probes.scale
+    slopes = [probes.centred, *(probes.bounds or ())]
+    return max(float(np.max(np.abs(s), initial=0.0, where=np.isfinite(s))) for s in slopes)
+
+
+def _unresolved_hint(unresolved, probes):
+    """Why a row is ``unchecked``: the round-off of f blurs the differences beyond the gradient's own scale."""
+    n, noise = int(unresolved.sum()), float(np.max(probes.noise[unresolved]))
+    return (f"not resolved at {n} element{'s' if n != 1 else ''}: f ≈ {probes.f0:.3g} carries so much round-off that "
+            f"even at a step of {probes.h:g} a difference is blurred by up to {noise:.1e}, not small against the "
+            f"gradient's scale {gradient_scale(probes):.1e}; no verdict can be given here (check the layer where its "
+            "outputs are not dominated by a large constant)")
 
 
 def _nearest_allowed(analytic, numeric, interval, bounds):

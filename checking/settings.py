@@ -15,6 +15,8 @@ PASS_TOL = 1e-7
 WARN_TOL = 1e-4
 MODES = ("elementwise", "directional", "taylor")
 MAX_STEP = 1.0  # beyond it a centred difference is a secant across the function, not a derivative
+MAX_ELEMENTS = 500  # elements probed per tensor by default: a bigger one is sampled (two forwards per element)
+MAX_TOL = 0.1  # tolerances stay below it: a relative error of 0.1 is a gradient 22 % off, which must fail
 OWNER = "gradient check"
 
 
@@ -22,8 +24,9 @@ OWNER = "gradient check"
 class CheckSettings:
     """How a check runs; refused on creation, each bad field by a ``ParameterError`` naming it.
 
-    ``h`` finite, > 0 and at most ``MAX_STEP``; ``tol`` finite and > 0; ``warn_tol`` finite and >= ``tol``;
-    ``mode`` one of ``MODES``; ``directions`` an integer >= 1; ``seed`` an integer >= 0 (or a ``SeedSequence``).
+    ``h`` finite, > 0 and at most ``MAX_STEP``; ``tol`` > 0 and ``warn_tol`` >= ``tol``, both below ``MAX_TOL``;
+    ``mode`` one of ``MODES``; ``directions`` an integer >= 1; ``seed`` an integer >= 0 (or a ``SeedSequence``);
+    ``max_elements`` an integer >= 1, the elements probed per tensor (sampled with ``seed``), or None for every one.
     """
 
     h: float = 1e-5
@@ -32,25 +35,30 @@ class CheckSettings:
     mode: str = "elementwise"
     directions: int = 8
     seed: object = 0
+    max_elements: int = MAX_ELEMENTS
 
     def __post_init__(self):
         if _real(self.h, "h", f"must be a finite step > 0, got {self.h}") > MAX_STEP:
             raise ParameterError(OWNER, "h", f"must be a small step, at most {MAX_STEP:g}, got {self.h:g}: a centred "
                                              "difference measures the derivative only over a step small beside the "
                                              "inputs (1e-5 suits float64)")
-        tol = _real(self.tol, "tol", f"must be a finite relative error > 0, got {self.tol}")
-        _real(self.warn_tol, "warn_tol", f"must be finite and at least the passing error {tol:g}, got {self.warn_tol}",
-              within=f"[{tol!r}, inf)")
+        bound = f"below {MAX_TOL:g} (a gradient off by a factor 1.22 has a relative error of 0.1, and must fail)"
+        tol = _real(self.tol, "tol", f"must be a relative error > 0 and {bound}, got {self.tol}", f"(0, {MAX_TOL!r})")
+        _real(self.warn_tol, "warn_tol", f"must be at least the passing error {tol:g} and {bound}, got "
+              f"{self.warn_tol}", within=f"[{tol!r}, {MAX_TOL!r})")
         if self.mode not in MODES:
             raise ParameterError(OWNER, "mode", f"must be one of {', '.join(MODES)}, got {self.mode!r}")
         check_integer(self.directions, "directions", OWNER, least=1)
         if isinstance(self.seed, (int, np.integer)) and self.seed < 0:  # (a SeedSequence is fine too)
             raise ParameterError(OWNER, "seed", f"must be >= 0, got {self.seed}")
+        if self.max_elements is not None:
+            check_integer(self.max_elements, "max_elements", OWNER, least=1)
 
 
-def check_settings(h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, mode="elementwise", directions=8, seed=0):
+def check_settings(h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, mode="elementwise", directions=8, seed=0,
+                   max_elements=MAX_ELEMENTS):
     """The ``CheckSettings`` of these values, or a ``ParameterError`` naming the first one no check can run with."""
-    return CheckSettings(h, tol, warn_tol, mode, directions, seed)
+    return CheckSettings(h, tol, warn_tol, mode, directions, seed, max_elements)
 
 
 def _real(value, name, reason, within="(0, inf)"):

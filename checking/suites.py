@@ -73,7 +73,7 @@ def _weighted_losses(rng, batch, logits, classes):
     """The classification losses with class weights (the library's own; a learner's run skips them)."""
     p, labels = rng.uniform(0.05, 0.95, (batch, 1)), rng.integers(0, 2, (batch, 1))
     return [("class_weight", "BCELoss class_weight", lambda: BCELoss(class_weight=[3.0, 1.0]), p, labels),
-            ("class_weight", "SoftmaxCrossEntropyLoss class_weight",
+            ("class_weight", "SoftmaxCE class_weight",
              lambda: SoftmaxCrossEntropyLoss(class_weight=[1.0, 2.0, 0.5, 3.0]), logits, classes)]
 
 
@@ -168,7 +168,7 @@ def fused_vs_chained(seed=0, batch=8, tol=PASS_TOL, warn_tol=WARN_TOL, layer_typ
         return Report()
     rng = np.random.default_rng(seed)
     cases = (("BCE", CHAINED[:3], rng.uniform(-8, 8, (batch, 1)), rng.integers(0, 2, (batch, 1))),
-             ("softmax CE", CHAINED[3:], rng.uniform(-6, 6, (batch, 4)), rng.integers(0, 4, batch)))
+             ("softmax", CHAINED[3:], rng.uniform(-6, 6, (batch, 4)), rng.integers(0, 4, batch)))
     report = Report()
     for what, names, z, y in cases:
         activation, loss, fused = (make(types, name) for name in names)
