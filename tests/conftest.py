@@ -72,3 +72,17 @@ def run_cli(script, *argv, cwd=None, timeout=120, stdout=subprocess.PIPE, stdin=
     return subprocess.run([sys.executable, str(ROOT / script), *map(str, argv)], cwd=cwd or ROOT, env=env,
                           stdout=stdout, stderr=subprocess.PIPE, stdin=stdin, text=True, timeout=timeout,
                           check=False)
+
+
+def hints_in(out):
+    """Each hint of a check table or a trace (a ``↳`` or ``hint:`` line) with its wrapped continuation lines joined."""
+    hints = []
+    for line in out.splitlines():
+        text = line.strip()
+        if text.startswith(("↳", "hint:")):
+            hints.append(text)
+        elif hints and line.startswith("      ") and text and not hints[-1].endswith("\n"):
+            hints[-1] += " " + text
+        elif hints:
+            hints[-1] += "\n"  # the hint ended
+    return [h.rstrip("\n") for h in hints]

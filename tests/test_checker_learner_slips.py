@@ -9,7 +9,7 @@ import pytest
 
 import gradcheck
 from checking.checker import LayerError, check_layer
-from .conftest import call_main
+from .conftest import call_main, hints_in
 
 
 class SigmoidWithoutUpstream:
@@ -362,8 +362,8 @@ def test_a_mean_where_a_sum_belongs_is_named_alike_by_the_checker_and_the_trace(
     _, checked, _ = call_main(gradcheck.main, capsys, "--layer", f"{path}:Linear")
     code, traced, _ = call_main(gradcheck.main, capsys, "--trace", "--use", f"{path}:Linear")
     assert code == 1
-    checker_hint = next(line for line in checked.splitlines() if "↳" in line)
-    trace_hint = next(line for line in traced.splitlines() if line.startswith("hint:"))
+    checker_hint = next(h for h in hints_in(checked) if h.startswith("↳"))
+    trace_hint = next(h for h in hints_in(traced) if h.startswith("hint:"))
     assert "N = 8 is the batch size" in checker_hint  # --layer checks 8 rows: the handout's trace has 4
     assert "N = 4 is the batch size" in trace_hint and "constant factor" not in trace_hint
     assert checker_hint.split("batch size", 1)[1] == trace_hint.split("batch size", 1)[1]  # one wording

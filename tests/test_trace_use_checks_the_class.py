@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 import gradcheck
-from .conftest import call_main
+from .conftest import call_main, hints_in
 
 CORRECT = """
 import numpy as np
@@ -113,5 +113,5 @@ def test_a_bias_summed_over_every_axis_fails_the_handouts_trace_with_its_hint(ca
 def test_a_bias_summed_over_every_axis_in_a_softmax_network_gets_its_hint(capsys, mine, argv):
     code, out, _ = call_main(gradcheck.main, capsys, *argv, "--use", f"{mine}:Linear")
     assert code == 1 and "every axis" in out and "axis=0" in out
-    hints = [line for line in out.splitlines() if line.lstrip().startswith(("↳", "hint:"))]
+    hints = hints_in(out)
     assert hints and all("axis=0" in line for line in hints)
