@@ -13,6 +13,7 @@ import sys
 from app.cli import OneLineParser, run_main
 from app.gradcheck_cli import TRACES, USER_ERRORS, run
 from checking.checker import MODES, PASS_ORDER, PASS_TOL, WARN_TOL, check_layer, check_model, numerical_gradient
+from checking.settings import MAX_ELEMENTS
 from checking.user_layer import LABELS
 from model.registry import ACTIVATIONS
 
@@ -48,6 +49,8 @@ def build_parser():
                    help="the --layer before it is a loss, forward(x, y): binary = 0/1 labels of x's shape, "
                         "classes = (N,) integers in [0, K) for x of shape N,K")
     p.add_argument("--input-shape", default="8,5", help="input shape for --layer (default: 8,5)")
+    p.add_argument("--every-element", action="store_true", help="with --layer: probe every element (by default a "
+                   f"tensor beyond {MAX_ELEMENTS} elements is probed at {MAX_ELEMENTS}, sampled from --seed)")
     p.add_argument("--hint", type=int, nargs="?", const=1, choices=(1, 2, 3), metavar="1|2|3",
                    help="print hint 1 (the pattern), 2 (the shape) or 3 (the formula and where the worked solution "
                         "is) for the exercise class of --layer, instead of checking it")

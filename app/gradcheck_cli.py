@@ -64,7 +64,8 @@ def run(a, argv=None):
             print(text)
             return 0 if ok else 1
         if a.layer:
-            report = check_user_layers(a.layer, input_shape(a.input_shape), a.seed, settings)
+            report = check_user_layers(a.layer, input_shape(a.input_shape), a.seed,
+                                       {**settings, "max_elements": None} if a.every_element else settings)
         else:
             report = default_suite(seed=a.seed, batch=8 if a.batch is None else a.batch, architecture=composed,
                                    classes=a.classes, burn_in=a.burn_in, layer_types=types, **settings)
@@ -109,6 +110,8 @@ CONFLICTS = (
     (lambda a: a.use and a.svg, "--svg draws the reference's graph; trace your layers beside it without --svg"),
     (lambda a: a.inputs is not None and a.trace != "warmup",
      "--inputs sets the warm-up's x, y and z: it goes with --trace warmup"),
+    (lambda a: a.every_element and not a.layer, "--every-element probes every element of --layer's tensors: give "
+     "--layer PATH.py:ClassName"),
     (lambda a: a.hint and (not a.layer or a.use or a.trace or a.json),
      "--hint N prints hint N for the exercise class of --layer PATH.py:ClassName: give --layer, and no --use, --trace "
      "or --json"),

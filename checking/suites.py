@@ -12,11 +12,13 @@ from layers.protocol import call_user
 from layers.user_code import source_of
 from layers.validation import check_integer
 from model.builders import Architecture
-from model.factory import make
+from model.factory import learners, make
+from model.inputs import check_Xy
 from model.net import TwoLayerNet
 from model.optim import SGD
 from model.sequential import Sequential
 
+from .before_training import check_learners
 from .checker import PASS_TOL, WARN_TOL, Report, check_arrays, check_layer, check_model, check_settings, compare
 
 
@@ -233,7 +235,10 @@ def model_suite(seed=0, batch=8, architecture=COMPOSED, classes=2, burn_in=0, ne
         if burn_in:
             sgd_burn_in(net, burn_in, seed)
             name += f" after {burn_in} SGD steps"
-        report.extend(_with_layer_names(check_model(net, X, y, check=name, seed=seed, **opts), net))
+        mine = learners(net)  # a learner's layers: checked as before training (checking.before_training)
+        checked = (check_learners(net, X, y, mine, check_Xy(net, X, y)[1], check=name, seed=seed, **opts) if mine
+                   else check_model(net, X, y, check=name, seed=seed, **opts))
+        report.extend(_with_layer_names(checked, net))
     return report
 
 

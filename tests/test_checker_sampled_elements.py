@@ -51,3 +51,23 @@ def test_a_wrong_gradient_still_fails_when_sampled():
 def test_max_elements_is_refused_naming_it(bad):
     with pytest.raises(ParameterError, match="max_elements"):
         CheckSettings(max_elements=bad)
+
+
+def test_every_element_is_the_command_lines_way_to_probe_them_all(capsys, tmp_path):
+    import gradcheck
+
+    from .conftest import call_main
+
+    path = tmp_path / "wide.py"
+    path.write_text("import numpy as np\n\n\nclass Scale:\n    def __init__(self):\n"
+                    "        self.params = {'W': np.random.default_rng(0).normal(size=(30, 30))}\n"
+                    "        self.grads = {'W': np.zeros((30, 30))}\n\n    def forward(self, x):\n        self.x = x\n"
+                    "        return x @ self.params['W']\n\n    def backward(self, up):\n"
+                    "        self.grads['W'][...] = self.x.T @ up\n        return up @ self.params['W'].T\n")
+    argv = ("--layer", f"{path}:Scale", "--input-shape", "4,30")
+    code, sampled, _ = call_main(gradcheck.main, capsys, *argv)
+    assert code == 0 and "500 sampled" in sampled
+    code, every, _ = call_main(gradcheck.main, capsys, *argv, "--every-element")
+    assert code == 0 and "900 " in every and "sampled" not in every
+    code, _, err = call_main(gradcheck.main, capsys, "--every-element")
+    assert code == 2 and "--layer" in err and len(err.splitlines()) == 1
