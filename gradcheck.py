@@ -10,12 +10,15 @@ import argparse
 import functools
 import sys
 
-from app.cli import OneLineParser, run_main
-from app.gradcheck_cli import TRACES, USER_ERRORS, run
-from checking.checker import MODES, PASS_ORDER, PASS_TOL, WARN_TOL, check_layer, check_model, numerical_gradient
-from checking.settings import MAX_ELEMENTS
-from checking.user_layer import LABELS
-from model.registry import ACTIVATIONS
+from app.signals import quiet_early_interrupts
+
+with quiet_early_interrupts("gradcheck.py", __name__ == "__main__"):  # first: Ctrl-C while these load is one line
+    from app.cli import OneLineParser, run_main
+    from app.gradcheck_cli import TRACES, USER_ERRORS, run
+    from checking.checker import MODES, PASS_ORDER, PASS_TOL, WARN_TOL, check_layer, check_model, numerical_gradient
+    from checking.settings import MAX_ELEMENTS
+    from checking.user_layer import LABELS
+    from model.registry import ACTIVATIONS
 
 __all__ = ["check_layer", "check_model", "numerical_gradient", "main"]
 PROG = "gradcheck.py"

@@ -8,11 +8,32 @@ being written is finished (atomically) rather than abandoned half-way.
 """
 
 import contextlib
+import os
 import signal
 import threading
 
 #: the signals a run stops on, and their names in messages
 SIGNALS = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
+
+
+@contextlib.contextmanager
+def quiet_early_interrupts(prog, main=True):
+    """Around a program's imports (when ``main``, i.e. run as a script): Ctrl-C while its modules load ends in one
+    line and status 130, as later, never a ``KeyboardInterrupt`` traceback from inside an import. Python's own
+    handler is back afterwards, so a later Ctrl-C is the ``KeyboardInterrupt`` the program says in its own words.
+    This module imports only the standard library: it is in place before anything heavy loads."""
+
+    def interrupted(signum, frame):
+        signal.signal(signum, signal.SIG_IGN)  # a second Ctrl-C while this one ends the run changes nothing
+        with contextlib.suppress(OSError):  # stderr closed: the status still says it
+            os.write(2, f"{prog}: error: interrupted\n".encode())  # not sys.stderr: it may be mid-write
+        raise SystemExit(128 + signum)
+
+    if main:
+        signal.signal(signal.SIGINT, interrupted)
+    yield
+    if main:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class Stopped(KeyboardInterrupt):

@@ -210,8 +210,9 @@ class Training:
         except (Exception, SystemExit) as exc:  # a learner's sys.exit() too: their layer failed, not the run
             if not self.learner or isinstance(exc, UsageError):
                 raise
-            raise ValueError(f"training with your {whose(self.learner)} failed: {type(exc).__name__}: {exc} (check "
-                             f"each class first: python gradcheck.py --layer PATH.py:Class)") from exc
+            alone = " ".join(f"--layer {c.spec}" for c in self.learner.values())
+            raise ValueError(f"with your {whose(self.learner)}: {type(exc).__name__}: {exc} (each class alone: "
+                             f"python gradcheck.py {alone})") from exc
         _close(progress, experiment.history)
         experiment.finish()
         metrics = experiment.metrics()

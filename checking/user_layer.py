@@ -32,7 +32,7 @@ def load_layer(spec, args=None):
     positional, keywords = _arguments(args)
     try:
         return cls(*positional, **keywords)
-    except MemoryError:
+    except (MemoryError, KeyboardInterrupt):  # Ctrl-C stops the run, whatever code it arrives in
         raise
     except BaseException as exc:  # noqa: B036 — a constructor calling sys.exit() is the user's error too
         called = ", ".join([*map(repr, positional), *(f"{k}={v!r}" for k, v in keywords.items())])
@@ -142,7 +142,7 @@ def check_user_layer(layer, shape, labels=None, seed=0, **options):
             raise ParameterError("check_user_layer", "labels", f"may be needed: {exc}; a loss, forward(x, y), takes "
                                  "binary or classes labels") from exc
         raise
-    except (MemoryError, ValueError):  # already one clear sentence
+    except (MemoryError, ValueError, KeyboardInterrupt):  # already one clear sentence; Ctrl-C stops the run
         raise
     except BaseException as exc:  # noqa: B036 — the user's code failed somewhere inside the check
         raise LayerError(f"{name}: {describe_exception(exc)}") from exc

@@ -175,7 +175,7 @@ def call_user(what, fn, *args, shapes=None, batch_size=None):
     """
     try:
         return fn(*args)
-    except (MemoryError, LayerError):
+    except (MemoryError, LayerError, KeyboardInterrupt):  # Ctrl-C (or SIGTERM) stops the run, not the layer
         raise
     except NotImplementedError as exc:
         raise LayerError(f"{what} is not implemented yet (TODO in {source_file(fn)})") from exc

@@ -57,7 +57,7 @@ def _import_file(file):
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[module_name] = module
         module_spec.loader.exec_module(module)
-    except MemoryError:
+    except (MemoryError, KeyboardInterrupt):  # Ctrl-C stops the run, whatever code it arrives in
         raise
     except BaseException as exc:  # noqa: B036 — a module calling sys.exit() at import is the user's error too
         raise ValueError(f"{file}: could not import it: {describe_exception(exc)}") from exc
