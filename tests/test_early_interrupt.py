@@ -30,8 +30,8 @@ def test_ctrl_c_while_the_modules_load_ends_in_one_line_with_status_130(tmp_path
     mapped, SIGINT is sent again and again until the process ends, so the first lands among the imports."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     argv = ["--epochs", "100000", "--save", str(tmp_path / "m.npz")] if script == "train.py" else ["--burn-in", "50"]
-    proc = subprocess.Popen([sys.executable, str(ROOT / script), *argv], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, str(ROOT / script), *argv], cwd=tmp_path, env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         while proc.poll() is None and "numpy" not in mapped(proc.pid):
             time.sleep(0.0005)
