@@ -163,6 +163,15 @@ def same_keys(obj, name):
     return params, grads
 
 
+def set_mode(layer, training):
+    """Training (True) or evaluation mode for ``layer``: its ``train(mode)`` when it has one, else its ``training``
+    attribute when it has that (a learner's layer need not write ``train``, as PyTorch's modules inherit it)."""
+    if callable(getattr(layer, "train", None)):
+        layer.train(training)
+    elif hasattr(layer, "training"):
+        layer.training = training
+
+
 # ---------------------------------------------------------------- inside the checker
 
 

@@ -8,6 +8,8 @@ be differentiated (``Sequential.backward`` then says so instead of using the wro
 import numpy as np
 from scipy.special import expit, softmax
 
+from layers.protocol import set_mode
+
 from .inputs import check_X, check_Xy
 
 #: rows per block of a prediction or evaluation pass
@@ -16,16 +18,15 @@ ROWS = 16384
 
 def outputs(net, X, rows=ROWS):
     """The network's outputs for already checked ``X`` (N, D), in evaluation mode, block by block."""
-    modes = [(layer, layer.training) for layer in net.layers
-             if callable(getattr(layer, "train", None)) and hasattr(layer, "training")]
+    modes = [(layer, layer.training) for layer in net.layers if hasattr(layer, "training")]
     try:
         for layer, _ in modes:
-            layer.train(False)
+            set_mode(layer, False)
         blocks = [net.forward(X[i:i + rows]) for i in range(0, len(X), rows)]
     finally:
         net._pending = False  # the caches now hold this pass, which no loss follows
         for layer, mode in modes:
-            layer.train(mode)
+            set_mode(layer, mode)
     return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
 
 

@@ -11,7 +11,7 @@ import copy
 
 import numpy as np
 
-from layers.protocol import backward_checked, backward_layers, forward_checked
+from layers.protocol import backward_checked, backward_layers, forward_checked, set_mode
 from layers.validation import ParameterError, check_real, is_integer
 
 from . import ownership, predict
@@ -107,11 +107,11 @@ class Sequential:
     # -------------------------------------------------------------- modes
 
     def train(self, mode=True):
-        """Training mode (``False``: evaluation) for the network and every layer that has modes."""
+        """Training mode (``False``: evaluation) for the network and every layer that has modes (a ``train(mode)``
+        method, or only a ``training`` attribute)."""
         self.training = bool(mode)
         for layer in self.layers:
-            if callable(getattr(layer, "train", None)):
-                layer.train(self.training)
+            set_mode(layer, self.training)
         return self
 
     def eval(self):

@@ -97,3 +97,28 @@ def test_a_constructor_without_a_bias_switch_is_refused_up_front(tmp_path, capsy
         TwoLayerNet(layer_types={"Linear": load_class(f"{path}:Linear")})
     net = TwoLayerNet(hidden_bias=True, layer_types={"Linear": load_class(f"{path}:Linear")})  # it can have one
     assert set(net.params) == {"w1", "b1", "w2", "b"}
+
+
+def test_a_learners_batchnorm_with_a_training_flag_and_no_train_method_trains_like_the_library():
+    """Evaluation must switch a learner's BatchNorm to its running statistics even when it only has the
+    ``training`` attribute (the exercise's skeleton), as PyTorch's modules would."""
+    from data import make_circles
+    from exercises.batchnorm import BatchNorm as Skeleton
+    from model.training import train
+
+    class Mine(Skeleton):
+        def backward(self, upstream):
+            x_hat, inv_std = self.cache
+            self.grads["gamma"] = (upstream * x_hat).sum(0)
+            self.grads["beta"] = upstream.sum(0)
+            d = upstream * self.params["gamma"]
+            return inv_std * (d - d.mean(0) - x_hat * (d * x_hat).mean(0))
+
+    assert not hasattr(Mine, "train")
+    X, y = make_circles(200, seed=0)
+    losses = []
+    for types in (None, {"BatchNorm": Mine}):
+        net = Architecture(hidden=(8,), batchnorm=True).build(2, seed=0, layer_types=types)
+        train(net, X, y, epochs=5, lr=0.5, batch_size=32, seed=0)
+        losses.append(net.evaluate(X, y)["loss"])
+    assert losses[1] == pytest.approx(losses[0], rel=1e-9, abs=1e-12)
