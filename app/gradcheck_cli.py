@@ -90,7 +90,7 @@ def print_report(report, a, argv):
 def print_hints(a):
     """``--layer PATH.py:Class --hint N``: hint N for each ``--layer``'s exercise class (nothing is checked)."""
     try:
-        names = [split_spec(entry["spec"])[1] for entry in a.layer]
+        names = [split_spec(entry["spec"])[2] for entry in a.layer]  # MySigmoid=Sigmoid: the Sigmoid exercise's
     except ValueError as exc:
         raise UsageError(f"--layer {exc}") from None
     print("\n\n".join(hint(name, a.hint) for name in names))

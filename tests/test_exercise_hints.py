@@ -63,6 +63,11 @@ def test_gradcheck_layer_hint_prints_that_tier_and_checks_nothing(capsys):
     assert "pass" not in out and "not implemented" not in out
 
 
+def test_a_class_under_your_name_gets_the_hints_of_the_class_it_stands_for(capsys):
+    assert run(parsed("--layer", "mine.py:MyReLU=ReLU", tier=1)) == 0
+    assert capsys.readouterr().out.startswith("Hint 1 of 3 for ReLU")
+
+
 @pytest.mark.parametrize("argv", [(), ("--layer", "exercises/relu.py:ReLU", "--json"),
                                   ("--layer", "mine.py:MyReLU"), ("--layer", "relu:ReLU")])
 def test_a_hint_without_an_exercise_class_is_one_usage_error(argv):
