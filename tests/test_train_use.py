@@ -80,7 +80,7 @@ def test_a_class_the_network_does_not_have_or_cannot_be_loaded_is_refused(tmp_pa
 
 @pytest.mark.parametrize("answer,match", [
     (None, "NotImplementedError: Sigmoid.backward is not implemented yet"),
-    (["return upstream[:, :0]"], "training with your Sigmoid"),
+    (["return upstream[:, :0]"], "with your Sigmoid"),
 ])
 def test_a_learners_layer_that_fails_in_training_is_one_line(tmp_path, capsys, answer, match):
     source = (EXERCISES / "sigmoid.py") if answer is None else filled(tmp_path, "sigmoid.py", answer)
