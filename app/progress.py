@@ -93,7 +93,7 @@ class Progress:
                  f"loss {m['train_loss']:.4f}"]
         if self.validation:
             parts.append(f"val loss {m['val_loss']:.4f}")
-            if not self.regression and not _is_nan(m["val_acc"]):
+            if not self.regression and m["val_acc"] is not None and not math.isnan(m["val_acc"]):
                 parts.append(f"val acc {m['val_acc']:.3f}")
         self._write(_CLEAR + "  ".join(parts))
         self.drawn = True
@@ -134,7 +134,3 @@ def _is_terminal(stream):
         return bool(stream.isatty())
     except (AttributeError, ValueError):
         return False
-
-
-def _is_nan(value):
-    return value is None or (isinstance(value, float) and math.isnan(value))

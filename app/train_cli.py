@@ -225,14 +225,11 @@ class Training:
         return 0
 
     def _on_epoch(self, progress):
-        """The callback the training calls after each epoch: the path line once, then the progress."""
-        path_said = False
+        """The callback the training calls after each epoch: the path line after the first, then the progress."""
 
         def on_epoch(epoch, history):
-            nonlocal path_said
-            if not path_said:
+            if len(history.epoch) == 1:
                 self.log(path_line(history, self.learner))
-                path_said = True
             if progress is not None:
                 progress(epoch, history)
 
