@@ -13,6 +13,8 @@ REGION_SYMBOLS = ".#+~:=*-^%"
 BINARY_WRONG = "ox"
 #: Misclassified points of a K-class picture are drawn as the digit (or letter) of their true class.
 WRONG_SYMBOLS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+#: The default feature names' index digits as subscripts: x₀, x₁₂.
+SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
 def _grid(X, width, height, margin=0.1):
@@ -244,15 +246,10 @@ def _checked(X, y, feature_names):
     if X.ndim != 2 or len(X) == 0:
         raise ValueError(f"plot_run needs X of shape (N, D), got {X.shape}")
     d = X.shape[1]
-    feature_names = list(feature_names) if feature_names is not None else [f"x{_sub(i)}" for i in range(d)]
+    feature_names = [f"x{i}".translate(SUBSCRIPT) for i in range(d)] if feature_names is None else list(feature_names)
     if len(feature_names) != d:
         raise ValueError(f"{d} features but {len(feature_names)} feature names")
     y = class_indices(y)
     if len(y) != len(X):
         raise ValueError(f"y has {len(y)} labels for {len(X)} points")
     return X, y, feature_names
-
-
-def _sub(i):
-    """``i`` in subscript digits: 0 -> ₀, 12 -> ₁₂."""
-    return str(i).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
