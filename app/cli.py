@@ -93,9 +93,8 @@ def _call(prog, command, args, user_errors, error_status):
     except BrokenPipeError:  # before user_errors: an OSError, but not the user's to fix
         raise
     except MemoryError as exc:
-        detail = _one_line(exc)
-        _fail(prog, args, exc, "not enough memory for this request" + (f" ({detail})" if detail != "MemoryError"
-                                                                       else "") + "; ask for smaller sizes")
+        detail = "" if _one_line(exc) == "MemoryError" else f" ({_one_line(exc)})"
+        _fail(prog, args, exc, f"not enough memory for this request{detail}; ask for smaller sizes")
         return EXIT_USAGE
     except user_errors as exc:
         if isinstance(exc, OSError) and exc.filename and exc.strerror:

@@ -170,10 +170,9 @@ def _confusion(ax, y, pred, names):
     k = len(names)
     m = confusion_matrix(y, pred, k)
     ax.imshow(m, cmap="Blues")
-    for i in range(k):
-        for j in range(k):
-            ax.text(j, i, str(m[i, j]), ha="center", va="center",
-                    color="white" if m[i, j] > m.max() / 2 else "black", fontsize=10)
+    for (i, j), count in np.ndenumerate(m):
+        ax.text(j, i, str(count), ha="center", va="center", color="white" if count > m.max() / 2 else "black",
+                fontsize=10)
     ax.set_xticks(range(k), names)
     ax.set_yticks(range(k), names)
     acc = np.trace(m) / max(m.sum(), 1)
