@@ -56,11 +56,9 @@ def run_main(prog, parser, command, argv, user_errors, error_status=1):
     and turn every way of failing into one line on stderr, ``"{prog}: error: ..."``, and a status.
 
     The ``user_errors`` (exception types) are the user's to fix: said in one line, status ``error_status``
-    (``UsageError`` always gets 2). A ``MemoryError`` is "not enough memory for this request" (2); a
-    ``KeyboardInterrupt`` 130 (or its ``status``, e.g. 143 for SIGTERM); stdout closed early 141. With
-    ``--debug`` the line follows the traceback of what caused it; the status is the same. stdout is flushed
-    before returning, so a closed pipe is noticed here and not by the interpreter at exit; following the Python
-    documentation's recipe for SIGPIPE, stdout's file descriptor is then pointed at ``os.devnull``.
+    (``UsageError`` always gets 2); the other statuses are the module's, above. With ``--debug`` the line
+    follows the traceback of what caused it. stdout is flushed before returning, so a closed pipe is noticed
+    here and not by the interpreter at exit (then ``_silence_stdout``).
     """
     args = None
     try:
@@ -95,9 +93,8 @@ def _call(prog, command, args, user_errors, error_status):
     except BrokenPipeError:  # before user_errors: an OSError, but not the user's to fix
         raise
     except MemoryError as exc:
-        detail = _one_line(exc)
-        _fail(prog, args, exc, "not enough memory for this request" + (f" ({detail})" if detail != "MemoryError"
-                                                                       else "") + "; ask for smaller sizes")
+        detail = "" if _one_line(exc) == "MemoryError" else f" ({_one_line(exc)})"
+        _fail(prog, args, exc, f"not enough memory for this request{detail}; ask for smaller sizes")
         return EXIT_USAGE
     except user_errors as exc:
         if isinstance(exc, OSError) and exc.filename and exc.strerror:
@@ -133,7 +130,8 @@ def _say(prog, message):
 
 
 def _silence_stdout():
-    """Point stdout's file descriptor at os.devnull so the interpreter's last flush succeeds."""
+    """Point stdout's file descriptor at os.devnull so the interpreter's last flush succeeds (the Python
+    documentation's recipe for SIGPIPE)."""
     try:
         fd = sys.stdout.fileno()
     except (AttributeError, OSError, ValueError):  # replaced by a test's capture object: nothing to do

@@ -31,22 +31,19 @@ def load_learner_classes(specs):
     Raises ``UsageError`` (one line naming ``--use``, exit 2) for a name the library has no class of, the same
     name twice, or what ``layers.user_code`` refuses (a malformed spec, a file or class that cannot be loaded).
     """
+    chosen, modules = {}, {}
     try:
-        return _load(specs)
+        for spec in specs:
+            path, _, name = split_spec(spec)
+            if name not in LIBRARY:
+                raise ValueError(f"{spec}: the library has no class named {name!r} for it to replace; one of "
+                                 f"{', '.join(sorted(LIBRARY))} (PATH.py:MyClass=Sigmoid puts MyClass in Sigmoid's "
+                                 "place)")
+            if name in chosen:
+                raise ValueError(f"{spec}: {name} is already replaced by {chosen[name].spec}")
+            chosen[name] = LearnerClass(str(spec), path, load_class(spec, modules), name)
     except ValueError as exc:
         raise UsageError(f"--use {exc}") from None
-
-
-def _load(specs):
-    chosen, modules = {}, {}
-    for spec in specs:
-        path, _, name = split_spec(spec)
-        if name not in LIBRARY:
-            raise ValueError(f"{spec}: the library has no class named {name!r} for it to replace; one of "
-                             f"{', '.join(sorted(LIBRARY))} (PATH.py:MyClass=Sigmoid puts MyClass in Sigmoid's place)")
-        if name in chosen:
-            raise ValueError(f"{spec}: {name} is already replaced by {chosen[name].spec}")
-        chosen[name] = LearnerClass(str(spec), path, load_class(spec, modules), name)
     return chosen
 
 

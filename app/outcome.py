@@ -24,16 +24,13 @@ def summary_line(run, metrics):
     stop = (f", stopped early at epoch {h.epoch[-1]}; the model is epoch {h.final.get('epoch')}'s (best "
             f"validation loss)" if h.stopped_early and h.restored_best else
             f", stopped early at epoch {h.epoch[-1]}" if h.stopped_early else "")
-    parts = []
-    for part, name in (("train", "train"), ("val", "val")):
-        if part == "val" and not run.has_validation:
-            continue
+    parts, losses = [], []
+    for part in ("train", "val") if run.has_validation else ("train",):
         if run.regression:
-            parts.append(f"{name} rmse {metrics[f'{part}_rmse']:.4g}, {name} r2 {metrics[f'{part}_r2']:.4f}")
+            parts.append(f"{part} rmse {metrics[f'{part}_rmse']:.4g}, {part} r2 {metrics[f'{part}_r2']:.4f}")
         else:
-            parts.append(f"{name} acc {metrics[f'{part}_acc']:.4f}")
-    losses = [f"{name} loss {metrics[f'{part}_loss']:.4{'g' if run.regression else 'f'}}"
-              for part, name in (("train", "train"), ("val", "val")) if part == "train" or run.has_validation]
+            parts.append(f"{part} acc {metrics[f'{part}_acc']:.4f}")
+        losses.append(f"{part} loss {metrics[f'{part}_loss']:.4{'g' if run.regression else 'f'}}")
     ended = "stopped" if h.interrupted else "done"
     return f"{ended}: {h.steps} steps in {h.seconds:.3f} s{stop}; {', '.join(parts + losses)}"
 

@@ -1,9 +1,6 @@
-"""Check every output path before any work, so a long run never ends in a refused or harmful write.
-
-``check_outputs`` is called once, right after the command line is parsed. It refuses (with a
-``UsageError``: one line, exit status 2) what ``model.atomic.atomic_write`` would refuse or do
-harm with later: an output that is an input or another output, an existing target that is not a
-regular file, a directory that cannot be written, a wrong extension. It creates nothing.
+"""Check every output path before any work, so a long run never ends in a refused or harmful write: ``check_outputs``,
+called once, right after the command line is parsed, refuses (a ``UsageError``: one line, exit status 2) what
+``model.atomic.atomic_write`` would refuse or do harm with later. It creates nothing.
 """
 
 import os

@@ -13,6 +13,8 @@ REGION_SYMBOLS = ".#+~:=*-^%"
 BINARY_WRONG = "ox"
 #: Misclassified points of a K-class picture are drawn as the digit (or letter) of their true class.
 WRONG_SYMBOLS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+#: The default feature names' index digits as subscripts: x₀, x₁₂.
+SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
 def _grid(X, width, height, margin=0.1):
@@ -89,8 +91,7 @@ def _palette(k):
     """K distinct colours (tab10, then tab20), as RGBA rows."""
     import matplotlib
 
-    name = "tab10" if k <= 10 else "tab20"
-    cmap = matplotlib.colormaps[name]
+    cmap = matplotlib.colormaps["tab10" if k <= 10 else "tab20"]
     return np.array([cmap(i % cmap.N) for i in range(k)])
 
 
@@ -102,32 +103,26 @@ def _mark_wrong(ax, P, wrong):
         ax.scatter(P[wrong, 0], P[wrong, 1], s=16, c="k", marker="x", linewidths=0.9, zorder=4)
 
 
-def _plane(X, size=300):
-    """The (size, size) grid over the plane of the 2-D points ``X``: ``gx``, ``gy`` and its points (size², 2)."""
-    gx, gy = np.meshgrid(*_grid(X, size, size))
-    return gx, gy, np.c_[gx.ravel(), gy.ravel()]
-
-
-def _binary_regions(ax, net, X, y, pred, names, colours):
-    gx, gy, points = _plane(X)
-    prob = np.asarray(net.predict_proba(points))
-    prob = (prob[:, 1] if prob.ndim == 2 else prob).reshape(gx.shape)
-    ax.contourf(gx, gy, prob, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.55)
-    ax.contour(gx, gy, prob, levels=[0.5], colors="k", linewidths=1.5)
-    _scatter_by(ax, X, y, names, ("#2166ac", "#b2182b"), "class")
-    ax.set_title("decision boundary (p = 0.5), P(class 1) shaded")
-
-
-def _kclass_regions(ax, net, X, y, pred, names, colours):
-    from matplotlib.colors import ListedColormap
-
+def _regions(ax, net, X, y, names, colours):
+    """The plane coloured by prediction (``plot_run`` says how), the points ``X`` (N, 2) by true class."""
     k = len(names)
-    gx, gy, points = _plane(X)
-    grid = np.asarray(net.predict(points)).reshape(gx.shape)
-    ax.contourf(gx, gy, grid, levels=np.arange(k + 1) - 0.5, cmap=ListedColormap(colours), alpha=0.35)
-    ax.contour(gx, gy, grid, levels=np.arange(k - 1) + 0.5, colors="k", linewidths=0.8)
+    gx, gy = np.meshgrid(*_grid(X, 300, 300))
+    points = np.c_[gx.ravel(), gy.ravel()]
+    if k == 2:
+        prob = np.asarray(net.predict_proba(points))
+        prob = (prob[:, 1] if prob.ndim == 2 else prob).reshape(gx.shape)
+        ax.contourf(gx, gy, prob, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.55)
+        ax.contour(gx, gy, prob, levels=[0.5], colors="k", linewidths=1.5)
+        colours, title = ("#2166ac", "#b2182b"), "decision boundary (p = 0.5), P(class 1) shaded"
+    else:
+        from matplotlib.colors import ListedColormap
+
+        grid = np.asarray(net.predict(points)).reshape(gx.shape)
+        ax.contourf(gx, gy, grid, levels=np.arange(k + 1) - 0.5, cmap=ListedColormap(colours), alpha=0.35)
+        ax.contour(gx, gy, grid, levels=np.arange(k - 1) + 0.5, colors="k", linewidths=0.8)
+        title = f"predicted regions, {k} classes"
     _scatter_by(ax, X, y, names, colours, "class")
-    ax.set_title(f"predicted regions, {k} classes")
+    ax.set_title(title)
 
 
 def _scatter_by(ax, P, which, names, colours, word):
@@ -152,7 +147,6 @@ def _projection(ax, X, y, pred, names, colours, feature_names):
     top = np.argmax(np.abs(vt[:2]), axis=1)
     ax.text(0.01, 0.01, f"PC1 mostly {feature_names[top[0]]}, PC2 mostly {feature_names[top[1]]}",
             transform=ax.transAxes, fontsize=8, color="0.35")
-    ax.legend(fontsize=8, loc="best")
 
 
 def _strip(ax, X, y, pred, names, colours, feature_names):
@@ -163,7 +157,6 @@ def _strip(ax, X, y, pred, names, colours, feature_names):
     _mark_wrong(ax, P, pred != y)
     ax.set_yticks(range(len(names)), names)
     ax.set(xlabel=feature_names[0], ylabel="true class", title="1 feature: points by true class")
-    ax.legend(fontsize=8, loc="best")
 
 
 def confusion_matrix(y, pred, k):
@@ -177,10 +170,9 @@ def _confusion(ax, y, pred, names):
     k = len(names)
     m = confusion_matrix(y, pred, k)
     ax.imshow(m, cmap="Blues")
-    for i in range(k):
-        for j in range(k):
-            ax.text(j, i, str(m[i, j]), ha="center", va="center",
-                    color="white" if m[i, j] > m.max() / 2 else "black", fontsize=10)
+    for (i, j), count in np.ndenumerate(m):
+        ax.text(j, i, str(count), ha="center", va="center", color="white" if count > m.max() / 2 else "black",
+                fontsize=10)
     ax.set_xticks(range(k), names)
     ax.set_yticks(range(k), names)
     acc = np.trace(m) / max(m.sum(), 1)
@@ -231,15 +223,15 @@ def run_figure(net, X, y, history=None, feature_names=None, title=None, classes=
     panels = (1 if d == 2 else 2) + (2 if curves else 0)
     fig = Figure(figsize=(5.2 * panels, 4.6))
     axes = list(fig.subplots(1, panels, squeeze=False)[0])
+    ax = axes.pop(0)
     if d == 2:
-        ax = axes.pop(0)
-        (_binary_regions if k == 2 else _kclass_regions)(ax, net, X, y, pred, names, colours)
+        _regions(ax, net, X, y, names, colours)
         _mark_wrong(ax, X, pred != y)
         ax.set(xlabel=feature_names[0], ylabel=feature_names[1])
-        ax.legend(fontsize=8, loc="best")
     else:
-        (_projection if d > 1 else _strip)(axes.pop(0), X, y, pred, names, colours, feature_names)
+        (_projection if d > 1 else _strip)(ax, X, y, pred, names, colours, feature_names)
         _confusion(axes.pop(0), y, pred, names)
+    ax.legend(fontsize=8, loc="best")
     if curves:
         _curves(axes[0], axes[1], history)
     fig.suptitle(title or (net.describe() if callable(getattr(net, "describe", None)) else repr(net)), fontsize=12)
@@ -253,15 +245,10 @@ def _checked(X, y, feature_names):
     if X.ndim != 2 or len(X) == 0:
         raise ValueError(f"plot_run needs X of shape (N, D), got {X.shape}")
     d = X.shape[1]
-    feature_names = list(feature_names) if feature_names is not None else [f"x{_sub(i)}" for i in range(d)]
+    feature_names = [f"x{i}".translate(SUBSCRIPT) for i in range(d)] if feature_names is None else list(feature_names)
     if len(feature_names) != d:
         raise ValueError(f"{d} features but {len(feature_names)} feature names")
     y = class_indices(y)
     if len(y) != len(X):
         raise ValueError(f"y has {len(y)} labels for {len(X)} points")
     return X, y, feature_names
-
-
-def _sub(i):
-    """``i`` in subscript digits: 0 -> ₀, 12 -> ₁₂."""
-    return str(i).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))

@@ -74,14 +74,14 @@ class Progress:
         return None  # never stops the run
 
     def _line(self, text, now):
-        if now - self.start < QUIET_SECONDS:
-            self.pending.append(text)
-            return
-        for held in self.pending:
-            self._write(held + "\n")
+        self.pending.append(text)
+        if now - self.start >= QUIET_SECONDS:
+            self._release()
+            self.last_shown = now
+
+    def _release(self):
+        self._write("".join(f"{line}\n" for line in self.pending))
         self.pending = []
-        self._write(text + "\n")
-        self.last_shown = now
 
     def _draw(self, epoch, history, now):
         if now - self.start < QUIET_SECONDS or now - self.last_shown < LIVE_INTERVAL and epoch != self.epochs:
@@ -93,7 +93,7 @@ class Progress:
                  f"loss {m['train_loss']:.4f}"]
         if self.validation:
             parts.append(f"val loss {m['val_loss']:.4f}")
-            if not self.regression and not _is_nan(m["val_acc"]):
+            if not self.regression and m["val_acc"] is not None and not math.isnan(m["val_acc"]):
                 parts.append(f"val acc {m['val_acc']:.3f}")
         self._write(_CLEAR + "  ".join(parts))
         self.drawn = True
@@ -107,12 +107,10 @@ class Progress:
         if self.drawn:
             self._write(_CLEAR)
             self.drawn = False
-        over_quickly = self.clock() - self.start < QUIET_SECONDS
-        held, self.pending = self.pending, []
-        if over_quickly:
+        if self.clock() - self.start < QUIET_SECONDS:
+            self.pending = []
             return
-        for line in held:  # the run outlasted the quiet time after its last line was held back
-            self._write(line + "\n")
+        self._release()  # the run outlasted the quiet time after all
         if self.live or history is None or not history.stopped_early or not history.epoch:
             return
         last = history.epoch[-1]
@@ -134,7 +132,3 @@ def _is_terminal(stream):
         return bool(stream.isatty())
     except (AttributeError, ValueError):
         return False
-
-
-def _is_nan(value):
-    return value is None or (isinstance(value, float) and math.isnan(value))

@@ -1,10 +1,7 @@
-"""Ctrl-C and SIGTERM as exceptions, so that a run can stop where it is, keep what it has and clean up.
-
-``stoppable()`` installs handlers for SIGINT and SIGTERM that raise ``Stopped`` (a ``KeyboardInterrupt``)
-wherever the program is, so ``model.training.train`` turns either into ``TrainingInterrupted`` with the
-best weights kept, and every ``finally`` and temporary-file cleanup runs as for any other failure.
-Inside ``state.deferred()`` (around a save) a signal is only noted, and raised when the block ends: a file
-being written is finished (atomically) rather than abandoned half-way.
+"""Ctrl-C and SIGTERM as exceptions (``stoppable``), so that a run can stop where it is, keep what it has and
+clean up: ``model.training.train`` turns either into ``TrainingInterrupted`` with the best weights kept, every
+``finally`` and temporary-file cleanup runs as for any other failure, and a file being saved
+(``StopState.deferred``) is finished (atomically) rather than abandoned half-way.
 """
 
 import contextlib

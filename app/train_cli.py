@@ -142,9 +142,8 @@ def without_validation(s, experiment):
     per_class = " per class" if experiment.data.classes is not None else ""
     note = (f"no validation rows: {s.val_fraction:g} of {len(experiment.data.y)} rows rounds to none{per_class}; "
             f"training without validation")
-    if "patience" not in s.chosen:
-        return s.config, s.chosen, note
-    return replace(s.config, patience=None), tuple(k for k in s.chosen if k != "patience"), note
+    config = replace(s.config, patience=None) if "patience" in s.chosen else s.config
+    return config, tuple(k for k in s.chosen if k != "patience"), note
 
 
 def train_command(s, stop):
@@ -225,14 +224,11 @@ class Training:
         return 0
 
     def _on_epoch(self, progress):
-        """The callback the training calls after each epoch: the path line once, then the progress."""
-        path_said = False
+        """The callback the training calls after each epoch: the path line after the first, then the progress."""
 
         def on_epoch(epoch, history):
-            nonlocal path_said
-            if not path_said:
+            if len(history.epoch) == 1:
                 self.log(path_line(history, self.learner))
-                path_said = True
             if progress is not None:
                 progress(epoch, history)
 

@@ -2,9 +2,7 @@
 
 From that table come the parser (``build_parser``), the flag that says each library parameter in an error
 (``FLAGS``), the groups of flags refused together (``flags_given``) and the recipe's first line
-(``recipe_text``). ``read_settings`` turns the parsed command line into ``Settings`` once: the defaults, the
-recipe for a CSV table where the options were left out (``TABLE_RECIPE``), the options given, and the
-library's objects (``Architecture``, ``TrainingConfig``) that validate them.
+(``recipe_text``); ``read_settings`` makes the ``Settings``.
 """
 
 import argparse
