@@ -106,15 +106,9 @@ class TrainingConfig:
         self.patience = None if self.patience is None else check_count(self.patience, "patience", "train")
         if self.engine not in ("auto", "layers"):
             _refuse("engine", f"must be 'auto' or 'layers', got {self.engine!r}")
-        if self.lr_schedule != "constant" and OPTIMIZERS[self.optimizer].default_lr is None:
+        if self.lr_schedule != "constant" and spec.default_lr is None:
             _refuse("lr_schedule", f"needs a first-order optimizer; {self.optimizer} sets its own steps")
         make_schedule(self.lr_schedule, 1.0, self.power_t, self.tol, self.n_iter_no_change)  # validates them
-
-    def schedule(self):
-        """A fresh ``model.schedules`` object for this run (None for L-BFGS)."""
-        lr = self.learning_rate
-        return None if lr is None else make_schedule(self.lr_schedule, lr, self.power_t, self.tol,
-                                                     self.n_iter_no_change)
 
     @property
     def learning_rate(self):
@@ -128,9 +122,6 @@ SETTINGS = tuple(f.name for f in fields(TrainingConfig))
 
 def _refuse(param, reason):
     raise ParameterError("train", param, reason)
-
-
-# ------------------------------------------------------------------ the loop
 
 
 def train(net, X, y, X_val=None, y_val=None, on_epoch=None, chunk_rows=None, config=None, **settings):
@@ -240,14 +231,17 @@ class Trainer:
 
     def _run_steps(self):
         runner = self.runner = self._choose_path()
-        full_metrics = self.config.full_metrics
+        config, full_metrics = self.config, self.config.full_metrics
         self.history.train_metrics = "full" if full_metrics else "running"
         # At full batch the first epoch's running loss *is* the loss before training, so the guard's limit is
         # set from it; otherwise from a pass over the data before the first step.
         lagging = self.batch_size >= len(self.data[1]) and not full_metrics
-        self._start_keeping(None if lagging else runner.evaluate(*self.data)["loss"], lagging)
-        schedule, seen = self.config.schedule(), 0
-        for epoch in range(1, self.config.epochs + 1):
+        self.limit = None if lagging else _divergence_limit(runner.evaluate(*self.data)["loss"])
+        self.keeper.start(lagging)
+        schedule = make_schedule(config.lr_schedule, config.learning_rate, config.power_t, config.tol,
+                                 config.n_iter_no_change)
+        seen = 0
+        for epoch in range(1, config.epochs + 1):
             self.history.lr.append(runner.optimizer.lr)
             steps, loss, acc = runner.epoch()
             self.history.steps += steps
@@ -263,7 +257,8 @@ class Trainer:
         body, config = self.body, self.config
         self.runner = _LayerRunner(body, None, *self.data, Shuffler(len(self.data[1]), self.batch_size))
         self.history.train_metrics = "full"
-        self._start_keeping(self.runner.evaluate(*self.data)["loss"], lagging=False)
+        self.limit = _divergence_limit(self.runner.evaluate(*self.data)["loss"])
+        self.keeper.start()
         stopped = []
 
         def on_iteration(iteration):
@@ -287,12 +282,6 @@ class Trainer:
             return True
         patience = self.config.patience
         return patience is not None and epoch - history.best_epoch >= patience
-
-    def _start_keeping(self, initial_loss, lagging):
-        """The divergence limit (from the loss before training, or the first epoch's when ``lagging``) and the
-        keeper's first last-good state."""
-        self.limit = None if initial_loss is None else _divergence_limit(initial_loss)
-        self.keeper.start(lagging)
 
     def _guard(self, epoch, loss):
         """The divergence guard: a loss over the limit or not finite, or a non-finite parameter, puts the last
@@ -335,9 +324,6 @@ class Trainer:
         self.runner.reload()
         history.finish(self.runner.evaluate(*self.data), self.runner.evaluate(*self.val) if self.val else None)
         history.final["epoch"] = keeper.epoch or 0
-
-
-# ------------------------------------------------------------------ the two paths
 
 
 class _LayerRunner:
