@@ -71,4 +71,3 @@ class TwoLayerNet(Sequential):
         c = self.config()
         return (f"TwoLayerNet(input_dim={c['input_dim']}, hidden_dim={c['hidden_dim']}, "
                 f"hidden_bias={c['hidden_bias']}, fused={c['fused']}, dtype={self.dtype.name})")
-
