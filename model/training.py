@@ -2,13 +2,14 @@
 
 ``train(net, X, y, ...)`` is the whole story in four steps, each a small function or method below:
 
-1. **setup** — validate the settings (``TrainingConfig``) and the data once; fit the leading
-   preprocessing layers (``Standardize``) and apply them to the data once;
-2. **choose the path** — the layer objects, or the engine (``model.engine``) where it runs the network,
-   after checking that the engine's gradient on one batch equals the layers' (a layer edited by hand
-   changes what is learned: the engine never hides it);
-3. **epochs** — one pass of steps, then the metrics, the divergence guard and early stopping;
-4. **finish** — restore the best weights after early stopping, record the final metrics.
+1. **setup** (``Trainer._setup``) — validate the settings (``TrainingConfig``) and the data once; fit the
+   leading preprocessing layers (``Standardize``) and apply them to the data once;
+2. **choose the path** (``_choose_path``) — the layer objects, or the engine (``model.engine``) where it runs
+   the network, after checking that the engine's gradient on one batch equals the layers' (a layer edited by
+   hand changes what is learned: the engine never hides it);
+3. **epochs** (``_run_steps``, ``_run_lbfgs``) — one pass of steps, then the metrics, the divergence guard
+   and early stopping;
+4. **finish** (``_finish``) — restore the best weights after early stopping, record the final metrics.
 """
 
 import math
@@ -187,8 +188,6 @@ class Trainer:
             raise TrainingInterrupted(self.history, self.keeper) from None
         return self._finish(start)
 
-    # -------------------------------------------------------------- 1. setup
-
     def _setup(self, X, y, X_val, y_val, on_epoch):
         """Validate the data once, fit and apply the preprocessing once, check every layer can take part."""
         net, config = self.net, self.config
@@ -210,8 +209,6 @@ class Trainer:
         self.batch_size, self.on_epoch = batch, on_epoch
         net.train()
 
-    # -------------------------------------------------------------- 2. the path
-
     def _choose_path(self):
         config, body = self.config, self.body
         opt = make_optimizer(config.optimizer, body.params, body.grads, config.learning_rate)
@@ -226,8 +223,6 @@ class Trainer:
                 return _EngineRunner(engine, X, y, shuffler)
         self.history.engine_note = reason
         return _LayerRunner(body, opt, X, y, shuffler)
-
-    # -------------------------------------------------------------- 3. epochs
 
     def _run_steps(self):
         runner = self.runner = self._choose_path()
@@ -298,8 +293,6 @@ class Trainer:
         raise TrainingDiverged(f"training diverged in epoch {epoch} (loss {loss:.3g}); parameters restored to the "
                                f"last good ones; {advice}; or a layer's backward gives non-finite gradients (check it "
                                "with the gradient checker)", self.history, self.keeper)
-
-    # -------------------------------------------------------------- 4. finish
 
     def _finish(self, start):
         history = self.history
