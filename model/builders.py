@@ -46,23 +46,8 @@ def build_mlp(input_dim, hidden=(3,), activation="relu", hidden_bias=False, clas
     return arch.build(input_dim, classes=classes, seed=seed)
 
 
-def _build(arch, input_dim, classes, seed, types):
-    """The classifier ``arch`` describes, for D = ``input_dim`` inputs and K = ``classes`` (already checked)."""
-    if arch.is_handouts(classes):
-        return TwoLayerNet(input_dim, arch.hidden[0], hidden_bias=arch.hidden_bias, fused=arch.fused, seed=seed,
-                           dtype=arch.dtype, weight_decay=arch.weight_decay, standardize=arch.standardize,
-                           layer_types=types)
-    rng = np.random.default_rng(seed)
-    stack, width = hidden_stack(arch, input_dim, rng, types, ACTIVATIONS[arch.activation])
-    stack.append(make(types, "Linear", width, 1 if classes == 2 else classes, rng=rng, dtype=arch.dtype))
-    if classes == 2 and not arch.fused:
-        stack.append(make(types, "Sigmoid"))
-    loss = "SoftmaxCrossEntropyLoss" if classes > 2 else "SigmoidBCELoss" if arch.fused else "BCELoss"
-    return Sequential(stack, make(types, loss), weight_decay=arch.weight_decay)
-
-
-def hidden_stack(arch, input_dim, rng, types, activation):
-    """``[Standardize] + (Linear → [BatchNorm] → activation → [Dropout]) per hidden width``, and the last width.
+def layer_stack(arch, input_dim, outputs, rng, types, activation):
+    """``[Standardize] + (Linear → [BatchNorm] → activation → [Dropout]) per hidden width + Linear(H, outputs)``.
 
     ``activation``: the class name (``model.registry``) after each hidden Linear, None for none."""
     dtype = arch.dtype
@@ -77,7 +62,7 @@ def hidden_stack(arch, input_dim, rng, types, activation):
         if arch.dropout:
             stack.append(make(types, "Dropout", arch.dropout, rng=rng))
         width = h
-    return stack, width
+    return stack + [make(types, "Linear", width, outputs, rng=rng, dtype=dtype)]
 
 
 @dataclass
@@ -131,8 +116,14 @@ class Architecture:
         stand (see ``model.factory``).
         """
         classes = check_integer(classes, "classes", "Architecture", least=2)
-        input_dim = check_count(input_dim, "input_dim", "Architecture")
-        return _build(self, input_dim, classes, seed, check_types(layer_types))
+        input_dim, types = check_count(input_dim, "input_dim", "Architecture"), check_types(layer_types)
+        if self.is_handouts(classes):
+            return TwoLayerNet(input_dim, self.hidden[0], hidden_bias=self.hidden_bias, fused=self.fused, seed=seed,
+                               dtype=self.dtype, weight_decay=self.weight_decay, standardize=self.standardize,
+                               layer_types=types)
+        squash = [] if classes > 2 or self.fused else ["Sigmoid"]
+        loss = "SoftmaxCrossEntropyLoss" if classes > 2 else "SigmoidBCELoss" if self.fused else "BCELoss"
+        return self._network(input_dim, 1 if classes == 2 else classes, squash, loss, seed, types)
 
     def build_regressor(self, input_dim, outputs=1, seed=None, layer_types=None):
         """The regression network: the same hidden layers, a linear output of ``outputs`` values, ``MSELoss``."""
@@ -140,10 +131,13 @@ class Architecture:
             _refuse("fused", "applies to a binary classifier's sigmoid, not to a regression's linear output")
         input_dim = check_count(input_dim, "input_dim", "Architecture")
         outputs = check_count(outputs, "outputs", "Architecture")
-        types, rng = check_types(layer_types), np.random.default_rng(seed)
-        stack, width = hidden_stack(self, input_dim, rng, types, ACTIVATIONS[self.activation])
-        stack.append(make(types, "Linear", width, outputs, rng=rng, dtype=self.dtype))
-        return Sequential(stack, make(types, "MSELoss"), weight_decay=self.weight_decay)
+        return self._network(input_dim, outputs, [], "MSELoss", seed, check_types(layer_types))
+
+    def _network(self, input_dim, outputs, tail, loss, seed, types):
+        """``layer_stack`` of ``outputs``, then the layers named in ``tail``, then the loss named ``loss``."""
+        stack = layer_stack(self, input_dim, outputs, np.random.default_rng(seed), types, ACTIVATIONS[self.activation])
+        return Sequential(stack + [make(types, name) for name in tail], make(types, loss),
+                          weight_decay=self.weight_decay)
 
 
 def _refuse(param, reason):

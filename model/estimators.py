@@ -31,6 +31,7 @@ Where the meaning differs from scikit-learn's, on purpose:
 Shapes: ``X`` (N, D); the classifier's ``y`` (N,) labels; the regressor's ``y`` (N,) or (N, T).
 """
 
+import contextlib
 import math
 import warnings
 from functools import partial
@@ -55,10 +56,9 @@ from data.csv_layout import MAX_MAGNITUDE, number_problem
 from layers import MSELoss, SigmoidBCELoss, SoftmaxCrossEntropyLoss
 from layers.validation import ParameterError, check_real
 
-from .builders import Architecture, hidden_stack
+from .builders import Architecture, layer_stack
 from .inputs import check_X
 from .predict import outputs
-from .factory import make
 from .registry import SKLEARN_ACTIVATIONS as ACTIVATIONS
 from .schedules import Stall
 from .sequential import Sequential
@@ -74,9 +74,6 @@ PARAMETER_NAMES = {"optimizer": "solver", "lr": "learning_rate_init", "epochs": 
 AUTO_BATCH = 200
 #: an "adaptive" schedule stops training once its rate is this small (scikit-learn's rule)
 SMALLEST_ADAPTIVE_LR = 1e-6
-
-
-# ------------------------------------------------------------------ the per-epoch watch
 
 
 class _Watch:
@@ -119,9 +116,6 @@ class _Watch:
             self.keeper.restore()
 
 
-# ------------------------------------------------------------------ what both estimators share
-
-
 class _MLP(BaseEstimator):
     """The fit machinery of both estimators; a subclass says how targets are encoded and scored."""
 
@@ -158,20 +152,23 @@ class _MLP(BaseEstimator):
     def _refuse(self, param, reason):
         raise ParameterError(type(self).__name__, param, reason)
 
-    def _speaking_as_estimator(self, error):
-        """``error`` (a library ``ParameterError``) again, naming the estimator and its parameter."""
-        return ParameterError(type(self).__name__, PARAMETER_NAMES.get(error.param, error.param), error.reason)
+    @contextlib.contextmanager
+    def _speaking_as_estimator(self):
+        """A library ``ParameterError`` raised inside, again naming the estimator and its parameter."""
+        try:
+            yield
+        except ParameterError as error:
+            raise ParameterError(type(self).__name__, PARAMETER_NAMES.get(error.param, error.param),
+                                 error.reason) from None
 
     def _architecture(self):
         """The network's words, checked by ``Architecture`` (the one home of those rules)."""
         if self.activation not in ACTIVATIONS:
             self._refuse("activation", f"must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
-        try:
+        with self._speaking_as_estimator():
             return Architecture(hidden=self.hidden_layer_sizes, hidden_bias=not self.batchnorm, weight_decay=self.alpha,
                                 standardize=bool(self.standardize), dropout=self.dropout,
                                 batchnorm=bool(self.batchnorm), dtype=self.dtype)
-        except ParameterError as error:
-            raise self._speaking_as_estimator(error) from None
 
     def _training_config(self, epochs, seed):
         """The ``train`` settings these parameters mean, checked by ``TrainingConfig``, and the ``Stall`` that
@@ -185,10 +182,8 @@ class _MLP(BaseEstimator):
                     "batch_size": batch_size if stochastic else None,
                     "lr_schedule": self.learning_rate if stochastic else "constant", "power_t": self.power_t,
                     "shuffle": bool(self.shuffle)}
-        try:
+        with self._speaking_as_estimator():
             return TrainingConfig(**settings), Stall(self.tol, self.n_iter_no_change)
-        except ParameterError as error:
-            raise self._speaking_as_estimator(error) from None
 
     def _validation_split(self, X, targets, seed):
         """scikit-learn's held-out set for early stopping: ``(X_train, X_val, t_train, t_val)``."""
@@ -233,14 +228,11 @@ class _MLP(BaseEstimator):
         return self._train(X, targets, X_val, t_val, config, stall, incremental)
 
     def _build(self, arch, X, targets, seed):
-        """A new ``network_`` for these training rows: ``[Standardize] →
-        (Linear → [BatchNorm] → activation → [Dropout]) per hidden width → Linear``, every Linear with a bias but
-        a hidden one before ``BatchNorm`` (whose shift replaces it)."""
+        """A new ``network_`` for these training rows (``builders.layer_stack``), every Linear with a bias but a
+        hidden one before ``BatchNorm`` (whose shift replaces it)."""
         loss, width = self._head(targets)
         rng = np.random.default_rng(seed)
-        stack, last = hidden_stack(arch, X.shape[1], rng, None, ACTIVATIONS[self.activation])
-        stack.append(make(None, "Linear", last, width, rng=rng, dtype=arch.dtype))
-        self.network_ = Sequential(stack, loss)
+        self.network_ = Sequential(layer_stack(arch, X.shape[1], width, rng, None, ACTIVATIONS[self.activation]), loss)
         if hasattr(self, "feature_names_in_"):
             self.network_.feature_names = [str(name) for name in self.feature_names_in_]
         self._built_with = self._build_words(arch)
@@ -261,10 +253,8 @@ class _MLP(BaseEstimator):
         watch = _Watch(trainer.keeper, stall, scorer,
                        adaptive=config.lr_schedule == "adaptive", stop=self.solver != "lbfgs" and not incremental,
                        verbose=bool(self.verbose))
-        try:
+        with self._speaking_as_estimator():
             history = trainer.fit(X, targets, on_epoch=watch)
-        except ParameterError as error:
-            raise self._speaking_as_estimator(error) from None
         watch.restore_best()
         self._record(history, watch, len(X), incremental)
         return self
@@ -287,6 +277,11 @@ class _MLP(BaseEstimator):
             warnings.warn(f"{what}: Maximum iterations ({self.max_iter}) reached and the optimization hasn't "
                           "converged yet.", ConvergenceWarning, stacklevel=5)
 
+    def fit(self, X, y):
+        """Fit on ``X`` (N, D) and ``y``: the classifier's labels (N,) of any type, the regressor's real targets
+        (N,) or (N, T); returns self."""
+        return self._fit(X, y, incremental=False)
+
     def __sklearn_is_fitted__(self):
         return hasattr(self, "network_")
 
@@ -300,9 +295,6 @@ class _MLP(BaseEstimator):
         if self.solver == "lbfgs":
             raise AttributeError("partial_fit is only available for stochastic optimizers; lbfgs is not stochastic")
         return True
-
-
-# ------------------------------------------------------------------ the classifier
 
 
 class MLPClassifier(ClassifierMixin, _MLP):
@@ -353,10 +345,6 @@ class MLPClassifier(ClassifierMixin, _MLP):
         self.class_weight = class_weight
 
     _target_checks = {}  # y: one label per row (a column vector is raveled, with scikit-learn's warning)
-
-    def fit(self, X, y):
-        """Fit on ``X`` (N, D) and labels ``y`` (N,) of any type; returns self."""
-        return self._fit(X, y, incremental=False)
 
     @available_if(_MLP._can_partial_fit)
     def partial_fit(self, X, y, classes=None):
@@ -425,11 +413,8 @@ class MLPClassifier(ClassifierMixin, _MLP):
 
     def predict(self, X):
         """The most probable label of each row (N,), one of ``classes_``."""
-        proba = self.predict_proba(X)
+        proba = self.predict_proba(X)  # first: it raises NotFittedError before classes_ is read
         return self.classes_[np.argmax(proba, axis=1)]
-
-
-# ------------------------------------------------------------------ the regressor
 
 
 class MLPRegressor(RegressorMixin, _MLP):
@@ -445,10 +430,6 @@ class MLPRegressor(RegressorMixin, _MLP):
     """
 
     _target_checks = {"multi_output": True, "y_numeric": True}
-
-    def fit(self, X, y):
-        """Fit on ``X`` (N, D) and real targets ``y`` (N,) or (N, T); returns self."""
-        return self._fit(X, y, incremental=False)
 
     @available_if(_MLP._can_partial_fit)
     def partial_fit(self, X, y):

@@ -24,9 +24,8 @@ def check_seed(seed):
 
 def streams(seed):
     """Independent generators for data, split, initialisation and shuffling, all from one seed."""
-    data, split, init, shuffle = np.random.SeedSequence(check_seed(seed)).spawn(4)
-    return {k: np.random.default_rng(s) for k, s in
-            (("data", data), ("split", split), ("init", init), ("shuffle", shuffle))}
+    children = np.random.SeedSequence(check_seed(seed)).spawn(4)
+    return {k: np.random.default_rng(s) for k, s in zip(("data", "split", "init", "shuffle"), children, strict=True)}
 
 
 def load_dataset(dataset="circles", n_samples=1000, noise=None, seed=0, classes=2):

@@ -68,7 +68,5 @@ class TwoLayerNet(Sequential):
                 "fused": self.fused, "weight_decay": self.weight_decay, "standardize": self.standardize}
 
     def __repr__(self):
-        c = self.config()
-        return (f"TwoLayerNet(input_dim={c['input_dim']}, hidden_dim={c['hidden_dim']}, "
-                f"hidden_bias={c['hidden_bias']}, fused={c['fused']}, dtype={self.dtype.name})")
-
+        return (f"TwoLayerNet(input_dim={self.input_dim}, hidden_dim={self.hidden_dim}, "
+                f"hidden_bias={self.hidden_bias}, fused={self.fused}, dtype={self.dtype.name})")

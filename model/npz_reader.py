@@ -39,6 +39,8 @@ from .atomic import describe_kind
 NUMERIC, TEXT = "fiub", "U"
 #: the compressions ``numpy.savez`` (stored) and ``numpy.savez_compressed`` (deflated) write
 COMPRESSIONS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
+#: the ``.npy`` header versions read, and their readers
+HEADER_READERS = {(1, 0): npy_format.read_array_header_1_0, (2, 0): npy_format.read_array_header_2_0}
 _KIND_NAMES = {"f": "float", "i": "int", "u": "unsigned", "b": "bool", "U": "text"}
 _ENCRYPTED = 0x1  # bit 0 of a zip member's general purpose flags
 _CHUNK = 1 << 20  # bytes inflated at a time while filling an array
@@ -160,12 +162,9 @@ class NpzReader:
         entry = self._entry(name)
         with refused_as_damaged(f"member {name!r} is not a readable .npy array"), self._zip.open(entry) as member:
             version = npy_format.read_magic(member)
-            if version == (1, 0):
-                shape, fortran_order, dtype = npy_format.read_array_header_1_0(member)
-            elif version == (2, 0):
-                shape, fortran_order, dtype = npy_format.read_array_header_2_0(member)
-            else:
+            if version not in HEADER_READERS:
                 raise ValueError(f".npy version {version[0]}.{version[1]} (this reader takes 1.0 and 2.0)")
+            shape, fortran_order, dtype = HEADER_READERS[version](member)
             offset = member.tell()
         if dtype.kind not in kinds or dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
             allowed = " or ".join(_KIND_NAMES[k] for k in kinds)

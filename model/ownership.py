@@ -10,8 +10,7 @@ import weakref
 
 
 class Owner:
-    """A layer's note of the network it belongs to: a weak reference, so a network that is gone frees its
-    layers. Copies and pickles drop it (the copied network claims its copied layers again)."""
+    """A layer's note of the network it belongs to: a weak reference, dropped by copies and pickles."""
 
     __slots__ = ("ref",)
 

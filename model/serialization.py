@@ -104,9 +104,6 @@ def _net_arrays(net):
     return {member: np.shape(v) for member, v in _net_members(net).items()}
 
 
-# ------------------------------------------------------------------ saving
-
-
 def _spec(obj):
     return {"type": type(obj).__name__, "config": obj.config()}
 
@@ -140,9 +137,6 @@ def save(net, path):
             raise ValueError(f"refusing to save a model with non-finite {what}")
     arrays = {"format": np.array(FORMAT), "architecture": np.array(json.dumps(architecture(net))), **members}
     return atomic_write(path, lambda fh: np.savez(fh, **arrays), suffix=".npz")
-
-
-# ------------------------------------------------------------------ loading
 
 
 def load(path, model_classes):
@@ -408,9 +402,6 @@ def _names(value, what, count, kinds):
         raise ValueError(f"damaged architecture: {what} must be a list of {count} distinct names, "
                          f"got {one_line(repr(value), 80)}")
     return value
-
-
-# ------------------------------------------------------------------ the first release's files
 
 
 #: Format 1's scalars and their dtype kinds; its arrays are a ``TwoLayerNet``'s, named otherwise (``_v1_member``).

@@ -44,14 +44,12 @@ def _label_among(names, features, label, role):
 
 
 def _by_position(count, width, label, need_label, role):
+    if count == width + 1:
+        return (LAST if label is None else label), None  # without need_label: read, then ignored
     if need_label:
-        if count - 1 != width:
-            raise ValueError(f"the file has {count} columns; {role} takes {width} features and the label")
-        return (LAST if label is None else label), None
+        raise ValueError(f"the file has {count} columns; {role} takes {width} features and the label")
     if count == width:
         return None, None
-    if count == width + 1:
-        return (LAST if label is None else label), None  # read, then ignored
     raise ValueError(f"the file has {count} columns; {role} takes {width} features (and maybe a label, ignored)")
 
 

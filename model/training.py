@@ -2,13 +2,14 @@
 
 ``train(net, X, y, ...)`` is the whole story in four steps, each a small function or method below:
 
-1. **setup** — validate the settings (``TrainingConfig``) and the data once; fit the leading
-   preprocessing layers (``Standardize``) and apply them to the data once;
-2. **choose the path** — the layer objects, or the engine (``model.engine``) where it runs the network,
-   after checking that the engine's gradient on one batch equals the layers' (a layer edited by hand
-   changes what is learned: the engine never hides it);
-3. **epochs** — one pass of steps, then the metrics, the divergence guard and early stopping;
-4. **finish** — restore the best weights after early stopping, record the final metrics.
+1. **setup** (``Trainer._setup``) — validate the settings (``TrainingConfig``) and the data once; fit the
+   leading preprocessing layers (``Standardize``) and apply them to the data once;
+2. **choose the path** (``_choose_path``) — the layer objects, or the engine (``model.engine``) where it runs
+   the network, after checking that the engine's gradient on one batch equals the layers' (a layer edited by
+   hand changes what is learned: the engine never hides it);
+3. **epochs** (``_run_steps``, ``_run_lbfgs``) — one pass of steps, then the metrics, the divergence guard
+   and early stopping;
+4. **finish** (``_finish``) — restore the best weights after early stopping, record the final metrics.
 """
 
 import math
@@ -106,15 +107,9 @@ class TrainingConfig:
         self.patience = None if self.patience is None else check_count(self.patience, "patience", "train")
         if self.engine not in ("auto", "layers"):
             _refuse("engine", f"must be 'auto' or 'layers', got {self.engine!r}")
-        if self.lr_schedule != "constant" and OPTIMIZERS[self.optimizer].default_lr is None:
+        if self.lr_schedule != "constant" and spec.default_lr is None:
             _refuse("lr_schedule", f"needs a first-order optimizer; {self.optimizer} sets its own steps")
         make_schedule(self.lr_schedule, 1.0, self.power_t, self.tol, self.n_iter_no_change)  # validates them
-
-    def schedule(self):
-        """A fresh ``model.schedules`` object for this run (None for L-BFGS)."""
-        lr = self.learning_rate
-        return None if lr is None else make_schedule(self.lr_schedule, lr, self.power_t, self.tol,
-                                                     self.n_iter_no_change)
 
     @property
     def learning_rate(self):
@@ -128,9 +123,6 @@ SETTINGS = tuple(f.name for f in fields(TrainingConfig))
 
 def _refuse(param, reason):
     raise ParameterError("train", param, reason)
-
-
-# ------------------------------------------------------------------ the loop
 
 
 def train(net, X, y, X_val=None, y_val=None, on_epoch=None, chunk_rows=None, config=None, **settings):
@@ -196,8 +188,6 @@ class Trainer:
             raise TrainingInterrupted(self.history, self.keeper) from None
         return self._finish(start)
 
-    # -------------------------------------------------------------- 1. setup
-
     def _setup(self, X, y, X_val, y_val, on_epoch):
         """Validate the data once, fit and apply the preprocessing once, check every layer can take part."""
         net, config = self.net, self.config
@@ -219,8 +209,6 @@ class Trainer:
         self.batch_size, self.on_epoch = batch, on_epoch
         net.train()
 
-    # -------------------------------------------------------------- 2. the path
-
     def _choose_path(self):
         config, body = self.config, self.body
         opt = make_optimizer(config.optimizer, body.params, body.grads, config.learning_rate)
@@ -236,18 +224,19 @@ class Trainer:
         self.history.engine_note = reason
         return _LayerRunner(body, opt, X, y, shuffler)
 
-    # -------------------------------------------------------------- 3. epochs
-
     def _run_steps(self):
         runner = self.runner = self._choose_path()
-        full_metrics = self.config.full_metrics
+        config, full_metrics = self.config, self.config.full_metrics
         self.history.train_metrics = "full" if full_metrics else "running"
         # At full batch the first epoch's running loss *is* the loss before training, so the guard's limit is
         # set from it; otherwise from a pass over the data before the first step.
         lagging = self.batch_size >= len(self.data[1]) and not full_metrics
-        self._start_keeping(None if lagging else runner.evaluate(*self.data)["loss"], lagging)
-        schedule, seen = self.config.schedule(), 0
-        for epoch in range(1, self.config.epochs + 1):
+        self.limit = None if lagging else _divergence_limit(runner.evaluate(*self.data)["loss"])
+        self.keeper.start(lagging)
+        schedule = make_schedule(config.lr_schedule, config.learning_rate, config.power_t, config.tol,
+                                 config.n_iter_no_change)
+        seen = 0
+        for epoch in range(1, config.epochs + 1):
             self.history.lr.append(runner.optimizer.lr)
             steps, loss, acc = runner.epoch()
             self.history.steps += steps
@@ -263,7 +252,8 @@ class Trainer:
         body, config = self.body, self.config
         self.runner = _LayerRunner(body, None, *self.data, Shuffler(len(self.data[1]), self.batch_size))
         self.history.train_metrics = "full"
-        self._start_keeping(self.runner.evaluate(*self.data)["loss"], lagging=False)
+        self.limit = _divergence_limit(self.runner.evaluate(*self.data)["loss"])
+        self.keeper.start()
         stopped = []
 
         def on_iteration(iteration):
@@ -288,12 +278,6 @@ class Trainer:
         patience = self.config.patience
         return patience is not None and epoch - history.best_epoch >= patience
 
-    def _start_keeping(self, initial_loss, lagging):
-        """The divergence limit (from the loss before training, or the first epoch's when ``lagging``) and the
-        keeper's first last-good state."""
-        self.limit = None if initial_loss is None else _divergence_limit(initial_loss)
-        self.keeper.start(lagging)
-
     def _guard(self, epoch, loss):
         """The divergence guard: a loss over the limit or not finite, or a non-finite parameter, puts the last
         good weights back and raises ``TrainingDiverged``; else the epoch is good."""
@@ -309,8 +293,6 @@ class Trainer:
         raise TrainingDiverged(f"training diverged in epoch {epoch} (loss {loss:.3g}); parameters restored to the "
                                f"last good ones; {advice}; or a layer's backward gives non-finite gradients (check it "
                                "with the gradient checker)", self.history, self.keeper)
-
-    # -------------------------------------------------------------- 4. finish
 
     def _finish(self, start):
         history = self.history
@@ -335,9 +317,6 @@ class Trainer:
         self.runner.reload()
         history.finish(self.runner.evaluate(*self.data), self.runner.evaluate(*self.val) if self.val else None)
         history.final["epoch"] = keeper.epoch or 0
-
-
-# ------------------------------------------------------------------ the two paths
 
 
 class _LayerRunner:
