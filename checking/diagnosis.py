@@ -79,15 +79,12 @@ def diagnose(analytic, reference, failed, probes=None, judged=None, kinks=None, 
 
 def _check_at_fault(a, ref, failed, probes):
     """Non-finite values, or a step the differences could not resolve: the check, not the gradient, is at fault."""
-    if probes is None:
-        return _non_finite(a, ref, failed)
-    return _non_finite(a, ref, failed) or _step(a, ref, failed, probes.noise, probes.step_lost)
+    return _non_finite(a, ref, failed) or (probes and _step(a, ref, failed, probes.noise, probes.step_lost))
 
 
 def _misplaced(a, ref, failed, judged, probes, inputs, upstream):
     """The right numbers in the wrong places: transposed, the upstream left out, a mask on the wrong side."""
-    numeric = ref if probes is None else probes.centred
-    noise = None if probes is None else probes.noise
+    numeric, noise = (ref, None) if probes is None else (probes.centred, probes.noise)
     return (_transposed(a, numeric) or _without_upstream(a, ref, failed, upstream) or _summed_everywhere(a, ref)
             or _wrong_side(a, ref, failed, judged, noise, inputs))
 
@@ -125,9 +122,8 @@ def _step(a, ref, failed, noise, step_lost):
 
 
 def _transposed(a, numeric):
-    if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] < 2:
-        return None
-    if rel_error(a.T, numeric) < 1e-6 and rel_error(a, numeric) > 1e-4:
+    square = a.ndim == 2 and a.shape[0] == a.shape[1] >= 2
+    if square and rel_error(a.T, numeric) < 1e-6 and rel_error(a, numeric) > 1e-4:
         return ("the analytic gradient is the numeric one transposed: return its .T "
                 "(check the order of a matrix product)")
     return None
@@ -327,8 +323,7 @@ def _where(inputs, failed, judged, shape):
     """'failures only where the input is negative' (positive, zero), when the other elements pass."""
     if inputs is None or np.shape(inputs) != shape or not failed.any():
         return None
-    x = np.asarray(inputs)
-    passed = judged & ~failed
+    x, passed = np.asarray(inputs), judged & ~failed
     for name, side in (("exactly 0 (on the kink)", x == 0), ("negative", x < 0), ("positive", x > 0)):
         if _only(side, failed, passed):
             return f"failures only where the input is {name}"

@@ -289,12 +289,8 @@ def compare(check, name, analytic, numeric, kinks=None, tol=PASS_TOL, warn_tol=W
 
 
 def compare_probes(check, name, analytic, probes, settings=DEFAULT_SETTINGS, mode="elementwise", clues=NO_CLUES):
-    """The ``Row`` judging ``analytic`` against what ``probes`` (a ``checking.numeric.Probes``) measured.
-
-    An element at a kink or a steep bend is judged by the one-sided interval (when ``probes.bounds`` is known);
-    one within the round-off bound ``probes.noise`` of the centred difference agrees (module docstring).
-    ``settings`` gives ``tol`` and ``warn_tol``; ``clues`` (``checking.diagnosis.Clues``) feed a failure's hint.
-    """
+    """The ``Row`` judging ``analytic`` against what ``probes`` (a ``checking.numeric.Probes``) measured, as the
+    module docstring says; ``settings`` gives ``tol`` and ``warn_tol``, ``clues`` (``diagnosis.Clues``) the hints."""
     analytic, numeric, bounds = np.asarray(analytic), probes.centred, probes.bounds
     if analytic.shape != numeric.shape:
         return _misshapen_row(check, name, analytic, numeric, mode, clues.batch_size)
@@ -352,13 +348,8 @@ def _judged_row(check, name, rel, ab, judged, settings, mode):
 
 
 def _within_round_off(analytic, reference, rel, ab, probes, settings):
-    """``(rel, unresolved)``: ``rel`` where every element that would not pass but differs by no more than the
-    centred difference's noise bound is measured against the smallest values differences resolve (equal as far as
-    they can tell); and the elements the differences did not resolve: where the bound is not small against the
-    gradient's scale (``tol`` times it), an element that does not plainly fail beyond the bound is not judged.
-
-    The bound is trusted only while it is small: a step so tiny that it exceeds sqrt(eps)·|f| judges nothing
-    (it is blamed on the step instead), and there only exact equality agrees."""
+    """``(rel, unresolved)``, as the module docstring says ("Equal within round-off", "Resolved, or no verdict").
+    A bound above sqrt(eps)·|f| is blamed on the step, not trusted: there only exact equality agrees."""
     noise, sound = probes.noise, _sound(probes) & (gradient_scale(probes) > 0)
     unresolved = blurred(probes, settings.tol) & ~((ab > noise) & (rel > settings.warn_tol))
     zero_tol = np.where(sound, noise, 0.0)
@@ -420,9 +411,6 @@ def _nearest_allowed(analytic, numeric, interval, bounds):
 
 def _errors(analytic, reference, judged):
     """Relative and absolute errors, 0 where not judged and infinite where anything is NaN."""
-    rel = rel_errors(analytic, reference)
     with np.errstate(invalid="ignore"):
-        ab = np.abs(analytic - reference)
-    rel = np.where(judged, np.where(np.isnan(rel), np.inf, rel), 0.0)
-    ab = np.where(judged, np.where(np.isnan(ab), np.inf, ab), 0.0)
-    return rel, ab
+        errors = rel_errors(analytic, reference), np.abs(analytic - reference)
+    return tuple(np.where(judged, np.where(np.isnan(e), np.inf, e), 0.0) for e in errors)

@@ -206,7 +206,9 @@ def model_networks(seed=0, architecture=COMPOSED, classes=2, layer_types=None):
     init, types = _streams(seed)[1], layer_types or {}
     nets = [(TwoLayerNet(seed=init, layer_types=types), "TwoLayerNet 2-3-1")]
     composed = architecture.build(2, classes, seed=init, layer_types=types)
-    nets.append((composed, _name(composed, "+b1")))
+    name = (f"TwoLayerNet 2-{composed.hidden_dim}-1 +b1" if isinstance(composed, TwoLayerNet)
+            else f"Sequential {composed.describe().split(',')[0]}")
+    nets.append((composed, name))
     stack = Sequential([make(types, "Linear", 2, 5, rng=init), make(types, "Tanh"),
                         make(types, "Linear", 5, 4, rng=init), make(types, "LeakyReLU", 0.1),
                         make(types, "Linear", 4, 3, rng=init)],
@@ -256,12 +258,6 @@ def _classes_of(net, X):
 def _check_suite_arguments(batch, burn_in):
     check_integer(batch, "batch", "gradient check suite", 2, " (the suite checks BatchNorm, which needs two rows)")
     check_integer(burn_in, "burn_in", "gradient check suite", 0)
-
-
-def _name(net, extra=""):
-    if isinstance(net, TwoLayerNet):
-        return f"TwoLayerNet 2-{net.hidden_dim}-1 {extra}".strip()
-    return f"Sequential {net.describe().split(',')[0]}"
 
 
 def _with_layer_names(report, net):
