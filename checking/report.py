@@ -93,11 +93,7 @@ class Row:
 
     def to_dict(self):
         """A JSON-ready dict (lists for tuples; non-finite floats are left for ``Report.to_dict``)."""
-        d = dict(self.__dict__)
-        d["shape"], d["worst_index"] = list(self.shape), list(self.worst_index)
-        d["interval"] = None if self.interval is None else list(self.interval)
-        d["analytic_shape"] = None if self.analytic_shape is None else list(self.analytic_shape)
-        return d
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in self.__dict__.items()}
 
     def worst_text(self):
         """The table cell describing the worst element (or the Taylor fit)."""

@@ -63,18 +63,9 @@ def takes_labels(layer):
 
 
 def make_labels(labels, shape, rng):
-    """Labels for a loss checked on an input of ``shape``.
-
-    Parameters
-    ----------
-    labels : "binary" -> 0/1 integers of the input's shape; "classes" -> (N,) integers in [0, K) for an
-        input of shape (N, K), K >= 2
-    shape : tuple, the input's shape
-    rng : numpy.random.Generator
-
-    Raises ``ParameterError`` naming ``shape`` when ``classes`` is asked for an input that is not (N, K)
-    with K >= 2, or naming ``labels`` for an unknown kind.
-    """
+    """Labels drawn with ``rng`` for a loss checked on an input of ``shape``: "binary", 0/1 integers of that shape;
+    "classes", (N,) integers in [0, K) for an input of shape (N, K), K >= 2 (else a ``ParameterError`` naming
+    ``shape``). Another kind is a ``ParameterError`` naming ``labels``."""
     if labels == "binary":
         return rng.integers(0, 2, shape)
     if labels == "classes":
