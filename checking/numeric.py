@@ -169,9 +169,7 @@ def probe_elements(f, x, h=1e-5, state=None, confirm=True, elements=None):
     confirm : bool, run stage 2 (two more evaluations per suspect) to tell kinks from steep bends
     elements : flat indices to probe, or None for every element; the others read as a zero slope, not judged
 
-    Returns
-    -------
-    Probes, arrays of ``x``'s shape
+    Returns ``Probes``, arrays of ``x``'s shape.
     """
     if not isinstance(x, np.ndarray):
         raise TypeError(f"x must be a numpy array to perturb in place, got {type(x).__name__}")

@@ -54,8 +54,7 @@ def _new_layers(rng, x, seed, types, opts):
     """The layers beyond the handout: other activations, softmax, multi-class and regression losses,
     dropout and batch norm in training mode (each with a random, non-uniform upstream)."""
     batch = len(x)
-    logits = rng.standard_normal((batch, 4))
-    classes = rng.integers(0, 4, batch)
+    logits, classes = rng.standard_normal((batch, 4)), rng.integers(0, 4, batch)
     probabilities = Softmax().forward(logits)
     cases = [("Tanh", "Tanh", lambda: make(types, "Tanh"), x, None),
              ("LeakyReLU", "LeakyReLU(0.1)", lambda: make(types, "LeakyReLU", 0.1), x, None),

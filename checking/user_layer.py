@@ -16,17 +16,12 @@ LABELS = ("binary", "classes")
 
 
 def load_layer(spec, args=None):
-    """Build a layer from ``"path/to/file.py:ClassName"``.
-
-    Parameters
-    ----------
-    spec : str, the file and the class
-    args : None, a list (positional arguments), a dict (keyword arguments) or one value (the only
-        argument) for the class's constructor
+    """Build a layer from ``spec``, ``"path/to/file.py:ClassName"``, calling the class with ``args``: None, a list
+    (positional arguments), a dict (keyword arguments) or one value (the only argument).
 
     Raises ``ValueError`` with one readable sentence for every way this can go wrong: loading the class
-    (``layers.user_code.load_class``) or its constructor raising anything, ``SystemExit`` and
-    ``KeyboardInterrupt`` included (only ``MemoryError`` passes through).
+    (``layers.user_code.load_class``) or its constructor raising anything, ``SystemExit`` included (only
+    ``MemoryError`` and ``KeyboardInterrupt`` pass through).
     """
     cls = load_class(spec)
     positional, keywords = _arguments(args)
@@ -103,9 +98,7 @@ def check_user_layer(layer, shape, labels=None, seed=0, **options):
     seed : int, the input, the labels and the checker's random draws
     options : ``h``, ``tol``, ``warn_tol``, ``mode``, ``directions``, as for ``check_layer``
 
-    Returns
-    -------
-    Report
+    Returns a ``Report``.
 
     Raises
     ------
