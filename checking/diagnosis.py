@@ -68,7 +68,7 @@ def diagnose(analytic, reference, failed, probes=None, judged=None, kinks=None, 
     judged = np.ones(a.shape, bool) if judged is None else judged
     ratios = _ratios(a[failed], ref[failed])
     ratio = float(np.median(ratios)) if ratios.size else None
-    hint = _check_at_fault(a, ref, failed, probes) or _misplaced(a, ref, failed, judged, probes, inputs, upstream)
+    hint = _check_at_fault(a, ref, failed, probes) or _misplaced(a, ref, failed, probes, inputs, upstream)
     if hint:
         return ratio, hint
     where = _where(inputs, failed, judged, a.shape) or _label_where(labels, failed, judged, a.shape)
@@ -82,11 +82,11 @@ def _check_at_fault(a, ref, failed, probes):
     return _non_finite(a, ref, failed) or (probes and _step(a, ref, failed, probes.noise, probes.step_lost))
 
 
-def _misplaced(a, ref, failed, judged, probes, inputs, upstream):
+def _misplaced(a, ref, failed, probes, inputs, upstream):
     """The right numbers in the wrong places: transposed, the upstream left out, a mask on the wrong side."""
     numeric, noise = (ref, None) if probes is None else (probes.centred, probes.noise)
     return (_transposed(a, numeric) or _without_upstream(a, ref, failed, upstream) or _summed_everywhere(a, ref)
-            or _wrong_side(a, ref, failed, judged, noise, inputs))
+            or _wrong_side(a, ref, failed, noise, inputs))
 
 
 def _at_kinks(failed, kinks):
@@ -150,7 +150,7 @@ def _summed_everywhere(a, ref):
     return hint
 
 
-def _wrong_side(a, ref, failed, judged, noise, inputs):
+def _wrong_side(a, ref, failed, noise, inputs):
     """The gradient flows exactly where the numeric one is 0, and is 0 exactly where it flows: a mask
     (an indicator such as ``x > 0``) on the wrong side."""
     n_failed = int(failed.sum())
