@@ -151,10 +151,8 @@ def check_layer(layer, x, upstream=None, y=None, h=1e-5, seed=0, tol=PASS_TOL, w
     seed : int, seeds the random upstream and the random directions
     h, tol, warn_tol, mode, directions, check, max_elements : see ``check_function``
 
-    Returns
-    -------
-    Report, one row for ``x`` and one per parameter (one row in all in directional mode); with a random
-    upstream, a note says so and that the same ``seed`` repeats the run.
+    Returns a ``Report``, one row for ``x`` and one per parameter (one row in all in directional mode); with a
+    random upstream, a note says so and that the same ``seed`` repeats the run.
 
     Raises
     ------

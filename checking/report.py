@@ -335,10 +335,9 @@ def _judged_row(check, name, rel, ab, judged, settings, mode):
     n_checked = int(judged.sum())
     worst = np.unravel_index(int(np.argmax(rel)) if n_checked else 0, rel.shape) if rel.size else ()
     max_rel = float(rel[worst]) if rel.size else 0.0
+    verdict = "pass" if max_rel < settings.tol else "warn" if max_rel <= settings.warn_tol else "fail"
     if rel.size and not n_checked:
         verdict = "unchecked"
-    else:
-        verdict = "pass" if max_rel < settings.tol else "warn" if max_rel <= settings.warn_tol else "fail"
     return Row(check, name, rel.shape, verdict, n_checked=n_checked, max_abs_error=float(np.max(ab, initial=0.0)),
                max_rel_error=max_rel, worst_index=tuple(int(i) for i in worst), mode=mode)
 
