@@ -151,10 +151,8 @@ def check_layer(layer, x, upstream=None, y=None, h=1e-5, seed=0, tol=PASS_TOL, w
     seed : int, seeds the random upstream and the random directions
     h, tol, warn_tol, mode, directions, check, max_elements : see ``check_function``
 
-    Returns
-    -------
-    Report, one row for ``x`` and one per parameter (one row in all in directional mode); with a random
-    upstream, a note says so and that the same ``seed`` repeats the run.
+    Returns a ``Report``, one row for ``x`` and one per parameter (one row in all in directional mode); with a
+    random upstream, a note says so and that the same ``seed`` repeats the run.
 
     Raises
     ------
@@ -248,7 +246,8 @@ def _gradients(layer, name, x, upstream, batch):
     held = dict(grads) if isinstance(grads, dict) else {}
     dx = call_user(f"{name}.backward", layer.backward, np.array(upstream, copy=True),
                    shapes=gradient_shapes(layer, x.shape), batch_size=batch)
-    out = {"x": _input_gradient(dx, f"{name}.backward", x.shape, batch), **parameter_gradients(layer, name, batch)}
+    dx = as_gradient(dx, f"{name}.backward", "returned", x.shape, "the input's", batch)
+    out = {"x": dx, **parameter_gradients(layer, name, batch)}
     if held:
         grads.update(held)
     return out
@@ -306,10 +305,6 @@ def _upstream(upstream, y, shape, seed, name):
     return upstream
 
 
-def _input_gradient(dx, who, shape, batch_size=None):
-    return as_gradient(dx, who, "returned", shape, "the input's", batch_size)
-
-
 def _batch_size(x):
     return int(x.shape[0]) if x.ndim >= 1 else None
 
@@ -334,13 +329,10 @@ def check_model(net, X, y, h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, check=None, 
     Returns a ``Report``; raises ``LayerError`` and ``ParameterError`` as ``check_layer`` does.
     """
     settings = check_settings(h, tol, warn_tol, mode, directions, seed, max_elements)
-    notes = []
-    name = type(net).__name__
+    notes, name = [], type(net).__name__
     net = _float64_twin(net, notes, name)
     guard_layers(net)  # each layer runs on private copies of its inputs; its shape errors are said plainly
-    X = float64_input(X, notes, "X")
-    X_seen = X.copy()
-    y = np.array(y, copy=True)
+    X, y = float64_input(X, notes, "X"), np.array(y, copy=True)
     frozen = FrozenRandomness(net)
 
     def loss():
@@ -352,8 +344,8 @@ def check_model(net, X, y, h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, check=None, 
     batch = _batch_size(X)
     analytic, arrays = parameter_gradients(net, name, batch), dict(net.params)
     if with_input:
-        analytic = {"X": _input_gradient(dX, f"{name}.backward", X.shape, batch), **analytic}
+        analytic = {"X": as_gradient(dX, f"{name}.backward", "returned", X.shape, "the input's", batch), **analytic}
         arrays = {"X": X, **arrays}
-    clues = Clues(batch, inputs={"X": X_seen})
+    clues = Clues(batch, inputs={"X": X.copy()})  # X itself is perturbed; the hints read it as given
     return Report(notes=notes).extend(check_arrays(loss, arrays, analytic, check or name, settings,
                                                    getattr(net, "kink_state", None), clues))

@@ -68,7 +68,7 @@ def diagnose(analytic, reference, failed, probes=None, judged=None, kinks=None, 
     judged = np.ones(a.shape, bool) if judged is None else judged
     ratios = _ratios(a[failed], ref[failed])
     ratio = float(np.median(ratios)) if ratios.size else None
-    hint = _check_at_fault(a, ref, failed, probes) or _misplaced(a, ref, failed, judged, probes, inputs, upstream)
+    hint = _check_at_fault(a, ref, failed, probes) or _misplaced(a, ref, failed, probes, inputs, upstream)
     if hint:
         return ratio, hint
     where = _where(inputs, failed, judged, a.shape) or _label_where(labels, failed, judged, a.shape)
@@ -79,17 +79,14 @@ def diagnose(analytic, reference, failed, probes=None, judged=None, kinks=None, 
 
 def _check_at_fault(a, ref, failed, probes):
     """Non-finite values, or a step the differences could not resolve: the check, not the gradient, is at fault."""
-    if probes is None:
-        return _non_finite(a, ref, failed)
-    return _non_finite(a, ref, failed) or _step(a, ref, failed, probes.noise, probes.step_lost)
+    return _non_finite(a, ref, failed) or (probes and _step(a, ref, failed, probes.noise, probes.step_lost))
 
 
-def _misplaced(a, ref, failed, judged, probes, inputs, upstream):
+def _misplaced(a, ref, failed, probes, inputs, upstream):
     """The right numbers in the wrong places: transposed, the upstream left out, a mask on the wrong side."""
-    numeric = ref if probes is None else probes.centred
-    noise = None if probes is None else probes.noise
+    numeric, noise = (ref, None) if probes is None else (probes.centred, probes.noise)
     return (_transposed(a, numeric) or _without_upstream(a, ref, failed, upstream) or _summed_everywhere(a, ref)
-            or _wrong_side(a, ref, failed, judged, noise, inputs))
+            or _wrong_side(a, ref, failed, noise, inputs))
 
 
 def _at_kinks(failed, kinks):
@@ -125,9 +122,8 @@ def _step(a, ref, failed, noise, step_lost):
 
 
 def _transposed(a, numeric):
-    if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] < 2:
-        return None
-    if rel_error(a.T, numeric) < 1e-6 and rel_error(a, numeric) > 1e-4:
+    square = a.ndim == 2 and a.shape[0] == a.shape[1] >= 2
+    if square and rel_error(a.T, numeric) < 1e-6 and rel_error(a, numeric) > 1e-4:
         return ("the analytic gradient is the numeric one transposed: return its .T "
                 "(check the order of a matrix product)")
     return None
@@ -154,7 +150,7 @@ def _summed_everywhere(a, ref):
     return hint
 
 
-def _wrong_side(a, ref, failed, judged, noise, inputs):
+def _wrong_side(a, ref, failed, noise, inputs):
     """The gradient flows exactly where the numeric one is 0, and is 0 exactly where it flows: a mask
     (an indicator such as ``x > 0``) on the wrong side."""
     n_failed = int(failed.sum())
@@ -327,8 +323,7 @@ def _where(inputs, failed, judged, shape):
     """'failures only where the input is negative' (positive, zero), when the other elements pass."""
     if inputs is None or np.shape(inputs) != shape or not failed.any():
         return None
-    x = np.asarray(inputs)
-    passed = judged & ~failed
+    x, passed = np.asarray(inputs), judged & ~failed
     for name, side in (("exactly 0 (on the kink)", x == 0), ("negative", x < 0), ("positive", x > 0)):
         if _only(side, failed, passed):
             return f"failures only where the input is {name}"

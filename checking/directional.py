@@ -15,13 +15,6 @@ from .report import compare_probes, resolved
 from .settings import DEFAULT_SETTINGS
 
 
-def random_directions(size, count, seed=0):
-    """``count`` random unit vectors of length ``size`` (standard normal, then normalised)."""
-    rng = np.random.default_rng(seed)
-    vs = [rng.standard_normal(size) for _ in range(count)]
-    return [v / np.linalg.norm(v) for v in vs]
-
-
 def directional_check(f, arrays, analytic, check="function", settings=DEFAULT_SETTINGS, state=None, clues=NO_CLUES):
     """Compare ``∇f·v`` with the centred difference of ``f`` along ``directions`` random unit ``v``.
 
@@ -37,7 +30,7 @@ def directional_check(f, arrays, analytic, check="function", settings=DEFAULT_SE
     """
     names, h, directions = list(arrays), settings.h, settings.directions
     grad = np.concatenate([np.asarray(analytic[k], dtype=np.float64).ravel() for k in names])
-    vs = random_directions(grad.size, directions, settings.seed)
+    vs = [v / np.linalg.norm(v) for v in np.random.default_rng(settings.seed).standard_normal((directions, grad.size))]
     exact = np.array([grad @ v for v in vs])
     move = Mover(f, arrays)
     f_plus, f_minus, changed = np.empty(directions), np.empty(directions), np.zeros(directions, bool)

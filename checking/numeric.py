@@ -111,9 +111,9 @@ class Probes:
     def confirm(self, pair):
         """Stage 2: ``pair(i, h/2) -> (f at +h/2, f at −h/2)`` along flat index ``i``, for each suspect."""
         gaps = self.bounds[1] - self.bounds[0]
+        half = self.h / 2
         for i in np.flatnonzero(self.suspect & ~self.kinks):
-            f_plus, f_minus = pair(int(i), self.h / 2)
-            half = self.h / 2
+            f_plus, f_minus = pair(int(i), half)
             gap_half = abs((f_plus - self.f0) / half - (self.f0 - f_minus) / half)
             self.kinks.flat[i] = bool(gap_half > KINK_PERSIST * gaps.flat[i])
         return self
@@ -169,9 +169,7 @@ def probe_elements(f, x, h=1e-5, state=None, confirm=True, elements=None):
     confirm : bool, run stage 2 (two more evaluations per suspect) to tell kinks from steep bends
     elements : flat indices to probe, or None for every element; the others read as a zero slope, not judged
 
-    Returns
-    -------
-    Probes, arrays of ``x``'s shape
+    Returns ``Probes``, arrays of ``x``'s shape.
     """
     if not isinstance(x, np.ndarray):
         raise TypeError(f"x must be a numpy array to perturb in place, got {type(x).__name__}")
@@ -228,12 +226,8 @@ class Mover:
 
 
 def numerical_gradient(f, x, h=1e-5):
-    """Centred-difference gradient of a scalar function ``f(x) -> float``, ``(f(x+h) - f(x-h)) / 2h`` per element.
-
-    ``x`` (floats, any shape) is perturbed **in place**, one element at a time, and restored exactly afterwards,
-    also when ``f`` raises; integer arrays are refused, as ``x ± h`` would be truncated. Returns float64 of
-    ``x``'s shape.
-    """
+    """Centred-difference gradient of a scalar function ``f(x) -> float``, ``(f(x+h) - f(x-h)) / 2h`` per element:
+    float64 of ``x``'s shape. ``x`` is perturbed **in place** and restored, as by ``probe_elements``."""
     return probe_elements(f, x, h, confirm=False).centred
 
 
@@ -254,8 +248,6 @@ def snapshot_state(state):
 
 def same_state(s1, s2):
     """Whether two ``snapshot_state`` results describe the same piece of a piecewise function."""
-    if s1 is None:
-        return True
     if isinstance(s1, tuple):
         return len(s1) == len(s2) and all(np.array_equal(a, b) for a, b in zip(s1, s2, strict=True))
-    return np.array_equal(s1, s2)
+    return s1 is None or np.array_equal(s1, s2)

@@ -39,7 +39,8 @@ def find_generators(obj):
         else:
             d = getattr(o, "__dict__", None)
             children = list(d.values()) if isinstance(d, dict) else []
-            children += [getattr(o, s) for s in _slots(o) if hasattr(o, s)]
+            slots = [s for klass in type(o).__mro__ for s in getattr(klass, "__slots__", ()) if isinstance(s, str)]
+            children += [getattr(o, s) for s in slots if hasattr(o, s)]
         for child in children:
             walk(child, depth + 1)
 
@@ -47,24 +48,13 @@ def find_generators(obj):
     return found
 
 
-def _slots(o):
-    return [s for klass in type(o).__mro__ for s in getattr(klass, "__slots__", ()) if isinstance(s, str)]
-
-
 class FrozenRandomness:
-    """The states of the generators reachable from ``obj``, recorded now; ``restore()`` rewinds them.
-
-    Parameters
-    ----------
-    obj : any object (a layer, a model)
-    """
+    """The states of the generators reachable from ``obj`` (a layer, a model), recorded now; ``restore()`` rewinds
+    them."""
 
     def __init__(self, obj):
         self.generators = find_generators(obj)
         self.states = [copy.deepcopy(_get(g)) for g in self.generators]
-
-    def __len__(self):
-        return len(self.generators)
 
     def restore(self):
         """Put every generator back in the recorded state (a no-op when there are none)."""

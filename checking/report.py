@@ -93,11 +93,7 @@ class Row:
 
     def to_dict(self):
         """A JSON-ready dict (lists for tuples; non-finite floats are left for ``Report.to_dict``)."""
-        d = dict(self.__dict__)
-        d["shape"], d["worst_index"] = list(self.shape), list(self.worst_index)
-        d["interval"] = None if self.interval is None else list(self.interval)
-        d["analytic_shape"] = None if self.analytic_shape is None else list(self.analytic_shape)
-        return d
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in self.__dict__.items()}
 
     def worst_text(self):
         """The table cell describing the worst element (or the Taylor fit)."""
@@ -289,12 +285,8 @@ def compare(check, name, analytic, numeric, kinks=None, tol=PASS_TOL, warn_tol=W
 
 
 def compare_probes(check, name, analytic, probes, settings=DEFAULT_SETTINGS, mode="elementwise", clues=NO_CLUES):
-    """The ``Row`` judging ``analytic`` against what ``probes`` (a ``checking.numeric.Probes``) measured.
-
-    An element at a kink or a steep bend is judged by the one-sided interval (when ``probes.bounds`` is known);
-    one within the round-off bound ``probes.noise`` of the centred difference agrees (module docstring).
-    ``settings`` gives ``tol`` and ``warn_tol``; ``clues`` (``checking.diagnosis.Clues``) feed a failure's hint.
-    """
+    """The ``Row`` judging ``analytic`` against what ``probes`` (a ``checking.numeric.Probes``) measured, as the
+    module docstring says; ``settings`` gives ``tol`` and ``warn_tol``, ``clues`` (``diagnosis.Clues``) the hints."""
     analytic, numeric, bounds = np.asarray(analytic), probes.centred, probes.bounds
     if analytic.shape != numeric.shape:
         return _misshapen_row(check, name, analytic, numeric, mode, clues.batch_size)
@@ -343,22 +335,16 @@ def _judged_row(check, name, rel, ab, judged, settings, mode):
     n_checked = int(judged.sum())
     worst = np.unravel_index(int(np.argmax(rel)) if n_checked else 0, rel.shape) if rel.size else ()
     max_rel = float(rel[worst]) if rel.size else 0.0
+    verdict = "pass" if max_rel < settings.tol else "warn" if max_rel <= settings.warn_tol else "fail"
     if rel.size and not n_checked:
         verdict = "unchecked"
-    else:
-        verdict = "pass" if max_rel < settings.tol else "warn" if max_rel <= settings.warn_tol else "fail"
     return Row(check, name, rel.shape, verdict, n_checked=n_checked, max_abs_error=float(np.max(ab, initial=0.0)),
                max_rel_error=max_rel, worst_index=tuple(int(i) for i in worst), mode=mode)
 
 
 def _within_round_off(analytic, reference, rel, ab, probes, settings):
-    """``(rel, unresolved)``: ``rel`` where every element that would not pass but differs by no more than the
-    centred difference's noise bound is measured against the smallest values differences resolve (equal as far as
-    they can tell); and the elements the differences did not resolve: where the bound is not small against the
-    gradient's scale (``tol`` times it), an element that does not plainly fail beyond the bound is not judged.
-
-    The bound is trusted only while it is small: a step so tiny that it exceeds sqrt(eps)·|f| judges nothing
-    (it is blamed on the step instead), and there only exact equality agrees."""
+    """``(rel, unresolved)``, as the module docstring says ("Equal within round-off", "Resolved, or no verdict").
+    A bound above sqrt(eps)·|f| is blamed on the step, not trusted: there only exact equality agrees."""
     noise, sound = probes.noise, _sound(probes) & (gradient_scale(probes) > 0)
     unresolved = blurred(probes, settings.tol) & ~((ab > noise) & (rel > settings.warn_tol))
     zero_tol = np.where(sound, noise, 0.0)
@@ -420,9 +406,6 @@ def _nearest_allowed(analytic, numeric, interval, bounds):
 
 def _errors(analytic, reference, judged):
     """Relative and absolute errors, 0 where not judged and infinite where anything is NaN."""
-    rel = rel_errors(analytic, reference)
     with np.errstate(invalid="ignore"):
-        ab = np.abs(analytic - reference)
-    rel = np.where(judged, np.where(np.isnan(rel), np.inf, rel), 0.0)
-    ab = np.where(judged, np.where(np.isnan(ab), np.inf, ab), 0.0)
-    return rel, ab
+        errors = rel_errors(analytic, reference), np.abs(analytic - reference)
+    return tuple(np.where(judged, np.where(np.isnan(e), np.inf, e), 0.0) for e in errors)

@@ -54,8 +54,7 @@ def _new_layers(rng, x, seed, types, opts):
     """The layers beyond the handout: other activations, softmax, multi-class and regression losses,
     dropout and batch norm in training mode (each with a random, non-uniform upstream)."""
     batch = len(x)
-    logits = rng.standard_normal((batch, 4))
-    classes = rng.integers(0, 4, batch)
+    logits, classes = rng.standard_normal((batch, 4)), rng.integers(0, 4, batch)
     probabilities = Softmax().forward(logits)
     cases = [("Tanh", "Tanh", lambda: make(types, "Tanh"), x, None),
              ("LeakyReLU", "LeakyReLU(0.1)", lambda: make(types, "LeakyReLU", 0.1), x, None),
@@ -67,16 +66,13 @@ def _new_layers(rng, x, seed, types, opts):
              ("Dropout", "Dropout(0.3) train", lambda: make(types, "Dropout", 0.3, rng=np.random.default_rng(seed)),
               x, None),
              ("BatchNorm", "BatchNorm train", lambda: make(types, "BatchNorm", 5), x * 2 + 1, None),
-             ("Standardize", "Standardize", lambda: _fitted(make(types, "Standardize", 5), x * 3 + 2), x, None)]
-    return _check_each(cases + _weighted_losses(rng, batch, logits, classes), types, seed, opts)
-
-
-def _weighted_losses(rng, batch, logits, classes):
-    """The classification losses with class weights (the library's own; a learner's run skips them)."""
-    p, labels = rng.uniform(0.05, 0.95, (batch, 1)), rng.integers(0, 2, (batch, 1))
-    return [("class_weight", "BCELoss class_weight", lambda: BCELoss(class_weight=[3.0, 1.0]), p, labels),
-            ("class_weight", "SoftmaxCE class_weight",
-             lambda: SoftmaxCrossEntropyLoss(class_weight=[1.0, 2.0, 0.5, 3.0]), logits, classes)]
+             ("Standardize", "Standardize", lambda: _fitted(make(types, "Standardize", 5), x * 3 + 2), x, None),
+             # the classification losses with class weights: the library's own (a learner's run skips them)
+             ("class_weight", "BCELoss class_weight", lambda: BCELoss(class_weight=[3.0, 1.0]),
+              rng.uniform(0.05, 0.95, (batch, 1)), rng.integers(0, 2, (batch, 1))),
+             ("class_weight", "SoftmaxCE class_weight",
+              lambda: SoftmaxCrossEntropyLoss(class_weight=[1.0, 2.0, 0.5, 3.0]), logits, classes)]
+    return _check_each(cases, types, seed, opts)
 
 
 def _check_each(cases, types, seed, opts):
@@ -206,7 +202,9 @@ def model_networks(seed=0, architecture=COMPOSED, classes=2, layer_types=None):
     init, types = _streams(seed)[1], layer_types or {}
     nets = [(TwoLayerNet(seed=init, layer_types=types), "TwoLayerNet 2-3-1")]
     composed = architecture.build(2, classes, seed=init, layer_types=types)
-    nets.append((composed, _name(composed, "+b1")))
+    name = (f"TwoLayerNet 2-{composed.hidden_dim}-1 +b1" if isinstance(composed, TwoLayerNet)
+            else f"Sequential {composed.describe().split(',')[0]}")
+    nets.append((composed, name))
     stack = Sequential([make(types, "Linear", 2, 5, rng=init), make(types, "Tanh"),
                         make(types, "Linear", 5, 4, rng=init), make(types, "LeakyReLU", 0.1),
                         make(types, "Linear", 4, 3, rng=init)],
@@ -256,12 +254,6 @@ def _classes_of(net, X):
 def _check_suite_arguments(batch, burn_in):
     check_integer(batch, "batch", "gradient check suite", 2, " (the suite checks BatchNorm, which needs two rows)")
     check_integer(burn_in, "burn_in", "gradient check suite", 0)
-
-
-def _name(net, extra=""):
-    if isinstance(net, TwoLayerNet):
-        return f"TwoLayerNet 2-{net.hidden_dim}-1 {extra}".strip()
-    return f"Sequential {net.describe().split(',')[0]}"
 
 
 def _with_layer_names(report, net):

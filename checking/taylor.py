@@ -171,9 +171,7 @@ def kink_free(symmetric, floor):
             bad[k] = True  # a jump: more than smooth curvature explains
         elif min(big, small) > FIT_NOISE * floor and big < 10 ** 1.5 * small:
             bad[k] = bad[k + 1] = True  # grows like ε, not ε²: the kink is already inside ε_{k+1}
-    if not bad.any():
-        return np.ones(n, bool)
-    return np.arange(n) > np.flatnonzero(bad).max()
+    return np.arange(n) > max(np.flatnonzero(bad), default=-1)
 
 
 def _order(eps, remainders, fit, free, floor):

@@ -16,17 +16,12 @@ LABELS = ("binary", "classes")
 
 
 def load_layer(spec, args=None):
-    """Build a layer from ``"path/to/file.py:ClassName"``.
-
-    Parameters
-    ----------
-    spec : str, the file and the class
-    args : None, a list (positional arguments), a dict (keyword arguments) or one value (the only
-        argument) for the class's constructor
+    """Build a layer from ``spec``, ``"path/to/file.py:ClassName"``, calling the class with ``args``: None, a list
+    (positional arguments), a dict (keyword arguments) or one value (the only argument).
 
     Raises ``ValueError`` with one readable sentence for every way this can go wrong: loading the class
-    (``layers.user_code.load_class``) or its constructor raising anything, ``SystemExit`` and
-    ``KeyboardInterrupt`` included (only ``MemoryError`` passes through).
+    (``layers.user_code.load_class``) or its constructor raising anything, ``SystemExit`` included (only
+    ``MemoryError`` and ``KeyboardInterrupt`` pass through).
     """
     cls = load_class(spec)
     positional, keywords = _arguments(args)
@@ -63,18 +58,9 @@ def takes_labels(layer):
 
 
 def make_labels(labels, shape, rng):
-    """Labels for a loss checked on an input of ``shape``.
-
-    Parameters
-    ----------
-    labels : "binary" -> 0/1 integers of the input's shape; "classes" -> (N,) integers in [0, K) for an
-        input of shape (N, K), K >= 2
-    shape : tuple, the input's shape
-    rng : numpy.random.Generator
-
-    Raises ``ParameterError`` naming ``shape`` when ``classes`` is asked for an input that is not (N, K)
-    with K >= 2, or naming ``labels`` for an unknown kind.
-    """
+    """Labels drawn with ``rng`` for a loss checked on an input of ``shape``: "binary", 0/1 integers of that shape;
+    "classes", (N,) integers in [0, K) for an input of shape (N, K), K >= 2 (else a ``ParameterError`` naming
+    ``shape``). Another kind is a ``ParameterError`` naming ``labels``."""
     if labels == "binary":
         return rng.integers(0, 2, shape)
     if labels == "classes":
@@ -112,9 +98,7 @@ def check_user_layer(layer, shape, labels=None, seed=0, **options):
     seed : int, the input, the labels and the checker's random draws
     options : ``h``, ``tol``, ``warn_tol``, ``mode``, ``directions``, as for ``check_layer``
 
-    Returns
-    -------
-    Report
+    Returns a ``Report``.
 
     Raises
     ------
