@@ -153,7 +153,6 @@ def _vector_lines(graph, node, kind):
     if kind == "Softmax":
         formula = f"{y_name} ⊙ (upstream − Σ_j upstream_j {y_name}_j), row by row (a Jacobian-vector product)"
         computed = p * (up - (up * p).sum(axis=1, keepdims=True))
-        where = np.ones(np.shape(down), bool)
     else:
         formula = f"upstream ⊙ {y_name}/{x_name} (the kept units, scaled by 1/(1 − p); 0 where dropped)"
         where = x != 0  # the mask can be read off only where the input is not 0
