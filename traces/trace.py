@@ -252,17 +252,13 @@ def routing_batch(w1, seed=0, batch=4):
     """
     batch = check_count(batch, "batch", "network_graph")
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[0])
+    within = 1 if batch == 1 else 0  # one row: active and inactive across its units; else down one unit's column
     for _ in range(DRAWS):
         X = rng.standard_normal((batch, 2))
-        if _routes_and_kills(X @ np.asarray(w1)):
+        active = X @ np.asarray(w1) > 0
+        if (active.any(axis=within) & (~active).any(axis=within)).any():
             break
     return X, np.array([0, 1] * (batch // 2) + [1] * (batch % 2))
-
-
-def _routes_and_kills(a):
-    """Whether ReLU routes some of ``a`` (N, H) and kills some, within one unit when N > 1."""
-    active, within = a > 0, 1 if len(a) == 1 else 0  # one row: across its units; else down a unit's column
-    return bool((active.any(axis=within) & (~active).any(axis=within)).any())
 
 
 def network_graph(X=None, y=None, seed=0, batch=4, net=None):
@@ -315,8 +311,7 @@ def _shape_check(g, name):
 
 
 def _network_forward_lines(g):
-    X, y, a, z = g.value("X"), g.value("y"), g.value("X·w1"), g.value("z")
-    w1, w2, b, h, p = g.value("w1"), g.value("w2"), g.value("b"), g.value("h"), g.value("p")
+    X, y, a, z, w1, w2, b, h, p = (g.value(k) for k in ("X", "y", "X·w1", "z", "w1", "w2", "b", "h", "p"))
     return [f"Forward (N = {len(X)}), left to right (the handout's green numbers):",
             f"    X  = {array_text(X)}   {X.shape}",
             f"    y  = {y.astype(int).ravel().tolist()}",
