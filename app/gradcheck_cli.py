@@ -56,7 +56,7 @@ def run(a, argv=None):
         check_settings(seed=a.seed, **settings)
         composed = Architecture(hidden=(8,) if a.hidden is None else parse_widths(a.hidden), activation=a.activation,
                                 hidden_bias=True, dropout=a.dropout, batchnorm=a.batchnorm, standardize=False)
-        types = learner_types(a.use)
+        types = {name: used.cls for name, used in load_learner_classes(a.use).items()} or None  # --use
         if a.trace:
             text, ok = run_trace(a.trace, seed=a.seed, batch=4 if a.batch is None else a.batch, svg=a.svg,
                                  architecture=composed, classes=a.classes, inputs=warmup_inputs(a.inputs),
@@ -135,11 +135,6 @@ def check_command_line(a):
             raise UsageError(f"{flag} takes at most {most:,}{unit}, got {value}")
 
 
-def learner_types(specs):
-    """``--use``: ``{class name: the learner's class}``, or None when none is given."""
-    return {name: used.cls for name, used in load_learner_classes(specs).items()} or None
-
-
 def warmup_inputs(text):
     """``--inputs x=1,y=2,z=3`` -> {"x": 1.0, "y": 2.0, "z": 3.0} (any of the three; None when not given)."""
     if text is None:
@@ -178,21 +173,15 @@ def input_shape(text):
     return shape
 
 
-def layer_arguments(text):
-    """``--layer-args JSON`` as Python values (None when not given)."""
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"--layer-args is not valid JSON: {exc}") from None
-
-
 def check_user_layers(entries, shape, seed, settings):
-    """Load and check each ``--layer`` entry (``{"spec", "args", "labels"}``) in turn; one report."""
+    """Load and check each ``--layer`` entry (``{"spec", "args", "labels"}``, args the ``--layer-args`` JSON or
+    None) in turn; one report."""
     report = Report()
     for entry in entries:
-        args = layer_arguments(entry["args"])
+        try:
+            args = None if entry["args"] is None else json.loads(entry["args"])
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"--layer-args is not valid JSON: {exc}") from None
         try:
             layer = load_layer(entry["spec"], args)
         except ValueError as exc:
@@ -248,7 +237,7 @@ def _trace_yours(kind, seed, batch, architecture, classes, layer_types, settings
     if kind == "net":
         reference, learner = handout_network(seed), handout_network(seed, layer_types)
         X, y = routing_batch(reference.params["w1"], seed, batch)
-        title, make_graph = "the handout's network", _handout_graph
+        title, make_graph = "the handout's network", lambda net, X, y: network_graph(X, y, net=net)[0]
     else:
         arch = architecture or Architecture()
         reference = arch.build(2, classes, seed=seed)
@@ -287,7 +276,3 @@ def _checked_alone(layer_types, seed, settings):
     except LayerError as exc:
         return f"{head} ✗ {exc}", False
     return f"{head}\n{report.table()}\n{report.summary()}", report.passed
-
-
-def _handout_graph(net, X, y):
-    return network_graph(X, y, net=net)[0]

@@ -113,9 +113,8 @@ def _elementwise_lines(graph, node, kind):
     except AttributeError:  # a LeakyReLU of one's own without an alpha
         return [_upstream_line(graph, node), f"    downstream {_grad_text(graph, x_name)}"], []
     computed = up * local if np.shape(up) == np.shape(local) else None
-    d = f"d{y_name}/d{x_name}"
     return [_upstream_line(graph, node),
-            f"    local      {d} = {formula.format(x=x_name, y=y_name)} = {array_text(local, 12)}",
+            f"    local      d{y_name}/d{x_name} = {formula.format(x=x_name, y=y_name)} = {array_text(local, 12)}",
             f"    downstream {graph.d(x_name)} = upstream ⊙ local = {array_text(down, 12)}   "
             f"{_mark(computed, down)} upstream × local = downstream"], [_agrees(computed, down)]
 
@@ -153,7 +152,6 @@ def _vector_lines(graph, node, kind):
     if kind == "Softmax":
         formula = f"{y_name} ⊙ (upstream − Σ_j upstream_j {y_name}_j), row by row (a Jacobian-vector product)"
         computed = p * (up - (up * p).sum(axis=1, keepdims=True))
-        where = np.ones(np.shape(down), bool)
     else:
         formula = f"upstream ⊙ {y_name}/{x_name} (the kept units, scaled by 1/(1 − p); 0 where dropped)"
         where = x != 0  # the mask can be read off only where the input is not 0

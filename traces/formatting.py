@@ -10,8 +10,7 @@ def wrap_name(name):
 
 def number_text(v):
     """A scalar in at most 4 significant digits, without a negative zero (``-0.0`` reads ``0``)."""
-    text = f"{float(v) + 0.0:.4g}"
-    return "0" if text in ("-0", "0") else text
+    return f"{float(v) + 0.0:.4g}"  # + 0.0 turns -0.0 into 0.0
 
 
 def fixed_text(v):

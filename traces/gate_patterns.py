@@ -43,8 +43,7 @@ def _two_input(gate_class, a, b, headline, local, product, h):
     da, db = (float(v) for v in gate.backward(np.array(UPSTREAM)))
     numeric = numerical_gradient(lambda p: UPSTREAM * float(gate_class().forward(p[:1], p[1:])[0]), np.array([a, b]), h)
     line, ok = _confirm((da, db), numeric, ("da", "db"))
-    numbers = {name: number_text(value) for name, value in
-               {"a": a, "b": b, "out": out, "g": UPSTREAM, "da": da, "db": db}.items()}
+    numbers = {name: number_text(v) for name, v in dict(a=a, b=b, out=out, g=UPSTREAM, da=da, db=db).items()}
     return [headline.format(**numbers), f"    local gradients  {local}", f"    {product.format(**numbers)}", line], ok
 
 

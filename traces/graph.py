@@ -72,7 +72,8 @@ class Graph:
             raise ValueError(f"wire kind must be one of {KINDS}, got {kind!r}")
         if name in self.wires:
             raise ValueError(f"two wires are called {name!r}")
-        self.wires[name] = Wire(name, _copy(value), None if grad is None else _copy(grad), kind)
+        grad = None if grad is None else np.array(grad, np.float64)  # np.array copies
+        self.wires[name] = Wire(name, np.array(value, np.float64), grad, kind)
         return self.wires[name]
 
     def value(self, name):
@@ -93,7 +94,3 @@ class Graph:
     def _repr_svg_(self):
         """The graph as its SVG circuit, for Jupyter (``traces.svg.graph_svg``)."""
         return graph_svg(self)
-
-
-def _copy(a):
-    return np.array(a, dtype=np.float64, copy=True)

@@ -139,65 +139,56 @@ class _Walk:
         self.part(where, f"{label} differs from the reference")
         return True
 
-    def call(self, where, layer, method, *args, shapes=None):
-        """The learner's method on ``args``; on an exception, a line and the parting, and ``FAILED``."""
+    def call(self, where, layer, method, *args, shapes=None, keys=False):
+        """The learner's method on ``args``, then with ``keys`` its ``grads``' keys held against its ``params``'
+        (``layers.protocol.same_keys``); on an exception, a line and the parting, and ``FAILED``."""
         name = f"{type(layer).__name__}.{method}"
         try:
-            return call_user(name, getattr(layer, method), *args, shapes=shapes, batch_size=len(self.graph.value("X")))
+            out = call_user(name, getattr(layer, method), *args, shapes=shapes, batch_size=len(self.graph.value("X")))
+            if keys:
+                same_keys(layer, type(layer).__name__)
         except LayerError as exc:
             self.lines.append(f"        ✗ {exc}")
             self.part(where, str(exc))
             return FAILED
-
-    def keys_agree(self, where, layer):
-        """Whether ``layer.grads`` has the keys of its ``params`` (``layers.protocol.same_keys``); if not, a line and
-        the parting, naming the keys."""
-        try:
-            same_keys(layer, type(layer).__name__)
-        except LayerError as exc:
-            self.lines.append(f"        ✗ {exc}")
-            self.part(where, str(exc))
-            return False
-        return True
+        return out
 
     # -------------------------------------------------------------- the run
 
     def run(self, X, labels):
-        g, layers, criterion = self.graph, self.learner.layers, self.learner.criterion
-        nodes = g.nodes
+        g, criterion = self.graph, self.learner.criterion
         self.lines += ["Forward, left to right: each value yours beside the reference's."]
         out = X
-        for node, layer in zip(nodes[:-1], layers, strict=True):
+        for node, layer in zip(g.nodes[:-1], self.learner.layers, strict=True):
             whose = owner(layer)
             where = f"the forward pass of the {node.op} node ({whose})"
             self.lines.append(f"    [{node.op}]  {whose}")
             out = self.call(where, layer, "forward", out)
             if out is FAILED or not self.compare(node.output, out, g.value(node.output), where):
                 return
-        loss_node = nodes[-1]
-        self.lines.append(f"    [{loss_node.op}]  {owner(criterion)}")
-        loss = self.call(f"the loss ({owner(criterion)})", criterion, "forward", out, labels)
-        if loss is FAILED:
-            return
-        self.compare(g.root, loss, g.value(g.root), f"the loss ({owner(criterion)})")
-        self.backward(nodes, layers, criterion)
+        where = f"the loss ({owner(criterion)})"
+        self.lines.append(f"    [{g.nodes[-1].op}]  {owner(criterion)}")
+        loss = self.call(where, criterion, "forward", out, labels)
+        if loss is not FAILED:
+            self.compare(g.root, loss, g.value(g.root), where)
+            self.backward()
 
-    def backward(self, nodes, layers, criterion):
-        g = self.graph
+    def backward(self):
+        g, criterion = self.graph, self.learner.criterion
         self.lines += ["", "Backward, right to left: each gradient yours beside the reference's."]
-        loss_node = nodes[-1]
-        where = _step(loss_node, criterion)
+        where = _step(g.nodes[-1], criterion)
         self.lines.append(f"    {where}")
         grad = self.call(where, criterion, "backward", 1.0)
-        p = loss_node.inputs[0]
+        p = g.nodes[-1].inputs[0]
         if grad is FAILED or not self.compare(g.d(p), grad, g.grad(p), where, inputs=g.value(p)):
             return
-        for node, layer in reversed(list(zip(nodes[:-1], layers, strict=True))):
+        for node, layer in reversed(list(zip(g.nodes[:-1], self.learner.layers, strict=True))):
             where = _step(node, layer)
             self.lines.append(f"    {where}")
             upstream, x_name = grad, node.inputs[0]
-            grad = self.call(where, layer, "backward", upstream, shapes=gradient_shapes(layer, g.value(x_name).shape))
-            if grad is FAILED or not self.keys_agree(where, layer):
+            grad = self.call(where, layer, "backward", upstream, shapes=gradient_shapes(layer, g.value(x_name).shape),
+                             keys=True)
+            if grad is FAILED:
                 return
             for name in node.inputs[1:]:
                 if g.wires[name].kind == "param":
@@ -218,8 +209,7 @@ class _Walk:
 
     def text(self):
         if self.first is None:
-            end = "Yours agree with the reference at every step ✓"
-            return "\n".join([*self.lines, "", end])
+            return "\n".join([*self.lines, "", "Yours agree with the reference at every step ✓"])
         where, why = self.first
         end = [f"They part first at {where}: {why}; every step before it agrees."]
         if self.hint:

@@ -90,10 +90,13 @@ class Label:
         return [max(_width(r[j]) for r in self.rows if j < len(r)) for j in range(columns)]
 
     @property
-    def width(self):
+    def grid_width(self):
         widths = self.column_widths()
-        grid = sum(widths) + CELL_GAP * max(len(widths) - 1, 0) + 2 * BRACKET if widths else 0
-        return max(_width(self.head), grid)
+        return sum(widths) + CELL_GAP * (len(widths) - 1) + 2 * BRACKET if widths else 0
+
+    @property
+    def width(self):
+        return max(_width(self.head), self.grid_width)
 
 
 def _label(name, a):
@@ -129,11 +132,6 @@ def _below(label):
 # ---------------------------------------------------------------- layout
 
 
-def _side(graph, name):
-    """-1 for a wire that enters from above (parameters), +1 from below (data, labels)."""
-    return -1 if graph.wires[name].kind == "param" else 1
-
-
 def _node_size(node):
     if node.op in GATES:
         return 2 * R_GATE, 2 * R_GATE
@@ -142,15 +140,13 @@ def _node_size(node):
 
 def _unit(graph, node):
     """What node ``node`` needs: its stretch of wire, its size, and its side rows (offsets from the main line)."""
-    main = node.inputs[0]
     labels = [lab for s in node.inputs for lab in (value_label(graph, s), grad_label(graph, s))]
     stretch = max([MIN_WIRE] + [lab.width + 24 for lab in labels])
     w, h = _node_size(node)
-    rows, up, down = {}, value_label(graph, main), grad_label(graph, main)
+    rows, up, down = {}, value_label(graph, node.inputs[0]), grad_label(graph, node.inputs[0])
     reach = {-1: 0.0, 1: 0.0}
-    for s in node.inputs[1:]:
-        side = _side(graph, s)
-        if side < 0:  # a row above: clear of the green label under it and of this wire's red label
+    for s in node.inputs[1:]:  # parameters on rows above, data and labels below, each clear of its neighbours' labels
+        if graph.wires[s].kind == "param":
             reach[-1] = max(reach[-1] + _above(up) + _below(grad_label(graph, s)) + 6, reach[-1] + 70)
             rows[s], up = -reach[-1], value_label(graph, s)
         else:
@@ -276,8 +272,7 @@ def _draw_label(label, mid, y, fill, role, wire):
     out = [_text(mid, y, label.head, fill, role=role, wire=wire, extra=' data-part="head"')]
     if not label.rows:
         return out
-    widths = label.column_widths()
-    grid = sum(widths) + CELL_GAP * (len(widths) - 1) + 2 * BRACKET
+    widths, grid = label.column_widths(), label.grid_width
     left = mid - grid / 2
     rights = np.cumsum([BRACKET + widths[0]] + [CELL_GAP + wd for wd in widths[1:]]) + left
     for i, row in enumerate(label.rows):

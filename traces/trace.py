@@ -14,6 +14,8 @@ The network's default batch is drawn so that ReLU both routes and kills (``routi
 trace ends by confirming dℓ/dw1, dℓ/dw2 and dℓ/db with centred differences (``confirm_numerically``).
 """
 
+from functools import partial
+
 import numpy as np
 
 from checking.checker import check_function, numerical_gradient
@@ -79,12 +81,10 @@ def trace_warmup(x=WARMUP_POINT[0], y=WARMUP_POINT[1], z=WARMUP_POINT[2], graph=
     dn = {k: number_text(val) for k, val in d.items()}
     lines = [
         f"Warm-up (the handout's first graph): f(x, y, z) = (x + y)·z at x = {n['x']}, y = {n['y']}, z = {n['z']}",
-        "",
-        "Forward, left to right (the green numbers):",
+        "", "Forward, left to right (the green numbers):",
         f"    + gate   q = x + y = {n['x']} + {n['y']} = {n['q']}",
         f"    × gate   f = q·z = {n['q']}·({n['z']}) = {n['f']}",
-        "",
-        "Backward, right to left (the red numbers): at each gate, downstream = upstream × local.",
+        "", "Backward, right to left (the red numbers): at each gate, downstream = upstream × local.",
         f"    root     df/df = {dn['f']}",
         "    × gate   multiply swaps and scales: each input gets the upstream times the *other* input",
         f"             df/dz = upstream × q = {dn['f']} × {n['q']} = {dn['z']}",
@@ -92,8 +92,7 @@ def trace_warmup(x=WARMUP_POINT[0], y=WARMUP_POINT[1], z=WARMUP_POINT[2], graph=
         "    + gate   add distributes: both local gradients are 1, so each input gets the upstream unchanged",
         f"             df/dx = upstream × 1 = {dn['q']} × 1 = {dn['x']}",
         f"             df/dy = upstream × 1 = {dn['q']} × 1 = {dn['y']}",
-        "",
-        f"Check by centred differences (h = {h:g}): df/dx ≈ {numeric['x']:.6f}, df/dy ≈ {numeric['y']:.6f}, "
+        "", f"Check by centred differences (h = {h:g}): df/dx ≈ {numeric['x']:.6f}, df/dy ≈ {numeric['y']:.6f}, "
         f"df/dz ≈ {numeric['z']:.6f} {'✓' if ok else '✗'}",
         f"Reading: nudging x or y up by a small ε changes f by about {dn['x']}·ε, nudging z by about {dn['z']}·ε."
         if ok else "The gates' gradients disagree with the centred differences.",
@@ -104,19 +103,16 @@ def trace_warmup(x=WARMUP_POINT[0], y=WARMUP_POINT[1], z=WARMUP_POINT[2], graph=
 # ---------------------------------------------------------------- any chain of layers
 
 
-_OPS = {"Linear": "Linear", "ReLU": "max(0, ·)", "LeakyReLU": "leaky ReLU", "Sigmoid": "σ", "Tanh": "tanh",
-        "Softmax": "softmax", "BCELoss": "BCE", "SigmoidBCELoss": "σ + BCE", "CrossEntropyLoss": "CE",
-        "SoftmaxCrossEntropyLoss": "softmax + CE", "MSELoss": "MSE", "Standardize": "standardize",
-        "Dropout": "dropout", "BatchNorm": "batchnorm", "Add": "+", "Multiply": "×"}
-
-_PATTERNS = {"Linear": "multiply gate on matrices", "ReLU": "max gate: routes or kills",
-             "LeakyReLU": "routes, or scales by α", "Sigmoid": "× p(1 − p), from the output",
-             "Tanh": "× (1 − y²), from the output", "Softmax": "Jacobian-vector product",
-             "BCELoss": "the root: upstream 1", "SigmoidBCELoss": "the root: (σ(z) − y)/N",
-             "CrossEntropyLoss": "the root: upstream 1", "SoftmaxCrossEntropyLoss": "the root: (p − onehot)/N",
-             "MSELoss": "the root: 2(pred − y)/M", "Standardize": "× 1/scale", "Dropout": "routes the kept units",
-             "BatchNorm": "through the batch statistics", "Add": "add distributes",
-             "Multiply": "multiply swaps and scales"}
+#: each library class as a node: the symbol drawn in it and how the gradient flows through it
+_NODES = {"Linear": ("Linear", "multiply gate on matrices"), "ReLU": ("max(0, ·)", "max gate: routes or kills"),
+          "LeakyReLU": ("leaky ReLU", "routes, or scales by α"), "Sigmoid": ("σ", "× p(1 − p), from the output"),
+          "Tanh": ("tanh", "× (1 − y²), from the output"), "Softmax": ("softmax", "Jacobian-vector product"),
+          "BCELoss": ("BCE", "the root: upstream 1"), "SigmoidBCELoss": ("σ + BCE", "the root: (σ(z) − y)/N"),
+          "CrossEntropyLoss": ("CE", "the root: upstream 1"),
+          "SoftmaxCrossEntropyLoss": ("softmax + CE", "the root: (p − onehot)/N"),
+          "MSELoss": ("MSE", "the root: 2(pred − y)/M"), "Standardize": ("standardize", "× 1/scale"),
+          "Dropout": ("dropout", "routes the kept units"), "BatchNorm": ("batchnorm", "through the batch statistics"),
+          "Add": ("+", "add distributes"), "Multiply": ("×", "multiply swaps and scales")}
 
 
 def labels_for(criterion, y, out):
@@ -147,8 +143,7 @@ def _run_chain(layers, criterion, X, y):
     return values, grads, labels, loss
 
 
-def trace_chain_graph(layers, criterion, X, y, title="", wire_names=None, param_names=None, ops=None,
-                      steps=None, root="ℓ"):
+def trace_chain_graph(layers, criterion, X, y, title="", wire_names=None, param_names=None, ops=None, steps=None):
     """Run ``X`` through ``layers`` then ``criterion`` and back, keeping every wire's value and gradient.
 
     Parameters
@@ -171,32 +166,26 @@ def trace_chain_graph(layers, criterion, X, y, title="", wire_names=None, param_
         raise ParameterError("trace_chain_graph", "wire_names",
                              f"must hold {n + 1} names (the input and each layer's output), got {len(wire_names)}")
     values, grads, labels, loss = _run_chain(layers, criterion, X, y)
-    g = Graph(title=title, root=root)
+    g = Graph(title=title, root="ℓ")
     g.add_wire(wire_names[0], values[0], grads[0], "input")
     for i, layer in enumerate([*layers, criterion]):
-        side = _add_parameter_wires(g, i, layer, param_names or {})
+        side = []  # a "param" wire for each of the layer's parameters
+        for key, p in getattr(layer, "params", {}).items():
+            side.append((param_names or {}).get(id(p), f"{i}.{key}"))
+            g.add_wire(side[-1], p, layer.grads[key], "param")
         if i < n:
             out = wire_names[i + 1]
             g.add_wire(out, values[i + 1], grads[i + 1])
         else:
             g.add_wire("y", labels, None, "label")
             side.append("y")
-            out = root
-            g.add_wire(root, np.array(loss), np.array(1.0), "output")
+            out = g.root
+            g.add_wire(out, np.array(loss), np.array(1.0), "output")
         kind = type(layer).__name__
-        g.nodes.append(Node(ops[i] if ops else _OPS.get(kind, kind), [wire_names[i], *side], out,
-                            _PATTERNS.get(kind, ""), steps[i] if steps else "", layer))
+        op, pattern = _NODES.get(kind, (kind, ""))
+        g.nodes.append(Node(ops[i] if ops else op, [wire_names[i], *side], out, pattern, steps[i] if steps else "",
+                            layer))
     return g
-
-
-def _add_parameter_wires(g, i, layer, param_names):
-    """A "param" wire for each parameter of layer ``i``; returns their names."""
-    names = []
-    for key, p in getattr(layer, "params", {}).items():
-        name = param_names.get(id(p), f"{i}.{key}")
-        g.add_wire(name, p, layer.grads[key], "param")
-        names.append(name)
-    return names
 
 
 def chain_batch(net, seed=0, batch=4):
@@ -210,7 +199,7 @@ def chain_batch(net, seed=0, batch=4):
 
 
 def chain_graph(net, X=None, y=None, title=None, seed=0, batch=4):
-    """Trace a model built as a chain: ``net.layers`` then ``net.criterion``.
+    """Trace a model built as a chain, ``net.layers`` then ``net.criterion``, into a ``Graph``.
 
     Parameter wires carry the model's own names (``net.params`` keys, found by identity). The layers
     run in their current mode (``train()``/``eval()``); a weight-decay penalty is left out (the
@@ -220,10 +209,6 @@ def chain_graph(net, X=None, y=None, title=None, seed=0, batch=4):
     ----------
     net : a ``Sequential`` (or anything with ``layers``, ``criterion`` and ``params``)
     X, y : the batch; None for ``chain_batch(net, seed, batch)``
-
-    Returns
-    -------
-    Graph
     """
     if X is None:
         X, y = chain_batch(net, seed, batch)
@@ -267,19 +252,13 @@ def routing_batch(w1, seed=0, batch=4):
     """
     batch = check_count(batch, "batch", "network_graph")
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[0])
+    within = 1 if batch == 1 else 0  # one row: active and inactive across its units; else down one unit's column
     for _ in range(DRAWS):
         X = rng.standard_normal((batch, 2))
-        if _routes_and_kills(X @ np.asarray(w1)):
+        active = X @ np.asarray(w1) > 0
+        if (active.any(axis=within) & (~active).any(axis=within)).any():
             break
     return X, np.array([0, 1] * (batch // 2) + [1] * (batch % 2))
-
-
-def _routes_and_kills(a):
-    """Whether ReLU routes some of ``a`` (N, H) and kills some, within one unit when N > 1."""
-    active = a > 0
-    if len(a) == 1:
-        return bool(active.any() and (~active).any())
-    return bool((active.any(axis=0) & (~active).any(axis=0)).any())
 
 
 def network_graph(X=None, y=None, seed=0, batch=4, net=None):
@@ -307,44 +286,32 @@ def network_graph(X=None, y=None, seed=0, batch=4, net=None):
     return g, net
 
 
-def _dead_units(a):
-    """Columns of X·w1 that are ≤ 0 in every row: hidden units ReLU switched off for the whole batch."""
-    return [int(j) for j in np.flatnonzero((np.asarray(a) <= 0).all(axis=0))]
-
-
-def _dead_lines(dead, n, why=False, indent="    "):
-    """A note on hidden units that are off for the whole batch; ``why`` explains their zero gradients."""
+def _dead_lines(g, why=False):
+    """A note on the hidden units ReLU switched off for the whole batch (their column of X·w1 is ≤ 0 in every row);
+    ``why`` explains their zero gradients."""
+    dead = [int(j) for j in np.flatnonzero((g.value("X·w1") <= 0).all(axis=0))]
     if not dead:
         return []
-    cols = ", ".join(map(str, dead))
+    n, cols = len(g.value("X")), ", ".join(map(str, dead))
     units, columns = ("unit", "column") if len(dead) == 1 else ("units", "columns")
     if not why:
-        return [f"{indent}note: hidden {units} {cols} (counting from 0) inactive for all {n} rows: X·w1 ≤ 0 in "
+        return [f"    note: hidden {units} {cols} (counting from 0) inactive for all {n} rows: X·w1 ≤ 0 in "
                 f"{columns} {cols}, so h is 0 there"]
-    return [f"{indent}note: hidden {units} {cols} inactive for all {n} rows: ReLU kills the gradient in every row, so "
+    return [f"    note: hidden {units} {cols} inactive for all {n} rows: ReLU kills the gradient in every row, so "
             f"no gradient reaches w1's {columns} {cols} (step 5);",
-            f"{indent}      and w2's {'row' if len(dead) == 1 else 'rows'} {cols} got 0 at step 3, "
+            f"          and w2's {'row' if len(dead) == 1 else 'rows'} {cols} got 0 at step 3, "
             f"since dℓ/dw2 = hᵀ · dℓ/dz and h is 0 there."]
 
 
-class _ShapeChecks:
-    """The shape rule, one printed line per gradient, remembering whether each held."""
-
-    def __init__(self, graph):
-        self.graph, self.ok = graph, []
-
-    def __call__(self, name):
-        grad, value = self.graph.grad(name), self.graph.value(name)
-        good = np.shape(grad) == np.shape(value)
-        self.ok.append(good)
-        label = wrap_name(name)
-        return (f"    shape check: dℓ/d{label} {np.shape(grad)} has the shape of {label} {np.shape(value)} "
-                f"{'✓' if good else '✗'}")
+def _shape_check(g, name):
+    """The shape rule for one gradient, as the trace prints it."""
+    grad, value, label = g.grad(name), g.value(name), wrap_name(name)
+    good = "✓" if np.shape(grad) == np.shape(value) else "✗"
+    return f"    shape check: dℓ/d{label} {np.shape(grad)} has the shape of {label} {np.shape(value)} {good}"
 
 
-def _network_forward_lines(g, dead):
-    X, y, a, z = g.value("X"), g.value("y"), g.value("X·w1"), g.value("z")
-    w1, w2, b, h, p = g.value("w1"), g.value("w2"), g.value("b"), g.value("h"), g.value("p")
+def _network_forward_lines(g):
+    X, y, a, z, w1, w2, b, h, p = (g.value(k) for k in ("X", "y", "X·w1", "z", "w1", "w2", "b", "h", "p"))
     return [f"Forward (N = {len(X)}), left to right (the handout's green numbers):",
             f"    X  = {array_text(X)}   {X.shape}",
             f"    y  = {y.astype(int).ravel().tolist()}",
@@ -353,16 +320,19 @@ def _network_forward_lines(g, dead):
             f"    b  = {array_text(b)}   {b.shape}",
             f"    X·w1 = {array_text(a)}   {a.shape}",
             f"    h = max(0, X·w1) = {array_text(h)}   {h.shape}",
-            *_dead_lines(dead, len(X)),
+            *_dead_lines(g),
             f"    z = h·w2 + b = {column_text(z)}   {z.shape}",
             f"    p = σ(z) = {column_text(p)}   {p.shape}",
             f"    ℓ = −(1/N) Σ [y log p + (1 − y) log(1 − p)] = {fixed_text(g.value('ℓ'))}",
             "", "Backward, right to left (the red numbers): at each node, downstream = upstream × local.", ""]
 
 
-def _output_steps(g, check):
-    """Steps 1 and 2: the BCE loss node and the sigmoid node."""
-    p, dp, dz = g.value("p"), g.grad("p"), g.grad("z")
+def _backward_steps(g):
+    """Steps 1 to 5, from the loss back to w1: the BCE loss node, the sigmoid node, the output Linear node, the
+    ReLU node and the first Linear node."""
+    X, h, a, p, w1, w2 = (g.value(k) for k in ("X", "h", "X·w1", "p", "w1", "w2"))
+    dp, dz, dh, da, dw1, dw2, db = (g.grad(k) for k in ("p", "z", "h", "X·w1", "w1", "w2", "b"))
+    check = partial(_shape_check, g)
     return ["[step 1] BCE loss node  ℓ = −(1/N) Σ [y log p + (1 − y) log(1 − p)]",
             "    upstream   dℓ/dℓ = 1 (the root)",
             "    local      dℓ/dp = (1/N) (−y/p + (1 − y)/(1 − p))",
@@ -370,14 +340,8 @@ def _output_steps(g, check):
             "[step 2] sigmoid node  p = σ(z)",
             f"    upstream   dℓ/dp = {column_text(dp)}",
             f"    local      dp/dz = p ⊙ (1 − p) = {column_text(p * (1 - p))}   (read off the cached output)",
-            f"    downstream dℓ/dz = dℓ/dp ⊙ p(1 − p) = {column_text(dz)}", check("z"), ""]
-
-
-def _hidden_steps(g, check, dead):
-    """Steps 3, 4 and 5: the output Linear node, the ReLU node and the first Linear node."""
-    X, h, a, w1, w2 = g.value("X"), g.value("h"), g.value("X·w1"), g.value("w1"), g.value("w2")
-    dz, dh, da, dw1, dw2, db = (g.grad(k) for k in ("z", "h", "X·w1", "w1", "w2", "b"))
-    return ["[step 3] linear node  z = h·w2 + b  (multiply gate on matrices; b broadcast over the batch)",
+            f"    downstream dℓ/dz = dℓ/dp ⊙ p(1 − p) = {column_text(dz)}", check("z"), "",
+            "[step 3] linear node  z = h·w2 + b  (multiply gate on matrices; b broadcast over the batch)",
             f"    upstream   dℓ/dz = {column_text(dz)}",
             f"    dℓ/dw2 = hᵀ · dℓ/dz  {w2.shape} = {h.T.shape}·{dz.shape}  = {column_text(dw2)}", check("w2"),
             f"    dℓ/db  = Σ_i dℓ/dz_i = {array_text(db)}", check("b"),
@@ -386,7 +350,7 @@ def _hidden_steps(g, check, dead):
             f"    upstream   dℓ/dh = {array_text(dh)}",
             f"    local      1[X·w1 > 0] = {array_text((a > 0).astype(int))}",
             f"    downstream dℓ/d(X·w1) = dℓ/dh ⊙ 1[X·w1 > 0] = {array_text(da)}", check("X·w1"),
-            *_dead_lines(dead, len(X), why=True), "",
+            *_dead_lines(g, why=True), "",
             "[step 5] linear node  X·w1  (same pattern as step 3, no bias)",
             f"    upstream   dℓ/d(X·w1) = {array_text(da)}",
             f"    dℓ/dw1 = Xᵀ · dℓ/d(X·w1)  {w1.shape} = {X.T.shape}·{da.shape}  = {array_text(dw1)}", check("w1"),
@@ -437,9 +401,8 @@ def trace_backward(X=None, y=None, seed=0, batch=4, graph=None):
     and dℓ/db (the trace's last lines).
     """
     g = graph if graph is not None else network_graph(X, y, seed, batch)[0]
-    dead = _dead_units(g.value("X·w1"))
-    check = _ShapeChecks(g)
     confirmed, ok = confirm_numerically(g)
-    out = [*_network_forward_lines(g, dead), *_output_steps(g, check), *_hidden_steps(g, check, dead),
+    out = [*_network_forward_lines(g), *_backward_steps(g),
            "Done: dℓ/dw1, dℓ/dw2 and dℓ/db are in net.grads; gradient descent is θ ← θ − α ∇θ ℓ.", "", *confirmed]
-    return "\n".join(out), all(check.ok) and ok
+    shapes_ok = all(good for name, _, _, good in g.shape_checks() if name not in ("X", g.root))  # those printed
+    return "\n".join(out), shapes_ok and ok
