@@ -16,8 +16,8 @@ SIGNALS = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
 @contextlib.contextmanager
 def quiet_early_interrupts(prog, main=True):
     """Around a program's imports (when ``main``, i.e. run as a script): Ctrl-C while its modules load ends in one
-    line and status 130, as later, never a ``KeyboardInterrupt`` traceback from inside an import. Python's own
-    handler is back afterwards, so a later Ctrl-C is the ``KeyboardInterrupt`` the program says in its own words.
+    line and status 130, as later, never a ``KeyboardInterrupt`` traceback from inside an import. Afterwards a
+    Ctrl-C is a ``KeyboardInterrupt`` the program says in its own words, and the ones after it are ignored.
     This module imports only the standard library: it is in place before anything heavy loads."""
 
     def interrupted(signum, frame):
@@ -26,11 +26,15 @@ def quiet_early_interrupts(prog, main=True):
             os.write(2, f"{prog}: error: interrupted\n".encode())  # not sys.stderr: it may be mid-write
         raise SystemExit(128 + signum)
 
+    def interrupt_once(signum, frame):
+        signal.signal(signum, signal.SIG_IGN)  # a second Ctrl-C while the first is said changes nothing
+        raise KeyboardInterrupt
+
     if main:
         signal.signal(signal.SIGINT, interrupted)
     yield
     if main:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, interrupt_once)
 
 
 class Stopped(KeyboardInterrupt):
