@@ -317,16 +317,13 @@ class _Reader:
         # float() also takes '1_000', non-ASCII digits, 'nan', 'inf' and overflows to inf
         if values is None or "_" in text or not text.isascii() or not all(
                 -MAX_MAGNITUDE < v < MAX_MAGNITUDE for v in values):
-            for c, field in zip(self.layout.features, feats, strict=True):
+            for c, name, field in zip(self.layout.features, self.layout.feature_names, feats, strict=True):
                 problem = number_problem(field)
                 if problem:
                     first = self.first_data is not None and lineno == self.first_data[0]
                     hint = " (read as a row, not a header: pass header=True, --header, if it is one)" if first else ""
-                    raise ValueError(f"{self.path}: line {lineno}, column {c + 1} ({self._name(c)}): {problem}{hint}")
+                    raise ValueError(f"{self.path}: line {lineno}, column {c + 1} ({name}): {problem}{hint}")
         return values
-
-    def _name(self, col):
-        return self.layout.feature_names[self.layout.features.index(col)]
 
     def _label(self, lineno, field):
         """The label of one record: a float while every label is a number, else the code of its text."""
@@ -344,11 +341,10 @@ class _Reader:
         return (self.codes.get(text) or self._new_text(text, lineno))[0]
 
     def _new_text(self, text, lineno):
-        entry = self.codes.get(text)
-        if entry is None:
-            entry = self.codes[text] = (len(self.texts), lineno)
+        if text not in self.codes:
+            self.codes[text] = (len(self.texts), lineno)
             self.texts.append(text)
-        return entry
+        return self.codes[text]
 
     def _wrong_width(self, lineno, row):
         width, first = self.layout.width, self.layout.header or (self.first_data or (lineno,))[0]

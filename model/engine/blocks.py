@@ -179,14 +179,8 @@ class Block:
             if out is not logits:
                 logits[...] = out
             if self.onehot is not None and targets.ndim == 1:  # class indices: make the one-hot block
-                onehot = view(self.onehot, classes, samples)
-                onehot.fill(0)
-                index = self.sample_index[:samples]
-                if columns:
-                    onehot[targets, index] = 1
-                else:
-                    onehot[index, targets] = 1
-                targets = onehot
+                targets = kernels.one_hot(view(self.onehot, classes, samples), targets, self.sample_index[:samples],
+                                          columns)
             output_grad = view(self.output_grad, classes, samples)
             head(out, targets, output_grad, scale)
             return samples, output_grad
@@ -226,11 +220,9 @@ class Block:
                 dot(transposed[layer], below, out=hidden)
                 forwards[layer](hidden)
                 below = hidden
-            if logits.flags.c_contiguous:
-                dot(transposed[last], below, out=logits)
-            else:
-                scratch = view(self.logits, classes, samples)
-                dot(transposed[last], below, out=scratch)
-                logits[...] = scratch
+            out = logits if logits.flags.c_contiguous else view(self.logits, classes, samples)
+            dot(transposed[last], below, out=out)
+            if out is not logits:
+                logits[...] = out
 
         return forward

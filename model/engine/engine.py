@@ -62,9 +62,8 @@ class Engine:
         self.decay = (weight_decay * self.folded.weight_mask).astype(self.dtype) if weight_decay else None
         self._decay_term = np.empty_like(self.folded.values)
         self.optimizer = optimizer.like({"all": self.folded.values}, {"all": self.folded.grads})
-        self._step = self._make_step()
-        clip = -np.log(np.finfo(self.dtype).eps) if self.plan.head.capped else None
-        self._clip = clip
+        self._step = self.optimizer.step if self.decay is None else self._step_with_decay
+        self._clip = -np.log(np.finfo(self.dtype).eps) if self.plan.head.capped else None
         self._blocks, self._metrics, self._stage = {}, {}, None
 
     # -------------------------------------------------------------- parameters
@@ -82,37 +81,26 @@ class Engine:
         np.multiply(self.decay, self.folded.values, out=self._decay_term)
         np.add(self.folded.grads, self._decay_term, out=self.folded.grads)
 
-    def _make_step(self):
-        """``step()``: the optimizer's update from ``folded.grads``, the L2 term added first."""
-        if self.decay is None:
-            return self.optimizer.step
-        add_decay, optimizer_step = self._add_decay, self.optimizer.step
-
-        def step_with_decay():
-            add_decay()
-            optimizer_step()
-
-        return step_with_decay
+    def _step_with_decay(self):
+        """The optimizer's update from ``folded.grads``, the L2 term added first."""
+        self._add_decay()
+        self.optimizer.step()
 
     # -------------------------------------------------------------- blocks of work
 
     def _block(self, rows, columns):
-        key = (rows, columns)
-        block = self._blocks.get(key)
-        if block is None:
-            block = self._blocks[key] = Block(self.plan, self.folded, rows, columns)
-        return block
+        if (rows, columns) not in self._blocks:
+            self._blocks[rows, columns] = Block(self.plan, self.folded, rows, columns)
+        return self._blocks[rows, columns]
 
     def _metric(self, rows, columns):
-        key = (rows, columns)
-        metric = self._metrics.get(key)
-        if metric is None:
+        if (rows, columns) not in self._metrics:
             if self.plan.head.kind == "binary":
                 metric = BinaryMetrics(rows, self.dtype, self._clip)
             else:
                 metric = SoftmaxMetrics(rows, self.plan.classes, self.dtype, self._clip, axis=0 if columns else 1)
-            self._metrics[key] = metric
-        return metric
+            self._metrics[rows, columns] = metric
+        return self._metrics[rows, columns]
 
     def column_schedule(self, n, batch_size):
         """The ``Schedule`` of a pass in columns over ``n`` samples in batches of ``batch_size``."""
@@ -171,12 +159,12 @@ class Engine:
             loss, correct = loss + stage_loss, correct + stage_correct
         return loss, correct
 
-    def _column_pass(self, X, targets, schedule, samples, step=None, score=True):
+    def _column_pass(self, X, targets, schedule, samples, step=None, score=True, backward=True):
         """A pass in columns, a stage at a time, each batch chunk by chunk: a batch's first chunk writes
         its gradient into ``folded.grads``, the others add theirs, and ``step()`` (if given) follows its
-        last. ``samples(start, stop)`` names the samples at those places of the pass's order (see
-        ``TrainingSet.samples``). Returns the summed loss and count of correct predictions of the logits
-        (None when not ``score``)."""
+        last; without ``backward``, only the logits. ``samples(start, stop)`` names the samples at those
+        places of the pass's order (see ``TrainingSet.samples``). Returns the summed loss and count of
+        correct predictions of the logits (None when not ``score``)."""
         folded = self.folded
         block = self._block(schedule.chunk_rows, True)
         stage = self._column_stage(schedule)
@@ -186,8 +174,12 @@ class Engine:
             stage_targets, labels = stage.load_targets(targets, samples(start, stop))
             logits = stage.logits[:, :stop - start]
             for lo, hi, opens, closes, scale in schedule.chunks(start, stop):
-                block.grad(stage.load_inputs(X, samples(start + lo, start + hi)), stage_targets[..., lo:hi],
-                           logits[:, lo:hi], folded.weight_grads if opens else folded.chunk_weight_grads, scale)
+                inputs = stage.load_inputs(X, samples(start + lo, start + hi))
+                if not backward:
+                    block.forward(inputs, logits[:, lo:hi])
+                    continue
+                block.grad(inputs, stage_targets[..., lo:hi], logits[:, lo:hi],
+                           folded.weight_grads if opens else folded.chunk_weight_grads, scale)
                 if not opens:
                     np.add(folded.grads, folded.chunk_grads, out=folded.grads)
                 if closes and step is not None:
@@ -227,18 +219,7 @@ class Engine:
         is the data loss (no weight-decay penalty), as ``net.evaluate`` reports it.
         """
         n = len(X)
-        targets = kernel_targets(self.plan.head.kind, y)
-        schedule = self.column_schedule(n, n)
-        block = self._block(schedule.chunk_rows, True)
-        stage = self._column_stage(schedule)
-        metric = self._metric(schedule.capacity, True)
-        loss = correct = 0.0
         with np.errstate(over="ignore", invalid="ignore"):
-            for start, stop in schedule.stages:
-                _, labels = stage.load_targets(targets, slice(start, stop))
-                logits = stage.logits[:, :stop - start]
-                for lo, hi, *_ in schedule.chunks(start, stop):
-                    block.forward(stage.load_inputs(X, slice(start + lo, start + hi)), logits[:, lo:hi])
-                stage_loss, stage_correct = metric(logits, labels)
-                loss, correct = loss + stage_loss, correct + stage_correct
+            targets = kernel_targets(self.plan.head.kind, y)
+            loss, correct = self._column_pass(X, targets, self.column_schedule(n, n), slice, backward=False)
         return {"loss": loss / n, "accuracy": correct / n, "n": int(n)}

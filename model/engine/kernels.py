@@ -110,6 +110,14 @@ def activation_forward(kind, alpha, dtype):
 # ------------------------------------------------------------------ output gradients
 
 
+def one_hot(out, labels, index, columns=False):
+    """``out`` filled with the one-hot targets of class indices ``labels`` (r,): (r, K), or (K, r) in
+    ``columns``; ``index`` is ``arange(r)``."""
+    out.fill(0)
+    out[(labels, index) if columns else (index, labels)] = 1
+    return out
+
+
 def binary_output_grad(rows, dtype, large=False):
     """``grad(logits, targets, output_grad, scale)``: ``output_grad = scale · (σ(z) − y)`` for logits and
     0/1 targets of one shape ((R, 1) or (1, R)), at most ``rows`` samples.
@@ -153,16 +161,11 @@ def softmax_output_grad(rows, classes, dtype, axis=1):
         samples = logits.shape[1 - axis]
         peak, total = row_max[:samples], row_sum[:samples]
         np.max(logits, axis=axis, out=peak)
-        if axis:
-            np.subtract(logits, peak[:, None], out=output_grad)
-            np.exp(output_grad, out=output_grad)
-            np.dot(output_grad, ones, out=total)  # sums over the classes as a product with ones (BLAS)
-            np.divide(output_grad, total[:, None], out=output_grad)
-        else:
-            np.subtract(logits, peak, out=output_grad)
-            np.exp(output_grad, out=output_grad)
-            np.dot(ones, output_grad, out=total)
-            np.divide(output_grad, total, out=output_grad)
+        np.subtract(logits, peak[:, None] if axis else peak, out=output_grad)
+        np.exp(output_grad, out=output_grad)
+        # sums over the classes as a product with ones (BLAS)
+        np.dot(output_grad, ones, out=total) if axis else np.dot(ones, output_grad, out=total)
+        np.divide(output_grad, total[:, None] if axis else total, out=output_grad)
         np.subtract(output_grad, onehot, out=output_grad)
         np.multiply(output_grad, scale, out=output_grad)
 

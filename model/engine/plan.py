@@ -210,33 +210,30 @@ class FoldedParameters:
             start += size
         self.widths = [cols for _, cols in shapes]
 
+    def _parts(self, matrices):
+        """Per stage: the stage, its folded matrix in ``matrices`` and the views in it of the layer's
+        parameters, ``{"W": (n_in, n_out), "b": (n_out,)}``."""
+        for stage, folded in zip(self.stages, matrices, strict=True):
+            n_in, n_out = stage.linear.in_features, stage.linear.out_features
+            yield stage, folded, {"W": folded[:n_in, :n_out], "b": folded[n_in, :n_out]}
+
     def pull(self):
         """Read the layers' parameters into ``values`` (and set the constant units)."""
-        for stage, folded in zip(self.stages, self.weights, strict=True):
-            params, n_in, n_out = stage.linear.params, stage.linear.in_features, stage.linear.out_features
+        for stage, folded, parts in self._parts(self.weights):
             folded[...] = 0
-            folded[:n_in, :n_out] = params["W"]
-            if "b" in params:
-                folded[n_in, :n_out] = params["b"]
+            for name, array in stage.linear.params.items():
+                parts[name][...] = array
             if stage.activation is not None:
-                folded[n_in, n_out] = CONSTANT_INPUT[stage.activation]
+                folded[-1, -1] = CONSTANT_INPUT[stage.activation]
 
     def push(self):
         """Write ``values`` into the layers' own parameter arrays, in place."""
-        for stage, folded in zip(self.stages, self.weights, strict=True):
-            params, n_in, n_out = stage.linear.params, stage.linear.in_features, stage.linear.out_features
-            params["W"][...] = folded[:n_in, :n_out]
-            if "b" in params:
-                params["b"][...] = folded[n_in, :n_out]
+        for stage, _, parts in self._parts(self.weights):
+            for name, array in stage.linear.params.items():
+                array[...] = parts[name]
 
     def unfold(self, folded_matrices):
         """Per stage ``{"W": (n_in, n_out), "b": (n_out,) if the layer has a bias}``, copies cut from
         matrices of the folded layout (e.g. ``weight_grads``)."""
-        out = []
-        for stage, folded in zip(self.stages, folded_matrices, strict=True):
-            n_in, n_out = stage.linear.in_features, stage.linear.out_features
-            arrays = {"W": folded[:n_in, :n_out].copy()}
-            if "b" in stage.linear.params:
-                arrays["b"] = folded[n_in, :n_out].copy()
-            out.append(arrays)
-        return out
+        return [{name: parts[name].copy() for name in stage.linear.params}
+                for stage, _, parts in self._parts(folded_matrices)]
