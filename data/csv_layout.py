@@ -72,7 +72,7 @@ def make_layout(path, first, below, delimiter, label, features, choose, header=N
     feature_cols = feature_columns(features, label_col, names, used, where)
     if names is None:
         return Layout(delimiter, width, trailing, None, label_col, feature_cols,
-                      [f"x{j}" for j in range(len(feature_cols))], "label")
+                      default_feature_names(len(feature_cols)), "label")
     feature_names = [names[c] for c in feature_cols]
     seen = set()
     twice = next((n for n in feature_names if n in seen or seen.add(n)), None)  # one pass: wide headers too
@@ -175,6 +175,11 @@ def sniff_delimiter(line):
     """The candidate that splits ``line`` into the most fields (ties: tab, then ';', then ','), judged on its
     first 100,000 characters (below the csv module's field limit: a wide line fits no field over it)."""
     return max(DELIMITERS, key=lambda d: len(next(csv.reader([line[:100_000]], delimiter=d), [])))
+
+
+def default_feature_names(d):
+    """``["x0", ..., "x{d-1}"]``, the names of columns that have none."""
+    return [f"x{j}" for j in range(d)]
 
 
 def is_blank(row):

@@ -140,7 +140,8 @@ def _expected_rows(fh, reader):
         return None
     if not stat.S_ISREG(st.st_mode):
         return None
-    return int(st.st_size / max(reader.lines.mean_chars(), 1.0) * 1.02) + 16
+    mean_chars = reader.lines.chars_seen / max(reader.lines.lines_seen, 1)
+    return int(st.st_size / max(mean_chars, 1.0) * 1.02) + 16
 
 
 # -------------------------------------------------------------------- records

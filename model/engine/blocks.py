@@ -65,18 +65,21 @@ class Block:
             self.grad = self._general(folded, activations, head)
         self.forward = self._inference(folded, forwards)
 
-    def view(self, buffer, width, samples):
-        """The first ``samples`` of a flat buffer as a C-contiguous (samples, width) or (width, samples) array."""
-        return buffer[:samples * width].reshape((width, samples) if self.columns else (samples, width))
+    def view(self, buffer, width, samples, columns=None):
+        """The first ``samples`` of a flat buffer as a C-contiguous (samples, width) or (width, samples) array
+        (as the block's layout, unless ``columns`` says)."""
+        columns = self.columns if columns is None else columns
+        return buffer[:samples * width].reshape((width, samples) if columns else (samples, width))
 
     def _views(self, specs):
-        """``views(r)``: the (buffer, width) pairs as arrays of r samples, made once per r."""
+        """``views(r)``: the (buffer, width[, columns]) specs as arrays of r samples, made once per r."""
         cache = {}
 
         def views(samples):
             hit = cache.get(samples)
             if hit is None:
-                hit = cache[samples] = tuple(self.view(buffer, width, samples) for buffer, width in specs)
+                hit = cache[samples] = tuple(self.view(buffer, width, samples, *layout)
+                                             for buffer, width, *layout in specs)
             return hit
 
         return views
@@ -93,13 +96,12 @@ class Block:
         units, inputs_width = W1.shape[1], W1.shape[0]
         wide = units >= WIDE
         views = self._views(((self.hidden[0], units), (self.local_grad[0], units), (self.hidden_grad[0], units),
-                             (self.output_grad, 1)))
+                             (self.output_grad, 1), (self.input_times_grad, inputs_width, True),
+                             (self.output_grad, 1, True)))  # the last two: (x ⊙ e)ᵀ and eᵀ, for the wide form
         first = np.matmul if self.rows * units >= kernels.LARGE_BLOCK else dot  # matmul wins for (256, 3) @ (3, 65)
-        transposed = {}  # per block size: (x ⊙ e)ᵀ and eᵀ, for the wide form
 
         def grad(x, targets, logits, weight_grads, scale):
-            samples = len(x)
-            hidden, local_grad, hidden_grad, output_grad = views(samples)
+            hidden, local_grad, hidden_grad, output_grad, input_times_grad, grad_row = views(len(x))
             grad_W1, grad_W2 = weight_grads
             first(x, W1, out=hidden)  # step 5 forward: a = [x 1] @ [[W1], [b1]]
             activation(hidden, local_grad)  # step 4 forward: h = act(a), and dh/da
@@ -109,11 +111,6 @@ class Block:
             if mask2 is not None:
                 multiply(grad_W2, mask2, out=grad_W2)
             if wide:
-                pair = transposed.get(samples)
-                if pair is None:
-                    pair = transposed[samples] = (self.input_times_grad[:inputs_width * samples].reshape(
-                        inputs_width, samples), output_grad.reshape(1, samples))
-                input_times_grad, grad_row = pair
                 multiply(x.T, grad_row, out=input_times_grad)  # (x ⊙ e)ᵀ, written transposed: half the time
                 dot(input_times_grad, local_grad, out=grad_W1)  # steps 3-5 regrouped: Σ_n x_n e_n dh/da_n
                 multiply(grad_W1, w2_row, out=grad_W1)  # ... ⊙ w2

@@ -7,7 +7,7 @@ from layers.validation import check_count
 from .blocks import COLUMN_ROWS, Block
 from .data import ColumnStage, Schedule, TrainingSet, kernel_targets, stage_rows
 from .metrics import BinaryMetrics, SoftmaxMetrics
-from .plan import FoldedParameters, Unsupported, check_optimizer, compile_network
+from .plan import FoldedParameters, compile_network, unsupported_reason
 
 #: Bytes of one (width, rows) work buffer the default chunk size aims at: a few of them stay in L2.
 CHUNK_BYTES = 1 << 18
@@ -47,11 +47,10 @@ class Engine:
     """
 
     def __init__(self, net, optimizer, chunk_rows=None):
-        try:
-            self.plan = compile_network(net)
-            check_optimizer(optimizer)
-        except Unsupported as exc:
-            raise ValueError(str(exc)) from None
+        reason = unsupported_reason(net, optimizer)
+        if reason is not None:
+            raise ValueError(reason)
+        self.plan = compile_network(net)
         self.net, self.dtype = net, self.plan.dtype
         self.folded = FoldedParameters(self.plan)
         if chunk_rows is None:

@@ -2,13 +2,9 @@
 
 Each kernel works on a block of samples, rows (R, width) or columns (width, R), and writes into arrays
 it is handed (``out=``), so a training step allocates nothing. The derivations are the layers' own
-(``layers/``), which these kernels are tested against (``tests/test_engine.py``):
-
-- **activations** write ``h = act(a)`` over the pre-activation and the local gradient ``dh/da`` beside
-  it, read off ``h`` as the layers do. ReLU's ``1[a > 0]`` is a float 0/1 array, since a float × bool
-  product costs twice a float × float one.
-- **the fused output gradient.** Sigmoid + BCE and softmax + cross-entropy both give
-  ``dℓ/dz = (p − y) / n``: three in-place calls for the sigmoid, a stable softmax for K classes.
+(``layers/``), which these kernels are tested against (``tests/test_engine.py``): the activations and
+their local gradients, and the fused output gradient ``dℓ/dz = (p − y) / n`` of Sigmoid + BCE and of
+softmax + cross-entropy.
 """
 
 import numpy as np
@@ -31,7 +27,8 @@ def activation(kind, alpha, dtype, large=False):
     ``dh/da`` into ``local_grad``.
 
     The local gradients are the layers': ReLU ``1[a > 0]``, LeakyReLU 1 or ``alpha``, Tanh ``1 − h²``,
-    Sigmoid ``h (1 − h)``. ReLU's mask is ``sign(relu(a))`` on small blocks (fewest calls) and, on
+    Sigmoid ``h (1 − h)``, read off ``h``. ReLU's mask is a float 0/1 array (a float × bool product costs
+    twice a float × float one): ``sign(relu(a))`` on small blocks (fewest calls) and, on
     ``large`` ones, ``a > 0`` into booleans copied into the float buffer (cheaper per element, dearer
     to set up).
     """

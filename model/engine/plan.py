@@ -1,10 +1,8 @@
 """What the engine runs, and the one flat vector it keeps the parameters in.
 
 ``compile_network(net)`` reads a network into a ``Plan``, or raises ``Unsupported`` saying why it
-cannot: the engine runs a chain of ``Linear`` layers with ReLU, LeakyReLU, Tanh or Sigmoid between
-them, ending in Sigmoid + ``BCELoss``, ``SigmoidBCELoss``, ``SoftmaxCrossEntropyLoss`` or Softmax +
-``CrossEntropyLoss`` (without settings such as a class weighting), under ``SGD`` (with or without
-momentum) or ``Adam`` — the library's own classes only (a subclass may change what they compute).
+cannot: the engine runs the networks and optimizers ``model.engine`` lists (losses without settings such
+as a class weighting), the library's own classes only (a subclass may change what they compute).
 
 ``FoldedParameters`` holds every ``Linear`` as one matrix ``[[W], [b]]`` of shape (n_in + 1, n_out),
 applied to an input with a column of ones appended, so ``x @ W + b`` is one product and ``dℓ/db`` (the
@@ -149,12 +147,6 @@ def _not_run(what, obj):
     return f"{what} ({cls.__name__}) is not one the engine runs"
 
 
-def check_optimizer(optimizer):
-    """Raise ``Unsupported`` unless the engine runs ``optimizer`` (by type identity)."""
-    if type(optimizer) not in OPTIMIZERS:
-        raise Unsupported(f"the optimizer {type(optimizer).__name__} is not one the engine runs")
-
-
 def unsupported_reason(net, optimizer=None):
     """Why the engine cannot train ``net`` (with ``optimizer``, a ``model.optim`` object), or None.
 
@@ -162,10 +154,10 @@ def unsupported_reason(net, optimizer=None):
     """
     try:
         compile_network(net)
-        if optimizer is not None:
-            check_optimizer(optimizer)
     except Unsupported as exc:
         return str(exc)
+    if optimizer is not None and type(optimizer) not in OPTIMIZERS:  # by type identity
+        return f"the optimizer {type(optimizer).__name__} is not one the engine runs"
     return None
 
 
