@@ -398,8 +398,7 @@ class _Store:
     def __init__(self, d, expected):
         self.n, self.capacity, self.expected = 0, 0, expected
         self.X = np.empty((0, d), dtype=np.float64)
-        self.labels = None
-        self.numeric = None
+        self.labels = self.numeric = None
 
     def add(self, X, labels, reader):
         k = len(X)
@@ -407,7 +406,10 @@ class _Store:
             self.capacity = max(int(self.expected() or 1024), k, 16)
             self.X = np.empty((self.capacity, self.X.shape[1]), dtype=np.float64)
         if self.n + k > self.capacity:
-            self._grow(self.n + k)
+            self.capacity = max(self.n + k, self.capacity + self.capacity // 2)
+            self.X.resize((self.capacity, self.X.shape[1]), refcheck=False)
+            if self.labels is not None:
+                self.labels.resize(self.capacity, refcheck=False)
         self.X[self.n:self.n + k] = X
         if labels is not None:
             if self.labels is None:
@@ -417,12 +419,6 @@ class _Store:
             self.numeric = labels.dtype == np.float64
             self.labels[self.n:self.n + k] = labels if self.numeric else labels.view(np.float64)
         self.n += k
-
-    def _grow(self, need):
-        self.capacity = max(need, self.capacity + self.capacity // 2)
-        self.X.resize((self.capacity, self.X.shape[1]), refcheck=False)
-        if self.labels is not None:
-            self.labels.resize(self.capacity, refcheck=False)
 
     def _values_to_codes(self, reader):
         """The numeric labels read so far as names: each value's text becomes a code (same buffer)."""

@@ -65,8 +65,6 @@ class Engine:
         self._clip = -np.log(np.finfo(self.dtype).eps) if self.plan.head.capped else None
         self._blocks, self._metrics, self._stage = {}, {}, None
 
-    # -------------------------------------------------------------- parameters
-
     def pull(self):
         """Read the network's parameters (after they were set from outside, e.g. restored)."""
         self.folded.pull()
@@ -84,8 +82,6 @@ class Engine:
         """The optimizer's update from ``folded.grads``, the L2 term added first."""
         self._add_decay()
         self.optimizer.step()
-
-    # -------------------------------------------------------------- blocks of work
 
     def _block(self, rows, columns):
         if (rows, columns) not in self._blocks:
@@ -116,8 +112,6 @@ class Engine:
             stage = self._stage = ColumnStage(capacity, chunk_rows, plan.input_dim, plan.classes, self.dtype,
                                               plan.head.kind)
         return stage
-
-    # -------------------------------------------------------------- training
 
     def training_set(self, X, y, shuffler):
         """The training data in the engine's form (``model.engine.data.TrainingSet``).
@@ -187,8 +181,6 @@ class Engine:
                 stage_loss, stage_correct = metric(logits, labels)
                 loss, correct = loss + stage_loss, correct + stage_correct
         return (loss, correct) if score else None
-
-    # -------------------------------------------------------------- checking and evaluation
 
     def gradients(self, X, y):
         """The gradient of one batch with the engine's current parameters, keyed like ``net.params``.

@@ -19,9 +19,6 @@ CONSTANT_INPUT = {"relu": 1.0, "leaky_relu": 1.0, "tanh": 40.0, "sigmoid": 40.0}
 LARGE_BLOCK = 4096
 
 
-# ------------------------------------------------------------------ hidden activations
-
-
 def activation(kind, alpha, dtype, large=False):
     """``act(hidden, local_grad)``: overwrite the pre-activation ``hidden`` with ``h = act(a)`` and write
     ``dh/da`` into ``local_grad``.
@@ -102,9 +99,6 @@ def activation_forward(kind, alpha, dtype):
     if kind == "sigmoid":
         return lambda hidden: expit(hidden, out=hidden)
     raise ValueError(f"no engine kernel for the activation {kind!r}")
-
-
-# ------------------------------------------------------------------ output gradients
 
 
 def one_hot(out, labels, index, columns=False):
