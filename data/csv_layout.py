@@ -198,9 +198,7 @@ def looks_numeric(text):
 def plain_number(text):
     """The number a label field stands for, or None when it is a name (anything ``number_problem``
     would refuse as a feature: not a number, not finite, not plain) or too large to be exact (``INEXACT``)."""
-    if number_problem(text, limit=INEXACT):
-        return None
-    return float(text)
+    return None if number_problem(text, limit=INEXACT) else float(text)
 
 
 def number_problem(field, limit=MAX_MAGNITUDE):

@@ -21,7 +21,7 @@ from . import kernels
 
 #: Mini-batches of at least this many samples run in the column layout (see ``model.engine.Engine``).
 COLUMN_ROWS = 512
-#: From this width on, a one-hidden-layer binary network regroups step 5 (see ``Block._two_layer_rows``).
+#: From this width on, a one-hidden-layer binary network regroups step 5 (see ``Block._two_layer``).
 WIDE = 16
 
 
@@ -59,8 +59,7 @@ class Block:
         else:
             head = kernels.softmax_output_grad(rows, classes, dtype, axis=0 if columns else 1)
         if len(plan.stages) == 2 and classes == 1:
-            two_layer = self._two_layer_columns if columns else self._two_layer_rows
-            self.grad = two_layer(folded, activations[0], head)
+            self.grad = self._two_layer(folded, activations[0], head)
         else:
             self.grad = self._general(folded, activations, head)
         self.forward = self._inference(folded, forwards)
@@ -84,23 +83,24 @@ class Block:
 
         return views
 
-    def _two_layer_rows(self, folded, activation, head):
-        """One hidden layer, one logit, a small batch in rows: the handout's family.
+    def _two_layer(self, folded, activation, head):
+        """One hidden layer, one logit: the handout's family, in rows (a small batch) or in columns, where
+        x is (D + 1, R), hidden (H + 1, R) and the logits and their gradient (1, R).
 
         Step 5's gradient is ``xᵀ ((e w2ᵀ) ⊙ dh/da)`` at small H (fewest calls) and, when H is wide,
         ``((x ⊙ e)ᵀ dh/da) ⊙ w2ᵀ``, which never materialises dℓ/dh: two fewer (B, H) passes."""
-        dot, multiply = np.dot, np.multiply
+        dot, multiply, matmul = np.dot, np.multiply, np.matmul
         W1, W2 = folded.weights
-        w2_row = W2.reshape(1, -1)
+        W1T, W2T, w2_row = W1.T, W2.T, W2.reshape(1, -1)
         mask1, mask2 = folded.masks
         units, inputs_width = W1.shape[1], W1.shape[0]
         wide = units >= WIDE
         views = self._views(((self.hidden[0], units), (self.local_grad[0], units), (self.hidden_grad[0], units),
                              (self.output_grad, 1), (self.input_times_grad, inputs_width, True),
                              (self.output_grad, 1, True)))  # the last two: (x ⊙ e)ᵀ and eᵀ, for the wide form
-        first = np.matmul if self.rows * units >= kernels.LARGE_BLOCK else dot  # matmul wins for (256, 3) @ (3, 65)
+        first = matmul if self.rows * units >= kernels.LARGE_BLOCK else dot  # matmul wins for (256, 3) @ (3, 65)
 
-        def grad(x, targets, logits, weight_grads, scale):
+        def rows_grad(x, targets, logits, weight_grads, scale):
             hidden, local_grad, hidden_grad, output_grad, input_times_grad, grad_row = views(len(x))
             grad_W1, grad_W2 = weight_grads
             first(x, W1, out=hidden)  # step 5 forward: a = [x 1] @ [[W1], [b1]]
@@ -120,21 +120,8 @@ class Block:
                 dot(x.T, hidden_grad, out=grad_W1)  # step 5: dℓ/d[W1; b1] = [x 1]ᵀ dℓ/da
             multiply(grad_W1, mask1, out=grad_W1)  # the constant unit (and a missing b1) never move
 
-        return grad
-
-    def _two_layer_columns(self, folded, activation, head):
-        """The same in columns: x (D + 1, R), hidden (H + 1, R), logits and their gradient (1, R)."""
-        dot, multiply, matmul = np.dot, np.multiply, np.matmul
-        W1, W2 = folded.weights
-        W1T, W2T, w2_row = W1.T, W2.T, W2.reshape(1, -1)
-        mask1, mask2 = folded.masks
-        units, inputs_width = W1.shape[1], W1.shape[0]
-        wide = units >= WIDE
-        views = self._views(((self.hidden[0], units), (self.local_grad[0], units), (self.hidden_grad[0], units),
-                             (self.output_grad, 1), (self.input_times_grad, inputs_width)))
-
-        def grad(x, targets, logits, weight_grads, scale):
-            hidden, local_grad, hidden_grad, output_grad, input_times_grad = views(x.shape[1])
+        def columns_grad(x, targets, logits, weight_grads, scale):
+            hidden, local_grad, hidden_grad, output_grad, input_times_grad, _ = views(x.shape[1])
             grad_W1, grad_W2 = weight_grads
             matmul(W1T, x, out=hidden)  # step 5 forward, transposed (matmul: OpenBLAS is slow on a 3-long axis)
             activation(hidden, local_grad)  # step 4 forward
@@ -153,7 +140,7 @@ class Block:
                 dot(x, hidden_grad.T, out=grad_W1)  # step 5: dℓ/d[W1; b1] = [x 1]ᵀ dℓ/da
             multiply(grad_W1, mask1, out=grad_W1)  # the constant unit (and a missing b1) never move
 
-        return grad
+        return columns_grad if self.columns else rows_grad
 
     def _general(self, folded, activations, head):
         """Any depth, any head, either layout."""
