@@ -139,8 +139,7 @@ class Engine:
         """Small mini-batches, a stage at a time: each batch one block of rows, one update. Returns the
         summed loss and count of correct predictions."""
         grad, step = self._block(data.batch_size, False).grad, self._step
-        weight_grads = self.folded.weight_grads
-        stage = data.stage
+        weight_grads, stage = self.folded.weight_grads, data.stage
         metric = self._metric(stage.capacity, False)
         loss = correct = 0.0
         for start, stop in data.schedule.stages:
@@ -197,11 +196,7 @@ class Engine:
             if self.decay is not None:
                 self._add_decay()
         keys = {id(array): key for key, array in self.net.params.items()}
-        grads = {}
-        for stage, arrays in zip(self.plan.stages, self.folded.unfold(self.folded.weight_grads), strict=True):
-            for name, grad in arrays.items():
-                grads[keys[id(stage.linear.params[name])]] = grad
-        return grads
+        return {keys[id(array)]: grad for array, grad in self.folded.unfold(self.folded.weight_grads)}
 
     def evaluate(self, X, y):
         """``{"loss", "accuracy", "n"}`` of the engine's current parameters on ``(X, y)``, a stage at a time.

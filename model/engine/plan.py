@@ -225,7 +225,7 @@ class FoldedParameters:
                 array[...] = parts[name]
 
     def unfold(self, folded_matrices):
-        """Per stage ``{"W": (n_in, n_out), "b": (n_out,) if the layer has a bias}``, copies cut from
-        matrices of the folded layout (e.g. ``weight_grads``)."""
-        return [{name: parts[name].copy() for name in stage.linear.params}
-                for stage, _, parts in self._parts(folded_matrices)]
+        """``(parameter, part)`` for every layer parameter (``W`` (n_in, n_out), ``b`` (n_out,)): the layer's
+        array and a copy of its part of matrices of the folded layout (e.g. ``weight_grads``)."""
+        return [(array, parts[name].copy()) for stage, _, parts in self._parts(folded_matrices)
+                for name, array in stage.linear.params.items()]
