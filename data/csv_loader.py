@@ -144,9 +144,6 @@ def _expected_rows(fh, reader):
     return int(st.st_size / max(mean_chars, 1.0) * 1.02) + 16
 
 
-# -------------------------------------------------------------------- records
-
-
 class _Reader:
     """One pass over one file: the layout from the first record, then the rows batch by batch.
 
@@ -381,9 +378,6 @@ def _malformed(path, lineno, error, start):
     unclosed = start < lineno or "end of data" in error
     hint = f" (is a quote in the record starting on line {start} never closed?)" if unclosed else ""
     return f"{path}: line {lineno}: malformed CSV: {error}{hint}"
-
-
-# -------------------------------------------------------------------- the arrays
 
 
 class _Store:
