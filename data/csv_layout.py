@@ -72,7 +72,7 @@ def make_layout(path, first, below, delimiter, label, features, choose, header=N
     feature_cols = feature_columns(features, label_col, names, used, where)
     if names is None:
         return Layout(delimiter, width, trailing, None, label_col, feature_cols,
-                      [f"x{j}" for j in range(len(feature_cols))], "label")
+                      default_feature_names(len(feature_cols)), "label")
     feature_names = [names[c] for c in feature_cols]
     seen = set()
     twice = next((n for n in feature_names if n in seen or seen.add(n)), None)  # one pass: wide headers too
@@ -177,6 +177,11 @@ def sniff_delimiter(line):
     return max(DELIMITERS, key=lambda d: len(next(csv.reader([line[:100_000]], delimiter=d), [])))
 
 
+def default_feature_names(d):
+    """``["x0", ..., "x{d-1}"]``, the names of columns that have none."""
+    return [f"x{j}" for j in range(d)]
+
+
 def is_blank(row):
     return not row or (len(row) == 1 and not row[0].strip())
 
@@ -193,9 +198,7 @@ def looks_numeric(text):
 def plain_number(text):
     """The number a label field stands for, or None when it is a name (anything ``number_problem``
     would refuse as a feature: not a number, not finite, not plain) or too large to be exact (``INEXACT``)."""
-    if number_problem(text, limit=INEXACT):
-        return None
-    return float(text)
+    return None if number_problem(text, limit=INEXACT) else float(text)
 
 
 def number_problem(field, limit=MAX_MAGNITUDE):

@@ -140,10 +140,8 @@ def _expected_rows(fh, reader):
         return None
     if not stat.S_ISREG(st.st_mode):
         return None
-    return int(st.st_size / max(reader.lines.mean_chars(), 1.0) * 1.02) + 16
-
-
-# -------------------------------------------------------------------- records
+    mean_chars = reader.lines.chars_seen / max(reader.lines.lines_seen, 1)
+    return int(st.st_size / max(mean_chars, 1.0) * 1.02) + 16
 
 
 class _Reader:
@@ -317,16 +315,13 @@ class _Reader:
         # float() also takes '1_000', non-ASCII digits, 'nan', 'inf' and overflows to inf
         if values is None or "_" in text or not text.isascii() or not all(
                 -MAX_MAGNITUDE < v < MAX_MAGNITUDE for v in values):
-            for c, field in zip(self.layout.features, feats, strict=True):
+            for c, name, field in zip(self.layout.features, self.layout.feature_names, feats, strict=True):
                 problem = number_problem(field)
                 if problem:
                     first = self.first_data is not None and lineno == self.first_data[0]
                     hint = " (read as a row, not a header: pass header=True, --header, if it is one)" if first else ""
-                    raise ValueError(f"{self.path}: line {lineno}, column {c + 1} ({self._name(c)}): {problem}{hint}")
+                    raise ValueError(f"{self.path}: line {lineno}, column {c + 1} ({name}): {problem}{hint}")
         return values
-
-    def _name(self, col):
-        return self.layout.feature_names[self.layout.features.index(col)]
 
     def _label(self, lineno, field):
         """The label of one record: a float while every label is a number, else the code of its text."""
@@ -344,11 +339,10 @@ class _Reader:
         return (self.codes.get(text) or self._new_text(text, lineno))[0]
 
     def _new_text(self, text, lineno):
-        entry = self.codes.get(text)
-        if entry is None:
-            entry = self.codes[text] = (len(self.texts), lineno)
+        if text not in self.codes:
+            self.codes[text] = (len(self.texts), lineno)
             self.texts.append(text)
-        return entry
+        return self.codes[text]
 
     def _wrong_width(self, lineno, row):
         width, first = self.layout.width, self.layout.header or (self.first_data or (lineno,))[0]
@@ -386,9 +380,6 @@ def _malformed(path, lineno, error, start):
     return f"{path}: line {lineno}: malformed CSV: {error}{hint}"
 
 
-# -------------------------------------------------------------------- the arrays
-
-
 class _Store:
     """The growing arrays: ``X`` (capacity, D) and the labels (capacity,), filled row block by row block.
 
@@ -401,8 +392,7 @@ class _Store:
     def __init__(self, d, expected):
         self.n, self.capacity, self.expected = 0, 0, expected
         self.X = np.empty((0, d), dtype=np.float64)
-        self.labels = None
-        self.numeric = None
+        self.labels = self.numeric = None
 
     def add(self, X, labels, reader):
         k = len(X)
@@ -410,7 +400,10 @@ class _Store:
             self.capacity = max(int(self.expected() or 1024), k, 16)
             self.X = np.empty((self.capacity, self.X.shape[1]), dtype=np.float64)
         if self.n + k > self.capacity:
-            self._grow(self.n + k)
+            self.capacity = max(self.n + k, self.capacity + self.capacity // 2)
+            self.X.resize((self.capacity, self.X.shape[1]), refcheck=False)
+            if self.labels is not None:
+                self.labels.resize(self.capacity, refcheck=False)
         self.X[self.n:self.n + k] = X
         if labels is not None:
             if self.labels is None:
@@ -420,12 +413,6 @@ class _Store:
             self.numeric = labels.dtype == np.float64
             self.labels[self.n:self.n + k] = labels if self.numeric else labels.view(np.float64)
         self.n += k
-
-    def _grow(self, need):
-        self.capacity = max(need, self.capacity + self.capacity // 2)
-        self.X.resize((self.capacity, self.X.shape[1]), refcheck=False)
-        if self.labels is not None:
-            self.labels.resize(self.capacity, refcheck=False)
 
     def _values_to_codes(self, reader):
         """The numeric labels read so far as names: each value's text becomes a code (same buffer)."""

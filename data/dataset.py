@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .csv_layout import MAX_MAGNITUDE, number_problem
+from .csv_layout import MAX_MAGNITUDE, default_feature_names, number_problem
 
 
 @dataclass(eq=False, repr=False)
@@ -107,8 +107,3 @@ class Dataset:
 
     def _where(self):
         return f"{self.source}: " if getattr(self, "source", "") else ""
-
-
-def default_feature_names(d):
-    """``["x0", ..., "x{d-1}"]``, the names of columns that have none."""
-    return [f"x{j}" for j in range(d)]

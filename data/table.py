@@ -149,13 +149,10 @@ class Table:
             labels = distinct.tolist()
         else:
             labels, inverse = self.texts, self.codes
-        where = []
-        for label in labels:
-            i = index.get(label_key(label))
-            if i is None:
-                raise ValueError(f"{self.source}: label {shown(label)} is not one the model was trained on "
-                                 f"({', '.join(shown(c) for c in classes)})")
-            where.append(i)
+        where = [index.get(label_key(label)) for label in labels]
+        if None in where:
+            raise ValueError(f"{self.source}: label {shown(labels[where.index(None)])} is not one the model was "
+                             f"trained on ({', '.join(shown(c) for c in classes)})")
         return np.asarray(where, dtype=np.int64)[inverse].reshape(-1)
 
     def _column(self):

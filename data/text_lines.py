@@ -95,9 +95,6 @@ class Lines:
             except StopIteration:
                 return None
 
-    def mean_chars(self):
-        return self.chars_seen / max(self.lines_seen, 1)
-
     def batch(self, chars):
         """The next lines, about ``chars`` characters of them ([] at the end of the file), and whether any
         of them holds a quote."""

@@ -21,7 +21,7 @@ from . import kernels
 
 #: Mini-batches of at least this many samples run in the column layout (see ``model.engine.Engine``).
 COLUMN_ROWS = 512
-#: From this width on, a one-hidden-layer binary network regroups step 5 (see ``Block._two_layer_rows``).
+#: From this width on, a one-hidden-layer binary network regroups step 5 (see ``Block._two_layer``).
 WIDE = 16
 
 
@@ -59,47 +59,49 @@ class Block:
         else:
             head = kernels.softmax_output_grad(rows, classes, dtype, axis=0 if columns else 1)
         if len(plan.stages) == 2 and classes == 1:
-            two_layer = self._two_layer_columns if columns else self._two_layer_rows
-            self.grad = two_layer(folded, activations[0], head)
+            self.grad = self._two_layer(folded, activations[0], head)
         else:
             self.grad = self._general(folded, activations, head)
         self.forward = self._inference(folded, forwards)
 
-    def view(self, buffer, width, samples):
-        """The first ``samples`` of a flat buffer as a C-contiguous (samples, width) or (width, samples) array."""
-        return buffer[:samples * width].reshape((width, samples) if self.columns else (samples, width))
+    def view(self, buffer, width, samples, columns=None):
+        """The first ``samples`` of a flat buffer as a C-contiguous (samples, width) or (width, samples) array
+        (as the block's layout, unless ``columns`` says)."""
+        columns = self.columns if columns is None else columns
+        return buffer[:samples * width].reshape((width, samples) if columns else (samples, width))
 
     def _views(self, specs):
-        """``views(r)``: the (buffer, width) pairs as arrays of r samples, made once per r."""
+        """``views(r)``: the (buffer, width[, columns]) specs as arrays of r samples, made once per r."""
         cache = {}
 
         def views(samples):
             hit = cache.get(samples)
             if hit is None:
-                hit = cache[samples] = tuple(self.view(buffer, width, samples) for buffer, width in specs)
+                hit = cache[samples] = tuple(self.view(buffer, width, samples, *layout)
+                                             for buffer, width, *layout in specs)
             return hit
 
         return views
 
-    def _two_layer_rows(self, folded, activation, head):
-        """One hidden layer, one logit, a small batch in rows: the handout's family.
+    def _two_layer(self, folded, activation, head):
+        """One hidden layer, one logit: the handout's family, in rows (a small batch) or in columns, where
+        x is (D + 1, R), hidden (H + 1, R) and the logits and their gradient (1, R).
 
         Step 5's gradient is ``xᵀ ((e w2ᵀ) ⊙ dh/da)`` at small H (fewest calls) and, when H is wide,
         ``((x ⊙ e)ᵀ dh/da) ⊙ w2ᵀ``, which never materialises dℓ/dh: two fewer (B, H) passes."""
-        dot, multiply = np.dot, np.multiply
+        dot, multiply, matmul = np.dot, np.multiply, np.matmul
         W1, W2 = folded.weights
-        w2_row = W2.reshape(1, -1)
+        W1T, W2T, w2_row = W1.T, W2.T, W2.reshape(1, -1)
         mask1, mask2 = folded.masks
         units, inputs_width = W1.shape[1], W1.shape[0]
         wide = units >= WIDE
         views = self._views(((self.hidden[0], units), (self.local_grad[0], units), (self.hidden_grad[0], units),
-                             (self.output_grad, 1)))
-        first = np.matmul if self.rows * units >= kernels.LARGE_BLOCK else dot  # matmul wins for (256, 3) @ (3, 65)
-        transposed = {}  # per block size: (x ⊙ e)ᵀ and eᵀ, for the wide form
+                             (self.output_grad, 1), (self.input_times_grad, inputs_width, True),
+                             (self.output_grad, 1, True)))  # the last two: (x ⊙ e)ᵀ and eᵀ, for the wide form
+        first = matmul if self.rows * units >= kernels.LARGE_BLOCK else dot  # matmul wins for (256, 3) @ (3, 65)
 
-        def grad(x, targets, logits, weight_grads, scale):
-            samples = len(x)
-            hidden, local_grad, hidden_grad, output_grad = views(samples)
+        def rows_grad(x, targets, logits, weight_grads, scale):
+            hidden, local_grad, hidden_grad, output_grad, input_times_grad, grad_row = views(len(x))
             grad_W1, grad_W2 = weight_grads
             first(x, W1, out=hidden)  # step 5 forward: a = [x 1] @ [[W1], [b1]]
             activation(hidden, local_grad)  # step 4 forward: h = act(a), and dh/da
@@ -109,11 +111,6 @@ class Block:
             if mask2 is not None:
                 multiply(grad_W2, mask2, out=grad_W2)
             if wide:
-                pair = transposed.get(samples)
-                if pair is None:
-                    pair = transposed[samples] = (self.input_times_grad[:inputs_width * samples].reshape(
-                        inputs_width, samples), output_grad.reshape(1, samples))
-                input_times_grad, grad_row = pair
                 multiply(x.T, grad_row, out=input_times_grad)  # (x ⊙ e)ᵀ, written transposed: half the time
                 dot(input_times_grad, local_grad, out=grad_W1)  # steps 3-5 regrouped: Σ_n x_n e_n dh/da_n
                 multiply(grad_W1, w2_row, out=grad_W1)  # ... ⊙ w2
@@ -123,21 +120,8 @@ class Block:
                 dot(x.T, hidden_grad, out=grad_W1)  # step 5: dℓ/d[W1; b1] = [x 1]ᵀ dℓ/da
             multiply(grad_W1, mask1, out=grad_W1)  # the constant unit (and a missing b1) never move
 
-        return grad
-
-    def _two_layer_columns(self, folded, activation, head):
-        """The same in columns: x (D + 1, R), hidden (H + 1, R), logits and their gradient (1, R)."""
-        dot, multiply, matmul = np.dot, np.multiply, np.matmul
-        W1, W2 = folded.weights
-        W1T, W2T, w2_row = W1.T, W2.T, W2.reshape(1, -1)
-        mask1, mask2 = folded.masks
-        units, inputs_width = W1.shape[1], W1.shape[0]
-        wide = units >= WIDE
-        views = self._views(((self.hidden[0], units), (self.local_grad[0], units), (self.hidden_grad[0], units),
-                             (self.output_grad, 1), (self.input_times_grad, inputs_width)))
-
-        def grad(x, targets, logits, weight_grads, scale):
-            hidden, local_grad, hidden_grad, output_grad, input_times_grad = views(x.shape[1])
+        def columns_grad(x, targets, logits, weight_grads, scale):
+            hidden, local_grad, hidden_grad, output_grad, input_times_grad, _ = views(x.shape[1])
             grad_W1, grad_W2 = weight_grads
             matmul(W1T, x, out=hidden)  # step 5 forward, transposed (matmul: OpenBLAS is slow on a 3-long axis)
             activation(hidden, local_grad)  # step 4 forward
@@ -156,7 +140,7 @@ class Block:
                 dot(x, hidden_grad.T, out=grad_W1)  # step 5: dℓ/d[W1; b1] = [x 1]ᵀ dℓ/da
             multiply(grad_W1, mask1, out=grad_W1)  # the constant unit (and a missing b1) never move
 
-        return grad
+        return columns_grad if self.columns else rows_grad
 
     def _general(self, folded, activations, head):
         """Any depth, any head, either layout."""
@@ -179,14 +163,8 @@ class Block:
             if out is not logits:
                 logits[...] = out
             if self.onehot is not None and targets.ndim == 1:  # class indices: make the one-hot block
-                onehot = view(self.onehot, classes, samples)
-                onehot.fill(0)
-                index = self.sample_index[:samples]
-                if columns:
-                    onehot[targets, index] = 1
-                else:
-                    onehot[index, targets] = 1
-                targets = onehot
+                targets = kernels.one_hot(view(self.onehot, classes, samples), targets, self.sample_index[:samples],
+                                          columns)
             output_grad = view(self.output_grad, classes, samples)
             head(out, targets, output_grad, scale)
             return samples, output_grad
@@ -226,11 +204,9 @@ class Block:
                 dot(transposed[layer], below, out=hidden)
                 forwards[layer](hidden)
                 below = hidden
-            if logits.flags.c_contiguous:
-                dot(transposed[last], below, out=logits)
-            else:
-                scratch = view(self.logits, classes, samples)
-                dot(transposed[last], below, out=scratch)
-                logits[...] = scratch
+            out = logits if logits.flags.c_contiguous else view(self.logits, classes, samples)
+            dot(transposed[last], below, out=out)
+            if out is not logits:
+                logits[...] = out
 
         return forward

@@ -20,6 +20,8 @@ chunk), consecutive chunks grouped into stages.
 
 import numpy as np
 
+from .kernels import one_hot
+
 #: The most samples one stage holds: the metrics score a stage's logits at once, so stages are long
 #: (fewer calls) while a few (R,) buffers still fit the L2 cache.
 STAGE_ROWS = 65536
@@ -133,10 +135,7 @@ class RowStage:
         self.inputs[:count, :-1] = rows_of(X, samples, self.gathered)
         if self.binary:
             return labels.reshape(count, 1), labels
-        onehot = self.onehot[:count]
-        onehot.fill(0)
-        onehot[self.sample_index[:count], labels] = 1
-        return onehot, labels
+        return one_hot(self.onehot[:count], labels, self.sample_index[:count]), labels
 
 
 class ColumnStage:
@@ -183,7 +182,7 @@ class TrainingSet:
 
     Attributes
     ----------
-    n, batch_size, full_batch, steps : as the ``Shuffler``'s (``steps`` batches per epoch).
+    n, batch_size, steps : as the ``Shuffler``'s (``steps`` batches per epoch).
     columns : bool, the layout.
     schedule : the epoch's ``Schedule``; ``order`` the current epoch's order (None at full batch).
     """
@@ -191,10 +190,8 @@ class TrainingSet:
     def __init__(self, engine, X, y, shuffler, columns):
         plan = engine.plan
         self.X, self.targets = X, kernel_targets(plan.head.kind, y)
-        self.shuffler = shuffler
-        self.n, self.batch_size = shuffler.n, shuffler.batch_size
-        self.full_batch, self.steps = shuffler.full_batch, shuffler.steps
-        self.columns = columns
+        self.shuffler, self.columns = shuffler, columns
+        self.n, self.batch_size, self.steps = shuffler.n, shuffler.batch_size, shuffler.steps
         if columns:
             self.schedule, self.stage = engine.column_schedule(self.n, self.batch_size), None
         else:

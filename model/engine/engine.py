@@ -7,7 +7,7 @@ from layers.validation import check_count
 from .blocks import COLUMN_ROWS, Block
 from .data import ColumnStage, Schedule, TrainingSet, kernel_targets, stage_rows
 from .metrics import BinaryMetrics, SoftmaxMetrics
-from .plan import FoldedParameters, Unsupported, check_optimizer, compile_network
+from .plan import FoldedParameters, compile_network, unsupported_reason
 
 #: Bytes of one (width, rows) work buffer the default chunk size aims at: a few of them stay in L2.
 CHUNK_BYTES = 1 << 18
@@ -47,11 +47,10 @@ class Engine:
     """
 
     def __init__(self, net, optimizer, chunk_rows=None):
-        try:
-            self.plan = compile_network(net)
-            check_optimizer(optimizer)
-        except Unsupported as exc:
-            raise ValueError(str(exc)) from None
+        reason = unsupported_reason(net, optimizer)
+        if reason is not None:
+            raise ValueError(reason)
+        self.plan = compile_network(net)
         self.net, self.dtype = net, self.plan.dtype
         self.folded = FoldedParameters(self.plan)
         if chunk_rows is None:
@@ -62,12 +61,9 @@ class Engine:
         self.decay = (weight_decay * self.folded.weight_mask).astype(self.dtype) if weight_decay else None
         self._decay_term = np.empty_like(self.folded.values)
         self.optimizer = optimizer.like({"all": self.folded.values}, {"all": self.folded.grads})
-        self._step = self._make_step()
-        clip = -np.log(np.finfo(self.dtype).eps) if self.plan.head.capped else None
-        self._clip = clip
+        self._step = self.optimizer.step if self.decay is None else self._step_with_decay
+        self._clip = -np.log(np.finfo(self.dtype).eps) if self.plan.head.capped else None
         self._blocks, self._metrics, self._stage = {}, {}, None
-
-    # -------------------------------------------------------------- parameters
 
     def pull(self):
         """Read the network's parameters (after they were set from outside, e.g. restored)."""
@@ -82,37 +78,24 @@ class Engine:
         np.multiply(self.decay, self.folded.values, out=self._decay_term)
         np.add(self.folded.grads, self._decay_term, out=self.folded.grads)
 
-    def _make_step(self):
-        """``step()``: the optimizer's update from ``folded.grads``, the L2 term added first."""
-        if self.decay is None:
-            return self.optimizer.step
-        add_decay, optimizer_step = self._add_decay, self.optimizer.step
-
-        def step_with_decay():
-            add_decay()
-            optimizer_step()
-
-        return step_with_decay
-
-    # -------------------------------------------------------------- blocks of work
+    def _step_with_decay(self):
+        """The optimizer's update from ``folded.grads``, the L2 term added first."""
+        self._add_decay()
+        self.optimizer.step()
 
     def _block(self, rows, columns):
-        key = (rows, columns)
-        block = self._blocks.get(key)
-        if block is None:
-            block = self._blocks[key] = Block(self.plan, self.folded, rows, columns)
-        return block
+        if (rows, columns) not in self._blocks:
+            self._blocks[rows, columns] = Block(self.plan, self.folded, rows, columns)
+        return self._blocks[rows, columns]
 
     def _metric(self, rows, columns):
-        key = (rows, columns)
-        metric = self._metrics.get(key)
-        if metric is None:
+        if (rows, columns) not in self._metrics:
             if self.plan.head.kind == "binary":
                 metric = BinaryMetrics(rows, self.dtype, self._clip)
             else:
                 metric = SoftmaxMetrics(rows, self.plan.classes, self.dtype, self._clip, axis=0 if columns else 1)
-            self._metrics[key] = metric
-        return metric
+            self._metrics[rows, columns] = metric
+        return self._metrics[rows, columns]
 
     def column_schedule(self, n, batch_size):
         """The ``Schedule`` of a pass in columns over ``n`` samples in batches of ``batch_size``."""
@@ -129,8 +112,6 @@ class Engine:
             stage = self._stage = ColumnStage(capacity, chunk_rows, plan.input_dim, plan.classes, self.dtype,
                                               plan.head.kind)
         return stage
-
-    # -------------------------------------------------------------- training
 
     def training_set(self, X, y, shuffler):
         """The training data in the engine's form (``model.engine.data.TrainingSet``).
@@ -158,8 +139,7 @@ class Engine:
         """Small mini-batches, a stage at a time: each batch one block of rows, one update. Returns the
         summed loss and count of correct predictions."""
         grad, step = self._block(data.batch_size, False).grad, self._step
-        weight_grads = self.folded.weight_grads
-        stage = data.stage
+        weight_grads, stage = self.folded.weight_grads, data.stage
         metric = self._metric(stage.capacity, False)
         loss = correct = 0.0
         for start, stop in data.schedule.stages:
@@ -171,12 +151,12 @@ class Engine:
             loss, correct = loss + stage_loss, correct + stage_correct
         return loss, correct
 
-    def _column_pass(self, X, targets, schedule, samples, step=None, score=True):
+    def _column_pass(self, X, targets, schedule, samples, step=None, score=True, backward=True):
         """A pass in columns, a stage at a time, each batch chunk by chunk: a batch's first chunk writes
         its gradient into ``folded.grads``, the others add theirs, and ``step()`` (if given) follows its
-        last. ``samples(start, stop)`` names the samples at those places of the pass's order (see
-        ``TrainingSet.samples``). Returns the summed loss and count of correct predictions of the logits
-        (None when not ``score``)."""
+        last; without ``backward``, only the logits. ``samples(start, stop)`` names the samples at those
+        places of the pass's order (see ``TrainingSet.samples``). Returns the summed loss and count of
+        correct predictions of the logits (None when not ``score``)."""
         folded = self.folded
         block = self._block(schedule.chunk_rows, True)
         stage = self._column_stage(schedule)
@@ -186,8 +166,12 @@ class Engine:
             stage_targets, labels = stage.load_targets(targets, samples(start, stop))
             logits = stage.logits[:, :stop - start]
             for lo, hi, opens, closes, scale in schedule.chunks(start, stop):
-                block.grad(stage.load_inputs(X, samples(start + lo, start + hi)), stage_targets[..., lo:hi],
-                           logits[:, lo:hi], folded.weight_grads if opens else folded.chunk_weight_grads, scale)
+                inputs = stage.load_inputs(X, samples(start + lo, start + hi))
+                if not backward:
+                    block.forward(inputs, logits[:, lo:hi])
+                    continue
+                block.grad(inputs, stage_targets[..., lo:hi], logits[:, lo:hi],
+                           folded.weight_grads if opens else folded.chunk_weight_grads, scale)
                 if not opens:
                     np.add(folded.grads, folded.chunk_grads, out=folded.grads)
                 if closes and step is not None:
@@ -196,8 +180,6 @@ class Engine:
                 stage_loss, stage_correct = metric(logits, labels)
                 loss, correct = loss + stage_loss, correct + stage_correct
         return (loss, correct) if score else None
-
-    # -------------------------------------------------------------- checking and evaluation
 
     def gradients(self, X, y):
         """The gradient of one batch with the engine's current parameters, keyed like ``net.params``.
@@ -214,11 +196,7 @@ class Engine:
             if self.decay is not None:
                 self._add_decay()
         keys = {id(array): key for key, array in self.net.params.items()}
-        grads = {}
-        for stage, arrays in zip(self.plan.stages, self.folded.unfold(self.folded.weight_grads), strict=True):
-            for name, grad in arrays.items():
-                grads[keys[id(stage.linear.params[name])]] = grad
-        return grads
+        return {keys[id(array)]: grad for array, grad in self.folded.unfold(self.folded.weight_grads)}
 
     def evaluate(self, X, y):
         """``{"loss", "accuracy", "n"}`` of the engine's current parameters on ``(X, y)``, a stage at a time.
@@ -227,18 +205,7 @@ class Engine:
         is the data loss (no weight-decay penalty), as ``net.evaluate`` reports it.
         """
         n = len(X)
-        targets = kernel_targets(self.plan.head.kind, y)
-        schedule = self.column_schedule(n, n)
-        block = self._block(schedule.chunk_rows, True)
-        stage = self._column_stage(schedule)
-        metric = self._metric(schedule.capacity, True)
-        loss = correct = 0.0
         with np.errstate(over="ignore", invalid="ignore"):
-            for start, stop in schedule.stages:
-                _, labels = stage.load_targets(targets, slice(start, stop))
-                logits = stage.logits[:, :stop - start]
-                for lo, hi, *_ in schedule.chunks(start, stop):
-                    block.forward(stage.load_inputs(X, slice(start + lo, start + hi)), logits[:, lo:hi])
-                stage_loss, stage_correct = metric(logits, labels)
-                loss, correct = loss + stage_loss, correct + stage_correct
+            targets = kernel_targets(self.plan.head.kind, y)
+            loss, correct = self._column_pass(X, targets, self.column_schedule(n, n), slice, backward=False)
         return {"loss": loss / n, "accuracy": correct / n, "n": int(n)}

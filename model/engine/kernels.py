@@ -2,13 +2,9 @@
 
 Each kernel works on a block of samples, rows (R, width) or columns (width, R), and writes into arrays
 it is handed (``out=``), so a training step allocates nothing. The derivations are the layers' own
-(``layers/``), which these kernels are tested against (``tests/test_engine.py``):
-
-- **activations** write ``h = act(a)`` over the pre-activation and the local gradient ``dh/da`` beside
-  it, read off ``h`` as the layers do. ReLU's ``1[a > 0]`` is a float 0/1 array, since a float × bool
-  product costs twice a float × float one.
-- **the fused output gradient.** Sigmoid + BCE and softmax + cross-entropy both give
-  ``dℓ/dz = (p − y) / n``: three in-place calls for the sigmoid, a stable softmax for K classes.
+(``layers/``), which these kernels are tested against (``tests/test_engine.py``): the activations and
+their local gradients, and the fused output gradient ``dℓ/dz = (p − y) / n`` of Sigmoid + BCE and of
+softmax + cross-entropy.
 """
 
 import numpy as np
@@ -23,15 +19,13 @@ CONSTANT_INPUT = {"relu": 1.0, "leaky_relu": 1.0, "tanh": 40.0, "sigmoid": 40.0}
 LARGE_BLOCK = 4096
 
 
-# ------------------------------------------------------------------ hidden activations
-
-
 def activation(kind, alpha, dtype, large=False):
     """``act(hidden, local_grad)``: overwrite the pre-activation ``hidden`` with ``h = act(a)`` and write
     ``dh/da`` into ``local_grad``.
 
     The local gradients are the layers': ReLU ``1[a > 0]``, LeakyReLU 1 or ``alpha``, Tanh ``1 − h²``,
-    Sigmoid ``h (1 − h)``. ReLU's mask is ``sign(relu(a))`` on small blocks (fewest calls) and, on
+    Sigmoid ``h (1 − h)``, read off ``h``. ReLU's mask is a float 0/1 array (a float × bool product costs
+    twice a float × float one): ``sign(relu(a))`` on small blocks (fewest calls) and, on
     ``large`` ones, ``a > 0`` into booleans copied into the float buffer (cheaper per element, dearer
     to set up).
     """
@@ -107,7 +101,12 @@ def activation_forward(kind, alpha, dtype):
     raise ValueError(f"no engine kernel for the activation {kind!r}")
 
 
-# ------------------------------------------------------------------ output gradients
+def one_hot(out, labels, index, columns=False):
+    """``out`` filled with the one-hot targets of class indices ``labels`` (r,): (r, K), or (K, r) in
+    ``columns``; ``index`` is ``arange(r)``."""
+    out.fill(0)
+    out[(labels, index) if columns else (index, labels)] = 1
+    return out
 
 
 def binary_output_grad(rows, dtype, large=False):
@@ -153,16 +152,11 @@ def softmax_output_grad(rows, classes, dtype, axis=1):
         samples = logits.shape[1 - axis]
         peak, total = row_max[:samples], row_sum[:samples]
         np.max(logits, axis=axis, out=peak)
-        if axis:
-            np.subtract(logits, peak[:, None], out=output_grad)
-            np.exp(output_grad, out=output_grad)
-            np.dot(output_grad, ones, out=total)  # sums over the classes as a product with ones (BLAS)
-            np.divide(output_grad, total[:, None], out=output_grad)
-        else:
-            np.subtract(logits, peak, out=output_grad)
-            np.exp(output_grad, out=output_grad)
-            np.dot(ones, output_grad, out=total)
-            np.divide(output_grad, total, out=output_grad)
+        np.subtract(logits, peak[:, None] if axis else peak, out=output_grad)
+        np.exp(output_grad, out=output_grad)
+        # sums over the classes as a product with ones (BLAS)
+        np.dot(output_grad, ones, out=total) if axis else np.dot(ones, output_grad, out=total)
+        np.divide(output_grad, total[:, None] if axis else total, out=output_grad)
         np.subtract(output_grad, onehot, out=output_grad)
         np.multiply(output_grad, scale, out=output_grad)
 

@@ -1,10 +1,8 @@
 """What the engine runs, and the one flat vector it keeps the parameters in.
 
 ``compile_network(net)`` reads a network into a ``Plan``, or raises ``Unsupported`` saying why it
-cannot: the engine runs a chain of ``Linear`` layers with ReLU, LeakyReLU, Tanh or Sigmoid between
-them, ending in Sigmoid + ``BCELoss``, ``SigmoidBCELoss``, ``SoftmaxCrossEntropyLoss`` or Softmax +
-``CrossEntropyLoss`` (without settings such as a class weighting), under ``SGD`` (with or without
-momentum) or ``Adam`` — the library's own classes only (a subclass may change what they compute).
+cannot: the engine runs the networks and optimizers ``model.engine`` lists (losses without settings such
+as a class weighting), the library's own classes only (a subclass may change what they compute).
 
 ``FoldedParameters`` holds every ``Linear`` as one matrix ``[[W], [b]]`` of shape (n_in + 1, n_out),
 applied to an input with a column of ones appended, so ``x @ W + b`` is one product and ``dℓ/db`` (the
@@ -149,12 +147,6 @@ def _not_run(what, obj):
     return f"{what} ({cls.__name__}) is not one the engine runs"
 
 
-def check_optimizer(optimizer):
-    """Raise ``Unsupported`` unless the engine runs ``optimizer`` (by type identity)."""
-    if type(optimizer) not in OPTIMIZERS:
-        raise Unsupported(f"the optimizer {type(optimizer).__name__} is not one the engine runs")
-
-
 def unsupported_reason(net, optimizer=None):
     """Why the engine cannot train ``net`` (with ``optimizer``, a ``model.optim`` object), or None.
 
@@ -162,10 +154,10 @@ def unsupported_reason(net, optimizer=None):
     """
     try:
         compile_network(net)
-        if optimizer is not None:
-            check_optimizer(optimizer)
     except Unsupported as exc:
         return str(exc)
+    if optimizer is not None and type(optimizer) not in OPTIMIZERS:  # by type identity
+        return f"the optimizer {type(optimizer).__name__} is not one the engine runs"
     return None
 
 
@@ -210,33 +202,30 @@ class FoldedParameters:
             start += size
         self.widths = [cols for _, cols in shapes]
 
+    def _parts(self, matrices):
+        """Per stage: the stage, its folded matrix in ``matrices`` and the views in it of the layer's
+        parameters, ``{"W": (n_in, n_out), "b": (n_out,)}``."""
+        for stage, folded in zip(self.stages, matrices, strict=True):
+            n_in, n_out = stage.linear.in_features, stage.linear.out_features
+            yield stage, folded, {"W": folded[:n_in, :n_out], "b": folded[n_in, :n_out]}
+
     def pull(self):
         """Read the layers' parameters into ``values`` (and set the constant units)."""
-        for stage, folded in zip(self.stages, self.weights, strict=True):
-            params, n_in, n_out = stage.linear.params, stage.linear.in_features, stage.linear.out_features
+        for stage, folded, parts in self._parts(self.weights):
             folded[...] = 0
-            folded[:n_in, :n_out] = params["W"]
-            if "b" in params:
-                folded[n_in, :n_out] = params["b"]
+            for name, array in stage.linear.params.items():
+                parts[name][...] = array
             if stage.activation is not None:
-                folded[n_in, n_out] = CONSTANT_INPUT[stage.activation]
+                folded[-1, -1] = CONSTANT_INPUT[stage.activation]
 
     def push(self):
         """Write ``values`` into the layers' own parameter arrays, in place."""
-        for stage, folded in zip(self.stages, self.weights, strict=True):
-            params, n_in, n_out = stage.linear.params, stage.linear.in_features, stage.linear.out_features
-            params["W"][...] = folded[:n_in, :n_out]
-            if "b" in params:
-                params["b"][...] = folded[n_in, :n_out]
+        for stage, _, parts in self._parts(self.weights):
+            for name, array in stage.linear.params.items():
+                array[...] = parts[name]
 
     def unfold(self, folded_matrices):
-        """Per stage ``{"W": (n_in, n_out), "b": (n_out,) if the layer has a bias}``, copies cut from
-        matrices of the folded layout (e.g. ``weight_grads``)."""
-        out = []
-        for stage, folded in zip(self.stages, folded_matrices, strict=True):
-            n_in, n_out = stage.linear.in_features, stage.linear.out_features
-            arrays = {"W": folded[:n_in, :n_out].copy()}
-            if "b" in stage.linear.params:
-                arrays["b"] = folded[n_in, :n_out].copy()
-            out.append(arrays)
-        return out
+        """``(parameter, part)`` for every layer parameter (``W`` (n_in, n_out), ``b`` (n_out,)): the layer's
+        array and a copy of its part of matrices of the folded layout (e.g. ``weight_grads``)."""
+        return [(array, parts[name].copy()) for stage, _, parts in self._parts(folded_matrices)
+                for name, array in stage.linear.params.items()]
