@@ -7,10 +7,12 @@ constant column as constant even where rounding leaves it a tiny spread; softmax
 of any array; ``train()`` with no argument means training mode.
 """
 
+import re
+
 import numpy as np
 import pytest
 
-from layers import (BatchNorm, BCELoss, CrossEntropyLoss, Dropout, LeakyReLU, Linear, MSELoss, ReLU, Sigmoid,
+from layers import (Add, BatchNorm, BCELoss, Copy, CrossEntropyLoss, Dropout, LeakyReLU, Linear, MSELoss, ReLU, Sigmoid,
                     SigmoidBCELoss, Softmax, SoftmaxCrossEntropyLoss, Tanh, log_softmax, softmax)
 from layers.standardize import Standardize
 from layers.validation import ParameterError
@@ -88,12 +90,40 @@ def test_a_refused_argument_names_its_owner_and_parameter(make, owner, param):
     assert str(info.value).startswith(f"{owner}: {param} ")
 
 
-def test_a_refused_array_is_named(rng):
-    with pytest.raises(ValueError, match=r"^Softmax\b.*\bx\b"):
-        Softmax().forward(np.ones(3))
-    for loss, name in [(BCELoss(), "p"), (SigmoidBCELoss(), "z"), (MSELoss(), "pred")]:
-        with pytest.raises(ValueError, match=rf"\b{name}\b.*\by\b|\b{name}\b.*\btarget\b"):
-            loss.forward(np.full((3, 1), 0.5), np.zeros((2, 1)))
+WORDS = np.array([["a", "b"]])  # not numbers
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda: Softmax().forward(np.ones(3)), ["Softmax", "x"]),
+    (lambda: Softmax().forward(WORDS), ["x", "numeric"]),
+    (lambda: Copy().forward(WORDS), ["x", "numeric"]),
+    (lambda: Add().forward(WORDS, np.ones(2)), ["a", "numeric"]),
+    (lambda: Add().forward(np.ones(2), WORDS), ["b", "numeric"]),
+    (lambda: Add().forward(np.ones(2), np.ones(3)), ["a", "b", "(2,)", "(3,)"]),
+    (lambda: CrossEntropyLoss().forward(np.ones(3), np.zeros(3, int)), ["CrossEntropyLoss", "p", "(3,)"]),
+    (lambda: CrossEntropyLoss().forward(WORDS, np.zeros(1, int)), ["p", "numeric"]),
+    (lambda: CrossEntropyLoss().forward(np.full((2, 2), 2.0), np.zeros(2, int)),
+     ["CrossEntropyLoss", "p", "2.0", "(0, 0)", "SoftmaxCrossEntropyLoss"]),
+    (lambda: BCELoss().forward(np.full((3, 1), 0.5), np.zeros((2, 1))), ["p", "y", "(3, 1)", "(2, 1)"]),
+    (lambda: BCELoss().forward(np.zeros((0, 1)), np.zeros((0, 1))), ["BCELoss", "empty"]),
+    (lambda: SigmoidBCELoss().forward(np.zeros((3, 1)), np.zeros((2, 1))), ["z", "y"]),
+    (lambda: SigmoidBCELoss().forward(np.array([[np.nan], [0.0]]), np.ones((2, 1))), ["z", "finite", "(0, 0)"]),
+    (lambda: SigmoidBCELoss().forward(np.zeros((0, 1)), np.zeros((0, 1))), ["SigmoidBCELoss", "empty"]),
+    (lambda: MSELoss().forward(np.ones((2, 1)), np.ones((3, 1))), ["pred", "target"]),
+    (lambda: MSELoss().forward(np.ones((2, 1)), np.array([["a"], ["b"]])), ["target", "numeric"]),
+    (lambda: MSELoss().forward(np.zeros((0, 1)), np.zeros((0, 1))), ["MSELoss", "empty"]),
+])
+def test_a_refused_input_names_its_layer_and_argument(call, words):
+    with pytest.raises(ValueError) as info:
+        call()
+    for word in words:
+        assert re.search(rf"(?<![\w]){re.escape(word)}(?![\w])", str(info.value)), (word, str(info.value))
+
+
+def test_labels_given_as_floats_index_as_integers():
+    z, weighted = np.eye(2), SoftmaxCrossEntropyLoss(class_weight=[1.0, 2.0])
+    assert weighted.forward(z, np.array([0.0, 1.0])) == weighted.forward(z, np.array([0, 1]))
+    assert CrossEntropyLoss().forward(np.full((2, 2), 0.5), np.array([0.0, 1.0])) == pytest.approx(np.log(2))
 
 
 def test_class_weights_of_zero_are_taken_but_not_a_batch_weighing_nothing():
