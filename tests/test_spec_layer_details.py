@@ -112,12 +112,28 @@ WORDS = np.array([["a", "b"]])  # not numbers
     (lambda: MSELoss().forward(np.ones((2, 1)), np.ones((3, 1))), ["pred", "target"]),
     (lambda: MSELoss().forward(np.ones((2, 1)), np.array([["a"], ["b"]])), ["target", "numeric"]),
     (lambda: MSELoss().forward(np.zeros((0, 1)), np.zeros((0, 1))), ["MSELoss", "empty"]),
+    (lambda: SoftmaxCrossEntropyLoss().forward(np.ones(3), np.zeros(3, int)), ["SoftmaxCrossEntropyLoss", "z"]),
+    (lambda: SoftmaxCrossEntropyLoss().forward(WORDS, np.zeros(1, int)), ["z", "numeric"]),
+    (lambda: SoftmaxCrossEntropyLoss().forward(np.array([[np.inf, 0.0]]), np.zeros(1, int)), ["z", "finite"]),
+    (lambda: Dropout(0.5).forward(WORDS), ["x", "numeric"]),
+    (lambda: BatchNorm(2).forward(WORDS), ["x", "numeric"]),
+    (lambda: Dropout(1.0), ["Dropout", "p", "drop probability"]),
 ])
 def test_a_refused_input_names_its_layer_and_argument(call, words):
     with pytest.raises(ValueError) as info:
         call()
     for word in words:
         assert re.search(rf"(?<![\w]){re.escape(word)}(?![\w])", str(info.value)), (word, str(info.value))
+
+
+def test_a_layers_config_and_repr_say_what_it_holds():
+    assert BCELoss(class_weight=[1, 2]).config() == {"class_weight": [1.0, 2.0]} and BCELoss().config() == {}
+    assert repr(Linear(2, 3)) == "Linear(W=(2, 3), b=(3,))"
+
+
+def test_standardize_sums_float32_data_in_float64():
+    X = (np.random.default_rng(0).normal(size=(100_000, 1)) * 0.01 + 1000.1).astype(F32)
+    assert Standardize(1).fit(X).mean[0] == pytest.approx(X.astype(np.float64).mean(), rel=1e-12)
 
 
 def test_labels_given_as_floats_index_as_integers():
