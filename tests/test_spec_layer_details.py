@@ -118,6 +118,11 @@ WORDS = np.array([["a", "b"]])  # not numbers
     (lambda: Dropout(0.5).forward(WORDS), ["x", "numeric"]),
     (lambda: BatchNorm(2).forward(WORDS), ["x", "numeric"]),
     (lambda: Dropout(1.0), ["Dropout", "p", "drop probability"]),
+    (lambda: BCELoss().forward(np.array([[0.5], [1.5]]), np.ones((2, 1))),
+     ["BCELoss", "p", "1.5", "(1, 0)", "SigmoidBCELoss"]),
+    (lambda: BCELoss().forward(np.array([[np.nan]]), np.ones((1, 1))), ["p", "finite"]),
+    (lambda: CrossEntropyLoss().forward(np.array([[0.0, 1.5]]), np.zeros(1, int)), ["(0, 1)", "1.5"]),
+    (lambda: CrossEntropyLoss().forward(np.array([[1.0, -0.5]]), np.zeros(1, int)), ["(0, 1)", "-0.5"]),
 ])
 def test_a_refused_input_names_its_layer_and_argument(call, words):
     with pytest.raises(ValueError) as info:
@@ -198,8 +203,9 @@ def test_standardize_set_applies_what_it_was_given():
     x = np.arange(6.0).reshape(3, 2)
     np.testing.assert_allclose(Standardize(2).set([1.0, 2.0], [1.0, 1.0]).forward(x), x - [1.0, 2.0])
     np.testing.assert_allclose(Standardize(2).set([0.0, 0.0], [2.0, 2.0]).forward(x), x / 2)
-    with pytest.raises(ValueError, match="shape"):
-        Standardize(2).set([0.0, 0.0], [1.0, 1.0, 1.0])
+    for mean, scale in [([0.0, 0.0], [1.0, 1.0, 1.0]), ([0.0, 0.0, 0.0], [1.0, 1.0])]:
+        with pytest.raises(ValueError, match=r"mean and scale must have shape \(2,\)"):
+            Standardize(2).set(mean, scale)
 
 
 # ------------------------------------------------------------------ softmax over the last axis, any shape
