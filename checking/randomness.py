@@ -7,8 +7,9 @@ through its attributes, recursively, and through lists, tuples, sets and dicts (
 a Dropout's ``self.rng``) — records their states, and ``restore()`` puts them back, so every
 evaluation of ``f`` (and the forward before the analytic ``backward``) draws the same numbers.
 
-Randomness that is not reachable that way (a generator held only in a closure, or NumPy's global
-``np.random`` functions) cannot be held still; the project's layers never use those.
+NumPy's global ``np.random`` functions (``np.random.rand``, as CS231n's dropout draws its mask) are held
+still too: their state is recorded and put back alike. Only a generator held where no attribute reaches it (in
+a closure) cannot be; the project's layers never do that.
 """
 
 import copy
@@ -55,11 +56,13 @@ class FrozenRandomness:
     def __init__(self, obj):
         self.generators = find_generators(obj)
         self.states = [copy.deepcopy(_get(g)) for g in self.generators]
+        self.global_state = np.random.get_state()
 
     def restore(self):
-        """Put every generator back in the recorded state (a no-op when there are none)."""
+        """Put every generator, and NumPy's global one, back in the recorded state."""
         for g, state in zip(self.generators, self.states, strict=True):
             _set(g, state)
+        np.random.set_state(self.global_state)
 
 
 def _get(g):  # a Generator's state is its bit generator's

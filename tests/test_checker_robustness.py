@@ -240,3 +240,24 @@ def test_a_float32_layer_is_checked_as_a_float64_copy(rng):
     x = rng.standard_normal((3, 4)).astype(np.float32)
     report = check_layer(layer, x)
     assert report.passed and any("float32" in n for n in report.notes) and layer.cache is None
+
+
+class GlobalDropout:
+    """Inverted dropout drawing its mask from NumPy's global functions, as CS231n's dropout_forward does."""
+
+    def __init__(self, p=0.5, scale_in_backward=True):
+        self.p, self.scale_in_backward = p, scale_in_backward
+
+    def forward(self, x):
+        self.mask = (np.random.rand(*x.shape) >= self.p) / (1 - self.p)
+        return x * self.mask
+
+    def backward(self, upstream):
+        return upstream * (self.mask if self.scale_in_backward else self.mask > 0)
+
+
+def test_a_layer_drawing_from_numpys_global_random_functions_is_held_still(rng):
+    """Right in an unusual way (np.random.rand, not a Generator) passes; its backward without the 1/(1 − p) fails."""
+    x = rng.standard_normal((6, 4))
+    assert check_layer(GlobalDropout(), x).passed
+    assert not check_layer(GlobalDropout(scale_in_backward=False), x).passed
