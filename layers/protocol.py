@@ -286,11 +286,8 @@ def as_gradient(g, who, verb, shape, of, batch_size=None):
 def parameter_gradients(obj, name, batch_size=None):
     """``{key: obj.grads[key]}`` for every key of ``obj.params``, each checked by ``as_gradient``."""
     params, grads = same_keys(obj, name)
-    out = {}
-    for key, param in params.items():
-        out[key] = as_gradient(grads[key], f"{name}.grads[{key!r}]", "holds", np.shape(param), "the parameter's",
-                               batch_size)
-    return out
+    return {key: as_gradient(grads[key], f"{name}.grads[{key!r}]", "holds", np.shape(param), "the parameter's",
+                             batch_size) for key, param in params.items()}
 
 
 def float64_copy(obj, notes, what):

@@ -183,12 +183,11 @@ def _rewrite(left, right, a, b, expected):
     expected one: ``(source, shape, label)``, or None."""
     if len(a) != 2 or len(b) != 2:
         return None
-    t = {False: lambda s: s, True: lambda s: s[::-1]}
     for first, second, ta, tb in ((left, right, False, True), (left, right, True, False), (right, left, False, False),
                                   (right, left, True, True), (right, left, False, True), (right, left, True, False),
                                   (left, right, True, True), (left, right, False, False)):
         s1, s2 = (a, b) if first is left else (b, a)
-        s1, s2 = t[ta](s1), t[tb](s2)
+        s1, s2 = s1[::-1] if ta else s1, s2[::-1] if tb else s2
         if s1[1] != s2[0]:
             continue
         shape = (s1[0], s2[1])
@@ -240,7 +239,8 @@ def _raising_line(exc):
     except (SyntaxError, IndexError, ValueError):
         return None, None
     frame = last.tb_frame
-    return _Line(tree, f"{_short(path)}:{number} (`{ast.unparse(tree)}`)"), (frame.f_locals, frame.f_globals)
+    where = f"{relative_path(path) or Path(path).name}:{number} (`{ast.unparse(tree)}`)"
+    return _Line(tree, where), (frame.f_locals, frame.f_globals)
 
 
 def relative_path(path):
@@ -249,10 +249,6 @@ def relative_path(path):
         return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
     except (ValueError, OSError):
         return None
-
-
-def _short(path):
-    return relative_path(path) or Path(path).name
 
 
 def _value(node, scope):

@@ -134,9 +134,8 @@ def check_class_labels(y, n, k, name="y"):
     """
     y = np.asarray(y)
     if y.shape != (n,):
-        raise ValueError(
-            f"{name} must be a vector of {n} class indices (one per row), shape ({n},), got shape {y.shape}"
-        )
+        raise ValueError(f"{name} must be a vector of {n} class indices (one per row), shape ({n},), "
+                         f"got shape {y.shape}")
     if y.dtype.kind not in "biuf":
         raise ValueError(f"{name} must hold integer class indices, got an array of dtype {y.dtype}")
     ok = (y >= 0) & (y < k)
@@ -144,9 +143,8 @@ def check_class_labels(y, n, k, name="y"):
         ok &= y == np.floor(y)  # False for NaN, whose comparisons are all False
     if not ok.all():
         i = int(np.flatnonzero(~ok)[0])
-        raise ValueError(
-            f"{name}[{i}] = {y[i].item()!r} is not a class index: expected integers in [0, {k}) for {k} classes"
-        )
+        raise ValueError(f"{name}[{i}] = {y[i].item()!r} is not a class index: expected integers in [0, {k}) "
+                         f"for {k} classes")
     return y.astype(np.intp, copy=False)
 
 

@@ -12,7 +12,7 @@ import copy
 import numpy as np
 
 from layers.protocol import backward_checked, backward_layers, forward_checked, set_mode
-from layers.validation import ParameterError, check_real, is_integer
+from layers.validation import check_real, is_integer
 
 from . import ownership, predict
 from .inputs import check_Xy
@@ -66,9 +66,7 @@ class Sequential:
         _check_layers(self.layers)
         self.target = _target_of(loss)
         ownership.check_free(self.layers + [loss], self)
-        self.weight_decay = check_real(weight_decay, "weight_decay", type(self).__name__)
-        if self.weight_decay < 0:
-            raise ParameterError(type(self).__name__, "weight_decay", f"must be >= 0, got {self.weight_decay!r}")
+        self.weight_decay = check_real(weight_decay, "weight_decay", type(self).__name__, "[0, inf)")
         self.input_dim, self.output_dim = _chain_widths(self.layers)
         if self.target == CLASSES and self.output_dim is not None and self.output_dim < 2:
             raise ValueError(f"{type(loss).__name__} needs K >= 2 outputs (one per class), the layers give "
@@ -83,13 +81,9 @@ class Sequential:
         self._shapes = (), None  # the last forward's input shape, and each layer's and the output's when checked
         self._passed = set()  # the input shapes of passes whose backward kept to the protocol: not checked again
         self._passed_layers = []
-        self._claim()
+        ownership.claim(self.layers + [loss], self)
 
     # -------------------------------------------------------------- ownership
-
-    def _claim(self):
-        """Note on every layer and the loss that they belong to this network (``model.ownership``)."""
-        ownership.claim(self.layers + [self.criterion], self)
 
     def release(self):
         """Give the layers and the loss back, so another network may take them; this one must not be used."""
@@ -98,7 +92,7 @@ class Sequential:
     def __setstate__(self, state):
         # a copy or an unpickled network owns its (copied) layers: their notes were dropped on the way
         self.__dict__.update(state)
-        self._claim()
+        ownership.claim(self.layers + [self.criterion], self)
 
     def _param_key(self, i, name):
         """The public name of ``self.layers[i].params[name]`` (``TwoLayerNet`` keeps the handout's)."""
@@ -240,11 +234,9 @@ class Sequential:
         """A short architecture string, e.g. ``"2-16-16-3 Tanh, SoftmaxCrossEntropyLoss"``."""
         widths = [self.input_dim] + [w for w in (getattr(layer, "out_features", None) for layer in self.layers)
                                      if w is not None]
-        kinds = []
-        for layer in self.layers:
-            name = type(layer).__name__
-            if not getattr(layer, "params", None) and not getattr(layer, "preprocessing", False) and name not in kinds:
-                kinds.append(name)
+        plain = [type(layer).__name__ for layer in self.layers
+                 if not getattr(layer, "params", None) and not getattr(layer, "preprocessing", False)]
+        kinds = list(dict.fromkeys(plain))  # each kind once, in order
         extras = [f"weight decay {self.weight_decay:g}"] if self.weight_decay else []
         shape = "-".join(str(w) for w in widths)
         return ", ".join([f"{shape} {'/'.join(kinds) or 'linear'}"] + extras + [type(self.criterion).__name__])
