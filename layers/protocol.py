@@ -31,13 +31,6 @@ class LayerError(ValueError):
         return [f"{type(self).__name__}: {self}"]
 
 
-def wrong_shape(who, verb, got, want, of, batch_size=None):
-    """The one sentence for a gradient of shape ``got`` where ``want`` belongs, with the likely fix."""
-    fix = likely_fix(got, want, batch_size)
-    return (f"{who} {verb} a gradient of shape {shape_text(got)}; it must have {of} shape {shape_text(want)}"
-            + (f": {fix}" if fix else " (the shape rule)"))
-
-
 def describe_exception(exc):
     """One line for an exception raised by user code (a ``SystemExit`` is named as one)."""
     if isinstance(exc, SystemExit):
@@ -273,7 +266,9 @@ def gradient_array(g, who, verb, shape, of, batch_size=None, transposed_ok=False
         kind = _NOT_REAL.get(arr.dtype.kind, "values")
         raise LayerError(f"{who} {verb} {kind} ({arr.dtype}); a gradient must be real floating-point numbers")
     if arr.shape != shape and not (transposed_ok and arr.ndim == 2 and arr.shape[::-1] == shape):
-        raise LayerError(wrong_shape(who, verb, arr.shape, shape, of, batch_size))
+        fix = likely_fix(arr.shape, shape, batch_size)
+        raise LayerError(f"{who} {verb} a gradient of shape {shape_text(arr.shape)}; it must have {of} shape "
+                         f"{shape_text(shape)}" + (f": {fix}" if fix else " (the shape rule)"))
     return arr
 
 

@@ -1,12 +1,9 @@
 """A network's parameters as PyTorch names them, read live from its layers; flat copies where needed.
 
-A network never owns or rebinds its layers' arrays. ``ParameterView`` maps a public name (``"0.W"``,
-or the handout's ``"w1"``) to ``layer.params[name]`` (or ``layer.grads[name]``), looking it up afresh
-on every access, so a layer that *assigns* ``self.grads["W"] = xᵀ · upstream`` is seen exactly like
-one that writes into its array. Optimizers update the arrays in place.
-
-Where one vector is needed (scipy's L-BFGS, the best weights kept by early stopping), ``gather``
-copies the arrays into it and ``scatter`` writes it back into them, in place.
+``ParameterView`` maps a public name (``"0.W"``, or the handout's ``"w1"``) to ``layer.params[name]`` (or
+``layer.grads[name]``), looked up afresh on every access, so a layer that *assigns* ``self.grads["W"] = xᵀ ·
+upstream`` is seen exactly like one that writes into its array. Where one vector is needed (scipy's L-BFGS),
+``gather`` copies the arrays into it and ``scatter`` writes it back into them, in place.
 """
 
 from collections.abc import Mapping

@@ -88,8 +88,7 @@ def evaluate(net, X, y, rows=ROWS):
     The loss is the **data loss alone** (no weight-decay penalty), so it is comparable across values
     of λ; accuracy is None for a regression head.
     """
-    X, y = check_Xy(net, X, y)
-    return evaluate_checked(net, X, y, rows)
+    return evaluate_checked(net, *check_Xy(net, X, y), rows)
 
 
 def evaluate_checked(net, X, y, rows=ROWS):

@@ -18,14 +18,6 @@ from layers.validation import ParameterError, check_count, check_real
 SCHEDULES = ("constant", "invscaling", "adaptive")
 
 
-class Constant:
-    def __init__(self, lr):
-        self.lr = lr
-
-    def after_epoch(self, samples_seen, loss):
-        return self.lr
-
-
 class InvScaling:
     def __init__(self, lr, power_t=0.5):
         self.initial, self.power_t = lr, power_t
@@ -74,4 +66,4 @@ def make_schedule(name, lr, power_t=0.5, tol=1e-4, n_iter_no_change=10):
         return InvScaling(lr, check_real(power_t, "power_t", "train", "[0, inf)"))
     if name == "adaptive":
         return Adaptive(lr, tol, n_iter_no_change)
-    return Constant(lr)
+    return InvScaling(lr, 0.0)  # constant: lr / (t + 1) ** 0 is lr throughout
