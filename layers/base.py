@@ -4,9 +4,7 @@ A layer is a node of the computational graph. ``forward`` computes the output an
 what ``backward`` will need; ``backward`` receives the upstream gradient dℓ/d(output), multiplies it by
 the node's local gradient and returns dℓ/d(input) (the handout's "upstream × local"). Layers with
 parameters also fill ``self.grads``, whose keys and shapes match ``self.params`` (the shape rule: a
-gradient has the shape of what it is taken with respect to). A subclass's ``forward`` and ``backward``
-are its own code: a network and the gradient checker hold them to that protocol where they call them
-(``layers.protocol``).
+gradient has the shape of what it is taken with respect to; ``layers.protocol`` holds user code to it).
 
 Beyond that, every layer has a mode (``train()`` / ``eval()``, as in PyTorch; only Dropout and
 BatchNorm behave differently in the two), a ``config()`` from which it can be rebuilt

@@ -16,15 +16,10 @@ class Shuffler:
     Parameters
     ----------
     n : int >= 1, the number of training samples.
-    batch_size : int >= 1; a size of ``n`` or more means the full batch.
+    batch_size : int >= 1; a size of ``n`` or more means the full batch (kept as ``n``; ``full_batch`` True,
+        nothing is shuffled then).
     seed : None, int or numpy.random.Generator, the source of the orders.
     shuffle : bool, default True. False keeps the samples in their own order every epoch.
-
-    Attributes
-    ----------
-    n : int
-    batch_size : int, at most ``n``.
-    full_batch : bool, True when one batch holds every sample (nothing is shuffled then).
     """
 
     def __init__(self, n, batch_size, seed=None, shuffle=True):

@@ -2,11 +2,9 @@
 the parameters in place. And L-BFGS, through scipy, on one flat copy of the parameters.
 
 An optimizer holds two Mappings with the same keys: ``params`` (a network's live ``net.params``, or
-any dict of arrays) and ``grads``. Every ``step()`` reads ``grads[key]`` afresh, so a layer that
-*assigns* a new gradient array is seen exactly like one that writes into its old one, and updates
-``params[key]`` in place. Updates are element-wise, so an optimizer over one flat vector
-(``{"all": theta}``) and one over the arrays it was cut from take the same steps: the training engine
-uses that (``optimizer.like``).
+any dict of arrays) and ``grads``, read afresh at every ``step()``, which updates ``params[key]`` in place.
+Updates are element-wise, so an optimizer over one flat vector (``{"all": theta}``) and one over the arrays
+it was cut from take the same steps: the training engine uses that (``optimizer.like``).
 """
 
 import math

@@ -44,8 +44,7 @@ class Sequential:
     ----------
     params, grads : live mappings of str -> ndarray
         The layers' own arrays, keyed ``"{i}.{name}"`` by layer index (``"0.W"``, ``"2.b"``), as PyTorch's
-        state dict names them. Each lookup reads the layer afresh, so a layer that *assigns* a new
-        gradient array is seen; the network never replaces a layer's arrays.
+        state dict names them, read afresh from the layer at each lookup (``model.parameters``).
     input_dim, output_dim : int or None
         Feature widths at both ends (None where no layer declares one).
     target : "binary", "classes" or "values", from the loss (None until inferred, for a loss without one).
