@@ -194,7 +194,9 @@ def call_on_copies(what, fn, *args, names=("input", "labels")):
     copies = [np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args]
     out = call_user(what, fn, *copies)
     for i, (mine, given) in enumerate(zip(copies, args, strict=True)):
-        if isinstance(given, np.ndarray) and not _unchanged(mine, given):
+        if not isinstance(given, np.ndarray):
+            continue
+        if mine.shape != given.shape or not np.array_equal(mine, given, equal_nan=mine.dtype.kind in "fc"):
             which = names[i] if i < len(names) else f"argument {i + 1}"
             changed = int(np.sum(mine != given)) if mine.shape == given.shape else given.size
             raise LayerError(f"{what} changes its {which} in place ({changed} of {given.size} elements): a layer must "
@@ -202,10 +204,6 @@ def call_on_copies(what, fn, *args, names=("input", "labels")):
                              "may keep for its backward); compute a new array: y = x * 3 or np.maximum(0, x), "
                              "not x *= 3 or x[x < 0] = 0")
     return out
-
-
-def _unchanged(mine, given):
-    return mine.shape == given.shape and bool(np.array_equal(mine, given, equal_nan=mine.dtype.kind in "fc"))
 
 
 def guard_layers(model):

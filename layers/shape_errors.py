@@ -142,17 +142,13 @@ def _product(who, where, line, scope, expected, matrix):
 
 def _rewritten_product(line, scope, expected):
     """``(source, shape)`` of the line's matrix product rewritten to give an ``expected`` shape, or None."""
-    if line is None:
+    if line is None or not isinstance(line.tree, (ast.Assign, ast.AugAssign)):
         return None
-    value = line.tree.value if isinstance(line.tree, (ast.Assign, ast.AugAssign)) else None
-    for node, left, right in _products(value, True) if value is not None else ():
-        if node is not value:
-            continue
-        a, b = _value(left, scope), _value(right, scope)
-        if a is not None and b is not None:
-            fix = _rewrite(left, right, a.shape, b.shape, expected)
-            return fix[:2] if fix else None
-    return None
+    value = line.tree.value
+    node, left, right = next(_products(value, True), (None, None, None))  # ast.walk yields the root first
+    a, b = (_value(left, scope), _value(right, scope)) if node is value else (None, None)
+    fix = _rewrite(left, right, a.shape, b.shape, expected) if a is not None and b is not None else None
+    return fix[:2] if fix else None
 
 
 def _products(tree, matrix):

@@ -65,7 +65,6 @@ def infer_target(width, y):
     Several outputs and one integer label per row: class indices. Labels that are all 0 or 1: binary.
     Anything else: real values (a regression).
     """
-    y = np.asarray(y)
     integral = y.dtype.kind in "biu" or (y.dtype.kind == "f" and bool(np.all(y == np.round(y))))
     if (width or 1) >= 2 and y.ndim == 1 and integral:
         return "classes"
