@@ -85,8 +85,10 @@ def explain_numpy_error(exc, who, expected, batch_size=None):
         received, target = map(_parse_shape, into.groups() if into else out.groups()[::-1])
         return _written_into(who, where, line, scope, received, target, batch_size, adds=bool(out))
     if _MATMUL.search(message):
+        sizes = re.search(r"size (\d+) is different from (\d+)", message)
+        inner = f"{sizes[1]} and {sizes[2]}" if sizes else "see the shapes of its factors"
         return _product(who, where, line, scope, expected, matrix=True) or (
-            f"{who}: a matrix product{where} has inner sizes that differ ({_sizes(message)}): the columns of the "
+            f"{who}: a matrix product{where} has inner sizes that differ ({inner}): the columns of the "
             f"left factor must equal the rows of the right; transpose one factor so the result has "
             f"{_expected_text(expected)}")
     operands = _OPERANDS.search(message)
@@ -96,11 +98,6 @@ def explain_numpy_error(exc, who, expected, batch_size=None):
         return found or (f"{who}: an element-wise operation{where} combines shapes {a} and {b}, which do not "
                          "broadcast: element-wise operands need the same shape; a product of matrices is @")
     return None
-
-
-def _sizes(message):
-    m = re.search(r"size (\d+) is different from (\d+)", message)
-    return f"{m[1]} and {m[2]}" if m else "see the shapes of its factors"
 
 
 def _expected_text(expected):

@@ -270,14 +270,13 @@ def _check_layers(layers):
     """At least one layer, each with forward/backward, none listed twice."""
     if not layers:
         raise ValueError("Sequential needs at least one layer")
-    seen = {}
     for i, layer in enumerate(layers):
         if not (callable(getattr(layer, "forward", None)) and callable(getattr(layer, "backward", None))):
             raise ValueError(f"layer {i} ({layer!r}) has no forward/backward method")
-        if id(layer) in seen:
-            raise ValueError(f"layer {i} is the same object as layer {seen[id(layer)]} ({layer!r}); "
+        twin = next((j for j in range(i) if layers[j] is layer), None)
+        if twin is not None:
+            raise ValueError(f"layer {i} is the same object as layer {twin} ({layer!r}); "
                              "a network needs a separate layer at each position")
-        seen[id(layer)] = i
 
 
 def _target_of(loss):
