@@ -17,10 +17,7 @@ class ParameterError(ValueError):
 
 
 def as_float_array(x, name):
-    """Return ``x`` as a floating ndarray (no copy if it already is one).
-
-    Integers and booleans are converted to float64; anything else non-numeric is refused.
-    """
+    """Return ``x`` as a floating ndarray (no copy if it already is one; integers and booleans become float64)."""
     arr = np.asarray(x)
     if arr.dtype.kind == "f":
         return arr
@@ -95,8 +92,7 @@ def check_count(value, name, owner):
 
 
 def check_integer(value, name, owner, least, why=""):
-    """Return ``value`` as a Python int ``>= least`` (an integer as ``is_integer`` says); else a ``ParameterError``
-    naming ``name``: "must be an integer >= least{why}, got value"."""
+    """Return ``value`` as a Python int ``>= least`` (an integer as ``is_integer`` says), else a ``ParameterError``."""
     if not is_integer(value) or value < least:
         raise ParameterError(owner, name, f"must be an integer >= {least}{why}, got {value!r}")
     return int(value)
