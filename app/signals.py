@@ -20,8 +20,11 @@ def quiet_early_interrupts(prog, main=True):
     Ctrl-C is a ``KeyboardInterrupt`` the program says in its own words, and the ones after it are ignored.
     This module imports only the standard library: it is in place before anything heavy loads."""
 
+    fired = []
+
     def interrupted(signum, frame):
         signal.signal(signum, signal.SIG_IGN)  # a second Ctrl-C while this one ends the run changes nothing
+        fired.append(signum)
         with contextlib.suppress(OSError):  # stderr closed: the status still says it
             os.write(2, f"{prog}: error: interrupted\n".encode())  # not sys.stderr: it may be mid-write
         raise SystemExit(128 + signum)
@@ -32,7 +35,11 @@ def quiet_early_interrupts(prog, main=True):
 
     if main:
         signal.signal(signal.SIGINT, interrupted)
-    yield
+    try:
+        yield
+    finally:
+        if fired:  # whatever an import made of the interruption (NumPy's C import turns it into an ImportError)
+            raise SystemExit(128 + fired[0]) from None
     if main:
         signal.signal(signal.SIGINT, interrupt_once)
 
