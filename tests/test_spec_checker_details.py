@@ -135,6 +135,9 @@ def test_richardson_cancels_the_step_squared_error_and_allows_for_the_rest():
     assert value[0] == pytest.approx(3.0, rel=1e-12)
     size = 1.1**3
     assert allowance[0] == pytest.approx(3 * ROUND_OFF * EPS * size / 0.1 + 0.01 / 4, rel=1e-11)
+    # a straight line far from 0: D has no error, the allowance is the round-off 3δ/s, δ = ROUND_OFF·eps·|f|
+    _, allowance = richardson(element_pair(lambda v: float(v[0] + 1e6), x), x.shape, np.array([True]), 0.1)
+    assert allowance[0] == pytest.approx(3 * ROUND_OFF * EPS * (1e6 + 1.1) / 0.1, rel=1e-2)
 
 
 def test_refined_elements_are_measured_again_and_no_longer_judged_by_an_interval():
