@@ -4,7 +4,7 @@ point, a second backward that differs by a hair, a loss's upstream of 1, what th
 import numpy as np
 import pytest
 
-from checking.checker import check_layer
+from checking.checker import check_function, check_layer, check_model
 from checking.numeric import (EPS, ROUND_OFF, Mover, Probes, element_pair, numerical_gradient,
                               numerical_gradient_kinks, probe_elements, rel_error, richardson)
 
@@ -156,3 +156,55 @@ def test_a_mover_moves_each_array_by_its_piece_and_restores_them():
     assert arrays["b"].tolist() == [[4.0, 6.0]] and arrays["c"].tolist() == [9.0]
     mover.restore()
     assert arrays["a"].tolist() == [0.0, 0.0] and arrays["c"].tolist() == [1.0]
+
+
+class IgnoresUpstream(HalfSquaredError):
+    """The CS231n habit: a loss's backward returns dℓ/dx and never reads its upstream."""
+
+    def backward(self, upstream=None):
+        return self.d
+
+
+def test_a_loss_that_ignores_its_upstream_passes_too(x):
+    report = check_layer(IgnoresUpstream(), x, y=np.zeros_like(x))
+    assert report.passed, report.table()
+
+
+# ---------------------------------------------------------------- settings reach the verdict; a model's names
+
+
+def test_check_functions_tolerances_decide_the_verdict():
+    x = np.array([1.0, 2.0])
+    f, analytic = (lambda: float(np.sum(x**2))), {"x": 2 * x * (1 + 1e-3)}  # off by 1e-3 relative
+    assert not check_function(f, {"x": x}, analytic).passed
+    assert check_function(f, {"x": x}, analytic, tol=1e-2, warn_tol=5e-2).passed
+
+
+def test_a_state_hint_reaches_the_element_wise_check():
+    x = np.array([0.0, 1.0])
+    report = check_function(lambda: float(np.sum(x)), {"x": x}, {"x": np.ones(2)}, state=lambda: x > 0)
+    assert report.passed and report.row("x").n_kinks == 1
+
+
+class Float32Net:
+    """``loss = ½ Σ (X W − y)²`` with a float32 ``W``."""
+
+    def __init__(self):
+        self.params = {"W": np.random.default_rng(0).standard_normal((3, 1)).astype(np.float32)}
+        self.grads = {"W": np.zeros_like(self.params["W"])}
+
+    def loss(self, X, y):
+        self.X, self.d = X, X @ self.params["W"] - y[:, None]
+        return float(0.5 * np.sum(self.d**2))
+
+    def backward(self):
+        self.grads["W"] = self.X.T @ self.d
+        return self.d @ self.params["W"].T
+
+
+def test_check_model_casts_a_float32_model_says_so_and_titles_rows_by_the_class():
+    X, y = np.random.default_rng(1).standard_normal((4, 3)), np.zeros(4)
+    report = check_model(Float32Net(), X, y)
+    assert report.passed, report.table()
+    assert any("float32" in note for note in report.notes)
+    assert {row.check for row in report.rows} == {"Float32Net"} and {row.name for row in report.rows} == {"X", "W"}
