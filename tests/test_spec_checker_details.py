@@ -208,3 +208,20 @@ def test_check_model_casts_a_float32_model_says_so_and_titles_rows_by_the_class(
     assert report.passed, report.table()
     assert any("float32" in note for note in report.notes)
     assert {row.check for row in report.rows} == {"Float32Net"} and {row.name for row in report.rows} == {"X", "W"}
+
+
+class NaNWhereNegative:
+    """Its output (and gradient) is NaN where x < 0, the same at every call: a forward like log's."""
+
+    def forward(self, x):
+        self.mask = np.where(x > 0, 1.0, np.nan)
+        return x * self.mask
+
+    def backward(self, upstream):
+        return upstream * self.mask
+
+
+def test_a_layer_with_nan_outputs_fails_its_rows_it_is_not_called_stateful(x):
+    report = check_layer(NaNWhereNegative(), x)  # no LayerError "not a function of its input"
+    assert not report.passed and "NaN" in report.row("x").hint
+    assert not any("backward again" in row.name for row in report.rows)
