@@ -10,7 +10,7 @@ import numpy as np
 from layers.user_code import source_of
 from layers.validation import ParameterError
 
-from .registry import LIBRARY, WIDTH, config_kinds
+from .registry import LIBRARY, WIDTH, config_kinds, is_library
 
 
 def make(types, name, *args, rng=None, dtype=None, **kwargs):
@@ -83,7 +83,7 @@ def _keywords(cls):
 def learners(net):
     """Where ``net`` holds a learner's class (not the library's of that name): indices into ``net.layers``, and
     ``len(net.layers)`` for its loss."""
-    return [i for i, obj in enumerate([*net.layers, net.criterion]) if LIBRARY.get(type(obj).__name__) is not type(obj)]
+    return [i for i, obj in enumerate([*net.layers, net.criterion]) if not is_library(type(obj))]
 
 
 def check_types(types):

@@ -78,10 +78,15 @@ def _inputs(method):
     return sum(p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
 
 
+def is_library(cls):
+    """Whether ``cls`` is the library's own class of its name (not a learner's, nor a subclass of the library's)."""
+    return LIBRARY.get(cls.__name__) is cls
+
+
 def library_class(obj, wanted_role):
     """The name of ``obj``'s class when it is the library's own of that name and has ``wanted_role``, else None."""
-    name = type(obj).__name__
-    return name if LIBRARY.get(name) is type(obj) and role(type(obj)) == wanted_role else None
+    cls = type(obj)
+    return cls.__name__ if is_library(cls) and role(cls) == wanted_role else None
 
 
 def named(wanted_role):

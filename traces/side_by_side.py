@@ -18,7 +18,7 @@ from checking.diagnosis import diagnose
 from layers.protocol import LayerError, call_user, gradient_shapes, same_keys
 from layers.shape_errors import likely_fix, shape_text
 from layers.user_code import source_of
-from model.registry import LIBRARY
+from model.registry import is_library
 
 from .formatting import array_text, column_text, fixed_text
 from .trace import labels_for
@@ -81,7 +81,7 @@ def _align_randomness(reference, learner):
 def owner(layer):
     """"the library's Linear" or "your Sigmoid (exercises/sigmoid.py)"."""
     cls = type(layer)
-    if LIBRARY.get(cls.__name__) is cls:
+    if is_library(cls):
         return f"the library's {cls.__name__}"
     return f"your {cls.__name__} ({source_of(cls)})"
 
