@@ -2,8 +2,10 @@
 cross-entropy and its fused softmax twin, and mean squared error.
 
 Every loss is the root of the graph: ``forward(out, y)`` checks its input and labels and returns a Python
-float; ``backward(upstream=1.0)`` returns dℓ/d(out) (the upstream, a scalar, is 1 at the root). Besides,
-each loss tells a model container
+float; ``backward(upstream=1.0)`` returns dℓ/d(out) (the upstream, a scalar, is 1 at the root). A caller that
+has validated both already passes ``check_input=False`` (scikit-learn's name for it): a network whose boundary
+checked the labels, feeding the loss from the library's own last layer, does; the shapes are still compared.
+Besides, each loss tells a model container
 
 - ``target``: the kind of labels it takes — ``"binary"`` (0/1 of the input's shape), ``"classes"``
   ((N,) integer class indices) or ``"values"`` (real targets of the input's shape);
@@ -44,6 +46,14 @@ def _check_pair(a, y, a_name, owner, y_name="y"):
     return a, y
 
 
+def _checked(check_input, a, y, a_name, owner, y_name="y"):
+    """``_check_pair`` when the values are to be checked, else only the shapes compared (a caller's promise)."""
+    if check_input:
+        return _check_pair(a, y, a_name, owner, y_name)
+    check_same_shape(a, y, a_name, y_name)
+    return a, y
+
+
 class ClassWeighted(Layer):
     """A loss averaged over the batch, each sample optionally weighted by its class.
 
@@ -62,7 +72,7 @@ class ClassWeighted(Layer):
     def shares(self, labels, dtype, k):
         """Each sample's share of the mean: ``1/N`` (a scalar), or ``w_{y_i} / Σ_j w_{y_j}`` (the labels' shape)."""
         if self.class_weight is None:
-            return 1 / np.size(labels)
+            return 1 / labels.size
         if len(self.class_weight) != k:
             raise ValueError(f"{type(self).__name__}: class_weight has {len(self.class_weight)} weights for {k} "
                              "classes")
@@ -97,29 +107,34 @@ class BCELoss(ClassWeighted):
 
     Shapes
     ------
-    forward:  p (any shape), y (same shape, values 0/1) -> scalar float; cache: (clipped p, y, share)
+    forward:  p (any shape), y (same shape, values 0/1) -> scalar float;
+              cache: (clipped p, y, 1 − p, 1 − y, share)
     backward: upstream scalar (default 1.0, ℓ is the root) -> dℓ/dp (shape of p)
     """
 
     target = "binary"
 
-    def forward(self, p, y):
-        p, y = _check_pair(p, y, "p", "BCELoss")
-        low, high = check_probabilities(p, "p", "BCELoss", "; pass logits to SigmoidBCELoss")
-        check_binary(y)
+    def forward(self, p, y, check_input=True):
+        p, y = _checked(check_input, p, y, "p", "BCELoss")
+        if check_input:
+            low, high = check_probabilities(p, "p", "BCELoss", "; pass logits to SigmoidBCELoss")
+            check_binary(y)
+        else:
+            low, high = p.min(), p.max()
         share = self.shares(y, p.dtype, 2)  # 1/N without class weights
         y = y.astype(p.dtype, copy=False)  # 0/1 as numbers of p's dtype: float32 stays float32
         eps = np.finfo(p.dtype).eps
         if low < eps or high > 1 - eps:  # the clip of the docstring, where p reaches it (the usual p is inside)
             p = p.clip(eps, 1 - eps)
-        self.cache = (p, y, share)
+        one_minus_p, one_minus_y = 1 - p, 1 - y  # both reappear in the backward: kept, not recomputed
+        self.cache = (p, y, one_minus_p, one_minus_y, share)
         # Step 1's forward, each term times its share of the mean: −Σ share · (y log p + (1 − y) log(1 − p))
-        return float(-(share * (y * np.log(p) + (1 - y) * np.log(1 - p))).sum())
+        return float(-(share * (y * np.log(p) + one_minus_y * np.log(one_minus_p))).sum())
 
     def backward(self, upstream=1.0):
-        p, y, share = self.cache
+        p, y, one_minus_p, one_minus_y, share = self.cache
         # Step 1: dℓ/dp = (1/N) (−y/p + (1 − y)/(1 − p)), times the upstream (1 at the root)
-        return upstream * share * (-y / p + (1 - y) / (1 - p))
+        return upstream * share * (-y / p + one_minus_y / one_minus_p)
 
     def proba(self, out):
         """The input already is the probability of class 1: returned unchanged."""
@@ -143,10 +158,11 @@ class SigmoidBCELoss(ClassWeighted):
 
     target = "binary"
 
-    def forward(self, z, y):
-        z, y = _check_pair(z, y, "z", "SigmoidBCELoss")
-        check_finite(z, "z")
-        check_binary(y)
+    def forward(self, z, y, check_input=True):
+        z, y = _checked(check_input, z, y, "z", "SigmoidBCELoss")
+        if check_input:
+            check_finite(z, "z")
+            check_binary(y)
         share = self.shares(y, z.dtype, 2)  # 1/N without class weights
         y = y.astype(z.dtype, copy=False)  # 0/1 as numbers of z's dtype: float32 stays float32
         self.cache = (z, y, share)
@@ -182,11 +198,12 @@ class CrossEntropyLoss(ClassWeighted):
 
     target = "classes"
 
-    def forward(self, p, y):
-        p = as_float_array(p, "p")
-        check_matrix(p, "p", "CrossEntropyLoss")
-        check_probabilities(p, "p", "CrossEntropyLoss", "; pass logits to SoftmaxCrossEntropyLoss")
-        y = check_class_labels(y, *p.shape)
+    def forward(self, p, y, check_input=True):
+        if check_input:
+            p = as_float_array(p, "p")
+            check_matrix(p, "p", "CrossEntropyLoss")
+            check_probabilities(p, "p", "CrossEntropyLoss", "; pass logits to SoftmaxCrossEntropyLoss")
+            y = check_class_labels(y, *p.shape)
         share = self.shares(y, p.dtype, p.shape[1])  # 1/N without class weights
         picked = np.maximum(p[np.arange(len(y)), y], np.finfo(p.dtype).eps)  # p[i, y_i], clipped below at eps
         self.cache = (picked, y, share, p.shape)
@@ -223,11 +240,12 @@ class SoftmaxCrossEntropyLoss(ClassWeighted):
 
     target = "classes"
 
-    def forward(self, z, y):
-        z = as_float_array(z, "z")
-        check_matrix(z, "z", "SoftmaxCrossEntropyLoss")
-        check_finite(z, "z")
-        y = check_class_labels(y, *z.shape)
+    def forward(self, z, y, check_input=True):
+        if check_input:
+            z = as_float_array(z, "z")
+            check_matrix(z, "z", "SoftmaxCrossEntropyLoss")
+            check_finite(z, "z")
+            y = check_class_labels(y, *z.shape)
         share = self.shares(y, z.dtype, z.shape[1])  # 1/N without class weights
         p, log_p = _softmax_and_log(z)
         self.cache = (p, y, share)
@@ -260,11 +278,12 @@ class MSELoss(Layer):
 
     target = "values"
 
-    def forward(self, pred, target):
-        pred, target = _check_pair(pred, target, "pred", "MSELoss", "target")
-        target = as_float_array(target, "target")
-        check_finite(pred, "pred")
-        check_finite(target, "target")
+    def forward(self, pred, target, check_input=True):
+        pred, target = _checked(check_input, pred, target, "pred", "MSELoss", "target")
+        if check_input:
+            target = as_float_array(target, "target")
+            check_finite(pred, "pred")
+            check_finite(target, "target")
         diff = (pred - target).astype(pred.dtype, copy=False)  # a float64 target must not promote float32
         self.cache = diff
         return float((diff**2).mean())

@@ -106,6 +106,13 @@ def config_kinds(cls):
     return kinds
 
 
+def feeds(last, loss):
+    """Whether ``last``, a layer, always gives ``loss`` an input it takes, both of the library's own classes: a
+    Sigmoid's probabilities for ``BCELoss``, a Softmax's for ``CrossEntropyLoss``, any layer's output for the others."""
+    names = library_class(last, "layer"), library_class(loss, "loss")
+    return None not in names and SQUASHED.get(names[1], names)[0] == names[0]
+
+
 def check_head(last, loss):
     """``ValueError`` unless the class named ``last`` (the last layer) gives what the loss named ``loss`` takes:
     ``BCELoss`` follows ``Sigmoid``, ``CrossEntropyLoss`` ``Softmax``, their fused twins neither."""

@@ -17,6 +17,7 @@ from layers.validation import check_real, is_integer
 from . import ownership, predict
 from .inputs import check_Xy
 from .parameters import ParameterView
+from .registry import feeds
 
 #: the kinds of labels a loss takes (its ``target``)
 BINARY, CLASSES, VALUES = "binary", "classes", "values"
@@ -80,6 +81,7 @@ class Sequential:
         self._shapes = (), None  # the last forward's input shape, and each layer's and the output's when checked
         self._passed = set()  # the input shapes of passes whose backward kept to the protocol: not checked again
         self._passed_layers = []
+        self._feeds = (None, None, False)  # the last layer and loss ``data_loss`` saw, and whether one feeds the other
         ownership.claim(self.layers + [loss], self)
 
     # -------------------------------------------------------------- ownership
@@ -139,7 +141,19 @@ class Sequential:
         ``X`` (N, D) and ``y`` (N,) labels are validated first (``model.inputs.check_Xy``).
         """
         X, y = check_Xy(self, X, y)
-        return self.criterion.forward(self.forward(X), y) + self.penalty()
+        return self.data_loss(self.forward(X), y) + self.penalty()
+
+    def data_loss(self, out, y):
+        """``criterion.forward(out, y)`` for labels this network validated (``check_Xy``) and its own output.
+
+        A library loss fed by the library layer it takes its input from (``registry.feeds``) is told so
+        (``check_input=False``): validation once, at the boundary. Any other loss checks what it is given.
+        """
+        if self._feeds[:2] != (self.layers[-1], self.criterion):  # decided once per last layer and loss
+            self._feeds = (self.layers[-1], self.criterion, feeds(self.layers[-1], self.criterion))
+        if self._feeds[2]:
+            return self.criterion.forward(out, y, check_input=False)
+        return self.criterion.forward(out, y)
 
     def penalty(self):
         """The L2 penalty (λ/2) Σ ‖W‖² over every parameter with ndim >= 2 (0.0 without weight decay)."""

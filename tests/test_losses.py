@@ -320,9 +320,24 @@ def test_ce_refuses_values_outside_0_1_naming_them(bad):
         CrossEntropyLoss().forward(np.array([[0.5, 0.5], [bad, 0.5]]), np.array([0, 1]))
 
 
+def _valid_input(cls, rng):
+    if cls in (CrossEntropyLoss, SoftmaxCrossEntropyLoss):
+        z = rng.standard_normal((6, 3))
+        return (Softmax().forward(z) if cls is CrossEntropyLoss else z), np.array([0, 2, 1, 2, 0, 1])
+    z = rng.standard_normal((6, 1))
+    if cls is MSELoss:
+        return z, rng.standard_normal((6, 1))
+    return (expit(z) if cls is BCELoss else z), np.array([[0.0], [1.0], [1.0], [0.0], [1.0], [0.0]])
+
+
 @pytest.mark.parametrize("cls", [BCELoss, SigmoidBCELoss, CrossEntropyLoss, SoftmaxCrossEntropyLoss, MSELoss])
-def test_forward_always_checks_and_takes_no_switch_to_skip_it(cls):
-    assert list(inspect.signature(cls.forward).parameters)[1:] in (["p", "y"], ["z", "y"], ["pred", "target"])
+def test_check_input_false_skips_the_checks_not_the_math(rng, cls):
+    out, y = _valid_input(cls, rng)
+    checked, trusting = cls(), cls()
+    assert trusting.forward(out, y, check_input=False) == checked.forward(out, y)
+    np.testing.assert_array_equal(trusting.backward(), checked.backward())
+    assert list(inspect.signature(cls.forward).parameters)[-1] == "check_input"
+    assert inspect.signature(cls.forward).parameters["check_input"].default is True  # alone, a loss checks
 
 
 def test_forward_refuses_what_it_cannot_compute():

@@ -172,6 +172,37 @@ def test_probabilities_fed_logits_are_refused_at_the_loss_with_the_fused_alterna
         net.loss(np.array([[30.0, -40.0], [1.0, 2.0]]), np.array([0, 1]))
 
 
+class _SigmoidPlusAHalf:
+    """A learner's Sigmoid whose outputs reach 1.5: nothing but the loss's own check can see it."""
+
+    def __init__(self):
+        self.params, self.grads = {}, {}
+
+    def forward(self, x):
+        self.cache = expit(x) + 0.5
+        return self.cache
+
+    def backward(self, upstream):
+        return upstream * (self.cache - 0.5) * (1.5 - self.cache)
+
+
+def test_the_network_skips_the_loss_checks_only_where_its_own_layer_feeds_its_loss(monkeypatch):
+    X, y = np.array([[3.0, 1.0], [-1.0, 2.0]]), np.array([1, 0])
+    seen = []
+    forward = BCELoss.forward
+
+    def spy(self, p, y, check_input=True):
+        seen.append(check_input)
+        return forward(self, p, y, check_input)
+
+    monkeypatch.setattr(BCELoss, "forward", spy)
+    Sequential([Linear(2, 1, rng=0), Sigmoid()], BCELoss()).loss(X, y)
+    assert seen == [False]  # the labels were validated at the boundary, p made by the library's Sigmoid
+    with pytest.raises(ValueError, match=r"\[0, 1\], found 1\.\d+"):
+        Sequential([Linear(2, 1, rng=0), _SigmoidPlusAHalf()], BCELoss()).loss(X, y)
+    assert seen[-1] is True
+
+
 def test_a_layer_twice_is_refused_and_a_copy_is_free_to_join():
     shared = Linear(2, 2)
     with pytest.raises(ValueError, match="layer 2 is the same object as layer 0"):
