@@ -213,8 +213,8 @@ def flag_errors(flags):
         raise flag_error(exc, flags) from exc
 
 
-def parse_widths(text, option="--hidden"):
-    """``"16,16"`` -> (16, 16), as both command lines' ``--hidden`` take it; ``UsageError`` otherwise.
+def parse_widths(text, option="--hidden", like="positive widths like 16,16"):
+    """``"16,16"`` -> (16, 16), as ``--hidden`` and ``--input-shape`` take sizes; otherwise a ``UsageError``: ``like``.
 
     Only the spelling is checked here: the range of a width is the library's rule
     (``model.builders.Architecture`` refuses widths below 1 or above its ``MAX_WIDTH``).
@@ -222,4 +222,4 @@ def parse_widths(text, option="--hidden"):
     try:
         return tuple(int(s) for s in str(text).split(","))
     except ValueError:
-        raise UsageError(f"{option} wants comma-separated positive widths like 16,16, got {text!r}") from None
+        raise UsageError(f"{option} wants comma-separated {like}, got {text!r}") from None

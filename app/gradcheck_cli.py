@@ -161,11 +161,8 @@ MAX_INPUT = 1e6  # the warm-up's inputs: beyond this the centred-difference chec
 
 def input_shape(text):
     """``--input-shape 8,5`` -> (8, 5), within the checker's budget of ``MAX_ELEMENTS``."""
-    try:
-        shape = tuple(int(s) for s in text.split(","))
-    except ValueError:
-        raise UsageError(f"--input-shape wants comma-separated sizes like 8,5, got {text!r}") from None
-    if not shape or min(shape) < 1:
+    shape = parse_widths(text, "--input-shape", "sizes like 8,5")
+    if min(shape) < 1:
         raise UsageError(f"--input-shape sizes must be >= 1, got {text!r}")
     if math.prod(shape) > MAX_ELEMENTS:
         raise UsageError(f"--input-shape {text} has {math.prod(shape):.3g} elements; the checker takes at most "

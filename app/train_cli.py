@@ -260,7 +260,7 @@ class Training:
     def save_interrupted(self, keeper):
         """Ctrl-C or SIGTERM in training: the best weights so far (``keeper``'s, the training loop's) are saved,
         with the history (exit 130 / 143)."""
-        s, experiment, stop = self.s, self.experiment, self.stop
+        s, experiment, stop = self.s, self.experiment, self.stop.last
         h = experiment.history
         if not h.epoch:
             print(f"{PROG}: error: stopped by {stop.name} before the first epoch ended; nothing was saved",
