@@ -189,23 +189,17 @@ def check_user_layers(entries, shape, seed, settings):
 
 def run_trace(kind="net", seed=0, batch=4, svg=None, architecture=None, classes=2, inputs=None, layer_types=None,
               settings=None):
-    """What ``--trace [net|warmup|gates|chain] [--svg PATH] [--seed S] [--batch N] [--use …]`` does.
+    """What ``--trace [net|warmup|gates|chain] [--svg PATH] [--seed S] [--batch N] [--use …]`` does: ``(text, ok)``,
+    the trace (its last line naming the picture, if one was written) and whether its checks held (shapes and
+    centred differences; with ``layer_types``, whether yours pass alone and agree at every step).
 
-    Parameters
-    ----------
-    kind : "net" (the handout's network), "warmup" (the warm-up graph, at ``inputs``), "gates" (the four
-        gate patterns) or "chain" (the network ``architecture`` and ``classes`` describe, layer by layer)
-    seed, batch : the random data (and the weights)
-    svg : path or None; if given, the traced graph is drawn there as SVG (written atomically)
-    inputs : dict of the warm-up's x, y, z (any of them), or None for the handout's point
-    layer_types : dict class name -> a learner's class, or None: trace the learner's layers beside the reference,
-        after checking each class alone as ``gradcheck.py --use`` does (with the check's ``settings``, a dict)
-
-    Returns
-    -------
-    (text, ok) : the trace (with a last line naming the picture, if one was written) and whether its
-    checks held (shapes and centred differences; with ``layer_types``, whether yours pass alone and agree at
-    every step). Raises ``UsageError`` for a learner's class the traced network does not hold.
+    ``kind``: "net" (the handout's network), "warmup" (the warm-up graph at ``inputs``, a dict of any of its x, y,
+    z; None: the handout's point), "gates" (the four gate patterns) or "chain" (the network ``architecture`` and
+    ``classes`` describe, layer by layer); ``seed`` and ``batch`` make the random data (and the weights); ``svg``
+    (a path or None) is where the traced graph is drawn, atomically. ``layer_types`` (class name -> a learner's
+    class, or None) traces the learner's layers beside the reference, after checking each class alone as
+    ``gradcheck.py --use`` does (with the check's ``settings``, a dict); a class the traced network does not
+    hold is refused (``UsageError``).
     """
     if kind not in TRACES:
         raise UsageError(f"--trace takes one of {', '.join(TRACES)}, got {kind!r}")

@@ -192,19 +192,20 @@ class Training:
     stop: object
     label: object
     recipe: str
+    progress: object = None  # the Progress of this training (None with --quiet)
 
     def train_and_save(self):
         s, experiment, log = self.s, self.experiment, self.log
-        progress = None if s.quiet else Progress(log.stream, self.config.epochs, experiment.regression,
-                                                 experiment.has_validation)
+        self.progress = None if s.quiet else Progress(log.stream, self.config.epochs, experiment.regression,
+                                                      experiment.has_validation)
         try:
             with flag_errors(FLAGS):
-                experiment.train(self.config, on_epoch=self._on_epoch(progress))
+                experiment.train(self.config, on_epoch=self.on_epoch)
         except TrainingInterrupted as exc:
-            _close(progress)
+            _close(self.progress)
             return self.save_interrupted(exc.kept)
         except TrainingDiverged as exc:
-            _close(progress)
+            _close(self.progress)
             return self.save_diverged(exc.kept)
         except (Exception, SystemExit) as exc:  # a learner's sys.exit() too: their layer failed, not the run
             if not self.learner or isinstance(exc, UsageError):
@@ -212,7 +213,7 @@ class Training:
             alone = " ".join(f"--layer {c.spec}" for c in self.learner.values())
             raise ValueError(f"with your {whose(self.learner)}: {type(exc).__name__}: {exc} (each class alone: "
                              f"python gradcheck.py {alone})") from exc
-        _close(progress, experiment.history)
+        _close(self.progress, experiment.history)
         experiment.finish()
         metrics = experiment.metrics()
         log(summary_line(experiment, metrics), result=True)
@@ -223,16 +224,12 @@ class Training:
         self.report(metrics)
         return 0
 
-    def _on_epoch(self, progress):
+    def on_epoch(self, epoch, history):
         """The callback the training calls after each epoch: the path line after the first, then the progress."""
-
-        def on_epoch(epoch, history):
-            if len(history.epoch) == 1:
-                self.log(path_line(history, self.learner))
-            if progress is not None:
-                progress(epoch, history)
-
-        return on_epoch
+        if len(history.epoch) == 1:
+            self.log(path_line(history, self.learner))
+        if self.progress is not None:
+            self.progress(epoch, history)
 
     def save_model(self):
         """The model and (if asked for) the history, each written atomically; a signal waits until both are."""
