@@ -175,12 +175,10 @@ def check_user_layers(entries, shape, seed, settings):
     None) in turn; one report."""
     report = Report()
     for entry in entries:
-        try:
-            args = None if entry["args"] is None else json.loads(entry["args"])
+        try:  # the JSON is read first; load_layer says any failure of its own as a plain ValueError
+            layer = load_layer(entry["spec"], None if entry["args"] is None else json.loads(entry["args"]))
         except json.JSONDecodeError as exc:
             raise UsageError(f"--layer-args is not valid JSON: {exc}") from None
-        try:
-            layer = load_layer(entry["spec"], args)
         except ValueError as exc:
             raise UsageError(f"--layer {exc}") from exc
         report.extend(check_user_layer(layer, shape, entry["labels"], seed, **settings))

@@ -232,20 +232,19 @@ class Training:
             self.progress(epoch, history)
 
     def save_model(self):
-        """The model and (if asked for) the history, each written atomically; a signal waits until both are."""
+        """The model and (if asked for) the history, each written atomically; a signal waits until both are.
+        Returns where they went, as the messages say it."""
         with self.stop.deferred():
             self.experiment.network_to_save().save(self.s.save)
             if self.s.history:
                 self.experiment.history.save(self.s.history)
-
-    def saved_text(self):
         return self.s.save + (f", history to {self.s.history}" if self.s.history else "")
 
     def save_outputs(self):
         """The model and the history, said as soon as they are written; then the plot if asked for."""
         s, experiment = self.s, self.experiment
-        self.save_model()
-        self.log(f"saved model to {self.saved_text()}"
+        saved = self.save_model()
+        self.log(f"saved model to {saved}"
                  + (" (the library's layer classes with your trained weights: model files name only the "
                     "library's)" if experiment.library_build else ""))
         if s.plot:
@@ -265,13 +264,13 @@ class Training:
             return stop.status
         experiment.finish()
         metrics = experiment.metrics()
-        self.save_model()
+        saved = self.save_model()
         kept = h.final.get("epoch", h.epoch[-1])
         self.log(summary_line(experiment, metrics), result=True)
         if s.json:
             print_json(s, dumps_strict(result_object(experiment, metrics, s.save, self.label)))
         print(f"{PROG}: error: stopped by {stop.name} in epoch {h.epoch[-1] + 1}; saved the model of epoch {kept} "
-              f"({keeper.why}) to {self.saved_text()}", file=sys.stderr)
+              f"({keeper.why}) to {saved}", file=sys.stderr)
         return stop.status
 
     def save_diverged(self, keeper):
@@ -286,8 +285,7 @@ class Training:
         keeper.restore()
         self.experiment.finish()
         self.save_model()
-        raise TrainingDiverged(f"{message}; saved the model of epoch {keeper.epoch} ({keeper.why}) to {self.s.save}",
-                               h)
+        raise TrainingDiverged(f"{message}; saved the model of epoch {keeper.epoch} ({keeper.why}) to {self.s.save}", h)
 
     def report(self, metrics):
         """The picture of 2-D regions, and with ``--json`` the one result object."""
