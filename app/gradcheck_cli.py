@@ -36,9 +36,10 @@ FLAGS = {
 }
 
 #: the exceptions that are the user's to fix: one line on stderr, exit status 2
-USER_ERRORS = (UsageError, LayerError, ValueError, OSError, MemoryError)
+USER_ERRORS = (UsageError, LayerError, ValueError, OSError)  # (app.cli.run_main says a MemoryError itself)
 
-MAX_ELEMENTS = 10_000_000  # --input-shape budget: an element-wise check runs two forward passes per element
+MAX_INPUT_ELEMENTS = 10_000_000  # --input-shape budget: an element-wise check runs two forward passes per element
+MAX_INPUT = 1e6  # the warm-up's inputs: beyond this the centred-difference check loses its digits
 TRACES = ("net", "warmup", "gates", "chain")
 
 
@@ -156,17 +157,14 @@ def warmup_inputs(text):
     return values
 
 
-MAX_INPUT = 1e6  # the warm-up's inputs: beyond this the centred-difference check loses its digits
-
-
 def input_shape(text):
-    """``--input-shape 8,5`` -> (8, 5), within the checker's budget of ``MAX_ELEMENTS``."""
+    """``--input-shape 8,5`` -> (8, 5), within the checker's budget of ``MAX_INPUT_ELEMENTS``."""
     shape = parse_widths(text, "--input-shape", "sizes like 8,5")
     if min(shape) < 1:
         raise UsageError(f"--input-shape sizes must be >= 1, got {text!r}")
-    if math.prod(shape) > MAX_ELEMENTS:
+    if math.prod(shape) > MAX_INPUT_ELEMENTS:
         raise UsageError(f"--input-shape {text} has {math.prod(shape):.3g} elements; the checker takes at most "
-                         f"{MAX_ELEMENTS:,} (an element-wise check runs two forward passes per element)")
+                         f"{MAX_INPUT_ELEMENTS:,} (an element-wise check runs two forward passes per element)")
     return shape
 
 
