@@ -114,7 +114,7 @@ def predict(s):
     return 0
 
 
-def describe_data(s, experiment, config, label_name, log):
+def describe_data(s, experiment, label_name, log):
     """The lines about the data, the split and the model."""
     data = experiment.data
     n, d = data.X.shape
@@ -129,7 +129,7 @@ def describe_data(s, experiment, config, label_name, log):
     if experiment.scaling is not None:
         log(f"targets standardised for training (mean {experiment.scaling.mean:.4g}, sd "
             f"{experiment.scaling.scale:.4g}): the per-epoch losses are in those units")
-    lr = "" if config.learning_rate is None else f" lr {config.learning_rate:g}"
+    lr = "" if s.config.learning_rate is None else f" lr {s.config.learning_rate:g}"
     log(f"model: {experiment.net.describe()}; {s.optimizer}{lr}, {s.dtype}")
 
 
@@ -169,7 +169,7 @@ def train_command(s, stop):
         log(f"note: {s.dataset} puts the same class at x and -x, and with {s.architecture.activation} and no hidden "
             "biases this network's logits have z(x) + z(-x) the same for every x: it cannot separate them "
             "(add --hidden-bias, or use --activation relu)")
-    describe_data(s, experiment, config, label_name, log)
+    describe_data(s, experiment, label_name, log)
     if note:
         log(note)
     return Training(s, experiment, config, learner, log, stop, label_name, recipe).train_and_save()
