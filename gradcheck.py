@@ -65,10 +65,9 @@ def build_parser():
                         "unit v (big models); taylor: the order of |f(θ+εv) − f(θ) − ε∇f·v| over ε = 1e-1…1e-6, "
                         f"which does not depend on --h (passes at order ≥ {PASS_ORDER})")
     p.add_argument("--directions", type=int, default=8, help="random directions in directional mode (default: 8)")
-    p.add_argument("--trace", nargs="?", const="net", choices=TRACES,
-                   help="print a backward pass node by node: the handout's network (net, the default), its "
-                        "warm-up (x+y)*z, the four gate patterns (gates), or the network "
-                        "--hidden/--activation/--classes describe (chain)")
+    p.add_argument("--trace", nargs="?", const="net", choices=TRACES, help="print a backward pass node by node: "
+                   "the handout's network (net, the default), its warm-up (x+y)*z, the four gate patterns (gates), "
+                   "or the network --hidden/--activation/--classes describe (chain)")
     p.add_argument("--inputs", metavar="x=X,y=Y,z=Z", help="with --trace warmup: the inputs (default: the "
                                                            "handout's x=-2,y=5,z=-4)")
     p.add_argument("--svg", metavar="PATH.svg", help="with --trace: draw the traced graph (green forward values, "
@@ -78,9 +77,8 @@ def build_parser():
                    help="take K SGD steps on circles before checking the whole network")
     p.add_argument("--seed", type=int, default=0, help="seed of the random data and weights, >= 0 (default: 0)")
     p.add_argument("--batch", type=int, default=None, help="rows of random data (default: 8; 4 for --trace)")
-    p.add_argument("--hidden", default=None, metavar="H[,H...]",
-                   help="hidden widths of the composed network checked beside the handout's (default: 8; "
-                        "16,16 = two layers), as in train.py")
+    p.add_argument("--hidden", default=None, metavar="H[,H...]", help="hidden widths of the composed network "
+                   "checked beside the handout's (default: 8; 16,16 = two layers), as in train.py")
     p.add_argument("--activation", choices=ACTIVATIONS, default="relu", help="its hidden activation (default: relu)")
     p.add_argument("--dropout", type=float, default=0.0, metavar="P",
                    help="its dropout after each hidden activation (checked in training mode, one mask per probe)")

@@ -174,13 +174,10 @@ def _plain(x):
 
 
 def dumps_strict(obj, **kwargs):
-    """``json.dumps`` that never writes ``NaN`` or ``Infinity``: they become ``null``, with a note.
-
-    Applies ``strict_json``; when the top level is a dict and something was replaced, the notes
-    are added under ``"notes"`` (a list; an existing list is extended, an existing single value
-    becomes the first item). At other top levels the notes have nowhere to go and are dropped:
-    use ``strict_json`` directly to get them. ``kwargs`` go to ``json.dumps``, which is called with
-    ``allow_nan=False`` so a non-finite number that got through would raise, never be printed.
+    """``json.dumps(obj, **kwargs)`` that never writes ``NaN`` or ``Infinity``: ``strict_json`` makes them ``null``,
+    and its notes go under a top-level dict's ``"notes"`` (a list: an existing list is extended, a single value
+    becomes its first item); at another top level they are dropped (``strict_json`` gives them). ``allow_nan=False``:
+    a non-finite number that got through would raise, never be printed.
     """
     clean, notes = strict_json(obj)
     if notes and isinstance(clean, dict):
@@ -213,8 +210,8 @@ def flag_errors(flags):
         raise flag_error(exc, flags) from exc
 
 
-def parse_widths(text, option="--hidden"):
-    """``"16,16"`` -> (16, 16), as both command lines' ``--hidden`` take it; ``UsageError`` otherwise.
+def parse_widths(text, option="--hidden", like="positive widths like 16,16"):
+    """``"16,16"`` -> (16, 16), as ``--hidden`` and ``--input-shape`` take sizes; otherwise a ``UsageError``: ``like``.
 
     Only the spelling is checked here: the range of a width is the library's rule
     (``model.builders.Architecture`` refuses widths below 1 or above its ``MAX_WIDTH``).
@@ -222,4 +219,4 @@ def parse_widths(text, option="--hidden"):
     try:
         return tuple(int(s) for s in str(text).split(","))
     except ValueError:
-        raise UsageError(f"{option} wants comma-separated positive widths like 16,16, got {text!r}") from None
+        raise UsageError(f"{option} wants comma-separated {like}, got {text!r}") from None

@@ -36,9 +36,10 @@ FLAGS = {
 }
 
 #: the exceptions that are the user's to fix: one line on stderr, exit status 2
-USER_ERRORS = (UsageError, LayerError, ValueError, OSError, MemoryError)
+USER_ERRORS = (UsageError, LayerError, ValueError, OSError)  # (app.cli.run_main says a MemoryError itself)
 
-MAX_ELEMENTS = 10_000_000  # --input-shape budget: an element-wise check runs two forward passes per element
+MAX_INPUT_ELEMENTS = 10_000_000  # --input-shape budget: an element-wise check runs two forward passes per element
+MAX_INPUT = 1e6  # the warm-up's inputs: beyond this the centred-difference check loses its digits
 TRACES = ("net", "warmup", "gates", "chain")
 
 
@@ -156,20 +157,14 @@ def warmup_inputs(text):
     return values
 
 
-MAX_INPUT = 1e6  # the warm-up's inputs: beyond this the centred-difference check loses its digits
-
-
 def input_shape(text):
-    """``--input-shape 8,5`` -> (8, 5), within the checker's budget of ``MAX_ELEMENTS``."""
-    try:
-        shape = tuple(int(s) for s in text.split(","))
-    except ValueError:
-        raise UsageError(f"--input-shape wants comma-separated sizes like 8,5, got {text!r}") from None
-    if not shape or min(shape) < 1:
+    """``--input-shape 8,5`` -> (8, 5), within the checker's budget of ``MAX_INPUT_ELEMENTS``."""
+    shape = parse_widths(text, "--input-shape", "sizes like 8,5")
+    if min(shape) < 1:
         raise UsageError(f"--input-shape sizes must be >= 1, got {text!r}")
-    if math.prod(shape) > MAX_ELEMENTS:
+    if math.prod(shape) > MAX_INPUT_ELEMENTS:
         raise UsageError(f"--input-shape {text} has {math.prod(shape):.3g} elements; the checker takes at most "
-                         f"{MAX_ELEMENTS:,} (an element-wise check runs two forward passes per element)")
+                         f"{MAX_INPUT_ELEMENTS:,} (an element-wise check runs two forward passes per element)")
     return shape
 
 
@@ -178,12 +173,10 @@ def check_user_layers(entries, shape, seed, settings):
     None) in turn; one report."""
     report = Report()
     for entry in entries:
-        try:
-            args = None if entry["args"] is None else json.loads(entry["args"])
+        try:  # the JSON is read first; load_layer says any failure of its own as a plain ValueError
+            layer = load_layer(entry["spec"], None if entry["args"] is None else json.loads(entry["args"]))
         except json.JSONDecodeError as exc:
             raise UsageError(f"--layer-args is not valid JSON: {exc}") from None
-        try:
-            layer = load_layer(entry["spec"], args)
         except ValueError as exc:
             raise UsageError(f"--layer {exc}") from exc
         report.extend(check_user_layer(layer, shape, entry["labels"], seed, **settings))
@@ -192,23 +185,17 @@ def check_user_layers(entries, shape, seed, settings):
 
 def run_trace(kind="net", seed=0, batch=4, svg=None, architecture=None, classes=2, inputs=None, layer_types=None,
               settings=None):
-    """What ``--trace [net|warmup|gates|chain] [--svg PATH] [--seed S] [--batch N] [--use …]`` does.
+    """What ``--trace [net|warmup|gates|chain] [--svg PATH] [--seed S] [--batch N] [--use …]`` does: ``(text, ok)``,
+    the trace (its last line naming the picture, if one was written) and whether its checks held (shapes and
+    centred differences; with ``layer_types``, whether yours pass alone and agree at every step).
 
-    Parameters
-    ----------
-    kind : "net" (the handout's network), "warmup" (the warm-up graph, at ``inputs``), "gates" (the four
-        gate patterns) or "chain" (the network ``architecture`` and ``classes`` describe, layer by layer)
-    seed, batch : the random data (and the weights)
-    svg : path or None; if given, the traced graph is drawn there as SVG (written atomically)
-    inputs : dict of the warm-up's x, y, z (any of them), or None for the handout's point
-    layer_types : dict class name -> a learner's class, or None: trace the learner's layers beside the reference,
-        after checking each class alone as ``gradcheck.py --use`` does (with the check's ``settings``, a dict)
-
-    Returns
-    -------
-    (text, ok) : the trace (with a last line naming the picture, if one was written) and whether its
-    checks held (shapes and centred differences; with ``layer_types``, whether yours pass alone and agree at
-    every step). Raises ``UsageError`` for a learner's class the traced network does not hold.
+    ``kind``: "net" (the handout's network), "warmup" (the warm-up graph at ``inputs``, a dict of any of its x, y,
+    z; None: the handout's point), "gates" (the four gate patterns) or "chain" (the network ``architecture`` and
+    ``classes`` describe, layer by layer); ``seed`` and ``batch`` make the random data (and the weights); ``svg``
+    (a path or None) is where the traced graph is drawn, atomically. ``layer_types`` (class name -> a learner's
+    class, or None) traces the learner's layers beside the reference, after checking each class alone as
+    ``gradcheck.py --use`` does (with the check's ``settings``, a dict); a class the traced network does not
+    hold is refused (``UsageError``).
     """
     if kind not in TRACES:
         raise UsageError(f"--trace takes one of {', '.join(TRACES)}, got {kind!r}")

@@ -5,10 +5,8 @@ from .learner import whose
 
 
 def path_line(history, learner=None):
-    """The first line about training: which path ran (the engine or the layer objects) and why.
-
-    ``learner``: the ``--use`` classes (``app.learner.load_learner_classes``), named with their files.
-    """
+    """The first line about training: which path ran (the engine or the layer objects) and why; ``learner``, the
+    ``--use`` classes (``app.learner.load_learner_classes``), are named with their files."""
     if learner:
         return (f"path: the layer objects, with your {whose(learner)}, {history.layer_check}; the fast engine never "
                 "runs a learner's code")

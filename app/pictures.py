@@ -87,14 +87,6 @@ def ascii_regions(net, X, y, width=64, height=22, classes=None):
 # ---------------------------------------------------------------- the figure
 
 
-def _palette(k):
-    """K distinct colours (tab10, then tab20), as RGBA rows."""
-    import matplotlib
-
-    cmap = matplotlib.colormaps["tab10" if k <= 10 else "tab20"]
-    return np.array([cmap(i % cmap.N) for i in range(k)])
-
-
 def _mark_wrong(ax, P, wrong):
     """Misclassified points: a black ring with a cross, over the data."""
     if wrong.any():
@@ -212,13 +204,15 @@ def plot_run(net, X, y, history, path, feature_names=None, title=None, classes=N
 def run_figure(net, X, y, history=None, feature_names=None, title=None, classes=None):
     """The matplotlib figure ``plot_run`` saves (arguments as there), made without pyplot: no backend is chosen
     or changed, so it also shows itself in Jupyter, and nothing needs closing."""
+    from matplotlib import colormaps
     from matplotlib.figure import Figure
 
     X, y, feature_names = _checked(X, y, feature_names)
     d = X.shape[1]
     pred = np.asarray(net.predict(X))
     names, k = _classes(net, y, pred, classes)
-    colours = _palette(k)
+    cmap = colormaps["tab10" if k <= 10 else "tab20"]  # K distinct colours, as RGBA rows
+    colours = np.array([cmap(i % cmap.N) for i in range(k)])
     curves = history is not None and len(getattr(history, "epoch", [])) > 0
     panels = (1 if d == 2 else 2) + (2 if curves else 0)
     fig = Figure(figsize=(5.2 * panels, 4.6))

@@ -16,13 +16,6 @@ from model.atomic import atomic_write
 from model.table_columns import model_columns
 
 
-def prediction_columns(net):
-    """The output file's header: ``["predicted", "p_<class>", ...]`` (just ``["predicted"]`` for a regression)."""
-    if net.target == "values":
-        return ["predicted"]
-    return ["predicted"] + [f"p_{c}" for c in _classes(net)]
-
-
 def write_predictions(net, data_path, out_path, label=None, header=None):
     """Predict every row of ``data_path`` with ``net`` and write ``out_path`` atomically; returns the row count.
 
@@ -40,7 +33,7 @@ def write_predictions(net, data_path, out_path, label=None, header=None):
         text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
         try:
             writer = csv.writer(text, lineterminator="\n")
-            writer.writerow(prediction_columns(net))
+            writer.writerow(["predicted"] + ([] if net.target == "values" else [f"p_{c}" for c in _classes(net)]))
             for X in blocks:
                 writer.writerows(_rows(net, X, data_path))
                 count += len(X)

@@ -1,6 +1,4 @@
-"""Progress a person can read: a live line on a terminal, epoch lines otherwise, nothing for a short run.
-
-``Progress`` is the ``on_epoch`` callback ``train.py`` gives ``model.training.train``:
+"""Progress a person can read (``Progress``, the ``on_epoch`` callback ``train.py`` gives the training):
 
 - **on a terminal**, one line redrawn in place at most every ``LIVE_INTERVAL`` seconds — the epoch out of
   the run's, the time spent and the time left at this pace, the last losses — and cleared at the end;

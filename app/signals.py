@@ -54,28 +54,20 @@ class Stopped(KeyboardInterrupt):
 
 
 class StopState:
-    """The last signal received (``signum``, None if none), and the switch that defers it."""
+    """The last signal received, as its ``Stopped`` (``last``: SIGINT's until one is; its ``name`` and ``status``
+    say it), and the switch that defers it."""
 
     def __init__(self):
-        self.signum = None
+        self.last = Stopped(signal.SIGINT)
         self._deferring = 0
         self._pending = None
 
-    @property
-    def status(self):
-        """128 + the signal's number: 130 for SIGINT, 143 for SIGTERM."""
-        return 128 + int(self.signum or signal.SIGINT)
-
-    @property
-    def name(self):
-        return SIGNALS.get(self.signum, "SIGINT")
-
     def handle(self, signum, frame):
-        self.signum = signum
+        self.last = Stopped(signum)
         if self._deferring:
             self._pending = signum
             return
-        raise Stopped(signum)
+        raise self.last
 
     @contextlib.contextmanager
     def deferred(self):

@@ -114,7 +114,7 @@ def predict(s):
     return 0
 
 
-def describe_data(s, experiment, config, label_name, log):
+def describe_data(s, experiment, label_name, log):
     """The lines about the data, the split and the model."""
     data = experiment.data
     n, d = data.X.shape
@@ -129,7 +129,7 @@ def describe_data(s, experiment, config, label_name, log):
     if experiment.scaling is not None:
         log(f"targets standardised for training (mean {experiment.scaling.mean:.4g}, sd "
             f"{experiment.scaling.scale:.4g}): the per-epoch losses are in those units")
-    lr = "" if config.learning_rate is None else f" lr {config.learning_rate:g}"
+    lr = "" if s.config.learning_rate is None else f" lr {s.config.learning_rate:g}"
     log(f"model: {experiment.net.describe()}; {s.optimizer}{lr}, {s.dtype}")
 
 
@@ -169,7 +169,7 @@ def train_command(s, stop):
         log(f"note: {s.dataset} puts the same class at x and -x, and with {s.architecture.activation} and no hidden "
             "biases this network's logits have z(x) + z(-x) the same for every x: it cannot separate them "
             "(add --hidden-bias, or use --activation relu)")
-    describe_data(s, experiment, config, label_name, log)
+    describe_data(s, experiment, label_name, log)
     if note:
         log(note)
     return Training(s, experiment, config, learner, log, stop, label_name, recipe).train_and_save()
@@ -192,19 +192,20 @@ class Training:
     stop: object
     label: object
     recipe: str
+    progress: object = None  # the Progress of this training (None with --quiet)
 
     def train_and_save(self):
         s, experiment, log = self.s, self.experiment, self.log
-        progress = None if s.quiet else Progress(log.stream, self.config.epochs, experiment.regression,
-                                                 experiment.has_validation)
+        self.progress = None if s.quiet else Progress(log.stream, self.config.epochs, experiment.regression,
+                                                      experiment.has_validation)
         try:
             with flag_errors(FLAGS):
-                experiment.train(self.config, on_epoch=self._on_epoch(progress))
+                experiment.train(self.config, on_epoch=self.on_epoch)
         except TrainingInterrupted as exc:
-            _close(progress)
+            _close(self.progress)
             return self.save_interrupted(exc.kept)
         except TrainingDiverged as exc:
-            _close(progress)
+            _close(self.progress)
             return self.save_diverged(exc.kept)
         except (Exception, SystemExit) as exc:  # a learner's sys.exit() too: their layer failed, not the run
             if not self.learner or isinstance(exc, UsageError):
@@ -212,7 +213,7 @@ class Training:
             alone = " ".join(f"--layer {c.spec}" for c in self.learner.values())
             raise ValueError(f"with your {whose(self.learner)}: {type(exc).__name__}: {exc} (each class alone: "
                              f"python gradcheck.py {alone})") from exc
-        _close(progress, experiment.history)
+        _close(self.progress, experiment.history)
         experiment.finish()
         metrics = experiment.metrics()
         log(summary_line(experiment, metrics), result=True)
@@ -223,32 +224,27 @@ class Training:
         self.report(metrics)
         return 0
 
-    def _on_epoch(self, progress):
+    def on_epoch(self, epoch, history):
         """The callback the training calls after each epoch: the path line after the first, then the progress."""
-
-        def on_epoch(epoch, history):
-            if len(history.epoch) == 1:
-                self.log(path_line(history, self.learner))
-            if progress is not None:
-                progress(epoch, history)
-
-        return on_epoch
+        if len(history.epoch) == 1:
+            self.log(path_line(history, self.learner))
+        if self.progress is not None:
+            self.progress(epoch, history)
 
     def save_model(self):
-        """The model and (if asked for) the history, each written atomically; a signal waits until both are."""
+        """The model and (if asked for) the history, each written atomically; a signal waits until both are.
+        Returns where they went, as the messages say it."""
         with self.stop.deferred():
             self.experiment.network_to_save().save(self.s.save)
             if self.s.history:
                 self.experiment.history.save(self.s.history)
-
-    def saved_text(self):
         return self.s.save + (f", history to {self.s.history}" if self.s.history else "")
 
     def save_outputs(self):
         """The model and the history, said as soon as they are written; then the plot if asked for."""
         s, experiment = self.s, self.experiment
-        self.save_model()
-        self.log(f"saved model to {self.saved_text()}"
+        saved = self.save_model()
+        self.log(f"saved model to {saved}"
                  + (" (the library's layer classes with your trained weights: model files name only the "
                     "library's)" if experiment.library_build else ""))
         if s.plot:
@@ -260,7 +256,7 @@ class Training:
     def save_interrupted(self, keeper):
         """Ctrl-C or SIGTERM in training: the best weights so far (``keeper``'s, the training loop's) are saved,
         with the history (exit 130 / 143)."""
-        s, experiment, stop = self.s, self.experiment, self.stop
+        s, experiment, stop = self.s, self.experiment, self.stop.last
         h = experiment.history
         if not h.epoch:
             print(f"{PROG}: error: stopped by {stop.name} before the first epoch ended; nothing was saved",
@@ -268,13 +264,13 @@ class Training:
             return stop.status
         experiment.finish()
         metrics = experiment.metrics()
-        self.save_model()
+        saved = self.save_model()
         kept = h.final.get("epoch", h.epoch[-1])
         self.log(summary_line(experiment, metrics), result=True)
         if s.json:
             print_json(s, dumps_strict(result_object(experiment, metrics, s.save, self.label)))
         print(f"{PROG}: error: stopped by {stop.name} in epoch {h.epoch[-1] + 1}; saved the model of epoch {kept} "
-              f"({keeper.why}) to {self.saved_text()}", file=sys.stderr)
+              f"({keeper.why}) to {saved}", file=sys.stderr)
         return stop.status
 
     def save_diverged(self, keeper):
@@ -289,8 +285,7 @@ class Training:
         keeper.restore()
         self.experiment.finish()
         self.save_model()
-        raise TrainingDiverged(f"{message}; saved the model of epoch {keeper.epoch} ({keeper.why}) to {self.s.save}",
-                               h)
+        raise TrainingDiverged(f"{message}; saved the model of epoch {keeper.epoch} ({keeper.why}) to {self.s.save}", h)
 
     def report(self, metrics):
         """The picture of 2-D regions, and with ``--json`` the one result object."""
