@@ -370,20 +370,13 @@ def _engine_disagrees(engine, body, X, y):
         scale = max(float(np.abs(ours).max(initial=0.0)), float(np.abs(theirs[key]).max(initial=0.0)), 1e-300)
         error = float(np.abs(np.asarray(ours) - theirs[key]).max(initial=0.0)) / scale
         if not error <= tolerance:
-            index = _index_of(body, key)
-            suspects = ", ".join(type(layer).__name__ for layer in body.layers[index:]) + ", " + type(
-                body.criterion).__name__
+            owner = next(i for i, layer in enumerate(body.layers)
+                         if any(array is body.params[key] for array in getattr(layer, "params", {}).values()))
+            suspects = ", ".join(type(obj).__name__ for obj in [*body.layers[owner:], body.criterion])
             return (f"the engine's gradient for {key} differs from the layer objects' (relative error {error:.1e}), "
                     f"the first difference from the loss down, so one of {suspects} computes another gradient "
                     "than the engine: trained on the layers")
     return None
-
-
-def _index_of(body, key):
-    """The index of the layer that owns parameter ``key``."""
-    target = body.params[key]
-    return next(i for i, layer in enumerate(body.layers)
-                if any(array is target for array in getattr(layer, "params", {}).values()))
 
 
 def _check_layers_can_train(body, n, batch_size, optimizer):

@@ -5,7 +5,7 @@ import numpy as np
 from layers.validation import check_count
 
 from .blocks import COLUMN_ROWS, Block
-from .data import ColumnStage, Schedule, TrainingSet, kernel_targets, stage_rows
+from .data import STAGE_ROWS, ColumnStage, Schedule, TrainingSet, kernel_targets
 from .metrics import BinaryMetrics, SoftmaxMetrics
 from .plan import FoldedParameters, compile_network, unsupported_reason
 
@@ -62,7 +62,7 @@ class Engine:
         self._decay_term = np.empty_like(self.folded.values)
         self.optimizer = optimizer.like({"all": self.folded.values}, {"all": self.folded.grads})
         self._step = self.optimizer.step if self.decay is None else self._step_with_decay
-        self._clip = -np.log(np.finfo(self.dtype).eps) if self.plan.head.capped else None
+        self._clip = None if self.plan.head.requires is None else -np.log(np.finfo(self.dtype).eps)
         self._blocks, self._metrics, self._stage = {}, {}, None
 
     def pull(self):
@@ -99,8 +99,7 @@ class Engine:
 
     def column_schedule(self, n, batch_size):
         """The ``Schedule`` of a pass in columns over ``n`` samples in batches of ``batch_size``."""
-        most = stage_rows(self.plan.input_dim, self.dtype, columns=True)
-        return Schedule(n, batch_size, min(self.chunk_rows, batch_size), most, self.dtype)
+        return Schedule(n, batch_size, min(self.chunk_rows, batch_size), STAGE_ROWS, self.dtype)
 
     def _column_stage(self, schedule):
         """The engine's one ``ColumnStage``, shared by every pass in columns (made larger when needed)."""
