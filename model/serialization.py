@@ -194,7 +194,10 @@ def _checked_build(npz, declared, build, scalars, member=lambda name: name):
     """The network ``build()`` makes, filled from the file, once the arrays ``declared`` (``{format 2 name: shape}``;
     ``member`` gives the file's name of each) are checked from their headers and the file holds only them and
     ``scalars``."""
-    _check_total(declared.values())
+    total = sum(math.prod(shape) for shape in declared.values())
+    if total > MAX_NUMBERS:
+        raise ValueError(f"the architecture declares {total:,} numbers (parameters and buffers), more than the "
+                         f"{MAX_NUMBERS:,} a model file may hold")
     headers = _check_members(npz, {member(name): shape for name, shape in declared.items()}, scalars)
     # Everything the file declares fits: only now is anything the size of the model allocated.
     net = build()
@@ -316,13 +319,6 @@ def _checked_config(cls, config):
         if not test(value):
             raise ValueError(f"damaged architecture: {key} of {owner} must be {rule}, got {one_line(repr(value), 40)}")
     return config
-
-
-def _check_total(shapes):
-    total = sum(math.prod(shape) for shape in shapes)
-    if total > MAX_NUMBERS:
-        raise ValueError(f"the architecture declares {total:,} numbers (parameters and buffers), more than the "
-                         f"{MAX_NUMBERS:,} a model file may hold")
 
 
 # ------------------------------------------------------------------ the arrays, checked from their headers

@@ -23,6 +23,7 @@ from layers.validation import ParameterError, check_count, check_real
 
 from .batches import Shuffler
 from .engine import Engine, unsupported_reason
+from .engine.data import gather
 from .factory import learners
 from .history import History, TrainingDiverged, TrainingInterrupted
 from .inputs import check_Xy
@@ -287,7 +288,7 @@ class Trainer:
         if math.isfinite(loss) and loss <= self.limit and finite:
             self.keeper.good(epoch)
             return
-        self.keeper.restore_last_good()
+        self.keeper.last_good.restore()
         lr = self.config.learning_rate
         advice = f"try a lower learning rate than lr={lr:g}" if lr is not None else "the data may need rescaling"
         raise TrainingDiverged(f"training diverged in epoch {epoch} (loss {loss:.3g}); parameters restored to the "
@@ -402,11 +403,8 @@ def _verify_learners(net, X, given, y, check):
 
 
 def _preprocess(net, X, X_val, refit=False):
-    """Fit the network's leading preprocessing layers on ``X`` (unless already fitted) and apply them once to
-    both sets.
-
-    Returns the network without those layers (sharing its parameters) and the transformed data.
-    """
+    """Fit the network's leading preprocessing layers on ``X`` (unless already fitted) and apply them once to both
+    sets; return the network without those layers (sharing its parameters) and the transformed data."""
     pre, body = net.split_preprocessing()
     for layer in pre:
         if refit or not getattr(layer, "fitted", False):
@@ -432,11 +430,8 @@ def _apply_in_blocks(layer, X, rows=PREDICT_ROWS):
 
 
 class EpochData:
-    """The (already standardised) training data and the buffers one epoch's shuffle writes into.
-
-    Each epoch copies the data once, in the ``Shuffler``'s new order, into the same two buffers; the
-    mini-batches are slices (views) of them. At full batch nothing is copied.
-    """
+    """The (already standardised) training data and the two buffers each epoch copies it into, once, in the
+    ``Shuffler``'s new order; the mini-batches are views of them. At full batch nothing is copied."""
 
     def __init__(self, X, y, shuffler):
         self.X, self.y, self.shuffler = X, y, shuffler
@@ -447,9 +442,7 @@ class EpochData:
         order = self.shuffler.next_order()
         if order is None:
             return self.X, self.y
-        np.take(self.X, order, axis=0, out=self._X, mode="clip")  # a permutation is in range, and "clip" writes
-        np.take(self.y, order, axis=0, out=self._y, mode="clip")  # straight into out (no temporary copy of it)
-        return self._X, self._y
+        return gather(self.X, order, self._X), gather(self.y, order, self._y)
 
 
 def run_epoch(net, opt, data):
