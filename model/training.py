@@ -9,7 +9,7 @@
    hand changes what is learned: the engine never hides it);
 3. **epochs** (``_run_steps``, ``_run_lbfgs``) — one pass of steps, then the metrics, the divergence guard
    and early stopping;
-4. **finish** (``_finish``) — restore the best weights after early stopping, record the final metrics.
+4. **finish** (``_finish``) — restore the best weights (early stopping, an interruption), record the final metrics.
 """
 
 import math
@@ -185,7 +185,7 @@ class Trainer:
             else:
                 self._run_steps()
         except KeyboardInterrupt:
-            self._keep_best(start)
+            self._finish(start, interrupted=True)
             raise TrainingInterrupted(self.history, self.keeper) from None
         return self._finish(start)
 
@@ -247,7 +247,6 @@ class Trainer:
                 self.history.stopped_early = True
                 break
             runner.optimizer.lr = schedule.after_epoch(seen, train_m["loss"])
-        runner.reload()
 
     def _run_lbfgs(self):
         body, config = self.body, self.config
@@ -295,29 +294,23 @@ class Trainer:
                                f"last good ones; {advice}; or a layer's backward gives non-finite gradients (check it "
                                "with the gradient checker)", self.history, self.keeper)
 
-    def _finish(self, start):
-        history = self.history
-        if self.config.patience is not None and history.stopped_early and history.best_epoch:
-            self.keeper.restore()  # parameters and running statistics of the best epoch, together
-            history.restored_best = True
-            self.runner.reload()
-        history.seconds = time.perf_counter() - start
-        history.finish(self.runner.evaluate(*self.data), self.runner.evaluate(*self.val) if self.val else None)
-        return history
-
-    def _keep_best(self, start):
-        """After an interruption: the best epoch's state (or the last complete epoch's), and the metrics."""
+    def _finish(self, start, interrupted=False):
+        """Put back the weights the run returns — after an interruption the best epoch's (or the last complete
+        one's), after early stopping with ``patience`` the best epoch's — and record the final metrics."""
         history, keeper = self.history, self.keeper
-        history.interrupted = True
-        keeper.restore()
-        history.restored_best = keeper.best is not None
+        history.interrupted = interrupted
+        if interrupted or (self.config.patience is not None and history.stopped_early and history.best_epoch):
+            keeper.restore()  # parameters and running statistics of that epoch, together
+            history.restored_best = keeper.best is not None
         history.seconds = time.perf_counter() - start
-        if self.runner is None:
+        if self.runner is None:  # interrupted before the first epoch
             history.final = {"epoch": 0}
-            return
+            return history
         self.runner.reload()
         history.finish(self.runner.evaluate(*self.data), self.runner.evaluate(*self.val) if self.val else None)
-        history.final["epoch"] = keeper.epoch or 0
+        if interrupted:
+            history.final["epoch"] = keeper.epoch or 0
+        return history
 
 
 class _LayerRunner:
