@@ -144,10 +144,8 @@ def _not_run(what, obj):
 
 
 def unsupported_reason(net, optimizer=None):
-    """Why the engine cannot train ``net`` (with ``optimizer``, a ``model.optim`` object), or None.
-
-    ``net`` is the network the training loop trains (leading preprocessing layers already split off).
-    """
+    """Why the engine cannot train ``net`` (with ``optimizer``, a ``model.optim`` object), or None; ``net`` is the
+    network the training loop trains (leading preprocessing layers already split off)."""
     try:
         compile_network(net)
     except Unsupported as exc:
