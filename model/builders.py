@@ -87,11 +87,9 @@ class Architecture:
         hidden = (self.hidden,) if np.isscalar(self.hidden) else tuple(self.hidden)
         if not hidden:
             _refuse("hidden", f"must be positive integer widths, got {self.hidden!r}")
-        for h in hidden:
-            check_count(h, "hidden", "Architecture")
-        if max(hidden) > MAX_WIDTH:
-            _refuse("hidden", f"widths must be at most {MAX_WIDTH:,}, got {max(hidden):,}")
-        self.hidden = tuple(int(h) for h in hidden)
+        self.hidden = tuple(check_count(h, "hidden", "Architecture") for h in hidden)
+        if max(self.hidden) > MAX_WIDTH:
+            _refuse("hidden", f"widths must be at most {MAX_WIDTH:,}, got {max(self.hidden):,}")
         if self.activation not in ACTIVATIONS:
             _refuse("activation", f"must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
         self.weight_decay = check_real(self.weight_decay, "weight_decay", "Architecture", "[0, inf)")

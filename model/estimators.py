@@ -111,10 +111,6 @@ class _Watch:
         self.converged = True
         return True
 
-    def restore_best(self):
-        if self.scores:
-            self.keeper.restore()
-
 
 class _MLP(BaseEstimator):
     """The fit machinery of both estimators; a subclass says how targets are encoded and scored."""
@@ -255,7 +251,8 @@ class _MLP(BaseEstimator):
                        verbose=bool(self.verbose))
         with self._speaking_as_estimator():
             history = trainer.fit(X, targets, on_epoch=watch)
-        watch.restore_best()
+        if watch.scores:
+            trainer.keeper.restore()  # the best-scoring epoch's state
         self._record(history, watch, len(X), incremental)
         return self
 

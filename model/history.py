@@ -79,10 +79,8 @@ class History:
         return {k: getattr(self, k)[-1] if self.epoch else math.nan for k in keys}
 
     def _repr_png_(self):
-        """The loss and accuracy curves as a PNG, for Jupyter; None (plain text) without matplotlib or epochs.
-
-        matplotlib is imported here, never by this module: the core needs numpy and scipy only.
-        """
+        """The loss and accuracy curves as a PNG, for Jupyter; None (plain text) without matplotlib or epochs
+        (matplotlib is imported here, when asked, never at import: the core needs numpy and scipy only)."""
         if not self.epoch:
             return None
         try:

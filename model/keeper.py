@@ -49,16 +49,11 @@ class Keeper:
             self.best.capture()
         return True
 
-    def restore_last_good(self):
-        if self.last_good is not None:
-            self.last_good.restore()
-
     def restore(self):
-        """Put back the best state if there is one, else the last good."""
-        if self.best is not None:
-            self.best.restore()
-        else:
-            self.restore_last_good()
+        """Put back the best state if there is one, else the last good (nothing before ``start``)."""
+        kept = self.best or self.last_good
+        if kept is not None:
+            kept.restore()
 
     @property
     def epoch(self):

@@ -55,10 +55,6 @@ class Header(NamedTuple):
     fortran_order: bool
     offset: int
 
-    @property
-    def nbytes(self):
-        return math.prod(self.shape) * self.dtype.itemsize
-
 
 def one_line(text, limit=200):
     """``text`` on one line, at most ``limit`` characters: a reason fit for a one-line error."""
@@ -171,12 +167,11 @@ class NpzReader:
             raise ValueError(f"member {name!r} has dtype {one_line(dtype, 60)}; only {allowed} is allowed there")
         if any(d < 0 for d in shape):
             raise ValueError(f"member {name!r} declares the shape {shape}")
-        header = Header(tuple(shape), dtype, fortran_order, offset)
-        declared = entry.file_size
-        if declared != offset + header.nbytes:
-            raise ValueError(f"member {name!r} declares {declared} bytes, its header says {offset + header.nbytes} "
-                             f"({offset} of header, shape {header.shape} of {dtype})")
-        return header
+        size = offset + math.prod(shape) * dtype.itemsize
+        if entry.file_size != size:
+            raise ValueError(f"member {name!r} declares {entry.file_size} bytes, its header says {size} "
+                             f"({offset} of header, shape {tuple(shape)} of {dtype})")
+        return Header(tuple(shape), dtype, fortran_order, offset)
 
     def read(self, name, header, into=None):
         """The array of member ``name`` as ``header`` (from ``self.header``) describes it, read in chunks:

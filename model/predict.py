@@ -83,11 +83,9 @@ def count_correct(net, out, y):
 
 
 def evaluate(net, X, y, rows=ROWS):
-    """``{"loss", "accuracy", "n"}`` on a labelled set, in evaluation mode, block by block.
-
-    The loss is the **data loss alone** (no weight-decay penalty), so it is comparable across values
-    of λ; accuracy is None for a regression head.
-    """
+    """``{"loss", "accuracy", "n"}`` on a labelled set, in evaluation mode, block by block: the loss is the
+    **data loss alone** (no weight-decay penalty), so it is comparable across values of λ; accuracy is None
+    for a regression head."""
     return evaluate_checked(net, *check_Xy(net, X, y), rows)
 
 

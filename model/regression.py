@@ -41,10 +41,8 @@ class TargetScaling:
 
 def regression_metrics(net, X, y):
     """``{"loss", "rmse", "r2", "n"}`` of ``net`` on real targets ``y`` (N,): the mean squared error, its root,
-    and the coefficient of determination ``1 − Σ(y − ŷ)² / Σ(y − ȳ)²`` (NaN for constant targets).
-
-    Prediction runs block by block (``net.predict``).
-    """
+    and the coefficient of determination ``1 − Σ(y − ŷ)² / Σ(y − ȳ)²`` (NaN for constant targets); predicted
+    block by block (``net.predict``)."""
     y = np.asarray(y, dtype=np.float64).reshape(-1)
     predicted = np.asarray(net.predict(X), dtype=np.float64).reshape(-1)
     residual = float(np.square(predicted - y).sum())

@@ -184,15 +184,26 @@ def _from_v2(npz, model_classes):
     arch = _parse_architecture(_text(npz, "architecture", MAX_ARCHITECTURE_CHARS))
     cls, dtype = model_classes[arch["class"]], _dtype(arch.get("dtype", "float64"))  # a name of MODEL_CLASSES
     members, build = (_sequential if arch["class"] == "Sequential" else _from_init)(arch, cls, dtype)
-    _check_total(members.values())
-    headers = _check_members(npz, members)
-    # Everything the file declares fits: only now is anything the size of the model allocated.
-    net = build()
-    if _net_arrays(net) != members:
-        raise ValueError(MISMATCH)
-    _fill(net, npz, headers)
+    net = _checked_build(npz, members, build, {"format", "architecture"})
     net.classes = _names(arch.get("classes"), "classes", _n_classes(net), (int, str))
     net.feature_names = _names(arch.get("feature_names"), "feature_names", net.input_dim, (str,))
+    return net
+
+
+def _checked_build(npz, declared, build, scalars, member=lambda name: name):
+    """The network ``build()`` makes, filled from the file, once the arrays ``declared`` (``{format 2 name: shape}``;
+    ``member`` gives the file's name of each) are checked from their headers and the file holds only them and
+    ``scalars``."""
+    total = sum(math.prod(shape) for shape in declared.values())
+    if total > MAX_NUMBERS:
+        raise ValueError(f"the architecture declares {total:,} numbers (parameters and buffers), more than the "
+                         f"{MAX_NUMBERS:,} a model file may hold")
+    headers = _check_members(npz, {member(name): shape for name, shape in declared.items()}, scalars)
+    # Everything the file declares fits: only now is anything the size of the model allocated.
+    net = build()
+    if _net_arrays(net) != declared:
+        raise ValueError(MISMATCH)
+    _fill(net, npz, headers, member)
     return net
 
 
@@ -310,38 +321,16 @@ def _checked_config(cls, config):
     return config
 
 
-def _check_total(shapes):
-    total = sum(math.prod(shape) for shape in shapes)
-    if total > MAX_NUMBERS:
-        raise ValueError(f"the architecture declares {total:,} numbers (parameters and buffers), more than the "
-                         f"{MAX_NUMBERS:,} a model file may hold")
-
-
 # ------------------------------------------------------------------ the arrays, checked from their headers
 
 
-def _check_members(npz, members):
-    """The ``.npy`` header of every array the architecture declares, each checked against it; any
-    member the format does not define is refused unread."""
+def _check_members(npz, members, scalars):
+    """The ``.npy`` header of every array of ``members`` (``{member: shape}``), each checked against its shape; a file
+    without one of them, or with any member beyond them and ``scalars``, is refused unread."""
     stored = {name[len("param:"):] for name in npz.names if name.startswith("param:")}
     declared = {member[len("param:"):] for member in members if member.startswith("param:")}
     if stored != declared:
         raise ValueError(f"the file holds parameters {sorted(stored)}, the architecture needs {sorted(declared)}")
-    _refuse_others(npz, members, {"format", "architecture"})
-    return {member: _array_header(npz, member, shape, _described(member)) for member, shape in members.items()}
-
-
-def _described(member):
-    """``"parameter 'w1'"`` or ``"buffer 'mean' of layer 0"``: a member as a refusal names it."""
-    store, _, rest = member.partition(":")
-    if store == "param":
-        return f"parameter {rest!r}"
-    index, _, name = rest.partition(":")
-    return f"buffer {name!r} of layer {index}"
-
-
-def _refuse_others(npz, members, scalars):
-    """Refuse a file without every array of ``members``, or with any member beyond them and ``scalars``."""
     missing = sorted(set(members) - npz.names)
     if missing:
         raise ValueError(f"the file is missing {missing[0]!r}")
@@ -349,16 +338,22 @@ def _refuse_others(npz, members, scalars):
     if others:
         raise ValueError(f"it holds the member {one_line(repr(others[0]), 80)}, which the format does not define "
                          "(refused unread)")
+    headers = {}
+    for member, shape in members.items():
+        headers[member] = header = npz.header(member, NUMERIC)
+        if header.shape != tuple(shape):
+            raise ValueError(f"{_described(member)} has shape {header.shape}, the architecture needs {tuple(shape)}")
+    return headers
 
 
-def _array_header(npz, member, shape, what):
-    header = npz.header(member, NUMERIC)
-    if header.shape != tuple(shape):
-        raise ValueError(f"{what} has shape {header.shape}, the architecture needs {tuple(shape)}")
-    return header
+def _described(member):
+    """``"parameter 'w1'"``, ``"buffer 'mean' of layer 0"`` or (format 1) the name: a member as a refusal names it."""
+    store, _, rest = member.partition(":")
+    index, _, name = rest.partition(":")
+    return {"param": f"parameter {rest!r}", "buffer": f"buffer {name!r} of layer {index}"}.get(store, member)
 
 
-def _fill(net, npz, headers, member=lambda name: name):
+def _fill(net, npz, headers, member):
     """Read every array into the network, refusing non-finite values and buffers out of their range.
 
     ``member`` names the file's member of a format 2 name (format 1 named them otherwise)."""
@@ -425,13 +420,5 @@ def _from_v1(npz, cls):
         init[name] = npz.read(name, header)[()].item()
     init = _checked_config(cls, init)
     dtype = _dtype(_text(npz, "dtype", max_chars=16))
-    declared = declared_arrays(cls, init, _net_arrays)
-    _check_total(declared.values())
-    members = {_v1_member(name): shape for name, shape in declared.items()}
-    _refuse_others(npz, members, {"format", "dtype", *V1_SCALARS})
-    headers = {name: _array_header(npz, name, shape, name) for name, shape in members.items()}
-    net = cls(**init, seed=0, dtype=dtype)
-    if _net_arrays(net) != declared:
-        raise ValueError(MISMATCH)
-    _fill(net, npz, headers, _v1_member)
-    return net
+    return _checked_build(npz, declared_arrays(cls, init, _net_arrays), lambda: cls(**init, seed=0, dtype=dtype),
+                          {"format", "dtype", *V1_SCALARS}, _v1_member)

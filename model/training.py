@@ -9,7 +9,7 @@
    hand changes what is learned: the engine never hides it);
 3. **epochs** (``_run_steps``, ``_run_lbfgs``) — one pass of steps, then the metrics, the divergence guard
    and early stopping;
-4. **finish** (``_finish``) — restore the best weights after early stopping, record the final metrics.
+4. **finish** (``_finish``) — restore the best weights (early stopping, an interruption), record the final metrics.
 """
 
 import math
@@ -23,6 +23,7 @@ from layers.validation import ParameterError, check_count, check_real
 
 from .batches import Shuffler
 from .engine import Engine, unsupported_reason
+from .engine.data import gather
 from .factory import learners
 from .history import History, TrainingDiverged, TrainingInterrupted
 from .inputs import check_Xy
@@ -184,7 +185,7 @@ class Trainer:
             else:
                 self._run_steps()
         except KeyboardInterrupt:
-            self._keep_best(start)
+            self._finish(start, interrupted=True)
             raise TrainingInterrupted(self.history, self.keeper) from None
         return self._finish(start)
 
@@ -246,7 +247,6 @@ class Trainer:
                 self.history.stopped_early = True
                 break
             runner.optimizer.lr = schedule.after_epoch(seen, train_m["loss"])
-        runner.reload()
 
     def _run_lbfgs(self):
         body, config = self.body, self.config
@@ -287,36 +287,30 @@ class Trainer:
         if math.isfinite(loss) and loss <= self.limit and finite:
             self.keeper.good(epoch)
             return
-        self.keeper.restore_last_good()
+        self.keeper.last_good.restore()
         lr = self.config.learning_rate
         advice = f"try a lower learning rate than lr={lr:g}" if lr is not None else "the data may need rescaling"
         raise TrainingDiverged(f"training diverged in epoch {epoch} (loss {loss:.3g}); parameters restored to the "
                                f"last good ones; {advice}; or a layer's backward gives non-finite gradients (check it "
                                "with the gradient checker)", self.history, self.keeper)
 
-    def _finish(self, start):
-        history = self.history
-        if self.config.patience is not None and history.stopped_early and history.best_epoch:
-            self.keeper.restore()  # parameters and running statistics of the best epoch, together
-            history.restored_best = True
-            self.runner.reload()
-        history.seconds = time.perf_counter() - start
-        history.finish(self.runner.evaluate(*self.data), self.runner.evaluate(*self.val) if self.val else None)
-        return history
-
-    def _keep_best(self, start):
-        """After an interruption: the best epoch's state (or the last complete epoch's), and the metrics."""
+    def _finish(self, start, interrupted=False):
+        """Put back the weights the run returns — after an interruption the best epoch's (or the last complete
+        one's), after early stopping with ``patience`` the best epoch's — and record the final metrics."""
         history, keeper = self.history, self.keeper
-        history.interrupted = True
-        keeper.restore()
-        history.restored_best = keeper.best is not None
+        history.interrupted = interrupted
+        if interrupted or (self.config.patience is not None and history.stopped_early and history.best_epoch):
+            keeper.restore()  # parameters and running statistics of that epoch, together
+            history.restored_best = keeper.best is not None
         history.seconds = time.perf_counter() - start
-        if self.runner is None:
+        if self.runner is None:  # interrupted before the first epoch
             history.final = {"epoch": 0}
-            return
+            return history
         self.runner.reload()
         history.finish(self.runner.evaluate(*self.data), self.runner.evaluate(*self.val) if self.val else None)
-        history.final["epoch"] = keeper.epoch or 0
+        if interrupted:
+            history.final["epoch"] = keeper.epoch or 0
+        return history
 
 
 class _LayerRunner:
@@ -370,20 +364,13 @@ def _engine_disagrees(engine, body, X, y):
         scale = max(float(np.abs(ours).max(initial=0.0)), float(np.abs(theirs[key]).max(initial=0.0)), 1e-300)
         error = float(np.abs(np.asarray(ours) - theirs[key]).max(initial=0.0)) / scale
         if not error <= tolerance:
-            index = _index_of(body, key)
-            suspects = ", ".join(type(layer).__name__ for layer in body.layers[index:]) + ", " + type(
-                body.criterion).__name__
+            owner = next(i for i, layer in enumerate(body.layers)
+                         if any(array is body.params[key] for array in getattr(layer, "params", {}).values()))
+            suspects = ", ".join(type(obj).__name__ for obj in [*body.layers[owner:], body.criterion])
             return (f"the engine's gradient for {key} differs from the layer objects' (relative error {error:.1e}), "
                     f"the first difference from the loss down, so one of {suspects} computes another gradient "
                     "than the engine: trained on the layers")
     return None
-
-
-def _index_of(body, key):
-    """The index of the layer that owns parameter ``key``."""
-    target = body.params[key]
-    return next(i for i, layer in enumerate(body.layers)
-                if any(array is target for array in getattr(layer, "params", {}).values()))
 
 
 def _check_layers_can_train(body, n, batch_size, optimizer):
@@ -409,11 +396,8 @@ def _verify_learners(net, X, given, y, check):
 
 
 def _preprocess(net, X, X_val, refit=False):
-    """Fit the network's leading preprocessing layers on ``X`` (unless already fitted) and apply them once to
-    both sets.
-
-    Returns the network without those layers (sharing its parameters) and the transformed data.
-    """
+    """Fit the network's leading preprocessing layers on ``X`` (unless already fitted) and apply them once to both
+    sets; return the network without those layers (sharing its parameters) and the transformed data."""
     pre, body = net.split_preprocessing()
     for layer in pre:
         if refit or not getattr(layer, "fitted", False):
@@ -439,11 +423,8 @@ def _apply_in_blocks(layer, X, rows=PREDICT_ROWS):
 
 
 class EpochData:
-    """The (already standardised) training data and the buffers one epoch's shuffle writes into.
-
-    Each epoch copies the data once, in the ``Shuffler``'s new order, into the same two buffers; the
-    mini-batches are slices (views) of them. At full batch nothing is copied.
-    """
+    """The (already standardised) training data and the two buffers each epoch copies it into, once, in the
+    ``Shuffler``'s new order; the mini-batches are views of them. At full batch nothing is copied."""
 
     def __init__(self, X, y, shuffler):
         self.X, self.y, self.shuffler = X, y, shuffler
@@ -454,9 +435,7 @@ class EpochData:
         order = self.shuffler.next_order()
         if order is None:
             return self.X, self.y
-        np.take(self.X, order, axis=0, out=self._X, mode="clip")  # a permutation is in range, and "clip" writes
-        np.take(self.y, order, axis=0, out=self._y, mode="clip")  # straight into out (no temporary copy of it)
-        return self._X, self._y
+        return gather(self.X, order, self._X), gather(self.y, order, self._y)
 
 
 def run_epoch(net, opt, data):

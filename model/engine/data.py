@@ -30,14 +30,6 @@ STAGE_ROWS = 65536
 STAGE_BYTES = 1 << 20
 
 
-def stage_rows(features, dtype, columns):
-    """The most samples of a stage: ``STAGE_ROWS`` in columns (where a stage holds targets and logits), and
-    in rows (where it holds the inputs too) as many as ``STAGE_BYTES`` of ``features`` + 1 ``dtype`` hold."""
-    if columns:
-        return STAGE_ROWS
-    return max(1, min(STAGE_ROWS, STAGE_BYTES // ((features + 1) * np.dtype(dtype).itemsize)))
-
-
 def kernel_targets(head_kind, y):
     """The targets of a pass, one per sample, flat: 0/1 in the network's dtype (a binary head) or class
     indices (intp), from ``y`` as ``model.inputs.check_Xy`` returns it."""
@@ -195,7 +187,7 @@ class TrainingSet:
         if columns:
             self.schedule, self.stage = engine.column_schedule(self.n, self.batch_size), None
         else:
-            most = stage_rows(X.shape[1], plan.dtype, columns=False)
+            most = max(1, min(STAGE_ROWS, STAGE_BYTES // ((X.shape[1] + 1) * plan.dtype.itemsize)))
             self.schedule = Schedule(self.n, self.batch_size, self.batch_size, most, plan.dtype)
             self.stage = RowStage(self.schedule.capacity, X.shape[1], plan.classes, plan.dtype, plan.head.kind)
         self.order = None

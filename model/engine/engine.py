@@ -5,7 +5,7 @@ import numpy as np
 from layers.validation import check_count
 
 from .blocks import COLUMN_ROWS, Block
-from .data import ColumnStage, Schedule, TrainingSet, kernel_targets, stage_rows
+from .data import STAGE_ROWS, ColumnStage, Schedule, TrainingSet, kernel_targets
 from .metrics import BinaryMetrics, SoftmaxMetrics
 from .plan import FoldedParameters, compile_network, unsupported_reason
 
@@ -31,7 +31,8 @@ class Engine:
     row of ones, and every work buffer a contiguous (width, R) array, so the broadcasts run along the
     long axis. Batches larger than ``chunk_rows`` are processed chunk by chunk, the gradients
     accumulated before the one update. No pass copies a whole data set (``model.engine.data``): what
-    one holds beyond the data is O(stage × features + chunk × width) and the epoch's order.
+    one holds beyond the data is O(stage × features + chunk × width) and the epoch's order. The data every
+    method takes is ``X`` (N, D) of the network's dtype and ``y`` as ``model.inputs.check_Xy`` returns it.
 
     Attributes
     ----------
@@ -62,7 +63,7 @@ class Engine:
         self._decay_term = np.empty_like(self.folded.values)
         self.optimizer = optimizer.like({"all": self.folded.values}, {"all": self.folded.grads})
         self._step = self.optimizer.step if self.decay is None else self._step_with_decay
-        self._clip = -np.log(np.finfo(self.dtype).eps) if self.plan.head.capped else None
+        self._clip = None if self.plan.head.requires is None else -np.log(np.finfo(self.dtype).eps)
         self._blocks, self._metrics, self._stage = {}, {}, None
 
     def pull(self):
@@ -99,8 +100,7 @@ class Engine:
 
     def column_schedule(self, n, batch_size):
         """The ``Schedule`` of a pass in columns over ``n`` samples in batches of ``batch_size``."""
-        most = stage_rows(self.plan.input_dim, self.dtype, columns=True)
-        return Schedule(n, batch_size, min(self.chunk_rows, batch_size), most, self.dtype)
+        return Schedule(n, batch_size, min(self.chunk_rows, batch_size), STAGE_ROWS, self.dtype)
 
     def _column_stage(self, schedule):
         """The engine's one ``ColumnStage``, shared by every pass in columns (made larger when needed)."""
@@ -114,13 +114,8 @@ class Engine:
         return stage
 
     def training_set(self, X, y, shuffler):
-        """The training data in the engine's form (``model.engine.data.TrainingSet``).
-
-        ``X`` (N, D) of the network's dtype; ``y`` as ``model.inputs.check_Xy`` returns it. Neither is
-        copied whole: each epoch stages them a block at a time. Each epoch's order comes from
-        ``shuffler``, a ``model.batches.Shuffler`` for the N samples, as on the layer path, so both paths
-        see the same batches.
-        """
+        """The training data in the engine's form (``model.engine.data.TrainingSet``), each epoch's order from
+        ``shuffler`` (a ``model.batches.Shuffler``, as on the layer path: both paths see the same batches)."""
         columns = shuffler.full_batch or shuffler.batch_size >= COLUMN_ROWS
         return TrainingSet(self, X, y, shuffler, columns)
 
@@ -182,12 +177,9 @@ class Engine:
         return (loss, correct) if score else None
 
     def gradients(self, X, y):
-        """The gradient of one batch with the engine's current parameters, keyed like ``net.params``.
-
-        ``X`` (N, D) of the network's dtype and ``y`` as ``model.inputs.check_Xy`` returns it. The
-        gradient is that of the mean data loss plus the L2 penalty, what ``net.loss(X, y)`` then
-        ``net.backward()`` leave in ``net.grads``: training compares the two before it trusts the
-        engine. Copies; the engine's training state is not changed.
+        """The gradient of one batch with the engine's current parameters, keyed like ``net.params`` (copies; the
+        training state is not changed): that of the mean data loss plus the L2 penalty, what ``net.loss(X, y)``
+        then ``net.backward()`` leave in ``net.grads``, which training compares it with before it trusts the engine.
         """
         n = len(X)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -199,11 +191,8 @@ class Engine:
         return {keys[id(array)]: grad for array, grad in self.folded.unfold(self.folded.weight_grads)}
 
     def evaluate(self, X, y):
-        """``{"loss", "accuracy", "n"}`` of the engine's current parameters on ``(X, y)``, a stage at a time.
-
-        ``X`` (N, D) of the network's dtype and ``y`` as ``model.inputs.check_Xy`` returns it. The loss
-        is the data loss (no weight-decay penalty), as ``net.evaluate`` reports it.
-        """
+        """``{"loss", "accuracy", "n"}`` of the engine's current parameters on ``(X, y)``, a stage at a time; the
+        loss is the data loss (no weight-decay penalty), as ``net.evaluate`` reports it."""
         n = len(X)
         with np.errstate(over="ignore", invalid="ignore"):
             targets = kernel_targets(self.plan.head.kind, y)

@@ -32,14 +32,10 @@ OPTIMIZERS = (SGD, Adam)
 class Head:
     """How a loss is computed from the last ``Linear``'s logits: ``kind`` "binary" (one logit, sigmoid) or
     "softmax" (K logits); ``requires`` the layer that must end the chain (Sigmoid before BCELoss), or None — then
-    the loss takes logits; ``capped``: each sample's loss capped at −log eps (a loss taking probabilities clips)."""
+    the loss takes logits (else it takes probabilities, clipped: each sample's loss is capped at −log eps)."""
 
     kind: str
     requires: str = None
-
-    @property
-    def capped(self):
-        return self.requires is not None
 
 
 #: the losses the engine has kernels for, by the registry's class names; which layer each must follow is the
@@ -148,10 +144,8 @@ def _not_run(what, obj):
 
 
 def unsupported_reason(net, optimizer=None):
-    """Why the engine cannot train ``net`` (with ``optimizer``, a ``model.optim`` object), or None.
-
-    ``net`` is the network the training loop trains (leading preprocessing layers already split off).
-    """
+    """Why the engine cannot train ``net`` (with ``optimizer``, a ``model.optim`` object), or None; ``net`` is the
+    network the training loop trains (leading preprocessing layers already split off)."""
     try:
         compile_network(net)
     except Unsupported as exc:
