@@ -96,7 +96,7 @@ def evaluate_checked(net, X, y, rows=ROWS):
     for i in range(0, n, rows):
         out = outputs(net, X[i:i + rows], rows)
         labels = y[i:i + rows]
-        loss += float(net.criterion.forward(out, labels)) * len(out)  # the pass already replaced the caches
+        loss += float(net.data_loss(out, labels)) * len(out)  # the pass already replaced the caches
         correct += count_correct(net, out, labels)
     accuracy = None if net.target == "values" else correct / n
     return {"loss": loss / n, "accuracy": accuracy, "n": int(n)}

@@ -355,13 +355,15 @@ def _engine_disagrees(engine, body, X, y):
 
     Parameters are compared from the loss down, so the first that differs bounds where the layers and the
     engine part: in that parameter's layer or one after it (a broken backward spoils every gradient below it).
+    Differences are measured against the largest gradient of all: a bias's gradient is a batch sum that may
+    cancel to almost nothing, and the round-off of its terms is then large against it, not against them.
     """
-    body.criterion.forward(body.forward(X), y)
+    body.data_loss(body.forward(X), y)
     body.backward()
     theirs = engine.gradients(X, y)
     tolerance = max(ENGINE_TOLERANCE, 1000 * float(np.finfo(body.dtype).eps))  # float32 rounds at ~1e-7
+    scale = max([float(np.abs(g).max(initial=0.0)) for g in [*body.grads.values(), *theirs.values()]] + [1e-300])
     for key, ours in reversed(body.grads.items()):
-        scale = max(float(np.abs(ours).max(initial=0.0)), float(np.abs(theirs[key]).max(initial=0.0)), 1e-300)
         error = float(np.abs(np.asarray(ours) - theirs[key]).max(initial=0.0)) / scale
         if not error <= tolerance:
             owner = next(i for i, layer in enumerate(body.layers)
@@ -439,7 +441,7 @@ class EpochData:
 
 
 def run_epoch(net, opt, data):
-    """One pass of mini-batch steps: ``forward`` → ``criterion.forward`` → ``backward`` → ``opt.step()``.
+    """One pass of mini-batch steps: ``forward`` → ``data_loss`` → ``backward`` → ``opt.step()``.
 
     That is ``Sequential.loss`` (less the re-validation and the penalty's *value*, whose gradient
     ``backward`` adds) and ``backward`` on each batch; the data was validated once by ``train``.
@@ -458,7 +460,7 @@ def run_epoch(net, opt, data):
             out = net.forward(X[rows])
             if not math.isfinite(out.sum()):
                 return steps, math.nan, math.nan
-            loss = net.criterion.forward(out, y[rows])
+            loss = net.data_loss(out, y[rows])
             if not math.isfinite(loss):
                 return steps, math.nan, math.nan
             net.backward()
