@@ -19,7 +19,7 @@ from model.optim import SGD
 from model.sequential import Sequential
 
 from .before_training import check_learners
-from .checker import PASS_TOL, WARN_TOL, Report, check_arrays, check_layer, check_model, check_settings, compare
+from .checker import PASS_TOL, WARN_TOL, CheckSettings, Report, check_arrays, check_layer, check_model, compare
 
 
 def layer_suite(seed=0, batch=8, layer_types=None, **opts):
@@ -101,11 +101,11 @@ CHAINED = ("Sigmoid", "BCELoss", "SigmoidBCELoss", "Softmax", "CrossEntropyLoss"
 def gate_suite(seed=0, layer_types=None, **opts):
     """The four gates on random arrays, and the handout's warm-up ``(x + y) * z`` at (-2, 5, -4).
 
-    ``opts`` are the settings of ``check_settings``. With ``layer_types``, the gates it replaces take the
+    ``opts`` are the fields of ``CheckSettings``. With ``layer_types``, the gates it replaces take the
     library's places (and only checks using one run).
     """
     rng = np.random.default_rng(seed)
-    settings = check_settings(seed=seed, **opts)
+    settings = CheckSettings(seed=seed, **opts)
     types = layer_types or {}
     report = Report()
     for name in GATES[:3]:
@@ -288,13 +288,13 @@ def default_suite(seed=0, batch=8, architecture=COMPOSED, classes=2, h=1e-5, tol
 
     ``architecture`` (a ``model.builders.Architecture``) and ``classes`` describe the composed network
     checked beside the handout's. Every argument is refused (a ``ParameterError`` naming it) before
-    any check runs: the settings by ``check_settings``, the networks by building them first.
+    any check runs: the settings by ``CheckSettings``, the networks by building them first.
 
     ``layer_types`` (class name -> a learner's class) checks the learner's classes instead: each alone, as
     the library's of that name is checked, then inside every network that holds one (the rest is left out).
     """
     opts = dict(h=h, tol=tol, warn_tol=warn_tol, mode=mode, directions=directions)
-    check_settings(seed=seed, **opts)
+    CheckSettings(seed=seed, **opts)
     _check_suite_arguments(batch, burn_in)
     networks = model_networks(seed, architecture, classes, layer_types)
     report = layer_suite(seed, batch, layer_types, **opts)
