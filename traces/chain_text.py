@@ -54,10 +54,8 @@ def _mark(computed, returned):
 def graph_text(graph):
     """A node-by-node trace of a chain: forward values, then upstream, local and downstream at every node.
 
-    Returns
-    -------
-    (text, ok) : ok is True when every gradient has the shape of its wire (the shape rule) and at every node
-    whose local gradient is written out, upstream × local = downstream.
+    Returns ``(text, ok)``: ok is True when every gradient has the shape of its wire (the shape rule) and at every
+    node whose local gradient is written out, upstream × local = downstream.
     """
     out = [graph.title, "", "Forward, left to right (the green numbers):"]
     for node in graph.nodes:

@@ -39,9 +39,7 @@ def trace_beside(reference, learner, X, y, make_graph):
     X, y : the batch, as ``make_graph`` takes it
     make_graph : callable ``(net, X, y) -> Graph``, e.g. ``traces.trace.network_graph``'s tracing
 
-    Returns
-    -------
-    (text, ok, graph) : the comparison, whether every step agrees, and the reference's traced graph.
+    Returns ``(text, ok, graph)``: the comparison, whether every step agrees, and the reference's traced graph.
     """
     problem = _copy_parameters(reference, learner)
     _align_randomness(reference, learner)

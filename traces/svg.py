@@ -186,13 +186,10 @@ def _extent(lane, last):
 
 
 def layout(graph):
-    """Positions for every node and wire of a chain-shaped graph, wrapped into lanes.
-
-    Returns
-    -------
-    dict with ``width``, ``height``, ``nodes`` (per node: cx, cy, w, h), ``wires`` (per wire name: its
-    horizontal stretch x0, x1, its row y, the node point it ends at and, for a wire that wraps to the next
-    lane, the ``route`` it takes there) and ``lanes`` (the y of each lane's main line).
+    """Positions for every node and wire of a chain-shaped graph, wrapped into lanes: a dict with ``width``,
+    ``height``, ``nodes`` (per node: cx, cy, w, h), ``wires`` (per wire name: its horizontal stretch x0, x1, its
+    row y, the node point it ends at and, for a wire that wraps to the next lane, the ``route`` it takes there)
+    and ``lanes`` (the y of each lane's main line).
     """
     units = [_unit(graph, node) for node in graph.nodes]
     out = graph.nodes[-1].output if graph.nodes else None

@@ -35,12 +35,8 @@ WARMUP_POINT = (-2.0, 5.0, -4.0)
 
 
 def warmup_graph(x=WARMUP_POINT[0], y=WARMUP_POINT[1], z=WARMUP_POINT[2]):
-    """The handout's warm-up ``f = (x + y)·z`` computed with the library's ``Add`` and ``Multiply`` gates.
-
-    Returns
-    -------
-    Graph with wires x, y, z (inputs), q (inner), f (output, gradient 1) and two nodes.
-    """
+    """The handout's warm-up ``f = (x + y)·z`` computed with the library's ``Add`` and ``Multiply`` gates: a
+    ``Graph`` with wires x, y, z (inputs), q (inner), f (output, gradient 1) and two nodes."""
     add, mul = Add(), Multiply()
     xs, ys, zs = (np.array(float(v)) for v in (x, y, z))
     q = add.forward(xs, ys)
@@ -66,12 +62,8 @@ def _warmup_f(p):
 
 
 def trace_warmup(x=WARMUP_POINT[0], y=WARMUP_POINT[1], z=WARMUP_POINT[2], graph=None, h=1e-5):
-    """The warm-up node by node: forward values, then upstream × local at each gate.
-
-    Returns
-    -------
-    (text, ok) : the trace, and whether the gates' gradients agree with centred differences of f.
-    """
+    """The warm-up node by node: forward values, then upstream × local at each gate. Returns ``(text, ok)``: the
+    trace, and whether the gates' gradients agree with centred differences of f."""
     g = graph if graph is not None else warmup_graph(x, y, z)
     v = {k: float(w.value) for k, w in g.wires.items()}
     d = {k: float(w.grad) for k, w in g.wires.items()}
@@ -124,14 +116,9 @@ def labels_for(criterion, y, out):
 
 
 def _run_chain(layers, criterion, X, y):
-    """One forward and one backward pass through the chain.
-
-    Returns
-    -------
-    values : list of ``len(layers) + 1`` arrays, the input and each layer's output (copies)
-    grads : list of the gradients of the loss with respect to each of them
-    labels, loss : the labels as the loss took them, and the loss
-    """
+    """One forward and one backward pass through the chain: ``(values, grads, labels, loss)``, the input and each
+    layer's output (``len(layers) + 1`` copies), the loss's gradient with respect to each of them, the labels as
+    the loss took them, and the loss."""
     values = [np.asarray(X)]
     for layer in layers:
         values.append(np.array(layer.forward(values[-1]), dtype=np.float64))  # a copy: a layer may reuse a buffer
@@ -155,9 +142,7 @@ def trace_chain_graph(layers, criterion, X, y, title="", wire_names=None, param_
     param_names : dict id(array) -> display name; default "i.key" (i the layer's index)
     ops, steps : optional lists of node symbols and handout steps, one per layer and one for the loss
 
-    Returns
-    -------
-    Graph. The layers' caches and ``grads`` are left as after one forward and backward pass.
+    Returns the ``Graph``. The layers' caches and ``grads`` are left as after one forward and backward pass.
     """
     layers = list(layers)
     n = len(layers)
@@ -272,9 +257,7 @@ def network_graph(X=None, y=None, seed=0, batch=4, net=None):
     batch : int, N when X is None.
     net : the network to trace (a ``handout_network``), or None for ``handout_network(seed)``
 
-    Returns
-    -------
-    (graph, net) : the Graph (wires X, X·w1, h, z, p, ℓ; w1, w2, b; y) and the network it traced.
+    Returns ``(graph, net)``: the Graph (wires X, X·w1, h, z, p, ℓ; w1, w2, b; y) and the network it traced.
     """
     net = handout_network(seed) if net is None else net  # Linear, ReLU, Linear, Sigmoid: the handout's nodes
     if X is None:
@@ -360,11 +343,8 @@ def _backward_steps(g):
 def confirm_numerically(g, h=1e-5):
     """The gradients of w1, w2 and b drawn in ``g`` against centred differences of ℓ, on the same batch.
 
-    A fresh network is given the traced weights; each weight is nudged by ±h in turn and ℓ recomputed.
-
-    Returns
-    -------
-    (lines, ok) : one line per parameter (its largest relative error, ✓ or ✗ with the hint), and whether all
+    A fresh network is given the traced weights; each weight is nudged by ±h in turn and ℓ recomputed. Returns
+    ``(lines, ok)``: one line per parameter (its largest relative error, ✓ or ✗ with the hint), and whether all
     three pass.
     """
     w1, X = g.value("w1"), g.value("X")
@@ -395,10 +375,8 @@ def trace_backward(X=None, y=None, seed=0, batch=4, graph=None):
     X, y, seed, batch : as in ``network_graph``
     graph : a Graph from ``network_graph`` to print instead of tracing again
 
-    Returns
-    -------
-    (text, ok) : the trace, and whether every shape check held and centred differences confirm dℓ/dw1, dℓ/dw2
-    and dℓ/db (the trace's last lines).
+    Returns ``(text, ok)``: the trace, and whether every shape check held and centred differences confirm dℓ/dw1,
+    dℓ/dw2 and dℓ/db (the trace's last lines).
     """
     g = graph if graph is not None else network_graph(X, y, seed, batch)[0]
     confirmed, ok = confirm_numerically(g)
