@@ -48,11 +48,6 @@ __all__ = [  # the checks; numbers; verdicts; user code
 
 UPSTREAM_STREAM = 0x5EED  # spawn key of the default upstream's random stream (see check_layer)
 
-#: The report's note on the random upstream gradient ``check_layer`` feeds each ``backward``.
-UPSTREAM_NOTE = ("the upstream gradient each backward receives is random (standard normal, drawn from seed {seed}), "
-                 "not ones, and the scalar checked is sum(forward(x) · upstream): "
-                 "the same seed repeats this run exactly")
-
 #: In Taylor mode, a tensor whose every direction crosses a kink is judged element-wise instead, up to
 #: this many elements (two forward passes each); a bigger one stays ``unchecked``.
 ELEMENTWISE_FALLBACK = 10_000
@@ -167,7 +162,9 @@ def check_layer(layer, x, upstream=None, y=None, h=1e-5, seed=0, tol=PASS_TOL, w
     labels = None if y is None else np.array(y, copy=True)
     at = functools.partial(_check_at, layer, name, labels=labels, settings=settings, check=check or name)
     if upstream is None and y is None:
-        notes.append(UPSTREAM_NOTE.format(seed=seed))
+        notes.append(f"the upstream gradient each backward receives is random (standard normal, drawn from seed "
+                     f"{seed}), not ones, and the scalar checked is sum(forward(x) · upstream): the same seed repeats "
+                     "this run exactly")
     other = _another_batch(x)  # other batches first: the check is not the layer's first call
     upstream = _upstream(upstream, y, np.shape(_use(layer, name, other, labels, None)), seed, name)
     _use(layer, name, other, labels, upstream)

@@ -100,10 +100,8 @@ class Row:
         if self.mode == "taylor":
             if not self.remainders:
                 return "no remainder measured"
-            rs = [r for r in self.remainders if r is not None]
-            span = f"remainder {rs[0]:.1e} … {rs[-1]:.1e}" if rs else ""
             order = "" if self.order is None else f"order {self.order:.2f}, "
-            return f"{order}{span}"
+            return f"{order}remainder {self.remainders[0]:.1e} … {self.remainders[-1]:.1e}"
         if self.analytic_shape is not None:
             return f"wrong shape: analytic {self.analytic_shape}"
         idx = ",".join(map(str, self.worst_index))

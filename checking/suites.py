@@ -210,11 +210,7 @@ def model_networks(seed=0, architecture=COMPOSED, classes=2, layer_types=None):
                         make(types, "Linear", 4, 3, rng=init)],
                        make(types, "SoftmaxCrossEntropyLoss"), weight_decay=0.1)
     nets.append((stack, "Sequential 2-5-4-3 λ=0.1"))
-    if types:
-        learners = tuple(types.values())
-        nets = [(net, name) for net, name in nets
-                if any(isinstance(obj, learners) for obj in [*net.layers, net.criterion])]
-    return nets
+    return [(net, name) for net, name in nets if learners(net)] if types else nets
 
 
 def model_suite(seed=0, batch=8, architecture=COMPOSED, classes=2, burn_in=0, networks=None, **opts):

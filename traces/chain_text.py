@@ -68,7 +68,7 @@ def graph_text(graph):
         lines, agreed = node_lines(graph, node)
         out += [""] + lines
         checks += agreed
-    bad = [name for name, _, _, good in graph.shape_checks() if not good]
+    bad = graph.misshapen()
     out += ["", "shape rule: every gradient has the shape of its wire " + ("✓" if not bad else f"✗ ({', '.join(bad)})")]
     if checks:
         word = "✓" if all(checks) else f"✗ at {len(checks) - sum(checks)} of {len(checks)}"

@@ -130,7 +130,7 @@ def _run_chain(layers, criterion, X, y):
     return values, grads, labels, loss
 
 
-def trace_chain_graph(layers, criterion, X, y, title="", wire_names=None, param_names=None, ops=None, steps=None):
+def trace_chain_graph(layers, criterion, X, y, title="", wire_names=None, params=None, ops=None, steps=None):
     """Run ``X`` through ``layers`` then ``criterion`` and back, keeping every wire's value and gradient.
 
     Parameters
@@ -139,7 +139,8 @@ def trace_chain_graph(layers, criterion, X, y, title="", wire_names=None, param_
     criterion : loss layer, ``forward(out, y)`` -> float, ``backward(1.0)``
     X : ndarray (N, D); y : labels as the model takes them (reshaped for BCE/MSE to the output's shape)
     wire_names : list of ``len(layers) + 1`` names (input, then each layer's output); default X, a1, a2, …
-    param_names : dict id(array) -> display name; default "i.key" (i the layer's index)
+    params : the network's parameters, name -> array: a parameter's wire carries its name (default "i.key", i the
+        layer's index)
     ops, steps : optional lists of node symbols and handout steps, one per layer and one for the loss
 
     Returns the ``Graph``. The layers' caches and ``grads`` are left as after one forward and backward pass.
@@ -151,12 +152,12 @@ def trace_chain_graph(layers, criterion, X, y, title="", wire_names=None, param_
         raise ParameterError("trace_chain_graph", "wire_names",
                              f"must hold {n + 1} names (the input and each layer's output), got {len(wire_names)}")
     values, grads, labels, loss = _run_chain(layers, criterion, X, y)
-    g = Graph(title=title, root="ℓ")
+    g, names = Graph(title=title, root="ℓ"), {id(v): k for k, v in (params or {}).items()}
     g.add_wire(wire_names[0], values[0], grads[0], "input")
     for i, layer in enumerate([*layers, criterion]):
         side = []  # a "param" wire for each of the layer's parameters
         for key, p in getattr(layer, "params", {}).items():
-            side.append((param_names or {}).get(id(p), f"{i}.{key}"))
+            side.append(names.get(id(p), f"{i}.{key}"))
             g.add_wire(side[-1], p, layer.grads[key], "param")
         if i < n:
             out = wire_names[i + 1]
@@ -201,9 +202,8 @@ def chain_graph(net, X=None, y=None, title=None, seed=0, batch=4):
     title = title or (describe() if callable(describe) else repr(net))
     if getattr(net, "weight_decay", 0):
         title += " (the data loss only: the weight-decay penalty is not drawn)"
-    names = {id(v): k for k, v in getattr(net, "params", {}).items()}
     return trace_chain_graph(net.layers, net.criterion, np.asarray(X, dtype=np.float64), y, title=title,
-                             param_names=names)
+                             params=getattr(net, "params", None))
 
 
 # ---------------------------------------------------------------- the handout's network
@@ -263,9 +263,8 @@ def network_graph(X=None, y=None, seed=0, batch=4, net=None):
     if X is None:
         X, y = routing_batch(net.params["w1"], seed, batch)
     X, y = check_Xy(net, X, y)  # the network's own rule for a labelled batch
-    names = {id(v): k for k, v in net.params.items()}
     g = trace_chain_graph(net.layers, net.criterion, X, y, title=_NET_TITLE, wire_names=_NET_WIRES,
-                          param_names=names, ops=_NET_OPS, steps=_NET_STEPS)
+                          params=net.params, ops=_NET_OPS, steps=_NET_STEPS)
     return g, net
 
 
@@ -382,5 +381,5 @@ def trace_backward(X=None, y=None, seed=0, batch=4, graph=None):
     confirmed, ok = confirm_numerically(g)
     out = [*_network_forward_lines(g), *_backward_steps(g),
            "Done: dℓ/dw1, dℓ/dw2 and dℓ/db are in net.grads; gradient descent is θ ← θ − α ∇θ ℓ.", "", *confirmed]
-    shapes_ok = all(good for name, _, _, good in g.shape_checks() if name not in ("X", g.root))  # those printed
+    shapes_ok = not set(g.misshapen()) - {"X", g.root}  # those printed
     return "\n".join(out), shapes_ok and ok
