@@ -53,9 +53,6 @@ UPSTREAM_STREAM = 0x5EED  # spawn key of the default upstream's random stream (s
 ELEMENTWISE_FALLBACK = 10_000
 
 
-# ---------------------------------------------------------------- a function of arrays
-
-
 def check_function(f, arrays, analytic, check="function", h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL,
                    mode="elementwise", directions=8, seed=0, state=None, max_elements=MAX_ELEMENTS):
     """Compare ``analytic[name]`` with finite differences of ``f()`` w.r.t. ``arrays[name]``.
@@ -120,9 +117,6 @@ def check_arrays(f, arrays, analytic, check, settings, state=None, clues=NO_CLUE
         elif settings.mode == "taylor":
             report.rows.append(taylor(name, stream))
     return report
-
-
-# ---------------------------------------------------------------- a layer
 
 
 def check_layer(layer, x, upstream=None, y=None, h=1e-5, seed=0, tol=PASS_TOL, warn_tol=WARN_TOL,
@@ -304,9 +298,6 @@ def _upstream(upstream, y, shape, seed, name):
 
 def _batch_size(x):
     return int(x.shape[0]) if x.ndim >= 1 else None
-
-
-# ---------------------------------------------------------------- a model
 
 
 def check_model(net, X, y, h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, check=None, with_input=True,

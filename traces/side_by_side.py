@@ -100,8 +100,6 @@ class _Walk:
         self.graph, self.learner = graph, learner
         self.lines, self.first, self.hint = [], None, None
 
-    # -------------------------------------------------------------- what happened
-
     def part(self, where, why):
         """Record a difference; the first one is the step where they part."""
         if self.first is None:
@@ -150,8 +148,6 @@ class _Walk:
             self.part(where, str(exc))
             return FAILED
         return out
-
-    # -------------------------------------------------------------- the run
 
     def run(self, X, labels):
         g, criterion = self.graph, self.learner.criterion
@@ -202,8 +198,6 @@ class _Walk:
             self.part(where, f"no gradient for {name}")
             return
         self.compare(self.graph.d(name), yours, self.graph.grad(name), where)
-
-    # -------------------------------------------------------------- the report
 
     def text(self):
         if self.first is None:

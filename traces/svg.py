@@ -52,9 +52,6 @@ R_GATE = 20
 H_BOX = 40
 
 
-# ---------------------------------------------------------------- labels
-
-
 def format_array(a, entries=ENTRIES):
     """A value as the picture shows it: ``(shape text, rows of cell texts)``.
 
@@ -127,9 +124,6 @@ def _above(label):
 def _below(label):
     """How far a label drawn below its wire reaches down from the wire, px."""
     return LINE * label.lines + 7
-
-
-# ---------------------------------------------------------------- layout
 
 
 def _node_size(node):
@@ -245,9 +239,6 @@ def _entry_point(node, cx, y0, w, h, side, row):
         angle = np.deg2rad(180 - 50 + 12 * (row - 1))  # 130° from +x, mirrored for a wire from below
         return cx + R_GATE * np.cos(angle), y0 + side * R_GATE * np.sin(angle)
     return cx - w / 2 + 10 + 14 * (row - 1), y0 + side * h / 2
-
-
-# ---------------------------------------------------------------- drawing
 
 
 def _text(x, y, text, fill=INK, size=SIZE, anchor="middle", weight="normal", role=None, wire=None, extra=""):

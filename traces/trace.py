@@ -31,9 +31,6 @@ from .graph import Graph, Node
 WARMUP_POINT = (-2.0, 5.0, -4.0)
 
 
-# ---------------------------------------------------------------- the warm-up
-
-
 def warmup_graph(x=WARMUP_POINT[0], y=WARMUP_POINT[1], z=WARMUP_POINT[2]):
     """The handout's warm-up ``f = (x + y)·z`` computed with the library's ``Add`` and ``Multiply`` gates: a
     ``Graph`` with wires x, y, z (inputs), q (inner), f (output, gradient 1) and two nodes."""
@@ -65,12 +62,11 @@ def trace_warmup(x=WARMUP_POINT[0], y=WARMUP_POINT[1], z=WARMUP_POINT[2], graph=
     """The warm-up node by node: forward values, then upstream × local at each gate. Returns ``(text, ok)``: the
     trace, and whether the gates' gradients agree with centred differences of f."""
     g = graph if graph is not None else warmup_graph(x, y, z)
-    v = {k: float(w.value) for k, w in g.wires.items()}
-    d = {k: float(w.grad) for k, w in g.wires.items()}
-    numeric = dict(zip("xyz", numerical_gradient(_warmup_f, np.array([v["x"], v["y"], v["z"]]), h), strict=True))
+    n = {k: number_text(w.value) for k, w in g.wires.items()}
+    dn = {k: number_text(w.grad) for k, w in g.wires.items()}
+    d = {k: float(g.grad(k)) for k in "xyz"}
+    numeric = dict(zip("xyz", numerical_gradient(_warmup_f, np.array([g.value(k) for k in "xyz"]), h), strict=True))
     ok = all(abs(numeric[k] - d[k]) <= 1e-7 * max(1.0, abs(d[k])) for k in "xyz")
-    n = {k: number_text(val) for k, val in v.items()}
-    dn = {k: number_text(val) for k, val in d.items()}
     lines = [
         f"Warm-up (the handout's first graph): f(x, y, z) = (x + y)·z at x = {n['x']}, y = {n['y']}, z = {n['z']}",
         "", "Forward, left to right (the green numbers):",
@@ -90,9 +86,6 @@ def trace_warmup(x=WARMUP_POINT[0], y=WARMUP_POINT[1], z=WARMUP_POINT[2], graph=
         if ok else "The gates' gradients disagree with the centred differences.",
     ]
     return "\n".join(lines), ok
-
-
-# ---------------------------------------------------------------- any chain of layers
 
 
 #: each library class as a node: the symbol drawn in it and how the gradient flows through it
@@ -204,9 +197,6 @@ def chain_graph(net, X=None, y=None, title=None, seed=0, batch=4):
         title += " (the data loss only: the weight-decay penalty is not drawn)"
     return trace_chain_graph(net.layers, net.criterion, np.asarray(X, dtype=np.float64), y, title=title,
                              params=getattr(net, "params", None))
-
-
-# ---------------------------------------------------------------- the handout's network
 
 
 _NET_WIRES = ["X", "X·w1", "h", "z", "p"]
