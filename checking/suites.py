@@ -213,18 +213,17 @@ def model_networks(seed=0, architecture=COMPOSED, classes=2, layer_types=None):
     return [(net, name) for net, name in nets if learners(net)] if types else nets
 
 
-def model_suite(seed=0, batch=8, architecture=COMPOSED, classes=2, burn_in=0, networks=None, **opts):
-    """Every network of ``model_networks`` (or the ``networks`` given, as it returns them), checked whole.
+def model_suite(networks, seed=0, batch=8, burn_in=0, **opts):
+    """Each of the ``networks`` (``(network, name)`` pairs, as ``model_networks`` returns them), checked whole.
 
     Rows name the network and, for a stack, each parameter's layer. With ``burn_in``, each network
     first takes that many SGD steps on circles (``sgd_burn_in``).
     """
     _check_suite_arguments(batch, burn_in)
-    nets = model_networks(seed, architecture, classes) if networks is None else networks
     rng = _streams(seed)[0]
     X = rng.standard_normal((batch, 2))
     report = Report()
-    for net, name in nets:
+    for net, name in networks:
         y = rng.integers(0, _classes_of(net, X), batch)
         if burn_in:
             sgd_burn_in(net, burn_in, seed)
@@ -296,5 +295,5 @@ def default_suite(seed=0, batch=8, architecture=COMPOSED, classes=2, h=1e-5, tol
     report = layer_suite(seed, batch, layer_types, **opts)
     report.extend(gate_suite(seed, layer_types=layer_types, **opts))
     report.extend(fused_vs_chained(seed, batch, tol=tol, warn_tol=warn_tol, layer_types=layer_types))
-    report.extend(model_suite(seed, batch, burn_in=burn_in, networks=networks, **opts))
+    report.extend(model_suite(networks, seed, batch, burn_in, **opts))
     return report
