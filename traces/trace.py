@@ -145,7 +145,8 @@ def trace_chain_graph(layers, criterion, X, y, title="", wire_names=None, params
         raise ParameterError("trace_chain_graph", "wire_names",
                              f"must hold {n + 1} names (the input and each layer's output), got {len(wire_names)}")
     values, grads, labels, loss = _run_chain(layers, criterion, X, y)
-    g, names = Graph(title=title, root="ℓ"), {id(v): k for k, v in (params or {}).items()}
+    names = {id(v): k for k, v in (params or {}).items()}
+    g = Graph(title=title, root="ℓ")
     g.add_wire(wire_names[0], values[0], grads[0], "input")
     for i, layer in enumerate([*layers, criterion]):
         side = []  # a "param" wire for each of the layer's parameters
