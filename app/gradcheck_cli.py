@@ -14,7 +14,7 @@ from app.cli import UsageError, flag_errors, parse_widths, print_json
 from app.hints import hint
 from app.learner import load_learner_classes
 from app.outputs import check_outputs
-from checking.checker import LayerError, Report, check_settings
+from checking.checker import CheckSettings as check_settings, LayerError, Report
 from checking.suites import default_suite, layer_suite
 from checking.user_layer import check_user_layer, load_layer
 from layers.user_code import source_of, split_spec

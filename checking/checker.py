@@ -34,11 +34,11 @@ from .numeric import (KINK_REL, REL_FLOOR, Probes, element_pair, kink_mask, nume
                       numerical_gradient_kinks, probe_elements, rel_error, rel_errors)
 from .randomness import FrozenRandomness, find_generators
 from .report import VERDICTS, Report, Row, compare, compare_probes, gradient_scale, resolved
-from .settings import MAX_ELEMENTS, MODES, PASS_TOL, WARN_TOL, CheckSettings, check_settings
+from .settings import MAX_ELEMENTS, MODES, PASS_TOL, WARN_TOL, CheckSettings
 from .taylor import EPSILONS, PASS_ORDER, kink_free, taylor_row
 
 __all__ = [  # the checks; numbers; verdicts; user code
-    "check_function", "check_arrays", "check_layer", "check_model", "check_settings", "CheckSettings",
+    "check_function", "check_arrays", "check_layer", "check_model", "CheckSettings",
     "directional_check", "taylor_row", "MODES", "ELEMENTWISE_FALLBACK",
     "numerical_gradient", "numerical_gradient_kinks", "probe_elements", "Probes", "kink_mask", "kink_free",
     "rel_error", "rel_errors", "KINK_REL", "REL_FLOOR", "EPSILONS", "PASS_ORDER",
@@ -48,17 +48,9 @@ __all__ = [  # the checks; numbers; verdicts; user code
 
 UPSTREAM_STREAM = 0x5EED  # spawn key of the default upstream's random stream (see check_layer)
 
-#: The report's note on the random upstream gradient ``check_layer`` feeds each ``backward``.
-UPSTREAM_NOTE = ("the upstream gradient each backward receives is random (standard normal, drawn from seed {seed}), "
-                 "not ones, and the scalar checked is sum(forward(x) · upstream): "
-                 "the same seed repeats this run exactly")
-
 #: In Taylor mode, a tensor whose every direction crosses a kink is judged element-wise instead, up to
 #: this many elements (two forward passes each); a bigger one stays ``unchecked``.
 ELEMENTWISE_FALLBACK = 10_000
-
-
-# ---------------------------------------------------------------- a function of arrays
 
 
 def check_function(f, arrays, analytic, check="function", h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL,
@@ -79,9 +71,9 @@ def check_function(f, arrays, analytic, check="function", h=1e-5, tol=PASS_TOL, 
     state : optional kink hint (see ``probe_elements``); kinks are detected without it too
     max_elements : the most elements probed per tensor, sampled with ``seed`` (the row says so); None: every one
 
-    Returns a ``Report``; raises ``ParameterError`` (a ``ValueError``) for settings ``check_settings`` refuses.
+    Returns a ``Report``; raises ``ParameterError`` (a ``ValueError``) for settings ``CheckSettings`` refuses.
     """
-    settings = check_settings(h, tol, warn_tol, mode, directions, seed, max_elements)
+    settings = CheckSettings(h, tol, warn_tol, mode, directions, seed, max_elements)
     return check_arrays(f, arrays, analytic, check, settings, state)
 
 
@@ -127,9 +119,6 @@ def check_arrays(f, arrays, analytic, check, settings, state=None, clues=NO_CLUE
     return report
 
 
-# ---------------------------------------------------------------- a layer
-
-
 def check_layer(layer, x, upstream=None, y=None, h=1e-5, seed=0, tol=PASS_TOL, warn_tol=WARN_TOL,
                 check=None, mode="elementwise", directions=8, max_elements=MAX_ELEMENTS):
     """Check a layer's input gradient and every parameter gradient against finite differences.
@@ -158,16 +147,18 @@ def check_layer(layer, x, upstream=None, y=None, h=1e-5, seed=0, tol=PASS_TOL, w
     ------
     LayerError if ``forward`` or ``backward`` raises (anything but ``MemoryError``) or is not implemented,
         ``forward`` changes its input (or labels) in place, or a gradient is not real numbers of the right shape.
-    ParameterError for settings ``check_settings`` refuses, or an ``upstream`` not of the output's shape.
+    ParameterError for settings ``CheckSettings`` refuses, or an ``upstream`` not of the output's shape.
     """
-    settings = check_settings(h, tol, warn_tol, mode, directions, seed, max_elements)
+    settings = CheckSettings(h, tol, warn_tol, mode, directions, seed, max_elements)
     notes, name, original = [], type(layer).__name__, layer
     layer = _float64_twin(layer, notes, name)
     x = float64_input(x, notes, "input")
     labels = None if y is None else np.array(y, copy=True)
     at = functools.partial(_check_at, layer, name, labels=labels, settings=settings, check=check or name)
     if upstream is None and y is None:
-        notes.append(UPSTREAM_NOTE.format(seed=seed))
+        notes.append(f"the upstream gradient each backward receives is random (standard normal, drawn from seed "
+                     f"{seed}), not ones, and the scalar checked is sum(forward(x) · upstream): the same seed repeats "
+                     "this run exactly")
     other = _another_batch(x)  # other batches first: the check is not the layer's first call
     upstream = _upstream(upstream, y, np.shape(_use(layer, name, other, labels, None)), seed, name)
     _use(layer, name, other, labels, upstream)
@@ -309,9 +300,6 @@ def _batch_size(x):
     return int(x.shape[0]) if x.ndim >= 1 else None
 
 
-# ---------------------------------------------------------------- a model
-
-
 def check_model(net, X, y, h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, check=None, with_input=True,
                 mode="elementwise", directions=8, seed=0, max_elements=MAX_ELEMENTS):
     """Check a whole model's loss gradients: one row per parameter (and one for the input ``X``).
@@ -328,7 +316,7 @@ def check_model(net, X, y, h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, check=None, 
 
     Returns a ``Report``; raises ``LayerError`` and ``ParameterError`` as ``check_layer`` does.
     """
-    settings = check_settings(h, tol, warn_tol, mode, directions, seed, max_elements)
+    settings = CheckSettings(h, tol, warn_tol, mode, directions, seed, max_elements)
     notes, name = [], type(net).__name__
     net = _float64_twin(net, notes, name)
     guard_layers(net)  # each layer runs on private copies of its inputs; its shape errors are said plainly

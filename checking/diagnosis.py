@@ -85,7 +85,7 @@ def _check_at_fault(a, ref, failed, probes):
 def _misplaced(a, ref, failed, probes, inputs, upstream):
     """The right numbers in the wrong places: transposed, the upstream left out, a mask on the wrong side."""
     numeric, noise = (ref, None) if probes is None else (probes.centred, probes.noise)
-    return (_transposed(a, numeric) or _without_upstream(a, ref, failed, upstream) or _summed_everywhere(a, ref)
+    return (transposed(a, numeric) or _without_upstream(a, ref, failed, upstream) or _summed_everywhere(a, ref)
             or _wrong_side(a, ref, failed, noise, inputs))
 
 
@@ -121,12 +121,13 @@ def _step(a, ref, failed, noise, step_lost):
     return None
 
 
-def _transposed(a, numeric):
-    square = a.ndim == 2 and a.shape[0] == a.shape[1] >= 2
-    if square and rel_error(a.T, numeric) < 1e-6 and rel_error(a, numeric) > 1e-4:
-        return ("the analytic gradient is the numeric one transposed: return its .T "
-                "(check the order of a matrix product)")
-    return None
+def transposed(a, numeric):
+    """The hint when ``a`` holds the values of ``numeric`` transposed (and, of its shape, not its own); else None."""
+    if a.shape[::-1] != numeric.shape or rel_error(a.T, numeric) >= 1e-6:
+        return None
+    if a.shape == numeric.shape and rel_error(a, numeric) <= 1e-4:
+        return None
+    return "the analytic gradient is the numeric one transposed: return its .T (check the order of a matrix product)"
 
 
 def _without_upstream(a, ref, failed, upstream):
@@ -179,9 +180,9 @@ def _label_where(labels, failed, judged, shape):
         return None
     passed = judged & ~failed
     rows = "rows" if len(shape) == 1 or shape[1:] == (1,) * (len(shape) - 1) else "elements"
-    for value in np.unique(per_element):
-        if _only(per_element == value, failed, passed):
-            return f"only {rows} with label {_label_text(value)} fail: the term for that label is wrong"
+    value = _only(((per_element == v, v) for v in np.unique(per_element)), failed, passed)
+    if value is not None:
+        return f"only {rows} with label {_label_text(value)} fail: the term for that label is wrong"
     return _own_class_where(np.asarray(labels), failed, passed, shape)
 
 
@@ -191,15 +192,14 @@ def _own_class_where(labels, failed, passed, shape):
             and np.issubdtype(labels.dtype, np.integer)):
         return None
     own = np.arange(shape[1]) == labels[:, None]
-    for side, text in ((own, "at each row's own class"), (~own, "off each row's own class")):
-        if _only(side, failed, passed):
-            return f"only the entries {text} fail: the one-hot term of the label is wrong there"
-    return None
+    where = _only(((own, "at"), (~own, "off")), failed, passed)
+    return where and f"only the entries {where} each row's own class fail: the one-hot term of the label is wrong there"
 
 
-def _only(side, failed, passed):
-    """Every failure lies on ``side``, and some element off it passes."""
-    return side[failed].all() and (passed & ~side).any()
+def _only(sides, failed, passed):
+    """The ``what`` of the first ``(side, what)`` of ``sides`` holding every failure while some element off it
+    passes; None when none does."""
+    return next((what for side, what in sides if side[failed].all() and (passed & ~side).any()), None)
 
 
 def _labels_like(labels, shape):
@@ -324,10 +324,8 @@ def _where(inputs, failed, judged, shape):
     if inputs is None or np.shape(inputs) != shape or not failed.any():
         return None
     x, passed = np.asarray(inputs), judged & ~failed
-    for name, side in (("exactly 0 (on the kink)", x == 0), ("negative", x < 0), ("positive", x > 0)):
-        if _only(side, failed, passed):
-            return f"failures only where the input is {name}"
-    return None
+    sign = _only(((x == 0, "exactly 0 (on the kink)"), (x < 0, "negative"), (x > 0, "positive")), failed, passed)
+    return sign and f"failures only where the input is {sign}"
 
 
 def _spread(ratios, n_failed, size):

@@ -105,8 +105,7 @@ class Probes:
         delta = ROUND_OFF * EPS * scale
         changed = np.zeros(centred.shape, bool) if state_changed is None else np.asarray(state_changed, bool)
         return cls(centred, changed.copy(), (np.minimum(forward, backward), np.maximum(forward, backward)),
-                   kink_mask(forward, backward, 4 * delta / h) | changed, delta / h,
-                   np.zeros(centred.shape, bool) if step_lost is None else step_lost, probed, f0, h)
+                   kink_mask(forward, backward, 4 * delta / h) | changed, delta / h, step_lost, probed, f0, h)
 
     def confirm(self, pair):
         """Stage 2: ``pair(i, h/2) -> (f at +h/2, f at −h/2)`` along flat index ``i``, for each suspect."""

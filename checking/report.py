@@ -36,8 +36,8 @@ import numpy as np
 
 from layers.shape_errors import likely_fix
 
-from .diagnosis import NO_CLUES, diagnose
-from .numeric import Probes, rel_error, rel_errors
+from .diagnosis import NO_CLUES, diagnose, transposed
+from .numeric import Probes, rel_errors
 from .settings import DEFAULT_SETTINGS, PASS_TOL, WARN_TOL
 
 VERDICTS = ("pass", "warn", "fail", "exact", "unchecked")
@@ -100,10 +100,8 @@ class Row:
         if self.mode == "taylor":
             if not self.remainders:
                 return "no remainder measured"
-            rs = [r for r in self.remainders if r is not None]
-            span = f"remainder {rs[0]:.1e} … {rs[-1]:.1e}" if rs else ""
             order = "" if self.order is None else f"order {self.order:.2f}, "
-            return f"{order}{span}"
+            return f"{order}remainder {self.remainders[0]:.1e} … {self.remainders[-1]:.1e}"
         if self.analytic_shape is not None:
             return f"wrong shape: analytic {self.analytic_shape}"
         idx = ",".join(map(str, self.worst_index))
@@ -323,7 +321,7 @@ def _misshapen_row(check, name, analytic, numeric, mode, batch_size):
     for a transposed one, whether its values are the numeric gradient's transposed."""
     fix = likely_fix(analytic.shape, numeric.shape, batch_size)
     hint = f"the analytic gradient has shape {analytic.shape}, the tensor {numeric.shape}" + (f"; {fix}" if fix else "")
-    if analytic.shape[::-1] == numeric.shape and rel_error(analytic.T, numeric) < 1e-6:
+    if transposed(analytic, numeric):
         hint += "; its values match the numeric gradient transposed"
     return Row(check, name, numeric.shape, "fail", n_checked=numeric.size, n_failed=numeric.size,
                max_abs_error=math.inf, max_rel_error=math.inf, analytic=math.nan, numeric=math.nan,

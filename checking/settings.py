@@ -55,12 +55,6 @@ class CheckSettings:
             check_integer(self.max_elements, "max_elements", OWNER, least=1)
 
 
-def check_settings(h=1e-5, tol=PASS_TOL, warn_tol=WARN_TOL, mode="elementwise", directions=8, seed=0,
-                   max_elements=MAX_ELEMENTS):
-    """The ``CheckSettings`` of these values, or a ``ParameterError`` naming the first one no check can run with."""
-    return CheckSettings(h, tol, warn_tol, mode, directions, seed, max_elements)
-
-
 def _real(value, name, reason, within="(0, inf)"):
     """``value`` as a float when ``check_real`` finds it a finite number ``within`` the interval; else ``reason``."""
     try:

@@ -19,7 +19,7 @@ from model.optim import SGD
 from model.sequential import Sequential
 
 from .before_training import check_learners
-from .checker import PASS_TOL, WARN_TOL, Report, check_arrays, check_layer, check_model, check_settings, compare
+from .checker import PASS_TOL, WARN_TOL, CheckSettings, Report, check_arrays, check_layer, check_model, compare
 
 
 def layer_suite(seed=0, batch=8, layer_types=None, **opts):
@@ -101,11 +101,11 @@ CHAINED = ("Sigmoid", "BCELoss", "SigmoidBCELoss", "Softmax", "CrossEntropyLoss"
 def gate_suite(seed=0, layer_types=None, **opts):
     """The four gates on random arrays, and the handout's warm-up ``(x + y) * z`` at (-2, 5, -4).
 
-    ``opts`` are the settings of ``check_settings``. With ``layer_types``, the gates it replaces take the
+    ``opts`` are the fields of ``CheckSettings``. With ``layer_types``, the gates it replaces take the
     library's places (and only checks using one run).
     """
     rng = np.random.default_rng(seed)
-    settings = check_settings(seed=seed, **opts)
+    settings = CheckSettings(seed=seed, **opts)
     types = layer_types or {}
     report = Report()
     for name in GATES[:3]:
@@ -210,25 +210,20 @@ def model_networks(seed=0, architecture=COMPOSED, classes=2, layer_types=None):
                         make(types, "Linear", 4, 3, rng=init)],
                        make(types, "SoftmaxCrossEntropyLoss"), weight_decay=0.1)
     nets.append((stack, "Sequential 2-5-4-3 λ=0.1"))
-    if types:
-        learners = tuple(types.values())
-        nets = [(net, name) for net, name in nets
-                if any(isinstance(obj, learners) for obj in [*net.layers, net.criterion])]
-    return nets
+    return [(net, name) for net, name in nets if learners(net)] if types else nets
 
 
-def model_suite(seed=0, batch=8, architecture=COMPOSED, classes=2, burn_in=0, networks=None, **opts):
-    """Every network of ``model_networks`` (or the ``networks`` given, as it returns them), checked whole.
+def model_suite(networks, seed=0, batch=8, burn_in=0, **opts):
+    """Each of the ``networks`` (``(network, name)`` pairs, as ``model_networks`` returns them), checked whole.
 
     Rows name the network and, for a stack, each parameter's layer. With ``burn_in``, each network
     first takes that many SGD steps on circles (``sgd_burn_in``).
     """
     _check_suite_arguments(batch, burn_in)
-    nets = model_networks(seed, architecture, classes) if networks is None else networks
     rng = _streams(seed)[0]
     X = rng.standard_normal((batch, 2))
     report = Report()
-    for net, name in nets:
+    for net, name in networks:
         y = rng.integers(0, _classes_of(net, X), batch)
         if burn_in:
             sgd_burn_in(net, burn_in, seed)
@@ -288,17 +283,17 @@ def default_suite(seed=0, batch=8, architecture=COMPOSED, classes=2, h=1e-5, tol
 
     ``architecture`` (a ``model.builders.Architecture``) and ``classes`` describe the composed network
     checked beside the handout's. Every argument is refused (a ``ParameterError`` naming it) before
-    any check runs: the settings by ``check_settings``, the networks by building them first.
+    any check runs: the settings by ``CheckSettings``, the networks by building them first.
 
     ``layer_types`` (class name -> a learner's class) checks the learner's classes instead: each alone, as
     the library's of that name is checked, then inside every network that holds one (the rest is left out).
     """
     opts = dict(h=h, tol=tol, warn_tol=warn_tol, mode=mode, directions=directions)
-    check_settings(seed=seed, **opts)
+    CheckSettings(seed=seed, **opts)
     _check_suite_arguments(batch, burn_in)
     networks = model_networks(seed, architecture, classes, layer_types)
     report = layer_suite(seed, batch, layer_types, **opts)
     report.extend(gate_suite(seed, layer_types=layer_types, **opts))
     report.extend(fused_vs_chained(seed, batch, tol=tol, warn_tol=warn_tol, layer_types=layer_types))
-    report.extend(model_suite(seed, batch, burn_in=burn_in, networks=networks, **opts))
+    report.extend(model_suite(networks, seed, batch, burn_in, **opts))
     return report

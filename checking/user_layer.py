@@ -1,11 +1,12 @@
 """Check the user's own layer: build it from ``PATH.py:ClassName`` (``layers.user_code``), draw an input
 (and labels, for a loss) and run ``check_layer`` on it: what ``gradcheck.py`` does with a user's layer."""
 
+import functools
 import inspect
 
 import numpy as np
 
-from layers.protocol import LayerError, describe_exception
+from layers.protocol import LayerError, call_user, describe_exception
 from layers.user_code import load_class
 from layers.validation import ParameterError
 
@@ -20,18 +21,13 @@ def load_layer(spec, args=None):
     (positional arguments), a dict (keyword arguments) or one value (the only argument).
 
     Raises ``ValueError`` with one readable sentence for every way this can go wrong: loading the class
-    (``layers.user_code.load_class``) or its constructor raising anything, ``SystemExit`` included (only
-    ``MemoryError`` and ``KeyboardInterrupt`` pass through).
+    (``layers.user_code.load_class``), or, naming the call, its constructor raising anything, ``SystemExit``
+    included (a ``LayerError`` from ``layers.protocol.call_user``).
     """
     cls = load_class(spec)
     positional, keywords = _arguments(args)
-    try:
-        return cls(*positional, **keywords)
-    except (MemoryError, KeyboardInterrupt):  # Ctrl-C stops the run, whatever code it arrives in
-        raise
-    except BaseException as exc:  # noqa: B036 — a constructor calling sys.exit() is the user's error too
-        called = ", ".join([*map(repr, positional), *(f"{k}={v!r}" for k, v in keywords.items())])
-        raise ValueError(f"could not construct {cls.__name__}({called}): {describe_exception(exc)}") from exc
+    called = ", ".join([*map(repr, positional), *(f"{k}={v!r}" for k, v in keywords.items())])
+    return call_user(f"{cls.__name__}({called})", functools.partial(cls, **keywords), *positional)
 
 
 def _arguments(args):

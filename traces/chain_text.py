@@ -54,10 +54,8 @@ def _mark(computed, returned):
 def graph_text(graph):
     """A node-by-node trace of a chain: forward values, then upstream, local and downstream at every node.
 
-    Returns
-    -------
-    (text, ok) : ok is True when every gradient has the shape of its wire (the shape rule) and at every node
-    whose local gradient is written out, upstream × local = downstream.
+    Returns ``(text, ok)``: ok is True when every gradient has the shape of its wire (the shape rule) and at every
+    node whose local gradient is written out, upstream × local = downstream.
     """
     out = [graph.title, "", "Forward, left to right (the green numbers):"]
     for node in graph.nodes:
@@ -70,7 +68,7 @@ def graph_text(graph):
         lines, agreed = node_lines(graph, node)
         out += [""] + lines
         checks += agreed
-    bad = [name for name, _, _, good in graph.shape_checks() if not good]
+    bad = graph.misshapen()
     out += ["", "shape rule: every gradient has the shape of its wire " + ("✓" if not bad else f"✗ ({', '.join(bad)})")]
     if checks:
         word = "✓" if all(checks) else f"✗ at {len(checks) - sum(checks)} of {len(checks)}"

@@ -67,12 +67,8 @@ def _copy(h):
 
 
 def trace_gates(h=1e-5):
-    """The four patterns, with numbers, each confirmed by centred differences.
-
-    Returns
-    -------
-    (text, ok) : the trace, and whether every gate's gradients agree with the centred differences.
-    """
+    """The four patterns, with numbers, each confirmed by centred differences: ``(text, ok)``, the trace and
+    whether every gate's gradients agree with the centred differences."""
     lines = [f"The handout's gate patterns. Each gate gets an upstream gradient g = {number_text(UPSTREAM)} from "
              "above and hands each input upstream × local.", ""]
     oks = []

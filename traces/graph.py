@@ -86,10 +86,9 @@ class Graph:
         """The gradient's name, ``dℓ/dh`` or ``dℓ/d(X·w1)``."""
         return f"d{self.root}/d{wrap_name(name)}"
 
-    def shape_checks(self):
-        """``(wire name, grad shape, value shape, ok)`` for every wire that carries a gradient."""
-        return [(w.name, np.shape(w.grad), np.shape(w.value), np.shape(w.grad) == np.shape(w.value))
-                for w in self.wires.values() if w.grad is not None]
+    def misshapen(self):
+        """The wires whose gradient has not the shape of their value: where the shape rule is broken."""
+        return [w.name for w in self.wires.values() if w.grad is not None and np.shape(w.grad) != np.shape(w.value)]
 
     def _repr_svg_(self):
         """The graph as its SVG circuit, for Jupyter (``traces.svg.graph_svg``)."""

@@ -39,9 +39,7 @@ def trace_beside(reference, learner, X, y, make_graph):
     X, y : the batch, as ``make_graph`` takes it
     make_graph : callable ``(net, X, y) -> Graph``, e.g. ``traces.trace.network_graph``'s tracing
 
-    Returns
-    -------
-    (text, ok, graph) : the comparison, whether every step agrees, and the reference's traced graph.
+    Returns ``(text, ok, graph)``: the comparison, whether every step agrees, and the reference's traced graph.
     """
     problem = _copy_parameters(reference, learner)
     _align_randomness(reference, learner)
@@ -102,8 +100,6 @@ class _Walk:
         self.graph, self.learner = graph, learner
         self.lines, self.first, self.hint = [], None, None
 
-    # -------------------------------------------------------------- what happened
-
     def part(self, where, why):
         """Record a difference; the first one is the step where they part."""
         if self.first is None:
@@ -152,8 +148,6 @@ class _Walk:
             self.part(where, str(exc))
             return FAILED
         return out
-
-    # -------------------------------------------------------------- the run
 
     def run(self, X, labels):
         g, criterion = self.graph, self.learner.criterion
@@ -204,8 +198,6 @@ class _Walk:
             self.part(where, f"no gradient for {name}")
             return
         self.compare(self.graph.d(name), yours, self.graph.grad(name), where)
-
-    # -------------------------------------------------------------- the report
 
     def text(self):
         if self.first is None:

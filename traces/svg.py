@@ -52,9 +52,6 @@ R_GATE = 20
 H_BOX = 40
 
 
-# ---------------------------------------------------------------- labels
-
-
 def format_array(a, entries=ENTRIES):
     """A value as the picture shows it: ``(shape text, rows of cell texts)``.
 
@@ -129,9 +126,6 @@ def _below(label):
     return LINE * label.lines + 7
 
 
-# ---------------------------------------------------------------- layout
-
-
 def _node_size(node):
     if node.op in GATES:
         return 2 * R_GATE, 2 * R_GATE
@@ -186,13 +180,10 @@ def _extent(lane, last):
 
 
 def layout(graph):
-    """Positions for every node and wire of a chain-shaped graph, wrapped into lanes.
-
-    Returns
-    -------
-    dict with ``width``, ``height``, ``nodes`` (per node: cx, cy, w, h), ``wires`` (per wire name: its
-    horizontal stretch x0, x1, its row y, the node point it ends at and, for a wire that wraps to the next
-    lane, the ``route`` it takes there) and ``lanes`` (the y of each lane's main line).
+    """Positions for every node and wire of a chain-shaped graph, wrapped into lanes: a dict with ``width``,
+    ``height``, ``nodes`` (per node: cx, cy, w, h), ``wires`` (per wire name: its horizontal stretch x0, x1, its
+    row y, the node point it ends at and, for a wire that wraps to the next lane, the ``route`` it takes there)
+    and ``lanes`` (the y of each lane's main line).
     """
     units = [_unit(graph, node) for node in graph.nodes]
     out = graph.nodes[-1].output if graph.nodes else None
@@ -248,9 +239,6 @@ def _entry_point(node, cx, y0, w, h, side, row):
         angle = np.deg2rad(180 - 50 + 12 * (row - 1))  # 130° from +x, mirrored for a wire from below
         return cx + R_GATE * np.cos(angle), y0 + side * R_GATE * np.sin(angle)
     return cx - w / 2 + 10 + 14 * (row - 1), y0 + side * h / 2
-
-
-# ---------------------------------------------------------------- drawing
 
 
 def _text(x, y, text, fill=INK, size=SIZE, anchor="middle", weight="normal", role=None, wire=None, extra=""):

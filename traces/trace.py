@@ -31,16 +31,9 @@ from .graph import Graph, Node
 WARMUP_POINT = (-2.0, 5.0, -4.0)
 
 
-# ---------------------------------------------------------------- the warm-up
-
-
 def warmup_graph(x=WARMUP_POINT[0], y=WARMUP_POINT[1], z=WARMUP_POINT[2]):
-    """The handout's warm-up ``f = (x + y)·z`` computed with the library's ``Add`` and ``Multiply`` gates.
-
-    Returns
-    -------
-    Graph with wires x, y, z (inputs), q (inner), f (output, gradient 1) and two nodes.
-    """
+    """The handout's warm-up ``f = (x + y)·z`` computed with the library's ``Add`` and ``Multiply`` gates: a
+    ``Graph`` with wires x, y, z (inputs), q (inner), f (output, gradient 1) and two nodes."""
     add, mul = Add(), Multiply()
     xs, ys, zs = (np.array(float(v)) for v in (x, y, z))
     q = add.forward(xs, ys)
@@ -66,19 +59,14 @@ def _warmup_f(p):
 
 
 def trace_warmup(x=WARMUP_POINT[0], y=WARMUP_POINT[1], z=WARMUP_POINT[2], graph=None, h=1e-5):
-    """The warm-up node by node: forward values, then upstream × local at each gate.
-
-    Returns
-    -------
-    (text, ok) : the trace, and whether the gates' gradients agree with centred differences of f.
-    """
+    """The warm-up node by node: forward values, then upstream × local at each gate. Returns ``(text, ok)``: the
+    trace, and whether the gates' gradients agree with centred differences of f."""
     g = graph if graph is not None else warmup_graph(x, y, z)
-    v = {k: float(w.value) for k, w in g.wires.items()}
-    d = {k: float(w.grad) for k, w in g.wires.items()}
-    numeric = dict(zip("xyz", numerical_gradient(_warmup_f, np.array([v["x"], v["y"], v["z"]]), h), strict=True))
+    n = {k: number_text(w.value) for k, w in g.wires.items()}
+    dn = {k: number_text(w.grad) for k, w in g.wires.items()}
+    d = {k: float(g.grad(k)) for k in "xyz"}
+    numeric = dict(zip("xyz", numerical_gradient(_warmup_f, np.array([g.value(k) for k in "xyz"]), h), strict=True))
     ok = all(abs(numeric[k] - d[k]) <= 1e-7 * max(1.0, abs(d[k])) for k in "xyz")
-    n = {k: number_text(val) for k, val in v.items()}
-    dn = {k: number_text(val) for k, val in d.items()}
     lines = [
         f"Warm-up (the handout's first graph): f(x, y, z) = (x + y)·z at x = {n['x']}, y = {n['y']}, z = {n['z']}",
         "", "Forward, left to right (the green numbers):",
@@ -98,9 +86,6 @@ def trace_warmup(x=WARMUP_POINT[0], y=WARMUP_POINT[1], z=WARMUP_POINT[2], graph=
         if ok else "The gates' gradients disagree with the centred differences.",
     ]
     return "\n".join(lines), ok
-
-
-# ---------------------------------------------------------------- any chain of layers
 
 
 #: each library class as a node: the symbol drawn in it and how the gradient flows through it
@@ -124,14 +109,9 @@ def labels_for(criterion, y, out):
 
 
 def _run_chain(layers, criterion, X, y):
-    """One forward and one backward pass through the chain.
-
-    Returns
-    -------
-    values : list of ``len(layers) + 1`` arrays, the input and each layer's output (copies)
-    grads : list of the gradients of the loss with respect to each of them
-    labels, loss : the labels as the loss took them, and the loss
-    """
+    """One forward and one backward pass through the chain: ``(values, grads, labels, loss)``, the input and each
+    layer's output (``len(layers) + 1`` copies), the loss's gradient with respect to each of them, the labels as
+    the loss took them, and the loss."""
     values = [np.asarray(X)]
     for layer in layers:
         values.append(np.array(layer.forward(values[-1]), dtype=np.float64))  # a copy: a layer may reuse a buffer
@@ -143,7 +123,7 @@ def _run_chain(layers, criterion, X, y):
     return values, grads, labels, loss
 
 
-def trace_chain_graph(layers, criterion, X, y, title="", wire_names=None, param_names=None, ops=None, steps=None):
+def trace_chain_graph(layers, criterion, X, y, title="", wire_names=None, params=None, ops=None, steps=None):
     """Run ``X`` through ``layers`` then ``criterion`` and back, keeping every wire's value and gradient.
 
     Parameters
@@ -152,12 +132,11 @@ def trace_chain_graph(layers, criterion, X, y, title="", wire_names=None, param_
     criterion : loss layer, ``forward(out, y)`` -> float, ``backward(1.0)``
     X : ndarray (N, D); y : labels as the model takes them (reshaped for BCE/MSE to the output's shape)
     wire_names : list of ``len(layers) + 1`` names (input, then each layer's output); default X, a1, a2, …
-    param_names : dict id(array) -> display name; default "i.key" (i the layer's index)
+    params : the network's parameters, name -> array: a parameter's wire carries its name (default "i.key", i the
+        layer's index)
     ops, steps : optional lists of node symbols and handout steps, one per layer and one for the loss
 
-    Returns
-    -------
-    Graph. The layers' caches and ``grads`` are left as after one forward and backward pass.
+    Returns the ``Graph``. The layers' caches and ``grads`` are left as after one forward and backward pass.
     """
     layers = list(layers)
     n = len(layers)
@@ -166,12 +145,13 @@ def trace_chain_graph(layers, criterion, X, y, title="", wire_names=None, param_
         raise ParameterError("trace_chain_graph", "wire_names",
                              f"must hold {n + 1} names (the input and each layer's output), got {len(wire_names)}")
     values, grads, labels, loss = _run_chain(layers, criterion, X, y)
+    names = {id(v): k for k, v in (params or {}).items()}
     g = Graph(title=title, root="ℓ")
     g.add_wire(wire_names[0], values[0], grads[0], "input")
     for i, layer in enumerate([*layers, criterion]):
         side = []  # a "param" wire for each of the layer's parameters
         for key, p in getattr(layer, "params", {}).items():
-            side.append((param_names or {}).get(id(p), f"{i}.{key}"))
+            side.append(names.get(id(p), f"{i}.{key}"))
             g.add_wire(side[-1], p, layer.grads[key], "param")
         if i < n:
             out = wire_names[i + 1]
@@ -216,12 +196,8 @@ def chain_graph(net, X=None, y=None, title=None, seed=0, batch=4):
     title = title or (describe() if callable(describe) else repr(net))
     if getattr(net, "weight_decay", 0):
         title += " (the data loss only: the weight-decay penalty is not drawn)"
-    names = {id(v): k for k, v in getattr(net, "params", {}).items()}
     return trace_chain_graph(net.layers, net.criterion, np.asarray(X, dtype=np.float64), y, title=title,
-                             param_names=names)
-
-
-# ---------------------------------------------------------------- the handout's network
+                             params=getattr(net, "params", None))
 
 
 _NET_WIRES = ["X", "X·w1", "h", "z", "p"]
@@ -272,17 +248,14 @@ def network_graph(X=None, y=None, seed=0, batch=4, net=None):
     batch : int, N when X is None.
     net : the network to trace (a ``handout_network``), or None for ``handout_network(seed)``
 
-    Returns
-    -------
-    (graph, net) : the Graph (wires X, X·w1, h, z, p, ℓ; w1, w2, b; y) and the network it traced.
+    Returns ``(graph, net)``: the Graph (wires X, X·w1, h, z, p, ℓ; w1, w2, b; y) and the network it traced.
     """
     net = handout_network(seed) if net is None else net  # Linear, ReLU, Linear, Sigmoid: the handout's nodes
     if X is None:
         X, y = routing_batch(net.params["w1"], seed, batch)
     X, y = check_Xy(net, X, y)  # the network's own rule for a labelled batch
-    names = {id(v): k for k, v in net.params.items()}
     g = trace_chain_graph(net.layers, net.criterion, X, y, title=_NET_TITLE, wire_names=_NET_WIRES,
-                          param_names=names, ops=_NET_OPS, steps=_NET_STEPS)
+                          params=net.params, ops=_NET_OPS, steps=_NET_STEPS)
     return g, net
 
 
@@ -360,11 +333,8 @@ def _backward_steps(g):
 def confirm_numerically(g, h=1e-5):
     """The gradients of w1, w2 and b drawn in ``g`` against centred differences of ℓ, on the same batch.
 
-    A fresh network is given the traced weights; each weight is nudged by ±h in turn and ℓ recomputed.
-
-    Returns
-    -------
-    (lines, ok) : one line per parameter (its largest relative error, ✓ or ✗ with the hint), and whether all
+    A fresh network is given the traced weights; each weight is nudged by ±h in turn and ℓ recomputed. Returns
+    ``(lines, ok)``: one line per parameter (its largest relative error, ✓ or ✗ with the hint), and whether all
     three pass.
     """
     w1, X = g.value("w1"), g.value("X")
@@ -395,14 +365,12 @@ def trace_backward(X=None, y=None, seed=0, batch=4, graph=None):
     X, y, seed, batch : as in ``network_graph``
     graph : a Graph from ``network_graph`` to print instead of tracing again
 
-    Returns
-    -------
-    (text, ok) : the trace, and whether every shape check held and centred differences confirm dℓ/dw1, dℓ/dw2
-    and dℓ/db (the trace's last lines).
+    Returns ``(text, ok)``: the trace, and whether every shape check held and centred differences confirm dℓ/dw1,
+    dℓ/dw2 and dℓ/db (the trace's last lines).
     """
     g = graph if graph is not None else network_graph(X, y, seed, batch)[0]
     confirmed, ok = confirm_numerically(g)
     out = [*_network_forward_lines(g), *_backward_steps(g),
            "Done: dℓ/dw1, dℓ/dw2 and dℓ/db are in net.grads; gradient descent is θ ← θ − α ∇θ ℓ.", "", *confirmed]
-    shapes_ok = all(good for name, _, _, good in g.shape_checks() if name not in ("X", g.root))  # those printed
+    shapes_ok = not set(g.misshapen()) - {"X", g.root}  # those printed
     return "\n".join(out), shapes_ok and ok
