@@ -14,7 +14,7 @@ from app.cli import UsageError, flag_errors, parse_widths, print_json
 from app.hints import hint
 from app.learner import load_learner_classes
 from app.outputs import check_outputs
-from checking.checker import CheckSettings as check_settings, LayerError, Report
+from checking.checker import CheckSettings, LayerError, Report
 from checking.suites import default_suite, layer_suite
 from checking.user_layer import check_user_layer, load_layer
 from layers.user_code import source_of, split_spec
@@ -54,7 +54,7 @@ def run(a, argv=None):
         if a.hint:  # --hint N, declared by gradcheck.py
             return print_hints(a)
         settings = dict(h=a.h, tol=a.tol, warn_tol=a.warn_tol, mode=a.mode, directions=a.directions)
-        check_settings(seed=a.seed, **settings)
+        CheckSettings(seed=a.seed, **settings)
         composed = Architecture(hidden=(8,) if a.hidden is None else parse_widths(a.hidden), activation=a.activation,
                                 hidden_bias=True, dropout=a.dropout, batchnorm=a.batchnorm, standardize=False)
         types = {name: used.cls for name, used in load_learner_classes(a.use).items()} or None  # --use
