@@ -117,15 +117,12 @@ class BCELoss(ClassWeighted):
     def forward(self, p, y, check_input=True):
         p, y = _checked(check_input, p, y, "p", "BCELoss")
         if check_input:
-            low, high = check_probabilities(p, "p", "BCELoss", "; pass logits to SigmoidBCELoss")
+            check_probabilities(p, "p", "BCELoss", "; pass logits to SigmoidBCELoss")
             check_binary(y)
-        else:
-            low, high = p.min(), p.max()
         share = self.shares(y, p.dtype, 2)  # 1/N without class weights
         y = y.astype(p.dtype, copy=False)  # 0/1 as numbers of p's dtype: float32 stays float32
         eps = np.finfo(p.dtype).eps
-        if low < eps or high > 1 - eps:  # the clip of the docstring, where p reaches it (the usual p is inside)
-            p = p.clip(eps, 1 - eps)
+        p = p.clip(eps, 1 - eps)  # the clip of the docstring (the identity where p is inside, as it usually is)
         one_minus_p, one_minus_y = 1 - p, 1 - y  # both reappear in the backward: kept, not recomputed
         self.cache = (p, y, one_minus_p, one_minus_y, share)
         # Step 1's forward, each term times its share of the mean: −Σ share · (y log p + (1 − y) log(1 − p))

@@ -109,13 +109,9 @@ def check_matrix(a, name, owner):
 
 
 def check_probabilities(p, name, owner, hint=""):
-    """Refuse NaN and infinity (as ``check_finite``), then values outside [0, 1], naming the first and its index.
-
-    Return the smallest and the largest value of a non-empty ``p`` (a caller may need them: ``BCELoss``).
-    """
-    low, high = (p.min(), p.max()) if p.size else (0, 0)
-    if low >= 0 and high <= 1:  # a NaN fails both comparisons
-        return low, high
+    """Refuse NaN and infinity (as ``check_finite``), then values outside [0, 1], naming the first and its index."""
+    if not p.size or (p.min() >= 0 and p.max() <= 1):  # a NaN fails both comparisons
+        return
     check_finite(p, name)
     idx = tuple(int(i) for i in np.argwhere((p < 0) | (p > 1))[0])
     raise ValueError(f"{owner}: {name} must be probabilities in [0, 1], found {p[idx].item()!r} at index {idx}{hint}")
