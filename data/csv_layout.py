@@ -182,10 +182,6 @@ def default_feature_names(d):
     return [f"x{j}" for j in range(d)]
 
 
-def is_blank(row):
-    return not row or (len(row) == 1 and not row[0].strip())
-
-
 def looks_numeric(text):
     """Whether ``text`` reads as a number to ``float()`` or with a decimal comma (then it is no name)."""
     try:

@@ -2,7 +2,7 @@
 
 ``line_blocks`` reads a file a block of characters at a time and yields its lines (each with its line end),
 checking every block for a NUL or a byte that is not UTF-8 before reading the next, and refusing a line longer
-than ``MAX_LINE_CHARS``; ``Lines`` hands them out one at a time (to the ``csv`` module) or a batch at a time.
+than ``MAX_LINE_CHARS``; ``Lines`` hands them out a batch at a time.
 """
 
 import io
@@ -52,7 +52,7 @@ def refuse_binary(path, lineno, char):
 
 
 class Lines:
-    """The file's physical lines, one at a time (for the csv module) or a batch at a time.
+    """The file's physical lines, a batch at a time.
 
     An error met while reading ahead for a batch is held back until the lines before it are parsed,
     so that errors come in line order.
@@ -62,16 +62,6 @@ class Lines:
         self.blocks, self.buffer, self.pos, self.error = blocks, [], 0, None
         self.consumed = 0  # lines handed out so far
         self.chars_seen, self.lines_seen = 0, 0
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        while self.pos >= len(self.buffer):
-            self.buffer, self.pos = self._read(), 0  # StopIteration ends the lines
-        self.pos += 1
-        self.consumed += 1
-        return self.buffer[self.pos - 1]
 
     def _read(self):
         if self.error is not None:
@@ -113,6 +103,6 @@ class Lines:
         return lines, '"' in "".join(lines)
 
     def put_back(self, lines):
-        """Hand ``lines`` (the last batch) out again, one at a time."""
-        self.buffer, self.pos = lines, 0
+        """Hand ``lines`` (the end of the last batch) out again, first in the next batch."""
+        self.buffer, self.pos = lines + self.buffer[self.pos:], 0
         self.consumed -= len(lines)
