@@ -106,7 +106,7 @@ def read_table(path, label=LAST, features=None, choose=None, header=None):
         The file cannot be opened or read.
     """
     path = str(path)
-    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
+    with open(path, "rb") as fh:
         reader = _Reader(path, fh, label, features, choose, header)
         store = _Store(reader.layout.d, lambda: _expected_rows(fh, reader))
         for X, labels in reader.batches():
@@ -123,7 +123,7 @@ def iter_feature_blocks(path, features=None, choose=None, rows=None, header=None
     the columns chosen), then the blocks.
     """
     path = str(path)
-    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
+    with open(path, "rb") as fh:
         reader = _Reader(path, fh, None, features, choose, header)
         yield reader.layout
         rows, pending = rows or STREAM_ROWS, np.empty((0, reader.layout.d))
@@ -177,8 +177,8 @@ def _empty(field):
 
 @dataclass
 class _Batch:
-    """Records for numpy's parser, one string each, and the line each starts on: ``first + i`` when every
-    record is one line (``starts`` None), else ``starts[i]``."""
+    """Records for numpy's parser and the line each starts on: the lines themselves (bytes), ``first + i``, when
+    every record is one line (``starts`` None), else records cut from them (str), ``starts[i]``."""
 
     texts: list
     first: int
@@ -186,6 +186,9 @@ class _Batch:
 
     def line(self, i):
         return self.first + i if self.starts is None else self.starts[i]
+
+    def text(self, i):
+        return self.texts[i] if self.starts is not None else self.texts[i].decode()
 
     def part(self, i, j=None):
         return _Batch(self.texts[i:j], self.first + i, None if self.starts is None else self.starts[i:j])
@@ -204,7 +207,7 @@ class _Reader:
         first = self.lines.first_nonblank()
         if first is None:
             raise ValueError(f"{path}: the file is empty")
-        self.delimiter = sniff_delimiter(first)
+        self.delimiter = sniff_delimiter(first.decode())
         self.record, self.before_open, self.space_quote = _patterns(self.delimiter)
         batch = self._next_batch()
         below = []  # the records after the first, for the header rule
@@ -215,6 +218,8 @@ class _Reader:
                                   choose, header)
         self.pending = batch.part(1) if self.layout.header else batch
         self.first_data = None if self.layout.header else lineno
+        cols = self.layout.features  # a slice when they are in a row: a view, not a copy
+        self.columns = slice(cols[0], cols[-1] + 1) if cols == list(range(cols[0], cols[-1] + 1)) else cols
         self.numeric = True  # the labels are numbers until one is not
         self.texts, self.codes, self.text_lines = [], {}, []  # label names, text -> code, the line of each
         self.non_integral = None  # (line, text) of the first numeric label that is not an integer
@@ -228,7 +233,7 @@ class _Reader:
         lines, quoted = self.lines.batch(BATCH_CHARS)
         if not lines:
             return None
-        if quoted or any(map(str.isspace, lines)):
+        if quoted or any(map(bytes.isspace, lines)):
             return self._records(lines, first)
         return _Batch(lines, first)
 
@@ -236,8 +241,8 @@ class _Reader:
         """The non-blank records that end in ``lines`` (from line ``first`` on). The lines of a record still
         open after them are handed back for the next batch; more are read while no record ends."""
         while True:
-            lines = [self.space_quote.sub("", line) for line in lines]
-            text, ends = "".join(lines), list(itertools.accumulate(map(len, lines)))
+            decoded = [self.space_quote.sub("", line.decode()) for line in lines]
+            text, ends = "".join(decoded), list(itertools.accumulate(map(len, decoded)))
             texts, starts, pos = [], [], 0
             while pos < len(text) and (match := self.record.match(text, pos)):
                 if not match.group().isspace() or self.delimiter in match.group():
@@ -267,7 +272,7 @@ class _Reader:
     def _fields(self, batch, i):
         """Record ``i`` of ``batch`` split into fields by the ``csv`` module (spaces before a field skipped)."""
         try:
-            return next(csv.reader([batch.texts[i]], delimiter=self.delimiter, skipinitialspace=True))
+            return next(csv.reader([batch.text(i)], delimiter=self.delimiter, skipinitialspace=True))
         except csv.Error as exc:  # a field over csv.field_size_limit()
             raise ValueError(f"{self.path}: line {batch.line(i)}: malformed CSV: {exc}") from None
 
@@ -307,10 +312,10 @@ class _Reader:
         layout, known = self.layout, len(self.texts)
         try:
             values = np.loadtxt(batch.texts, delimiter=self.delimiter, comments=None, quotechar='"', ndmin=2,
-                                converters=self._converters())
+                                converters=self._converters(), encoding="utf-8")
         except ValueError:
             values = np.empty((0, 0))
-        X = values[:, layout.features] if values.shape == (len(batch.texts), layout.width) else None
+        X = values[:, self.columns] if values.shape == (len(batch.texts), layout.width) else None
         if X is None or not (X.max(initial=0.0) < MAX_MAGNITUDE and X.min(initial=0.0) > -MAX_MAGNITUDE):
             self._forget(known)
             return None
