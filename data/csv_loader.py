@@ -23,6 +23,7 @@ first label that is not a number on, every label is a name (its text, stripped),
 import bisect
 import contextlib
 import csv
+import functools
 import itertools
 import os
 import re
@@ -138,10 +139,7 @@ def iter_feature_blocks(path, features=None, choose=None, rows=None, header=None
 
 def _expected_rows(fh, reader):
     """Rows the file probably holds, from its size and the first lines' length (None if it has no size)."""
-    try:
-        st = os.fstat(fh.fileno())
-    except (OSError, ValueError):
-        return None
+    st = os.fstat(fh.fileno())
     if not stat.S_ISREG(st.st_mode):
         return None
     mean_chars = reader.lines.chars_seen / max(reader.lines.lines_seen, 1)
@@ -162,6 +160,14 @@ def _patterns(delimiter):
 def _line_of(line, row, column):
     """The line that field ``column`` of a record starting on ``line``, split as ``row``, is on."""
     return line + sum(f.count("\n") + f.count("\r") - f.count("\r\n") for f in row[:column])
+
+
+def _name_code(names, field):
+    """The code of a label name among ``names``, a new one if it is not yet there (``_Reader._converters``)."""
+    text = field.strip()
+    if not text:
+        raise ValueError("empty label")
+    return names.setdefault(text, len(names))
 
 
 def _ignored(_field):
@@ -214,8 +220,7 @@ class _Reader:
         with contextlib.suppress(ValueError):  # the records before a malformed one; the error comes in its turn
             below.extend(self._fields(batch, i) for i in range(1, min(len(batch.texts), SAMPLE_LINES + 1)))
         lineno = batch.line(0)
-        self.layout = make_layout(path, (lineno, self._fields(batch, 0)), below, self.delimiter, label, features,
-                                  choose, header)
+        self.layout = make_layout(path, (lineno, self._fields(batch, 0)), below, (label, features, choose, header))
         self.pending = batch.part(1) if self.layout.header else batch
         self.first_data = None if self.layout.header else lineno
         cols = self.layout.features  # a slice when they are in a row: a view, not a copy
@@ -306,53 +311,48 @@ class _Reader:
             batch = batch.part(bad)
 
     def _parse(self, batch):
-        """``(X, labels)`` of the records of ``batch`` by numpy's parser, or None (the label names it met
-        forgotten) when it refuses one, a record has another field count, a feature is out of bounds or, while
-        labels are numbers, a label is not an exact one."""
-        layout, known = self.layout, len(self.texts)
+        """``(X, labels)`` of the records of ``batch`` by numpy's parser, or None when it refuses one, a record
+        has another field count, a feature is out of bounds or, while labels are numbers, one is not exact."""
+        layout, names = self.layout, {}  # the batch's label names, once labels are names
         try:
             values = np.loadtxt(batch.texts, delimiter=self.delimiter, comments=None, quotechar='"', ndmin=2,
-                                converters=self._converters(), encoding="utf-8")
+                                converters=self._converters(names), encoding="utf-8")
         except ValueError:
             values = np.empty((0, 0))
         X = values[:, self.columns] if values.shape == (len(batch.texts), layout.width) else None
         if X is None or not (X.max(initial=0.0) < MAX_MAGNITUDE and X.min(initial=0.0) > -MAX_MAGNITUDE):
-            self._forget(known)
             return None
         if layout.label is None:
             return X, None
         labels = values[:, layout.label]
         if not self.numeric:
-            codes = labels.astype(np.int64)
-            self._note_first_lines(codes, known, batch)
-            return X, codes
+            return X, self._codes(labels.astype(np.int64), names, batch)
         if not np.abs(labels).max() < INEXACT:
             return None
         if self.non_integral is None:
             self._note_non_integral(labels, batch)
         return X, labels
 
-    def _converters(self):
+    def _converters(self, names):
         """Python converters for the columns numpy's parser must not read as numbers: those not read (any
-        text), the trailing empty one (empty it must stay) and, once labels are names, the label's (its code)."""
+        text), the trailing empty one (empty it must stay) and, once labels are names, the label's (its code
+        among the batch's ``names``)."""
         layout = self.layout
         read = {*layout.features, layout.label}
         converters = {c: _ignored for c in range(layout.width) if c not in read}
         if layout.trailing:
             converters[layout.width - 1] = _empty
         if layout.label is not None and not self.numeric:
-            converters[layout.label] = self._code
+            converters[layout.label] = functools.partial(_name_code, names)
         return converters
 
     def _first_refused(self, batch):
         """The first record of ``batch`` (which ``_parse`` refuses) that ``_parse`` refuses after the ones before
-        it: bisection over its prefixes with the same parser, whatever they teach forgotten."""
+        it: bisection over its prefixes with the same parser."""
         good, bad = 0, len(batch.texts)  # a prefix of `good` records is read, one of `bad` refused
         while bad - good > 1:
-            middle, known = (good + bad) // 2, len(self.texts)
-            read = self._parse(batch.part(0, middle)) is not None
-            self._forget(known)
-            good, bad = (middle, bad) if read else (good, middle)
+            middle = (good + bad) // 2
+            good, bad = (middle, bad) if self._parse(batch.part(0, middle)) is not None else (good, middle)
         return good
 
     def _refuse(self, batch, i):
@@ -389,13 +389,6 @@ class _Reader:
 
     # ---------------------------------------------------------------- labels
 
-    def _code(self, field):
-        """The code of a label name: numpy's parser calls it on every label once labels are names."""
-        text = field.strip()
-        if not text:
-            raise ValueError("empty label")
-        return self._new_text(text, None)
-
     def _new_text(self, text, line):
         """The code of the label name ``text``; a new one, first seen on ``line``, if it is not one yet."""
         code = self.codes.get(text)
@@ -405,18 +398,14 @@ class _Reader:
             self.text_lines.append(line)
         return code
 
-    def _forget(self, known):
-        """Forget the label names after the first ``known`` (met in a batch not read after all)."""
-        for text in self.texts[known:]:
-            del self.codes[text]
-        del self.texts[known:], self.text_lines[known:]
-
-    def _note_first_lines(self, codes, known, batch):
-        """The line on which each label name new in ``batch`` (a code from ``known`` on) first appears."""
-        new = np.flatnonzero(codes >= known)
-        found, first = np.unique(codes[new], return_index=True)
-        for code, i in zip(found.tolist(), new[first].tolist(), strict=True):
-            self.text_lines[code] = _line_of(batch.line(i), self._fields(batch, i), self.layout.label)
+    def _codes(self, local, names, batch):
+        """The codes ``local`` into ``names`` (the label names of ``batch``, in order of appearance) as codes into
+        ``texts``; a name new to the file is noted with the line it first appears on."""
+        label, first = self.layout.label, np.unique(local, return_index=True)[1].tolist()
+        codes = [self.codes[text] if text in self.codes else
+                 self._new_text(text, _line_of(batch.line(i), self._fields(batch, i), label))
+                 for text, i in zip(names, first, strict=True)]
+        return np.array(codes, dtype=np.int64)[local]
 
     def _note_non_integral(self, labels, batch):
         bad = np.flatnonzero(labels != np.round(labels))
