@@ -1,13 +1,13 @@
 """Read a CSV of numbers into arrays, streaming: any column the label, the others (or some) the features.
 
-The file is read in blocks of text and split into physical lines (``data.text_lines``). The first record
+The file is read in blocks of bytes and split into physical lines (``data.text_lines``). The first record
 (a header, or the first row) fixes the layout: the delimiter, the number of fields, which column is the
 label and which are the features (``data.csv_layout``). Then one parser, numpy's (``np.loadtxt``), reads
-every row, a batch of records (about ``BATCH_CHARS`` characters) in one call: the lines themselves, or the
+every row, a batch of records (about ``BATCH_CHARS`` bytes) in one call: the lines themselves, or the
 records cut from them when a line is blank or holds a quote (a quoted field may span lines). When it refuses
 a batch, or a value is out of bounds, bisection with the same parser finds the first record refused, and
-the ``csv`` module splits that one record to name what is wrong: the line (the physical line the record
-starts on, 1-based), the column and the value (``csv_layout.number_problem``).
+the ``csv`` module splits that one record to name what is wrong: the line (physical, 1-based; a cell's own
+line in a record over several lines), the column and the value (``csv_layout.number_problem``).
 
 Quotes are read as Python's ``csv`` module reads them (its default dialect, spaces before an opening quote
 skipped): ``""`` inside quotes is a quote, and text after a closing quote belongs to the field (``"2"3`` is
@@ -36,7 +36,7 @@ from .csv_layout import INEXACT, LAST, MAX_MAGNITUDE, make_layout, number_proble
 from .table import Table, canonical_text
 from .text_lines import Lines, line_blocks
 
-#: Characters of lines parsed by one call of numpy's parser.
+#: Bytes of lines parsed by one call of numpy's parser.
 BATCH_CHARS = 1 << 20
 #: Records after the first that the header rule compares it with.
 SAMPLE_LINES = 32
@@ -183,21 +183,14 @@ def _empty(field):
 
 @dataclass
 class _Batch:
-    """Records for numpy's parser and the line each starts on: the lines themselves (bytes), ``first + i``, when
-    every record is one line (``starts`` None), else records cut from them (str), ``starts[i]``."""
+    """Records for numpy's parser and the line each starts on: the lines themselves (bytes; ``starts`` a
+    range) when every record is one line, else the records cut from them (str)."""
 
     texts: list
-    first: int
-    starts: list = None
-
-    def line(self, i):
-        return self.first + i if self.starts is None else self.starts[i]
-
-    def text(self, i):
-        return self.texts[i] if self.starts is not None else self.texts[i].decode()
+    starts: object
 
     def part(self, i, j=None):
-        return _Batch(self.texts[i:j], self.first + i, None if self.starts is None else self.starts[i:j])
+        return _Batch(self.texts[i:j], self.starts[i:j])
 
 
 class _Reader:
@@ -209,17 +202,21 @@ class _Reader:
 
     def __init__(self, path, fh, label, features, choose, header):
         self.path = path
-        self.lines = Lines(line_blocks(fh, path))
-        first = self.lines.first_nonblank()
-        if first is None:
-            raise ValueError(f"{path}: the file is empty")
+        self.lines, lines, first = Lines(line_blocks(fh, path)), [], None
+        while first is None:  # the first line that is not blank says the delimiter
+            more, _ = self.lines.batch(BATCH_CHARS)
+            if not more:
+                raise ValueError(f"{path}: the file is empty")
+            lines += more
+            first = next((line for line in more if line.strip()), None)
+        self.lines.put_back(lines)
         self.delimiter = sniff_delimiter(first.decode())
         self.record, self.before_open, self.space_quote = _patterns(self.delimiter)
         batch = self._next_batch()
         below = []  # the records after the first, for the header rule
         with contextlib.suppress(ValueError):  # the records before a malformed one; the error comes in its turn
             below.extend(self._fields(batch, i) for i in range(1, min(len(batch.texts), SAMPLE_LINES + 1)))
-        lineno = batch.line(0)
+        lineno = batch.starts[0]
         self.layout = make_layout(path, (lineno, self._fields(batch, 0)), below, (label, features, choose, header))
         self.pending = batch.part(1) if self.layout.header else batch
         self.first_data = None if self.layout.header else lineno
@@ -240,7 +237,7 @@ class _Reader:
             return None
         if quoted or any(map(bytes.isspace, lines)):
             return self._records(lines, first)
-        return _Batch(lines, first)
+        return _Batch(lines, range(first, first + len(lines)))
 
     def _records(self, lines, first):
         """The non-blank records that end in ``lines`` (from line ``first`` on). The lines of a record still
@@ -260,7 +257,7 @@ class _Reader:
             self._refuse_open_quote(text, pos, first, ends, more)
             lines += more
         self.lines.put_back(lines[bisect.bisect_right(ends, pos):])
-        return _Batch(texts, first, starts)
+        return _Batch(texts, starts)
 
     def _refuse_open_quote(self, text, pos, first, ends, more):
         """Refuse the record at ``pos``, whose quote is still open at the end of ``text``, when nothing follows
@@ -277,9 +274,11 @@ class _Reader:
     def _fields(self, batch, i):
         """Record ``i`` of ``batch`` split into fields by the ``csv`` module (spaces before a field skipped)."""
         try:
-            return next(csv.reader([batch.text(i)], delimiter=self.delimiter, skipinitialspace=True))
+            text = batch.texts[i]
+            return next(csv.reader([text.decode() if isinstance(text, bytes) else text], delimiter=self.delimiter,
+                                   skipinitialspace=True))
         except csv.Error as exc:  # a field over csv.field_size_limit()
-            raise ValueError(f"{self.path}: line {batch.line(i)}: malformed CSV: {exc}") from None
+            raise ValueError(f"{self.path}: line {batch.starts[i]}: malformed CSV: {exc}") from None
 
     # ---------------------------------------------------------------- values
 
@@ -359,7 +358,7 @@ class _Reader:
         """Raise the error naming what is wrong with record ``i`` of ``batch``, as the ``csv`` module splits it:
         its field count, its first bad feature (line and column) or an empty label. Returns when the one thing
         wrong is a label that is no number while the labels so far were: from it on, every label is a name."""
-        layout, line, row = self.layout, batch.line(i), self._fields(batch, i)
+        layout, line, row = self.layout, batch.starts[i], self._fields(batch, i)
         if len(row) != layout.width or (layout.trailing and row[-1].strip()):
             self._wrong_width(line, row)
         for c, name in zip(layout.features, layout.feature_names, strict=True):
@@ -403,7 +402,7 @@ class _Reader:
         ``texts``; a name new to the file is noted with the line it first appears on."""
         label, first = self.layout.label, np.unique(local, return_index=True)[1].tolist()
         codes = [self.codes[text] if text in self.codes else
-                 self._new_text(text, _line_of(batch.line(i), self._fields(batch, i), label))
+                 self._new_text(text, _line_of(batch.starts[i], self._fields(batch, i), label))
                  for text, i in zip(names, first, strict=True)]
         return np.array(codes, dtype=np.int64)[local]
 
@@ -411,7 +410,7 @@ class _Reader:
         bad = np.flatnonzero(labels != np.round(labels))
         if bad.size:
             i, row = int(bad[0]), self._fields(batch, int(bad[0]))
-            self.non_integral = (_line_of(batch.line(i), row, self.layout.label), row[self.layout.label].strip())
+            self.non_integral = (_line_of(batch.starts[i], row, self.layout.label), row[self.layout.label].strip())
 
 
 class _Store:

@@ -96,19 +96,6 @@ class Lines:
         self.quoted |= quoted
         return block
 
-    def first_nonblank(self):
-        """The first line that is not blank, without consuming anything; None for a blank file."""
-        scanned = 0  # the lines before it are blank: each line is looked at once, however many blank ones lead
-        while True:
-            line = next((line for line in self.buffer[scanned:] if line.strip()), None)
-            if line is not None:
-                return line
-            scanned = len(self.buffer)
-            try:
-                self.buffer.extend(self._read())
-            except StopIteration:
-                return None
-
     def batch(self, chars):
         """The next lines, about ``chars`` bytes of them ([] at the end of the file), and whether any
         of them holds a quote."""
