@@ -23,10 +23,10 @@ def line_blocks(fh, path):
     for a NUL or a byte that is not UTF-8 before the next is read; the lines before a bad one are yielded
     first, so errors come in line order.
     """
+    if fh.peek(3)[:3] == codecs.BOM_UTF8:
+        fh.read(3)
     done, carry, pending = 0, [], b""  # lines yielded; pieces of the unfinished line; its unfinished character
     while block := fh.read(BLOCK):
-        if not done and not carry:
-            block = block.removeprefix(codecs.BOM_UTF8)
         bad = None
         if pending or b"\x00" in block or not block.isascii():
             bad, byte, pending = not_text(pending, block)
@@ -36,10 +36,7 @@ def line_blocks(fh, path):
             text = b"".join(carry) + block[:bad]
             lines = text.splitlines(keepends=True)
             if bad is not None:
-                if lines and not lines[-1].endswith((b"\n", b"\r")):
-                    lines.pop()  # the start of the bad line
-                yield lines, sum(map(len, lines)), True
-                refuse_binary(path, done + len(lines) + 1, byte)
+                yield from _lines_before(path, lines, done, byte)
             carry = [lines.pop()] if not lines[-1].endswith(b"\n") else []  # unfinished, or a CR before an LF
             done += len(lines)
             yield lines, len(text) - len(carry[0] if carry else b""), b'"' in text
@@ -49,6 +46,14 @@ def line_blocks(fh, path):
         refuse_binary(path, done + 1, pending[0])
     if carry:
         yield [b"".join(carry)], sum(map(len, carry)), True
+
+
+def _lines_before(path, lines, done, byte):
+    """Yield the whole lines of ``lines`` (which end at a bad ``byte``), then refuse the line it is on."""
+    if lines and not lines[-1].endswith((b"\n", b"\r")):
+        lines.pop()  # the start of the bad line
+    yield lines, sum(map(len, lines)), True
+    refuse_binary(path, done + len(lines) + 1, byte)
 
 
 def not_text(pending, block):
