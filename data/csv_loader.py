@@ -152,7 +152,7 @@ def _patterns(delimiter):
     lines; ``""`` in it is a quote; text after its closing quote belongs to the field), for the fields before
     a quote never closed, and for the spaces between a delimiter and a quote (``skipinitialspace``)."""
     d = re.escape(delimiter)
-    field = rf' *+(?:"(?:[^"]|"")*+"[^{d}\r\n]*+|(?!")[^{d}\r\n]*+)'
+    field = rf' *+(?:"[^"]*+(?:""[^"]*+)*+"[^{d}\r\n]*+|(?!")[^{d}\r\n]*+)'
     return (re.compile(rf'{field}(?:{d}{field})*+(?:\r\n|\r|\n|\Z)'), re.compile(rf'(?:{field}{d})*+ *+'),
             re.compile(rf'(?:(?<={d})|^) +(?=")'))
 
@@ -243,7 +243,7 @@ class _Reader:
         """The non-blank records that end in ``lines`` (from line ``first`` on). The lines of a record still
         open after them are handed back for the next batch; more are read while no record ends."""
         while True:
-            decoded = [self.space_quote.sub("", line.decode()) for line in lines]
+            decoded = [self.space_quote.sub("", line) if ' "' in line else line for line in map(bytes.decode, lines)]
             text, ends = "".join(decoded), list(itertools.accumulate(map(len, decoded)))
             texts, starts, pos = [], [], 0
             while pos < len(text) and (match := self.record.match(text, pos)):
