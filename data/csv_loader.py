@@ -417,9 +417,11 @@ class _Store:
     """The growing arrays: ``X`` (capacity, D) and the labels (capacity,), filled row block by row block.
 
     The capacity is the row count ``expected()`` gives once the first rows are read (the file's size over
-    their mean length); it grows by half when it runs out (``ndarray.resize``, in place where the allocator
-    can) and is trimmed to the rows read at the end. While the labels are numbers they are float64 values;
-    when the first name arrives, the values so far become the codes of their texts, in the same buffer.
+    their mean length); it grows by half when it runs out and is trimmed to the rows read at the end, always
+    by ``ndarray.resize`` (in place where the allocator can; a fresh large ``np.empty`` is advised to the
+    kernel for huge pages, whose first touch can stall a busy machine for a tenth of the reading time).
+    While the labels are numbers they are float64 values; when the first name arrives, the values so far
+    become the codes of their texts, in the same buffer.
     """
 
     def __init__(self, d, expected):
@@ -429,12 +431,10 @@ class _Store:
 
     def add(self, X, labels, reader):
         k = len(X)
-        if self.capacity == 0:  # sized once the first rows say how long a line is
-            self.capacity = max(int(self.expected() or 1024), k, 16)
-            self.X = np.empty((self.capacity, self.X.shape[1]), dtype=np.float64)
-        if self.n + k > self.capacity:
-            self.capacity = max(self.n + k, self.capacity + self.capacity // 2)
-            self.X.resize((self.capacity, self.X.shape[1]), refcheck=False)
+        if self.n + k > self.capacity:  # sized once the first rows say how long a line is, then grown by half
+            grown = self.capacity + self.capacity // 2 if self.capacity else int(self.expected() or 1024)
+            self.capacity = max(self.n + k, grown, 16)
+            self.X.resize((self.capacity, self.X.shape[1]), refcheck=False)  # realloc, as np.loadtxt grows its own
             if self.labels is not None:
                 self.labels.resize(self.capacity, refcheck=False)
         self.X[self.n:self.n + k] = X
