@@ -34,7 +34,6 @@ class Layout:
 
     Attributes
     ----------
-    delimiter : str
     width : int, fields per line (a trailing empty one included)
     trailing : bool, every line ends with a delimiter (its empty last field is dropped)
     header : int or None, the line of the header
@@ -44,7 +43,6 @@ class Layout:
     label_name : str, the label column's name (``label`` without a header)
     """
 
-    delimiter: str
     width: int
     trailing: bool
     header: object
@@ -58,27 +56,27 @@ class Layout:
         return len(self.features)
 
 
-def make_layout(path, first, below, delimiter, label, features, choose, header=None):
+def make_layout(path, first, below, asked):
     """The ``Layout`` of a file whose first non-blank record is ``first``, ``(line, row)``, and the records
-    ``below`` it (a sample, for recognising a header; ``header`` True or False says it outright)."""
+    ``below`` it (a sample, for recognising a header), as ``asked``: ``read_table``'s ``(label, features,
+    choose, header)`` (``header`` True or False says outright whether the first record is one)."""
     lineno, row = first
     width = len(row)
     trailing = width > 1 and not row[-1].strip()
     used = width - trailing
     where = f"{path}: line {lineno}"
     below = [r[:used] for r in below if len(r) == width]
-    names, label, features = header_names(row[:used], below, (label, features, choose, header), where)
+    names, label, features = header_names(row[:used], below, asked, where)
     label_col = None if label is None else column(label, names, used, where, "label")
     feature_cols = feature_columns(features, label_col, names, used, where)
     if names is None:
-        return Layout(delimiter, width, trailing, None, label_col, feature_cols,
-                      default_feature_names(len(feature_cols)), "label")
+        return Layout(width, trailing, None, label_col, feature_cols, default_feature_names(len(feature_cols)), "label")
     feature_names = [names[c] for c in feature_cols]
     seen = set()
     twice = next((n for n in feature_names if n in seen or seen.add(n)), None)  # one pass: wide headers too
     if twice is not None:
         raise ValueError(f"{where}: the feature name {twice!r} appears more than once in the header")
-    return Layout(delimiter, width, trailing, lineno, label_col, feature_cols, feature_names,
+    return Layout(width, trailing, lineno, label_col, feature_cols, feature_names,
                   "label" if label_col is None else names[label_col])
 
 
@@ -180,10 +178,6 @@ def sniff_delimiter(line):
 def default_feature_names(d):
     """``["x0", ..., "x{d-1}"]``, the names of columns that have none."""
     return [f"x{j}" for j in range(d)]
-
-
-def is_blank(row):
-    return not row or (len(row) == 1 and not row[0].strip())
 
 
 def looks_numeric(text):

@@ -1,15 +1,17 @@
 """Read a CSV of numbers into arrays, streaming: any column the label, the others (or some) the features.
 
-The file is read in blocks of text and split into physical lines (``data.text_lines``). The first record
+The file is read in blocks of bytes and split into physical lines (``data.text_lines``). The first record
 (a header, or the first row) fixes the layout: the delimiter, the number of fields, which column is the
-label and which are the features (``data.csv_layout``). The rows after it are parsed a batch of lines at
-a time:
+label and which are the features (``data.csv_layout``). Then one parser, numpy's (``np.loadtxt``), reads
+every row, a batch of records (about ``BATCH_CHARS`` bytes) in one call: the lines themselves, or the
+records cut from them when a line is blank or holds a quote (a quoted field may span lines). When it refuses
+a batch, or a value is out of bounds, bisection with the same parser finds the first record refused, and
+the ``csv`` module splits that one record to name what is wrong: the line (physical, 1-based; a cell's own
+line in a record over several lines), the column and the value (``csv_layout.number_problem``).
 
-- **the quick path**: when every line of the batch has the layout's number of fields and no quotes,
-  numpy's own parser (``np.loadtxt``) reads the wanted columns and two reductions check every value's
-  magnitude — close to ``np.loadtxt``'s speed on the whole file (``benchmarks/bench_csv.py``);
-- **the careful path**: otherwise (blank lines, quotes, a field count that differs, a value refused), the
-  standard ``csv`` module reads the batch record by record and says what is wrong with line and column.
+Quotes are read as Python's ``csv`` module reads them (its default dialect, spaces before an opening quote
+skipped): ``""`` inside quotes is a quote, and text after a closing quote belongs to the field (``"2"3`` is
+``23``). A quote never closed is refused naming the line it opens on.
 
 Parsed rows go straight into arrays sized from the file's length (grown if needed, trimmed at the
 end): no list of rows ever exists, so peak memory stays near the size of the final arrays.
@@ -18,22 +20,25 @@ Labels are kept as the file writes them: while every label is a number, as float
 first label that is not a number on, every label is a name (its text, stripped), as ``Table`` explains.
 """
 
+import bisect
 import contextlib
 import csv
+import functools
 import itertools
 import os
+import re
 import stat
+from dataclasses import dataclass
 
 import numpy as np
 
-from .csv_layout import (INEXACT, LAST, MAX_MAGNITUDE, is_blank, make_layout, number_problem, plain_number,
-                         sniff_delimiter)
+from .csv_layout import INEXACT, LAST, MAX_MAGNITUDE, make_layout, number_problem, plain_number, sniff_delimiter
 from .table import Table, canonical_text
 from .text_lines import Lines, line_blocks
 
-#: Characters of lines parsed by one call of numpy's parser.
+#: Bytes of lines parsed by one call of numpy's parser.
 BATCH_CHARS = 1 << 20
-#: Lines after the first record that the header rule compares it with.
+#: Records after the first that the header rule compares it with.
 SAMPLE_LINES = 32
 #: Rows a streaming reader (``iter_feature_blocks``) hands out at a time, at most.
 STREAM_ROWS = 1 << 13
@@ -102,7 +107,7 @@ def read_table(path, label=LAST, features=None, choose=None, header=None):
         The file cannot be opened or read.
     """
     path = str(path)
-    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
+    with open(path, "rb") as fh:
         reader = _Reader(path, fh, label, features, choose, header)
         store = _Store(reader.layout.d, lambda: _expected_rows(fh, reader))
         for X, labels in reader.batches():
@@ -119,7 +124,7 @@ def iter_feature_blocks(path, features=None, choose=None, rows=None, header=None
     the columns chosen), then the blocks.
     """
     path = str(path)
-    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
+    with open(path, "rb") as fh:
         reader = _Reader(path, fh, None, features, choose, header)
         yield reader.layout
         rows, pending = rows or STREAM_ROWS, np.empty((0, reader.layout.d))
@@ -134,14 +139,58 @@ def iter_feature_blocks(path, features=None, choose=None, rows=None, header=None
 
 def _expected_rows(fh, reader):
     """Rows the file probably holds, from its size and the first lines' length (None if it has no size)."""
-    try:
-        st = os.fstat(fh.fileno())
-    except (OSError, ValueError):
-        return None
+    st = os.fstat(fh.fileno())
     if not stat.S_ISREG(st.st_mode):
         return None
     mean_chars = reader.lines.chars_seen / max(reader.lines.lines_seen, 1)
     return int(st.st_size / max(mean_chars, 1.0) * 1.02) + 16
+
+
+def _patterns(delimiter):
+    """``(record, before_open, space_quote)``: regular expressions for a record with its line end as numpy's
+    parser and the ``csv`` module cut it (a field that opens with a quote runs to the next lone quote, across
+    lines; ``""`` in it is a quote; text after its closing quote belongs to the field), for the fields before
+    a quote never closed, and for the spaces between a delimiter and a quote (``skipinitialspace``)."""
+    d = re.escape(delimiter)
+    field = rf' *+(?:"[^"]*+(?:""[^"]*+)*+"[^{d}\r\n]*+|(?!")[^{d}\r\n]*+)'
+    return (re.compile(rf'{field}(?:{d}{field})*+(?:\r\n|\r|\n|\Z)'), re.compile(rf'(?:{field}{d})*+ *+'),
+            re.compile(rf'(?:(?<={d})|^) +(?=")'))
+
+
+def _line_of(line, row, column):
+    """The line that field ``column`` of a record starting on ``line``, split as ``row``, is on."""
+    return line + sum(f.count("\n") + f.count("\r") - f.count("\r\n") for f in row[:column])
+
+
+def _name_code(names, field):
+    """The code of a label name among ``names``, a new one if it is not yet there (``_Reader._converters``)."""
+    text = field.strip()
+    if not text:
+        raise ValueError("empty label")
+    return names.setdefault(text, len(names))
+
+
+def _ignored(_field):
+    return 0.0
+
+
+def _empty(field):
+    """The trailing empty field, which must stay empty (``_Reader._wrong_width`` says why when it is not)."""
+    if field.strip():
+        raise ValueError(field)
+    return 0.0
+
+
+@dataclass
+class _Batch:
+    """Records for numpy's parser and the line each starts on: the lines themselves (bytes; ``starts`` a
+    range) when every record is one line, else the records cut from them (str)."""
+
+    texts: list
+    starts: object
+
+    def part(self, i, j=None):
+        return _Batch(self.texts[i:j], self.starts[i:j])
 
 
 class _Reader:
@@ -153,199 +202,182 @@ class _Reader:
 
     def __init__(self, path, fh, label, features, choose, header):
         self.path = path
-        self.lines = Lines(line_blocks(fh, path))
-        first = self.lines.first_nonblank()
-        if first is None:
-            raise ValueError(f"{path}: the file is empty")
-        self.csv = csv.reader(self.lines, delimiter=sniff_delimiter(first), skipinitialspace=True, strict=True)
-        lineno, row = self._first_record()
-        self.layout = make_layout(path, (lineno, row), self._below(), self.csv.dialect.delimiter, label, features,
-                                  choose, header)
-        self.numeric = None  # decided by the first label
-        self.texts, self.codes = [], {}  # label names, and text -> (code, first line)
-        self.non_integral = None  # (line, text) of the first numeric label that is not an integer
-        self.first_data = None if self.layout.header else (lineno, row)
-
-    def _first_record(self):
-        done = 0  # lines of the records read
-        try:
-            for row in self.csv:
-                if not is_blank(row):
-                    return self.csv.line_num, row
-                done = self.csv.line_num
-        except csv.Error as exc:
-            raise ValueError(_malformed(self.path, self.csv.line_num, str(exc), done + 1)) from None
-        raise ValueError(f"{self.path}: the file is empty (no non-blank rows)")
-
-    def _below(self):
-        """The records on the next ``SAMPLE_LINES`` lines, read ahead without consuming them (for the header rule)."""
-        lines, _ = self.lines.batch(1 << 12)
+        self.lines, lines, first = Lines(line_blocks(fh, path)), [], None
+        while first is None:  # the first line that is not blank says the delimiter
+            more, _ = self.lines.batch(BATCH_CHARS)
+            if not more:
+                raise ValueError(f"{path}: the file is empty")
+            lines += more
+            first = next((line for line in more if line.strip()), None)
         self.lines.put_back(lines)
-        rows = csv.reader(lines[:SAMPLE_LINES], delimiter=self.csv.dialect.delimiter, skipinitialspace=True)
-        below = []
-        with contextlib.suppress(csv.Error):  # the records before a malformed one; the error comes in its turn
-            below.extend(row for row in rows if not is_blank(row))
-        return below
+        self.delimiter = sniff_delimiter(first.decode())
+        self.record, self.before_open, self.space_quote = _patterns(self.delimiter)
+        batch = self._next_batch()
+        below = []  # the records after the first, for the header rule
+        with contextlib.suppress(ValueError):  # the records before a malformed one; the error comes in its turn
+            below.extend(self._fields(batch, i) for i in range(1, min(len(batch.texts), SAMPLE_LINES + 1)))
+        lineno = batch.starts[0]
+        self.layout = make_layout(path, (lineno, self._fields(batch, 0)), below, (label, features, choose, header))
+        self.pending = batch.part(1) if self.layout.header else batch
+        self.first_data = None if self.layout.header else lineno
+        cols = self.layout.features  # a slice when they are in a row: a view, not a copy
+        self.columns = slice(cols[0], cols[-1] + 1) if cols == list(range(cols[0], cols[-1] + 1)) else cols
+        self.numeric = True  # the labels are numbers until one is not
+        self.texts, self.codes, self.text_lines = [], {}, []  # label names, text -> code, the line of each
+        self.non_integral = None  # (line, text) of the first numeric label that is not an integer
+
+    # ---------------------------------------------------------------- records
+
+    def _next_batch(self):
+        """The next batch of whole records (None at the end of the file): the lines themselves when none is
+        blank or holds a quote, else the records cut from them."""
+        first = self.lines.consumed + 1
+        lines, quoted = self.lines.batch(BATCH_CHARS)
+        if not lines:
+            return None
+        if quoted or any(map(bytes.isspace, lines)):
+            return self._records(lines, first)
+        return _Batch(lines, range(first, first + len(lines)))
+
+    def _records(self, lines, first):
+        """The non-blank records that end in ``lines`` (from line ``first`` on). The lines of a record still
+        open after them are handed back for the next batch; more are read while no record ends."""
+        while True:
+            decoded = [self.space_quote.sub("", line) if ' "' in line else line for line in map(bytes.decode, lines)]
+            text, ends = "".join(decoded), list(itertools.accumulate(map(len, decoded)))
+            texts, starts, pos = [], [], 0
+            while pos < len(text) and (match := self.record.match(text, pos)):
+                if not match.group().isspace() or self.delimiter in match.group():
+                    texts.append(match.group())
+                    starts.append(first + bisect.bisect_right(ends, pos))
+                pos = match.end()
+            if pos == len(text) or texts:
+                break
+            more, _ = self.lines.batch(BATCH_CHARS)
+            self._refuse_open_quote(text, pos, first, ends, more)
+            lines += more
+        self.lines.put_back(lines[bisect.bisect_right(ends, pos):])
+        return _Batch(texts, starts)
+
+    def _refuse_open_quote(self, text, pos, first, ends, more):
+        """Refuse the record at ``pos``, whose quote is still open at the end of ``text``, when nothing follows
+        (``more`` empty) or the quoted field is over the csv module's field limit already."""
+        quote, limit = self.before_open.match(text, pos).end(), csv.field_size_limit()
+        opened = f"the quote opened on line {first + bisect.bisect_right(ends, quote)}"
+        if not more:
+            raise ValueError(f"{self.path}: line {first + len(ends) - 1}: malformed CSV: unexpected end of data: "
+                             f"{opened} is never closed")
+        if len(text) - quote > limit:
+            raise ValueError(f"{self.path}: line {first + bisect.bisect_right(ends, quote + limit)}: malformed CSV: "
+                             f"field larger than field limit ({limit}): is {opened} never closed?")
+
+    def _fields(self, batch, i):
+        """Record ``i`` of ``batch`` split into fields by the ``csv`` module (spaces before a field skipped)."""
+        try:
+            text = batch.texts[i]
+            return next(csv.reader([text.decode() if isinstance(text, bytes) else text], delimiter=self.delimiter,
+                                   skipinitialspace=True))
+        except csv.Error as exc:  # a field over csv.field_size_limit()
+            raise ValueError(f"{self.path}: line {batch.starts[i]}: malformed CSV: {exc}") from None
+
+    # ---------------------------------------------------------------- values
 
     def batches(self):
         """Every batch of rows; a header with no rows after it is refused at the end."""
-        rows = 0
-        for X, labels in self._batches():
-            rows += len(X)
-            yield X, labels
+        rows, batch = 0, self.pending
+        while batch is not None:
+            for X, labels in self._read(batch):
+                rows += len(X)
+                yield X, labels
+            batch = self._next_batch()
         if rows == 0:
             raise ValueError(f"{self.path}: line {self.layout.header}: a header but no data rows")
 
-    def _batches(self):
-        if self.first_data is not None:
-            yield self._careful([self.first_data])
-        quick = not self.layout.trailing
-        while quick:
-            start = self.lines.consumed
-            lines, quoted = self.lines.batch(BATCH_CHARS)
-            if not lines:
+    def _read(self, batch):
+        """``(X, labels)`` of every record of ``batch``: one call of numpy's parser, unless it refuses a record
+        (the first one refused is found and named) or a label is the first name (the records before it are read
+        with numbers for labels, the rest with names)."""
+        while batch.texts:
+            parsed = self._parse(batch)
+            if parsed is not None:
+                yield parsed
                 return
-            if quoted:  # a quoted record may span lines: the csv module from here
-                self.lines.put_back(lines)
-                break
-            yield self._quick(lines, start) or self._careful(self._records(lines, start))
-        yield from self._careful_rest()
+            bad = self._first_refused(batch)
+            self._refuse(batch, bad)  # returns when the one thing wrong is a label that is no number
+            if bad:
+                yield self._parse(batch.part(0, bad))
+            self.numeric = False
+            batch = batch.part(bad)
 
-    # ---------------------------------------------------------------- the quick path
-
-    def _quick(self, lines, start):
-        """``(X, labels)`` for a batch numpy's parser can take whole, or None to take the careful path."""
-        layout = self.layout
-        if self.numeric is None and layout.label is not None:  # the first label decides
-            fields = lines[0].rstrip("\r\n").split(layout.delimiter)
-            if len(fields) != layout.width:
-                return None
-            self.numeric = plain_number(fields[layout.label]) is not None
-        numeric = self.numeric and layout.label is not None
-        values = _numbers(lines, layout, layout.features + ([layout.label] if numeric else []))
-        if values is None or layout.label is None:
-            return None if values is None else (values, None)
-        if numeric:
-            labels = values[:, -1].copy()
-            if not np.abs(labels).max() < INEXACT:  # from here on, the labels are their text: the careful path
-                return None
-            if self.non_integral is None:
-                self._note_non_integral(labels, lines, start)
-            return values[:, :-1], labels
-        return self._quick_texts(values, lines, start)
-
-    def _quick_texts(self, X, lines, start):
-        col, delimiter = self.layout.label, self.layout.delimiter
-        if col == self.layout.width - 1:
-            texts = [line[line.rfind(delimiter) + 1:].strip() for line in lines]
-        else:
-            texts = [line.split(delimiter)[col].strip() for line in lines]
-        if "" in texts:
+    def _parse(self, batch):
+        """``(X, labels)`` of the records of ``batch`` by numpy's parser, or None when it refuses one, a record
+        has another field count, a feature is out of bounds or, while labels are numbers, one is not exact."""
+        layout, names = self.layout, {}  # the batch's label names, once labels are names
+        try:
+            values = np.loadtxt(batch.texts, delimiter=self.delimiter, comments=None, quotechar='"', ndmin=2,
+                                converters=self._converters(names), encoding="utf-8")
+        except ValueError:
+            values = np.empty((0, 0))
+        X = values[:, self.columns] if values.shape == (len(batch.texts), layout.width) else None
+        if X is None or not (X.max(initial=0.0) < MAX_MAGNITUDE and X.min(initial=0.0) > -MAX_MAGNITUDE):
             return None
-        codes, new = self.codes, self._new_text
-        entries = [codes.get(text) or new(text, start + i + 1) for i, text in enumerate(texts)]
-        return X, np.array([code for code, _ in entries], dtype=np.int64)
-
-    def _note_non_integral(self, labels, lines, start):
-        bad = np.flatnonzero(labels != np.round(labels))
-        if bad.size:
-            i = int(bad[0])
-            field = lines[i].rstrip("\r\n").split(self.layout.delimiter)[self.layout.label].strip()
-            self.non_integral = (start + i + 1, field)
-
-    # ---------------------------------------------------------------- the careful path
-
-    def _records(self, lines, start):
-        """``(line number, row)`` of every record in ``lines`` (no quotes in them: a record is a line)."""
-        reader = csv.reader(lines, delimiter=self.layout.delimiter, skipinitialspace=True, strict=True)
-        try:
-            for row in reader:
-                yield start + reader.line_num, row
-        except csv.Error as exc:  # a field over csv.field_size_limit()
-            lineno = start + reader.line_num
-            raise ValueError(_malformed(self.path, lineno, str(exc), lineno)) from None
-
-    def _careful_rest(self):
-        """Every record left, through the csv module (quoted fields may span lines)."""
-        reader, base = self.csv, self.lines.consumed - self.csv.line_num
-        pending, done, failure = [], self.lines.consumed, None
-        try:
-            for row in reader:
-                done = base + reader.line_num
-                pending.append((done, row))
-                if len(pending) >= 4096:
-                    yield self._careful(pending)
-                    pending = []
-        except csv.Error as exc:  # after the records before it
-            failure = ValueError(_malformed(self.path, base + reader.line_num, str(exc), done + 1))
-        if pending:
-            yield self._careful(pending)
-        if failure:
-            raise failure
-
-    def _careful(self, records):
-        """``(X, labels)`` of ``(line, row)`` records, every field checked; blank records skipped."""
-        layout = self.layout
-        rows, labels = [], []
-        for lineno, row in records:
-            if len(row) != layout.width or (layout.trailing and row[-1].strip()):
-                if not is_blank(row):
-                    self._wrong_width(lineno, row)
-                continue
-            rows.append(self._features(lineno, row))
-            if layout.label is not None:
-                was_numeric = self.numeric
-                label = self._label(lineno, row[layout.label])
-                if was_numeric and not self.numeric:  # the first name: the numbers before it become names
-                    labels = [self._new_text(canonical_text(v), 0)[0] for v in labels]
-                labels.append(label)
-        X = np.array(rows, dtype=np.float64).reshape(len(rows), layout.d)
         if layout.label is None:
             return X, None
-        return X, np.array(labels, dtype=np.float64 if self.numeric else np.int64)
+        labels = values[:, layout.label]
+        if not self.numeric:
+            return X, self._codes(labels.astype(np.int64), names, batch)
+        if not np.abs(labels).max() < INEXACT:
+            return None
+        if self.non_integral is None:
+            self._note_non_integral(labels, batch)
+        return X, labels
 
-    def _features(self, lineno, row):
-        """The feature values of one record; the first bad cell is refused, naming its line and column."""
-        feats = [row[c] for c in self.layout.features]
-        try:
-            values = [float(f) for f in feats]
-        except ValueError:
-            values = None
-        text = "".join(feats)
-        # float() also takes '1_000', non-ASCII digits, 'nan', 'inf' and overflows to inf
-        if values is None or "_" in text or not text.isascii() or not all(
-                -MAX_MAGNITUDE < v < MAX_MAGNITUDE for v in values):
-            for c, name, field in zip(self.layout.features, self.layout.feature_names, feats, strict=True):
-                problem = number_problem(field)
-                if problem:
-                    first = self.first_data is not None and lineno == self.first_data[0]
-                    hint = " (read as a row, not a header: pass header=True, --header, if it is one)" if first else ""
-                    raise ValueError(f"{self.path}: line {lineno}, column {c + 1} ({name}): {problem}{hint}")
-        return values
+    def _converters(self, names):
+        """Python converters for the columns numpy's parser must not read as numbers: those not read (any
+        text), the trailing empty one (empty it must stay) and, once labels are names, the label's (its code
+        among the batch's ``names``)."""
+        layout = self.layout
+        read = {*layout.features, layout.label}
+        converters = {c: _ignored for c in range(layout.width) if c not in read}
+        if layout.trailing:
+            converters[layout.width - 1] = _empty
+        if layout.label is not None and not self.numeric:
+            converters[layout.label] = functools.partial(_name_code, names)
+        return converters
 
-    def _label(self, lineno, field):
-        """The label of one record: a float while every label is a number, else the code of its text."""
-        text = field.strip()
-        if not text:
-            raise ValueError(f"{self.path}: line {lineno}, column {self.layout.label + 1} "
-                             f"({self.layout.label_name}): empty field")
-        if self.numeric is not False:
-            value = plain_number(text)
-            self.numeric = value is not None
-            if value is not None:
-                if self.non_integral is None and not value.is_integer():
-                    self.non_integral = (lineno, text)
-                return value
-        return (self.codes.get(text) or self._new_text(text, lineno))[0]
+    def _first_refused(self, batch):
+        """The first record of ``batch`` (which ``_parse`` refuses) that ``_parse`` refuses after the ones before
+        it: bisection over its prefixes with the same parser."""
+        good, bad = 0, len(batch.texts)  # a prefix of `good` records is read, one of `bad` refused
+        while bad - good > 1:
+            middle = (good + bad) // 2
+            good, bad = (middle, bad) if self._parse(batch.part(0, middle)) is not None else (good, middle)
+        return good
 
-    def _new_text(self, text, lineno):
-        if text not in self.codes:
-            self.codes[text] = (len(self.texts), lineno)
-            self.texts.append(text)
-        return self.codes[text]
+    def _refuse(self, batch, i):
+        """Raise the error naming what is wrong with record ``i`` of ``batch``, as the ``csv`` module splits it:
+        its field count, its first bad feature (line and column) or an empty label. Returns when the one thing
+        wrong is a label that is no number while the labels so far were: from it on, every label is a name."""
+        layout, line, row = self.layout, batch.starts[i], self._fields(batch, i)
+        if len(row) != layout.width or (layout.trailing and row[-1].strip()):
+            self._wrong_width(line, row)
+        for c, name in zip(layout.features, layout.feature_names, strict=True):
+            problem = number_problem(row[c])
+            if problem:
+                hint = " (read as a row, not a header: pass header=True, --header, if it is one)" if (
+                    line == self.first_data) else ""
+                raise ValueError(f"{self.path}: line {_line_of(line, row, c)}, column {c + 1} ({name}): "
+                                 f"{problem}{hint}")
+        if layout.label is not None:
+            if not row[layout.label].strip():
+                raise ValueError(f"{self.path}: line {_line_of(line, row, layout.label)}, column {layout.label + 1} "
+                                 f"({layout.label_name}): empty field")
+            if self.numeric and plain_number(row[layout.label]) is None:
+                return
+        raise ValueError(f"{self.path}: line {line}: malformed CSV: its {len(row)} fields cannot be read")
 
     def _wrong_width(self, lineno, row):
-        width, first = self.layout.width, self.layout.header or (self.first_data or (lineno,))[0]
+        width, first = self.layout.width, self.layout.header or self.first_data
         if not self.layout.trailing:
             raise ValueError(f"{self.path}: line {lineno}: expected {width} columns, got {len(row)}")
         if len(row) == width:
@@ -354,39 +386,42 @@ class _Reader:
         raise ValueError(f"{self.path}: line {lineno}: expected {width - 1} columns and a trailing "
                          f"empty field ({width} fields, like line {first}), got {len(row)} fields")
 
+    # ---------------------------------------------------------------- labels
 
-def _numbers(lines, layout, columns):
-    """The ``columns`` of ``lines`` as float64 (n, len(columns)) by numpy's parser, or None when any line is
-    blank, has another field count, or holds a value to refuse or a NaN (the careful path names it)."""
-    every = columns == list(range(layout.width))  # then numpy's parser checks the field counts itself
-    if not every and list(map(str.count, lines, itertools.repeat(layout.delimiter))).count(layout.width - 1) != len(
-            lines):
-        return None
-    try:
-        values = np.loadtxt(lines, delimiter=layout.delimiter, comments=None, dtype=np.float64,
-                            usecols=None if every else columns, ndmin=2, quotechar=None)
-    except ValueError:
-        return None
-    if values.shape != (len(lines), len(columns)) or not (
-            values.max(initial=0.0) < MAX_MAGNITUDE and values.min(initial=0.0) > -MAX_MAGNITUDE):
-        return None
-    return values
+    def _new_text(self, text, line):
+        """The code of the label name ``text``; a new one, first seen on ``line``, if it is not one yet."""
+        code = self.codes.get(text)
+        if code is None:
+            code = self.codes[text] = len(self.texts)
+            self.texts.append(text)
+            self.text_lines.append(line)
+        return code
 
+    def _codes(self, local, names, batch):
+        """The codes ``local`` into ``names`` (the label names of ``batch``, in order of appearance) as codes into
+        ``texts``; a name new to the file is noted with the line it first appears on."""
+        label, first = self.layout.label, np.unique(local, return_index=True)[1].tolist()
+        codes = [self.codes[text] if text in self.codes else
+                 self._new_text(text, _line_of(batch.starts[i], self._fields(batch, i), label))
+                 for text, i in zip(names, first, strict=True)]
+        return np.array(codes, dtype=np.int64)[local]
 
-def _malformed(path, lineno, error, start):
-    """The message for a csv error at ``lineno`` in the record starting on line ``start``."""
-    unclosed = start < lineno or "end of data" in error
-    hint = f" (is a quote in the record starting on line {start} never closed?)" if unclosed else ""
-    return f"{path}: line {lineno}: malformed CSV: {error}{hint}"
+    def _note_non_integral(self, labels, batch):
+        bad = np.flatnonzero(labels != np.round(labels))
+        if bad.size:
+            i, row = int(bad[0]), self._fields(batch, int(bad[0]))
+            self.non_integral = (_line_of(batch.starts[i], row, self.layout.label), row[self.layout.label].strip())
 
 
 class _Store:
     """The growing arrays: ``X`` (capacity, D) and the labels (capacity,), filled row block by row block.
 
     The capacity is the row count ``expected()`` gives once the first rows are read (the file's size over
-    their mean length); it grows by half when it runs out (``ndarray.resize``, in place where the allocator
-    can) and is trimmed to the rows read at the end. While the labels are numbers they are float64 values;
-    when the first name arrives, the values so far become the codes of their texts, in the same buffer.
+    their mean length); it grows by half when it runs out and is trimmed to the rows read at the end, always
+    by ``ndarray.resize`` (in place where the allocator can; a fresh large ``np.empty`` is advised to the
+    kernel for huge pages, whose first touch can stall a busy machine for a tenth of the reading time).
+    While the labels are numbers they are float64 values; when the first name arrives, the values so far
+    become the codes of their texts, in the same buffer.
     """
 
     def __init__(self, d, expected):
@@ -396,12 +431,10 @@ class _Store:
 
     def add(self, X, labels, reader):
         k = len(X)
-        if self.capacity == 0:  # sized once the first rows say how long a line is
-            self.capacity = max(int(self.expected() or 1024), k, 16)
-            self.X = np.empty((self.capacity, self.X.shape[1]), dtype=np.float64)
-        if self.n + k > self.capacity:
-            self.capacity = max(self.n + k, self.capacity + self.capacity // 2)
-            self.X.resize((self.capacity, self.X.shape[1]), refcheck=False)
+        if self.n + k > self.capacity:  # sized once the first rows say how long a line is, then grown by half
+            grown = self.capacity + self.capacity // 2 if self.capacity else int(self.expected() or 1024)
+            self.capacity = max(self.n + k, grown, 16)
+            self.X.resize((self.capacity, self.X.shape[1]), refcheck=False)  # realloc, as np.loadtxt grows its own
             if self.labels is not None:
                 self.labels.resize(self.capacity, refcheck=False)
         self.X[self.n:self.n + k] = X
@@ -418,7 +451,7 @@ class _Store:
         """The numeric labels read so far as names: each value's text becomes a code (same buffer)."""
         values = self.labels[:self.n]
         distinct, inverse = np.unique(values, return_inverse=True)
-        remap = np.array([reader._new_text(canonical_text(v), 0)[0] for v in distinct.tolist()], dtype=np.int64)
+        remap = np.array([reader._new_text(canonical_text(v), 0) for v in distinct.tolist()], dtype=np.int64)
         values.view(np.int64)[:] = remap[inverse]
 
     def table(self, reader):
@@ -429,7 +462,7 @@ class _Store:
         if self.labels is not None:
             self.labels.resize(n, refcheck=False)
             values, codes = (self.labels, None) if self.numeric else (None, self.labels.view(np.int64))
-        lines = {text: line for text, (_, line) in reader.codes.items()}
+        lines = dict(zip(reader.texts, reader.text_lines, strict=True))
         return Table(self.X, layout.feature_names, layout.label_name if layout.label is not None else None,
                      values, codes, list(reader.texts), lines, reader.non_integral, reader.path,
                      None if layout.label is None else layout.label + 1, layout.header is not None)

@@ -9,7 +9,7 @@ and label their points ``0 .. K-1``. Every generator takes ``seed`` (None, an in
 
 import numpy as np
 
-from layers.validation import ParameterError, check_count, check_real, is_integer
+from layers.validation import ParameterError, check_integer, check_real
 
 #: The largest ``noise`` a generator takes. Points are O(noise) from the origin; from about 1e150 on,
 #: standardising squares them and sums the N squares past float64's range (≈ 1.8e308), as CSV
@@ -18,18 +18,9 @@ MAX_NOISE = 1e100
 NOISE_RANGE = f"[0, {MAX_NOISE:.0e}]".replace("e+", "e")
 
 
-def _check_classes(classes, owner):
-    """``classes`` as an int >= 2 (an integer as ``check_count`` takes it, not a bool)."""
-    if not is_integer(classes) or classes < 2:
-        raise ParameterError(owner, "classes", f"must be an int >= 2, got {classes!r}")
-    return int(classes)
-
-
 def _check_n_samples(n_samples, owner, classes=2):
-    """``n_samples`` as an int (``check_count``'s), refusing fewer points than classes (one per class)."""
-    if check_count(n_samples, "n_samples", owner) < classes:
-        raise ParameterError(owner, "n_samples", f"must be at least {classes} (one per class), got {n_samples}")
-    return int(n_samples)
+    """``n_samples`` as an int, at least one point per class."""
+    return check_integer(n_samples, "n_samples", owner, classes, " (one point per class)")
 
 
 def _class_counts(n, classes):
@@ -97,7 +88,7 @@ def make_spiral(n_samples=1000, noise=0.2, seed=None, classes=2, turns=4.0, shuf
     X : ndarray (N, 2) float64
     y : ndarray (N,) int64, the arm, in ``[0, classes)``
     """
-    k = _check_classes(classes, "make_spiral")
+    k = check_integer(classes, "classes", "make_spiral", 2)
     n, noise = _check_n_samples(n_samples, "make_spiral", k), check_real(noise, "noise", "make_spiral", NOISE_RANGE)
     check_real(turns, "turns", "make_spiral")
     rng = np.random.default_rng(seed)
@@ -119,7 +110,7 @@ def blob_centers(classes):
     -------
     ndarray (K, 2) float64
     """
-    k = _check_classes(classes, "blob_centers")
+    k = check_integer(classes, "classes", "blob_centers", 2)
     angle = 1.25 * np.pi + 2 * np.pi * np.arange(k) / k
     return np.round(2 * np.sqrt(2) * np.c_[np.cos(angle), np.sin(angle)], 12)
 
@@ -138,7 +129,7 @@ def make_blobs(n_samples=1000, noise=1.0, seed=None, classes=2, centers=None, sh
     X : ndarray (N, 2) float64
     y : ndarray (N,) int64 in ``[0, classes)``; class sizes differ by at most one
     """
-    k = _check_classes(classes, "make_blobs")
+    k = check_integer(classes, "classes", "make_blobs", 2)
     n, noise = _check_n_samples(n_samples, "make_blobs", k), check_real(noise, "noise", "make_blobs", NOISE_RANGE)
     centers = blob_centers(k) if centers is None else np.asarray(centers, dtype=np.float64)
     if centers.shape != (k, 2):

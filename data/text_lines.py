@@ -1,104 +1,110 @@
-"""A text file's physical lines, read in blocks: refused early when it is not text, never held whole.
+"""A text file's physical lines, read in blocks of bytes: refused early when it is not text, never held whole.
 
-``line_blocks`` reads a file a block of characters at a time and yields its lines (each with its line end),
-checking every block for a NUL or a byte that is not UTF-8 before reading the next, and refusing a line longer
-than ``MAX_LINE_CHARS``; ``Lines`` hands them out one at a time (to the ``csv`` module) or a batch at a time.
+``line_blocks`` reads a file (opened ``"rb"``) a block at a time and yields its lines (bytes, each with its
+line end), checking every block for a NUL or a byte that is not UTF-8 before reading the next, and refusing
+a line longer than ``MAX_LINE_CHARS``; ``Lines`` hands them out a batch at a time. The lines stay bytes:
+numpy's parser decodes them itself, as does whatever else reads one (they are UTF-8, checked).
 """
 
-import io
-import re
+import codecs
 
-#: Longest physical line accepted, in characters (a guard against binary files without line ends).
+#: Longest physical line accepted, in bytes (a guard against binary files without line ends).
 MAX_LINE_CHARS = 1 << 24
-#: Characters read at a time; each block is checked before the next one is read, so a file of NUL
+#: Bytes read at a time; each block is checked before the next one is read, so a file of NUL
 #: bytes is refused after one block, however large it is.
 BLOCK = 1 << 16
-#: A NUL, or a byte that is not UTF-8 (decoded with ``surrogateescape`` to U+DC80..U+DCFF).
-_NOT_TEXT = re.compile("[\x00\udc80-\udcff]")
 
 
 def line_blocks(fh, path):
-    """Yield lists of the file's physical lines (each with its line end), one list per block read.
+    """Yield ``(lines, size, quoted)`` for each block read: the file's physical lines that end in it (bytes,
+    each with its line end; a UTF-8 byte-order mark dropped), their bytes, and whether any holds a quote.
 
-    Lines split as ``open(newline="")`` splits them (at CR, LF and CRLF) and as the csv module counts
-    them. Each block is checked for a NUL or an undecodable byte before the next is read; the lines
-    before a bad one are yielded first, so errors come in line order.
+    Lines split at CR, LF and CRLF, as the csv module and numpy's parser count them. Each block is checked
+    for a NUL or a byte that is not UTF-8 before the next is read; the lines before a bad one are yielded
+    first, so errors come in line order.
     """
-    done, carry = 0, []  # lines yielded so far; pieces of the unfinished line
+    if fh.peek(3)[:3] == codecs.BOM_UTF8:
+        fh.read(3)
+    done, carry, pending = 0, [], b""  # lines yielded; pieces of the unfinished line; its unfinished character
     while block := fh.read(BLOCK):
-        bad = _NOT_TEXT.search(block) if "\x00" in block or not block.isascii() else None
-        if bad is None and "\n" not in block and "\r" not in block:
+        bad = None
+        if pending or b"\x00" in block or not block.isascii():
+            bad, byte, pending = not_text(pending, block)
+        if bad is None and b"\n" not in block and b"\r" not in block:
             carry.append(block)
         else:
-            lines = io.StringIO("".join(carry) + block[:bad.start() if bad else None], newline="").readlines()
+            text = b"".join(carry) + block[:bad]
+            lines = text.splitlines(keepends=True)
             if bad is not None:
-                if lines and not lines[-1].endswith(("\n", "\r")):
-                    lines.pop()  # the start of the bad line
-                yield lines
-                refuse_binary(path, done + len(lines) + 1, bad.group())
-            carry = [lines.pop()] if not lines[-1].endswith("\n") else []  # unfinished, or a CR before an LF
+                yield from _lines_before(path, lines, done, byte)
+            carry = [lines.pop()] if not lines[-1].endswith(b"\n") else []  # unfinished, or a CR before an LF
             done += len(lines)
-            yield lines
+            yield lines, len(text) - len(carry[0] if carry else b""), b'"' in text
         if sum(map(len, carry)) > MAX_LINE_CHARS:
-            raise ValueError(f"{path}: line {done + 1}: longer than {MAX_LINE_CHARS} characters; "
-                             f"not a CSV file of numbers")
+            raise ValueError(f"{path}: line {done + 1}: longer than {MAX_LINE_CHARS} bytes; not a CSV file of numbers")
+    if pending:  # the file ends inside a character
+        refuse_binary(path, done + 1, pending[0])
     if carry:
-        yield ["".join(carry)]
+        yield [b"".join(carry)], sum(map(len, carry)), True
 
 
-def refuse_binary(path, lineno, char):
-    what = "a NUL byte" if char == "\x00" else f"byte 0x{ord(char) - 0xDC00:02x}, which is not UTF-8"
+def _lines_before(path, lines, done, byte):
+    """Yield the whole lines of ``lines`` (which end at a bad ``byte``), then refuse the line it is on."""
+    if lines and not lines[-1].endswith((b"\n", b"\r")):
+        lines.pop()  # the start of the bad line
+    yield lines, sum(map(len, lines)), True
+    refuse_binary(path, done + len(lines) + 1, byte)
+
+
+def not_text(pending, block):
+    """``(bad, byte, pending)``: where the first NUL or byte that is not UTF-8 cuts ``block`` (None: nowhere; 0
+    when it is in ``pending``, the unfinished character the block before ended with), that byte, and the
+    unfinished character that ends ``block``, for the next."""
+    data, offset = pending + block, len(pending)
+    bad, pending = len(data), b""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data":  # a character the next block may finish
+            pending = data[exc.start:]
+        else:
+            bad = exc.start
+    nul = data.find(b"\x00", 0, bad)
+    bad = nul if nul >= 0 else bad
+    return (None, None, pending) if bad == len(data) else (max(bad - offset, 0), data[bad], pending)
+
+
+def refuse_binary(path, lineno, byte):
+    what = "a NUL byte" if byte == 0 else f"byte 0x{byte:02x}, which is not UTF-8"
     raise ValueError(f"{path}: line {lineno}: not a text CSV file ({what})")
 
 
 class Lines:
-    """The file's physical lines, one at a time (for the csv module) or a batch at a time.
+    """The file's physical lines, a batch at a time.
 
     An error met while reading ahead for a batch is held back until the lines before it are parsed,
     so that errors come in line order.
     """
 
     def __init__(self, blocks):
-        self.blocks, self.buffer, self.pos, self.error = blocks, [], 0, None
+        self.blocks, self.buffer, self.error = blocks, [], None
         self.consumed = 0  # lines handed out so far
         self.chars_seen, self.lines_seen = 0, 0
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        while self.pos >= len(self.buffer):
-            self.buffer, self.pos = self._read(), 0  # StopIteration ends the lines
-        self.pos += 1
-        self.consumed += 1
-        return self.buffer[self.pos - 1]
+        self.quoted = False  # whether a line in the buffer may hold a quote
 
     def _read(self):
         if self.error is not None:
             raise self.error
-        block = next(self.blocks)  # a ValueError is the file's fault
-        self.chars_seen += sum(map(len, block))
+        block, size, quoted = next(self.blocks)  # a ValueError is the file's fault
+        self.chars_seen += size
         self.lines_seen += len(block)
+        self.quoted |= quoted
         return block
 
-    def first_nonblank(self):
-        """The first line that is not blank, without consuming anything; None for a blank file."""
-        self.buffer, self.pos = self.buffer[self.pos:], 0
-        scanned = 0  # the lines before it are blank: each line is looked at once, however many blank ones lead
-        while True:
-            line = next((line for line in self.buffer[scanned:] if line.strip()), None)
-            if line is not None:
-                return line
-            scanned = len(self.buffer)
-            try:
-                self.buffer.extend(self._read())
-            except StopIteration:
-                return None
-
     def batch(self, chars):
-        """The next lines, about ``chars`` characters of them ([] at the end of the file), and whether any
+        """The next lines, about ``chars`` bytes of them ([] at the end of the file), and whether any
         of them holds a quote."""
-        lines, self.buffer, self.pos = self.buffer[self.pos:], [], 0
+        lines, self.buffer, self.quoted = self.buffer, [], bool(self.buffer) and self.quoted
         start = self.chars_seen - sum(map(len, lines))
         while self.chars_seen - start < chars and self.error is None:
             try:
@@ -110,9 +116,11 @@ class Lines:
         if not lines and self.error is not None:
             raise self.error
         self.consumed += len(lines)
-        return lines, '"' in "".join(lines)
+        quoted, self.quoted = self.quoted, False
+        return lines, quoted
 
     def put_back(self, lines):
-        """Hand ``lines`` (the last batch) out again, one at a time."""
-        self.buffer, self.pos = lines, 0
+        """Hand ``lines`` (the end of the last batch) out again, first in the next batch."""
+        self.buffer = lines + self.buffer
         self.consumed -= len(lines)
+        self.quoted = True  # the lines of a record a quote keeps open

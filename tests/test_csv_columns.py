@@ -1,5 +1,6 @@
 """``data.read_table``: any column the label, features by name or index, labels kept as the file writes them
-(numbers or names) until a task is chosen, streaming blocks, and the quick path equal to the careful one."""
+(numbers or names) until a task is chosen, streaming blocks, and batches of plain lines read as batches cut into
+records (blank lines, quotes) are."""
 
 import numpy as np
 import pytest
@@ -116,7 +117,7 @@ def test_one_class_is_enough_to_place_labels(tmp_path):
     assert table.classification(min_classes=1).classes == ["yes"]
 
 
-# ------------------------------------------------------------------ the quick path and the careful one
+# ------------------------------------------------------------------ plain batches and batches cut into records
 
 
 def big_text(rows, label, seed=0, blank_every=None, header="a,b,c,label"):
@@ -131,15 +132,15 @@ def big_text(rows, label, seed=0, blank_every=None, header="a,b,c,label"):
 
 
 @pytest.mark.parametrize("blank_every", [None, 97])
-def test_quick_and_careful_paths_read_the_same(tmp_path, monkeypatch, blank_every):
-    monkeypatch.setattr(csv_loader, "BATCH_CHARS", 2000)  # many batches, some through each path
+def test_plain_batches_and_batches_cut_into_records_read_the_same(tmp_path, monkeypatch, blank_every):
+    monkeypatch.setattr(csv_loader, "BATCH_CHARS", 2000)  # many batches, plain ones and ones cut into records
     text, X = big_text(600, lambda i: i % 3, blank_every=blank_every)
     table = read_table(write(tmp_path, text))
     np.testing.assert_array_equal(table.X, X)  # bit for bit
     np.testing.assert_array_equal(table.values, np.arange(600) % 3)
     lines = text.splitlines()
     first, rest = lines[300].split(",", 1)
-    lines[300] = f'"{first}",{rest}'  # from a quote on, the csv module reads every record
+    lines[300] = f'"{first}",{rest}'  # a quote: its batch is cut into records
     quoted = read_table(write(tmp_path, "\n".join(lines) + "\n", "q.csv"))
     np.testing.assert_array_equal(quoted.X, X)
 

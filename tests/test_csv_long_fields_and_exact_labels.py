@@ -45,7 +45,7 @@ def big_labels(rows):
     return "".join(f"{i % 7},{BIG + i % 2}\n" for i in range(rows))  # BIG + 1 written as its exact text
 
 
-@pytest.mark.parametrize("rows", [4, 600])  # the careful path alone, and after quick batches
+@pytest.mark.parametrize("rows", [4, 600])  # the big labels in the first batch, and after many batches
 def test_integers_beyond_two_to_the_53_are_distinct_classes(tmp_path, monkeypatch, rows):
     monkeypatch.setattr(csv_loader, "BATCH_CHARS", 2000)
     text = "".join(f"{i % 7},{i % 2}\n" for i in range(rows)) + big_labels(4)

@@ -173,14 +173,16 @@ def test_blobs_use_given_centres_and_refuse_ones_that_do_not_fit():
 @pytest.mark.parametrize("name", MULTICLASS_DATASETS)
 @pytest.mark.parametrize("bad", [1, 0, -3, 2.0, 3.5, True, "3", None])
 def test_classes_must_be_an_int_of_at_least_two(name, bad):
-    with pytest.raises(ValueError, match="classes must be an int >= 2"):
+    with pytest.raises(ParameterError) as info:
         DATASETS[name](10, classes=bad)
+    assert info.value.param == "classes" and ">= 2" in str(info.value) and repr(bad) in str(info.value)
 
 
 @pytest.mark.parametrize("name", MULTICLASS_DATASETS)
 def test_fewer_samples_than_classes_refused(name):
-    with pytest.raises(ValueError, match="n_samples must be at least 4"):
+    with pytest.raises(ParameterError) as info:
         DATASETS[name](3, classes=4)
+    assert info.value.param == "n_samples" and ">= 4" in str(info.value) and "got 3" in str(info.value)
     DATASETS[name](np.int64(4), classes=np.int64(4))  # numpy integers are ints
 
 
