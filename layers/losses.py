@@ -36,21 +36,14 @@ from .validation import (
 )
 
 
-def _check_pair(a, y, a_name, owner, y_name="y"):
-    """A float input and a target of the same shape (BCE and MSE), not empty."""
-    a = as_float_array(a, a_name)
-    y = np.asarray(y)
-    check_same_shape(a, y, a_name, y_name)
-    if a.size == 0:
-        raise ValueError(f"{owner}: empty batch, need at least one sample")
-    return a, y
-
-
-def _checked(check_input, a, y, a_name, owner, y_name="y"):
-    """``_check_pair`` when the values are to be checked, else only the shapes compared (a caller's promise)."""
+def _check_pair(check_input, a, y, a_name, owner, y_name="y"):
+    """A float input and a target of the same shape (BCE and MSE), not empty; without ``check_input`` (the
+    caller's promise) only the shapes are compared."""
     if check_input:
-        return _check_pair(a, y, a_name, owner, y_name)
+        a, y = as_float_array(a, a_name), np.asarray(y)
     check_same_shape(a, y, a_name, y_name)
+    if not a.size:
+        raise ValueError(f"{owner}: empty batch, need at least one sample")
     return a, y
 
 
@@ -115,7 +108,7 @@ class BCELoss(ClassWeighted):
     target = "binary"
 
     def forward(self, p, y, check_input=True):
-        p, y = _checked(check_input, p, y, "p", "BCELoss")
+        p, y = _check_pair(check_input, p, y, "p", "BCELoss")
         if check_input:
             check_probabilities(p, "p", "BCELoss", "; pass logits to SigmoidBCELoss")
             check_binary(y)
@@ -156,7 +149,7 @@ class SigmoidBCELoss(ClassWeighted):
     target = "binary"
 
     def forward(self, z, y, check_input=True):
-        z, y = _checked(check_input, z, y, "z", "SigmoidBCELoss")
+        z, y = _check_pair(check_input, z, y, "z", "SigmoidBCELoss")
         if check_input:
             check_finite(z, "z")
             check_binary(y)
@@ -276,7 +269,7 @@ class MSELoss(Layer):
     target = "values"
 
     def forward(self, pred, target, check_input=True):
-        pred, target = _checked(check_input, pred, target, "pred", "MSELoss", "target")
+        pred, target = _check_pair(check_input, pred, target, "pred", "MSELoss", "target")
         if check_input:
             target = as_float_array(target, "target")
             check_finite(pred, "pred")

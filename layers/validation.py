@@ -141,6 +141,6 @@ def check_class_labels(y, n, k, name="y"):
 
 
 def as_index(y):
-    """``y`` as an integer array usable for indexing, without any check (for a loss's unchecked ``value``)."""
+    """``y`` as an integer array usable for indexing, without any check (labels already checked)."""
     y = np.asarray(y)
     return y if y.dtype.kind in "iu" else y.astype(np.intp)
