@@ -2,7 +2,7 @@
 
 ``Sequential`` chains any layers and a loss; ``TwoLayerNet`` is the handout's instance of it;
 ``build_mlp`` / ``Architecture`` make the networks the command lines train; ``train`` fits one;
-``load`` reads any saved model.
+``save`` writes a network to a model file, ``load`` reads any back.
 """
 
 from .builders import Architecture, build_mlp
@@ -10,11 +10,11 @@ from .net import TwoLayerNet
 from .sequential import Sequential
 from .training import History, TrainingConfig, TrainingDiverged, train
 
-#: read any saved model, as the class it names (``Sequential`` or ``TwoLayerNet``)
-load = Sequential.load
+#: ``save(net, path)`` writes a network; ``load(path)`` reads any saved model, as the class it names
+save, load = Sequential.save, Sequential.load
 
 __all__ = ["Sequential", "TwoLayerNet", "Architecture", "build_mlp", "train", "TrainingConfig", "History",
-           "TrainingDiverged", "load", "MLPClassifier", "MLPRegressor"]
+           "TrainingDiverged", "save", "load", "MLPClassifier", "MLPRegressor"]
 
 #: scikit-learn-compatible estimators, imported on first use: the core never needs scikit-learn
 ESTIMATORS = ("MLPClassifier", "MLPRegressor")

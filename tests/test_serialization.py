@@ -245,3 +245,14 @@ def test_a_two_layer_net_whose_layer_list_disagrees_with_its_init_is_refused(tmp
     _rewrite(path, architecture=np.array(json.dumps(arch)))
     with pytest.raises(ValueError, match="layer list does not match"):
         load(path)
+
+
+def test_save_and_load_stand_side_by_side_at_the_package_face(tmp_path):
+    from model import TwoLayerNet, load, save
+
+    net = TwoLayerNet(hidden_dim=4, seed=3)
+    save(net, tmp_path / "m.npz")
+    back = load(tmp_path / "m.npz")
+    assert type(back) is TwoLayerNet
+    for key, value in net.params.items():
+        np.testing.assert_array_equal(back.params[key], value)
