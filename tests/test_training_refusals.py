@@ -72,3 +72,67 @@ def test_preprocessing_applied_in_blocks_equals_one_pass(rng, dtype):
         out = _apply_in_blocks(layer, X, rows=rows)
         np.testing.assert_allclose(out, layer.forward(X))
         assert out.shape == X.shape and out.dtype == X.dtype and not np.shares_memory(out, X)
+
+
+def small_net():
+    return Sequential([Linear(2, 3, rng=0), ReLU(), Linear(3, 1, rng=0)], MSELoss())
+
+
+def test_a_bad_chunk_rows_and_patience_without_validation_are_trains_refusals(rng):
+    X, y = rng.standard_normal((8, 2)), rng.standard_normal(8)
+    with pytest.raises(ParameterError) as info:
+        train(small_net(), X, y, chunk_rows=0)
+    assert (info.value.owner, info.value.param) == ("train", "chunk_rows")
+    with pytest.raises(ParameterError) as info:
+        train(small_net(), X, y, patience=2)
+    assert (info.value.owner, info.value.param) == ("train", "patience")
+
+
+@pytest.mark.parametrize("given", ["X_val", "y_val"])
+def test_half_a_validation_set_is_refused_naming_the_half_given(rng, given):
+    X, y = rng.standard_normal((8, 2)), rng.standard_normal(8)
+    halves = {"X_val": X[:2]} if given == "X_val" else {"y_val": y[:2]}
+    with pytest.raises(ValueError, match=f"only {given}"):
+        train(small_net(), X, y, epochs=1, **halves)
+
+
+def test_a_validation_set_of_one_row_is_watched(rng):
+    X, y = rng.standard_normal((8, 2)), rng.standard_normal(8)
+    history = train(small_net(), X, y, X_val=X[:1], y_val=y[:1], epochs=2, lr=0.01, seed=0)
+    assert not np.isnan(history.val_loss).any() and not np.isnan(history.final["val_loss"])
+
+
+def test_a_run_stopped_by_its_callback_without_patience_keeps_its_last_weights(rng):
+    X, y = rng.standard_normal((8, 2)), rng.standard_normal(8)
+    history = train(small_net(), X, y, X_val=X[:4], y_val=y[:4], epochs=5, lr=0.01, seed=0,
+                    on_epoch=lambda epoch, h: epoch == 2)
+    assert history.stopped_early and not history.restored_best and history.final["epoch"] == 2
+    assert 0 <= history.seconds < 3600
+
+
+def test_lbfgs_records_full_metrics_one_step_per_iteration_and_stops_on_its_callback(rng):
+    X, y = rng.standard_normal((16, 2)), rng.standard_normal(16)
+    history = train(small_net(), X, y, optimizer="lbfgs", epochs=3)
+    assert history.train_metrics == "full" and not history.stopped_early
+    assert history.steps == len(history.epoch) and 1 <= len(history.epoch) <= 3
+    history = train(small_net(), X, y, optimizer="lbfgs", epochs=50, on_epoch=lambda epoch, h: epoch == 2)
+    assert history.stopped_early is True and history.epoch == [1, 2] and history.steps == 2
+
+
+def test_lbfgs_stopped_by_its_callback_keeps_that_iterations_weights(rng):
+    X, y = rng.standard_normal((16, 2)), rng.standard_normal(16)
+    net, seen = small_net(), {}
+
+    def on_epoch(epoch, history):
+        seen.update({k: np.array(v) for k, v in net.params.items()})
+        return epoch == 2
+
+    train(net, X, y, optimizer="lbfgs", epochs=50, on_epoch=on_epoch)
+    for key, value in seen.items():
+        np.testing.assert_array_equal(net.params[key], value)
+
+
+def test_a_regression_has_no_running_accuracy(rng):
+    X, y = rng.standard_normal((8, 2)), rng.standard_normal(8)
+    history = train(small_net(), X, y, epochs=2, lr=0.01, seed=0, engine="layers")
+    assert history.train_acc == [None, None]
