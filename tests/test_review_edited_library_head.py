@@ -1,0 +1,51 @@
+"""Review finding: a learner who edits the library's own Sigmoid (or Softmax) in ``layers/activations.py`` — a
+workflow the docs name ("after you edited layers/activations.py") — and gets probabilities outside [0, 1]
+was told so by ``BCELoss`` on the first ``net.loss``. Since the network passes ``check_input=False`` to a
+library loss fed by a library head, and ``BCELoss`` always clips, the wrong head trains silently.
+
+xfail(strict=True) while the finding stands, so the suite stays green and the fix is seen.
+"""
+
+import numpy as np
+import pytest
+
+from data import make_circles
+from layers import CrossEntropyLoss, Linear, Softmax
+from layers.activations import Sigmoid
+from model import Sequential
+from model.net import TwoLayerNet
+from model.training import train
+
+
+@pytest.fixture
+def slipped_sigmoid(monkeypatch):
+    right = Sigmoid.forward
+
+    def forward(self, z):
+        return right(self, z) * 2 - 0.5  # a slip in the edited formula: values in [-0.5, 1.5]
+
+    monkeypatch.setattr(Sigmoid, "forward", forward)
+
+
+@pytest.mark.xfail(strict=True, reason="review: check_input=False trusts an edited library Sigmoid; BCELoss clips")
+def test_an_edited_sigmoid_out_of_range_is_refused_by_net_loss(slipped_sigmoid):
+    X, y = make_circles(64, seed=0)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        TwoLayerNet().loss(X, y)
+
+
+@pytest.mark.xfail(strict=True, reason="review: check_input=False trusts an edited library Sigmoid; BCELoss clips")
+def test_an_edited_sigmoid_out_of_range_is_refused_by_train(slipped_sigmoid):
+    X, y = make_circles(64, seed=0)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        train(TwoLayerNet(), X, y, epochs=2, seed=0, engine="layers")
+
+
+@pytest.mark.xfail(strict=True, reason="review: check_input=False trusts an edited library Softmax")
+def test_an_edited_softmax_giving_negative_probabilities_is_refused(monkeypatch):
+    right = Softmax.forward
+    monkeypatch.setattr(Softmax, "forward", lambda self, z: right(self, z) - 0.5)
+    X, y = make_circles(64, seed=0)
+    net = Sequential([Linear(2, 2, rng=np.random.default_rng(0)), Softmax()], CrossEntropyLoss())
+    with pytest.raises(ValueError):
+        net.loss(X, y)
