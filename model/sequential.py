@@ -144,14 +144,16 @@ class Sequential:
         return self.data_loss(self.forward(X), y) + self.penalty()
 
     def data_loss(self, out, y):
-        """``criterion.forward(out, y)`` for labels this network validated (``check_Xy``) and its own output.
+        """``criterion.forward(out, y)`` for ``y`` as ``check_Xy`` returns it and ``out`` this network's last output.
 
         A library loss fed by the library layer it takes its input from (``registry.feeds``) is told so
-        (``check_input=False``): validation once, at the boundary. Any other loss checks what it is given.
+        (``check_input=False``) once an input shape has kept to the protocol: validation at the boundary, and
+        the loss's own look at the first pass of each shape (an edited Sigmoid giving 1.2 is refused there).
+        Any other loss checks what it is given every time.
         """
         if self._feeds[:2] != (self.layers[-1], self.criterion):  # decided once per last layer and loss
             self._feeds = (self.layers[-1], self.criterion, feeds(self.layers[-1], self.criterion))
-        if self._feeds[2]:
+        if self._feeds[2] and self._shapes[1] is None:  # the forward found this shape kept to the protocol before
             return self.criterion.forward(out, y, check_input=False)
         return self.criterion.forward(out, y)
 

@@ -1,9 +1,7 @@
 """Review finding: a learner who edits the library's own Sigmoid (or Softmax) in ``layers/activations.py`` — a
 workflow the docs name ("after you edited layers/activations.py") — and gets probabilities outside [0, 1]
-was told so by ``BCELoss`` on the first ``net.loss``. Since the network passes ``check_input=False`` to a
-library loss fed by a library head, and ``BCELoss`` always clips, the wrong head trains silently.
-
-xfail(strict=True) while the finding stands, so the suite stays green and the fix is seen.
+was told so by ``BCELoss`` on the first ``net.loss``; it still is: the network passes ``check_input=False`` to
+a library loss fed by a library head only once an input shape has made a pass (``Sequential.data_loss``).
 """
 
 import numpy as np
@@ -27,21 +25,18 @@ def slipped_sigmoid(monkeypatch):
     monkeypatch.setattr(Sigmoid, "forward", forward)
 
 
-@pytest.mark.xfail(strict=True, reason="review: check_input=False trusts an edited library Sigmoid; BCELoss clips")
 def test_an_edited_sigmoid_out_of_range_is_refused_by_net_loss(slipped_sigmoid):
     X, y = make_circles(64, seed=0)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         TwoLayerNet().loss(X, y)
 
 
-@pytest.mark.xfail(strict=True, reason="review: check_input=False trusts an edited library Sigmoid; BCELoss clips")
 def test_an_edited_sigmoid_out_of_range_is_refused_by_train(slipped_sigmoid):
     X, y = make_circles(64, seed=0)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         train(TwoLayerNet(), X, y, epochs=2, seed=0, engine="layers")
 
 
-@pytest.mark.xfail(strict=True, reason="review: check_input=False trusts an edited library Softmax")
 def test_an_edited_softmax_giving_negative_probabilities_is_refused(monkeypatch):
     right = Softmax.forward
     monkeypatch.setattr(Softmax, "forward", lambda self, z: right(self, z) - 0.5)
