@@ -147,14 +147,15 @@ def _expected_rows(fh, reader):
 
 
 def _patterns(delimiter):
-    """``(record, before_open, space_quote)``: regular expressions for a record with its line end as numpy's
-    parser and the ``csv`` module cut it (a field that opens with a quote runs to the next lone quote, across
-    lines; ``""`` in it is a quote; text after its closing quote belongs to the field), for the fields before
-    a quote never closed, and for the spaces between a delimiter and a quote (``skipinitialspace``)."""
+    """``(record, before_open, field)``: regular expressions for a record with its line end as numpy's parser
+    and the ``csv`` module cut it (a field that opens with a quote runs to the next lone quote, across lines;
+    ``""`` in it is a quote; text after its closing quote belongs to the field), for the fields before a quote
+    never closed, and for one field of a record: its leading spaces, the rest, and what ends it."""
     d = re.escape(delimiter)
-    field = rf' *+(?:"[^"]*+(?:""[^"]*+)*+"[^{d}\r\n]*+|(?!")[^{d}\r\n]*+)'
+    body = rf'"[^"]*+(?:""[^"]*+)*+"[^{d}\r\n]*+|(?!")[^{d}\r\n]*+'
+    field = rf' *+(?:{body})'
     return (re.compile(rf'{field}(?:{d}{field})*+(?:\r\n|\r|\n|\Z)'), re.compile(rf'(?:{field}{d})*+ *+'),
-            re.compile(rf'(?:(?<={d})|^) +(?=")'))
+            re.compile(rf'( *+)({body})({d}|\r\n|\r|\n|\Z)'))
 
 
 def _line_of(line, row, column):
@@ -192,6 +193,13 @@ class _Batch:
     def part(self, i, j=None):
         return _Batch(self.texts[i:j], self.starts[i:j])
 
+    def joined(self, other):
+        """This batch and ``other`` as one, the lines decoded when only one of them is records."""
+        texts = self.texts + other.texts
+        if len({type(text) for text in texts}) > 1:
+            texts = [text.decode() if isinstance(text, bytes) else text for text in texts]
+        return _Batch(texts, [*self.starts, *other.starts])
+
 
 class _Reader:
     """One pass over one file: the layout from the first record, then the rows batch by batch.
@@ -211,8 +219,10 @@ class _Reader:
             first = next((line for line in more if line.strip()), None)
         self.lines.put_back(lines)
         self.delimiter = sniff_delimiter(first.decode())
-        self.record, self.before_open, self.space_quote = _patterns(self.delimiter)
+        self.record, self.before_open, self.field = _patterns(self.delimiter)
         batch = self._next_batch()
+        while len(batch.texts) == 1 and (more := self._next_batch()) is not None:  # a first line a batch long
+            batch = batch.joined(more)  # the header rule compares it with the rows below it
         below = []  # the records after the first, for the header rule
         with contextlib.suppress(ValueError):  # the records before a malformed one; the error comes in its turn
             below.extend(self._fields(batch, i) for i in range(1, min(len(batch.texts), SAMPLE_LINES + 1)))
@@ -243,12 +253,12 @@ class _Reader:
         """The non-blank records that end in ``lines`` (from line ``first`` on). The lines of a record still
         open after them are handed back for the next batch; more are read while no record ends."""
         while True:
-            decoded = [self.space_quote.sub("", line) if ' "' in line else line for line in map(bytes.decode, lines)]
+            decoded = list(map(bytes.decode, lines))
             text, ends = "".join(decoded), list(itertools.accumulate(map(len, decoded)))
             texts, starts, pos = [], [], 0
             while pos < len(text) and (match := self.record.match(text, pos)):
                 if not match.group().isspace() or self.delimiter in match.group():
-                    texts.append(match.group())
+                    texts.append(self._unspaced(match.group()) if ' "' in match.group() else match.group())
                     starts.append(first + bisect.bisect_right(ends, pos))
                 pos = match.end()
             if pos == len(text) or texts:
@@ -258,6 +268,12 @@ class _Reader:
             lines += more
         self.lines.put_back(lines[bisect.bisect_right(ends, pos):])
         return _Batch(texts, starts)
+
+    def _unspaced(self, record):
+        """``record`` without the spaces before a field's opening quote, which the ``csv`` module skips
+        (``skipinitialspace``) and numpy's parser would keep; spaces inside a quoted field stay."""
+        return "".join(body + end if body.startswith('"') else spaces + body + end
+                       for spaces, body, end in self.field.findall(record))
 
     def _refuse_open_quote(self, text, pos, first, ends, more):
         """Refuse the record at ``pos``, whose quote is still open at the end of ``text``, when nothing follows

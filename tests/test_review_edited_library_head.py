@@ -20,7 +20,7 @@ def slipped_sigmoid(monkeypatch):
     right = Sigmoid.forward
 
     def forward(self, z):
-        return right(self, z) * 2 - 0.5  # a slip in the edited formula: values in [-0.5, 1.5]
+        return right(self, z) + 1.0  # a slip in the edited formula: values in (1, 2)
 
     monkeypatch.setattr(Sigmoid, "forward", forward)
 
