@@ -45,9 +45,6 @@ def _classes(net, y_idx, pred, classes):
     return [str(i) for i in range(max(k, 2))], max(k, 2)
 
 
-# ---------------------------------------------------------------- the text picture
-
-
 def ascii_regions(net, X, y, width=64, height=22, classes=None):
     """The learned decision regions of a 2-D model as text, with the misclassified points marked.
 
@@ -82,9 +79,6 @@ def ascii_regions(net, X, y, width=64, height=22, classes=None):
         marks = "/".join(wrong_marks[i % len(wrong_marks)] for i in range(k))
         legend = f"{regions_text}; {marks} misclassified points of class {'/'.join(names)} {count}"
     return "\n".join("".join(r) for r in canvas) + "\n" + legend
-
-
-# ---------------------------------------------------------------- the figure
 
 
 def _mark_wrong(ax, P, wrong):

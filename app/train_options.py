@@ -187,9 +187,6 @@ def _recipe_choices(values, given):
     return chosen
 
 
-# ---------------------------------------------------------------- the command line's own rules
-
-
 def check_command_line(s):
     """The command line's own rules, before any work: one line, exit 2."""
     if s.n_samples > MAX_SAMPLES:

@@ -194,10 +194,8 @@ class _Batch:
         return _Batch(self.texts[i:j], self.starts[i:j])
 
     def joined(self, other):
-        """This batch and ``other`` as one, the lines decoded when only one of them is records."""
-        texts = self.texts + other.texts
-        if len({type(text) for text in texts}) > 1:
-            texts = [text.decode() if isinstance(text, bytes) else text for text in texts]
+        """This batch and ``other`` as one batch of records (lines decoded)."""
+        texts = [text.decode() if isinstance(text, bytes) else text for text in self.texts + other.texts]
         return _Batch(texts, [*self.starts, *other.starts])
 
 

@@ -51,8 +51,6 @@ def gradient_shapes(obj, input_shape=None):
     return shapes
 
 
-# ---------------------------------------------------------------- inside a network
-
 #: what a layer's own code raises on a shape mistake (NumPy's errors), which a network says in its words
 NETWORK_ERRORS = (ValueError, TypeError, IndexError)
 
@@ -163,9 +161,6 @@ def set_mode(layer, training):
         layer.train(training)
     elif hasattr(layer, "training"):
         layer.training = training
-
-
-# ---------------------------------------------------------------- inside the checker
 
 
 def call_user(what, fn, *args, shapes=None, batch_size=None):

@@ -58,6 +58,11 @@ class Dropout(Layer):
         return upstream * mask
 
 
+def _buffer(name, doc):
+    """A property reading and assigning ``buffers[name]``."""
+    return property(lambda self: self.buffers[name], lambda self, value: self.buffers.__setitem__(name, value), doc=doc)
+
+
 class BatchNorm(Layer):
     """Batch normalisation of (N, D) inputs: ``out = γ ⊙ (x − μ) / sqrt(σ² + eps) + β`` per feature.
 
@@ -120,23 +125,8 @@ class BatchNorm(Layer):
         self.buffers["running_mean"] = np.zeros(d, dtype=dtype)
         self.buffers["running_var"] = np.ones(d, dtype=dtype)
 
-    @property
-    def running_mean(self):
-        """The running mean of the features: ``buffers["running_mean"]`` itself, (D,)."""
-        return self.buffers["running_mean"]
-
-    @running_mean.setter
-    def running_mean(self, value):
-        self.buffers["running_mean"] = value
-
-    @property
-    def running_var(self):
-        """The running (biased) variance of the features: ``buffers["running_var"]`` itself, (D,)."""
-        return self.buffers["running_var"]
-
-    @running_var.setter
-    def running_var(self, value):
-        self.buffers["running_var"] = value
+    running_mean = _buffer("running_mean", "The running mean of the features: the buffer itself, (D,).")
+    running_var = _buffer("running_var", "The running (biased) variance of the features: the buffer itself, (D,).")
 
     def config(self):
         return {"num_features": self.num_features, "momentum": self.momentum, "eps": self.eps}

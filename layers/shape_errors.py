@@ -66,9 +66,6 @@ def likely_fix(received, expected, batch_size=None):
     return None
 
 
-# ---------------------------------------------------------------- NumPy's shape errors, in the learner's words
-
-
 def explain_numpy_error(exc, who, expected, batch_size=None):
     """One line for a shape error NumPy raised inside ``who`` (``"Linear.backward"``), or None for any other.
 

@@ -147,9 +147,8 @@ class Sequential:
         """``criterion.forward(out, y)`` for ``y`` as ``check_Xy`` returns it and ``out`` this network's last output.
 
         A library loss fed by the library layer it takes its input from (``registry.feeds``) is told so
-        (``check_input=False``) once an input shape has kept to the protocol: validation at the boundary, and
-        the loss's own look at the first pass of each shape (an edited Sigmoid giving 1.2 is refused there).
-        Any other loss checks what it is given every time.
+        (``check_input=False``) once a pass of the input's shape has kept to the protocol, as the layers are;
+        any other loss checks what it is given every time.
         """
         if self._feeds[:2] != (self.layers[-1], self.criterion):  # decided once per last layer and loss
             self._feeds = (self.layers[-1], self.criterion, feeds(self.layers[-1], self.criterion))
@@ -277,9 +276,6 @@ class Sequential:
         if not isinstance(net, cls):
             raise ValueError(f"{path}: holds a {type(net).__name__}, not a {cls.__name__}; use model.load")
         return net
-
-
-# ------------------------------------------------------------------ checks made once, at construction
 
 
 def _check_layers(layers):

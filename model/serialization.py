@@ -242,9 +242,6 @@ def _from_init(arch, cls, dtype):
     return declared_arrays(cls, init, _net_arrays), build
 
 
-# ------------------------------------------------------------------ the architecture, checked
-
-
 def _parse_architecture(text):
     """The architecture's JSON, parsed once its nesting is known to be shallow and its numbers short, both read
     off the text outside its strings (a string left open runs to the end), each character once; floats finite."""
@@ -319,9 +316,6 @@ def _checked_config(cls, config):
         if not test(value):
             raise ValueError(f"damaged architecture: {key} of {owner} must be {rule}, got {one_line(repr(value), 40)}")
     return config
-
-
-# ------------------------------------------------------------------ the arrays, checked from their headers
 
 
 def _check_members(npz, members, scalars):
