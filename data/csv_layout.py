@@ -172,7 +172,14 @@ def listing(names, most=12):
 def sniff_delimiter(line):
     """The candidate that splits ``line`` into the most fields (ties: tab, then ';', then ','), judged on its
     first 100,000 characters (below the csv module's field limit: a wide line fits no field over it)."""
-    return max(DELIMITERS, key=lambda d: len(next(csv.reader([line[:100_000]], delimiter=d), [])))
+    return max(DELIMITERS, key=lambda d: _width(line[:100_000], d))
+
+
+def _width(text, delimiter):
+    try:
+        return len(next(csv.reader([text], delimiter=delimiter), []))
+    except csv.Error:  # a newline outside quotes: a stray quote joined two lines
+        return 0
 
 
 def default_feature_names(d):

@@ -214,9 +214,14 @@ class _Reader:
             if not more:
                 raise ValueError(f"{path}: the file is empty")
             lines += more
-            first = next((line for line in more if line.strip()), None)
+            first = next((i for i, line in enumerate(lines) if line.strip()), None)
         self.lines.put_back(lines)
-        self.delimiter = sniff_delimiter(first.decode())
+        record = lines[first].decode()
+        for line in lines[first + 1:]:  # a quote left open: the first record goes on (a name quoted over lines)
+            if record.count('"') % 2 == 0:
+                break
+            record += line.decode()
+        self.delimiter = sniff_delimiter(record)
         self.record, self.before_open, self.field = _patterns(self.delimiter)
         batch = self._next_batch()
         while len(batch.texts) == 1 and (more := self._next_batch()) is not None:  # a first line a batch long

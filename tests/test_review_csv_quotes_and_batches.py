@@ -1,9 +1,8 @@
 """Review findings on the one-parser CSV reader: behaviour the reader had before and lost.
 
-The last stands as xfail(strict=True): it was wrong before the one parser too, and is left for now.
+The last was wrong before the one parser too: the delimiter was sniffed on the first physical line.
 """
 
-import pytest
 
 import data.csv_loader as csv_loader
 import data.text_lines as text_lines
@@ -38,8 +37,6 @@ def test_a_numeric_header_is_recognised_however_long_its_line(tmp_path, monkeypa
     assert table.X.shape == (2, 3)
 
 
-@pytest.mark.xfail(strict=True, reason="review: the delimiter is sniffed on the first physical line, so a first "
-                                       "header name quoted over two lines leaves one column (old tree too)")
 def test_a_first_header_name_quoted_over_two_lines_is_read(tmp_path):
     # read_table's docstring: "a quoted header name may span lines"; it does in any column but the first.
     path = tmp_path / "names.csv"
