@@ -124,7 +124,7 @@ class BCELoss(ClassWeighted):
     def backward(self, upstream=1.0):
         p, y, one_minus_p, one_minus_y, share = self.cache
         # Step 1: dℓ/dp = (1/N) (−y/p + (1 − y)/(1 − p)), times the upstream (1 at the root)
-        return upstream * share * (-y / p + one_minus_y / one_minus_p)
+        return upstream * share * (one_minus_y / one_minus_p - y / p)
 
     def proba(self, out):
         """The input already is the probability of class 1: returned unchanged."""

@@ -44,7 +44,7 @@ def check_binary(y, name="y"):
     y = np.asarray(y)
     if y.dtype.kind == "f" and not np.count_nonzero(y * (1 - y)):  # 0 exactly when every y is 0 or 1 (not NaN)
         return
-    if y.dtype.kind in "iu" and not np.count_nonzero(y & ~y.dtype.type(1)):  # only 0 and 1 set no bit above the first
+    if y.dtype.kind in "iu" and not np.count_nonzero(y >> 1):  # only 0 and 1 have no bit above the first (-1 has)
         return
     ok = (y == 0) | (y == 1)  # False for NaN
     if not ok.all():

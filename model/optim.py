@@ -15,7 +15,7 @@ from scipy.optimize import OptimizeResult, minimize
 
 from layers.validation import ParameterError, check_real
 
-from .parameters import gather, scatter
+from .parameters import gather, pairs, scatter
 
 
 class Optimizer:
@@ -68,8 +68,7 @@ class SGD(Optimizer):
 
     def step(self):
         lr, mu = self.lr, self.momentum
-        for key, param in self.params.items():
-            g = self.grads[key]
+        for key, param, g in pairs(self.params, self.grads):
             if not mu:
                 param -= lr * g
                 continue
@@ -105,8 +104,8 @@ class Adam(Optimizer):
         self.t += 1
         b1, b2, t = self.beta1, self.beta2, self.t
         step_size = self.lr * math.sqrt(1 - b2**t) / (1 - b1**t)  # a Python float: float32 stays float32
-        for key, param in self.params.items():
-            g, m, v = self.grads[key], self.m[key], self.v[key]
+        for key, param, g in pairs(self.params, self.grads):
+            m, v = self.m[key], self.v[key]
             m *= b1
             m += (1 - b1) * g
             v *= b2

@@ -27,7 +27,7 @@ class ParameterView(Mapping):
 
     def __init__(self, slots, store):
         self._slots = {key: (layer, name) for key, layer, name in slots}
-        self._store = store
+        self._store, self._source = store, slots  # a network's two views are made from one list of slots
 
     def __getitem__(self, key):
         layer, name = self._slots[key]
@@ -55,6 +55,15 @@ class ParameterView(Mapping):
     def __repr__(self):
         shapes = ", ".join(f"{k!r}: {np.shape(v)}" for k, v in self.items())
         return f"{self._store}{{{shapes}}}"
+
+
+def pairs(params, grads):
+    """``[(key, params[key], grads[key])]`` in ``params``' order, each gradient read afresh (a layer may assign new
+    ones); a network's two views are read in one pass over its layers (the optimizers call this at every step)."""
+    if isinstance(params, ParameterView) and getattr(grads, "_source", None) is params._source:
+        return [(key, getattr(layer, params._store)[name], getattr(layer, grads._store)[name])
+                for key, (layer, name) in params._slots.items()]
+    return [(key, value, grads[key]) for key, value in params.items()]
 
 
 def gather(arrays, dtype=np.float64):

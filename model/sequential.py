@@ -150,9 +150,11 @@ class Sequential:
         (``check_input=False``) once a pass of the input's shape has kept to the protocol, as the layers are;
         any other loss checks what it is given every time.
         """
-        if self._feeds[:2] != (self.layers[-1], self.criterion):  # decided once per last layer and loss
+        last, loss, fed = self._feeds
+        if last is not self.layers[-1] or loss is not self.criterion:  # decided once per last layer and loss
             self._feeds = (self.layers[-1], self.criterion, feeds(self.layers[-1], self.criterion))
-        if self._feeds[2] and self._shapes[1] is None:  # the forward found this shape kept to the protocol before
+            fed = self._feeds[2]
+        if fed and self._shapes[1] is None:  # the forward found this shape kept to the protocol before
             return self.criterion.forward(out, y, check_input=False)
         return self.criterion.forward(out, y)
 
