@@ -3,6 +3,7 @@ several, the rewriting it offers for each way two matrices can be combined, and 
 cannot be read. The mistakes are made here, in this file, the way a learner's ``backward`` makes them."""
 
 import inspect
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +13,12 @@ from layers.shape_errors import explain_numpy_error, likely_fix
 WHO = "Mine.backward"
 HERE = "tests/test_shape_error_explanations.py"
 G = np.ones((4, 2))  # a module-level factor: read from the frame's globals
+
+
+@pytest.fixture(autouse=True)
+def _from_the_root(monkeypatch):
+    """Places are named relative to the working directory: the project's root, as the suite runs."""
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
 
 
 def raised(fn, *args):
