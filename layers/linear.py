@@ -56,6 +56,6 @@ class Linear(Layer):
         self.grads["W"][...] = x.T.dot(upstream)
         if "b" in self.params:
             # b is broadcast across the batch, so its gradient is the batch sum: dℓ/db = Σ_i upstream_i
-            self.grads["b"][...] = upstream.sum(axis=0)
+            upstream.sum(axis=0, out=self.grads["b"])
         # The gradient passed upstream: dℓ/dx = upstream · Wᵀ   (N×D_out · D_out×D_in)
         return upstream.dot(self.params["W"].T)

@@ -3,8 +3,7 @@ cross-entropy and its fused softmax twin, and mean squared error.
 
 Every loss is the root of the graph: ``forward(out, y)`` checks its input and labels and returns a Python
 float; ``backward(upstream=1.0)`` returns dℓ/d(out) (the upstream, a scalar, is 1 at the root). A caller that
-has validated both already passes ``check_input=False`` (scikit-learn's name for it): a network whose boundary
-checked the labels, feeding the loss from the library's own last layer, does; the shapes are still compared.
+validated both already (a network, at its boundary) passes ``check_input=False``, scikit-learn's name for it.
 Besides, each loss tells a model container
 
 - ``target``: the kind of labels it takes — ``"binary"`` (0/1 of the input's shape), ``"classes"``
@@ -76,6 +75,11 @@ class ClassWeighted(Layer):
         return w / total
 
 
+def _mean(share, terms):
+    """``Σ_i share_i · terms_i``: the mean ``(1/N) Σ_i terms_i`` when ``share`` is ``1/N``, else the weighted one."""
+    return float(share * terms.sum() if np.isscalar(share) else (share * terms).sum())
+
+
 def _check_class_weight(class_weight, owner):
     try:
         w = [float(v) for v in class_weight]
@@ -119,7 +123,7 @@ class BCELoss(ClassWeighted):
         one_minus_p, one_minus_y = 1 - p, 1 - y  # both reappear in the backward: kept, not recomputed
         self.cache = (p, y, one_minus_p, one_minus_y, share)
         # Step 1's forward, each term times its share of the mean: −Σ share · (y log p + (1 − y) log(1 − p))
-        return float(-(share * (y * np.log(p) + one_minus_y * np.log(one_minus_p))).sum())
+        return -_mean(share, y * np.log(p) + one_minus_y * np.log(one_minus_p))
 
     def backward(self, upstream=1.0):
         p, y, one_minus_p, one_minus_y, share = self.cache
@@ -157,7 +161,7 @@ class SigmoidBCELoss(ClassWeighted):
         y = y.astype(z.dtype, copy=False)  # 0/1 as numbers of z's dtype: float32 stays float32
         self.cache = (z, y, share)
         # Σ share · (softplus(z) − y z), softplus(z) = log(1 + e^z) computed as logaddexp(0, z): never overflows
-        return float((share * (np.logaddexp(0, z) - y * z)).sum())
+        return _mean(share, np.logaddexp(0, z) - y * z)
 
     def backward(self, upstream=1.0):
         z, y, share = self.cache
@@ -197,7 +201,7 @@ class CrossEntropyLoss(ClassWeighted):
         share = self.shares(y, p.dtype, p.shape[1])  # 1/N without class weights
         picked = np.maximum(p[np.arange(len(y)), y], np.finfo(p.dtype).eps)  # p[i, y_i], clipped below at eps
         self.cache = (picked, y, share, p.shape)
-        return float(-(share * np.log(picked)).sum())
+        return -_mean(share, np.log(picked))
 
     def backward(self, upstream=1.0):
         picked, y, share, shape = self.cache
@@ -239,7 +243,7 @@ class SoftmaxCrossEntropyLoss(ClassWeighted):
         share = self.shares(y, z.dtype, z.shape[1])  # 1/N without class weights
         p, log_p = _softmax_and_log(z)
         self.cache = (p, y, share)
-        return float(-(share * log_p[np.arange(len(y)), y]).sum())  # the mean −log p[i, y_i]
+        return -_mean(share, log_p[np.arange(len(y)), y])  # the mean −log p[i, y_i]
 
     def backward(self, upstream=1.0):
         p, y, share = self.cache

@@ -193,8 +193,7 @@ def _transposed(node, flag):
         return ast.unparse(node)
     if isinstance(node, ast.Attribute) and node.attr == "T":
         return ast.unparse(node.value)
-    src = ast.unparse(node)
-    return f"{src}.T" if isinstance(node, (ast.Name, ast.Attribute, ast.Subscript, ast.Call)) else f"({src}).T"
+    return f"{ast.unparse(node)}.T"  # a factor is a name, an attribute or a subscript: nothing else is read
 
 
 def _target_text(line):

@@ -150,13 +150,12 @@ class Sequential:
         (``check_input=False``) once a pass of the input's shape has kept to the protocol, as the layers are;
         any other loss checks what it is given every time.
         """
-        last, loss, fed = self._feeds
-        if last is not self.layers[-1] or loss is not self.criterion:  # decided once per last layer and loss
-            self._feeds = (self.layers[-1], self.criterion, feeds(self.layers[-1], self.criterion))
-            fed = self._feeds[2]
-        if fed and self._shapes[1] is None:  # the forward found this shape kept to the protocol before
-            return self.criterion.forward(out, y, check_input=False)
-        return self.criterion.forward(out, y)
+        last, loss = self.layers[-1], self.criterion
+        if self._feeds[0] is not last or self._feeds[1] is not loss:  # decided once per last layer and loss
+            self._feeds = (last, loss, feeds(last, loss))
+        if self._feeds[2] and self._shapes[1] is None:  # the forward found this shape kept to the protocol before
+            return loss.forward(out, y, check_input=False)
+        return loss.forward(out, y)
 
     def penalty(self):
         """The L2 penalty (λ/2) Σ ‖W‖² over every parameter with ndim >= 2 (0.0 without weight decay)."""

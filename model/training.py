@@ -355,8 +355,7 @@ def _engine_disagrees(engine, body, X, y):
 
     Parameters are compared from the loss down, so the first that differs bounds where the layers and the
     engine part: in that parameter's layer or one after it (a broken backward spoils every gradient below it).
-    Differences are measured against the largest gradient of all: a bias's gradient is a batch sum that may
-    cancel to almost nothing, and the round-off of its terms is then large against it, not against them.
+    Differences are measured against the largest gradient: a bias's, a batch sum, may cancel to almost nothing.
     """
     body.data_loss(body.forward(X), y)
     body.backward()
