@@ -10,13 +10,7 @@ from model import TwoLayerNet
 from model.parameters import gather
 from model.training import TrainingInterrupted, train
 
-
-def interrupt_at(epoch_to_stop):
-    def on_epoch(epoch, history):
-        if epoch == epoch_to_stop:
-            raise KeyboardInterrupt
-
-    return on_epoch
+from .test_training_control import interrupt_at
 
 
 @pytest.mark.parametrize("engine", ["auto", "layers"])
