@@ -245,7 +245,7 @@ def test_a_copy_that_fails_names_what_was_being_copied(astype):
     class Uncopyable:
         params = {"W": np.ones(2, np.float32)}
 
-        def __deepcopy__(self, memo):
+        def __deepcopy__(self, _memo):
             raise TypeError("no")
 
         def astype(self, dtype):

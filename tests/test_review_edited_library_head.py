@@ -25,13 +25,15 @@ def slipped_sigmoid(monkeypatch):
     monkeypatch.setattr(Sigmoid, "forward", forward)
 
 
-def test_an_edited_sigmoid_out_of_range_is_refused_by_net_loss(slipped_sigmoid):
+@pytest.mark.usefixtures("slipped_sigmoid")
+def test_an_edited_sigmoid_out_of_range_is_refused_by_net_loss():
     X, y = make_circles(64, seed=0)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         TwoLayerNet().loss(X, y)
 
 
-def test_an_edited_sigmoid_out_of_range_is_refused_by_train(slipped_sigmoid):
+@pytest.mark.usefixtures("slipped_sigmoid")
+def test_an_edited_sigmoid_out_of_range_is_refused_by_train():
     X, y = make_circles(64, seed=0)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         train(TwoLayerNet(), X, y, epochs=2, seed=0, engine="layers")
