@@ -13,7 +13,7 @@ import numpy as np
 
 from data import iter_feature_blocks
 from model.atomic import atomic_write
-from model.table_columns import model_columns
+from model.table_columns import classes_of, model_columns
 
 
 def write_predictions(net, data_path, out_path, label=None, header=None):
@@ -33,7 +33,7 @@ def write_predictions(net, data_path, out_path, label=None, header=None):
         text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
         try:
             writer = csv.writer(text, lineterminator="\n")
-            writer.writerow(["predicted"] + ([] if net.target == "values" else [f"p_{c}" for c in _classes(net)]))
+            writer.writerow(["predicted"] + ([] if net.target == "values" else [f"p_{c}" for c in classes_of(net)]))
             for X in blocks:
                 writer.writerows(_rows(net, X, data_path))
                 count += len(X)
@@ -54,13 +54,8 @@ def _rows(net, X, source):
                          "inputs are too large for it")
     if net.target == "values":
         return ([f"{v:.10g}"] for v in p.reshape(-1).tolist())
-    classes = _classes(net)
+    classes = classes_of(net)
     if p.ndim == 1:  # a single sigmoid output: P(class 1), whose argmax below is p > 0.5 (1 - p is exact from 0.5 up)
         p = np.column_stack([1.0 - p, p])
     decided = p.argmax(axis=1)
     return ([str(classes[k])] + [f"{v:.6g}" for v in row] for k, row in zip(decided.tolist(), p.tolist(), strict=True))
-
-
-def _classes(net):
-    k = 2 if net.target == "binary" else net.output_dim
-    return list(net.classes) if net.classes is not None else list(range(k))

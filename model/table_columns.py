@@ -55,15 +55,16 @@ def _by_position(count, width, label, need_label, role):
 
 def evaluation_targets(net, table):
     """The labels of ``table`` as ``net`` takes them: real targets for a regression, else each label's index
-    among the model's classes (a model without stored classes knows 0 and 1), compared as numbers or text."""
+    among the model's classes (``classes_of``), compared as numbers or text."""
     if net.target == "values":
         return table.regression().y
-    return table.label_indices(_classes(net))
+    return table.label_indices(classes_of(net))
 
 
-def _classes(net):
-    """The model's classes; a model from the first release stored none: it knows 0 and 1."""
-    return list(net.classes) if net.classes is not None else [0, 1]
+def classes_of(net):
+    """The model's classes; a model that stored none (the first release's, or one saved by hand) knows 0 .. K − 1."""
+    k = 2 if net.target == "binary" else net.output_dim
+    return list(net.classes) if net.classes is not None else list(range(k))
 
 
 def read_validation(path, data, label_name, label, header=None):
@@ -90,4 +91,4 @@ def labels_in(net, data):
     the model never saw is an error naming it."""
     table = Table(data.X, data.feature_names, "label", None, np.asarray(data.y), [str(c) for c in data.classes], {},
                   None, data.source or "the data")
-    return table.label_indices(_classes(net))
+    return table.label_indices(classes_of(net))
