@@ -13,6 +13,7 @@ import numpy as np
 
 from data import DATASETS, check_val_fraction
 from data.split import DEFAULT_VAL_FRACTION
+from layers.user_code import split_spec
 from model.builders import Architecture
 from model.experiment import check_seed
 from model.optim import OPTIMIZERS
@@ -244,7 +245,10 @@ def check_data_options(s):
 def check_outputs_of(s):
     """Resolve every output before any work: none may be an input, another output, or a non-file."""
     inputs = [("--data", s.data), ("--evaluate", s.evaluate), ("--predict", s.predict), ("--val-data", s.val_data)]
-    inputs += [("--use", spec.rpartition(":")[0]) for spec in s.use if spec.rpartition(":")[0]]
+    try:  # a file of --use classes is an input too
+        inputs += [("--use", str(split_spec(spec)[0])) for spec in s.use]
+    except ValueError as exc:  # said as app.learner says it
+        raise UsageError(f"--use {exc}") from None
     training = [("--save", s.save, (".npz",)), ("--plot", s.plot, (".png",)),
                 ("--history", s.history, (".csv", ".json"))]
     outputs = [] if s.evaluate else [("--out", s.out, (".csv",))] if s.predict else training
