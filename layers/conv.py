@@ -5,6 +5,8 @@ windows (``sliding_window_view``, a view with no copying until it is reshaped) a
 window's gradient back where its pixels came from — a pixel in several windows gets the sum of their gradients.
 """
 
+import functools
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -130,10 +132,12 @@ class Conv2d(Layer):
 class MaxPool2d(Layer):
     """Max pooling: each k×k window of each channel (``stride`` apart) gives its largest value.
 
-    A max gate per window: backward routes the upstream to the pixel that won and gives the others 0 (a pixel
-    that wins several overlapping windows gets the sum). On a tie the **first** maximum in the window (row by
-    row) wins, as NumPy's ``argmax`` picks it; ``kink_state`` is the winners, so the gradient checker sees a step
-    that changes a winner as a kink and brackets it, as it does ReLU's 0.
+    A max gate per window. The naive form loops over the windows and takes ``window.max()``; here the max of a
+    window is the max over its rows of the max along each row, each a pass of pairwise maxima over strided
+    views. Backward routes the upstream to the pixel that won and gives the others 0 (a pixel that wins several
+    overlapping windows gets the sum). On a tie the **first** maximum in the window (row by row) wins, as NumPy's
+    ``argmax`` picks it; ``kink_state`` is the winners, so the gradient checker sees a step that changes a
+    winner as a kink and brackets it, as it does ReLU's 0.
 
     Parameters
     ----------
@@ -144,8 +148,7 @@ class MaxPool2d(Layer):
 
     Shapes
     ------
-    forward:  x (N, C, H, W) -> out (N, C, H', W'), H' = (H − k) // stride + 1 (W' likewise);
-              cache: (each window's winner as an offset i·k + j (N, C, H', W'), x's shape)
+    forward:  x (N, C, H, W) -> out (N, C, H', W'), H' = (H − k) // stride + 1 (W' likewise); cache: (x, out)
     backward: upstream (N, C, H', W') -> dx (N, C, H, W)
     """
 
@@ -161,27 +164,32 @@ class MaxPool2d(Layer):
         x = _images(x, "MaxPool2d")
         k, s = self.kernel_size, self.stride
         hout, wout = (_out_size(side, k, s, "MaxPool2d") for side in x.shape[2:])
-        out = _at_offset(x, 0, 0, s, hout, wout).copy()
-        winner = np.zeros(out.shape, dtype=np.intp)
-        for offset in range(1, k * k):  # the window's pixels in turn; only a strictly larger one takes over
-            candidate = _at_offset(x, offset // k, offset % k, s, hout, wout)
-            larger = candidate > out
-            np.copyto(out, candidate, where=larger)
-            np.copyto(winner, offset, where=larger)
-        self.cache = (winner, x.shape)
+        along_rows = functools.reduce(np.maximum, (x[..., j:j + s * (wout - 1) + 1:s] for j in range(k)))
+        out = functools.reduce(np.maximum, (along_rows[:, :, i:i + s * (hout - 1) + 1:s] for i in range(k)))
+        self.cache = (x, out)
         return out
 
+    def _winners(self):
+        """``(i, j, won)`` for each offset of the window, row by row: ``won`` (N, C, H', W') is True where the
+        pixel at (i, j) is its window's first maximum."""
+        x, out = self.cache
+        free = np.ones(out.shape, dtype=bool)  # windows whose winner is not found yet
+        for i in range(self.kernel_size):
+            for j in range(self.kernel_size):
+                won = (_at_offset(x, i, j, self.stride, *out.shape[2:]) == out) & free
+                free &= ~won
+                yield i, j, won
+
     def backward(self, upstream):
-        winner, shape = self.cache
-        k, s, (hout, wout) = self.kernel_size, self.stride, winner.shape[2:]
-        dx = np.zeros(shape, dtype=upstream.dtype)
-        for offset in range(k * k):  # max gate: each window's upstream to its winner, 0 to the rest
-            _at_offset(dx, offset // k, offset % k, s, hout, wout)[...] += np.where(winner == offset, upstream, 0)
+        x, out = self.cache
+        dx = np.zeros(x.shape, dtype=upstream.dtype)
+        for i, j, won in self._winners():  # max gate: each window's upstream to its winner, 0 to the rest
+            _at_offset(dx, i, j, self.stride, *out.shape[2:])[...] += upstream * won
         return dx
 
     def kink_state(self):
-        """Each window's winner in the last forward; a change of one marks a step across a tie."""
-        return self.cache[0]
+        """Where each offset won in the last forward; a change marks a step across a tie."""
+        return tuple(won for _, _, won in self._winners())
 
 
 class Flatten(Layer):

@@ -6,6 +6,7 @@ import pytest
 
 from checking.checker import check_layer
 from layers import Flatten, LayerNorm, SVMLoss
+from layers.validation import ParameterError
 from layers.conv import Conv2d, MaxPool2d
 from layers.norm import BatchNorm2d
 
@@ -247,3 +248,38 @@ def test_the_checker_catches_a_broken_backward_of_each_layer(name):
     broken.__dict__.update(layer.__dict__)
     report = check_layer(broken, x, y=y)
     assert not report.passed and report.rows[0].verdict == "fail"
+
+
+# ---------------------------------------------------------------- refusals: one line naming what was expected
+
+
+@pytest.mark.parametrize("make, param", [
+    (lambda: Conv2d(0, 2, 3), "in_channels"), (lambda: Conv2d(1, 2, 3, stride=0), "stride"),
+    (lambda: Conv2d(1, 2, 3, padding=-1), "padding"), (lambda: Conv2d(1, 2, True), "kernel_size"),
+    (lambda: MaxPool2d(2, stride=0), "stride"), (lambda: BatchNorm2d(0), "num_features"),
+    (lambda: LayerNorm(3, eps=0), "eps"),
+])
+def test_a_bad_setting_is_refused_naming_the_class_and_parameter(make, param):
+    with pytest.raises(ParameterError) as info:
+        make()
+    assert info.value.param == param and info.value.owner in str(info.value)
+    assert info.value.owner in ("Conv2d", "MaxPool2d", "BatchNorm2d", "LayerNorm")
+
+
+@pytest.mark.parametrize("layer, shape, expected", [
+    (Conv2d(3, 2, 3), (2, 4, 5, 5), r"\(N, 3, H, W\).*\(2, 4, 5, 5\)"),
+    (Conv2d(3, 2, 3), (2, 75), r"\(2, 75\)"),
+    (Conv2d(1, 2, 5, padding=1), (1, 1, 2, 9), "4 pixels.*kernel, 5"),
+    (MaxPool2d(3), (1, 1, 2, 2), "2 pixels.*kernel, 3"),
+    (BatchNorm2d(3), (4, 2, 2, 2), r"\(N, 3, H, W\).*\(4, 2, 2, 2\)"),
+    (LayerNorm(4), (2, 5), r"4 features.*\(2, 5\)"),
+])
+def test_an_input_of_the_wrong_shape_is_refused_with_the_shapes(layer, shape, expected):
+    with pytest.raises(ValueError, match=expected):
+        layer.forward(np.zeros(shape))
+
+
+def test_maxpool_ties_are_bracketed_as_kinks_by_the_checker():
+    x = np.random.default_rng(7).integers(0, 3, (2, 2, 4, 4)).astype(float)  # many ties in each window
+    report = check_layer(MaxPool2d(2), x)
+    assert report.passed and report.rows[0].n_kinks > 0
