@@ -283,3 +283,28 @@ def test_maxpool_ties_are_bracketed_as_kinks_by_the_checker():
     x = np.random.default_rng(7).integers(0, 3, (2, 2, 4, 4)).astype(float)  # many ties in each window
     report = check_layer(MaxPool2d(2), x)
     assert report.passed and report.rows[0].n_kinks > 0
+
+
+def test_svm_loss_with_class_weights_is_the_weighted_mean_of_the_naive_terms():
+    rng = np.random.default_rng(8)
+    s, y, w = rng.standard_normal((6, 3)), np.array([0, 1, 2, 0, 1, 2]), np.array([1.0, 2.0, 0.5])
+    loss = SVMLoss(class_weight=list(w))
+    value, ds = loss.forward(s, y), loss.backward()
+    share = w[y] / w[y].sum()
+    for i in range(6):  # the naive terms of one sample, scaled from 1/1 to its share
+        row_loss, row_ds = naive_svm(s[i:i + 1], y[i:i + 1])
+        value -= share[i] * row_loss
+        _close(ds[i], share[i] * row_ds[0])
+    assert abs(value) < TOL
+
+
+@pytest.mark.parametrize("make, shape", [(lambda dtype: Conv2d(2, 3, 3, padding=1, rng=0, dtype=dtype), (2, 2, 5, 5)),
+                                         (lambda dtype: BatchNorm2d(2, dtype=dtype), (3, 2, 3, 3)),
+                                         (lambda dtype: LayerNorm(5, dtype=dtype), (4, 5))])
+def test_float32_layers_stay_float32_and_agree_with_float64(make, shape):
+    x = np.random.default_rng(9).standard_normal(shape)
+    layer = make(np.float32)
+    out = layer.forward(x.astype(np.float32))
+    dx = layer.backward(np.ones_like(out))
+    assert out.dtype == dx.dtype == np.float32 and all(g.dtype == np.float32 for g in layer.grads.values())
+    assert check_layer(layer, x).passed  # against its float64 twin too
