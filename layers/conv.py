@@ -1,8 +1,9 @@
 """Layers of images, ``x`` of shape (N, C, H, W) as in CS231n and PyTorch: ``Conv2d``, ``MaxPool2d``, ``Flatten``.
 
-A window of an image is a copy of some of its pixels, so both layers start with the copy gate: gathering the
-windows (``sliding_window_view``, a view with no copying until it is reshaped) and, backwards, adding each
-window's gradient back where its pixels came from — a pixel in several windows gets the sum of their gradients.
+Both layers read the image's k×k windows through strided views, with no copying: the pixel at offset (i, j)
+of every window is one view, ``x[:, :, i::stride, j::stride]`` cut to the output's size. Backwards, each
+window's gradient is added back where its pixels came from, one view at a time, so a pixel in several windows
+gets the sum of their gradients (the copy gate).
 """
 
 import functools
@@ -28,11 +29,6 @@ def _out_size(size, kernel, stride, owner):
     if size < kernel:
         raise ValueError(f"{owner}: a side of {size} pixels (padding included) is smaller than the kernel, {kernel}")
     return (size - kernel) // stride + 1
-
-
-def _windows(x, k, stride, hout, wout):
-    """(N, C, H', W', k, k): the view of every k×k window of ``x``, ``stride`` apart; no copy."""
-    return sliding_window_view(x, (k, k), axis=(2, 3))[:, :, :stride * hout:stride, :stride * wout:stride]
 
 
 def _at_offset(a, i, j, stride, hout, wout):
@@ -103,7 +99,8 @@ class Conv2d(Layer):
             x = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
         hout, wout = (_out_size(side, k, s, "Conv2d") for side in x.shape[2:])
         # The copy gate: each window a row of the patch matrix, in (channel, i, j) order like a row of W
-        patches = _windows(x, k, s, hout, wout).transpose(0, 2, 3, 1, 4, 5).reshape(-1, self.in_channels * k * k)
+        windows = sliding_window_view(x, (k, k), axis=(2, 3))[:, :, :s * hout:s, :s * wout:s]  # (N, C, H', W', k, k)
+        patches = windows.transpose(0, 2, 3, 1, 4, 5).reshape(-1, self.in_channels * k * k)
         self.cache = (patches, x.shape)
         # The multiply gate: out = X · Wᵀ (+ b), one row per window, one column per filter
         out = patches.dot(self.params["W"].reshape(self.out_channels, -1).T)
@@ -164,8 +161,8 @@ class MaxPool2d(Layer):
         x = _images(x, "MaxPool2d")
         k, s = self.kernel_size, self.stride
         hout, wout = (_out_size(side, k, s, "MaxPool2d") for side in x.shape[2:])
-        along_rows = functools.reduce(np.maximum, (x[..., j:j + s * (wout - 1) + 1:s] for j in range(k)))
-        out = functools.reduce(np.maximum, (along_rows[:, :, i:i + s * (hout - 1) + 1:s] for i in range(k)))
+        along_rows = functools.reduce(np.maximum, (x[..., j:j + s * wout:s] for j in range(k)))
+        out = functools.reduce(np.maximum, (along_rows[:, :, i:i + s * hout:s] for i in range(k)))
         self.cache = (x, out)
         return out
 
