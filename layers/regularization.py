@@ -116,9 +116,10 @@ class BatchNorm(Layer):
 
     def __init__(self, num_features, momentum=0.9, eps=1e-5, dtype=np.float64):
         super().__init__()
-        self.num_features = check_count(num_features, "num_features", "BatchNorm")
-        self.momentum = check_real(momentum, "momentum", "BatchNorm", within="[0, 1]")
-        self.eps = check_real(eps, "eps", "BatchNorm", within="(0, inf)")
+        owner = type(self).__name__  # BatchNorm2d's refusals name it
+        self.num_features = check_count(num_features, "num_features", owner)
+        self.momentum = check_real(momentum, "momentum", owner, within="[0, 1]")
+        self.eps = check_real(eps, "eps", owner, within="(0, inf)")
         d = self.num_features
         self._add_param("gamma", np.ones(d, dtype=dtype))
         self._add_param("beta", np.zeros(d, dtype=dtype))
