@@ -47,7 +47,24 @@ def layer_suite(seed=0, batch=8, layer_types=None, **opts):
              ("BCELoss", "BCELoss", lambda: make(types, "BCELoss"), p, y),
              ("SigmoidBCELoss", "SigmoidBCELoss", lambda: make(types, "SigmoidBCELoss"), z, y)]
     report = _check_each(cases, types, seed, opts)
-    return report.extend(_new_layers(rng, x, seed, types, opts))
+    return report.extend(_new_layers(rng, x, seed, types, opts)).extend(_image_layers(rng, seed, types, opts))
+
+
+def _image_layers(rng, seed, types, opts):
+    """CS231n's second-assignment layers: on (2, 2, 4, 4) images, then layer norm and the SVM loss. In element-wise
+    mode one pooling window has a tie for its maximum on purpose, bracketed as a kink like ReLU's 0 above."""
+    images, scores = rng.standard_normal((2, 2, 4, 4)), rng.standard_normal((8, 4))
+    pooled = images.copy()
+    if opts.get("mode", "elementwise") == "elementwise":
+        pooled[0, 0, 0, :2] = 5.0
+    cases = [("Conv2d", "Conv2d stride 2 pad 1", lambda: make(types, "Conv2d", 2, 3, 3, stride=2, padding=1, rng=rng),
+              images, None),
+             ("MaxPool2d", "MaxPool2d(2)", lambda: make(types, "MaxPool2d", 2), pooled, None),
+             ("Flatten", "Flatten", lambda: make(types, "Flatten"), images, None),
+             ("BatchNorm2d", "BatchNorm2d train", lambda: make(types, "BatchNorm2d", 2), images * 2 + 1, None),
+             ("LayerNorm", "LayerNorm", lambda: make(types, "LayerNorm", 4), images, None),
+             ("SVMLoss", "SVMLoss", lambda: make(types, "SVMLoss"), scores, rng.integers(0, 4, 8))]
+    return _check_each(cases, types, seed, opts)
 
 
 def _new_layers(rng, x, seed, types, opts):

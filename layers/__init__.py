@@ -2,17 +2,17 @@
 
 from .activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, log_softmax, softmax
 from .base import Layer
-from .conv import Flatten
+from .conv import Conv2d, Flatten, MaxPool2d
 from .gates import Add, Copy, Max, Multiply
 from .hinge import SVMLoss
 from .linear import Linear
 from .losses import BCELoss, CrossEntropyLoss, MSELoss, SigmoidBCELoss, SoftmaxCrossEntropyLoss
-from .norm import LayerNorm
+from .norm import BatchNorm2d, LayerNorm
 from .regularization import BatchNorm, Dropout
 
 __all__ = [
     "Layer", "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "softmax", "log_softmax",
     "BCELoss", "SigmoidBCELoss", "CrossEntropyLoss", "SoftmaxCrossEntropyLoss", "MSELoss",
     "Dropout", "BatchNorm", "Add", "Multiply", "Max", "Copy",
-    "Flatten", "LayerNorm", "SVMLoss",
+    "Conv2d", "MaxPool2d", "Flatten", "BatchNorm2d", "LayerNorm", "SVMLoss",
 ]

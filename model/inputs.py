@@ -18,7 +18,7 @@ def check_X(net, X):
         if X.dtype.kind not in "fiub":
             raise ValueError(f"X must be numeric, got dtype {X.dtype}")
         X = X.astype(net.dtype)
-    if X.ndim != 2:
+    if X.ndim != 2 and (X.ndim < 2 or net.input_dim is not None):  # (N, C, H, W) images go to the first layer
         raise ValueError(f"X must be 2-D (N, {net.input_dim or 'D'}), got shape {X.shape}")
     if net.input_dim is not None and X.shape[1] != net.input_dim:
         raise ValueError(f"X must have {net.input_dim} columns (the network's input width), got {X.shape[1]}")

@@ -6,9 +6,10 @@
 - ``role(cls)``: ``"loss"`` (it declares the ``target`` labels it takes), ``"layer"`` (``forward`` of one
   input, ``backward`` of one upstream) or None (the gates, which take or give two).
 - ``config_kinds(cls)``: what each key of a class's ``config()`` may hold, read off its constructor: a
-  parameter without a default or with an integer default is a *width* (a positive integer that sizes
-  arrays), a float default a *number*, a bool default a *flag*, a None default a list of numbers (class
-  weights). ``rng``, ``seed``, ``dtype`` and ``layer_types`` say how to build, not what: never in a config.
+  parameter without a default or with a positive integer default is a *width* (a positive integer that sizes
+  arrays), with a default of 0 a *count* (an integer >= 0: Conv2d's padding), a float default a *number*, a
+  bool default a *flag*, ``class_weight`` a list of numbers, another None default an *optional width*
+  (MaxPool2d's stride). ``rng``, ``seed``, ``dtype`` and ``layer_types`` say how to build, not what: never in a config.
 - ``check_head(last, loss)``: whether a loss may follow the last layer (by class names): a loss that takes
   probabilities follows the layer that makes them, a fused loss (logits) follows none that squashes.
 - ``ACTIVATIONS``: the hidden activations by the library's names; ``SKLEARN_ACTIVATIONS`` by scikit-learn's.
@@ -21,7 +22,7 @@ from collections.abc import Mapping
 import layers
 from layers.standardize import Standardize
 
-WIDTH, NUMBER, FLAG, WEIGHTS = "width", "number", "flag", "weights"
+WIDTH, COUNT, OPTIONAL, NUMBER, FLAG, WEIGHTS = "width", "count", "optional width", "number", "flag", "weights"
 #: the widest layer a network may have (built or read from a file): beyond it the weights would not fit in memory
 MAX_WIDTH = 1_000_000
 #: constructor arguments that say how to build an object, not what it is
@@ -102,7 +103,8 @@ def config_kinds(cls):
             continue
         default = p.default
         kinds[p.name] = (FLAG if isinstance(default, bool) else NUMBER if isinstance(default, float)
-                         else WEIGHTS if default is None else WIDTH)
+                         else WEIGHTS if p.name == "class_weight" else OPTIONAL if default is None
+                         else COUNT if default == 0 else WIDTH)
     return kinds
 
 

@@ -17,8 +17,10 @@ from layers.validation import check_real, is_integer
 from . import ownership, predict
 from .inputs import check_Xy
 from .parameters import ParameterView
-from .registry import feeds
+from .registry import feeds, library_class
 
+#: the library's layers of (N, C, H, W) images: their widths count channels, not the last axis, so none chains
+IMAGE_LAYERS = ("Conv2d", "MaxPool2d", "BatchNorm2d", "Flatten")
 #: the kinds of labels a loss takes (its ``target``)
 BINARY, CLASSES, VALUES = "binary", "classes", "values"
 
@@ -306,6 +308,8 @@ def _target_of(loss):
 def _layer_widths(layer):
     """(input width, output width) a layer declares (``in_features``/``out_features``, or ``num_features``), or
     reads off its weight matrix ``params["W"]`` (D_in, D_out) when it declares none (a learner's ``Linear``)."""
+    if library_class(layer, "layer") in IMAGE_LAYERS:
+        return None, None
     fin, fout = getattr(layer, "in_features", None), getattr(layer, "out_features", None)
     if fin is None and fout is None:
         fin = fout = getattr(layer, "num_features", None)
@@ -331,7 +335,7 @@ def _chain_widths(layers):
                              f"but layer {giver} ({layers[giver]!r}) gives {width}")
         if fout is not None:
             width, giver = fout, i
-        elif fin is None and getattr(layer, "params", None) or i == 0:
+        elif fin is None and getattr(layer, "params", None) or i == 0 or library_class(layer, "layer") == "Flatten":
             width = None
     return first, width
 

@@ -30,8 +30,8 @@ from layers.validation import is_integer
 from .atomic import atomic_write
 from .factory import make
 from .npz_reader import NUMERIC, TEXT, NpzReader, one_line
-from .registry import (FLAG, LIBRARY, MAX_WIDTH, NUMBER, WEIGHTS, WIDTH, check_head, config_kinds, library_class,
-                       named)
+from .registry import (COUNT, FLAG, LIBRARY, MAX_WIDTH, NUMBER, OPTIONAL, WEIGHTS, WIDTH, check_head, config_kinds,
+                       library_class, named)
 
 FORMAT = "cs231n-handprop/Sequential/2"
 FORMAT_V1 = "cs231n-handprop/TwoLayerNet/1"
@@ -54,6 +54,8 @@ PROBES = ((2, 3, 5, 7, 11, 13), (17, 19, 23, 29, 31, 37))
 #: What a config value of each kind must be: (test, the rule in words).
 KIND_RULES = {
     WIDTH: (lambda v: is_integer(v) and 1 <= v <= MAX_WIDTH, f"a whole number in [1, {MAX_WIDTH:,}]"),
+    COUNT: (lambda v: is_integer(v) and 0 <= v <= MAX_WIDTH, f"a whole number in [0, {MAX_WIDTH:,}]"),
+    OPTIONAL: (lambda v: v is None or KIND_RULES[WIDTH][0](v), f"null or a whole number in [1, {MAX_WIDTH:,}]"),
     NUMBER: (lambda v: is_integer(v) or isinstance(v, float), "a number"),
     FLAG: (lambda v: isinstance(v, bool), "true or false"),
     WEIGHTS: (lambda v: isinstance(v, list) and 2 <= len(v) <= MAX_WIDTH and all(

@@ -21,6 +21,8 @@ from .conftest import call_main
 
 #: the layer a loss that takes probabilities must follow
 SQUASH = {plain: squash for plain, (squash, _) in SQUASHED.items()}
+#: the classes that take (N, C, H, W) images, and the images they are tried on
+IMAGES, IMAGE = ("Conv2d", "MaxPool2d", "BatchNorm2d"), (4, 8, 8)
 #: outputs of the last layer, by the labels a loss takes
 OUTPUTS = {"binary": 1, "classes": 3, "values": 2}
 
@@ -39,6 +41,11 @@ def _unusual_config(cls, width, classes):
 def _network(name, rng):
     """A network holding the class ``name`` with an unusual config, and its loss's labels."""
     cls = LIBRARY[name]
+    if name in IMAGES:
+        middle = cls(**_unusual_config(cls, 4, 0))
+        width = middle.forward(np.zeros((1, *IMAGE))).size
+        return Sequential([middle, LIBRARY["Flatten"](), LIBRARY["Linear"](width, 2, rng=rng)],
+                          LIBRARY["MSELoss"]()), rng.normal(size=(20, 2))
     if role(cls) == "layer":
         middle = cls(**_unusual_config(cls, 4, 0))
         return Sequential([LIBRARY["Linear"](3, 4, rng=rng), middle, LIBRARY["Linear"](4, 2, rng=rng)],
@@ -64,7 +71,7 @@ def test_every_class_of_the_registry_round_trips_with_its_configuration(tmp_path
     rng = np.random.default_rng(0)
     net, y = _network(name, rng)
     _scramble_buffers(net, rng)
-    X = rng.normal(size=(20, 3))
+    X = rng.normal(size=(20, *IMAGE) if name in IMAGES else (20, 3))
     loaded = load(net.save(tmp_path / "m.npz"))
     assert [(type(obj), obj.config()) for obj in [*loaded.layers, loaded.criterion]] == \
         [(type(obj), obj.config()) for obj in [*net.layers, net.criterion]]
