@@ -67,7 +67,8 @@ def build_parser():
     p.add_argument("--directions", type=int, default=8, help="random directions in directional mode (default: 8)")
     p.add_argument("--trace", nargs="?", const="net", choices=TRACES, help="print a backward pass node by node: "
                    "the handout's network (net, the default), its warm-up (x+y)*z, the four gate patterns (gates), "
-                   "or the network --hidden/--activation/--classes describe (chain)")
+                   "the network --hidden/--activation/--classes describe (chain), or a 2×2 filter over a 4×4 image, "
+                   "Conv2d's gates (conv)")
     p.add_argument("--inputs", metavar="x=X,y=Y,z=Z", help="with --trace warmup: the inputs (default: the "
                                                            "handout's x=-2,y=5,z=-4)")
     p.add_argument("--svg", metavar="PATH.svg", help="with --trace: draw the traced graph (green forward values, "

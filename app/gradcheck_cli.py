@@ -20,6 +20,7 @@ from checking.user_layer import check_user_layer, load_layer
 from layers.user_code import source_of, split_spec
 from model.builders import Architecture
 from traces.chain_text import graph_text
+from traces.conv import conv_graph, trace_conv
 from traces.gate_patterns import trace_gates
 from traces.side_by_side import trace_beside
 from traces.svg import write_svg
@@ -40,7 +41,7 @@ USER_ERRORS = (UsageError, LayerError, ValueError, OSError)  # (app.cli.run_main
 
 MAX_INPUT_ELEMENTS = 10_000_000  # --input-shape budget: an element-wise check runs two forward passes per element
 MAX_INPUT = 1e6  # the warm-up's inputs: beyond this the centred-difference check loses its digits
-TRACES = ("net", "warmup", "gates", "chain")
+TRACES = ("net", "warmup", "gates", "chain", "conv")
 
 
 def run(a, argv=None):
@@ -100,13 +101,13 @@ def print_hints(a):
 
 #: flags that do not go together: (refused when, what to say instead)
 CONFLICTS = (
-    (lambda a: a.svg and not a.trace, "--svg draws a traced graph: add --trace (net, warmup or chain)"),
+    (lambda a: a.svg and not a.trace, "--svg draws a traced graph: add --trace (net, warmup, chain or conv)"),
     (lambda a: a.trace and (a.layer or a.json), "--trace prints a trace; it does not take --layer or --json"),
     (lambda a: a.svg and a.trace == "gates",
-     "--svg draws net, warmup or chain; --trace gates prints its four patterns as text"),
+     "--svg draws net, warmup, chain or conv; --trace gates prints its four patterns as text"),
     (lambda a: a.use and a.layer,
      "--use puts your class into the networks and --layer checks a layer alone: give one or the other"),
-    (lambda a: a.use and a.trace in ("warmup", "gates"),
+    (lambda a: a.use and a.trace in ("warmup", "gates", "conv"),
      "--use replaces layers of a network: it goes with --trace net or chain, not {a.trace}"),
     (lambda a: a.use and a.svg, "--svg draws the reference's graph; trace your layers beside it without --svg"),
     (lambda a: a.inputs is not None and a.trace != "warmup",
@@ -185,13 +186,14 @@ def check_user_layers(entries, shape, seed, settings):
 
 def run_trace(kind="net", seed=0, batch=4, svg=None, architecture=None, classes=2, inputs=None, layer_types=None,
               settings=None):
-    """What ``--trace [net|warmup|gates|chain] [--svg PATH] [--seed S] [--batch N] [--use …]`` does: ``(text, ok)``,
-    the trace (its last line naming the picture, if one was written) and whether its checks held (shapes and
-    centred differences; with ``layer_types``, whether yours pass alone and agree at every step).
+    """What ``--trace [net|warmup|gates|chain|conv] [--svg PATH] [--seed S] [--batch N] [--use …]`` does:
+    ``(text, ok)``, the trace (its last line naming the picture, if one was written) and whether its checks held
+    (shapes and centred differences; with ``layer_types``, whether yours pass alone and agree at every step).
 
     ``kind``: "net" (the handout's network), "warmup" (the warm-up graph at ``inputs``, a dict of any of its x, y,
-    z; None: the handout's point), "gates" (the four gate patterns) or "chain" (the network ``architecture`` and
-    ``classes`` describe, layer by layer); ``seed`` and ``batch`` make the random data (and the weights); ``svg``
+    z; None: the handout's point), "gates" (the four gate patterns), "chain" (the network ``architecture`` and
+    ``classes`` describe, layer by layer) or "conv" (``Conv2d`` on a 4×4 image, ``traces.conv``); ``seed`` and
+    ``batch`` make the random data (and the weights); ``svg``
     (a path or None) is where the traced graph is drawn, atomically. ``layer_types`` (class name -> a learner's
     class, or None) traces the learner's layers beside the reference, after checking each class alone as
     ``gradcheck.py --use`` does (with the check's ``settings``, a dict); a class the traced network does not
@@ -201,11 +203,14 @@ def run_trace(kind="net", seed=0, batch=4, svg=None, architecture=None, classes=
         raise UsageError(f"--trace takes one of {', '.join(TRACES)}, got {kind!r}")
     if kind == "gates":
         return trace_gates()
-    if layer_types and kind != "warmup":
+    if layer_types and kind not in ("warmup", "conv"):
         return _trace_yours(kind, seed, batch, architecture, classes, layer_types, settings or {})
     if kind == "warmup":
         graph = warmup_graph(**(inputs or {}))
         text, ok = trace_warmup(graph=graph)
+    elif kind == "conv":
+        graph = conv_graph()
+        text, ok = trace_conv(graph=graph)
     elif kind == "net":
         graph = network_graph(seed=seed, batch=batch)[0]
         text, ok = trace_backward(graph=graph)

@@ -35,7 +35,9 @@ ANSWERS = {
     "BCELoss": "_library.BCELoss()",
     "ReLU": "_library.ReLU()",
     "Linear": '_library.Linear(*s.params["W"].shape, bias="b" in s.params)',
+    "MaxPool2d": "_library.MaxPool2d(s.kernel_size)",
 }
+HANDOUT = ("Sigmoid", "BCELoss", "ReLU", "Linear")  # the exercises of section 4, which its later cells need
 
 #: Defined in the kernel before the filled run: the learner's class with its ``backward`` answered by the
 #: library's layer, which shares the learner's ``params``/``grads`` dicts (so it fills the learner's grads) and
@@ -142,7 +144,7 @@ def test_every_cell_has_an_id_of_its_own_and_the_exercises_come_in_the_issues_or
     ids = [cell.get("id") for cell in nb.cells]
     assert all(ids) and len(set(ids)) == len(ids)
     names = [name for name in map(exercise_name, nb.cells) if name]
-    assert names == ["Sigmoid", "BCELoss", "ReLU", "Linear"]
+    assert names == [*HANDOUT, "MaxPool2d"]
     for name in names:
         index = cell_index(nb, f"exercise-{name.lower()}")
         assert f'raise NotImplementedError("{name}.backward is not implemented yet")' in nb.cells[index].source
@@ -166,7 +168,7 @@ def test_untouched_run_all_runs_every_cell_and_says_what_waits_for_the_learner(e
         assert f"{name}.backward is not implemented yet" in stdout(outputs_of(nb.cells, f"check-{name.lower()}"))
     for cell_id in ("beside-reference", "train-yours", "regions-yours"):
         said = stdout(outputs_of(nb.cells, cell_id))
-        assert "skipped" in said and all(name in said for name in ANSWERS), (cell_id, said)
+        assert "skipped" in said and all(name in said for name in HANDOUT), (cell_id, said)
 
 
 def test_untouched_the_deeper_network_and_the_two_modes_run(executed):
@@ -226,6 +228,19 @@ def test_untouched_the_sections_before_the_exercises_show_their_numbers_and_pict
     assert after < before
 
 
+def test_untouched_the_convolution_section_traces_checks_and_waits_for_max_pooling(executed):
+    nb, _, _ = executed
+    traced = outputs_of(nb.cells, "conv-trace")
+    text = stdout(traced)
+    assert "copy gate: gather the patches" in text and "dℓ/dx (4, 4) =" in text and "✗" not in text
+    assert text.count("✓") == 4
+    (svg,) = data(traced, SVG)
+    assert "<svg" in svg and "patches" in svg
+    (report,) = data(outputs_of(nb.cells, "conv-check"), HTML)
+    assert "PASSED" in report
+    assert "MaxPool2d.backward is not implemented yet" in stdout(outputs_of(nb.cells, "check-maxpool2d"))
+
+
 # ---------------------------------------------------------------- executed with the library's answers
 
 
@@ -238,7 +253,7 @@ def test_filled_every_cell_runs_and_prints_nothing_on_stderr(executed):
 
 
 @pytest.mark.parametrize("cell_id", ["check-sigmoid", "check-bceloss", "check-relu", "check-linear", "deep-check",
-                                     "regularization-check"])
+                                     "regularization-check", "conv-check", "check-maxpool2d"])
 def test_filled_every_check_passes_and_shows_itself_as_a_table(executed, cell_id):
     cells = filled_run(executed)
     (report,) = data(outputs_of(cells, cell_id), HTML)
