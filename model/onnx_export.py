@@ -69,10 +69,11 @@ class Graph:
     def const(self, key, array):
         array = np.asarray(array)
         if array.dtype.kind == "f":
-            array = array.astype(self.dtype)
+            with np.errstate(over="ignore"):  # a weight beyond float32's range is refused below, not warned about
+                array = array.astype(self.dtype)
             if not np.isfinite(array).all():
-                raise ValueError(f"{self.where}: {key} holds values that are not finite in {self.dtype} (NaN or "
-                                 "infinity); such a model cannot be exported")
+                raise ValueError(f"the array {self.where}.{key} (layer {self.where}'s {key}) holds values that are "
+                                 f"not finite in {self.dtype} (NaN or infinity); such a model cannot be exported")
         name = f"{self.where}.{key}"
         self.constants.append(self.onnx.numpy_helper.from_array(array, name))
         return name
