@@ -199,9 +199,19 @@ def _check_exportable(net):
             name = cls.__name__ if is_library(cls) else f"{cls.__module__}.{cls.__qualname__}"
             raise ValueError(f"{where} ({name}) has no ONNX equivalent, so the network cannot be exported; the "
                              f"classes that have one: {', '.join(c.__name__ for c in NODES)}")
+    _check_head(net)
+
+
+def _check_head(net):
+    """A binary head has one output (P(class 1)); a classifier's classes are known (named, or counted by the width
+    of its last layer)."""
+    width = "an unknown number of" if net.output_dim is None else net.output_dim
     if net.target == "binary" and net.output_dim != 1:
-        raise ValueError(f"a binary head of {net.output_dim} outputs cannot be exported: --predict reads a single "
+        raise ValueError(f"a binary head of {width} outputs cannot be exported: --predict reads a single "
                          "sigmoid output as P(class 1)")
+    if net.target == "classes" and net.classes is None and net.output_dim is None:
+        raise ValueError("the network's classes are unknown: it names none (net.classes) and its last layer "
+                         "declares no width to count them by")
 
 
 def _outputs(g, net, head):

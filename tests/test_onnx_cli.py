@@ -104,8 +104,14 @@ def test_the_default_run_exports_the_handouts_network(tmp_path, capsys):
     assert json.loads(said) == {"model": str(model), "out": str(out),
                                 "onnx": "input (N, 2) float32 -> probabilities (N, 2) float32, label (N,) int64"}
     X = np.random.default_rng(0).normal(size=(50, 2))
-    net = load(model)
-    np.testing.assert_allclose(onnx_outputs(out, X)["probabilities"][:, 1], net.predict_proba(X), atol=TOL)
+    rows, pred = tmp_path / "rows.csv", tmp_path / "pred.csv"
+    rows.write_text("".join(f"{a!r},{b!r}\n" for a, b in X.tolist()))
+    assert run(capsys, "--predict", model, "--data", rows, "--out", pred).code == 0
+    got = onnx_outputs(out, X)
+    words, probabilities = predicted(pred)
+    np.testing.assert_allclose(got["probabilities"], probabilities, atol=TOL)
+    assert [str(v) for v in got["label"].tolist()] == words
+    np.testing.assert_allclose(got["probabilities"][:, 1], load(model).predict_proba(X), atol=TOL)
 
 
 # ---------------------------------------------------------------- refusals

@@ -179,6 +179,18 @@ def test_a_binary_head_of_two_outputs_is_refused(tmp_path):
         to_onnx(net, tmp_path / "m.onnx")
 
 
+def test_a_classifier_of_unknown_classes_is_refused_and_one_that_names_them_exported(tmp_path, rng):
+    net = Sequential([Conv2d(1, 3, 3, rng=0), Flatten()], SoftmaxCrossEntropyLoss())  # no width at the end
+    with pytest.raises(ValueError, match="classes are unknown"):
+        to_onnx(net, tmp_path / "m.onnx")
+    net.classes = ["a", "b", "c"]
+    X = rng.normal(size=(3, 1, 3, 3))  # one window of 3 filters: 3 scores
+    to_onnx(net, tmp_path / "m.onnx")
+    got = run_onnx(tmp_path / "m.onnx", X)
+    np.testing.assert_allclose(got["probabilities"], net.predict_proba(X), atol=TOL)
+    assert got["label"].tolist() == [net.classes[k] for k in net.predict(X)]
+
+
 def test_weights_not_finite_in_the_graphs_dtype_are_refused(tmp_path):
     net = TwoLayerNet(seed=0)
     net.layers[1].params["W"][0, 0] = 1e300  # finite in float64, infinite in float32
