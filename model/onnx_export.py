@@ -167,6 +167,12 @@ def to_onnx(net, path, dtype=np.float32):
     ``label``. ``ValueError`` in one line for a network that cannot be exported (a class without an entry in
     ``NODES``, named with its position; a binary head of several outputs; a column encoding; weights that are
     not finite in ``dtype``); ``ImportError`` naming the ``onnx`` extra when it is missing.
+
+    Shapes
+    ------
+    input:  (N, D) rows, or (N, C, H, W) images for a network that starts with an image layer; N dynamic
+    output: a classifier's probabilities (N, K) (K = 2 for a single sigmoid output) and label (N,);
+            a regression's values (N, K)
     """
     model = build(net, dtype)
     atomic_write(path, lambda fh: fh.write(model.SerializeToString()), suffix=".onnx")
