@@ -1,4 +1,4 @@
-"""What ``train.py``'s options do: train, evaluate or predict, save and report, and every refusal in its words.
+"""What ``train.py``'s options do: train, evaluate, predict or export, save and report, and every refusal in its words.
 
 The options are read once into ``app.train_options.Settings`` (checked there, and by the library, which
 raises a ``ParameterError`` that ``FLAGS`` turns into the flag's words). Ctrl-C and SIGTERM stop a training
@@ -22,7 +22,7 @@ from app.train_options import DEFAULTS, FLAGS, read_settings, recipe_text
 from data import read_table
 from data.csv_loader import LAST
 from data.synthetic import SYMMETRIC
-from model import load
+from model import load, onnx_export, to_onnx
 from model.builders import odd_logits
 from model.experiment import load_dataset, prepare
 from model.optim import OPTIMIZERS
@@ -111,6 +111,16 @@ def predict(s):
         print_json(s, dumps_strict({"model": s.predict, "data": s.data, "out": s.out, "n": count}))
     else:
         print(f"{s.predict} on {s.data}: predicted {count} rows into {s.out}")
+    return 0
+
+
+def export(s):
+    """``--export``: the saved model as an ONNX model in ``--out`` (``model.to_onnx``), said in one line."""
+    written = to_onnx(load(s.export), s.out)
+    if s.json:
+        print_json(s, dumps_strict({"model": s.export, "out": s.out, "onnx": onnx_export.describe(written)}))
+    else:
+        print(f"{s.export}: exported to {s.out} (ONNX: {onnx_export.describe(written)})")
     return 0
 
 
@@ -309,6 +319,8 @@ def run_command(namespace):
     with stoppable() as stop:
         if s.predict:
             return predict(s)
+        if s.export:
+            return export(s)
         if s.evaluate:
             with flag_errors(FLAGS):
                 return evaluate(s)

@@ -16,6 +16,7 @@ from data.split import DEFAULT_VAL_FRACTION
 from layers.user_code import split_spec
 from model.builders import Architecture
 from model.experiment import check_seed
+from model.onnx_export import require_onnx
 from model.optim import OPTIMIZERS
 from model.registry import ACTIVATIONS
 from model.training import TrainingConfig
@@ -118,7 +119,9 @@ OPTIONS = {
         Option("--history", "per-epoch metrics as .csv or .json", tags=(TRAINING,), metavar="PATH"),
         Option("--evaluate", "no training: load a model, report its scores", metavar="MODEL.npz"),
         Option("--predict", "no training: predict the rows of --data into --out", metavar="MODEL.npz"),
-        Option("--out", "where --predict writes its predictions", metavar="PRED.csv"),
+        Option("--export", "no training: write a saved model as ONNX into --out (needs the onnx extra)",
+               metavar="MODEL.npz"),
+        Option("--out", "where --predict writes its predictions, --export its ONNX model", metavar="PRED.csv"),
         Option("--json", "stdout is one JSON object; logs go to stderr", False, action="store_true"),
         Option("--quiet", "only the result line: no settings, progress or picture", False, action="store_true"),
         Option("--debug", "a traceback before an error's line (the same exit status)", False, action="store_true"),
@@ -193,6 +196,8 @@ def check_command_line(s):
     if s.n_samples > MAX_SAMPLES:
         raise UsageError(f"--n-samples must be at most {MAX_SAMPLES:,}, got {s.n_samples}")
     check_modes(s)
+    if s.export:
+        check_export(s)
     check_data_options(s)
     limit = math.sqrt(np.finfo(s.dtype).max) / 1e4  # beyond it λ·W, the penalty's gradient, overflows at a first step
     if s.weight_decay > limit:
@@ -207,14 +212,12 @@ def check_command_line(s):
 
 
 def check_modes(s):
-    """``--evaluate`` and ``--predict`` take a model file, train nothing and take no training option."""
-    if s.evaluate and s.predict:
-        raise UsageError("--evaluate and --predict are two different runs; give one")
+    """``--evaluate``, ``--predict`` and ``--export`` take a model file, train nothing and take no training option."""
+    flag, model = model_mode(s)
     if s.no_layer_check and not s.use:
         raise UsageError("--no-layer-check skips the check of your --use classes; without --use it would be ignored")
-    if s.out and not s.predict:
-        raise UsageError("--out is where --predict writes; without --predict it would be ignored")
-    flag, model = ("--evaluate", s.evaluate) if s.evaluate else ("--predict", s.predict)
+    if s.out and not (s.predict or s.export):
+        raise UsageError("--out is where --predict and --export write; without either it would be ignored")
     if model and not model.endswith(".npz"):
         raise UsageError(f"{flag} wants a model file written by train.py (.npz), got {model!r}")
     ignored = s.flags_given(TRAINING)
@@ -222,6 +225,29 @@ def check_modes(s):
         raise UsageError(f"{flag} trains nothing, so {', '.join(ignored)} would be ignored; leave them out")
     if s.predict and not (s.data and s.out):
         raise UsageError("--predict needs --data NEW.csv (the rows to predict) and --out PRED.csv")
+
+
+def model_mode(s):
+    """``(flag, model file)`` of the one run that reads a saved model (``(None, None)`` for a training run)."""
+    modes = [(flag, model) for flag, model in (("--evaluate", s.evaluate), ("--predict", s.predict),
+                                               ("--export", s.export)) if model]
+    if len(modes) > 1:
+        raise UsageError(f"{' and '.join(flag for flag, _ in modes)} are {len(modes)} different runs; give one")
+    return modes[0] if modes else (None, None)
+
+
+def check_export(s):
+    """``--export MODEL.npz --out MODEL.onnx`` reads no data, and needs the onnx extra."""
+    if not s.out:
+        raise UsageError("--export needs --out MODEL.onnx, where the ONNX model goes")
+    data = (["--data"] if s.data else []) + s.flags_given(GENERATOR)
+    if data:
+        raise UsageError(f"--export reads no data, so {', '.join(data)} would be ignored; leave "
+                         f"{'it' if len(data) == 1 else 'them'} out")
+    try:
+        require_onnx("--export")
+    except ImportError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def check_data_options(s):
@@ -244,14 +270,16 @@ def check_data_options(s):
 
 def check_outputs_of(s):
     """Resolve every output before any work: none may be an input, another output, or a non-file."""
-    inputs = [("--data", s.data), ("--evaluate", s.evaluate), ("--predict", s.predict), ("--val-data", s.val_data)]
+    inputs = [("--data", s.data), ("--evaluate", s.evaluate), ("--predict", s.predict), ("--export", s.export),
+              ("--val-data", s.val_data)]
     try:  # a file of --use classes is an input too
         inputs += [("--use", str(split_spec(spec)[0])) for spec in s.use]
     except ValueError as exc:  # said as app.learner says it
         raise UsageError(f"--use {exc}") from None
     training = [("--save", s.save, (".npz",)), ("--plot", s.plot, (".png",)),
                 ("--history", s.history, (".csv", ".json"))]
-    outputs = [] if s.evaluate else [("--out", s.out, (".csv",))] if s.predict else training
+    outputs = ([] if s.evaluate else [("--out", s.out, (".csv",))] if s.predict
+               else [("--out", s.out, (".onnx",))] if s.export else training)
     check_outputs(outputs, inputs)
 
 
