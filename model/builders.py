@@ -189,13 +189,15 @@ class Architecture:
         if not self.image:
             return net.describe()
         h, w = self.sides()[-1]
-        activation = f"{ACTIVATIONS[self.activation]}, "
+        activation = ACTIVATIONS[self.activation]
         dense = "-".join(str(width) for width in (self.flat_width(), *self.hidden, net.output_dim))
-        hidden = f" {activation[:-2]}" if self.hidden else ""
+        squash = [] if getattr(net.layers[-1], "params", None) else [type(net.layers[-1]).__name__]  # a Sigmoid
+        kinds = "/".join(dict.fromkeys([activation] * bool(self.hidden) + squash))
         decay = f", weight decay {self.weight_decay:g}" if self.weight_decay else ""
         return (f"{_shape(self.image)} images, conv {','.join(map(str, self.conv))} (each Conv2d {CONV_KERNEL}x"
-                f"{CONV_KERNEL} padding {CONV_KERNEL // 2}, {activation}MaxPool2d {POOL}) to "
-                f"{_shape((self.conv[-1], h, w))}, then {dense}{hidden}{decay}, {type(net.criterion).__name__}")
+                f"{CONV_KERNEL} padding {CONV_KERNEL // 2}, {activation}, MaxPool2d {POOL}) to "
+                f"{_shape((self.conv[-1], h, w))}, then {dense}{' ' * bool(kinds)}{kinds}{decay}, "
+                f"{type(net.criterion).__name__}")
 
     def _network(self, input_dim, outputs, tail, loss, seed, types):
         """``layer_stack`` of ``outputs``, then the layers named in ``tail``, then the loss named ``loss``."""
