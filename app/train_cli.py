@@ -140,7 +140,7 @@ def describe_data(s, experiment, label_name, log):
         log(f"targets standardised for training (mean {experiment.scaling.mean:.4g}, sd "
             f"{experiment.scaling.scale:.4g}): the per-epoch losses are in those units")
     lr = "" if s.config.learning_rate is None else f" lr {s.config.learning_rate:g}"
-    log(f"model: {experiment.net.describe()}; {s.optimizer}{lr}, {s.dtype}")
+    log(f"model: {s.architecture.describe(experiment.net)}; {s.optimizer}{lr}, {s.dtype}")
 
 
 def without_validation(s, experiment):

@@ -54,6 +54,14 @@ def epochs_or_off(text):
     return None if text == "off" else int(text)
 
 
+def image_shape(text):
+    """``--image``'s value: ``"1x8x8"`` -> (1, 8, 8), three whole numbers (their range is ``Architecture``'s rule)."""
+    sizes = str(text).lower().split("x")
+    if len(sizes) != 3 or not all(size.strip().isdigit() for size in sizes):
+        raise argparse.ArgumentTypeError(f"wants C x H x W sizes like 1x8x8, got {text!r}")
+    return tuple(int(size) for size in sizes)
+
+
 OPTIONS = {
     "data": (
         Option("--dataset", "toy dataset (default: circles)", "circles", (GENERATOR,), choices=list(DATASETS)),
@@ -91,6 +99,11 @@ OPTIONS = {
         Option("--fused", "binary: SigmoidBCELoss on logits instead of Sigmoid + BCELoss", False, (TRAINING,),
                action="store_true"),
         Option("--no-standardize", "feed raw inputs (no Standardize layer)", False, (TRAINING,), action="store_true"),
+        Option("--image", "read each row of --data as a C x H x W image, in PyTorch's order (channel, row, column), "
+               "for --conv", tags=(TRAINING, CSV), type=image_shape, metavar="CxHxW"),
+        Option("--conv", "after --image, a block per channel count: 3x3 convolution (padding 1), the activation, 2x2 "
+               "max pooling; then Flatten, the --hidden layers only if given, and the output", tags=(TRAINING,),
+               metavar="C1[,C2...]"),
         Option("--dtype", "training precision", "float64", (TRAINING,), choices=["float64", "float32"]),
         Option("--use", "your class in place of the library's of that name (repeatable), e.g. "
                "exercises/sigmoid.py:Sigmoid", (), (TRAINING,), action="append", metavar="PATH.py:Class"),
@@ -169,10 +182,12 @@ def read_settings(namespace):
     check_command_line(s)
     with flag_errors(FLAGS):
         check_seed(s.seed)
-        s.architecture = Architecture(hidden=parse_widths(s.hidden), activation=s.activation,
+        conv = parse_widths(s.conv, "--conv", "positive channel counts like 8,16") if s.conv is not None else ()
+        hidden = () if conv and "--hidden" not in s.given else parse_widths(s.hidden)  # images: hidden if asked
+        s.architecture = Architecture(hidden=hidden, activation=s.activation,
                                       hidden_bias=s.hidden_bias, fused=s.fused, weight_decay=s.weight_decay,
                                       standardize=not s.no_standardize, dropout=s.dropout, batchnorm=s.batchnorm,
-                                      dtype=s.dtype)
+                                      dtype=s.dtype, image=s.image, conv=conv)
         s.config = TrainingConfig(optimizer=s.optimizer, lr=s.lr, epochs=s.epochs, batch_size=s.batch_size or None,
                                   patience=s.patience, engine=s.engine,  # shuffled by the experiment's seed stream
                                   check_layers=not s.no_layer_check)
@@ -184,6 +199,9 @@ def _recipe_choices(values, given):
     """What ``TABLE_RECIPE`` sets among the options not given: its lr goes with its optimizer (another
     optimizer keeps its own default), its early stopping needs the validation ``--val-fraction 0`` leaves out."""
     chosen = {key: value for key, value in TABLE_RECIPE.items() if key not in given}
+    if "conv" in given and "hidden" not in given:  # image blocks: no hidden layers, so no hidden biases, unless asked
+        chosen.pop("hidden", None)
+        chosen.pop("hidden_bias", None)
     if "optimizer" in given and values["optimizer"] != TABLE_RECIPE["optimizer"]:
         chosen.pop("lr", None)
     if values["val_fraction"] == 0 and not values["val_data"]:

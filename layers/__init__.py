@@ -2,7 +2,7 @@
 
 from .activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, log_softmax, softmax
 from .base import Layer
-from .conv import Conv2d, Flatten, MaxPool2d
+from .conv import Conv2d, Flatten, MaxPool2d, Unflatten
 from .gates import Add, Copy, Max, Multiply
 from .hinge import SVMLoss
 from .linear import Linear
@@ -14,5 +14,5 @@ __all__ = [
     "Layer", "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "softmax", "log_softmax",
     "BCELoss", "SigmoidBCELoss", "CrossEntropyLoss", "SoftmaxCrossEntropyLoss", "MSELoss",
     "Dropout", "BatchNorm", "Add", "Multiply", "Max", "Copy",
-    "Conv2d", "MaxPool2d", "Flatten", "BatchNorm2d", "LayerNorm", "SVMLoss",
+    "Conv2d", "MaxPool2d", "Flatten", "Unflatten", "BatchNorm2d", "LayerNorm", "SVMLoss",
 ]

@@ -1,4 +1,5 @@
-"""Layers of images, ``x`` of shape (N, C, H, W) as in CS231n and PyTorch: ``Conv2d``, ``MaxPool2d``, ``Flatten``.
+"""Layers of images, ``x`` of shape (N, C, H, W) as in CS231n and PyTorch: ``Conv2d``, ``MaxPool2d``, ``Flatten``,
+and ``Unflatten``, which reads each row of a table as an image.
 
 Both layers read the image's k×k windows through strided views, with no copying: the pixel at offset (i, j)
 of every window is one view, ``x[:, :, i::stride, j::stride]`` cut to the output's size. Backwards, each
@@ -209,3 +210,43 @@ class Flatten(Layer):
 
     def backward(self, upstream):
         return upstream.reshape(self.cache)
+
+
+class Unflatten(Layer):
+    """(N, C·H·W) -> (N, C, H, W): each row of a table read as an image, in PyTorch's (row-major) order.
+
+    Flatten's inverse, PyTorch's ``nn.Unflatten(1, (C, H, W))``: column ``c·H·W + h·W + w`` of a row is pixel
+    (h, w) of channel c. So a network of image layers takes the same 2-D tables as any other (``train.py
+    --image``), and a saved model evaluates and predicts on them. It only renames the numbers: the local gradient
+    is the identity, and backward reshapes the upstream back to rows. ``in_features`` (C·H·W) is the table's width.
+
+    Parameters
+    ----------
+    channels, height, width : int
+        C, H and W, positive integers.
+
+    Shapes
+    ------
+    forward:  x (N, C·H·W) -> (N, C, H, W); no cache
+    backward: upstream (N, C, H, W) -> dx (N, C·H·W)
+    """
+
+    def __init__(self, channels, height, width):
+        super().__init__()
+        self.channels = check_count(channels, "channels", "Unflatten")
+        self.height = check_count(height, "height", "Unflatten")
+        self.width = check_count(width, "width", "Unflatten")
+        self.in_features = self.channels * self.height * self.width
+
+    def config(self):
+        return {"channels": self.channels, "height": self.height, "width": self.width}
+
+    def forward(self, x):
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ValueError(f"Unflatten expects (N, {self.in_features}) inputs (rows of {self.channels}x{self.height}"
+                             f"x{self.width} images), got an array of shape {x.shape}")
+        return x.reshape(len(x), self.channels, self.height, self.width)
+
+    def backward(self, upstream):
+        return upstream.reshape(len(upstream), self.in_features)

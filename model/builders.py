@@ -12,6 +12,10 @@ from .factory import check_types, make
 from .registry import ACTIVATIONS, MAX_WIDTH
 from .sequential import Sequential
 
+#: the side of the image blocks' filters (padded by half of it, so a convolution keeps the image's size) and
+#: of their max pooling windows (each block halves the image's sides, floored)
+CONV_KERNEL, POOL = 3, 2
+
 
 def build_mlp(input_dim, hidden=(3,), activation="relu", hidden_bias=False, classes=2, fused=False,
               weight_decay=0.0, standardize=True, dropout=0.0, batchnorm=False, seed=None, dtype=np.float64):
@@ -53,6 +57,9 @@ def layer_stack(arch, input_dim, outputs, rng, types, activation):
     dtype = arch.dtype
     stack = [make(types, "Standardize", input_dim, dtype=dtype)] if arch.standardize else []
     width = input_dim
+    if arch.image:
+        stack += image_blocks(arch, rng, types, activation)
+        width = arch.flat_width()
     for h in arch.hidden:
         stack.append(make(types, "Linear", width, h, bias=arch.hidden_bias, rng=rng, dtype=dtype))
         if arch.batchnorm:
@@ -65,12 +72,34 @@ def layer_stack(arch, input_dim, outputs, rng, types, activation):
     return stack + [make(types, "Linear", width, outputs, rng=rng, dtype=dtype)]
 
 
+def image_blocks(arch, rng, types, activation):
+    """``Unflatten(C, H, W)``, then per channel count Ci of ``arch.conv`` a block ``Conv2d(3×3, padding 1) →
+    activation → MaxPool2d(2)``, then ``Flatten``: rows of C·H·W pixels in, rows of ``arch.flat_width()`` out.
+
+    Shapes: (N, C·H·W) -> (N, C, H, W) -> per block (N, Ci, H_i, W_i), each side halved (floored) -> (N, D')."""
+    channels = arch.image[0]
+    stack = [make(types, "Unflatten", *arch.image)]
+    for out in arch.conv:
+        stack.append(make(types, "Conv2d", channels, out, CONV_KERNEL, padding=CONV_KERNEL // 2, rng=rng,
+                          dtype=arch.dtype))
+        if activation:
+            stack.append(make(types, activation))
+        stack.append(make(types, "MaxPool2d", POOL))
+        channels = out
+    return stack + [make(types, "Flatten")]
+
+
 @dataclass
 class Architecture:
     """The words ``build_mlp`` takes, bundled and validated once: what ``train.py``'s model options describe.
 
     ``build(input_dim, classes, seed)`` makes the network once the data says D and K. Every refusal is a
     ``ParameterError`` naming the field.
+
+    ``image`` (C, H, W) and ``conv`` (channel counts C1, C2, …) go together: each row of D = C·H·W numbers is read
+    as an image (``Unflatten``, PyTorch's C-order), then per Ci a block ``Conv2d(3×3, padding 1) → activation →
+    MaxPool2d(2)`` (``image_blocks``), then ``Flatten``, and ``hidden`` — which may then be empty — and the output
+    as for a table. Blocks that would pool a side below 1 are refused.
     """
 
     hidden: tuple = (3,)
@@ -82,18 +111,22 @@ class Architecture:
     dropout: float = 0.0
     batchnorm: bool = False
     dtype: str = "float64"
+    image: tuple = None
+    conv: tuple = ()
 
     def __post_init__(self):
+        self.image, self.conv = _check_images(self.image, self.conv)
         hidden = (self.hidden,) if np.isscalar(self.hidden) else tuple(self.hidden)
-        if not hidden:
+        if not hidden and not self.conv:
             _refuse("hidden", f"must be positive integer widths, got {self.hidden!r}")
-        self.hidden = tuple(check_count(h, "hidden", "Architecture") for h in hidden)
-        if max(self.hidden) > MAX_WIDTH:
-            _refuse("hidden", f"widths must be at most {MAX_WIDTH:,}, got {max(self.hidden):,}")
+        self.hidden = _widths(hidden, "hidden")
         if self.activation not in ACTIVATIONS:
             _refuse("activation", f"must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
         self.weight_decay = check_real(self.weight_decay, "weight_decay", "Architecture", "[0, inf)")
         self.dropout = check_real(self.dropout, "dropout", "Architecture", "[0, 1)", " (the drop probability)")
+        if not self.hidden and (self.dropout or self.batchnorm):
+            _refuse("dropout" if self.dropout else "batchnorm", "applies after each hidden Linear, and with conv "
+                    "blocks but no hidden widths there is none")
         try:
             name = np.dtype(self.dtype).name
         except TypeError:
@@ -105,7 +138,7 @@ class Architecture:
     def is_handouts(self, classes=2):
         """Whether this is the handout's family: one hidden ReLU layer, two classes, no dropout or batch norm."""
         return (len(self.hidden) == 1 and self.activation == "relu" and classes == 2 and not self.dropout
-                and not self.batchnorm)
+                and not self.batchnorm and not self.conv)
 
     def build(self, input_dim, classes=2, seed=None, layer_types=None):
         """The network for ``input_dim`` features and ``classes`` classes (K >= 2), seeded.
@@ -114,7 +147,7 @@ class Architecture:
         stand (see ``model.factory``).
         """
         classes = check_integer(classes, "classes", "Architecture", least=2)
-        input_dim, types = check_count(input_dim, "input_dim", "Architecture"), check_types(layer_types)
+        input_dim, types = self._check_input(input_dim), check_types(layer_types)
         if self.is_handouts(classes):
             return TwoLayerNet(input_dim, self.hidden[0], hidden_bias=self.hidden_bias, fused=self.fused, seed=seed,
                                dtype=self.dtype, weight_decay=self.weight_decay, standardize=self.standardize,
@@ -127,9 +160,44 @@ class Architecture:
         """The regression network: the same hidden layers, a linear output of ``outputs`` values, ``MSELoss``."""
         if self.fused:
             _refuse("fused", "applies to a binary classifier's sigmoid, not to a regression's linear output")
-        input_dim = check_count(input_dim, "input_dim", "Architecture")
+        input_dim = self._check_input(input_dim)
         outputs = check_count(outputs, "outputs", "Architecture")
         return self._network(input_dim, outputs, [], "MSELoss", seed, check_types(layer_types))
+
+    def _check_input(self, input_dim):
+        """``input_dim`` as a positive int, which with ``image`` must be its C·H·W (a ``ParameterError`` otherwise)."""
+        input_dim = check_count(input_dim, "input_dim", "Architecture")
+        if self.image and input_dim != np.prod(self.image):
+            _refuse("image", f"{_shape(self.image)} is {np.prod(self.image)} numbers a row, but the data has "
+                    f"{input_dim} features")
+        return input_dim
+
+    def sides(self):
+        """The (H, W) of the image after each conv block, the first the input's: each 2×2 pooling floors the half."""
+        h, w = self.image[1:]
+        return [(h // POOL**k, w // POOL**k) for k in range(len(self.conv) + 1)]
+
+    def flat_width(self):
+        """The width the image blocks give the layers after them: the last block's channels × its H × its W."""
+        h, w = self.sides()[-1]
+        return self.conv[-1] * h * w
+
+    def describe(self, net):
+        """The model line for ``net``, built by ``build``: ``net.describe()``, or for images the blocks in words,
+        e.g. ``1x8x8 images, conv 8,16 (each Conv2d 3x3 padding 1, ReLU, MaxPool2d 2) to 16x2x2, then 64-10,
+        SoftmaxCrossEntropyLoss``."""
+        if not self.image:
+            return net.describe()
+        h, w = self.sides()[-1]
+        activation = ACTIVATIONS[self.activation]
+        dense = "-".join(str(width) for width in (self.flat_width(), *self.hidden, net.output_dim))
+        squash = [] if getattr(net.layers[-1], "params", None) else [type(net.layers[-1]).__name__]  # a Sigmoid
+        kinds = "/".join(dict.fromkeys([activation] * bool(self.hidden) + squash))
+        decay = f", weight decay {self.weight_decay:g}" if self.weight_decay else ""
+        return (f"{_shape(self.image)} images, conv {','.join(map(str, self.conv))} (each Conv2d {CONV_KERNEL}x"
+                f"{CONV_KERNEL} padding {CONV_KERNEL // 2}, {activation}, MaxPool2d {POOL}) to "
+                f"{_shape((self.conv[-1], h, w))}, then {dense}{' ' * bool(kinds)}{kinds}{decay}, "
+                f"{type(net.criterion).__name__}")
 
     def _network(self, input_dim, outputs, tail, loss, seed, types):
         """``layer_stack`` of ``outputs``, then the layers named in ``tail``, then the loss named ``loss``."""
@@ -140,6 +208,40 @@ class Architecture:
 
 def _refuse(param, reason):
     raise ParameterError("Architecture", param, reason)
+
+
+def _widths(values, param):
+    """``values`` as a tuple of positive ints, each at most ``MAX_WIDTH``; a ``ParameterError`` naming ``param``."""
+    widths = tuple(check_count(v, param, "Architecture") for v in values)
+    if widths and max(widths) > MAX_WIDTH:
+        _refuse(param, f"widths must be at most {MAX_WIDTH:,}, got {max(widths):,}")
+    return widths
+
+
+def _shape(sizes):
+    return "x".join(map(str, sizes))
+
+
+def _check_images(image, conv):
+    """``(image, conv)`` checked: None and () (no images), or a (C, H, W) of positive sizes and at least one
+    channel count, with no more blocks than halve the image's shorter side down to 1."""
+    conv = _widths((conv,) if np.isscalar(conv) else conv, "conv")
+    if image is None:
+        if conv:
+            _refuse("image", "is needed with conv: the C x H x W shape each row of the table is read as, got None")
+        return None, ()
+    image = _widths((image,) if np.isscalar(image) else image, "image")
+    if len(image) != 3:
+        _refuse("image", f"must be three sizes, C x H x W, got {len(image)}: {image!r}")
+    if not conv:
+        _refuse("conv", "needs at least one channel count with image (a block of convolution and pooling each)")
+    fit, side = 0, min(image[1:])  # the poolings that leave each side at least 1
+    while side >= POOL:
+        fit, side = fit + 1, side // POOL
+    if len(conv) > fit:
+        _refuse("conv", f"has {len(conv)} blocks, each halving the sides by {POOL}x{POOL} max pooling, which take "
+                f"{image[1]}x{image[2]} images below 1x1 after {fit + 1}; at most {fit} fit")
+    return image, conv
 
 
 def odd_logits(net, seed=0):
