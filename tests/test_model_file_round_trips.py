@@ -46,6 +46,10 @@ def _network(name, rng):
         width = middle.forward(np.zeros((1, *IMAGE))).size
         return Sequential([middle, LIBRARY["Flatten"](), LIBRARY["Linear"](width, 2, rng=rng)],
                           LIBRARY["MSELoss"]()), rng.normal(size=(20, 2))
+    if name == "Unflatten":  # rows of 4·4·4 numbers read as images, flattened back for the Linear after it
+        middle = cls(**_unusual_config(cls, 4, 0))
+        return Sequential([LIBRARY["Linear"](3, 64, rng=rng), middle, LIBRARY["Flatten"](),
+                           LIBRARY["Linear"](64, 2, rng=rng)], LIBRARY["MSELoss"]()), rng.normal(size=(20, 2))
     if role(cls) == "layer":
         middle = cls(**_unusual_config(cls, 4, 0))
         return Sequential([LIBRARY["Linear"](3, 4, rng=rng), middle, LIBRARY["Linear"](4, 2, rng=rng)],
