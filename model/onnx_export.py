@@ -27,7 +27,8 @@ import json
 import numpy as np
 
 from layers import (BatchNorm, BatchNorm2d, BCELoss, Conv2d, CrossEntropyLoss, Dropout, Flatten, LayerNorm, LeakyReLU,
-                    Linear, MaxPool2d, MSELoss, ReLU, Sigmoid, SigmoidBCELoss, Softmax, SoftmaxCrossEntropyLoss, Tanh)
+                    Linear, MaxPool2d, MSELoss, ReLU, Sigmoid, SigmoidBCELoss, Softmax, SoftmaxCrossEntropyLoss, Tanh,
+                    Unflatten)
 from layers.standardize import Standardize
 
 from .atomic import atomic_write
@@ -148,6 +149,8 @@ NODES = {
     Conv2d: _conv,
     MaxPool2d: _maxpool,
     Flatten: lambda g, layer, x: g.node("Flatten", [x], axis=1),
+    Unflatten: lambda g, layer, x: g.node("Reshape", [x, g.const("shape", np.array(
+        [-1, layer.channels, layer.height, layer.width], dtype=np.int64))]),
     # the losses: from the last layer's output to the probabilities (a classifier) or the values (a regression)
     BCELoss: lambda g, loss, p: _two_columns(g, p),
     SigmoidBCELoss: lambda g, loss, z: _two_columns(g, g.node("Sigmoid", [z])),

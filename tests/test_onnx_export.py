@@ -9,7 +9,7 @@ import pytest
 
 import layers
 from layers import (BatchNorm, BatchNorm2d, Conv2d, Dropout, Flatten, LayerNorm, LeakyReLU, Linear, MaxPool2d, ReLU,
-                    SoftmaxCrossEntropyLoss, SVMLoss, Tanh)
+                    SoftmaxCrossEntropyLoss, SVMLoss, Tanh, Unflatten)
 from layers.standardize import Standardize
 from model import Sequential, TwoLayerNet, build_mlp, to_onnx
 from model import onnx_export as export
@@ -117,6 +117,18 @@ def test_a_conv_network_in_pytorchs_conventions(tmp_path, rng):
     assert [d.dim_param or d.dim_value for d in shape] == ["N", 2, "H", "W"]
     got = run_onnx(tmp_path / "m.onnx", X)
     np.testing.assert_allclose(got["probabilities"], net.predict_proba(X), atol=TOL)
+
+
+def test_a_table_read_as_images_by_unflatten(tmp_path, rng):
+    """``train.py --image``'s networks: rows of C·H·W numbers, reshaped in PyTorch's order before the convolution."""
+    X = rng.normal(size=(7, 2 * 4 * 4))
+    net = Sequential([Standardize(32), Unflatten(2, 4, 4), Conv2d(2, 3, 3, padding=1, rng=0), ReLU(), MaxPool2d(2),
+                      Flatten(), Linear(3 * 2 * 2, 4, rng=1)], SoftmaxCrossEntropyLoss())
+    net = fitted(net, X, rng)
+    to_onnx(net, tmp_path / "m.onnx")
+    got = run_onnx(tmp_path / "m.onnx", X)
+    np.testing.assert_allclose(got["probabilities"], net.predict_proba(X), atol=TOL)
+    np.testing.assert_array_equal(got["label"], net.predict(X))
 
 
 def test_the_batch_dimension_is_dynamic(tmp_path, rng):
