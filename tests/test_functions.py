@@ -193,3 +193,10 @@ def test_bad_requests_are_one_line_with_status_2(capsys, argv, words):
     code, out, err = call_main(gradcheck.main, capsys, *argv)
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
     assert all(w in err for w in words), err
+
+
+def test_the_docs_show_the_fixture_file_as_it_is():
+    # docs/gradcheck.md writes its block as tests/fixtures/cs231n/doc_layers.py and runs the command on it
+    doc = (FIXTURES.parents[2] / "docs" / "gradcheck.md").read_text(encoding="utf-8")
+    block = doc.split("```python file=tests/fixtures/cs231n/doc_layers.py\n", 1)[1].split("```", 1)[0]
+    assert block == (FIXTURES / "doc_layers.py").read_text(encoding="utf-8")
