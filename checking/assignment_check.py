@@ -72,7 +72,7 @@ def _worst(reports):
         return RANK.get(row.verdict, 0), row.max_rel_error or 0.0
 
     rows = [max(same, key=badness) for same in zip(*(r.rows for r in reports), strict=True)]
-    return Report(rows=rows, notes=[n for r in reports for n in r.notes])
+    return Report(rows=rows, notes=list(dict.fromkeys(n for r in reports for n in r.notes)))
 
 
 class PairRow(Row):
@@ -105,7 +105,11 @@ def _at_scale(pair, settings, scale):
     analytic = _backward(pair, upstream, cache)
 
     def f():
-        return real_scalar(np.sum(_forward(pair, arrays)[0] * upstream), pair.forward.__name__)
+        out = _forward(pair, arrays)[0]
+        if out.shape != upstream.shape:
+            raise Broken(f"{pair.forward.__name__} returned out of shape {out.shape} at one probe and {upstream.shape} "
+                         "at another: its output's shape must not depend on the input's values")
+        return real_scalar(np.sum(out * upstream), pair.forward.__name__)
 
     clues = Clues(len(first), inputs={"dx": first.copy()},
                   upstreams={"dx": upstream} if upstream.shape == first.shape else {})
@@ -164,7 +168,10 @@ def _forward(pair, arrays):
         raise Broken(f"{what} returned {type(result).__name__}; CS231n's forward returns (out, cache)")
     if result[0] is None:
         raise Unfinished(f"not implemented: {what} returns out = None")
-    out = real_output(result[0], what)
+    try:
+        out = real_output(result[0], what)
+    except LayerError as exc:
+        raise Broken(str(exc)) from exc
     if out.size and not np.any(out):
         raise Unfinished(f"not implemented: {what} returns zeros")
     return out, result[1]
