@@ -3,7 +3,8 @@
 The files are under ``tests/fixtures/cs231n/``, written in CS231n's style for these tests: ``layers.py`` (every pair,
 correct), ``broken.py`` (one slip per pair family), ``skeleton.py`` (unfinished), ``fast_layers.py`` (a convolution
 needing the compiled ``im2col_cython``), ``dropout_drop.py`` (the other meaning of dropout's ``p``; a backward that
-writes into ``dout``), ``unseeded_nan.py``, ``sibling.py`` and ``python2_layers.txt`` (files that do not import).
+writes into ``dout``), ``unseeded_nan.py``, ``misbehaving.py`` (the calling convention broken), ``helpers.py`` (no
+pair), ``doc_layers.py`` (docs/gradcheck.md's), ``sibling.py`` and ``python2_layers.txt`` (files that do not import).
 """
 
 import json
@@ -155,18 +156,16 @@ def test_nothing_but_the_pairs_is_called(capsys, tmp_path):
     assert code == 0 and rows_of(report) == {("relu_backward", "dx")} and not marker.exists()
 
 
-def test_a_backward_that_raises_or_returns_too_few_gradients_fails_naming_it(capsys, tmp_path):
-    path = tmp_path / "layers.py"
-    path.write_text("import numpy as np\n\n"
-                    "def affine_forward(x, w, b):\n    return x.reshape(len(x), -1) @ w + b, (x, w)\n\n"
-                    "def affine_backward(dout, cache):\n    x, w = cache\n    return dout @ w.T, x.T @ dout\n\n"
-                    "def relu_forward(x):\n    return np.maximum(0, x), x\n\n"
-                    "def relu_backward(dout, cache):\n    return dout @ cache\n", encoding="utf-8")
-    code, report = run_json(capsys, path)
+def test_a_function_breaking_the_convention_is_a_failing_row_naming_how(capsys):
+    code, report = run_json(capsys, FIXTURES / "misbehaving.py")
     assert code == 1 and {r["verdict"] for r in report["rows"]} == {"fail"}
-    affine, relu = report["rows"]
-    assert "returned 2" in affine["hint"] and "dx, dw, db" in affine["hint"]
-    assert "relu_backward" in relu["hint"] and "ValueError" in relu["hint"]
+    hints = {r["check"]: r["hint"] for r in report["rows"]}
+    assert "returned 2" in hints["affine_backward"] and "dx, dw, db" in hints["affine_backward"]
+    assert "relu_backward" in hints["relu_backward"] and "ValueError" in hints["relu_backward"]
+    assert "sigmoid_forward returned ndarray" in hints["sigmoid_backward"]
+    assert "(out, cache)" in hints["sigmoid_backward"]
+    assert "(4, 5)" in hints["dropout_backward"] and "(4, 4)" in hints["dropout_backward"]
+    assert "layernorm_forward" in hints["layernorm_backward"] and "<U1" in hints["layernorm_backward"]
 
 
 def test_numpys_global_generator_is_given_back_as_it_was():
