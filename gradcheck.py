@@ -57,6 +57,13 @@ def build_parser():
     p.add_argument("--hint", type=int, nargs="?", const=1, choices=(1, 2, 3), metavar="1|2|3",
                    help="print hint 1 (the pattern), 2 (the shape) or 3 (the formula and where the worked solution "
                         "is) for the exercise class of --layer, instead of checking it")
+    p.add_argument("--functions", metavar="FILE.py", help="check a CS231n assignment file as it is: each "
+                   "NAME_forward/NAME_backward pair of CS231n's layers (affine, relu, batchnorm, conv_..._naive, "
+                   "max_pool_..._fast, ...) and svm_loss/softmax_loss, on inputs of CS231n's shapes; nothing else "
+                   "in it is called (importing it runs its top level)")
+    p.add_argument("--shapes", action="append", default=[], metavar="NAME=SHAPE,SHAPE",
+                   help="with --functions: the shapes of the array arguments of NAME_forward, a pair of no CS231n "
+                        "family, in order, e.g. rnn_step=3x4,3x5,4x5,5x5,5 (repeatable)")
     p.add_argument("--use", action="append", default=[], metavar="PATH.py:ClassName",
                    help="your class takes the place of the library's class of the same name (repeatable): checked "
                         "alone and inside every network that holds it, or with --trace, traced beside the reference")

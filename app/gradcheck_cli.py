@@ -14,6 +14,8 @@ from app.cli import UsageError, flag_errors, parse_widths, print_json
 from app.hints import hint
 from app.learner import load_learner_classes
 from app.outputs import check_outputs
+from checking.assignment_file import check_assignment_file
+from checking.assignment_pairs import parse_shapes
 from checking.checker import CheckSettings, LayerError, Report
 from checking.suites import default_suite, layer_suite
 from checking.user_layer import check_user_layer, load_layer
@@ -56,6 +58,9 @@ def run(a, argv=None):
             return print_hints(a)
         settings = dict(h=a.h, tol=a.tol, warn_tol=a.warn_tol, mode=a.mode, directions=a.directions)
         CheckSettings(seed=a.seed, **settings)
+        if a.functions:  # a CS231n assignment file's pairs
+            report = check_assignment_file(a.functions, CheckSettings(seed=a.seed, **settings), shapes_of(a.shapes))
+            return print_report(report, a, argv)
         composed = Architecture(hidden=(8,) if a.hidden is None else parse_widths(a.hidden), activation=a.activation,
                                 hidden_bias=True, dropout=a.dropout, batchnorm=a.batchnorm, standardize=False)
         types = {name: used.cls for name, used in load_learner_classes(a.use).items()} or None  # --use
@@ -112,6 +117,10 @@ CONFLICTS = (
     (lambda a: a.use and a.svg, "--svg draws the reference's graph; trace your layers beside it without --svg"),
     (lambda a: a.inputs is not None and a.trace != "warmup",
      "--inputs sets the warm-up's x, y and z: it goes with --trace warmup"),
+    (lambda a: a.functions and (a.layer or a.use or a.trace), "--functions checks the functions of a CS231n "
+     "assignment file: it does not go with --layer, --use or --trace"),
+    (lambda a: a.shapes and not a.functions, "--shapes describes a pair of the --functions file: give --functions "
+     "FILE.py"),
     (lambda a: a.every_element and not a.layer, "--every-element probes every element of --layer's tensors: give "
      "--layer PATH.py:ClassName"),
     (lambda a: a.hint and (not a.layer or a.use or a.trace or a.json),
@@ -167,6 +176,17 @@ def input_shape(text):
         raise UsageError(f"--input-shape {text} has {math.prod(shape):.3g} elements; the checker takes at most "
                          f"{MAX_INPUT_ELEMENTS:,} (an element-wise check runs two forward passes per element)")
     return shape
+
+
+def shapes_of(texts):
+    """``--shapes NAME=SHAPE,...`` (each given once) -> {NAME: [shape, ...]} (``assignment_pairs.parse_shapes``)."""
+    shapes = {}
+    for text in texts:
+        name, parsed = parse_shapes(text)
+        if name in shapes:
+            raise UsageError(f"--shapes gives {name} twice")
+        shapes[name] = parsed
+    return shapes
 
 
 def check_user_layers(entries, shape, seed, settings):

@@ -37,7 +37,7 @@ def load_class(spec, modules=None):
     modules = {} if modules is None else modules
     key = file.resolve()
     if key not in modules:
-        modules[key] = _import_file(file)
+        modules[key] = import_file(file)
     cls = getattr(modules[key], cls_name, None)
     if cls is None:
         raise ValueError(f"{file} has no class {cls_name!r}")
@@ -47,7 +47,7 @@ def load_class(spec, modules=None):
     return cls
 
 
-def _import_file(file):
+def import_file(file):
     """The module in ``file``, imported under a name of its own."""
     if not file.is_file():
         raise ValueError(f"{file}: no such file")

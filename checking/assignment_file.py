@@ -1,0 +1,79 @@
+"""A CS231n assignment file checked as it is: ``gradcheck.py --functions FILE.py [--shapes NAME=SHAPES ...]``.
+
+The file is imported (``layers.user_code.import_file``: its top level runs, which no import can avoid); then only
+the pairs ``checking.assignment_pairs`` finds by CS231n's names are called, each checked by
+``checking.assignment_check``. A pair of another name is listed in a note with how to describe its inputs. A file
+that does not import is one ``ValueError`` line naming why: Python 2 syntax, or a sibling module of the assignment
+(``from cs231n.im2col import *``) that is not importable from here.
+"""
+
+import contextlib
+import io
+from pathlib import Path
+
+from layers.user_code import import_file
+
+from .assignment_check import check_pair
+from .assignment_pairs import defined_functions, described, find_pairs, how_to_describe
+from .report import Report
+
+
+def check_assignment_file(path, settings, shapes=None):
+    """Check every pair of the file at ``path``.
+
+    Parameters
+    ----------
+    path : str or Path, a ``.py`` file in CS231n's style (``layers.py``, ``fast_layers.py``, ...)
+    settings : ``CheckSettings``; its seed draws the inputs and upstream gradients
+    shapes : dict NAME -> list of shapes (``assignment_pairs.parse_shapes``), the inputs of pairs
+        ``NAME_forward``/``NAME_backward`` of no CS231n family; a NAME the file has no such pair of is refused
+
+    Returns a ``Report``: the rows of every pair checked, and notes (what was run, the pairs not checked).
+    Raises ``ValueError`` (one line) for a file that cannot be read or imported, or has no pair at all.
+    """
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):  # its prints (a debug line per call) would bury the report
+        report = _checked(path, settings, shapes or {})
+    lines = printed.getvalue().count("\n")
+    if lines:
+        report.notes.append(f"{path} printed {lines} line{'s' * (lines != 1)} while imported and checked, not shown")
+    return report
+
+
+def _checked(path, settings, shapes):
+    """``check_assignment_file``'s work, the file's prints going wherever ``sys.stdout`` does."""
+    module = _imported(path)
+    pairs = find_pairs(defined_functions(module))
+    unknown = [p for p in pairs if p.inputs is None and p.base not in shapes]
+    absent = sorted(set(shapes) - {p.base for p in pairs})
+    if absent:
+        raise ValueError(f"--shapes {absent[0]}: {path} has no pair {absent[0]}_forward/{absent[0]}_backward")
+    if not pairs:
+        raise ValueError(f"{path}: no CS231n forward/backward pair (NAME_forward with NAME_backward) and no "
+                         "svm_loss or softmax_loss in it")
+    report = Report(notes=[f"importing {path} ran its top level; of its functions only the ones checked here "
+                           "were called"])
+    for pair in pairs:
+        if pair.inputs is None and pair.base in shapes:
+            pair = described(pair, shapes[pair.base])
+        if pair.inputs is not None:
+            report.extend(check_pair(pair, settings))
+    report.notes += [how_to_describe(p) for p in unknown]
+    return report
+
+
+def _imported(path):
+    """The module at ``path``, or a ``ValueError`` naming why it does not import."""
+    if Path(path).suffix != ".py":
+        raise ValueError(f"--functions wants a Python file, FILE.py, got {str(path)!r}")
+    try:
+        return import_file(Path(path))
+    except ValueError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, SyntaxError) and "print" in str(cause):
+            raise ValueError(f"{exc} (Python 2: print is a function in Python 3)") from exc
+        if isinstance(cause, ModuleNotFoundError):
+            raise ValueError(f"{exc} (it imports {cause.name!r}, a module of the assignment that is not importable "
+                             "here: check a file that does not import its siblings, or the functions copied into "
+                             "one)") from exc
+        raise
