@@ -53,7 +53,7 @@ except ImportError:  # scikit-learn missing, or older than 1.6 (validate_data, _
                       'pip install -e ".[sklearn]"') from None
 
 from data.csv_layout import MAX_MAGNITUDE, number_problem
-from layers import MSELoss, SigmoidBCELoss, SoftmaxCrossEntropyLoss
+from layers import Linear, MSELoss, SigmoidBCELoss, SoftmaxCrossEntropyLoss
 from layers.validation import ParameterError, check_real
 
 from .builders import Architecture, layer_stack
@@ -62,13 +62,13 @@ from .predict import outputs
 from .registry import SKLEARN_ACTIVATIONS as ACTIVATIONS
 from .schedules import Stall
 from .sequential import Sequential
-from .training import Trainer, TrainingConfig
+from .training import Trainer, TrainingConfig, check_sample_weight
 
 #: the library's names for the settings (``train``, ``Architecture``) -> the estimators' names, so that a
 #: ``ParameterError`` raised by the library names the parameter the user passed
 PARAMETER_NAMES = {"optimizer": "solver", "lr": "learning_rate_init", "epochs": "max_iter",
                    "lr_schedule": "learning_rate", "hidden": "hidden_layer_sizes", "weight_decay": "alpha",
-                   "seed": "random_state"}
+                   "seed": "random_state", "nesterov": "nesterovs_momentum"}
 
 #: scikit-learn's default mini-batch: ``min(AUTO_BATCH, n_samples)`` for ``batch_size="auto"``
 AUTO_BATCH = 200
@@ -117,9 +117,9 @@ class _MLP(BaseEstimator):
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001,
                  batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5, max_iter=200,
-                 shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=10, standardize=True, dtype="float64", dropout=0.0,
-                 batchnorm=False, engine="auto"):
+                 shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
+                 standardize=True, dtype="float64", dropout=0.0, batchnorm=False, engine="auto"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -134,6 +134,8 @@ class _MLP(BaseEstimator):
         self.tol = tol
         self.verbose = verbose
         self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -177,19 +179,31 @@ class _MLP(BaseEstimator):
                     "lr": self.learning_rate_init if stochastic else None,
                     "batch_size": batch_size if stochastic else None,
                     "lr_schedule": self.learning_rate if stochastic else "constant", "power_t": self.power_t,
-                    "shuffle": bool(self.shuffle)}
+                    "shuffle": bool(self.shuffle), **self._momentum()}
         with self._speaking_as_estimator():
             return TrainingConfig(**settings), Stall(self.tol, self.n_iter_no_change)
 
-    def _validation_split(self, X, targets, seed):
-        """scikit-learn's held-out set for early stopping: ``(X_train, X_val, t_train, t_val)``."""
+    def _momentum(self):
+        """``train``'s momentum settings for scikit-learn's "sgd": ``momentum`` with Nesterov's look-ahead when
+        ``nesterovs_momentum`` (a momentum of 0 is the plain update); none for the other solvers."""
+        if self.solver != "sgd":
+            return {}
+        if not isinstance(self.nesterovs_momentum, (bool, np.bool_)):
+            self._refuse("nesterovs_momentum", f"must be True or False, got {self.nesterovs_momentum!r}")
+        with self._speaking_as_estimator():
+            momentum = check_real(self.momentum, "momentum", type(self).__name__, "[0, 1)")
+        return {"momentum": momentum, "nesterov": bool(self.nesterovs_momentum) and momentum > 0}
+
+    def _validation_split(self, X, targets, weights, seed):
+        """scikit-learn's held-out set for early stopping: ``(X_train, X_val, t_train, t_val)`` and the training
+        rows' weights (None when unweighted)."""
         stratify = targets if isinstance(self, ClassifierMixin) else None
-        parts = train_test_split(X, targets, test_size=self.validation_fraction, random_state=seed,
-                                 stratify=stratify)
+        arrays = (X, targets) if weights is None else (X, targets, weights)
+        parts = train_test_split(*arrays, test_size=self.validation_fraction, random_state=seed, stratify=stratify)
         if len(parts[1]) < 2:
             raise ValueError("The validation set is too small. Increase 'validation_fraction' or the size of your "
                              "dataset.")
-        return parts
+        return (*parts[:4], None if weights is None else parts[4])
 
     # -------------------------------------------------------------- fitting
 
@@ -203,7 +217,7 @@ class _MLP(BaseEstimator):
             raise ValueError("partial_fit does not support early_stopping=True")
         return continuing
 
-    def _fit(self, X, y, incremental, classes=None):
+    def _fit(self, X, y, incremental, classes=None, sample_weight=None):
         arch = self._architecture()
         first = not self._continuing(arch, incremental)
         X, y = validate_data(self, X, y, reset=first, dtype=arch.dtype if first else self.network_.dtype,
@@ -216,12 +230,14 @@ class _MLP(BaseEstimator):
         if held_out:
             check_real(self.validation_fraction, "validation_fraction", type(self).__name__, "(0, 1)")
         targets = self._encode(y, first, incremental, classes)
+        with self._speaking_as_estimator():
+            weights = check_sample_weight(sample_weight, len(X))
         X_val = t_val = None
         if held_out:
-            X, X_val, targets, t_val = self._validation_split(X, targets, int(seeds[1]))
+            X, X_val, targets, t_val, weights = self._validation_split(X, targets, weights, int(seeds[1]))
         if first:
             self._build(arch, X, targets, int(seeds[2]))
-        return self._train(X, targets, X_val, t_val, config, stall, incremental)
+        return self._train((X, targets, weights), X_val, t_val, config, stall, incremental)
 
     def _build(self, arch, X, targets, seed):
         """A new ``network_`` for these training rows (``builders.layer_stack``), every Linear with a bias but a
@@ -235,22 +251,28 @@ class _MLP(BaseEstimator):
         self.n_layers_ = len(arch.hidden) + 2
         self.n_iter_, self.t_, self.loss_curve_, self.best_loss_ = 0, 0, [], math.inf
         self.validation_scores_, self.best_validation_score_ = None, None
+        self._continuation = None
 
     def _build_words(self, arch):
         return (arch.hidden, self.activation, arch.standardize, arch.dropout, arch.batchnorm, arch.dtype)
 
-    def _train(self, X, targets, X_val, t_val, config, stall, incremental):
-        """Train ``network_`` (its ``Standardize`` fitted by the loop on the first fit's rows) and record the run."""
+    def _train(self, rows, X_val, t_val, config, stall, incremental):
+        """Train ``network_`` on ``rows`` — ``(X, targets, weights)`` — (its ``Standardize`` fitted by the loop on the
+        first fit's rows) and record the run; ``partial_fit`` goes on with the optimizer's state where the last run
+        left it (``fit`` starts afresh, as scikit-learn's)."""
+        X, targets, weights = rows
         net = self.network_
         batch = len(X) if config.batch_size is None else min(config.batch_size, len(X))
         net.weight_decay = float(self.alpha) / batch  # scikit-learn divides the L2 term by the batch's size
         scorer = None if X_val is None else partial(self._validation_score, net, X_val, t_val)
-        trainer = Trainer(net, config)  # a class weighting is a loss setting the engine declines: the layers train
+        resume = self._continuation if incremental else None
+        trainer = Trainer(net, config, resume=resume)  # a class weighting is a loss setting the engine declines
         watch = _Watch(trainer.keeper, stall, scorer,
                        adaptive=config.lr_schedule == "adaptive", stop=self.solver != "lbfgs" and not incremental,
                        verbose=bool(self.verbose))
         with self._speaking_as_estimator():
-            history = trainer.fit(X, targets, on_epoch=watch)
+            history = trainer.fit(X, targets, on_epoch=watch, sample_weight=weights)
+        self._continuation = trainer.continuation
         if watch.scores:
             trainer.keeper.restore()  # the best-scoring epoch's state
         self._record(history, watch, len(X), incremental)
@@ -274,10 +296,29 @@ class _MLP(BaseEstimator):
             warnings.warn(f"{what}: Maximum iterations ({self.max_iter}) reached and the optimization hasn't "
                           "converged yet.", ConvergenceWarning, stacklevel=5)
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit on ``X`` (N, D) and ``y``: the classifier's labels (N,) of any type, the regressor's real targets
-        (N,) or (N, T); returns self."""
-        return self._fit(X, y, incremental=False)
+        (N,) or (N, T); ``sample_weight`` None or (N,) weights >= 0 (each batch's loss their weighted mean,
+        ``Σ w ℓ / Σ w``); returns self."""
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight)
+
+    @property
+    def coefs_(self):
+        """The weight matrices of the network's ``Linear`` layers, in order: ``coefs_[i]`` (fan_in, fan_out), the
+        network's own arrays (views: writing to one changes the model). With ``standardize`` they act on the
+        standardised inputs — the first ``Standardize`` layer's ``(x − mean) / scale`` — not on raw ``X``."""
+        return [layer.params["W"] for layer in self._linears()]
+
+    @property
+    def intercepts_(self):
+        """The bias vectors of the network's ``Linear`` layers, ``intercepts_[i]`` (fan_out,), the network's own
+        arrays; a new array of zeros for a layer that has none (hidden layers before ``BatchNorm``)."""
+        return [layer.params["b"] if "b" in layer.params else np.zeros(layer.params["W"].shape[1], self.network_.dtype)
+                for layer in self._linears()]
+
+    def _linears(self):
+        check_is_fitted(self)
+        return [layer for layer in self.network_.layers if isinstance(layer, Linear)]
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "network_")
@@ -330,13 +371,14 @@ class MLPClassifier(ClassifierMixin, _MLP):
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001,
                  batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5, max_iter=200,
-                 shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=10, class_weight=None, standardize=True,
-                 dtype="float64", dropout=0.0, batchnorm=False, engine="auto"):
+                 shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
+                 class_weight=None, standardize=True, dtype="float64", dropout=0.0, batchnorm=False, engine="auto"):
         super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
                          learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
                          max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
-                         warm_start=warm_start, early_stopping=early_stopping,
+                         warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
+                         early_stopping=early_stopping,
                          validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
                          standardize=standardize, dtype=dtype, dropout=dropout, batchnorm=batchnorm, engine=engine)
         self.class_weight = class_weight
@@ -344,9 +386,10 @@ class MLPClassifier(ClassifierMixin, _MLP):
     _target_checks = {}  # y: one label per row (a column vector is raveled, with scikit-learn's warning)
 
     @available_if(_MLP._can_partial_fit)
-    def partial_fit(self, X, y, classes=None):
-        """One epoch over ``(X, y)`` from the current weights; ``classes`` (every label) on the first call."""
-        return self._fit(X, y, incremental=True, classes=classes)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch over ``(X, y)`` (weighted by ``sample_weight``) from the current weights and optimizer state;
+        ``classes`` (every label) on the first call."""
+        return self._fit(X, y, incremental=True, classes=classes, sample_weight=sample_weight)
 
     def _encode(self, y, first, incremental, classes):
         """Check the labels; set ``classes_`` on the first fit; return the class indices (N,)."""
@@ -429,9 +472,10 @@ class MLPRegressor(RegressorMixin, _MLP):
     _target_checks = {"multi_output": True, "y_numeric": True}
 
     @available_if(_MLP._can_partial_fit)
-    def partial_fit(self, X, y):
-        """One epoch over ``(X, y)`` from the current weights (the target scaling of the first call is kept)."""
-        return self._fit(X, y, incremental=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over ``(X, y)`` (weighted by ``sample_weight``) from the current weights and optimizer state
+        (the target scaling of the first call is kept)."""
+        return self._fit(X, y, incremental=True, sample_weight=sample_weight)
 
     def _encode(self, y, first, incremental, classes):
         """Standardise the targets (their scaling set on the first fit); (N,) for one output, else (N, T).

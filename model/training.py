@@ -225,8 +225,7 @@ class Trainer:
     def fit(self, X, y, X_val=None, y_val=None, on_epoch=None, sample_weight=None, on_batch=None):
         """Train on ``(X, y)``, watching ``(X_val, y_val)``, weighting by ``sample_weight`` (see ``train``); return
         the ``History``."""
-        self._setup(X, y, X_val, y_val, on_epoch)
-        self.weights = _sample_weights(sample_weight, len(self.data[1]), self.net)
+        self._setup(X, y, X_val, y_val, on_epoch, sample_weight)
         self.on_batch = on_batch
         start = time.perf_counter()
         try:
@@ -239,8 +238,9 @@ class Trainer:
             raise TrainingInterrupted(self.history, self.keeper) from None
         return self._finish(start)
 
-    def _setup(self, X, y, X_val, y_val, on_epoch):
-        """Validate the data once, fit and apply the preprocessing once, check every layer can take part."""
+    def _setup(self, X, y, X_val, y_val, on_epoch, sample_weight=None):
+        """Validate the data once, fit and apply the preprocessing once (on the rows of weight > 0), check every
+        layer can take part."""
         net, config = self.net, self.config
         self.labels = y  # as given: L-BFGS minimises net.loss, which checks them itself
         X, y = check_Xy(net, X, y)
@@ -252,7 +252,9 @@ class Trainer:
             X_val, y_val = check_Xy(net, X_val, y_val)
         if config.patience is not None and not has_val:
             _refuse("patience", "needs a validation set to watch")
-        self.body, X, X_val = _preprocess(net, X, X_val, config.refit_preprocessing)
+        self.weights = check_sample_weight(sample_weight, len(y), net.criterion)
+        fit_rows = None if self.weights is None else self.weights > 0  # a weight of 0 removes the row from the fit too
+        self.body, X, X_val = _preprocess(net, X, X_val, config.refit_preprocessing, fit_rows)
         batch = len(y) if config.batch_size is None else min(config.batch_size, len(y))
         _check_layers_can_train(self.body, len(y), batch, config.optimizer)
         self.history.layer_check = _verify_learners(self.body, X, self.labels, y, config.check_layers)
@@ -480,10 +482,10 @@ def _verify_learners(net, X, given, y, check):
     return "" if not places else "verified on one batch before training" if check else "unverified (check_layers=False)"
 
 
-def _sample_weights(sample_weight, n, net):
+def check_sample_weight(sample_weight, n, loss=None):
     """``sample_weight`` checked for ``n`` training rows: a float64 (n,) array, or None when not given or all equal
-    (a uniform weighting is none). Refused, in one line: not one finite number >= 0 per row, a sum of 0, a loss
-    whose ``forward`` takes no ``sample_weight``."""
+    (a uniform weighting is none). Refused (``ParameterError``): not one finite number >= 0 per row, a sum of 0,
+    a ``loss`` whose ``forward`` takes no ``sample_weight``."""
     if sample_weight is None:
         return None
     try:
@@ -493,22 +495,23 @@ def _sample_weights(sample_weight, n, net):
     if w.shape != (n,):
         _refuse("sample_weight", f"must hold one weight per training row, shape ({n},); got shape {w.shape}")
     if not (np.isfinite(w).all() and (w >= 0).all() and w.sum() > 0):
-        _refuse("sample_weight", f"must be finite and >= 0 with a positive sum; got min {w.min():g}, max {w.max():g}, "
-                                 f"sum {w.sum():g}")
+        _refuse("sample_weight", f"must be finite and >= 0 with a positive sum (not all zero); got min {w.min():g}, "
+                                 f"max {w.max():g}, sum {w.sum():g}")
     if (w == w[0]).all():
         return None
-    if "sample_weight" not in inspect.signature(net.criterion.forward).parameters:
-        _refuse("sample_weight", f"needs a loss that weighs samples; {type(net.criterion).__name__}.forward takes none")
+    if loss is not None and "sample_weight" not in inspect.signature(loss.forward).parameters:
+        _refuse("sample_weight", f"needs a loss that weighs samples; {type(loss).__name__}.forward takes none")
     return w
 
 
-def _preprocess(net, X, X_val, refit=False):
-    """Fit the network's leading preprocessing layers on ``X`` (unless already fitted) and apply them once to both
-    sets; return the network without those layers (sharing its parameters) and the transformed data."""
+def _preprocess(net, X, X_val, refit=False, fit_rows=None):
+    """Fit the network's leading preprocessing layers on ``X`` (its ``fit_rows``, a boolean mask, when given) unless
+    already fitted, and apply them once to both sets; return the network without those layers (sharing its
+    parameters) and the transformed data."""
     pre, body = net.split_preprocessing()
     for layer in pre:
         if refit or not getattr(layer, "fitted", False):
-            layer.fit(X)
+            layer.fit(X if fit_rows is None else X[fit_rows])
         X = _apply_in_blocks(layer, X)
         X_val = None if X_val is None else _apply_in_blocks(layer, X_val)
     return body, X, X_val
