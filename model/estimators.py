@@ -229,9 +229,9 @@ class _MLP(BaseEstimator):
         held_out = self.early_stopping and self.solver != "lbfgs" and not incremental
         if held_out:
             check_real(self.validation_fraction, "validation_fraction", type(self).__name__, "(0, 1)")
-        targets = self._encode(y, first, incremental, classes)
         with self._speaking_as_estimator():
             weights = check_sample_weight(sample_weight, len(X))
+        targets = self._encode(y, first, incremental, classes, weights)
         X_val = t_val = None
         if held_out:
             X, X_val, targets, t_val, weights = self._validation_split(X, targets, weights, int(seeds[1]))
@@ -391,8 +391,9 @@ class MLPClassifier(ClassifierMixin, _MLP):
         ``classes`` (every label) on the first call."""
         return self._fit(X, y, incremental=True, classes=classes, sample_weight=sample_weight)
 
-    def _encode(self, y, first, incremental, classes):
-        """Check the labels; set ``classes_`` on the first fit; return the class indices (N,)."""
+    def _encode(self, y, first, incremental, classes, weights=None):
+        """Check the labels; set ``classes_`` on the first fit (from every label, whatever its weight); return the
+        class indices (N,)."""
         check_classification_targets(y)
         name = type(self).__name__
         if first:
@@ -477,17 +478,19 @@ class MLPRegressor(RegressorMixin, _MLP):
         (the target scaling of the first call is kept)."""
         return self._fit(X, y, incremental=True, sample_weight=sample_weight)
 
-    def _encode(self, y, first, incremental, classes):
-        """Standardise the targets (their scaling set on the first fit); (N,) for one output, else (N, T).
-        Targets whose squares overflow float64 are refused, as ``train.py`` refuses such features."""
+    def _encode(self, y, first, incremental, classes, weights=None):
+        """Standardise the targets (their scaling set on the first fit, from the rows of weight > 0, as the inputs'
+        is); (N,) for one output, else (N, T). Targets whose squares overflow float64 are refused, as ``train.py``
+        refuses such features."""
         values = y.reshape(len(y), -1).astype(np.float64)
         largest = max(values.max(), -values.min())
         if largest >= MAX_MAGNITUDE:  # the bound and words train.py refuses such features with
             raise ValueError(f"y: {number_problem(repr(float(largest)))}; scale the targets down first")
         if first:
             self.n_outputs_ = values.shape[1]
-            std = values.std(axis=0)
-            self.target_mean_ = values.mean(axis=0) if self.standardize else np.zeros(self.n_outputs_)
+            kept = values if weights is None else values[weights > 0]  # a weight of 0 removes the row
+            std = kept.std(axis=0)
+            self.target_mean_ = kept.mean(axis=0) if self.standardize else np.zeros(self.n_outputs_)
             self.target_scale_ = np.where(std > 0, std, 1.0) if self.standardize else np.ones(self.n_outputs_)
         elif values.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {values.shape[1]} outputs, but {type(self).__name__} was fitted with "
