@@ -18,15 +18,25 @@ points: its ``Standardize`` layer carries the scaling).
 
 Where the meaning differs from scikit-learn's, on purpose:
 
-- ``solver="sgd"`` is the handout's plain update; scikit-learn's "sgd" (Nesterov momentum 0.9 by default)
-  is ``solver="nesterov"`` here, and ``"momentum"`` is classical momentum 0.9. ``momentum``,
-  ``nesterovs_momentum``, ``beta_1``, ``beta_2``, ``epsilon`` and ``max_fun`` are not parameters.
+- ``solver="sgd"`` is scikit-learn's (``momentum`` 0.9 with Nesterov's look-ahead unless
+  ``nesterovs_momentum=False``; ``momentum=0`` is the handout's plain update); ``momentum`` must be in
+  [0, 1) (scikit-learn also takes 1: a velocity that never decays). ``"nesterov"`` and ``"momentum"``
+  name momentum 0.9 with and without the look-ahead. ``beta_1``, ``beta_2``, ``epsilon`` and ``max_fun``
+  are not parameters.
 - ``learning_rate`` (the schedule) applies to every first-order solver (scikit-learn: "sgd" only);
   "adaptive" watches the training loss.
 - Weights start He-initialised (``layers.Linear``), not Glorot's; inputs (and the regressor's targets) are
   standardised inside the network unless ``standardize=False``.
-- ``partial_fit`` (and ``warm_start``) continue from the current weights, but each call starts the
-  optimizer afresh (Adam's moments, momentum, the schedule).
+- ``partial_fit`` continues from the current weights and the optimizer's state (Adam's moments, the velocity,
+  the schedule's rate and sample count), as scikit-learn's: k calls on the full batch without shuffling equal
+  ``fit`` with ``max_iter=k``. ``fit`` starts the optimizer afresh (with ``warm_start``, from the weights).
+- ``sample_weight`` (``fit``, ``partial_fit``) makes each batch's loss the weighted mean ``Σ w ℓ / Σ w``,
+  inside the loss layer. Weights are not repetitions: the L2 term stays ``alpha / batch_size`` (scikit-learn
+  divides by the batch's weight sum), so equal weights of any size change nothing; rows of weight 0 are left
+  out of the standardisation too, so they are removed. The engine declines weights (the layers train).
+- ``coefs_[i]`` (fan_in, fan_out) and ``intercepts_[i]`` are the network's own ``Linear`` arrays (views:
+  writing into them changes the model); with ``standardize`` they act on the standardised inputs
+  (``network_.layers[0]``'s ``(x − mean) / scale``), which scikit-learn's MLP has no counterpart of.
 
 Shapes: ``X`` (N, D); the classifier's ``y`` (N,) labels; the regressor's ``y`` (N,) or (N, T).
 """
@@ -342,8 +352,8 @@ class MLPClassifier(ClassifierMixin, _MLP):
     ----------
     hidden_layer_sizes : int or sequence of int, default (100,), the hidden widths
     activation : {"identity", "logistic", "tanh", "relu", "leaky_relu"}, default "relu"
-    solver : {"adam", "sgd", "momentum", "nesterov", "lbfgs"}, default "adam" (see the module's notes: "sgd"
-        is plain SGD; scikit-learn's default "sgd" is "nesterov" here)
+    solver : {"adam", "sgd", "momentum", "nesterov", "lbfgs"}, default "adam"; "sgd" is scikit-learn's
+    momentum : float in [0, 1), default 0.9, and nesterovs_momentum : bool, default True: "sgd"'s momentum
     alpha : float >= 0, default 1e-4, the L2 penalty; as scikit-learn does, divided by the batch size:
         the network's ``weight_decay`` λ is ``alpha / batch_size`` (``alpha / n_samples`` for lbfgs)
     batch_size : int or "auto" (``min(200, n_samples)``); learning_rate_init : float > 0, default 0.001
@@ -366,6 +376,7 @@ class MLPClassifier(ClassifierMixin, _MLP):
     best_loss_ : its minimum (None with early stopping); validation_scores_, best_validation_score_ :
         per-epoch validation accuracy and its best (None without early stopping)
     n_iter_ : epochs run by the last fit; t_ : training samples seen; n_layers_, n_outputs_, out_activation_
+    coefs_, intercepts_ : the ``Linear`` layers' weights (fan_in, fan_out) and biases, the network's own arrays
     network_ : the fitted ``Sequential`` (takes raw points); history_ : the last ``model.train`` History
     """
 

@@ -119,11 +119,15 @@ class TrainingConfig:
         if self.lr_schedule != "constant" and spec.default_lr is None:
             _refuse("lr_schedule", f"needs a first-order optimizer; {self.optimizer} sets its own steps")
         make_schedule(self.lr_schedule, 1.0, self.power_t, self.tol, self.n_iter_no_change)  # validates them
+        self._check_momentum()
+
+    def _check_momentum(self):
+        """``momentum`` and ``nesterov`` apply to "sgd" only, and SGD checks their values."""
         if (self.momentum or self.nesterov) and self.optimizer != "sgd":
             name = "momentum" if self.momentum else "nesterov"
             _refuse(name, f"applies to sgd only ({self.optimizer} sets its own); got {getattr(self, name)!r}")
         if self.optimizer == "sgd":
-            make_optimizer("sgd", {}, {}, self.learning_rate, **self.optimizer_options)  # SGD checks them
+            make_optimizer("sgd", {}, {}, self.learning_rate, **self.optimizer_options)
 
     @property
     def optimizer_options(self):
