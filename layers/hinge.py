@@ -24,14 +24,14 @@ class SVMLoss(ClassWeighted):
 
     target = "classes"
 
-    def forward(self, s, y, sample_weight=None, check_input=True):
+    def forward(self, s, y, check_input=True):
         if check_input:
             s = as_float_array(s, "s")
             check_matrix(s, "s", "SVMLoss")
             check_finite(s, "s")
             y = check_class_labels(y, *s.shape)
         rows = np.arange(len(y))
-        share = self.shares(y, s.dtype, s.shape[1], sample_weight)  # 1/N without weights
+        share = self.shares(y, s.dtype, s.shape[1])  # 1/N without weights
         share = share if np.isscalar(share) else share[:, None]  # a sample's share, for each of its K scores
         margins = np.maximum(0, s - s[rows, y][:, None] + 1)
         margins[rows, y] = 0  # the true class is no rival of itself

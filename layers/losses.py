@@ -16,10 +16,11 @@ weighted mean ``Σ_i w_{y_i} ℓ_i / Σ_i w_{y_i}`` instead of ``(1/N) Σ_i ℓ_
 sample's *share* of the mean — ``1/N``, or ``w_{y_i} / Σ w`` — which is also the factor in every
 gradient below (the handout's ``1/N``).
 
-Every loss's ``forward`` also takes ``sample_weight``: None, or (N,) weights >= 0, one per sample (row), which
-multiply the class weights: the loss is ``Σ_i w_i ℓ_i / Σ_i w_i`` (so uniform weights give the plain mean, and a
-weight of 0 removes a sample). A batch whose weights are all 0 has loss 0 and no gradient. The caller checks the
-weights (``model.training`` does, once).
+Every loss here also weighs samples: its ``sample_weight`` attribute, None or (N,) weights >= 0, one per sample
+(row) of the next ``forward``'s batch, multiplies the class weights: the loss is ``Σ_i w_i ℓ_i / Σ_i w_i`` (so
+uniform weights give the plain mean, and a weight of 0 removes a sample). A batch whose weights are all 0 has
+loss 0 and no gradient. The training loop sets it for each batch (``model.training``, which checked the weights
+once) and puts None back after; a loss without the attribute does not weigh samples.
 """
 
 import numpy as np
@@ -59,6 +60,9 @@ class ClassWeighted(Layer):
     class_weight : None, or a sequence of K weights >= 0 (K = 2 for the binary losses), indexed by class.
     """
 
+    #: the next batch's sample weights (N,), set by the training loop; None: unweighted
+    sample_weight = None
+
     def __init__(self, class_weight=None):
         super().__init__()
         self.class_weight = None if class_weight is None else _check_class_weight(class_weight, type(self).__name__)
@@ -66,9 +70,10 @@ class ClassWeighted(Layer):
     def config(self):
         return {} if self.class_weight is None else {"class_weight": list(self.class_weight)}
 
-    def shares(self, labels, dtype, k, sample_weight=None):
+    def shares(self, labels, dtype, k):
         """Each sample's share of the mean: ``1/N`` (a scalar), or ``w_{y_i} s_i / Σ_j w_{y_j} s_j`` (the labels'
-        shape) with class weights ``w`` and sample weights ``s`` (each 1 when not given)."""
+        shape) with class weights ``w`` and sample weights ``s`` (``sample_weight``; each 1 when not given)."""
+        sample_weight = self.sample_weight
         if self.class_weight is None:
             return 1 / labels.size if sample_weight is None else sample_shares(sample_weight, labels.shape, dtype)
         if len(self.class_weight) != k:
@@ -129,12 +134,12 @@ class BCELoss(ClassWeighted):
 
     target = "binary"
 
-    def forward(self, p, y, sample_weight=None, check_input=True):
+    def forward(self, p, y, check_input=True):
         p, y = _check_pair(check_input, p, y, "p", "BCELoss")
         if check_input:
             check_probabilities(p, "p", "BCELoss", "; pass logits to SigmoidBCELoss")
             check_binary(y)
-        share = self.shares(y, p.dtype, 2, sample_weight)  # 1/N without weights
+        share = self.shares(y, p.dtype, 2)  # 1/N without weights
         y = y.astype(p.dtype, copy=False)  # 0/1 as numbers of p's dtype: float32 stays float32
         eps = np.finfo(p.dtype).eps
         p = p.clip(eps, 1 - eps)  # the clip of the docstring (the identity where p is inside, as it usually is)
@@ -170,12 +175,12 @@ class SigmoidBCELoss(ClassWeighted):
 
     target = "binary"
 
-    def forward(self, z, y, sample_weight=None, check_input=True):
+    def forward(self, z, y, check_input=True):
         z, y = _check_pair(check_input, z, y, "z", "SigmoidBCELoss")
         if check_input:
             check_finite(z, "z")
             check_binary(y)
-        share = self.shares(y, z.dtype, 2, sample_weight)  # 1/N without weights
+        share = self.shares(y, z.dtype, 2)  # 1/N without weights
         y = y.astype(z.dtype, copy=False)  # 0/1 as numbers of z's dtype: float32 stays float32
         self.cache = (z, y, share)
         # Σ share · (softplus(z) − y z), softplus(z) = log(1 + e^z) computed as logaddexp(0, z): never overflows
@@ -210,13 +215,13 @@ class CrossEntropyLoss(ClassWeighted):
 
     target = "classes"
 
-    def forward(self, p, y, sample_weight=None, check_input=True):
+    def forward(self, p, y, check_input=True):
         if check_input:
             p = as_float_array(p, "p")
             check_matrix(p, "p", "CrossEntropyLoss")
             check_probabilities(p, "p", "CrossEntropyLoss", "; pass logits to SoftmaxCrossEntropyLoss")
             y = check_class_labels(y, *p.shape)
-        share = self.shares(y, p.dtype, p.shape[1], sample_weight)  # 1/N without weights
+        share = self.shares(y, p.dtype, p.shape[1])  # 1/N without weights
         picked = np.maximum(p[np.arange(len(y)), y], np.finfo(p.dtype).eps)  # p[i, y_i], clipped below at eps
         self.cache = (picked, y, share, p.shape)
         return -_mean(share, np.log(picked))
@@ -252,13 +257,13 @@ class SoftmaxCrossEntropyLoss(ClassWeighted):
 
     target = "classes"
 
-    def forward(self, z, y, sample_weight=None, check_input=True):
+    def forward(self, z, y, check_input=True):
         if check_input:
             z = as_float_array(z, "z")
             check_matrix(z, "z", "SoftmaxCrossEntropyLoss")
             check_finite(z, "z")
             y = check_class_labels(y, *z.shape)
-        share = self.shares(y, z.dtype, z.shape[1], sample_weight)  # 1/N without weights
+        share = self.shares(y, z.dtype, z.shape[1])  # 1/N without weights
         p, log_p = _softmax_and_log(z)
         self.cache = (p, y, share)
         return -_mean(share, log_p[np.arange(len(y)), y])  # the mean −log p[i, y_i]
@@ -280,7 +285,7 @@ class MSELoss(Layer):
     """Mean squared error over all elements, ``ℓ = (1/M) Σ (pred − target)²`` (PyTorch's default).
 
     ``M = pred.size``: for (N, D) outputs that is N·D, the mean over samples *and* outputs. With
-    ``sample_weight`` (N,), the rows' weighted mean of their mean over outputs, ``Σ_i s_i ‖d_i‖² / (D Σ_i s_i)``.
+    ``sample_weight`` (N,) set, the rows' weighted mean of their mean over outputs, ``Σ_i s_i ‖d_i‖² / (D Σ_i s_i)``.
 
     Shapes
     ------
@@ -291,17 +296,20 @@ class MSELoss(Layer):
     """
 
     target = "values"
+    #: the next batch's sample weights (N,), set by the training loop; None: unweighted
+    sample_weight = None
 
-    def forward(self, pred, target, sample_weight=None, check_input=True):
+    def forward(self, pred, target, check_input=True):
         pred, target = _check_pair(check_input, pred, target, "pred", "MSELoss", "target")
         if check_input:
             target = as_float_array(target, "target")
             check_finite(pred, "pred")
             check_finite(target, "target")
         diff = (pred - target).astype(pred.dtype, copy=False)  # a float64 target must not promote float32
-        share = 1 / diff.size if sample_weight is None else sample_shares(sample_weight, diff.shape, diff.dtype)
+        weights = self.sample_weight
+        share = 1 / diff.size if weights is None else sample_shares(weights, diff.shape, diff.dtype)
         self.cache = (diff, share)
-        if sample_weight is None:
+        if weights is None:
             return float((diff**2).mean())
         return _mean(share, diff**2)
 

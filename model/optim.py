@@ -182,12 +182,10 @@ class _Stop(Exception):
     """Raised from scipy's callback when ours asks to stop (a StopIteration is not reliable across versions)."""
 
 
-def lbfgs(net, X, y, max_iter=200, callback=None, sample_weight=None):
+def lbfgs(net, X, y, max_iter=200, callback=None):
     """Minimise ``net.loss(X, y)`` over every parameter with scipy's L-BFGS-B, using ``net.backward``.
 
-    ``X``, ``y`` are what ``net.loss`` takes (raw labels: it validates them at every evaluation); with
-    ``sample_weight`` (N,), checked by the caller, the loss is the weighted mean of the criterion's plus the
-    penalty, and ``X``, ``y`` must be as ``model.inputs.check_Xy`` returns them (they are not checked again).
+    ``X``, ``y`` are what ``net.loss`` takes (raw labels: it validates them at every evaluation).
     scipy works on one float64 vector: ``gather(net.params)`` copies the parameters into it and
     ``scatter`` writes each point it tries back into the network's own arrays, in place.
     ``callback(iteration)`` is called after each iteration with that iterate in the network; returning
@@ -202,10 +200,7 @@ def lbfgs(net, X, y, max_iter=200, callback=None, sample_weight=None):
 
     def loss_and_grad(theta):
         scatter(params, theta)
-        if sample_weight is None:
-            value = net.loss(X, y)
-        else:
-            value = net.criterion.forward(net.forward(X), y, sample_weight) + net.penalty()
+        value = net.loss(X, y)
         net.backward()
         return value, gather(grads)
 

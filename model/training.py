@@ -12,7 +12,6 @@
 4. **finish** (``_finish``) — restore the best weights (early stopping, an interruption), record the final metrics.
 """
 
-import inspect
 import math
 import time
 from dataclasses import dataclass, fields
@@ -341,8 +340,11 @@ class Trainer:
                 stopped.append(iteration)
             return bool(stopped)
 
-        labels = self.labels if self.weights is None else self.data[1]  # checked once: the weighted loss is direct
-        lbfgs(body, self.data[0], labels, max_iter=config.epochs, callback=on_iteration, sample_weight=self.weights)
+        body.criterion.sample_weight = self.weights  # the full batch's, at every evaluation (None: unweighted)
+        try:
+            lbfgs(body, self.data[0], self.labels, max_iter=config.epochs, callback=on_iteration)
+        finally:
+            body.criterion.sample_weight = None
         self.history.stopped_early = bool(stopped)
         self.history.steps = len(self.history.epoch)
 
@@ -503,8 +505,9 @@ def check_sample_weight(sample_weight, n, loss=None):
                                  f"max {w.max():g}, sum {w.sum():g}")
     if (w == w[0]).all():
         return None
-    if loss is not None and "sample_weight" not in inspect.signature(loss.forward).parameters:
-        _refuse("sample_weight", f"needs a loss that weighs samples; {type(loss).__name__}.forward takes none")
+    if loss is not None and not hasattr(loss, "sample_weight"):
+        _refuse("sample_weight", f"needs a loss that weighs samples (a sample_weight attribute); {type(loss).__name__} "
+                                 "has none")
     return w
 
 
@@ -561,7 +564,8 @@ def run_epoch(net, opt, data, after_step=None):
 
     That is ``Sequential.loss`` (less the re-validation and the penalty's *value*, whose gradient
     ``backward`` adds) and ``backward`` on each batch; the data was validated once by ``train``. With sample
-    weights (``data.w``) the loss layer is given each batch's: its loss is their weighted mean.
+    weights (``data.w``) the loss layer is given each batch's (its ``sample_weight``, None again after the epoch):
+    its loss is their weighted mean.
 
     Returns
     -------
@@ -571,13 +575,28 @@ def run_epoch(net, opt, data, after_step=None):
     instead of NumPy's warnings or the loss refusing its input). Accuracy is None for a regression head.
     """
     X, y, w = data.shuffled()
+    try:
+        steps, total, correct = _steps(net, opt, data.shuffler.batches(), (X, y, w), after_step)
+    finally:
+        if w is not None:
+            net.criterion.sample_weight = None
+    n = len(y)
+    return steps, total / n, None if net.target == "values" else correct / n
+
+
+def _steps(net, opt, batches, data, after_step):
+    """``run_epoch``'s steps over ``batches`` (slices of ``data``, ``(X, y, w)``): ``(steps, summed loss, correct)``,
+    the loss NaN at the first batch whose output or loss is not finite."""
+    X, y, w = data
     steps, total, correct = 0, 0.0, 0.0
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for rows in data.shuffler.batches():
+        for rows in batches:
             out = net.forward(X[rows])
             if not math.isfinite(out.sum()):
                 return steps, math.nan, math.nan
-            loss = net.data_loss(out, y[rows]) if w is None else net.criterion.forward(out, y[rows], w[rows])
+            if w is not None:
+                net.criterion.sample_weight = w[rows]
+            loss = net.data_loss(out, y[rows])
             if not math.isfinite(loss):
                 return steps, math.nan, math.nan
             net.backward()
@@ -587,5 +606,4 @@ def run_epoch(net, opt, data, after_step=None):
             steps += 1
             total += loss * len(out)
             correct += count_correct(net, out, y[rows])
-    n = len(y)
-    return steps, total / n, None if net.target == "values" else correct / n
+    return steps, total, correct

@@ -158,19 +158,19 @@ def test_weights_change_the_fit_and_the_engine_says_it_declines_them(iris):
 ])
 def test_a_loss_with_sample_weights_is_their_weighted_mean_and_its_gradient_follows(loss, out, y):
     w = np.array([2.0, 0.0, 1.0])
-    value = loss.forward(out, y, sample_weight=w)
     per_row = np.array([loss.forward(out[i:i + 1], y[i:i + 1]) for i in range(3)])
+    loss.sample_weight = w
+    value = loss.forward(out, y)
+    grad = loss.backward()
     if getattr(loss, "class_weight", None) is not None:  # a class weight multiplies the sample's
         w = w * np.asarray(loss.class_weight)[y]
     assert value == pytest.approx(float((w * per_row).sum() / w.sum()), rel=1e-12)
-    loss.forward(out, y, sample_weight=np.array([2.0, 0.0, 1.0]))
-    grad = loss.backward()
     numeric = np.zeros_like(out)
     for index in np.ndindex(out.shape):
         bumped = [out.copy(), out.copy()]
         bumped[0][index] += 1e-6
         bumped[1][index] -= 1e-6
-        up, down = (type(loss)(**loss.config()).forward(b, y, sample_weight=np.array([2.0, 0.0, 1.0])) for b in bumped)
+        up, down = (loss.forward(b, y) for b in bumped)
         numeric[index] = (up - down) / 2e-6
     np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-9)
     assert not grad[1].any()  # the sample of weight 0 gets no gradient
@@ -178,8 +178,17 @@ def test_a_loss_with_sample_weights_is_their_weighted_mean_and_its_gradient_foll
 
 def test_a_batch_of_weight_zero_counts_for_nothing():
     loss = SigmoidBCELoss()
-    assert loss.forward(np.array([[0.3], [1.0]]), np.array([[1.0], [0.0]]), sample_weight=np.zeros(2)) == 0.0
+    loss.sample_weight = np.zeros(2)
+    assert loss.forward(np.array([[0.3], [1.0]]), np.array([[1.0], [0.0]])) == 0.0
     assert not loss.backward().any()
+
+
+def test_training_puts_the_loss_unweighted_again(iris):
+    X, y = iris
+    clf = small(MLPClassifier, max_iter=2).fit(X, y, sample_weight=np.where(y == 1, 2.0, 1.0))
+    assert clf.network_.criterion.sample_weight is None
+    lbfgs = small(MLPClassifier, solver="lbfgs", max_iter=2).fit(X, y, sample_weight=np.where(y == 1, 2.0, 1.0))
+    assert lbfgs.network_.criterion.sample_weight is None
 
 
 @pytest.mark.parametrize("weights, named", [
@@ -199,10 +208,16 @@ def test_bad_sample_weights_are_refused_in_one_line(iris, weights, named):
         assert word in message
 
 
-def test_a_loss_that_takes_no_sample_weight_is_named():
-    class Unweighted(MSELoss):
+def test_a_loss_that_does_not_weigh_samples_is_named():
+    class Unweighted:  # a loss of one's own, with no sample_weight attribute
+        target = "values"
+
         def forward(self, pred, target, check_input=True):
-            return super().forward(pred, target, check_input=check_input)
+            self.diff = pred - np.asarray(target).reshape(pred.shape)
+            return float((self.diff ** 2).mean())
+
+        def backward(self, upstream=1.0):
+            return upstream * 2 * self.diff / self.diff.size
 
     rng = np.random.default_rng(0)
     net = Sequential([Linear(2, 1, rng=rng)], Unweighted())
