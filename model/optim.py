@@ -62,7 +62,7 @@ class Optimizer:
             setattr(self, name, getattr(other, name))
         for slot in self.SLOTS:
             ours, theirs = getattr(self, slot), getattr(other, slot)
-            if ours is None:
+            if ours is None or theirs is None:  # a velocity only one of them keeps: ours stays as it is
                 continue
             if copy is not None:
                 copy(ours, theirs)

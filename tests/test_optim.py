@@ -276,3 +276,14 @@ def test_make_optimizer_gives_options_to_sgd_only():
     with pytest.raises(ParameterError) as caught:
         make_optimizer("adam", params, grads, 0.1, momentum=0.9)
     assert caught.value.param == "momentum" and "sgd only" in caught.value.reason
+
+
+def test_take_state_from_an_sgd_without_velocity_starts_the_velocity_at_zero():
+    params, grads = _pair()
+    plain = SGD(params, grads, lr=0.3)
+    plain.step()
+    heavy = SGD(*_pair(), lr=0.1, momentum=0.9)
+    heavy.take_state(plain)
+    assert heavy.lr == 0.3 and all(not v.any() for v in heavy.velocity.values())
+    plain.take_state(heavy)  # and back: the plain update keeps none
+    assert plain.velocity is None
