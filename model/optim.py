@@ -182,10 +182,12 @@ class _Stop(Exception):
     """Raised from scipy's callback when ours asks to stop (a StopIteration is not reliable across versions)."""
 
 
-def lbfgs(net, X, y, max_iter=200, callback=None):
+def lbfgs(net, X, y, max_iter=200, callback=None, sample_weight=None):
     """Minimise ``net.loss(X, y)`` over every parameter with scipy's L-BFGS-B, using ``net.backward``.
 
-    ``X``, ``y`` are what ``net.loss`` takes (raw labels: it validates them at every evaluation).
+    ``X``, ``y`` are what ``net.loss`` takes (raw labels: it validates them at every evaluation). With
+    ``sample_weight`` (N,), checked by the caller, the loss layer weighs the samples (its ``sample_weight``,
+    set for each evaluation of the loss only, None again after it).
     scipy works on one float64 vector: ``gather(net.params)`` copies the parameters into it and
     ``scatter`` writes each point it tries back into the network's own arrays, in place.
     ``callback(iteration)`` is called after each iteration with that iterate in the network; returning
@@ -200,7 +202,14 @@ def lbfgs(net, X, y, max_iter=200, callback=None):
 
     def loss_and_grad(theta):
         scatter(params, theta)
-        value = net.loss(X, y)
+        if sample_weight is None:
+            value = net.loss(X, y)
+        else:
+            net.criterion.sample_weight = sample_weight
+            try:
+                value = net.loss(X, y)
+            finally:
+                net.criterion.sample_weight = None
         net.backward()
         return value, gather(grads)
 

@@ -340,11 +340,8 @@ class Trainer:
                 stopped.append(iteration)
             return bool(stopped)
 
-        body.criterion.sample_weight = self.weights  # the full batch's, at every evaluation (None: unweighted)
-        try:
-            lbfgs(body, self.data[0], self.labels, max_iter=config.epochs, callback=on_iteration)
-        finally:
-            body.criterion.sample_weight = None
+        lbfgs(body, self.data[0], self.labels, max_iter=config.epochs, callback=on_iteration,
+              sample_weight=self.weights)
         self.history.stopped_early = bool(stopped)
         self.history.steps = len(self.history.epoch)
 

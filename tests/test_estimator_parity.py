@@ -11,7 +11,7 @@ from sklearn.neural_network._stochastic_optimizers import SGDOptimizer  # privat
 
 from layers import Linear, MSELoss, ReLU, SigmoidBCELoss, SoftmaxCrossEntropyLoss
 from layers.validation import ParameterError
-from model import MLPClassifier, MLPRegressor, Sequential
+from model import MLPClassifier, MLPRegressor, Sequential, build_mlp
 from model.optim import SGD, make_optimizer
 from model.training import TrainingConfig, train
 
@@ -352,3 +352,13 @@ def test_a_small_network_matches_relu_layers_built_by_hand():
     net.layers[0].params["W"][...], net.layers[0].params["b"][...] = clf.coefs_[0], clf.intercepts_[0]
     net.layers[2].params["W"][...], net.layers[2].params["b"][...] = clf.coefs_[1], clf.intercepts_[1]
     np.testing.assert_allclose(net.criterion.proba(net.forward(X))[:, 0], clf.predict_proba(X)[:, 1], rtol=1e-12)
+
+
+def test_lbfgs_with_weights_and_a_validation_set_evaluates_it_unweighted():
+    X, y = load_iris(return_X_y=True)
+    rng = np.random.default_rng(0)
+    net = build_mlp(4, [6], classes=3, seed=0)
+    w = rng.uniform(0.5, 2.0, 100)
+    history = train(net, X[:100], y[:100], X[100:], y[100:], optimizer="lbfgs", epochs=5, sample_weight=w)
+    assert len(history.val_loss) == 5 and np.isfinite(history.val_loss).all()
+    assert net.criterion.sample_weight is None
