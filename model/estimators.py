@@ -200,9 +200,8 @@ class _MLP(BaseEstimator):
             return {}
         if not isinstance(self.nesterovs_momentum, (bool, np.bool_)):
             self._refuse("nesterovs_momentum", f"must be True or False, got {self.nesterovs_momentum!r}")
-        with self._speaking_as_estimator():
-            momentum = check_real(self.momentum, "momentum", type(self).__name__, "[0, 1)")
-        return {"momentum": momentum, "nesterov": bool(self.nesterovs_momentum) and momentum > 0}
+        # its range is SGD's rule (checked by TrainingConfig); Nesterov's look-ahead needs some momentum
+        return {"momentum": self.momentum, "nesterov": bool(self.nesterovs_momentum) and self.momentum != 0}
 
     def _validation_split(self, X, targets, weights, seed):
         """scikit-learn's held-out set for early stopping: ``(X_train, X_val, t_train, t_val)`` and the training
