@@ -1,7 +1,8 @@
 """Progress a person can read (``Progress``, the ``on_epoch`` callback ``train.py`` gives the training):
 
 - **on a terminal**, one line redrawn in place at most every ``LIVE_INTERVAL`` seconds — the epoch out of
-  the run's, the time spent and the time left at this pace, the last losses — and cleared at the end;
+  the run's, the time spent and the time left at this pace, the last losses — and cleared at the end; within a
+  long epoch too (``within_epoch``, the training's ``on_batch`` hook), with the batch out of the epoch's;
 - **otherwise** (a file, a pipe), an epoch line for the first epoch, every tenth of the run and at least
   every ``HEARTBEAT_SECONDS``; when early stopping ends the run, the last epoch's line and the best one's;
 - **nothing** for a run that ends within ``QUIET_SECONDS``: its lines are held back until then and dropped
@@ -60,6 +61,7 @@ class Progress:
         self.last_shown = self.start  # when the last epoch line or live line was written
         self.last_epoch = 0  # the last epoch with a line written (or held back)
         self.drawn = False  # a live line is on the screen
+        self.losses = ""  # the last epoch's losses, as the live line shows them
 
     def __call__(self, epoch, history):
         now = self.clock()
@@ -81,18 +83,35 @@ class Progress:
         self._write("".join(f"{line}\n" for line in self.pending))
         self.pending = []
 
-    def _draw(self, epoch, history, now):
-        if now - self.start < QUIET_SECONDS or now - self.last_shown < LIVE_INTERVAL and epoch != self.epochs:
+    def within_epoch(self, epoch, batch, batches):
+        """The training's ``on_batch(epoch, batch, batches)`` hook: on a terminal the live line, redrawn as
+        ``on_epoch`` redraws it, says the batch reached in the epoch under way; otherwise nothing (logs keep one
+        line per epoch)."""
+        if not self.live:
             return
-        spent = now - self.start
-        left = spent / epoch * (self.epochs - epoch)
+        now = self.clock()
+        if now - self.start < QUIET_SECONDS or now - self.last_shown < LIVE_INTERVAL:
+            return
+        self._live(f"epoch {epoch}/{self.epochs}  batch {batch}/{batches}", epoch - 1 + batch / batches, now)
+
+    def _draw(self, epoch, history, now):
         m = history.last()
-        parts = [f"epoch {epoch}/{self.epochs}", f"{clock_text(spent)} spent, ~{clock_text(left)} left",
-                 f"loss {m['train_loss']:.4f}"]
+        parts = [f"loss {m['train_loss']:.4f}"]
         if self.validation:
             parts.append(f"val loss {m['val_loss']:.4f}")
             if not self.regression and m["val_acc"] is not None and not math.isnan(m["val_acc"]):
                 parts.append(f"val acc {m['val_acc']:.3f}")
+        self.losses = "  ".join(parts)
+        if now - self.start < QUIET_SECONDS or now - self.last_shown < LIVE_INTERVAL and epoch != self.epochs:
+            return
+        self._live(f"epoch {epoch}/{self.epochs}", epoch, now)
+
+    def _live(self, where, epochs_done, now):
+        """Redraw the live line: ``where`` the run is, the time spent and left at this pace (``epochs_done`` of
+        the run's, a fraction within an epoch), the last epoch's losses."""
+        spent = now - self.start
+        left = spent / epochs_done * (self.epochs - epochs_done)
+        parts = [where, f"{clock_text(spent)} spent, ~{clock_text(left)} left"] + ([self.losses] if self.losses else [])
         self._write(_CLEAR + "  ".join(parts))
         self.drawn = True
         self.last_shown = now

@@ -3,10 +3,12 @@
     pip install -e ".[bench]"
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_estimators.py              # ~15 s
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_estimators.py --repeats 3  # quicker
+    python benchmarks/bench_estimators.py --solver sgd --epochs 100   # scikit-learn's sgd: momentum 0.9, Nesterov
 
 What is timed. scikit-learn's bundled digits (1,797 × 64, 10 classes), split 75/25 stratified; both
-estimators fit the same network, 64-64-10 with ReLU, softmax cross-entropy, Adam at lr 0.001, batches
-of 200 (scikit-learn's "auto"), alpha 1e-4, for the same number of epochs (``--epochs``, default 200:
+estimators fit the same network, 64-64-10 with ReLU, softmax cross-entropy, Adam at lr 0.001 (``--solver sgd``:
+scikit-learn's "sgd", Nesterov momentum 0.9, on both sides, at the same lr), batches of 200 (scikit-learn's
+"auto"), alpha 1e-4, for the same number of epochs (``--epochs``, default 200:
 ``n_iter_no_change`` is set to the epoch count, so neither stops early; both report ``n_iter_``).
 Both standardise the inputs inside the timed fit: scikit-learn as ``make_pipeline(StandardScaler(),
 MLPClassifier(...))``, this library by its ``Standardize`` layer (``standardize=True``, the default).
@@ -50,17 +52,17 @@ HIDDEN = (64,)
 LR = 0.001
 
 
-def settings(epochs, seed):
+def settings(epochs, seed, solver="adam"):
     """The parameters both estimators take, with the same meaning."""
-    return {"hidden_layer_sizes": HIDDEN, "activation": "relu", "solver": "adam", "alpha": 1e-4,
+    return {"hidden_layer_sizes": HIDDEN, "activation": "relu", "solver": solver, "alpha": 1e-4,
             "batch_size": "auto", "learning_rate_init": LR, "max_iter": epochs, "n_iter_no_change": epochs,
             "random_state": seed}
 
 
-def contenders(epochs, seed):
+def contenders(epochs, seed, solver="adam"):
     """Name -> (unfitted estimator, how to read its epoch count once fitted)."""
-    ours = MLPClassifier(**settings(epochs, seed))
-    theirs = make_pipeline(StandardScaler(), SklearnMLP(**settings(epochs, seed)))
+    ours = MLPClassifier(**settings(epochs, seed, solver))
+    theirs = make_pipeline(StandardScaler(), SklearnMLP(**settings(epochs, seed, solver)))
     return {"model.MLPClassifier": (ours, lambda est: est.n_iter_),
             "scikit-learn MLPClassifier": (theirs, lambda est: est[-1].n_iter_)}
 
@@ -87,11 +89,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=200, help="epochs for both (default 200)")
     parser.add_argument("--repeats", type=int, default=7, help="fits of each, seeds 0..repeats-1 (default 7)")
+    parser.add_argument("--solver", choices=("adam", "sgd"), default="adam",
+                        help="adam (default) or sgd: scikit-learn's, momentum 0.9 with Nesterov's look-ahead")
     args = parser.parse_args(argv)
 
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
-    print(f"digits: {len(X_train)} training and {len(X_test)} test rows, 64-64-10 ReLU, Adam lr {LR}, batch 200, "
+    solver = "Adam" if args.solver == "adam" else "SGD, Nesterov momentum 0.9,"
+    print(f"digits: {len(X_train)} training and {len(X_test)} test rows, 64-64-10 ReLU, {solver} lr {LR}, batch 200, "
           f"{args.epochs} epochs, {args.repeats} seeds")
     print(f"Python {platform.python_version()}, NumPy {np.__version__}, scikit-learn {sklearn.__version__}; "
           f"BLAS: {blas_kernel()}; OPENBLAS_CORETYPE {os.environ.get('OPENBLAS_CORETYPE', 'unset')}")
@@ -99,7 +104,7 @@ def main(argv=None):
     timed_fit(contenders(5, 0)["model.MLPClassifier"][0], X_train, y_train)  # warm-up: imports, first BLAS calls
     results = {name: {"seconds": [], "accuracy": [], "epochs": set()} for name in contenders(1, 0)}
     for seed in range(args.repeats):
-        for name, (estimator, epochs_of) in contenders(args.epochs, seed).items():
+        for name, (estimator, epochs_of) in contenders(args.epochs, seed, args.solver).items():
             results[name]["seconds"].append(timed_fit(estimator, X_train, y_train))
             results[name]["accuracy"].append(estimator.score(X_test, y_test))
             results[name]["epochs"].add(epochs_of(estimator))

@@ -12,8 +12,8 @@ class SVMLoss(ClassWeighted):
     ``ℓ = (1/N) Σ_i Σ_{j ≠ y_i} max(0, s_ij − s_i,y_i + 1)``: every wrong class scoring within 1 of the right
     one costs its shortfall. Each term is a max gate against 0 of an add gate: backward routes ``share`` (the
     sample's ``1/N``) to ``s_ij`` where the margin is positive and subtracts it from ``s_i,y_i`` once per such
-    j; a margin of exactly 0 routes nothing (ReLU's convention). ``class_weight`` weights the samples as in
-    the other classification losses.
+    j; a margin of exactly 0 routes nothing (ReLU's convention). ``class_weight`` and ``sample_weight`` weight the
+    samples as in the other classification losses.
 
     Shapes
     ------
@@ -31,7 +31,7 @@ class SVMLoss(ClassWeighted):
             check_finite(s, "s")
             y = check_class_labels(y, *s.shape)
         rows = np.arange(len(y))
-        share = self.shares(y, s.dtype, s.shape[1])  # 1/N without class weights
+        share = self.shares(y, s.dtype, s.shape[1])  # 1/N without weights
         share = share if np.isscalar(share) else share[:, None]  # a sample's share, for each of its K scores
         margins = np.maximum(0, s - s[rows, y][:, None] + 1)
         margins[rows, y] = 0  # the true class is no rival of itself

@@ -15,6 +15,12 @@ The classification losses take an optional ``class_weight``: one weight per clas
 weighted mean ``Σ_i w_{y_i} ℓ_i / Σ_i w_{y_i}`` instead of ``(1/N) Σ_i ℓ_i``. Both are written with each
 sample's *share* of the mean — ``1/N``, or ``w_{y_i} / Σ w`` — which is also the factor in every
 gradient below (the handout's ``1/N``).
+
+Every loss here also weighs samples: its ``sample_weight`` attribute, None or (N,) weights >= 0, one per sample
+(row) of the next ``forward``'s batch, multiplies the class weights: the loss is ``Σ_i w_i ℓ_i / Σ_i w_i`` (so
+uniform weights give the plain mean, and a weight of 0 removes a sample). A batch whose weights are all 0 has
+loss 0 and no gradient. The training loop sets it for each batch (``model.training``, which checked the weights
+once) and puts None back after; a loss without the attribute does not weigh samples.
 """
 
 import numpy as np
@@ -54,6 +60,9 @@ class ClassWeighted(Layer):
     class_weight : None, or a sequence of K weights >= 0 (K = 2 for the binary losses), indexed by class.
     """
 
+    #: the next batch's sample weights (N,), set by the training loop; None: unweighted
+    sample_weight = None
+
     def __init__(self, class_weight=None):
         super().__init__()
         self.class_weight = None if class_weight is None else _check_class_weight(class_weight, type(self).__name__)
@@ -62,17 +71,31 @@ class ClassWeighted(Layer):
         return {} if self.class_weight is None else {"class_weight": list(self.class_weight)}
 
     def shares(self, labels, dtype, k):
-        """Each sample's share of the mean: ``1/N`` (a scalar), or ``w_{y_i} / Σ_j w_{y_j}`` (the labels' shape)."""
+        """Each sample's share of the mean: ``1/N`` (a scalar), or ``w_{y_i} s_i / Σ_j w_{y_j} s_j`` (the labels'
+        shape) with class weights ``w`` and sample weights ``s`` (``sample_weight``; each 1 when not given)."""
+        sample_weight = self.sample_weight
         if self.class_weight is None:
-            return 1 / labels.size
+            return 1 / labels.size if sample_weight is None else sample_shares(sample_weight, labels.shape, dtype)
         if len(self.class_weight) != k:
             raise ValueError(f"{type(self).__name__}: class_weight has {len(self.class_weight)} weights for {k} "
                              "classes")
         w = np.asarray(self.class_weight, dtype=dtype)[as_index(labels)]
+        if sample_weight is not None:
+            return sample_shares(sample_weight, labels.shape, dtype, w)
         total = w.sum()
         if not total > 0:
             raise ValueError(f"{type(self).__name__}: the batch's class weights sum to {total}; need > 0")
         return w / total
+
+
+def sample_shares(sample_weight, shape, dtype, weights=None):
+    """Each element's share of a weighted mean over an array of ``shape`` (N, ...): ``W / Σ W`` with ``W`` the
+    (N,) ``sample_weight`` spread along each row, times ``weights`` (that shape) when given; all 0 when ``Σ W`` is 0
+    (a batch of weight 0 counts for nothing)."""
+    s = np.asarray(sample_weight, dtype=dtype).reshape((shape[0],) + (1,) * (len(shape) - 1))
+    w = np.broadcast_to(s, shape) if weights is None else s * weights
+    total = w.sum()
+    return w / total if total > 0 else np.zeros(shape, dtype)
 
 
 def _mean(share, terms):
@@ -116,7 +139,7 @@ class BCELoss(ClassWeighted):
         if check_input:
             check_probabilities(p, "p", "BCELoss", "; pass logits to SigmoidBCELoss")
             check_binary(y)
-        share = self.shares(y, p.dtype, 2)  # 1/N without class weights
+        share = self.shares(y, p.dtype, 2)  # 1/N without weights
         y = y.astype(p.dtype, copy=False)  # 0/1 as numbers of p's dtype: float32 stays float32
         eps = np.finfo(p.dtype).eps
         p = p.clip(eps, 1 - eps)  # the clip of the docstring (the identity where p is inside, as it usually is)
@@ -157,7 +180,7 @@ class SigmoidBCELoss(ClassWeighted):
         if check_input:
             check_finite(z, "z")
             check_binary(y)
-        share = self.shares(y, z.dtype, 2)  # 1/N without class weights
+        share = self.shares(y, z.dtype, 2)  # 1/N without weights
         y = y.astype(z.dtype, copy=False)  # 0/1 as numbers of z's dtype: float32 stays float32
         self.cache = (z, y, share)
         # Σ share · (softplus(z) − y z), softplus(z) = log(1 + e^z) computed as logaddexp(0, z): never overflows
@@ -198,7 +221,7 @@ class CrossEntropyLoss(ClassWeighted):
             check_matrix(p, "p", "CrossEntropyLoss")
             check_probabilities(p, "p", "CrossEntropyLoss", "; pass logits to SoftmaxCrossEntropyLoss")
             y = check_class_labels(y, *p.shape)
-        share = self.shares(y, p.dtype, p.shape[1])  # 1/N without class weights
+        share = self.shares(y, p.dtype, p.shape[1])  # 1/N without weights
         picked = np.maximum(p[np.arange(len(y)), y], np.finfo(p.dtype).eps)  # p[i, y_i], clipped below at eps
         self.cache = (picked, y, share, p.shape)
         return -_mean(share, np.log(picked))
@@ -240,7 +263,7 @@ class SoftmaxCrossEntropyLoss(ClassWeighted):
             check_matrix(z, "z", "SoftmaxCrossEntropyLoss")
             check_finite(z, "z")
             y = check_class_labels(y, *z.shape)
-        share = self.shares(y, z.dtype, z.shape[1])  # 1/N without class weights
+        share = self.shares(y, z.dtype, z.shape[1])  # 1/N without weights
         p, log_p = _softmax_and_log(z)
         self.cache = (p, y, share)
         return -_mean(share, log_p[np.arange(len(y)), y])  # the mean −log p[i, y_i]
@@ -261,16 +284,20 @@ class SoftmaxCrossEntropyLoss(ClassWeighted):
 class MSELoss(Layer):
     """Mean squared error over all elements, ``ℓ = (1/M) Σ (pred − target)²`` (PyTorch's default).
 
-    ``M = pred.size``: for (N, D) outputs that is N·D, the mean over samples *and* outputs.
+    ``M = pred.size``: for (N, D) outputs that is N·D, the mean over samples *and* outputs. With
+    ``sample_weight`` (N,) set, the rows' weighted mean of their mean over outputs, ``Σ_i s_i ‖d_i‖² / (D Σ_i s_i)``.
 
     Shapes
     ------
     forward:  pred (any shape), target (same shape; a different shape is refused, never broadcast)
-              -> scalar float; cache: the difference ``pred − target`` (pred's shape and dtype)
+              -> scalar float; cache: the difference ``pred − target`` (pred's shape and dtype) and each
+              element's share of the mean (``1/M``, or pred's shape with sample weights)
     backward: upstream scalar (default 1.0) -> dℓ/dpred (pred's shape)
     """
 
     target = "values"
+    #: the next batch's sample weights (N,), set by the training loop; None: unweighted
+    sample_weight = None
 
     def forward(self, pred, target, check_input=True):
         pred, target = _check_pair(check_input, pred, target, "pred", "MSELoss", "target")
@@ -279,11 +306,14 @@ class MSELoss(Layer):
             check_finite(pred, "pred")
             check_finite(target, "target")
         diff = (pred - target).astype(pred.dtype, copy=False)  # a float64 target must not promote float32
-        self.cache = diff
-        return float((diff**2).mean())
+        weights = self.sample_weight
+        share = 1 / diff.size if weights is None else sample_shares(weights, diff.shape, diff.dtype)
+        self.cache = (diff, share)
+        if weights is None:
+            return float((diff**2).mean())
+        return _mean(share, diff**2)
 
     def backward(self, upstream=1.0):
-        diff = self.cache
-        # dℓ/dpred = 2 (pred − target) / M, times the upstream
-        return upstream * 2 * diff / diff.size
-
+        diff, share = self.cache
+        # dℓ/dpred = 2 (pred − target) / M (each element's share of the mean), times the upstream
+        return upstream * 2 * share * diff

@@ -18,15 +18,25 @@ points: its ``Standardize`` layer carries the scaling).
 
 Where the meaning differs from scikit-learn's, on purpose:
 
-- ``solver="sgd"`` is the handout's plain update; scikit-learn's "sgd" (Nesterov momentum 0.9 by default)
-  is ``solver="nesterov"`` here, and ``"momentum"`` is classical momentum 0.9. ``momentum``,
-  ``nesterovs_momentum``, ``beta_1``, ``beta_2``, ``epsilon`` and ``max_fun`` are not parameters.
+- ``solver="sgd"`` is scikit-learn's (``momentum`` 0.9 with Nesterov's look-ahead unless
+  ``nesterovs_momentum=False``; ``momentum=0`` is the handout's plain update); ``momentum`` must be in
+  [0, 1) (scikit-learn also takes 1: a velocity that never decays). ``"nesterov"`` and ``"momentum"``
+  name momentum 0.9 with and without the look-ahead. ``beta_1``, ``beta_2``, ``epsilon`` and ``max_fun``
+  are not parameters.
 - ``learning_rate`` (the schedule) applies to every first-order solver (scikit-learn: "sgd" only);
   "adaptive" watches the training loss.
 - Weights start He-initialised (``layers.Linear``), not Glorot's; inputs (and the regressor's targets) are
   standardised inside the network unless ``standardize=False``.
-- ``partial_fit`` (and ``warm_start``) continue from the current weights, but each call starts the
-  optimizer afresh (Adam's moments, momentum, the schedule).
+- ``partial_fit`` continues from the current weights and the optimizer's state (Adam's moments, the velocity,
+  the schedule's rate and sample count), as scikit-learn's: k calls on the full batch without shuffling equal
+  ``fit`` with ``max_iter=k``. ``fit`` starts the optimizer afresh (with ``warm_start``, from the weights).
+- ``sample_weight`` (``fit``, ``partial_fit``) makes each batch's loss the weighted mean ``Σ w ℓ / Σ w``,
+  inside the loss layer. Weights are not repetitions: the L2 term stays ``alpha / batch_size`` (scikit-learn
+  divides by the batch's weight sum), so equal weights of any size change nothing; rows of weight 0 are left
+  out of the standardisation too, so they are removed. The engine declines weights (the layers train).
+- ``coefs_[i]`` (fan_in, fan_out) and ``intercepts_[i]`` are the network's own ``Linear`` arrays (views:
+  writing into them changes the model); with ``standardize`` they act on the standardised inputs
+  (``network_.layers[0]``'s ``(x − mean) / scale``), which scikit-learn's MLP has no counterpart of.
 
 Shapes: ``X`` (N, D); the classifier's ``y`` (N,) labels; the regressor's ``y`` (N,) or (N, T).
 """
@@ -53,7 +63,7 @@ except ImportError:  # scikit-learn missing, or older than 1.6 (validate_data, _
                       'pip install -e ".[sklearn]"') from None
 
 from data.csv_layout import MAX_MAGNITUDE, number_problem
-from layers import MSELoss, SigmoidBCELoss, SoftmaxCrossEntropyLoss
+from layers import Linear, MSELoss, SigmoidBCELoss, SoftmaxCrossEntropyLoss
 from layers.validation import ParameterError, check_real
 
 from .builders import Architecture, layer_stack
@@ -62,13 +72,13 @@ from .predict import outputs
 from .registry import SKLEARN_ACTIVATIONS as ACTIVATIONS
 from .schedules import Stall
 from .sequential import Sequential
-from .training import Trainer, TrainingConfig
+from .training import Trainer, TrainingConfig, check_sample_weight
 
 #: the library's names for the settings (``train``, ``Architecture``) -> the estimators' names, so that a
 #: ``ParameterError`` raised by the library names the parameter the user passed
 PARAMETER_NAMES = {"optimizer": "solver", "lr": "learning_rate_init", "epochs": "max_iter",
                    "lr_schedule": "learning_rate", "hidden": "hidden_layer_sizes", "weight_decay": "alpha",
-                   "seed": "random_state"}
+                   "seed": "random_state", "nesterov": "nesterovs_momentum"}
 
 #: scikit-learn's default mini-batch: ``min(AUTO_BATCH, n_samples)`` for ``batch_size="auto"``
 AUTO_BATCH = 200
@@ -117,9 +127,9 @@ class _MLP(BaseEstimator):
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001,
                  batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5, max_iter=200,
-                 shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=10, standardize=True, dtype="float64", dropout=0.0,
-                 batchnorm=False, engine="auto"):
+                 shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
+                 standardize=True, dtype="float64", dropout=0.0, batchnorm=False, engine="auto"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -134,6 +144,8 @@ class _MLP(BaseEstimator):
         self.tol = tol
         self.verbose = verbose
         self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -177,19 +189,30 @@ class _MLP(BaseEstimator):
                     "lr": self.learning_rate_init if stochastic else None,
                     "batch_size": batch_size if stochastic else None,
                     "lr_schedule": self.learning_rate if stochastic else "constant", "power_t": self.power_t,
-                    "shuffle": bool(self.shuffle)}
+                    "shuffle": bool(self.shuffle), **self._momentum()}
         with self._speaking_as_estimator():
             return TrainingConfig(**settings), Stall(self.tol, self.n_iter_no_change)
 
-    def _validation_split(self, X, targets, seed):
-        """scikit-learn's held-out set for early stopping: ``(X_train, X_val, t_train, t_val)``."""
+    def _momentum(self):
+        """``train``'s momentum settings for scikit-learn's "sgd": ``momentum`` with Nesterov's look-ahead when
+        ``nesterovs_momentum`` (a momentum of 0 is the plain update); none for the other solvers."""
+        if self.solver != "sgd":
+            return {}
+        if not isinstance(self.nesterovs_momentum, (bool, np.bool_)):
+            self._refuse("nesterovs_momentum", f"must be True or False, got {self.nesterovs_momentum!r}")
+        # its range is SGD's rule (checked by TrainingConfig); Nesterov's look-ahead needs some momentum
+        return {"momentum": self.momentum, "nesterov": bool(self.nesterovs_momentum) and self.momentum != 0}
+
+    def _validation_split(self, X, targets, weights, seed):
+        """scikit-learn's held-out set for early stopping: ``(X_train, X_val, t_train, t_val)`` and the training
+        rows' weights (None when unweighted)."""
         stratify = targets if isinstance(self, ClassifierMixin) else None
-        parts = train_test_split(X, targets, test_size=self.validation_fraction, random_state=seed,
-                                 stratify=stratify)
+        arrays = (X, targets) if weights is None else (X, targets, weights)
+        parts = train_test_split(*arrays, test_size=self.validation_fraction, random_state=seed, stratify=stratify)
         if len(parts[1]) < 2:
             raise ValueError("The validation set is too small. Increase 'validation_fraction' or the size of your "
                              "dataset.")
-        return parts
+        return (*parts[:4], None if weights is None else parts[4])
 
     # -------------------------------------------------------------- fitting
 
@@ -203,7 +226,7 @@ class _MLP(BaseEstimator):
             raise ValueError("partial_fit does not support early_stopping=True")
         return continuing
 
-    def _fit(self, X, y, incremental, classes=None):
+    def _fit(self, X, y, incremental, classes=None, sample_weight=None):
         arch = self._architecture()
         first = not self._continuing(arch, incremental)
         X, y = validate_data(self, X, y, reset=first, dtype=arch.dtype if first else self.network_.dtype,
@@ -215,13 +238,15 @@ class _MLP(BaseEstimator):
         held_out = self.early_stopping and self.solver != "lbfgs" and not incremental
         if held_out:
             check_real(self.validation_fraction, "validation_fraction", type(self).__name__, "(0, 1)")
-        targets = self._encode(y, first, incremental, classes)
+        with self._speaking_as_estimator():
+            weights = check_sample_weight(sample_weight, len(X))
+        targets = self._encode(y, first, incremental, classes, weights)
         X_val = t_val = None
         if held_out:
-            X, X_val, targets, t_val = self._validation_split(X, targets, int(seeds[1]))
+            X, X_val, targets, t_val, weights = self._validation_split(X, targets, weights, int(seeds[1]))
         if first:
             self._build(arch, X, targets, int(seeds[2]))
-        return self._train(X, targets, X_val, t_val, config, stall, incremental)
+        return self._train((X, targets, weights), X_val, t_val, config, stall, incremental)
 
     def _build(self, arch, X, targets, seed):
         """A new ``network_`` for these training rows (``builders.layer_stack``), every Linear with a bias but a
@@ -235,22 +260,28 @@ class _MLP(BaseEstimator):
         self.n_layers_ = len(arch.hidden) + 2
         self.n_iter_, self.t_, self.loss_curve_, self.best_loss_ = 0, 0, [], math.inf
         self.validation_scores_, self.best_validation_score_ = None, None
+        self._continuation = None
 
     def _build_words(self, arch):
         return (arch.hidden, self.activation, arch.standardize, arch.dropout, arch.batchnorm, arch.dtype)
 
-    def _train(self, X, targets, X_val, t_val, config, stall, incremental):
-        """Train ``network_`` (its ``Standardize`` fitted by the loop on the first fit's rows) and record the run."""
+    def _train(self, rows, X_val, t_val, config, stall, incremental):
+        """Train ``network_`` on ``rows`` — ``(X, targets, weights)`` — (its ``Standardize`` fitted by the loop on the
+        first fit's rows) and record the run; ``partial_fit`` goes on with the optimizer's state where the last run
+        left it (``fit`` starts afresh, as scikit-learn's)."""
+        X, targets, weights = rows
         net = self.network_
         batch = len(X) if config.batch_size is None else min(config.batch_size, len(X))
         net.weight_decay = float(self.alpha) / batch  # scikit-learn divides the L2 term by the batch's size
         scorer = None if X_val is None else partial(self._validation_score, net, X_val, t_val)
-        trainer = Trainer(net, config)  # a class weighting is a loss setting the engine declines: the layers train
+        resume = self._continuation if incremental else None
+        trainer = Trainer(net, config, resume=resume)  # a class weighting is a loss setting the engine declines
         watch = _Watch(trainer.keeper, stall, scorer,
                        adaptive=config.lr_schedule == "adaptive", stop=self.solver != "lbfgs" and not incremental,
                        verbose=bool(self.verbose))
         with self._speaking_as_estimator():
-            history = trainer.fit(X, targets, on_epoch=watch)
+            history = trainer.fit(X, targets, on_epoch=watch, sample_weight=weights)
+        self._continuation = trainer.continuation
         if watch.scores:
             trainer.keeper.restore()  # the best-scoring epoch's state
         self._record(history, watch, len(X), incremental)
@@ -274,10 +305,29 @@ class _MLP(BaseEstimator):
             warnings.warn(f"{what}: Maximum iterations ({self.max_iter}) reached and the optimization hasn't "
                           "converged yet.", ConvergenceWarning, stacklevel=5)
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit on ``X`` (N, D) and ``y``: the classifier's labels (N,) of any type, the regressor's real targets
-        (N,) or (N, T); returns self."""
-        return self._fit(X, y, incremental=False)
+        (N,) or (N, T); ``sample_weight`` None or (N,) weights >= 0 (each batch's loss their weighted mean,
+        ``Σ w ℓ / Σ w``); returns self."""
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight)
+
+    @property
+    def coefs_(self):
+        """The weight matrices of the network's ``Linear`` layers, in order: ``coefs_[i]`` (fan_in, fan_out), the
+        network's own arrays (views: writing to one changes the model). With ``standardize`` they act on the
+        standardised inputs — the first ``Standardize`` layer's ``(x − mean) / scale`` — not on raw ``X``."""
+        return [layer.params["W"] for layer in self._linears()]
+
+    @property
+    def intercepts_(self):
+        """The bias vectors of the network's ``Linear`` layers, ``intercepts_[i]`` (fan_out,), the network's own
+        arrays; a new array of zeros for a layer that has none (hidden layers before ``BatchNorm``)."""
+        return [layer.params["b"] if "b" in layer.params else np.zeros(layer.params["W"].shape[1], self.network_.dtype)
+                for layer in self._linears()]
+
+    def _linears(self):
+        check_is_fitted(self)
+        return [layer for layer in self.network_.layers if isinstance(layer, Linear)]
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "network_")
@@ -301,8 +351,8 @@ class MLPClassifier(ClassifierMixin, _MLP):
     ----------
     hidden_layer_sizes : int or sequence of int, default (100,), the hidden widths
     activation : {"identity", "logistic", "tanh", "relu", "leaky_relu"}, default "relu"
-    solver : {"adam", "sgd", "momentum", "nesterov", "lbfgs"}, default "adam" (see the module's notes: "sgd"
-        is plain SGD; scikit-learn's default "sgd" is "nesterov" here)
+    solver : {"adam", "sgd", "momentum", "nesterov", "lbfgs"}, default "adam"; "sgd" is scikit-learn's
+    momentum : float in [0, 1), default 0.9, and nesterovs_momentum : bool, default True: "sgd"'s momentum
     alpha : float >= 0, default 1e-4, the L2 penalty; as scikit-learn does, divided by the batch size:
         the network's ``weight_decay`` λ is ``alpha / batch_size`` (``alpha / n_samples`` for lbfgs)
     batch_size : int or "auto" (``min(200, n_samples)``); learning_rate_init : float > 0, default 0.001
@@ -325,18 +375,20 @@ class MLPClassifier(ClassifierMixin, _MLP):
     best_loss_ : its minimum (None with early stopping); validation_scores_, best_validation_score_ :
         per-epoch validation accuracy and its best (None without early stopping)
     n_iter_ : epochs run by the last fit; t_ : training samples seen; n_layers_, n_outputs_, out_activation_
+    coefs_, intercepts_ : the ``Linear`` layers' weights (fan_in, fan_out) and biases, the network's own arrays
     network_ : the fitted ``Sequential`` (takes raw points); history_ : the last ``model.train`` History
     """
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001,
                  batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5, max_iter=200,
-                 shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=10, class_weight=None, standardize=True,
-                 dtype="float64", dropout=0.0, batchnorm=False, engine="auto"):
+                 shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
+                 class_weight=None, standardize=True, dtype="float64", dropout=0.0, batchnorm=False, engine="auto"):
         super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
                          learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
                          max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
-                         warm_start=warm_start, early_stopping=early_stopping,
+                         warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
+                         early_stopping=early_stopping,
                          validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
                          standardize=standardize, dtype=dtype, dropout=dropout, batchnorm=batchnorm, engine=engine)
         self.class_weight = class_weight
@@ -344,12 +396,14 @@ class MLPClassifier(ClassifierMixin, _MLP):
     _target_checks = {}  # y: one label per row (a column vector is raveled, with scikit-learn's warning)
 
     @available_if(_MLP._can_partial_fit)
-    def partial_fit(self, X, y, classes=None):
-        """One epoch over ``(X, y)`` from the current weights; ``classes`` (every label) on the first call."""
-        return self._fit(X, y, incremental=True, classes=classes)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch over ``(X, y)`` (weighted by ``sample_weight``) from the current weights and optimizer state;
+        ``classes`` (every label) on the first call."""
+        return self._fit(X, y, incremental=True, classes=classes, sample_weight=sample_weight)
 
-    def _encode(self, y, first, incremental, classes):
-        """Check the labels; set ``classes_`` on the first fit; return the class indices (N,)."""
+    def _encode(self, y, first, incremental, classes, weights=None):
+        """Check the labels; set ``classes_`` on the first fit (from every label, whatever its weight); return the
+        class indices (N,)."""
         check_classification_targets(y)
         name = type(self).__name__
         if first:
@@ -429,21 +483,24 @@ class MLPRegressor(RegressorMixin, _MLP):
     _target_checks = {"multi_output": True, "y_numeric": True}
 
     @available_if(_MLP._can_partial_fit)
-    def partial_fit(self, X, y):
-        """One epoch over ``(X, y)`` from the current weights (the target scaling of the first call is kept)."""
-        return self._fit(X, y, incremental=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over ``(X, y)`` (weighted by ``sample_weight``) from the current weights and optimizer state
+        (the target scaling of the first call is kept)."""
+        return self._fit(X, y, incremental=True, sample_weight=sample_weight)
 
-    def _encode(self, y, first, incremental, classes):
-        """Standardise the targets (their scaling set on the first fit); (N,) for one output, else (N, T).
-        Targets whose squares overflow float64 are refused, as ``train.py`` refuses such features."""
+    def _encode(self, y, first, incremental, classes, weights=None):
+        """Standardise the targets (their scaling set on the first fit, from the rows of weight > 0, as the inputs'
+        is); (N,) for one output, else (N, T). Targets whose squares overflow float64 are refused, as ``train.py``
+        refuses such features."""
         values = y.reshape(len(y), -1).astype(np.float64)
         largest = max(values.max(), -values.min())
         if largest >= MAX_MAGNITUDE:  # the bound and words train.py refuses such features with
             raise ValueError(f"y: {number_problem(repr(float(largest)))}; scale the targets down first")
         if first:
             self.n_outputs_ = values.shape[1]
-            std = values.std(axis=0)
-            self.target_mean_ = values.mean(axis=0) if self.standardize else np.zeros(self.n_outputs_)
+            kept = values if weights is None else values[weights > 0]  # a weight of 0 removes the row
+            std = kept.std(axis=0)
+            self.target_mean_ = kept.mean(axis=0) if self.standardize else np.zeros(self.n_outputs_)
             self.target_scale_ = np.where(std > 0, std, 1.0) if self.standardize else np.ones(self.n_outputs_)
         elif values.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {values.shape[1]} outputs, but {type(self).__name__} was fitted with "

@@ -43,6 +43,9 @@ ENGINE_TOLERANCE = 1e-10
 MAX_EPOCHS = 1_000_000
 #: Rows of the batch the engine is verified on.
 VERIFY_ROWS = 64
+#: A within-epoch hook (``on_batch``) is called at most about this many times per epoch: every
+#: ``max(1, batches // BATCH_CALLS)`` batches.
+BATCH_CALLS = 64
 
 
 @dataclass
@@ -75,6 +78,8 @@ class TrainingConfig:
         them again on this call's data
     check_layers : True: a network holding a learner's classes is verified on one batch before training (a
         ``LayerError`` naming the layer that fails, ``checking.before_training``); False: not, as the history says
+    momentum, nesterov : "sgd" only: its momentum in [0, 1) (0: the handout's plain update) and whether to take
+        Nesterov's look-ahead (needs momentum > 0); see ``model.optim.SGD``
     """
 
     optimizer: str = "sgd"
@@ -92,6 +97,8 @@ class TrainingConfig:
     refit_preprocessing: bool = False
     shuffle: bool = True
     check_layers: bool = True
+    momentum: float = 0.0
+    nesterov: bool = False
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
@@ -111,6 +118,20 @@ class TrainingConfig:
         if self.lr_schedule != "constant" and spec.default_lr is None:
             _refuse("lr_schedule", f"needs a first-order optimizer; {self.optimizer} sets its own steps")
         make_schedule(self.lr_schedule, 1.0, self.power_t, self.tol, self.n_iter_no_change)  # validates them
+        self._check_momentum()
+
+    def _check_momentum(self):
+        """``momentum`` and ``nesterov`` apply to "sgd" only, and SGD checks their values."""
+        if (self.momentum or self.nesterov) and self.optimizer != "sgd":
+            name = "momentum" if self.momentum else "nesterov"
+            _refuse(name, f"applies to sgd only ({self.optimizer} sets its own); got {getattr(self, name)!r}")
+        if self.optimizer == "sgd":
+            make_optimizer("sgd", {}, {}, self.learning_rate, **self.optimizer_options)
+
+    @property
+    def optimizer_options(self):
+        """The keyword arguments of ``make_optimizer`` besides the learning rate: sgd's momentum, if any."""
+        return {"momentum": self.momentum, "nesterov": self.nesterov} if self.momentum or self.nesterov else {}
 
     @property
     def learning_rate(self):
@@ -126,7 +147,8 @@ def _refuse(param, reason):
     raise ParameterError("train", param, reason)
 
 
-def train(net, X, y, X_val=None, y_val=None, on_epoch=None, chunk_rows=None, config=None, **settings):
+def train(net, X, y, X_val=None, y_val=None, on_epoch=None, chunk_rows=None, config=None, sample_weight=None,
+          on_batch=None, **settings):
     """Train ``net`` in place on ``(X, y)``; return its ``History``.
 
     Parameters
@@ -138,6 +160,11 @@ def train(net, X, y, X_val=None, y_val=None, on_epoch=None, chunk_rows=None, con
         training there (the network keeps that epoch's weights)
     chunk_rows : int or None, the rows one block of the engine's large-batch work holds
     config : a ``TrainingConfig``, the settings as one object (then no ``**settings``)
+    sample_weight : None or (N,) weights >= 0, finite, of positive sum: each batch's loss is the weighted
+        mean ``Σ w ℓ / Σ w`` (the loss layer takes them; the engine declines them, as ``engine_note`` says).
+        Weights all equal are no weighting (dropped, so nothing changes); a weight of 0 removes a sample
+    on_batch : callable(epoch, batch, batches) or None, called within each epoch every
+        ``max(1, batches // BATCH_CALLS)`` batches (a progress line between epochs); None costs nothing
     **settings : or the fields of ``TrainingConfig`` (optimizer, lr, epochs, batch_size, patience, seed,
         engine, full_metrics, ...), with its defaults
 
@@ -156,7 +183,8 @@ def train(net, X, y, X_val=None, y_val=None, on_epoch=None, chunk_rows=None, con
         raise TypeError(f"train() got unknown settings {', '.join(unknown)}; it takes {', '.join(SETTINGS)}")
     if config is not None and settings:
         raise TypeError("train() takes a config or settings, not both")
-    return Trainer(net, config or TrainingConfig(**settings), chunk_rows).fit(X, y, X_val, y_val, on_epoch)
+    trainer = Trainer(net, config or TrainingConfig(**settings), chunk_rows)
+    return trainer.fit(X, y, X_val, y_val, on_epoch, sample_weight, on_batch)
 
 
 def _divergence_limit(loss):
@@ -165,19 +193,43 @@ def _divergence_limit(loss):
     return DIVERGENCE_FACTOR * max(loss, 1.0) if math.isfinite(loss) else math.inf
 
 
-class Trainer:
-    """One training run: the network, the settings, the chosen path and the guards' state."""
+@dataclass
+class Continuation:
+    """Where a run of a step-by-step optimizer left off, for a later run to go on from (``partial_fit``).
 
-    def __init__(self, net, config, chunk_rows=None):
+    ``optimizer`` the optimizer's name; ``state`` an optimizer of that name over the trained network's own
+    parameters, holding the rate, counters and state (Adam's moments, the velocity); ``schedule`` the
+    learning-rate schedule; ``seen`` the samples seen so far (what "invscaling" counts).
+    """
+
+    optimizer: str
+    state: object
+    schedule: object
+    seen: int
+
+
+class Trainer:
+    """One training run: the network, the settings, the chosen path and the guards' state.
+
+    ``resume``: a ``Continuation`` of an earlier run on this network with the same optimizer, whose optimizer
+    state and schedule this run goes on with (None: they start afresh). After a run of a step-by-step
+    optimizer, ``continuation`` is where it left off.
+    """
+
+    def __init__(self, net, config, chunk_rows=None, resume=None):
         self.net, self.config = net, config
         self.chunk_rows = None if chunk_rows is None else check_count(chunk_rows, "chunk_rows", "train")
         self.history = History()
         self.keeper = Keeper(net)  # the last good and the best weights (``model.keeper``)
         self.runner, self.limit = None, None  # made when the run starts
+        self.resume = resume if resume is not None and resume.optimizer == config.optimizer else None
+        self.continuation = None
 
-    def fit(self, X, y, X_val=None, y_val=None, on_epoch=None):
-        """Train on ``(X, y)``, watching ``(X_val, y_val)``; return the ``History``."""
-        self._setup(X, y, X_val, y_val, on_epoch)
+    def fit(self, X, y, X_val=None, y_val=None, on_epoch=None, sample_weight=None, on_batch=None):
+        """Train on ``(X, y)``, watching ``(X_val, y_val)``, weighting by ``sample_weight`` (see ``train``); return
+        the ``History``."""
+        self._setup(X, y, X_val, y_val, on_epoch, sample_weight)
+        self.on_batch = on_batch
         start = time.perf_counter()
         try:
             if self.config.optimizer == "lbfgs":
@@ -189,8 +241,9 @@ class Trainer:
             raise TrainingInterrupted(self.history, self.keeper) from None
         return self._finish(start)
 
-    def _setup(self, X, y, X_val, y_val, on_epoch):
-        """Validate the data once, fit and apply the preprocessing once, check every layer can take part."""
+    def _setup(self, X, y, X_val, y_val, on_epoch, sample_weight=None):
+        """Validate the data once, fit and apply the preprocessing once (on the rows of weight > 0), check every
+        layer can take part."""
         net, config = self.net, self.config
         self.labels = y  # as given: L-BFGS minimises net.loss, which checks them itself
         X, y = check_Xy(net, X, y)
@@ -202,7 +255,9 @@ class Trainer:
             X_val, y_val = check_Xy(net, X_val, y_val)
         if config.patience is not None and not has_val:
             _refuse("patience", "needs a validation set to watch")
-        self.body, X, X_val = _preprocess(net, X, X_val, config.refit_preprocessing)
+        self.weights = check_sample_weight(sample_weight, len(y), net.criterion)
+        fit_rows = None if self.weights is None else self.weights > 0  # a weight of 0 removes the row from the fit too
+        self.body, X, X_val = _preprocess(net, X, X_val, config.refit_preprocessing, fit_rows)
         batch = len(y) if config.batch_size is None else min(config.batch_size, len(y))
         _check_layers_can_train(self.body, len(y), batch, config.optimizer)
         self.history.layer_check = _verify_learners(self.body, X, self.labels, y, config.check_layers)
@@ -212,18 +267,23 @@ class Trainer:
 
     def _choose_path(self):
         config, body = self.config, self.body
-        opt = make_optimizer(config.optimizer, body.params, body.grads, config.learning_rate)
+        opt = make_optimizer(config.optimizer, body.params, body.grads, config.learning_rate,
+                             **config.optimizer_options)
+        if self.resume is not None:
+            opt.take_state(self.resume.state)
         X, y = self.data
         shuffler = Shuffler(len(y), self.batch_size, config.seed, config.shuffle)
         reason = "asked for the layers" if config.engine == "layers" else unsupported_reason(body, opt)
+        if reason is None and self.weights is not None:
+            reason = "sample weights: the engine trains unweighted means only"
         if reason is None:
             engine = Engine(body, opt, chunk_rows=self.chunk_rows)
             reason = _engine_disagrees(engine, body, X[:VERIFY_ROWS], y[:VERIFY_ROWS])
             if reason is None:
                 self.history.engine = "engine"
-                return _EngineRunner(engine, X, y, shuffler)
+                return _EngineRunner(engine, X, y, shuffler, opt)
         self.history.engine_note = reason
-        return _LayerRunner(body, opt, X, y, shuffler)
+        return _LayerRunner(body, opt, EpochData(X, y, shuffler, self.weights))
 
     def _run_steps(self):
         runner = self.runner = self._choose_path()
@@ -234,12 +294,15 @@ class Trainer:
         lagging = self.batch_size >= len(self.data[1]) and not full_metrics
         self.limit = None if lagging else _divergence_limit(runner.evaluate(*self.data)["loss"])
         self.keeper.start(lagging)
-        schedule = make_schedule(config.lr_schedule, config.learning_rate, config.power_t, config.tol,
-                                 config.n_iter_no_change)
-        seen = 0
+        if self.resume is None:
+            schedule, seen = make_schedule(config.lr_schedule, config.learning_rate, config.power_t, config.tol,
+                                           config.n_iter_no_change), 0
+        else:
+            schedule, seen = self.resume.schedule, self.resume.seen
         for epoch in range(1, config.epochs + 1):
             self.history.lr.append(runner.optimizer.lr)
-            steps, loss, acc = runner.epoch()
+            hook = self._after_step(epoch)
+            steps, loss, acc = runner.epoch() if hook is None else runner.epoch(hook)
             self.history.steps += steps
             seen += len(self.data[1])
             train_m = runner.evaluate(*self.data) if full_metrics else {"loss": loss, "accuracy": acc}
@@ -247,10 +310,26 @@ class Trainer:
                 self.history.stopped_early = True
                 break
             runner.optimizer.lr = schedule.after_epoch(seen, train_m["loss"])
+        self.continuation = Continuation(config.optimizer, runner.keyed_optimizer(), schedule, seen)
+
+    def _after_step(self, epoch):
+        """The within-epoch hook for ``epoch``: a callable run after each step that calls ``on_batch(epoch, batch,
+        batches)`` every ``max(1, batches // BATCH_CALLS)`` batches; None without ``on_batch`` (no cost)."""
+        if self.on_batch is None:
+            return None
+        batches = Shuffler(len(self.data[1]), self.batch_size).steps
+        every, count = max(1, batches // BATCH_CALLS), 0
+
+        def after_step():
+            nonlocal count
+            count += 1
+            if count % every == 0:
+                self.on_batch(epoch, count, batches)
+        return after_step
 
     def _run_lbfgs(self):
         body, config = self.body, self.config
-        self.runner = _LayerRunner(body, None, *self.data, Shuffler(len(self.data[1]), self.batch_size))
+        self.runner = _LayerRunner(body, None, EpochData(*self.data, Shuffler(len(self.data[1]), self.batch_size)))
         self.history.train_metrics = "full"
         self.limit = _divergence_limit(self.runner.evaluate(*self.data)["loss"])
         self.keeper.start()
@@ -261,7 +340,8 @@ class Trainer:
                 stopped.append(iteration)
             return bool(stopped)
 
-        lbfgs(body, self.data[0], self.labels, max_iter=config.epochs, callback=on_iteration)
+        lbfgs(body, self.data[0], self.labels, max_iter=config.epochs, callback=on_iteration,
+              sample_weight=self.weights)
         self.history.stopped_early = bool(stopped)
         self.history.steps = len(self.history.epoch)
 
@@ -316,12 +396,15 @@ class Trainer:
 class _LayerRunner:
     """The layer path: ``run_epoch`` over ``EpochData`` and ``evaluate`` by the layers themselves."""
 
-    def __init__(self, body, opt, X, y, shuffler):
-        self.body, self.optimizer = body, opt
-        self.data = EpochData(X, y, shuffler)
+    def __init__(self, body, opt, data):
+        self.body, self.optimizer, self.data = body, opt, data
 
-    def epoch(self):
-        return run_epoch(self.body, self.optimizer, self.data)
+    def epoch(self, after_step=None):
+        return run_epoch(self.body, self.optimizer, self.data, after_step)
+
+    def keyed_optimizer(self):
+        """The optimizer over the network's own parameters, its state current: this path's own."""
+        return self.optimizer
 
     def evaluate(self, X, y):
         return evaluate_checked(self.body, X, y)
@@ -334,14 +417,20 @@ class _EngineRunner:
     """The engine path: its parameters are written back to the network after every epoch, so callbacks,
     snapshots and the saved model see the current weights."""
 
-    def __init__(self, engine, X, y, shuffler):
-        self.engine, self.optimizer = engine, engine.optimizer
+    def __init__(self, engine, X, y, shuffler, keyed):
+        self.engine, self.optimizer, self.keyed = engine, engine.optimizer, keyed
+        engine.take_state(keyed)  # a continued run goes on with its state; a new one's is fresh either way
         self.data = engine.training_set(X, y, shuffler)
 
-    def epoch(self):
-        result = self.engine.run_epoch(self.data)
+    def epoch(self, after_step=None):
+        result = self.engine.run_epoch(self.data, after_step)
         self.engine.push()
         return result
+
+    def keyed_optimizer(self):
+        """``keyed`` (the optimizer over the network's own parameters) given the engine's current state."""
+        self.engine.give_state(self.keyed)
+        return self.keyed
 
     def evaluate(self, X, y):
         return self.engine.evaluate(X, y)
@@ -396,13 +485,37 @@ def _verify_learners(net, X, given, y, check):
     return "" if not places else "verified on one batch before training" if check else "unverified (check_layers=False)"
 
 
-def _preprocess(net, X, X_val, refit=False):
-    """Fit the network's leading preprocessing layers on ``X`` (unless already fitted) and apply them once to both
-    sets; return the network without those layers (sharing its parameters) and the transformed data."""
+def check_sample_weight(sample_weight, n, loss=None):
+    """``sample_weight`` checked for ``n`` training rows: a float64 (n,) array, or None when not given or all equal
+    (a uniform weighting is none). Refused (``ParameterError``): not one finite number >= 0 per row, a sum of 0,
+    a ``loss`` whose ``forward`` takes no ``sample_weight``."""
+    if sample_weight is None:
+        return None
+    try:
+        w = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        _refuse("sample_weight", f"must be numbers, one per training row; got {type(sample_weight).__name__}")
+    if w.shape != (n,):
+        _refuse("sample_weight", f"must hold one weight per training row, shape ({n},); got shape {w.shape}")
+    if not (np.isfinite(w).all() and (w >= 0).all() and w.sum() > 0):
+        _refuse("sample_weight", f"must be finite and >= 0 with a positive sum (not all zero); got min {w.min():g}, "
+                                 f"max {w.max():g}, sum {w.sum():g}")
+    if (w == w[0]).all():
+        return None
+    if loss is not None and not hasattr(loss, "sample_weight"):
+        _refuse("sample_weight", f"needs a loss that weighs samples (a sample_weight attribute); {type(loss).__name__} "
+                                 "has none")
+    return w
+
+
+def _preprocess(net, X, X_val, refit=False, fit_rows=None):
+    """Fit the network's leading preprocessing layers on ``X`` (its ``fit_rows``, a boolean mask, when given) unless
+    already fitted, and apply them once to both sets; return the network without those layers (sharing its
+    parameters) and the transformed data."""
     pre, body = net.split_preprocessing()
     for layer in pre:
         if refit or not getattr(layer, "fitted", False):
-            layer.fit(X)
+            layer.fit(X if fit_rows is None else X[fit_rows])
         X = _apply_in_blocks(layer, X)
         X_val = None if X_val is None else _apply_in_blocks(layer, X_val)
     return body, X, X_val
@@ -424,26 +537,32 @@ def _apply_in_blocks(layer, X, rows=PREDICT_ROWS):
 
 
 class EpochData:
-    """The (already standardised) training data and the two buffers each epoch copies it into, once, in the
-    ``Shuffler``'s new order; the mini-batches are views of them. At full batch nothing is copied."""
+    """The (already standardised) training data, its sample weights ``w`` (None: unweighted) and the buffers each
+    epoch copies them into, once, in the ``Shuffler``'s new order; the mini-batches are views of them. At full
+    batch nothing is copied."""
 
-    def __init__(self, X, y, shuffler):
-        self.X, self.y, self.shuffler = X, y, shuffler
+    def __init__(self, X, y, shuffler, w=None):
+        self.X, self.y, self.w, self.shuffler = X, y, w, shuffler
         self._X = None if shuffler.full_batch else np.empty_like(X)
         self._y = None if shuffler.full_batch else np.empty_like(y)
+        self._w = None if shuffler.full_batch or w is None else np.empty_like(w)
 
     def shuffled(self):
+        """``(X, y, w)`` in this epoch's order (``w`` None when unweighted)."""
         order = self.shuffler.next_order()
         if order is None:
-            return self.X, self.y
-        return gather(self.X, order, self._X), gather(self.y, order, self._y)
+            return self.X, self.y, self.w
+        w = None if self.w is None else gather(self.w, order, self._w)
+        return gather(self.X, order, self._X), gather(self.y, order, self._y), w
 
 
-def run_epoch(net, opt, data):
-    """One pass of mini-batch steps: ``forward`` → ``data_loss`` → ``backward`` → ``opt.step()``.
+def run_epoch(net, opt, data, after_step=None):
+    """One pass of mini-batch steps: ``forward`` → ``data_loss`` → ``backward`` → ``opt.step()`` → ``after_step()``.
 
     That is ``Sequential.loss`` (less the re-validation and the penalty's *value*, whose gradient
-    ``backward`` adds) and ``backward`` on each batch; the data was validated once by ``train``.
+    ``backward`` adds) and ``backward`` on each batch; the data was validated once by ``train``. With sample
+    weights (``data.w``) the loss layer is given each batch's (its ``sample_weight``, None again after the epoch):
+    its loss is their weighted mean.
 
     Returns
     -------
@@ -452,20 +571,36 @@ def run_epoch(net, opt, data):
     not finite (a diverging run, or a layer whose gradient overflowed: the guard then says so, once,
     instead of NumPy's warnings or the loss refusing its input). Accuracy is None for a regression head.
     """
-    X, y = data.shuffled()
+    X, y, w = data.shuffled()
+    try:
+        steps, total, correct = _steps(net, opt, data.shuffler.batches(), (X, y, w), after_step)
+    finally:
+        if w is not None:
+            net.criterion.sample_weight = None
+    n = len(y)
+    return steps, total / n, None if net.target == "values" else correct / n
+
+
+def _steps(net, opt, batches, data, after_step):
+    """``run_epoch``'s steps over ``batches`` (slices of ``data``, ``(X, y, w)``): ``(steps, summed loss, correct)``,
+    the loss NaN at the first batch whose output or loss is not finite."""
+    X, y, w = data
     steps, total, correct = 0, 0.0, 0.0
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for rows in data.shuffler.batches():
+        for rows in batches:
             out = net.forward(X[rows])
             if not math.isfinite(out.sum()):
                 return steps, math.nan, math.nan
+            if w is not None:
+                net.criterion.sample_weight = w[rows]
             loss = net.data_loss(out, y[rows])
             if not math.isfinite(loss):
                 return steps, math.nan, math.nan
             net.backward()
             opt.step()
+            if after_step is not None:
+                after_step()
             steps += 1
             total += loss * len(out)
             correct += count_correct(net, out, y[rows])
-    n = len(y)
-    return steps, total / n, None if net.target == "values" else correct / n
+    return steps, total, correct

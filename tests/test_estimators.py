@@ -46,13 +46,21 @@ def small(cls, **settings):
 # ------------------------------------------------------------------ scikit-learn's own verdict
 
 
+#: The one check expected to fail, and why: a weight is not a repetition here. A weight multiplies a row's loss
+#: in each batch's mean, while the L2 term (alpha / batch size), the standardisation and shuffled mini-batches
+#: count rows; scikit-learn's own MLPs fail it too under their stochastic solvers (it runs them with lbfgs).
+NOT_REPETITIONS = {"check_sample_weight_equivalence_on_dense_data": "a sample weight is not a repetition of the row"}
+
+
 @pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
 def test_scikit_learn_check_estimator_passes(cls):
     estimator = small(cls, hidden_layer_sizes=(8,), max_iter=50, learning_rate_init=0.05)
-    results = check_estimator(estimator, on_fail=None, on_skip=None)
-    failed = {r["check_name"]: repr(r["exception"]) for r in results if r["status"] not in ("passed", "skipped")}
+    results = check_estimator(estimator, on_fail=None, on_skip=None, expected_failed_checks=NOT_REPETITIONS)
+    failed = {r["check_name"]: repr(r["exception"]) for r in results if r["status"] not in ("passed", "skipped",
+                                                                                              "xfail")}
     assert not failed, failed
-    assert sum(r["status"] == "passed" for r in results) >= 45  # the checks ran, not skipped wholesale
+    assert sum(r["status"] == "passed" for r in results) >= 50  # the checks ran, not skipped wholesale
+    assert {r["check_name"] for r in results if r["status"] == "xfail"} <= set(NOT_REPETITIONS)
 
 
 # ------------------------------------------------------------------ in scikit-learn's toolbox

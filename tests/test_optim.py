@@ -43,7 +43,7 @@ def _pair():
     return params, grads
 
 
-def test_momentum_and_nesterov_follow_the_pytorch_formulas():
+def test_momentum_and_nesterov_at_a_constant_rate_follow_the_pytorch_formulas():
     for nesterov in (False, True):
         params, grads = _pair()
         p0 = {k: v.copy() for k, v in params.items()}
@@ -247,3 +247,43 @@ def test_the_registry_names_each_optimizer_and_its_default_rate():
     momentum = make_optimizer("nesterov", params, grads, 0.3)
     assert (type(momentum), momentum.lr, momentum.momentum, momentum.nesterov) == (SGD, 0.3, 0.9, True)
     assert type(make_optimizer("adam", params, grads)) is Adam
+
+
+def test_take_state_continues_another_optimizers_state_by_copy():
+    params, grads = _pair()
+    first = Adam(params, grads, lr=0.05)
+    first.step()
+    first.lr = 0.01  # as a schedule would have set it
+    other_params = {k: v.copy() for k, v in params.items()}
+    later = Adam(other_params, {k: g.copy() for k, g in grads.items()}, lr=0.05)
+    later.take_state(first)
+    assert later.t == 1 and later.lr == 0.01
+    for key in params:
+        np.testing.assert_array_equal(later.m[key], first.m[key])
+        assert later.m[key] is not first.m[key]  # copies: the two go on independently
+    first.step()
+    later.step()
+    for key in params:
+        np.testing.assert_array_equal(other_params[key], params[key])  # the same step as the one it continues
+    with pytest.raises(TypeError, match="SGD cannot continue from a Adam"):
+        SGD(*_pair(), lr=0.1, momentum=0.5).take_state(first)
+
+
+def test_make_optimizer_gives_options_to_sgd_only():
+    params, grads = _pair()
+    opt = make_optimizer("sgd", params, grads, 0.1, momentum=0.9, nesterov=True)
+    assert (opt.momentum, opt.nesterov) == (0.9, True)
+    with pytest.raises(ParameterError) as caught:
+        make_optimizer("adam", params, grads, 0.1, momentum=0.9)
+    assert caught.value.param == "momentum" and "sgd only" in caught.value.reason
+
+
+def test_take_state_from_an_sgd_without_velocity_starts_the_velocity_at_zero():
+    params, grads = _pair()
+    plain = SGD(params, grads, lr=0.3)
+    plain.step()
+    heavy = SGD(*_pair(), lr=0.1, momentum=0.9)
+    heavy.take_state(plain)
+    assert heavy.lr == 0.3 and all(not v.any() for v in heavy.velocity.values())
+    plain.take_state(heavy)  # and back: the plain update keeps none
+    assert plain.velocity is None

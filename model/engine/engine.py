@@ -74,6 +74,31 @@ class Engine:
         """Write the engine's parameters into the network's own arrays, in place."""
         self.folded.push()
 
+    def take_state(self, keyed):
+        """Continue from ``keyed``, an optimizer of the engine's type over the network's own parameters (a run
+        continued across calls): its rate, counters and state, each array folded into the flat layout (0 on
+        the entries that are no parameter)."""
+        names = self._names()
+
+        def fold(flat, arrays):
+            flat["all"][...] = 0
+            for array, view in self.folded.views(flat["all"]):
+                view[...] = arrays[names[id(array)]]
+        self.optimizer.take_state(keyed, fold)
+
+    def give_state(self, keyed):
+        """Write the engine optimizer's rate, counters and state into ``keyed`` (``take_state``'s inverse)."""
+        names = self._names()
+
+        def unfold(arrays, flat):
+            for array, view in self.folded.views(flat["all"]):
+                arrays[names[id(array)]][...] = view
+        keyed.take_state(self.optimizer, unfold)
+
+    def _names(self):
+        """The network's parameter names by the identity of their arrays."""
+        return {id(array): key for key, array in self.net.params.items()}
+
     def _add_decay(self):
         """``grads += λ θ`` on every weight: the gradient of the L2 penalty ``(λ/2) Σ ‖W‖²``."""
         np.multiply(self.decay, self.folded.values, out=self._decay_term)
@@ -119,21 +144,27 @@ class Engine:
         columns = shuffler.full_batch or shuffler.batch_size >= COLUMN_ROWS
         return TrainingSet(self, X, y, shuffler, columns)
 
-    def run_epoch(self, data):
-        """One epoch of steps. Returns ``(steps, mean loss, accuracy)``, the last two averaged over the
-        epoch's samples, each scored with the parameters its batch was computed with (the running mean)."""
+    def run_epoch(self, data, after_step=None):
+        """One epoch of steps, each followed by ``after_step()`` when given (a within-epoch hook). Returns ``(steps,
+        mean loss, accuracy)``, the last two averaged over the epoch's samples, each scored with the parameters its
+        batch was computed with (the running mean)."""
+        step = self._step
+        if after_step is not None:
+            def step():
+                self._step()
+                after_step()
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging run ends in the guard, not a warning
             data.shuffle()
             if data.columns:
-                loss, correct = self._column_pass(data.X, data.targets, data.schedule, data.samples, self._step)
+                loss, correct = self._column_pass(data.X, data.targets, data.schedule, data.samples, step)
             else:
-                loss, correct = self._row_epoch(data)
+                loss, correct = self._row_epoch(data, step)
         return data.steps, loss / data.n, correct / data.n
 
-    def _row_epoch(self, data):
-        """Small mini-batches, a stage at a time: each batch one block of rows, one update. Returns the
+    def _row_epoch(self, data, step):
+        """Small mini-batches, a stage at a time: each batch one block of rows, one update (``step``). Returns the
         summed loss and count of correct predictions."""
-        grad, step = self._block(data.batch_size, False).grad, self._step
+        grad = self._block(data.batch_size, False).grad
         weight_grads, stage = self.folded.weight_grads, data.stage
         metric = self._metric(stage.capacity, False)
         loss = correct = 0.0
@@ -187,7 +218,7 @@ class Engine:
             self._column_pass(X, targets, self.column_schedule(n, n), slice, score=False)  # the samples as they lie
             if self.decay is not None:
                 self._add_decay()
-        keys = {id(array): key for key, array in self.net.params.items()}
+        keys = self._names()
         return {keys[id(array)]: grad for array, grad in self.folded.unfold(self.folded.weight_grads)}
 
     def evaluate(self, X, y):

@@ -179,9 +179,10 @@ class FoldedParameters:
         self.chunk_grads = np.zeros_like(self.values)
         self.weight_mask = np.zeros_like(self.values)
         self.weights, self.weight_grads, self.chunk_weight_grads, self.masks = [], [], [], []
-        start = 0
+        start, self._layout = 0, []
         for stage, shape, size in zip(plan.stages, shapes, sizes, strict=True):
             part = slice(start, start + size)
+            self._layout.append((part, shape))
             self.weights.append(self.values[part].reshape(shape))
             self.weight_grads.append(self.grads[part].reshape(shape))
             self.chunk_weight_grads.append(self.chunk_grads[part].reshape(shape))
@@ -217,6 +218,13 @@ class FoldedParameters:
         for stage, _, parts in self._parts(self.weights):
             for name, array in stage.linear.params.items():
                 array[...] = parts[name]
+
+    def views(self, vector):
+        """``(parameter, view)`` for every layer parameter: the layer's array and its place in ``vector``, an (n,)
+        array of the flat layout (e.g. an optimizer's state over ``values``), as writable views."""
+        matrices = [vector[part].reshape(shape) for part, shape in self._layout]
+        return [(array, parts[name]) for stage, _, parts in self._parts(matrices)
+                for name, array in stage.linear.params.items()]
 
     def unfold(self, folded_matrices):
         """``(parameter, part)`` for every layer parameter (``W`` (n_in, n_out), ``b`` (n_out,)): the layer's
