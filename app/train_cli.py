@@ -210,7 +210,8 @@ class Training:
                                                       experiment.has_validation)
         try:
             with flag_errors(FLAGS):
-                experiment.train(self.config, on_epoch=self.on_epoch)
+                experiment.train(self.config, on_epoch=self.on_epoch,
+                                 on_batch=None if self.progress is None else self.progress.within_epoch)
         except TrainingInterrupted as exc:
             _close(self.progress)
             return self.save_interrupted(exc.kept)

@@ -69,17 +69,19 @@ class Experiment:
     def regression(self):
         return self.scaling is not None
 
-    def train(self, config=None, on_epoch=None):
+    def train(self, config=None, on_epoch=None, on_batch=None):
         """Train the network as ``config`` says (a ``TrainingConfig``; default: SGD, lr 1.0, batch 32,
-        200 epochs), shuffling with this experiment's stream; returns self. An interrupted or diverged
-        training keeps its history here before the exception goes on."""
+        200 epochs), shuffling with this experiment's stream, ``on_epoch`` and ``on_batch`` as ``model.train``
+        takes them; returns self. An interrupted or diverged training keeps its history here before the
+        exception goes on."""
         config = replace(config or TrainingConfig(), seed=self.shuffle)  # the seed's stream for the shuffling
         y_train, y_val = self.y_train, self.y_val
         if self.scaling is not None:
             y_train, y_val = self.scaling.apply(y_train), self.scaling.apply(y_val)
         X_val, y_val = (self.X_val, y_val) if self.has_validation else (None, None)
         try:
-            self.history = Trainer(self.net, config).fit(self.X_train, y_train, X_val, y_val, on_epoch)
+            self.history = Trainer(self.net, config).fit(self.X_train, y_train, X_val, y_val, on_epoch,
+                                                         on_batch=on_batch)
         except (TrainingInterrupted, TrainingDiverged) as exc:
             self.history = exc.history
             raise
