@@ -103,3 +103,17 @@ def test_a_real_run_drives_the_live_line_between_epochs():
     train(build_mlp(2, [8], seed=0), X, y, epochs=2, batch_size=4, seed=0, on_batch=tick, on_epoch=report)
     text = out.getvalue()
     assert "epoch 1/2  batch " in text and "epoch 2/2  batch " in text
+
+
+def test_train_py_on_a_terminal_redraws_within_its_epochs(tmp_path, monkeypatch):
+    """The wiring, end to end: ``train.py``'s progress line on a terminal moves between its epochs' ends."""
+    import app.progress
+    import train
+
+    monkeypatch.setattr(app.progress, "QUIET_SECONDS", 0.0)  # no run is too short to be reported
+    monkeypatch.setattr(app.progress, "LIVE_INTERVAL", 0.0)  # every hook call redraws
+    out = Terminal()
+    monkeypatch.setattr("sys.stdout", out)
+    code = train.main(["--epochs", "2", "--batch-size", "4", "--save", str(tmp_path / "m.npz")])
+    assert code == 0
+    assert "epoch 1/2  batch " in out.getvalue() and "epoch 2/2  batch " in out.getvalue()
