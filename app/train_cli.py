@@ -13,7 +13,8 @@ import numpy as np
 
 from app.cli import UsageError, dumps_strict, flag_errors, print_json
 from app.learner import load_learner_classes, unused, whose
-from app.outcome import divergence_advice, path_line, poor_fit_line, result_object, summary_line
+from app.outcome import (divergence_advice, path_line, poor_fit_line, result_object, scores_of, scores_text,
+                         summary_line, validation_scores)
 from app.pictures import ascii_regions, plot_run
 from app.predictions import write_predictions
 from app.progress import Progress
@@ -79,7 +80,9 @@ def training_dataset(table, task=None):
 
 
 def evaluate(s):
-    """``--evaluate``: the saved model's scores on the data, columns by name where the model saved them."""
+    """``--evaluate``: the saved model's scores on the data, columns by name where the model saved them: its
+    loss and accuracy (a regression's rmse, r2 and mse) in one line, then the scores ``app.outcome.scores_text``
+    shows (in ``--json``, under ``metrics``)."""
     net = load(s.evaluate)
     if s.data:
         table = read_table(s.data, choose=model_columns(net, s.label), header=s.header)
@@ -89,17 +92,21 @@ def evaluate(s):
         X, y, source = data.X, labels_in(net, data), data.source
     with np.errstate(all="ignore"):  # an overflow is refused below, in one line, not warned about
         metrics = regression_metrics(net, X, y) if net.target == "values" else net.evaluate(X, y)
+        scores = scores_of(net, X, y) if math.isfinite(metrics["loss"]) else None
     if not math.isfinite(metrics["loss"]):
         raise ValueError(f"{s.evaluate}: the loss on {source} is not finite (the data is far outside "
                          "what the model was trained on)")
     if s.json:
-        print_json(s, dumps_strict({"model": s.evaluate, "data": source, **metrics}))
-    elif net.target == "values":
+        print_json(s, dumps_strict({"model": s.evaluate, "data": source, **metrics, "metrics": scores}))
+        return 0
+    if net.target == "values":
         print(f"{s.evaluate} on {source}: rmse {metrics['rmse']:.4g}, r2 {metrics['r2']:.4f}, "
               f"mse {metrics['loss']:.4g}, n {metrics['n']}")
     else:
         print(f"{s.evaluate} on {source}: accuracy {metrics['accuracy']:.4f}, loss {metrics['loss']:.4f}, "
               f"n {metrics['n']}")
+    if scores is not None and not s.quiet:
+        print("\n".join(scores_text(scores)))
     return 0
 
 
@@ -288,13 +295,18 @@ class Training:
         raise TrainingDiverged(f"{message}; saved the model of epoch {keeper.epoch} ({keeper.why}) to {self.s.save}", h)
 
     def report(self, metrics):
-        """The picture of 2-D regions, and with ``--json`` the one result object."""
+        """The picture of 2-D regions and the validation split's scores (``app.outcome.scores_text``), and with
+        ``--json`` the one result object (the scores under ``val_metrics``)."""
         s, experiment = self.s, self.experiment
         data = experiment.data
         if data.X.shape[1] == 2 and not s.json and not experiment.regression:
             self.log(ascii_regions(experiment.net, data.X, data.y))
+        scores = validation_scores(experiment) if s.json or not s.quiet else None
+        if scores is not None and not s.json:
+            self.log("\n".join(scores_text(scores, f"validation split ({scores['n']} rows): ")))
         if s.json:
-            print_json(s, dumps_strict(result_object(experiment, metrics, s.save, self.label, self.recipe or None)))
+            print_json(s, dumps_strict(result_object(experiment, metrics, s.save, self.label, self.recipe or None,
+                                                     scores)))
 
 
 def _close(progress, history=None):
