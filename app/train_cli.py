@@ -19,10 +19,11 @@ from app.pictures import ascii_regions, plot_run
 from app.predictions import write_predictions
 from app.progress import Progress
 from app.signals import stoppable
-from app.train_options import DEFAULTS, FLAGS, read_settings, recipe_text
+from app.train_options import DEFAULTS, FLAGS, class_weights, read_settings, recipe_text
 from data import read_table
 from data.csv_loader import LAST
 from data.synthetic import SYMMETRIC
+from data.table import shown
 from model import load
 from model.builders import odd_logits
 from model.experiment import load_dataset, prepare
@@ -140,6 +141,19 @@ def describe_data(s, experiment, label_name, log):
     log(f"model: {experiment.net.describe()}; {s.optimizer}{lr}, {s.dtype}")
 
 
+def weigh_classes(s, experiment):
+    """``--class-weight``: its weights (``app.train_options.class_weights``) become the loss's ``class_weight``,
+    saved with the model. Returns the line that says them, or None without the option."""
+    if s.class_weight is None:
+        return None
+    criterion, classes = experiment.net.criterion, experiment.data.classes
+    if not hasattr(criterion, "class_weight"):
+        raise UsageError(f"--class-weight: the loss {type(criterion).__name__} takes no class_weight")
+    criterion.class_weight = class_weights(s.class_weight, classes, experiment.y_train)
+    return "class weights: " + ", ".join(f"{shown(c)}={w:.4g}" for c, w in zip(classes, criterion.class_weight,
+                                                                                strict=True))
+
+
 def without_validation(s, experiment):
     """A split that leaves no validation rows (a tiny file) trains without them: returns the training settings
     (the recipe's early stopping dropped), the recipe's choices left, and the line that says so (None when
@@ -166,6 +180,7 @@ def train_command(s, stop):
                              {name: c.cls for name, c in learner.items()})
     for c in unused(learner, experiment.net):
         raise UsageError(f"--use {c.spec}: the network has no {c.name} to replace ({experiment.net.describe()})")
+    weighted = weigh_classes(s, experiment)
     config, chosen, note = without_validation(s, experiment)
     recipe = recipe_text(s, chosen)
     if recipe:
@@ -177,6 +192,8 @@ def train_command(s, stop):
             "biases this network's logits have z(x) + z(-x) the same for every x: it cannot separate them "
             "(add --hidden-bias, or use --activation relu)")
     describe_data(s, experiment, label_name, log)
+    if weighted:
+        log(weighted)
     if note:
         log(note)
     return Training(s, experiment, config, learner, log, stop, label_name, recipe).train_and_save()

@@ -143,13 +143,16 @@ def mae(y, predicted):
     return float(np.abs(y - predicted).mean()) if y.size else float("nan")
 
 
-def balanced_class_weight(y, k):
+def balanced_class_weight(y, k, classes=None):
     """One weight per class index 0 .. K − 1 for the labels ``y`` (N,): ``N / (K · count)``, the weights that give
-    every class the same total (scikit-learn's ``"balanced"``); a ValueError naming a class with no row."""
+    every class the same total (scikit-learn's ``"balanced"``); a ValueError naming a class with no row (by its
+    label in ``classes``, K labels, when given)."""
     y = _indices(y, "y")
     counts = np.bincount(y, minlength=k)
     if len(counts) > k:
         raise ValueError(f"labels up to {len(counts) - 1} for {k} classes")
     if not counts.all():
-        raise ValueError(f"class {int(np.argmin(counts))} has no row: a balanced weight for it would be infinite")
+        empty = int(np.argmin(counts))
+        raise ValueError(f"class {empty if classes is None else repr(classes[empty])} has no row: a balanced weight "
+                         "for it would be infinite")
     return (len(y) / (k * counts)).tolist()
