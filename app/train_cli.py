@@ -273,8 +273,10 @@ class Training:
                     "library's)" if experiment.library_build else ""))
         if s.plot:
             data, net = experiment.data, experiment.net
+            validation = (experiment.X_val, experiment.y_val) if experiment.has_validation else None
             plot_run(net, data.X, data.y, experiment.history, s.plot, feature_names=data.feature_names,
-                     classes=data.classes, title=f"{net.describe()}; {s.optimizer}, {s.epochs} epochs")
+                     classes=data.classes, title=f"{net.describe()}; {s.optimizer}, {s.epochs} epochs",
+                     validation=validation)
             self.log(f"saved plot to {s.plot}")
 
     def save_interrupted(self, keeper):

@@ -119,7 +119,8 @@ OPTIONS = {
     ),
     "output": (
         Option("--save", "model file (default: runs/model.npz)", "runs/model.npz", (TRAINING,), metavar="PATH.npz"),
-        Option("--plot", "decision regions and curves (needs the plot extra)", tags=(TRAINING,), metavar="PATH.png"),
+        Option("--plot", "what the model predicts, and its curves (needs the plot extra)", tags=(TRAINING,),
+               metavar="PATH.png"),
         Option("--history", "per-epoch metrics as .csv or .json", tags=(TRAINING,), metavar="PATH"),
         Option("--evaluate", "no training: load a model, report its scores", metavar="MODEL.npz"),
         Option("--predict", "no training: predict the rows of --data into --out", metavar="MODEL.npz"),
@@ -241,8 +242,6 @@ def check_data_options(s):
         raise UsageError(f"{', '.join(needs)} describe{'s' if len(needs) == 1 else ''} a CSV file: add --data")
     if not s.data and s.task == "regression":
         raise UsageError("--task regression needs --data: the generated data sets are classes")
-    if s.plot and s.task == "regression":
-        raise UsageError("--plot draws a classifier's regions and accuracy; a regression has neither")
     if s.val_data and "--val-fraction" in s.given:
         raise UsageError("--val-data and --val-fraction are two ways to validate; give one")
     if s.class_weight is not None:
