@@ -200,6 +200,8 @@ def check_command_line(s):
         raise UsageError(f"--n-samples must be at most {MAX_SAMPLES:,}, got {s.n_samples}")
     check_modes(s)
     check_data_options(s)
+    if s.class_weight is not None:
+        s.class_weight = parse_class_weight(s.class_weight, s.task)
     limit = math.sqrt(np.finfo(s.dtype).max) / 1e4  # beyond it λ·W, the penalty's gradient, overflows at a first step
     if s.weight_decay > limit:
         raise UsageError(f"--weight-decay must be at most {limit:.3g} in {s.dtype} (beyond it the penalty's gradient "
@@ -244,8 +246,6 @@ def check_data_options(s):
         raise UsageError("--task regression needs --data: the generated data sets are classes")
     if s.val_data and "--val-fraction" in s.given:
         raise UsageError("--val-data and --val-fraction are two ways to validate; give one")
-    if s.class_weight is not None:
-        s.class_weight = parse_class_weight(s.class_weight, s.task)
 
 
 def parse_class_weight(text, task=None):
@@ -274,16 +274,18 @@ def parse_class_weight(text, task=None):
 def class_weights(spec, classes, y_train):
     """One weight per class index for ``parse_class_weight``'s ``spec``: the balanced weights of the training labels
     ``y_train`` (class indices), or 1 for each class but those named, found among ``classes`` (the data's labels,
-    compared as ``data.table.label_key`` compares labels). A class the data does not hold is a ``UsageError``
-    naming it and the classes; a balanced weight for a class without a training row is a ``ValueError``."""
+    compared as ``data.table.label_key`` compares labels). A class the data does not hold, or named twice, is a
+    ``UsageError`` naming it; a balanced weight for a class without a training row is a ``ValueError``."""
     if spec == "balanced":
         return balanced_class_weight(y_train, len(classes), classes)
     index = {label_key(c): i for i, c in enumerate(classes)}
     weights = [1.0] * len(classes)
     for label, weight in spec:
-        i = index.get(label_key(label))
+        i = index.pop(label_key(label), None)
         if i is None:
-            raise UsageError(f"--class-weight names class {label!r}, which is not among the data's classes "
+            known = label_key(label) in {label_key(c) for c in classes}
+            raise UsageError(f"--class-weight names class {label!r} twice" if known else
+                             f"--class-weight names class {label!r}, which is not among the data's classes "
                              f"({', '.join(shown(c) for c in classes)})")
         weights[i] = weight
     return weights

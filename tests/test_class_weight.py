@@ -90,3 +90,23 @@ def test_labels_compare_as_the_data_writes_them():
         class_weights(parse_class_weight("pear=2"), ["apple", 1], np.array([0, 1]))
     with pytest.raises(ValueError, match="class 'b' has no row"):
         class_weights("balanced", ["a", "b"], np.array([0, 0, 0]))
+
+
+def test_a_class_named_twice_is_refused():
+    with pytest.raises(UsageError, match="'2.0' twice"):
+        class_weights(parse_class_weight("1=2,2=3,2.0=4"), [1, 2], np.array([0, 1]))
+
+
+def test_a_loss_without_class_weight_is_refused():
+    from types import SimpleNamespace
+
+    from app.train_cli import weigh_classes
+
+    class PlainLoss:
+        pass
+
+    experiment = SimpleNamespace(net=SimpleNamespace(criterion=PlainLoss()), data=SimpleNamespace(classes=[0, 1]),
+                                 y_train=np.array([0, 1]))
+    with pytest.raises(UsageError, match="--class-weight: the loss PlainLoss takes no class_weight"):
+        weigh_classes(SimpleNamespace(class_weight="balanced"), experiment)
+    assert weigh_classes(SimpleNamespace(class_weight=None), experiment) is None
