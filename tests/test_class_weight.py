@@ -48,7 +48,8 @@ def test_balanced_is_sklearns_rule_on_the_training_rows(tmp_path, capsys):
 def test_the_weights_change_the_training(tmp_path, capsys):
     results = []
     for extra in ((), ("--class-weight", "0=5")):
-        code, out, err = run(capsys, "--epochs", "3", "--json", "--quiet", "--save", tmp_path / "m.npz", *extra)
+        code, out, err = run(capsys, "--hidden", "8,8", "--epochs", "3", "--json", "--quiet", "--save",
+                             tmp_path / "m.npz", *extra)
         assert code == 0, err
         results.append(json.loads(out))
     assert results[0]["train_loss"] != results[1]["train_loss"]
@@ -106,7 +107,25 @@ def test_a_loss_without_class_weight_is_refused():
         pass
 
     experiment = SimpleNamespace(net=SimpleNamespace(criterion=PlainLoss()), data=SimpleNamespace(classes=[0, 1]),
-                                 y_train=np.array([0, 1]))
+                                 y_train=np.array([0, 1]), library_build=None)
     with pytest.raises(UsageError, match="--class-weight: the loss PlainLoss takes no class_weight"):
         weigh_classes(SimpleNamespace(class_weight="balanced"), experiment)
     assert weigh_classes(SimpleNamespace(class_weight=None), experiment) is None
+
+
+@pytest.mark.parametrize("extra", [(), ("--use", "exercises/sigmoid.py:Sigmoid", "--hidden", "4,4")])
+def test_networks_whose_files_cannot_keep_the_weights_are_refused_before_training(tmp_path, capsys, extra):
+    """The handout's TwoLayerNet is rebuilt from its constructor's arguments, and a network of --use classes is
+    saved as the library's twin: neither file holds the loss's settings yet, so the run would save a model that
+    does not load (or lost its weights)."""
+    code, out, err = run(capsys, "--class-weight", "0=2", "--epochs", "1", "--save", tmp_path / "m.npz", *extra)
+    assert code == 2 and "--class-weight" in err and "--hidden 64,64" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_a_weighted_binary_model_saves_and_loads_its_weights(tmp_path, capsys):
+    model = tmp_path / "m.npz"
+    code, out, err = run(capsys, "--hidden", "4,4", "--class-weight", "1=3", "--epochs", "1", "--quiet",
+                         "--save", model)
+    assert code == 0, err
+    assert load(model).criterion.class_weight == [1.0, 3.0]
