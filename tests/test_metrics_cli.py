@@ -109,6 +109,12 @@ def test_the_text_block_heads_the_confusion_matrix_with_the_class_names(iris_mod
     assert set(per_class) == set(SPECIES) and all(v[-1] == "20" for v in per_class.values())
 
 
+def test_evaluate_quiet_keeps_its_one_line(iris_model, capsys):
+    model, other = iris_model
+    code, out, err = run(capsys, "--evaluate", model, "--data", other, "--quiet")
+    assert code == 0 and len(out.splitlines()) == 1 and out.startswith(f"{model} on {other}: accuracy "), err
+
+
 def test_the_end_of_training_says_its_scores_are_the_validation_splits(tmp_path, capsys):
     code, out, err = run(capsys, "--data", iris_like_csv(tmp_path / "i.csv"), "--epochs", "3", "--save",
                          tmp_path / "m.npz")
