@@ -3,9 +3,15 @@
 Both take any classifier with ``predict(X) -> (N,) class indices`` (and, for the plot,
 ``predict_proba``), with 2 or K classes. Labels ``y`` are class indices 0..K-1 (a ``Dataset``'s ``y``);
 ``classes``, the original label of each index (``net.classes``, ``Dataset.classes``), only names them.
+The plot also draws a regression (a network whose ``target`` is ``"values"``): its predictions against the
+true values. What a panel draws is computed by a function of its own (``principal_components``,
+``model.metrics.confusion_matrix``, ``predicted_against_true``), which the tests read instead of pixels.
 """
 
 import numpy as np
+
+from layers.standardize import Standardize
+from model.metrics import confusion_matrix, r2
 
 #: Region symbols of the ASCII picture, one per predicted class (binary: "." and "#", as before).
 REGION_SYMBOLS = ".#+~:=*-^%"
@@ -120,17 +126,34 @@ def _scatter_by(ax, P, which, names, colours, word):
                        label=f"{word} {name}", zorder=3)
 
 
+def principal_components(X):
+    """The first two principal components of the **standardised** features (each to mean 0 and standard deviation
+    1, as the network's ``Standardize`` layer does), so that no feature weighs by its units alone.
+
+    ``X`` (N, D). Returns ``P`` (N, 2), the rows' coordinates on the two components (0 where there is no second);
+    ``share`` (2,), each component's share of the total variance; ``loadings`` (2, D), the components themselves.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    Z = Standardize(X.shape[1]).fit(X).forward(X)
+    Z = Z - Z.mean(axis=0)  # exactly centred (the layer's mean is one rounding away)
+    _, s, vt = np.linalg.svd(Z, full_matrices=False)
+    share = s ** 2 / max(float((s ** 2).sum()), 1e-300)
+    k = min(2, len(s))
+    P = np.zeros((len(X), 2))
+    P[:, :k] = Z @ vt[:k].T
+    loadings = np.zeros((2, X.shape[1]))
+    loadings[:k] = vt[:k]
+    return P, np.pad(share[:k], (0, 2 - k)), loadings
+
+
 def _projection(ax, X, y, pred, names, colours, feature_names):
-    """The data on its first two principal components, coloured by prediction."""
-    Xc = X - X.mean(axis=0)
-    _, s, vt = np.linalg.svd(Xc, full_matrices=False)
-    P = Xc @ vt[:2].T
-    share = s[:2] ** 2 / max(float((s ** 2).sum()), 1e-300)
+    """The data on the first two principal components of its standardised features, coloured by prediction."""
+    P, share, loadings = principal_components(X)
     _scatter_by(ax, P, pred, names, colours, "predicted")
     _mark_wrong(ax, P, pred != y)
     ax.set(xlabel=f"PC1 ({share[0]:.0%} of the variance)", ylabel=f"PC2 ({share[1]:.0%} of the variance)",
-           title=f"{X.shape[1]} features, on their first two principal components")
-    top = np.argmax(np.abs(vt[:2]), axis=1)
+           title=f"principal components of {X.shape[1]} standardised features")
+    top = np.argmax(np.abs(loadings), axis=1)
     ax.text(0.01, 0.01, f"PC1 mostly {feature_names[top[0]]}, PC2 mostly {feature_names[top[1]]}",
             transform=ax.transAxes, fontsize=8, color="0.35")
 
@@ -145,14 +168,9 @@ def _strip(ax, X, y, pred, names, colours, feature_names):
     ax.set(xlabel=feature_names[0], ylabel="true class", title="1 feature: points by true class")
 
 
-def confusion_matrix(y, pred, k):
-    """Counts (K, K): row = true class, column = predicted class."""
-    m = np.zeros((k, k), dtype=np.int64)
-    np.add.at(m, (np.asarray(y), np.asarray(pred)), 1)
-    return m
-
-
-def _confusion(ax, y, pred, names):
+def _confusion(ax, y, pred, names, where):
+    """The confusion matrix of ``y`` and ``pred`` (class indices) as a grid of counts, titled with ``where`` they
+    are from."""
     k = len(names)
     m = confusion_matrix(y, pred, k)
     ax.imshow(m, cmap="Blues")
@@ -162,11 +180,30 @@ def _confusion(ax, y, pred, names):
     ax.set_xticks(range(k), names)
     ax.set_yticks(range(k), names)
     acc = np.trace(m) / max(m.sum(), 1)
-    ax.set(xlabel="predicted class", ylabel="true class", title=f"confusion matrix (accuracy {acc:.3f})")
+    ax.set(xlabel="predicted class", ylabel="true class",
+           title=f"confusion matrix, {where}\n({m.sum()} rows, accuracy {acc:.3f})")
 
 
-def _curves(ax_loss, ax_acc, history):
-    for ax, key, name, scale in ((ax_loss, "loss", "loss", "log"), (ax_acc, "acc", "accuracy", "linear")):
+def predicted_against_true(net, X, y):
+    """``(true, predicted)``, each (N,), of a regression network ``net`` on ``X`` (N, D) with targets ``y`` (N,)."""
+    return np.asarray(y, dtype=np.float64).reshape(-1), np.asarray(net.predict(X), dtype=np.float64).reshape(-1)
+
+
+def _regression(ax, net, X, y, where):
+    """Predictions against true values, with the diagonal where they would be equal."""
+    true, predicted = predicted_against_true(net, X, y)
+    ax.scatter(true, predicted, s=14, color="#2166ac", edgecolors="k", linewidths=0.3, zorder=3)
+    lo, hi = float(min(true.min(), predicted.min())), float(max(true.max(), predicted.max()))
+    ax.plot([lo, hi], [lo, hi], color="0.4", linewidth=1, label="predicted = true")
+    ax.set(xlabel="true value", ylabel="predicted value",
+           title=f"predicted against true, {where}\n({len(true)} rows, R² {r2(true, predicted):.3f})")
+    ax.legend(fontsize=8, loc="best")
+
+
+def _curves(axes, history, accuracy=True):
+    """The loss curves on ``axes[0]`` and, with ``accuracy``, the accuracy curves on ``axes[1]``."""
+    panels = (("loss", "loss", "log"), ("acc", "accuracy", "linear"))[:2 if accuracy else 1]
+    for ax, (key, name, scale) in zip(axes, panels, strict=True):
         ax.plot(history.epoch, getattr(history, f"train_{key}"), label="train")
         ax.plot(history.epoch, getattr(history, f"val_{key}"), label="validation")
         ax.set(xlabel="epoch", ylabel=name, yscale=scale, title=name)
@@ -174,57 +211,89 @@ def _curves(ax_loss, ax_acc, history):
         ax.grid(alpha=0.3)
 
 
-def plot_run(net, X, y, history, path, feature_names=None, title=None, classes=None):
-    """Save a PNG of a trained classifier: what it predicts, and the loss and accuracy curves.
+def plot_run(net, X, y, history, path, feature_names=None, title=None, classes=None, validation=None):
+    """Save a PNG of a trained network: what it predicts, and its curves.
 
-    - 2 features: the plane coloured by prediction (binary: P(class 1) shaded and the p = 0.5
-      boundary; K classes: a region per class), the data by true class, misclassified points ringed.
-    - more features (or one): the data on its first two principal components coloured by prediction,
-      misclassified points ringed, and the confusion matrix.
+    - a classifier on 2 features: the plane coloured by prediction (binary: P(class 1) shaded and the p = 0.5
+      boundary; K classes: a region per class), the data by true class, misclassified points ringed;
+    - a classifier on more features (or one): the data on the first two principal components of its
+      standardised features (``principal_components``; each axis says its share of the variance) coloured
+      by prediction, misclassified points ringed, and the confusion matrix of ``validation`` (or, without it,
+      of the rows drawn), its title saying which;
+    - a regression (``net.target == "values"``): its predictions against the true values of ``validation`` (or
+      of the rows given), with R²;
+    - then the loss curves, and a classifier's accuracy curves.
 
-    ``net.predict(X)`` gives (N,) class indices and ``net.predict_proba(X)`` (N,) P(class 1) or (N, K);
-    ``X`` is (N, D), ``y`` (N,) class indices; ``history`` a ``model.training.History`` (None: no curves);
-    ``path`` where the PNG goes (written atomically); ``feature_names`` D names for the axes (default x₀,
-    x₁, …); ``title`` default ``net.describe()``; ``classes`` the original label of each class index
-    (default ``net.classes``, else 0..K-1). Needs matplotlib (the ``plot`` extra). Returns ``path``.
+    ``net.predict(X)`` gives (N,) class indices (a regression's values) and ``net.predict_proba(X)`` (N,)
+    P(class 1) or (N, K); ``X`` is (N, D), ``y`` (N,) class indices (real targets for a regression);
+    ``validation`` None or ``(X_val (M, D), y_val (M,))``, the validation split; ``history`` a
+    ``model.training.History`` (None: no curves); ``path`` where the PNG goes (written atomically);
+    ``feature_names`` D names for the axes (default x₀, x₁, …); ``title`` default ``net.describe()``;
+    ``classes`` the original label of each class index (default ``net.classes``, else 0..K-1). Needs
+    matplotlib (the ``plot`` extra). Returns ``path``.
     """
     from model.atomic import atomic_write
 
-    fig = run_figure(net, X, y, history, feature_names, title, classes)
+    fig = run_figure(net, X, y, history, feature_names, title, classes, validation)
     atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=100), suffix=".png")
     return path
 
 
-def run_figure(net, X, y, history=None, feature_names=None, title=None, classes=None):
+def run_figure(net, X, y, history=None, feature_names=None, title=None, classes=None, validation=None):
     """The matplotlib figure ``plot_run`` saves (arguments as there), made without pyplot: no backend is chosen
     or changed, so it also shows itself in Jupyter, and nothing needs closing."""
-    from matplotlib import colormaps
     from matplotlib.figure import Figure
 
-    X, y, feature_names = _checked(X, y, feature_names)
-    d = X.shape[1]
-    pred = np.asarray(net.predict(X))
-    names, k = _classes(net, y, pred, classes)
-    cmap = colormaps["tab10" if k <= 10 else "tab20"]  # K distinct colours, as RGBA rows
-    colours = np.array([cmap(i % cmap.N) for i in range(k)])
     curves = history is not None and len(getattr(history, "epoch", [])) > 0
-    panels = (1 if d == 2 else 2) + (2 if curves else 0)
+    regression = getattr(net, "target", None) == "values"
+    scored, where = _scored(X, y, validation, regression)
+    d = np.shape(X)[1] if np.ndim(X) == 2 else 0
+    panels = (1 if regression or d == 2 else 2) + (1 if curves and regression else 2 if curves else 0)
     fig = Figure(figsize=(5.2 * panels, 4.6))
     axes = list(fig.subplots(1, panels, squeeze=False)[0])
+    if regression:
+        _regression(axes.pop(0), net, *scored, where)
+    else:
+        _classifier(axes, net, X, y, feature_names, classes, scored, where)
+    if curves:
+        _curves(axes, history, accuracy=not regression)
+    fig.suptitle(title or (net.describe() if callable(getattr(net, "describe", None)) else repr(net)), fontsize=12)
+    fig.tight_layout()
+    return fig
+
+
+def _scored(X, y, validation, regression):
+    """``((X, y), where)``: the rows a confusion matrix or a regression's panel shows — the validation split when
+    there is one (with rows), else the rows drawn — and the words that say which, each checked."""
+    where = "validation split"
+    if validation is None or len(validation[1]) == 0:
+        validation, where = (X, y), "the rows drawn"
+    X_s, y_s = np.asarray(validation[0], dtype=np.float64), np.asarray(validation[1])
+    if X_s.ndim != 2 or len(X_s) == 0 or len(y_s) != len(X_s):
+        raise ValueError(f"plot_run needs rows to score, X (N, D) and y (N,), got shapes {X_s.shape} and {y_s.shape}")
+    return (X_s, y_s.astype(np.float64) if regression else class_indices(y_s)), where
+
+
+def _classifier(axes, net, X, y, feature_names, classes, scored, where):
+    """A classifier's panels on ``axes`` (taking what they use): the regions on 2 features, else the projection (or
+    the strip of one feature) and the confusion matrix of ``scored``, ``(X, y)`` from ``where``."""
+    from matplotlib import colormaps
+
+    X, y, feature_names = _checked(X, y, feature_names)
+    pred = np.asarray(net.predict(X))
+    scored_pred = np.asarray(net.predict(scored[0]))
+    names, k = _classes(net, np.concatenate([y, scored[1]]), np.concatenate([pred, scored_pred]), classes)
+    cmap = colormaps["tab10" if k <= 10 else "tab20"]  # K distinct colours, as RGBA rows
+    colours = np.array([cmap(i % cmap.N) for i in range(k)])
     ax = axes.pop(0)
-    if d == 2:
+    if X.shape[1] == 2:
         _regions(ax, net, X, y, names, colours)
         _mark_wrong(ax, X, pred != y)
         ax.set(xlabel=feature_names[0], ylabel=feature_names[1])
     else:
-        (_projection if d > 1 else _strip)(ax, X, y, pred, names, colours, feature_names)
-        _confusion(axes.pop(0), y, pred, names)
+        (_projection if X.shape[1] > 1 else _strip)(ax, X, y, pred, names, colours, feature_names)
+        _confusion(axes.pop(0), scored[1], scored_pred, names, where)
     ax.legend(fontsize=8, loc="best")
-    if curves:
-        _curves(axes[0], axes[1], history)
-    fig.suptitle(title or (net.describe() if callable(getattr(net, "describe", None)) else repr(net)), fontsize=12)
-    fig.tight_layout()
-    return fig
 
 
 def _checked(X, y, feature_names):

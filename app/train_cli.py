@@ -13,16 +13,18 @@ import numpy as np
 
 from app.cli import UsageError, dumps_strict, flag_errors, print_json
 from app.learner import load_learner_classes, unused, whose
-from app.outcome import divergence_advice, path_line, poor_fit_line, result_object, summary_line
+from app.outcome import (divergence_advice, path_line, poor_fit_line, result_object, scores_of, scores_text,
+                         summary_line, validation_scores)
 from app.pictures import ascii_regions, plot_run
 from app.predictions import write_predictions
 from app.progress import Progress
 from app.signals import stoppable
-from app.train_options import DEFAULTS, FLAGS, read_settings, recipe_text
+from app.train_options import DEFAULTS, FLAGS, class_weights, read_settings, recipe_text
 from data import read_table
 from data.csv_loader import LAST
 from data.synthetic import SYMMETRIC
-from model import load, onnx_export, to_onnx
+from data.table import shown
+from model import TwoLayerNet, load, onnx_export, to_onnx
 from model.builders import odd_logits
 from model.experiment import load_dataset, prepare
 from model.optim import OPTIMIZERS
@@ -79,7 +81,9 @@ def training_dataset(table, task=None):
 
 
 def evaluate(s):
-    """``--evaluate``: the saved model's scores on the data, columns by name where the model saved them."""
+    """``--evaluate``: the saved model's scores on the data, columns by name where the model saved them: its
+    loss and accuracy (a regression's rmse, r2 and mse) in one line, then the scores ``app.outcome.scores_text``
+    shows (in ``--json``, under ``metrics``)."""
     net = load(s.evaluate)
     if s.data:
         table = read_table(s.data, choose=model_columns(net, s.label), header=s.header)
@@ -89,17 +93,21 @@ def evaluate(s):
         X, y, source = data.X, labels_in(net, data), data.source
     with np.errstate(all="ignore"):  # an overflow is refused below, in one line, not warned about
         metrics = regression_metrics(net, X, y) if net.target == "values" else net.evaluate(X, y)
+        scores = scores_of(net, X, y) if math.isfinite(metrics["loss"]) else None
     if not math.isfinite(metrics["loss"]):
         raise ValueError(f"{s.evaluate}: the loss on {source} is not finite (the data is far outside "
                          "what the model was trained on)")
     if s.json:
-        print_json(s, dumps_strict({"model": s.evaluate, "data": source, **metrics}))
-    elif net.target == "values":
+        print_json(s, dumps_strict({"model": s.evaluate, "data": source, **metrics, "metrics": scores}))
+        return 0
+    if net.target == "values":
         print(f"{s.evaluate} on {source}: rmse {metrics['rmse']:.4g}, r2 {metrics['r2']:.4f}, "
               f"mse {metrics['loss']:.4g}, n {metrics['n']}")
     else:
         print(f"{s.evaluate} on {source}: accuracy {metrics['accuracy']:.4f}, loss {metrics['loss']:.4f}, "
               f"n {metrics['n']}")
+    if scores is not None and not s.quiet:
+        print("\n".join(scores_text(scores)))
     return 0
 
 
@@ -143,6 +151,24 @@ def describe_data(s, experiment, label_name, log):
     log(f"model: {s.architecture.describe(experiment.net)}; {s.optimizer}{lr}, {s.dtype}")
 
 
+def weigh_classes(s, experiment):
+    """``--class-weight``: its weights (``app.train_options.class_weights``) become the loss's ``class_weight``,
+    saved with the model. Returns the line that says them, or None without the option."""
+    if s.class_weight is None:
+        return None
+    criterion, classes = experiment.net.criterion, experiment.data.classes
+    if not hasattr(criterion, "class_weight"):
+        raise UsageError(f"--class-weight: the loss {type(criterion).__name__} takes no class_weight")
+    weights = class_weights(s.class_weight, classes, experiment.y_train)
+    if isinstance(experiment.net, TwoLayerNet) or experiment.library_build is not None:
+        # their model files are rebuilt without the loss's settings (model.serialization, model.experiment)
+        raise UsageError("--class-weight: the handout's network (one hidden ReLU layer, two classes) and a network "
+                         "of --use classes cannot save class weights yet; use another, e.g. --hidden 64,64")
+    criterion.class_weight = weights
+    return "class weights: " + ", ".join(f"{shown(c)}={w:.4g}" for c, w in zip(classes, criterion.class_weight,
+                                                                                strict=True))
+
+
 def without_validation(s, experiment):
     """A split that leaves no validation rows (a tiny file) trains without them: returns the training settings
     (the recipe's early stopping dropped), the recipe's choices left, and the line that says so (None when
@@ -169,6 +195,7 @@ def train_command(s, stop):
                              {name: c.cls for name, c in learner.items()})
     for c in unused(learner, experiment.net):
         raise UsageError(f"--use {c.spec}: the network has no {c.name} to replace ({experiment.net.describe()})")
+    weighted = weigh_classes(s, experiment)
     config, chosen, note = without_validation(s, experiment)
     recipe = recipe_text(s, chosen)
     if recipe:
@@ -180,6 +207,8 @@ def train_command(s, stop):
             "biases this network's logits have z(x) + z(-x) the same for every x: it cannot separate them "
             "(add --hidden-bias, or use --activation relu)")
     describe_data(s, experiment, label_name, log)
+    if weighted:
+        log(weighted)
     if note:
         log(note)
     return Training(s, experiment, config, learner, log, stop, label_name, recipe).train_and_save()
@@ -260,8 +289,10 @@ class Training:
                     "library's)" if experiment.library_build else ""))
         if s.plot:
             data, net = experiment.data, experiment.net
+            validation = (experiment.X_val, experiment.y_val) if experiment.has_validation else None
             plot_run(net, data.X, data.y, experiment.history, s.plot, feature_names=data.feature_names,
-                     classes=data.classes, title=f"{net.describe()}; {s.optimizer}, {s.epochs} epochs")
+                     classes=data.classes, title=f"{net.describe()}; {s.optimizer}, {s.epochs} epochs",
+                     validation=validation)
             self.log(f"saved plot to {s.plot}")
 
     def save_interrupted(self, keeper):
@@ -299,13 +330,18 @@ class Training:
         raise TrainingDiverged(f"{message}; saved the model of epoch {keeper.epoch} ({keeper.why}) to {self.s.save}", h)
 
     def report(self, metrics):
-        """The picture of 2-D regions, and with ``--json`` the one result object."""
+        """The picture of 2-D regions and the validation split's scores (``app.outcome.scores_text``), and with
+        ``--json`` the one result object (the scores under ``val_metrics``)."""
         s, experiment = self.s, self.experiment
         data = experiment.data
         if data.X.shape[1] == 2 and not s.json and not experiment.regression:
             self.log(ascii_regions(experiment.net, data.X, data.y))
+        scores = validation_scores(experiment) if s.json or not s.quiet else None
+        if scores is not None and not s.json:
+            self.log("\n".join(scores_text(scores, f"validation split ({scores['n']} rows): ")))
         if s.json:
-            print_json(s, dumps_strict(result_object(experiment, metrics, s.save, self.label, self.recipe or None)))
+            print_json(s, dumps_strict(result_object(experiment, metrics, s.save, self.label, self.recipe or None,
+                                                     scores)))
 
 
 def _close(progress, history=None):

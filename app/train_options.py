@@ -13,10 +13,12 @@ import numpy as np
 
 from data import DATASETS, check_val_fraction
 from data.split import DEFAULT_VAL_FRACTION
+from data.table import label_key, shown
 from layers.user_code import split_spec
 from model.builders import Architecture
 from model.experiment import check_seed
 from model.onnx_export import require_onnx
+from model.metrics import balanced_class_weight
 from model.optim import OPTIMIZERS
 from model.registry import ACTIVATIONS
 from model.training import TrainingConfig
@@ -95,6 +97,9 @@ OPTIONS = {
                type=float, metavar="λ"),
         Option("--dropout", "inverted dropout after each hidden activation, dropping a unit with probability P",
                0.0, (TRAINING,), ("p",), type=float, metavar="P"),
+        Option("--class-weight", "weigh each row's loss by its class: balanced (N / (K · count) per class, on the "
+               "training rows) or LABEL=W,... (labels as the data writes them; a class not named weighs 1)",
+               tags=(TRAINING,), metavar="balanced|K=W,..."),
         Option("--batchnorm", "batch normalisation after each hidden Linear", False, (TRAINING,), action="store_true"),
         Option("--fused", "binary: SigmoidBCELoss on logits instead of Sigmoid + BCELoss", False, (TRAINING,),
                action="store_true"),
@@ -128,7 +133,8 @@ OPTIONS = {
     ),
     "output": (
         Option("--save", "model file (default: runs/model.npz)", "runs/model.npz", (TRAINING,), metavar="PATH.npz"),
-        Option("--plot", "decision regions and curves (needs the plot extra)", tags=(TRAINING,), metavar="PATH.png"),
+        Option("--plot", "what the model predicts, and its curves (needs the plot extra)", tags=(TRAINING,),
+               metavar="PATH.png"),
         Option("--history", "per-epoch metrics as .csv or .json", tags=(TRAINING,), metavar="PATH"),
         Option("--evaluate", "no training: load a model, report its scores", metavar="MODEL.npz"),
         Option("--predict", "no training: predict the rows of --data into --out", metavar="MODEL.npz"),
@@ -217,6 +223,8 @@ def check_command_line(s):
     if s.export:
         check_export(s)
     check_data_options(s)
+    if s.class_weight is not None:
+        s.class_weight = parse_class_weight(s.class_weight, s.task)
     limit = math.sqrt(np.finfo(s.dtype).max) / 1e4  # beyond it λ·W, the penalty's gradient, overflows at a first step
     if s.weight_decay > limit:
         raise UsageError(f"--weight-decay must be at most {limit:.3g} in {s.dtype} (beyond it the penalty's gradient "
@@ -280,10 +288,51 @@ def check_data_options(s):
         raise UsageError(f"{', '.join(needs)} describe{'s' if len(needs) == 1 else ''} a CSV file: add --data")
     if not s.data and s.task == "regression":
         raise UsageError("--task regression needs --data: the generated data sets are classes")
-    if s.plot and s.task == "regression":
-        raise UsageError("--plot draws a classifier's regions and accuracy; a regression has neither")
     if s.val_data and "--val-fraction" in s.given:
         raise UsageError("--val-data and --val-fraction are two ways to validate; give one")
+
+
+def parse_class_weight(text, task=None):
+    """``--class-weight``'s value: ``"balanced"``, or ``[(label text, weight), ...]`` from ``K=W,K=W`` (each weight a
+    finite number > 0; a zero would drop the class from the loss, and a batch of it alone would weigh nothing).
+    Refused in one line (``UsageError``) for a regression, a pair that is not ``K=W`` or a bad weight."""
+    if task == "regression":
+        raise UsageError("--class-weight weighs classes; a regression (--task regression) has none")
+    if text.strip() == "balanced":
+        return "balanced"
+    pairs = []
+    for item in text.split(","):
+        label, equals, weight = item.rpartition("=")
+        if not equals or not label.strip():
+            raise UsageError(f"--class-weight wants balanced or LABEL=WEIGHT pairs separated by commas, got {item!r}")
+        try:
+            value = float(weight)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            raise UsageError(f"--class-weight wants a finite weight > 0 for class {label.strip()!r}, got {weight!r}")
+        pairs.append((label.strip(), value))
+    return pairs
+
+
+def class_weights(spec, classes, y_train):
+    """One weight per class index for ``parse_class_weight``'s ``spec``: the balanced weights of the training labels
+    ``y_train`` (class indices), or 1 for each class but those named, found among ``classes`` (the data's labels,
+    compared as ``data.table.label_key`` compares labels). A class the data does not hold, or named twice, is a
+    ``UsageError`` naming it; a balanced weight for a class without a training row is a ``ValueError``."""
+    if spec == "balanced":
+        return balanced_class_weight(y_train, len(classes), classes)
+    index = {label_key(c): i for i, c in enumerate(classes)}
+    weights = [1.0] * len(classes)
+    for label, weight in spec:
+        i = index.pop(label_key(label), None)
+        if i is None:
+            known = label_key(label) in {label_key(c) for c in classes}
+            raise UsageError(f"--class-weight names class {label!r} twice" if known else
+                             f"--class-weight names class {label!r}, which is not among the data's classes "
+                             f"({', '.join(shown(c) for c in classes)})")
+        weights[i] = weight
+    return weights
 
 
 def check_outputs_of(s):

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .metrics import mae, r2, rmse
+
 
 @dataclass
 class TargetScaling:
@@ -40,13 +42,10 @@ class TargetScaling:
 
 
 def regression_metrics(net, X, y):
-    """``{"loss", "rmse", "r2", "n"}`` of ``net`` on real targets ``y`` (N,): the mean squared error, its root,
-    and the coefficient of determination ``1 − Σ(y − ŷ)² / Σ(y − ȳ)²`` (NaN for constant targets); predicted
-    block by block (``net.predict``)."""
+    """``{"loss", "rmse", "r2", "mae", "n"}`` of ``net`` on real targets ``y`` (N,): the mean squared error, its
+    root, the coefficient of determination and the mean absolute error, as ``model.metrics`` (and
+    scikit-learn) compute them; predicted block by block (``net.predict``)."""
     y = np.asarray(y, dtype=np.float64).reshape(-1)
     predicted = np.asarray(net.predict(X), dtype=np.float64).reshape(-1)
-    residual = float(np.square(predicted - y).sum())
-    spread = float(np.square(y - y.mean()).sum()) if y.size else 0.0
-    mse = residual / max(y.size, 1)
-    return {"loss": mse, "rmse": float(np.sqrt(mse)), "r2": 1.0 - residual / spread if spread > 0 else float("nan"),
-            "n": int(y.size)}
+    mse = float(np.square(predicted - y).sum()) / max(y.size, 1)
+    return {"loss": mse, "rmse": rmse(y, predicted), "r2": r2(y, predicted), "mae": mae(y, predicted), "n": int(y.size)}

@@ -4,7 +4,9 @@ binary, K-class and D > 2 data (on a small fake model, so the tests depend only 
 import numpy as np
 import pytest
 
-from app.pictures import ascii_regions, class_indices, confusion_matrix, plot_run, run_figure
+from app.pictures import (ascii_regions, class_indices, plot_run, predicted_against_true, principal_components,
+                          run_figure)
+from model.metrics import confusion_matrix, r2
 from model.training import History
 
 plt = pytest.importorskip("matplotlib.pyplot",
@@ -156,6 +158,7 @@ def test_more_than_two_features_shows_projection_and_confusion_matrix(rng, figur
     m = confusion_matrix(y, net.predict(X), 3)
     shown = sorted(int(t.get_text()) for t in conf.texts)
     assert shown == sorted(m.ravel().tolist())
+    assert "the rows drawn" in conf.get_title()  # no validation split given: the matrix says whose rows it counts
     wrong = int((net.predict(X) != y).sum())
     assert f"misclassified ({wrong})" in _legend_texts(proj) or wrong == 0
 
@@ -177,3 +180,92 @@ def test_plot_run_writes_a_png(tmp_path, rng):
     path = plot_run(Centroids(X, y), X, y, history(), tmp_path / "run.png", title="t")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert [p.name for p in tmp_path.iterdir()] == ["run.png"]  # no temporary file left behind
+
+
+# ---------------------------------------------------------------- what the panels for tables compute
+
+
+def test_principal_components_are_those_of_the_standardised_features(rng):
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import StandardScaler
+
+    X = rng.standard_normal((80, 4)) @ rng.standard_normal((4, 4))
+    X[:, 2] *= 1000  # in other units: on raw features it alone would make PC1
+    P, share, loadings = principal_components(X)
+    pca = PCA(2).fit(StandardScaler().fit_transform(X))
+    np.testing.assert_allclose(share, pca.explained_variance_ratio_, rtol=1e-9)
+    expected = pca.transform(StandardScaler().fit_transform(X))
+    np.testing.assert_allclose(np.abs(P), np.abs(expected), atol=1e-9)  # each component up to its sign
+    assert share[0] < 0.9 and P.shape == (80, 2) and loadings.shape == (2, 4)
+
+
+def test_the_projection_says_each_components_share(rng, figure):
+    X, y = blobs(rng, 90, 3, 4)
+    X[:, 0] *= 1e4
+    fig = figure(Centroids(X, y), X, y)
+    _, share, _ = principal_components(X)
+    proj = fig.axes[0]
+    assert proj.get_xlabel() == f"PC1 ({share[0]:.0%} of the variance)"
+    assert proj.get_ylabel() == f"PC2 ({share[1]:.0%} of the variance)" and "standardised" in proj.get_title()
+
+
+def test_the_confusion_matrix_counts_the_validation_split_only(rng, figure):
+    X, y = blobs(rng, 150, 3, 5, spread=3.0)
+    X_val, y_val = blobs(rng, 30, 3, 5, spread=3.0)
+    net = Centroids(X, y, classes=["a", "b", "c"])
+    conf = figure(net, X, y, validation=(X_val, y_val)).axes[1]
+    m = confusion_matrix(y_val, net.predict(X_val), 3)
+    assert sorted(int(t.get_text()) for t in conf.texts) == sorted(m.ravel().tolist()) and m.sum() == 30
+    assert conf.get_title().startswith("confusion matrix, validation split") and "(30 rows" in conf.get_title()
+    assert [t.get_text() for t in conf.get_xticklabels()] == ["a", "b", "c"]
+
+
+class Line:
+    """A regression with the model API the pictures use: ``target`` "values", ``predict`` (N, 1)."""
+
+    target = "values"
+
+    def __init__(self, w, b=0.0):
+        self.w, self.b = np.asarray(w, dtype=float), b
+
+    def predict(self, X):
+        return (np.asarray(X) @ self.w + self.b)[:, None]
+
+    def describe(self):
+        return "a line"
+
+
+def test_a_regression_draws_predicted_against_true_on_the_validation_split(rng, figure):
+    X, X_val = rng.standard_normal((60, 3)), rng.standard_normal((15, 3))
+    w = np.array([1.0, -2.0, 0.5])
+    y_val = X_val @ w + rng.standard_normal(15) * 0.3
+    net = Line(w)
+    h = History()
+    for e in range(1, 4):
+        h.record(e, {"loss": 1.0 / e, "accuracy": None}, {"loss": 1.2 / e, "accuracy": None})
+    fig = figure(net, X, X @ w, h, validation=(X_val, y_val))
+    assert len(fig.axes) == 2 and fig.axes[1].get_title() == "loss"  # no accuracy for values
+    ax = fig.axes[0]
+    true, predicted = predicted_against_true(net, X_val, y_val)
+    np.testing.assert_allclose(ax.collections[0].get_offsets(), np.c_[true, predicted])
+    assert "validation split" in ax.get_title() and f"R² {r2(true, predicted):.3f}" in ax.get_title()
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("true value", "predicted value")
+
+
+def test_rows_to_score_must_match(rng):
+    X, y = blobs(rng, 30, 2, 3)
+    with pytest.raises(ValueError, match="rows to score"):
+        run_figure(Centroids(X, y), X, y, validation=(X[:5], y[:4]))
+
+
+def test_train_py_plots_a_regression(tmp_path, capsys):
+    import train
+
+    from .conftest import call_main
+
+    csv = tmp_path / "h.csv"
+    csv.write_text("a,b,y\n" + "".join(f"{i % 7},{i % 5},{(i % 7) * 2 - i % 5 + 0.1 * (i % 3)}\n" for i in range(40)))
+    code, out, err = call_main(train.main, capsys, "--data", csv, "--task", "regression", "--epochs", "3",
+                               "--save", tmp_path / "m.npz", "--plot", tmp_path / "r.png")
+    assert code == 0, err
+    assert (tmp_path / "r.png").read_bytes()[:4] == b"\x89PNG" and f"saved plot to {tmp_path / 'r.png'}" in out
