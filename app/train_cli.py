@@ -24,7 +24,7 @@ from data import read_table
 from data.csv_loader import LAST
 from data.synthetic import SYMMETRIC
 from data.table import shown
-from model import TwoLayerNet, load, onnx_export, to_onnx
+from model import load, onnx_export, to_onnx
 from model.builders import odd_logits
 from model.experiment import load_dataset, prepare
 from model.optim import OPTIMIZERS
@@ -159,12 +159,7 @@ def weigh_classes(s, experiment):
     criterion, classes = experiment.net.criterion, experiment.data.classes
     if not hasattr(criterion, "class_weight"):
         raise UsageError(f"--class-weight: the loss {type(criterion).__name__} takes no class_weight")
-    weights = class_weights(s.class_weight, classes, experiment.y_train)
-    if isinstance(experiment.net, TwoLayerNet) or experiment.library_build is not None:
-        # their model files are rebuilt without the loss's settings (model.serialization, model.experiment)
-        raise UsageError("--class-weight: the handout's network (one hidden ReLU layer, two classes) and a network "
-                         "of --use classes cannot save class weights yet; use another, e.g. --hidden 64,64")
-    criterion.class_weight = weights
+    criterion.class_weight = class_weights(s.class_weight, classes, experiment.y_train)
     return "class weights: " + ", ".join(f"{shown(c)}={w:.4g}" for c, w in zip(classes, criterion.class_weight,
                                                                                 strict=True))
 

@@ -17,8 +17,8 @@ from data.table import label_key, shown
 from layers.user_code import split_spec
 from model.builders import Architecture
 from model.experiment import check_seed
-from model.onnx_export import require_onnx
 from model.metrics import balanced_class_weight
+from model.onnx_export import require_onnx
 from model.optim import OPTIMIZERS
 from model.registry import ACTIVATIONS
 from model.training import TrainingConfig

@@ -68,6 +68,7 @@ from layers.validation import ParameterError, check_real
 
 from .builders import Architecture, layer_stack
 from .inputs import check_X
+from .metrics import balanced_class_weight
 from .predict import outputs
 from .registry import SKLEARN_ACTIVATIONS as ACTIVATIONS
 from .schedules import Stall
@@ -429,9 +430,12 @@ class MLPClassifier(ClassifierMixin, _MLP):
         return np.searchsorted(self.classes_, y)
 
     def _class_weights(self, y):
-        """One weight per class index (None when unweighted), by scikit-learn's ``compute_class_weight``."""
+        """One weight per class index (None when unweighted): "balanced" by the one rule of ``model.metrics``, a
+        dict of {label: weight} by scikit-learn's ``compute_class_weight``."""
         if self.class_weight is None:
             return None
+        if isinstance(self.class_weight, str) and self.class_weight == "balanced":
+            return balanced_class_weight(np.searchsorted(self.classes_, y), len(self.classes_))
         return compute_class_weight(self.class_weight, classes=self.classes_, y=y).tolist()
 
     def _head(self, targets):

@@ -111,6 +111,8 @@ class Experiment:
             if callable(getattr(theirs, "set", None)) and hasattr(theirs, "scale"):
                 theirs.set(theirs.mean, theirs.scale)  # a Standardize: its identity flag follows its buffers
         twin.classes, twin.feature_names = self.net.classes, self.net.feature_names
+        if getattr(self.net.criterion, "class_weight", None) is not None:  # train.py --class-weight: saved too
+            twin.criterion.class_weight = list(self.net.criterion.class_weight)
         return twin
 
     def metrics(self):

@@ -233,10 +233,12 @@ def _from_init(arch, cls, dtype):
     it once they are checked; the file's layer list must be the one they build."""
     init = _checked_config(cls, arch.get("init"))
     _layer_specs(arch.get("layers"))  # each entry said as it is damaged, before the list is compared
-    _checked_spec(arch.get("loss"), "loss")
+    loss_class, loss_config = _checked_spec(arch.get("loss"), "loss")
 
     def build():
         net = cls(**init, seed=0, dtype=dtype)
+        if type(net.criterion) is loss_class and "class_weight" in loss_config:  # the loss's own setting, checked
+            net.criterion.class_weight = loss_class(**loss_config).class_weight
         if [_spec(obj) for obj in [*net.layers, net.criterion]] != [*(arch.get("layers") or []), arch.get("loss")]:
             raise ValueError(MISMATCH)
         return net
