@@ -119,6 +119,8 @@ OPTIONS = {
         Option("--evaluate", "no training: load a model, report its scores", metavar="MODEL.npz"),
         Option("--predict", "no training: predict the rows of --data into --out", metavar="MODEL.npz"),
         Option("--out", "where --predict writes its predictions", metavar="PRED.csv"),
+        Option("--id", "with --predict: a column of --data (a header name or a 0-based index) carried through as the "
+               "predictions' first column, not read as a feature", metavar="COL"),
         Option("--json", "stdout is one JSON object; logs go to stderr", False, action="store_true"),
         Option("--quiet", "only the result line: no settings, progress or picture", False, action="store_true"),
         Option("--debug", "a traceback before an error's line (the same exit status)", False, action="store_true"),
@@ -214,6 +216,9 @@ def check_modes(s):
         raise UsageError("--no-layer-check skips the check of your --use classes; without --use it would be ignored")
     if s.out and not s.predict:
         raise UsageError("--out is where --predict writes; without --predict it would be ignored")
+    if s.id is not None and not s.predict:
+        raise UsageError("--id names the column --predict carries into its output; without --predict it would be "
+                         "ignored")
     flag, model = ("--evaluate", s.evaluate) if s.evaluate else ("--predict", s.predict)
     if model and not model.endswith(".npz"):
         raise UsageError(f"{flag} wants a model file written by train.py (.npz), got {model!r}")

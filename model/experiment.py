@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from data import Dataset, make_dataset, train_val_split
+from data.encoding import Encoding
 from data.split import DEFAULT_VAL_FRACTION
 from layers.validation import check_integer
 
@@ -45,8 +46,9 @@ class Experiment:
 
     ``X_train (N_train, D)``, ``y_train (N_train,)``, ``X_val (N_val, D)``, ``y_val (N_val,)``: the
     split (stratified by class for a classifier; ``N_val`` is 0 without a validation part), or the
-    validation file's rows; ``shuffle`` the experiment's own stream for the order of the mini-batches. A
-    regression (``scaling`` set) trains on standardised targets, folded into the network by ``finish``.
+    validation file's rows, as the network reads them (through ``net.encoding`` when the table had gaps or
+    text); ``shuffle`` the experiment's own stream for the order of the mini-batches. A regression
+    (``scaling`` set) trains on standardised targets, folded into the network by ``finish``.
     """
 
     net: object
@@ -109,6 +111,7 @@ class Experiment:
             if callable(getattr(theirs, "set", None)) and hasattr(theirs, "scale"):
                 theirs.set(theirs.mean, theirs.scale)  # a Standardize: its identity flag follows its buffers
         twin.classes, twin.feature_names = self.net.classes, self.net.feature_names
+        twin.encoding = self.net.encoding
         return twin
 
     def metrics(self):
@@ -130,8 +133,10 @@ def prepare(data, architecture=None, val_fraction=DEFAULT_VAL_FRACTION, seed=0, 
     the network ``architecture`` describes (default: the handout's 2-3-1) built for its D and K; nothing trained.
 
     ``val_fraction`` in [0, 1) is held out (stratified by class for a classifier), unless ``validation``,
-    ``(X_val, y_val)``, is given to validate on instead; ``seed`` is split with ``SeedSequence`` into data,
-    split, initialisation and shuffling streams; ``layer_types`` maps class names to a learner's classes.
+    ``(X_val, y_val)``, is given to validate on instead (its text columns coded as ``data``'s); ``seed`` is
+    split with ``SeedSequence`` into data, split, initialisation and shuffling streams; ``layer_types`` maps
+    class names to a learner's classes. A table with gaps or text (``data.raw``) is encoded
+    (``data.encoding.Encoding``) as fitted on the training rows alone: ``net.encoding``.
     """
     rngs = streams(seed)
     if validation is None:
@@ -139,7 +144,12 @@ def prepare(data, architecture=None, val_fraction=DEFAULT_VAL_FRACTION, seed=0, 
                                                          stratify=data.classes is not None)
     else:
         (X_train, y_train), (X_val, y_val) = (data.X, data.y), validation
-    architecture, d, classify = architecture or Architecture(), data.X.shape[1], data.classes is not None
+    encoding = Encoding.fit(X_train, data.feature_names, data.column_texts) if data.raw else None
+    if encoding is not None:  # one part at a time: each raw part is let go as soon as it is encoded
+        X_train = encoding.transform(X_train, data.column_texts)
+        X_val = encoding.transform(X_val, data.column_texts)
+    architecture, classify = architecture or Architecture(), data.classes is not None
+    d = data.X.shape[1] if encoding is None else encoding.width
     if classify and len(np.unique(y_train)) < 2:
         raise ValueError("the training data holds only one class; a classifier needs at least two")
 
@@ -151,6 +161,7 @@ def prepare(data, architecture=None, val_fraction=DEFAULT_VAL_FRACTION, seed=0, 
     net = build(layer_types, rngs["init"])
     net.classes = list(data.classes) if classify else None
     net.feature_names = list(data.feature_names) if data.named else None  # saved names are always names
+    net.encoding = encoding
     scaling = None if classify else TargetScaling.fit(y_train)
     return Experiment(net, data, X_train, y_train, X_val, y_val, rngs["shuffle"], scaling=scaling,
                       library_build=build if layer_types else None)
