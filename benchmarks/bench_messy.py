@@ -9,9 +9,10 @@ columns 0 and 1 are text (3 and 4 categories), and 5 % of all feature cells are 
 ``NA`` or ``?`` in turn — all of them in four numeric columns (2 to 5, a quarter of their cells each), as gaps
 gather in a few columns of a real table. Each run is ``train.py --data FILE --epochs 1 --quiet`` in a child
 process, so that reading, encoding and splitting dominate the time, with BLAS on one thread; the time is the
-child's wall clock (the fastest of ``--repeats``), the memory its peak resident size (``ru_maxrss`` from
-``os.wait4``, the kernel's VmHWM of that child). "Beyond" is above a child that trains on a 100-row file (the
-interpreter and the libraries). The bars (issue 27): the messy run at most 1.3x the clean run's time, and at
+child's wall clock (the fastest of ``--repeats``), the memory its peak resident size (``VmHWM`` in
+``/proc/self/status``, Linux, read by the child as it ends, as ``bench_model_files.py`` does: the parent's size
+at the fork does not count, as it would in ``ru_maxrss``). "Beyond" is above a child that trains on a 100-row
+file (the interpreter and the libraries). The bars (issue 27): the messy run at most 1.3x the clean run's time, and at
 most 1.3x its memory beyond that baseline. Temporary files are deleted.
 """
 
@@ -51,18 +52,29 @@ def write_csv(path, rows, messy, seed=0, block=100_000):
             fh.writelines(",".join(row) + f",{label}\n" for row, label in zip(cells, y.tolist(), strict=True))
 
 
+#: The child: train.py as its own main, then its VmHWM (kB) on stderr's last line.
+CHILD = """
+import runpy, sys
+sys.argv = sys.argv[1:]
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+finally:
+    with open("/proc/self/status") as status:
+        sys.stderr.write("\\n" + next(line for line in status if line.startswith("VmHWM:")))
+"""
+
+
 def run(path, save):
     """``(seconds, peak resident bytes)`` of one ``train.py`` child on ``path``."""
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    command = [sys.executable, str(ROOT / "train.py"), "--data", path, "--epochs", "1", "--quiet", "--save", save]
+    command = [sys.executable, "-c", CHILD, str(ROOT / "train.py"), "--data", path, "--epochs", "1", "--quiet",
+               "--save", save]
     start = time.perf_counter()
-    child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(child.pid, 0)
+    child = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     seconds = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode:
-        raise SystemExit(f"train.py on {path} exited with {child.returncode}")
-    return seconds, usage.ru_maxrss * 1024  # kilobytes on Linux
+        raise SystemExit(f"train.py on {path} exited with {child.returncode}: {child.stderr.strip()}")
+    return seconds, int(child.stderr.split()[-2]) * 1024  # "VmHWM: <kB> kB"
 
 
 def best(path, save, repeats):

@@ -36,7 +36,7 @@ import numpy as np
 
 from .csv_layout import (INEXACT, LAST, MAX_MAGNITUDE, column_words, looks_numeric, make_layout, number_problem,
                          plain_number, sniff_delimiter)
-from .encoding import MAX_CATEGORIES, is_missing
+from .encoding import MAX_CATEGORIES, MISSING, is_missing
 from .table import Table, canonical_text
 from .text_lines import Lines, line_blocks
 
@@ -215,13 +215,17 @@ def _ignored(_field):
 
 def _gap_or_number(field):
     """A feature cell of a column with gaps: NaN when missing, else its number (``_Reader._refuse`` names a bad
-    one once numpy's parser refuses it)."""
-    if is_missing(field):
+    one once numpy's parser refuses it). Called for every cell of the column: the common cases first."""
+    if field in MISSING:
         return math.nan
-    text = field.strip()
-    if "_" in text or not text.isascii():
+    if "_" in field or not field.isascii():
         raise ValueError(field)
-    return float(text)
+    try:
+        return float(field)
+    except ValueError:
+        if is_missing(field):
+            return math.nan
+        raise
 
 
 def _id_code(ids, field):
@@ -229,9 +233,18 @@ def _id_code(ids, field):
     return ids.setdefault(field.strip(), len(ids))
 
 
-def _text_code(codes, field):
-    """A text column's cell: NaN when missing, else the code of its text among ``codes`` (a new one if it is new;
-    a number is read as its number's text, ``1`` for ``1.0``)."""
+def _text_code(codes, seen, field):
+    """A text column's cell: its code, NaN when missing. ``seen`` remembers the code of each cell as written;
+    a cell not seen yet is read by ``_new_text_code``."""
+    code = seen.get(field)
+    if code is None:
+        code = seen[field] = _new_text_code(codes, field)
+    return code
+
+
+def _new_text_code(codes, field):
+    """NaN when ``field`` is missing, else the code of its text among ``codes`` (a new one if it is new; a number
+    is read as its number's text, ``1`` for ``1.0``)."""
     text = field.strip()
     if is_missing(text):
         return math.nan
@@ -308,7 +321,7 @@ class _Reader:
         self.non_integral = None  # (line, text) of the first numeric label that is not an integer
         self.cells, self.rows, self.gap_columns, self.text_from = cells, 0, set(), {}
         forced = [] if cells.text == "auto" else [self.layout.features[j] for j in cells.text]
-        self.text_codes = {c: {} for c in forced}
+        self.text_codes, self.text_seen = {c: {} for c in forced}, {}  # text column -> {text: code}, {cell: code}
 
     def column_texts(self):
         """``{feature position: texts in the order of their codes}`` of the text columns."""
@@ -440,7 +453,7 @@ class _Reader:
     def _check_categories(self, X=None):
         """Refuse a text column found by ``Cells.text == "auto"`` once it has more than ``MAX_CATEGORIES`` texts,
         or (given the whole table's ``X``) when each of its at least ``ID_CELLS`` texts is another."""
-        for c, (_, line) in self.text_from.items():
+        for c, (_, line, _) in self.text_from.items():
             count, j = len(self.text_codes[c]), self.layout.features.index(c)
             ids = X is not None and count >= ID_CELLS and np.count_nonzero(~np.isnan(X[:, j])) == count
             if count > MAX_CATEGORIES or ids:
@@ -463,7 +476,8 @@ class _Reader:
         if layout.ident is not None:
             converters[layout.ident] = functools.partial(_id_code, ids)
         converters.update(dict.fromkeys(self.gap_columns, _gap_or_number))
-        converters.update({c: functools.partial(_text_code, codes) for c, codes in self.text_codes.items()})
+        converters.update({c: functools.partial(_text_code, codes, self.text_seen.setdefault(c, {}))
+                           for c, codes in self.text_codes.items()})
         return converters
 
     def _first_refused(self, batch):
@@ -512,16 +526,16 @@ class _Reader:
         if self.cells.gaps and is_missing(field):
             return functools.partial(self.gap_columns.add, c)
         if self.cells.text == "auto" and not looks_numeric(field):
-            return functools.partial(self._to_text, c, line)
+            return functools.partial(self._to_text, c, line, problem)
         return problem
 
     def _to_names(self):
         self.numeric = False
 
-    def _to_text(self, c, line):
-        """Column ``c`` is read as text from now on (its first text on ``line``); ``_Store`` turns the numbers
-        read before into texts."""
-        self.text_codes[c], self.text_from[c] = {}, (self.rows, line)
+    def _to_text(self, c, line, problem):
+        """Column ``c`` is read as text from now on (its first text on ``line``, ``problem`` as a number); ``_Store``
+        checks that no number was read before it and none comes after."""
+        self.text_codes[c], self.text_from[c] = {}, (self.rows, line, problem)
         self.gap_columns.discard(c)
 
     def _wrong_width(self, lineno, row):
@@ -606,8 +620,11 @@ class _Store:
         n = self.n
         self.X.resize((n, self.X.shape[1]), refcheck=False)
         layout = reader.layout
-        for c, (rows, _) in reader.text_from.items():
-            _numbers_to_texts(self.X[:rows, layout.features.index(c)], reader.text_codes[c])
+        for c, (rows, line, problem) in reader.text_from.items():
+            j = layout.features.index(c)
+            if not np.isnan(self.X[:rows, j]).all() or any(plain_number(t) is not None for t in reader.text_codes[c]):
+                raise ValueError(f"{reader.path}: line {line}, {column_words(c, layout.feature_names[j])}: {problem}, "
+                                 "and other cells of the column are numbers (a text column holds no number)")
         reader._check_categories(self.X)
         values = codes = None
         if self.labels is not None:
@@ -618,11 +635,3 @@ class _Store:
                      values, codes, list(reader.texts), lines, reader.non_integral, reader.path,
                      layout.label, layout.header is not None, reader.column_texts(), bool(reader.gap_columns))
 
-
-def _numbers_to_texts(column, codes):
-    """A text column's cells read as numbers before its first text, in place: each number becomes the code of its
-    text (``1`` for 1.0) among ``codes``; NaN (missing) stays."""
-    known = ~np.isnan(column)
-    distinct, inverse = np.unique(column[known], return_inverse=True)
-    remap = np.array([codes.setdefault(canonical_text(v), len(codes)) for v in distinct.tolist()], dtype=np.float64)
-    column[known] = remap[inverse.reshape(-1)]

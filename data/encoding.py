@@ -49,13 +49,13 @@ class Encoding:
     missing: list = field(default=None)
 
     @classmethod
-    def fit(cls, X, names, texts):
-        """The encoding of the training rows ``X (N, D)`` (NaN missing; text columns as codes), whose columns are
-        ``names`` and whose text columns are ``texts``, ``{j: list of texts, indexed by code}``. A column with no
-        value in those rows is refused (``ValueError`` naming it)."""
+    def fit(cls, X, names, texts, rows=None):
+        """The encoding of the training rows ``X (N, D)`` (NaN missing; text columns as codes) — or of its rows
+        ``rows`` only — whose columns are ``names`` and whose text columns are ``texts``, ``{j: list of texts,
+        indexed by code}``. A column with no value in those rows is refused (``ValueError`` naming it)."""
         medians, indicators, categories, missing = np.zeros(len(names)), [], [], []
         for j, name in enumerate(names):
-            column = X[:, j]
+            column = X[:, j] if rows is None else X[rows, j]
             gaps = np.isnan(column)
             count = int(np.count_nonzero(gaps))
             values = column[~gaps] if count else column
@@ -86,13 +86,13 @@ class Encoding:
             out += [name] + ([f"{name} missing"] if flag else []) if cats is None else [f"{name}={c}" for c in cats]
         return out
 
-    def transform(self, X, texts):
-        """``X (N, D)`` raw rows (text columns as codes into ``texts[j]``, this file's own texts) encoded:
-        ``(N, width)`` float64, no NaN."""
-        out = np.zeros((len(X), self.width))
+    def transform(self, X, texts, rows=None):
+        """``X (N, D)`` raw rows (text columns as codes into ``texts[j]``, this file's own texts) — or its rows
+        ``rows`` only, taken a column at a time — encoded: ``(N, width)`` float64, no NaN."""
+        out = np.zeros((len(X) if rows is None else len(rows), self.width))
         k = 0
         for j, cats in enumerate(self.categories):
-            column = X[:, j]
+            column = X[:, j] if rows is None else X[rows, j]
             gaps = np.isnan(column)
             if cats is None:
                 out[:, k] = column
@@ -104,8 +104,8 @@ class Encoding:
             place = {c: i for i, c in enumerate(cats)}
             lookup = np.array([place.get(t, -1) for t in texts.get(j, [])] + [-1], dtype=np.int64)
             index = lookup[np.where(gaps, -1, np.nan_to_num(column, nan=-1.0)).astype(np.int64)]
-            rows = np.flatnonzero(index >= 0)
-            out[rows, k + index[rows]] = 1.0
+            known = np.flatnonzero(index >= 0)
+            out[known, k + index[known]] = 1.0
             k += len(cats)
         return out
 

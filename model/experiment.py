@@ -10,7 +10,7 @@ import numpy as np
 
 from data import Dataset, make_dataset, train_val_split
 from data.encoding import Encoding
-from data.split import DEFAULT_VAL_FRACTION
+from data.split import DEFAULT_VAL_FRACTION, split_indices
 from layers.validation import check_integer
 
 from .builders import Architecture
@@ -139,15 +139,14 @@ def prepare(data, architecture=None, val_fraction=DEFAULT_VAL_FRACTION, seed=0, 
     (``data.encoding.Encoding``) as fitted on the training rows alone: ``net.encoding``.
     """
     rngs = streams(seed)
-    if validation is None:
+    if data.raw:  # the raw table is encoded a column at a time, never copied whole
+        X_train, X_val, y_train, y_val, encoding = _encoded(data, val_fraction, rngs["split"], validation)
+    elif validation is None:
         X_train, X_val, y_train, y_val = train_val_split(data.X, data.y, val_fraction, seed=rngs["split"],
                                                          stratify=data.classes is not None)
+        encoding = None
     else:
-        (X_train, y_train), (X_val, y_val) = (data.X, data.y), validation
-    encoding = Encoding.fit(X_train, data.feature_names, data.column_texts) if data.raw else None
-    if encoding is not None:  # one part at a time: each raw part is let go as soon as it is encoded
-        X_train = encoding.transform(X_train, data.column_texts)
-        X_val = encoding.transform(X_val, data.column_texts)
+        (X_train, y_train), (X_val, y_val), encoding = (data.X, data.y), validation, None
     architecture, classify = architecture or Architecture(), data.classes is not None
     d = data.X.shape[1] if encoding is None else encoding.width
     if classify and len(np.unique(y_train)) < 2:
@@ -165,6 +164,20 @@ def prepare(data, architecture=None, val_fraction=DEFAULT_VAL_FRACTION, seed=0, 
     scaling = None if classify else TargetScaling.fit(y_train)
     return Experiment(net, data, X_train, y_train, X_val, y_val, rngs["shuffle"], scaling=scaling,
                       library_build=build if layer_types else None)
+
+
+def _encoded(data, val_fraction, split, validation):
+    """``(X_train, X_val, y_train, y_val, encoding)`` of a table with gaps or text: the split (or ``validation``),
+    and the encoding fitted on the training rows and applied to both parts."""
+    texts = data.column_texts
+    if validation is not None:
+        encoding = Encoding.fit(data.X, data.feature_names, texts)
+        return encoding.transform(data.X, texts), encoding.transform(validation[0], texts), data.y, validation[1], \
+            encoding
+    train, val = split_indices(data.y, val_fraction, seed=split, stratify=data.classes is not None)
+    encoding = Encoding.fit(data.X, data.feature_names, texts, rows=train)
+    return (encoding.transform(data.X, texts, rows=train), encoding.transform(data.X, texts, rows=val),
+            data.y[train], data.y[val], encoding)
 
 
 def fit(data, architecture=None, config=None, val_fraction=DEFAULT_VAL_FRACTION, seed=0, on_epoch=None):

@@ -46,7 +46,8 @@ def test_records_over_several_lines_across_batches_keep_values_and_line_numbers(
     np.testing.assert_array_equal(table.X, [[i, i + 0.5] for i in range(30)])
     assert table.texts == ["name\n0", "name\n1", "name\n2"]
     assert [table.text_lines[t] for t in table.texts] == [3, 6, 9]  # where each label's cell is
-    assert "line 93, column 1 ('b', counting from 0)" in message(write(tmp_path, "a,b,label\n" + "".join(rows) + '"1\n",x,0\n', "x.csv"))
+    bad = write(tmp_path, "a,b,label\n" + "".join(rows) + '"1\n",x,0\n', "x.csv")
+    assert "line 93, column 1 ('b', counting from 0)" in message(bad)
 
 
 def test_quoted_labels_may_hold_the_delimiter_and_numbers_before_a_name_become_names(tmp_path):

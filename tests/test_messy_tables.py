@@ -1,0 +1,140 @@
+"""Issue 27: tables as they come — gaps and text columns in train.py --data, the encoding saved with the model,
+--id in --predict, and columns counted from 0 in every message."""
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from data import read_table
+from data.csv_loader import Cells
+from data.encoding import MAX_CATEGORIES, Encoding
+from model import load
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "tests" / "fixtures" / "penguins_messy.csv"
+FEATURES = "island,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,sex"
+MESSY = Cells(gaps=True, text="auto")
+
+
+def train_py(*args, cwd):
+    return subprocess.run([sys.executable, str(ROOT / "train.py"), *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True)
+
+
+def write(tmp_path, text, name="d.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_gaps_are_nan_and_text_columns_codes(tmp_path):
+    path = write(tmp_path, "a,colour,y\n1,red,0\n,blue,1\nNA,red,0\n?,,1\nNaN,blue,0\n")
+    table = read_table(path, label="y", cells=MESSY)
+    assert np.isnan(table.X[1:, 0]).all() and table.X[0, 0] == 1.0
+    assert table.column_texts == {1: ["red", "blue"]} and table.gaps
+    np.testing.assert_array_equal(table.X[[0, 1, 2, 4], 1], [0, 1, 0, 1])
+    assert np.isnan(table.X[3, 1])
+
+
+def test_without_cells_a_gap_is_still_refused_naming_the_column_from_0(tmp_path):
+    path = write(tmp_path, "a,b,y\n1,2,0\n3,,1\n")
+    with pytest.raises(ValueError, match=r"line 3, column 1 \('b', counting from 0\): empty field"):
+        read_table(path, label="y")
+
+
+def test_a_text_cell_among_numbers_is_refused_not_made_a_category(tmp_path):
+    path = write(tmp_path, "a,b,y\n1,2,0\n3,x,1\n4,5,0\n")
+    with pytest.raises(ValueError, match=r"line 3, column 1 \('b', counting from 0\): 'x' is not a number.*numbers"):
+        read_table(path, label="y", cells=MESSY)
+
+
+def test_ids_and_free_text_are_refused_naming_the_column_and_features(tmp_path):
+    rows = "".join(f"id{i},{i % 3},{i % 2}\n" for i in range(30))
+    with pytest.raises(ValueError, match=r"column 0 \('name', counting from 0\).*--features"):
+        read_table(write(tmp_path, "name,a,y\n" + rows), label="y", cells=MESSY)
+    many = "".join(f"w{i % (MAX_CATEGORIES + 1)},{i % 3},{i % 2}\n" for i in range(3 * (MAX_CATEGORIES + 1)))
+    with pytest.raises(ValueError, match=f"more than {MAX_CATEGORIES} distinct"):
+        read_table(write(tmp_path, "word,a,y\n" + many, "w.csv"), label="y", cells=MESSY)
+
+
+def test_a_missing_label_is_refused(tmp_path):
+    with pytest.raises(ValueError, match=r"line 3, column 1 \('y', counting from 0\): missing label 'NA'"):
+        read_table(write(tmp_path, "a,y\n1,0\n2,NA\n3,1\n"), label="y", cells=MESSY)
+
+
+def test_the_encoding_imputes_training_medians_and_one_hots_training_categories():
+    X = np.array([[1.0, 0.0], [np.nan, 1.0], [3.0, 0.0], [5.0, np.nan]])
+    enc = Encoding.fit(X, ["a", "c"], {1: ["red", "blue"]})
+    assert enc.width == 4 and enc.output_names() == ["a", "a missing", "c=blue", "c=red"]
+    out = enc.transform(np.array([[np.nan, 0.0], [2.0, 1.0], [7.0, 2.0]]), {1: ["blue", "red", "green"]})
+    np.testing.assert_array_equal(out, [[3.0, 1.0, 1.0, 0.0], [2.0, 0.0, 0.0, 1.0], [7.0, 0.0, 0.0, 0.0]])
+    assert not np.isnan(out).any()
+
+
+def test_the_encoding_of_some_rows_is_those_rows_of_the_whole():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.integers(0, 3, 40).astype(float), rng.normal(size=40)])
+    X[rng.random(40) < 0.3, 1] = np.nan
+    X[5, 0] = np.nan
+    texts = {0: ["a", "b", "c"]}
+    rows = rng.permutation(40)[:25]
+    enc = Encoding.fit(X, ["t", "x"], texts, rows=rows)
+    assert enc.medians[1] == np.nanmedian(X[rows, 1])
+    np.testing.assert_array_equal(enc.transform(X, texts, rows=rows), enc.transform(X, texts)[rows])
+
+
+def test_the_encoding_round_trips_and_a_damaged_one_is_refused():
+    enc = Encoding.fit(np.array([[1.0, 0.0], [np.nan, 1.0]]), ["a", "c"], {1: ["x", "y"]})
+    back = Encoding.from_config(enc.config(), enc.width)
+    assert back.config() == enc.config()
+    bad = {**enc.config(), "medians": [float("nan"), 0.0]}
+    bad["categories"] = [None, ["y", "x"]]  # unsorted
+    with pytest.raises(ValueError, match="categories"):
+        Encoding.from_config(bad, enc.width)
+    with pytest.raises(ValueError, match="makes 4 columns, the network reads 5"):
+        Encoding.from_config(enc.config(), 5)
+
+
+def test_train_evaluate_predict_with_id_end_to_end(tmp_path):
+    model, out = tmp_path / "m.npz", tmp_path / "p.csv"
+    trained = train_py("--data", FIXTURE, "--label", "species", "--features", FEATURES, "--epochs", 30,
+                       "--save", model, cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    assert "columns: 2 text one-hot (island 3, sex 2)" in trained.stdout.splitlines()[2]
+    net = load(model)
+    assert net.encoding is not None and net.encoding.categories[0] == ["Biscoe", "Dream", "Torgersen"]
+    evaluated = train_py("--evaluate", model, "--data", FIXTURE, "--label", "species", cwd=tmp_path)
+    assert evaluated.returncode == 0 and "n 90" in evaluated.stdout
+    predicted = train_py("--predict", model, "--data", FIXTURE, "--id", "id", "--out", out, cwd=tmp_path)
+    assert predicted.returncode == 0, predicted.stderr
+    rows = list(csv.reader(out.read_text().splitlines()))
+    assert rows[0][:2] == ["id", "predicted"] and len(rows) == 91
+    ids = [r[0] for r in list(csv.reader(FIXTURE.read_text().splitlines()))[1:]]
+    assert [r[0] for r in rows[1:]] == ids
+
+
+def test_id_refusals_as_for_the_label(tmp_path):
+    model = tmp_path / "m.npz"
+    train_py("--data", FIXTURE, "--label", "species", "--features", FEATURES, "--epochs", 2, "--save", model,
+             cwd=tmp_path)
+    clash = train_py("--predict", model, "--data", FIXTURE, "--id", "island", "--out", tmp_path / "p.csv", cwd=tmp_path)
+    assert clash.returncode == 1 and "column 2 ('island', counting from 0)" in clash.stderr
+    assert "Traceback" not in clash.stderr and not (tmp_path / "p.csv").exists()
+    missing = train_py("--predict", model, "--data", FIXTURE, "--id", "nope", "--out", tmp_path / "p.csv", cwd=tmp_path)
+    assert missing.returncode == 1 and "'nope'" in missing.stderr
+    alone = train_py("--evaluate", model, "--data", FIXTURE, "--id", "id", cwd=tmp_path)
+    assert alone.returncode == 2 and "--id" in alone.stderr
+
+
+def test_a_clean_numeric_file_trains_as_before_with_no_encoding(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    text = "a,b,y\n" + "".join(f"{a!r},{b!r},{int(a > 0)}\n" for a, b in X.tolist())
+    model = tmp_path / "m.npz"
+    result = train_py("--data", write(tmp_path, text), "--epochs", 2, "--save", model, cwd=tmp_path)
+    assert result.returncode == 0 and "columns:" not in result.stdout
+    assert load(model).encoding is None
