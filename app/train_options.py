@@ -195,6 +195,7 @@ def check_command_line(s):
     if s.n_samples > MAX_SAMPLES:
         raise UsageError(f"--n-samples must be at most {MAX_SAMPLES:,}, got {s.n_samples}")
     check_modes(s)
+    check_predict_only(s)
     check_data_options(s)
     limit = math.sqrt(np.finfo(s.dtype).max) / 1e4  # beyond it λ·W, the penalty's gradient, overflows at a first step
     if s.weight_decay > limit:
@@ -208,17 +209,21 @@ def check_command_line(s):
     check_outputs_of(s)
 
 
+def check_predict_only(s):
+    """``--out`` and ``--id`` are ``--predict``'s: without it they would be ignored."""
+    if s.out and not s.predict:
+        raise UsageError("--out is where --predict writes; without --predict it would be ignored")
+    if s.id is not None and not s.predict:
+        raise UsageError("--id names the column --predict carries into its output; without --predict it would be "
+                         "ignored")
+
+
 def check_modes(s):
     """``--evaluate`` and ``--predict`` take a model file, train nothing and take no training option."""
     if s.evaluate and s.predict:
         raise UsageError("--evaluate and --predict are two different runs; give one")
     if s.no_layer_check and not s.use:
         raise UsageError("--no-layer-check skips the check of your --use classes; without --use it would be ignored")
-    if s.out and not s.predict:
-        raise UsageError("--out is where --predict writes; without --predict it would be ignored")
-    if s.id is not None and not s.predict:
-        raise UsageError("--id names the column --predict carries into its output; without --predict it would be "
-                         "ignored")
     flag, model = ("--evaluate", s.evaluate) if s.evaluate else ("--predict", s.predict)
     if model and not model.endswith(".npz"):
         raise UsageError(f"{flag} wants a model file written by train.py (.npz), got {model!r}")

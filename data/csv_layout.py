@@ -73,9 +73,7 @@ def make_layout(path, first, below, asked, ident=None):
     below = [r[:used] for r in below if len(r) == width]
     names, label, features = header_names(row[:used], below, asked, where)
     label_col = None if label is None else column(label, names, used, where, "label")
-    ident_col = None if ident is None else column(ident, names, used, where, "id")
-    if ident_col is not None and ident_col == label_col:
-        raise ValueError(f"{where}: {_named(ident_col, names)} cannot be both the label and the id column")
+    ident_col = _ident_column(ident, label_col, names, used, where)
     feature_cols = feature_columns(features, label_col, names, used, where, ident_col)
     if names is None:
         return Layout(width, trailing, None, label_col, feature_cols, default_feature_names(len(feature_cols)), "label",
@@ -88,6 +86,14 @@ def make_layout(path, first, below, asked, ident=None):
     return Layout(width, trailing, lineno, label_col, feature_cols, feature_names,
                   "label" if label_col is None else names[label_col], ident_col,
                   "id" if ident_col is None else names[ident_col])
+
+
+def _ident_column(ident, label_col, names, used, where):
+    """The 0-based column of ``ident`` (None: none), which must not be the label's."""
+    ident_col = None if ident is None else column(ident, names, used, where, "id")
+    if ident_col is not None and ident_col == label_col:
+        raise ValueError(f"{where}: {_named(ident_col, names)} cannot be both the label and the id column")
+    return ident_col
 
 
 def header_names(row, below, asked, where):

@@ -319,6 +319,10 @@ class _Reader:
         self.numeric = True  # the labels are numbers until one is not
         self.texts, self.codes, self.text_lines = [], {}, []  # label names, text -> code, the line of each
         self.non_integral = None  # (line, text) of the first numeric label that is not an integer
+        self._start_cells(cells)
+
+    def _start_cells(self, cells):
+        """How cells that are no numbers are read, before the first row (``Cells``)."""
         self.cells, self.rows, self.gap_columns, self.text_from = cells, 0, set(), {}
         forced = [] if cells.text == "auto" else [self.layout.features[j] for j in cells.text]
         self.text_codes, self.text_seen = {c: {} for c in forced}, {}  # text column -> {text: code}, {cell: code}
@@ -506,16 +510,21 @@ class _Reader:
             hint = " (read as a row, not a header: pass header=True, --header, if it is one)" if (
                 line == self.first_data) else ""
             raise ValueError(f"{self.path}: line {_line_of(line, row, c)}, {column_words(c, name)}: {change}{hint}")
-        if layout.label is not None:
-            field, where = row[layout.label], _line_of(line, row, layout.label)
-            if not field.strip() or self.cells.gaps and is_missing(field):
-                what = "empty field" if not field.strip() else f"missing label {field.strip()!r}"
-                advice = "; a row without a label cannot be learned from: drop it" if self.cells.gaps else ""
-                raise ValueError(f"{self.path}: line {where}, {column_words(layout.label, layout.label_name)}: "
-                                 f"{what}{advice}")
-            if self.numeric and plain_number(field) is None:
-                return self._to_names
+        label = layout.label
+        if label is not None and self._label_is_a_first_name(row[label], _line_of(line, row, label)):
+            return self._to_names
         raise ValueError(f"{self.path}: line {line}: malformed CSV: its {len(row)} fields cannot be read")
+
+    def _label_is_a_first_name(self, field, line):
+        """Whether the label cell ``field`` (on ``line``) is the first name while labels were numbers; an empty or
+        (with ``cells.gaps``) missing one is refused."""
+        layout = self.layout
+        if not field.strip() or self.cells.gaps and is_missing(field):
+            what = "empty field" if not field.strip() else f"missing label {field.strip()!r}"
+            advice = "; a row without a label cannot be learned from: drop it" if self.cells.gaps else ""
+            raise ValueError(f"{self.path}: line {line}, {column_words(layout.label, layout.label_name)}: "
+                             f"{what}{advice}")
+        return self.numeric and plain_number(field) is None
 
     def _cell_change(self, c, field, line):
         """For a feature cell of column ``c``: None when it is read as its column is read now, a change (callable)

@@ -55,7 +55,7 @@ class Dataset:
         self.feature_names = [str(n) for n in (self.feature_names if self.named else default_feature_names(X.shape[1]))]
         if len(self.feature_names) != X.shape[1]:
             raise ValueError(f"{self._where()}{len(self.feature_names)} feature names for {X.shape[1]} columns of X")
-        if not (np.isfinite(X).all() or self.raw and not np.isinf(X).any()):
+        if not (not np.isinf(X).any() if self.raw else np.isfinite(X).all()):
             raise ValueError(f"{self._where()}X holds NaN or infinity")
         self.X, self.source = X, str(self.source)
         self.y = self._values(y) if self.classes is None else self._class_indices(y)

@@ -18,6 +18,8 @@ import numpy as np
 MAX_CATEGORIES = 100
 #: The longest category text a model file may hold.
 MAX_TEXT_CHARS = 1_000
+#: Rows encoded at a time (a block of the raw rows is gathered, then encoded column by column).
+BLOCK_ROWS = 1 << 14
 #: Cells that mean "missing" (besides any case of ``nan``), compared stripped.
 MISSING = frozenset({"", "NA", "?"})
 
@@ -54,6 +56,7 @@ class Encoding:
         ``rows`` only — whose columns are ``names`` and whose text columns are ``texts``, ``{j: list of texts,
         indexed by code}``. A column with no value in those rows is refused (``ValueError`` naming it)."""
         medians, indicators, categories, missing = np.zeros(len(names)), [], [], []
+        rows = None if rows is None else np.sort(rows)  # in the file's order: a median needs no other
         for j, name in enumerate(names):
             column = X[:, j] if rows is None else X[rows, j]
             gaps = np.isnan(column)
@@ -88,11 +91,29 @@ class Encoding:
 
     def transform(self, X, texts, rows=None):
         """``X (N, D)`` raw rows (text columns as codes into ``texts[j]``, this file's own texts) — or its rows
-        ``rows`` only, taken a column at a time — encoded: ``(N, width)`` float64, no NaN."""
-        out = np.zeros((len(X) if rows is None else len(rows), self.width))
+        ``rows`` only — encoded: ``(N, width)`` float64, no NaN. Rows are taken ``BLOCK_ROWS`` at a time."""
+        n = len(X) if rows is None else len(rows)
+        out = np.zeros((n, self.width))
+        lookups = self._lookups(texts)
+        for start in range(0, n, BLOCK_ROWS):
+            part = slice(start, start + BLOCK_ROWS)
+            self._encode(X[part] if rows is None else X[rows[part]], lookups, out[part])
+        return out
+
+    def _lookups(self, texts):
+        """Per text column, each code of ``texts`` -> its category's index (-1: unseen), and -1 for a gap."""
+        lookups = {}
+        for j, cats in enumerate(self.categories):
+            if cats is not None:
+                place = {c: i for i, c in enumerate(cats)}
+                lookups[j] = np.array([place.get(t, -1) for t in texts.get(j, [])] + [-1], dtype=np.int64)
+        return lookups
+
+    def _encode(self, X, lookups, out):
+        """Rows ``X (n, D)`` encoded into ``out (n, width)`` (zeros)."""
         k = 0
         for j, cats in enumerate(self.categories):
-            column = X[:, j] if rows is None else X[rows, j]
+            column = X[:, j]
             gaps = np.isnan(column)
             if cats is None:
                 out[:, k] = column
@@ -101,13 +122,10 @@ class Encoding:
                     out[:, k + 1] = gaps
                 k += 1 + self.indicators[j]
                 continue
-            place = {c: i for i, c in enumerate(cats)}
-            lookup = np.array([place.get(t, -1) for t in texts.get(j, [])] + [-1], dtype=np.int64)
-            index = lookup[np.where(gaps, -1, np.nan_to_num(column, nan=-1.0)).astype(np.int64)]
+            index = lookups[j][np.where(gaps, -1, np.nan_to_num(column, nan=-1.0)).astype(np.int64)]
             known = np.flatnonzero(index >= 0)
             out[known, k + index[known]] = 1.0
             k += len(cats)
-        return out
 
     def describe(self):
         """One line of what was done to each column, e.g. ``columns: 2 text one-hot (island 3, sex 2), 1 imputed
@@ -132,15 +150,7 @@ class Encoding:
     def from_config(cls, config, width):
         """The encoding a model file's ``config`` describes, checked (bounded, finite, of the network's input
         ``width``); ``ValueError`` naming what is wrong."""
-        if not isinstance(config, dict) or set(config) != {"names", "medians", "indicators", "categories"}:
-            raise ValueError("damaged encoding: it must hold names, medians, indicators and categories")
-        names, medians, flags, cats = (config[k] for k in ("names", "medians", "indicators", "categories"))
-        d = len(names) if isinstance(names, list) else -1
-        if d < 1 or any(not isinstance(n, str) for n in names) or len(set(names)) != d:
-            raise ValueError("damaged encoding: names must be a list of distinct texts")
-        lists = (medians, flags, cats)
-        if any(not isinstance(v, list) or len(v) != d for v in lists):
-            raise ValueError(f"damaged encoding: medians, indicators and categories must each have {d} entries")
+        names, medians, flags, cats = _checked_lists(config)
         if any(isinstance(m, bool) or not isinstance(m, (int, float)) for m in medians):
             raise ValueError("damaged encoding: the medians must be numbers")
         if any(not isinstance(f, bool) for f in flags):
@@ -151,6 +161,19 @@ class Encoding:
         if encoding.width != width:
             raise ValueError(f"damaged encoding: it makes {encoding.width} columns, the network reads {width}")
         return encoding
+
+
+def _checked_lists(config):
+    """``(names, medians, indicators, categories)`` of a stored encoding: lists of one length, distinct names."""
+    if not isinstance(config, dict) or set(config) != {"names", "medians", "indicators", "categories"}:
+        raise ValueError("damaged encoding: it must hold names, medians, indicators and categories")
+    names, *lists = (config[k] for k in ("names", "medians", "indicators", "categories"))
+    d = len(names) if isinstance(names, list) else -1
+    if d < 1 or any(not isinstance(n, str) for n in names) or len(set(names)) != d:
+        raise ValueError("damaged encoding: names must be a list of distinct texts")
+    if any(not isinstance(v, list) or len(v) != d for v in lists):
+        raise ValueError(f"damaged encoding: medians, indicators and categories must each have {d} entries")
+    return (names, *lists)
 
 
 def _check_categories(name, categories):

@@ -138,3 +138,63 @@ def test_a_clean_numeric_file_trains_as_before_with_no_encoding(tmp_path):
     result = train_py("--data", write(tmp_path, text), "--epochs", 2, "--save", model, cwd=tmp_path)
     assert result.returncode == 0 and "columns:" not in result.stdout
     assert load(model).encoding is None
+
+
+def test_the_column_a_parse_error_names_is_the_index_label_takes(tmp_path):
+    path = write(tmp_path, "a,b,c\n1,2,0\n3,x,1\n")
+    with pytest.raises(ValueError) as info:
+        read_table(path, label=2)
+    index = int(str(info.value).split("column ")[1].split()[0])
+    assert read_table(write(tmp_path, "a,b,c\n1,2,0\n3,4,1\n", "ok.csv"), label=index).label_name == "b"
+
+
+def test_val_data_and_evaluate_read_unseen_categories_and_gaps_as_the_training_did(tmp_path):
+    rows = "".join(f"{['red', 'blue'][i % 2]},{'' if i % 7 == 0 else i % 5},{i % 2}\n" for i in range(40))
+    train = write(tmp_path, "colour,size,y\n" + rows, "train.csv")
+    val = write(tmp_path, "colour,size,y\ngreen,1,0\nred,NA,0\nblue,3,1\n", "val.csv")
+    model = tmp_path / "m.npz"
+    result = train_py("--data", train, "--label", "y", "--val-data", val, "--epochs", 5, "--save", model, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "validation: " in result.stdout and "3 rows" in result.stdout
+    evaluated = train_py("--evaluate", model, "--data", val, "--label", "y", cwd=tmp_path)
+    assert evaluated.returncode == 0 and "n 3" in evaluated.stdout, evaluated.stderr
+
+
+def test_a_model_of_numbers_still_refuses_a_gap_naming_the_cell(tmp_path):
+    rng = np.random.default_rng(1)
+    text = "a,b,y\n" + "".join(f"{a!r},{b!r},{int(a > 0)}\n" for a, b in rng.normal(size=(30, 2)).tolist())
+    model = tmp_path / "m.npz"
+    assert train_py("--data", write(tmp_path, text), "--epochs", 2, "--save", model, cwd=tmp_path).returncode == 0
+    gap = write(tmp_path, "a,b,y\n1,2,0\n3,,1\n", "gap.csv")
+    evaluated = train_py("--evaluate", model, "--data", gap, cwd=tmp_path)
+    assert evaluated.returncode == 1 and "line 3, column 1 ('b', counting from 0): empty field" in evaluated.stderr
+
+
+def _rewritten(source, target, change):
+    """A copy of the model file ``source`` at ``target`` whose architecture's encoding ``change`` edits."""
+    import json
+
+    with np.load(source) as npz:
+        members = {name: npz[name] for name in npz.files}
+    arch = json.loads(str(members["architecture"]))
+    change(arch["encoding"])
+    members["architecture"] = np.array(json.dumps(arch))
+    np.savez(target, **members)
+    return target
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    (lambda e: e["medians"].pop(), "entries"),
+    (lambda e: e["categories"][0].reverse(), "categories"),
+    (lambda e: e["categories"].__setitem__(0, ["x"] * 2), "categories"),
+    (lambda e: e["indicators"].__setitem__(1, 1), "indicators"),
+    (lambda e: e.pop("names"), "names"),
+    (lambda e: e["categories"][0].append("Zzz"), "columns"),
+])
+def test_a_damaged_encoding_in_a_model_file_is_refused_in_one_line(tmp_path, change, words):
+    model = tmp_path / "m.npz"
+    assert train_py("--data", FIXTURE, "--label", "species", "--features", FEATURES, "--epochs", 2, "--save", model,
+                    cwd=tmp_path).returncode == 0
+    bad = _rewritten(model, tmp_path / "bad.npz", change)
+    with pytest.raises(ValueError, match=f"not a model file or damaged: damaged encoding.*{words}"):
+        load(bad)
