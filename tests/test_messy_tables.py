@@ -70,8 +70,9 @@ def test_the_encoding_imputes_training_medians_and_one_hots_training_categories(
     X = np.array([[1.0, 0.0], [np.nan, 1.0], [3.0, 0.0], [5.0, np.nan]])
     enc = Encoding.fit(X, ["a", "c"], {1: ["red", "blue"]})
     assert enc.width == 4 and enc.output_names() == ["a", "a missing", "c=blue", "c=red"]
-    out = enc.transform(np.array([[np.nan, 0.0], [2.0, 1.0], [7.0, 2.0]]), {1: ["blue", "red", "green"]})
-    np.testing.assert_array_equal(out, [[3.0, 1.0, 1.0, 0.0], [2.0, 0.0, 0.0, 1.0], [7.0, 0.0, 0.0, 0.0]])
+    out = enc.transform(np.array([[np.nan, 0.0], [2.0, 1.0], [7.0, 2.0], [1.0, np.nan]]), {1: ["blue", "red", "green"]})
+    np.testing.assert_array_equal(out, [[3.0, 1.0, 1.0, 0.0], [2.0, 0.0, 0.0, 1.0], [7.0, 0.0, 0.0, 0.0],
+                                        [1.0, 0.0, 0.0, 0.0]])  # an unseen category and a missing cell: zeros
     assert not np.isnan(out).any()
 
 
@@ -198,3 +199,23 @@ def test_a_damaged_encoding_in_a_model_file_is_refused_in_one_line(tmp_path, cha
     bad = _rewritten(model, tmp_path / "bad.npz", change)
     with pytest.raises(ValueError, match=f"not a model file or damaged: damaged encoding.*{words}"):
         load(bad)
+
+
+@pytest.mark.parametrize(("cell", "words"), [("inf", "not finite"), ("1_000", "underscores"), ("1e200", "too large")])
+def test_a_column_with_gaps_still_refuses_what_is_no_plain_finite_number(tmp_path, cell, words):
+    path = write(tmp_path, f"a,b,y\n1,2,0\n,3,1\n{cell},4,0\n")
+    with pytest.raises(ValueError, match=rf"line 4, column 0 \('a', counting from 0\): '{cell}' .*{words}"):
+        read_table(path, label="y", cells=MESSY)
+
+
+def test_an_id_by_index_without_a_header_is_written_under_id(tmp_path):
+    from app.predictions import write_predictions
+
+    rng = np.random.default_rng(2)
+    rows = "".join(f"{a!r},{b!r},{int(a > 0)}\n" for a, b in rng.normal(size=(30, 2)).tolist())
+    model = tmp_path / "m.npz"
+    assert train_py("--data", write(tmp_path, rows), "--epochs", 2, "--save", model, cwd=tmp_path).returncode == 0
+    new = write(tmp_path, "k1,0.5,1.5\nk2,-1,2\n", "new.csv")
+    assert write_predictions(load(model), new, tmp_path / "p.csv", ident=0) == 2
+    lines = (tmp_path / "p.csv").read_text().splitlines()
+    assert lines[0].startswith("id,predicted,") and [r.split(",")[0] for r in lines[1:]] == ["k1", "k2"]
