@@ -155,10 +155,13 @@ def iter_feature_blocks(path, features=None, choose=None, rows=None, header=None
     """The feature rows of a CSV file, a ``Block`` of at most ``rows`` rows (default ``STREAM_ROWS``) at a time.
 
     For predicting on files of any length in constant memory. Arguments as ``read_table``'s, without a
-    label: every column that is not a feature (or ``cells.ident``) is ignored; ``cells.text`` must not be
-    ``"auto"`` (a block's codes are final). The first item is the ``Layout`` (the names and the columns
-    chosen), then the blocks.
+    label: every column that is not a feature (or ``cells.ident``) is ignored; ``cells.text`` cannot be
+    ``"auto"`` (a ``ValueError``: the blocks handed out before a column's first text would hold numbers). The
+    first item is the ``Layout`` (the names and the columns chosen), then the blocks.
     """
+    if cells is not None and cells.text == "auto":
+        raise ValueError("iter_feature_blocks reads the text columns it is told of (Cells.text as positions), "
+                         "not 'auto'")
     path = str(path)
     with open(path, "rb") as fh:
         reader = _Reader(path, fh, (None, features, choose, header), cells or Cells())

@@ -219,3 +219,15 @@ def test_an_id_by_index_without_a_header_is_written_under_id(tmp_path):
     assert write_predictions(load(model), new, tmp_path / "p.csv", ident=0) == 2
     lines = (tmp_path / "p.csv").read_text().splitlines()
     assert lines[0].startswith("id,predicted,") and [r.split(",")[0] for r in lines[1:]] == ["k1", "k2"]
+
+
+def test_streamed_blocks_need_their_text_columns_named(tmp_path):
+    from data import iter_feature_blocks
+
+    path = write(tmp_path, "a,c\n1,red\n2,blue\n3,NA\n")
+    with pytest.raises(ValueError, match="auto"):
+        next(iter_feature_blocks(path, cells=MESSY))
+    blocks = iter_feature_blocks(path, cells=Cells(gaps=True, text=[1]))
+    next(blocks)
+    block = next(blocks)
+    assert block.texts == {1: ["red", "blue"]} and np.isnan(block.X[2, 1]) and block.ids is None
