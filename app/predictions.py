@@ -1,9 +1,11 @@
 """``train.py --predict``: a saved model's predictions for the rows of a CSV file, written as CSV, streaming.
 
 The rows are read a block at a time (``data.iter_feature_blocks``), predicted and written, so a file of
-any length takes the memory of one block. Columns written: ``predicted`` — the label in the training
-labels' own words (``setosa``, ``7``), or the value for a regression — and, for a classifier, one
-probability per class, ``p_<class>``, in the model's order of classes.
+any length takes the memory of one block. Columns written: with ``ident`` (``--id``) that column of the
+file first, under its own name (as written, stripped); ``predicted`` — the label in the training labels' own
+words (``setosa``, ``7``), or the value for a regression — and, for a classifier, one probability per class,
+``p_<class>``, in the model's order of classes. A model with an encoding (gaps, text columns) reads the rows
+through it (``model.table_columns.model_inputs``).
 """
 
 import csv
@@ -13,19 +15,21 @@ import numpy as np
 
 from data import iter_feature_blocks
 from model.atomic import atomic_write
-from model.table_columns import classes_of, model_columns
+from model.table_columns import classes_of, model_cells, model_columns, model_inputs
 
 
-def write_predictions(net, data_path, out_path, label=None, header=None):
+def write_predictions(net, data_path, out_path, label=None, header=None, ident=None):
     """Predict every row of ``data_path`` with ``net`` and write ``out_path`` atomically; returns the row count.
 
     Columns are chosen as ``model.table_columns.model_columns`` says (by name when it can; a label column, if any, is
-    read past); ``header`` as ``data.read_table`` takes it. Raises ``ValueError`` for a file the model cannot read
-    (a missing column, a bad cell) or outputs that are not finite (weights or inputs too large): then nothing is
-    written.
+    read past); ``header`` as ``data.read_table`` takes it; ``ident`` the id column (a name or a 0-based index), or
+    None. Raises ``ValueError`` for a file the model cannot read (a missing column, a bad cell) or outputs that are
+    not finite (weights or inputs too large): then nothing is written.
     """
-    blocks = iter_feature_blocks(data_path, choose=model_columns(net, label, need_label=False), header=header)
-    next(blocks)  # the layout: the file's columns are checked before the output is opened
+    blocks = iter_feature_blocks(data_path, choose=model_columns(net, label, need_label=False, ident=ident),
+                                 header=header, cells=model_cells(net, ident))
+    layout = next(blocks)  # the layout: the file's columns are checked before the output is opened
+    first = [] if ident is None else [layout.ident_name]
     count = 0
 
     def write(fh):
@@ -33,10 +37,13 @@ def write_predictions(net, data_path, out_path, label=None, header=None):
         text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
         try:
             writer = csv.writer(text, lineterminator="\n")
-            writer.writerow(["predicted"] + ([] if net.target == "values" else [f"p_{c}" for c in classes_of(net)]))
-            for X in blocks:
-                writer.writerows(_rows(net, X, data_path))
-                count += len(X)
+            writer.writerow(first + ["predicted"] + ([] if net.target == "values" else
+                                                     [f"p_{c}" for c in classes_of(net)]))
+            for block in blocks:
+                rows = _rows(net, model_inputs(net, block.X, block.texts), data_path)
+                writer.writerows(rows if block.ids is None else
+                                 ([i, *row] for i, row in zip(block.ids.tolist(), rows, strict=True)))
+                count += len(block.X)
             text.flush()
         finally:
             text.detach()  # the file is atomic_write's to close

@@ -21,7 +21,7 @@ from app.progress import Progress
 from app.signals import stoppable
 from app.train_options import DEFAULTS, FLAGS, class_weights, read_settings, recipe_text
 from data import read_table
-from data.csv_loader import LAST
+from data.csv_loader import LAST, Cells
 from data.synthetic import SYMMETRIC
 from data.table import shown
 from model import load, onnx_export, to_onnx
@@ -29,7 +29,8 @@ from model.builders import odd_logits
 from model.experiment import load_dataset, prepare
 from model.optim import OPTIMIZERS
 from model.regression import regression_metrics
-from model.table_columns import evaluation_targets, labels_in, model_columns, read_validation
+from model.table_columns import (evaluation_targets, labels_in, model_cells, model_columns, model_inputs,
+                                 read_validation)
 from model.training import TrainingConfig, TrainingDiverged, TrainingInterrupted
 
 PROG = "train.py"
@@ -60,7 +61,8 @@ def training_data(s):
     if not s.data:
         return generated_data(s), None
     features = None if s.features is None else [f.strip() for f in s.features.split(",")]
-    table = read_table(s.data, label=LAST if s.label is None else s.label, features=features, header=s.header)
+    table = read_table(s.data, label=LAST if s.label is None else s.label, features=features, header=s.header,
+                       cells=Cells(gaps=True, text="auto"))
     return training_dataset(table, s.task), table.label_name
 
 
@@ -86,8 +88,8 @@ def evaluate(s):
     shows (in ``--json``, under ``metrics``)."""
     net = load(s.evaluate)
     if s.data:
-        table = read_table(s.data, choose=model_columns(net, s.label), header=s.header)
-        X, y, source = table.X, evaluation_targets(net, table), s.data
+        table = read_table(s.data, choose=model_columns(net, s.label), header=s.header, cells=model_cells(net))
+        X, y, source = model_inputs(net, table.X, table.column_texts), evaluation_targets(net, table), s.data
     else:
         data = generated_data(s)
         X, y, source = data.X, labels_in(net, data), data.source
@@ -114,7 +116,7 @@ def evaluate(s):
 def predict(s):
     """``--predict``: the saved model's predictions for every row of ``--data``, written to ``--out``."""
     net = load(s.predict)
-    count = write_predictions(net, s.data, s.out, s.label, s.header)
+    count = write_predictions(net, s.data, s.out, s.label, s.header, s.id)
     if s.json:
         print_json(s, dumps_strict({"model": s.predict, "data": s.data, "out": s.out, "n": count}))
     else:
@@ -139,6 +141,8 @@ def describe_data(s, experiment, label_name, log):
     what = "real targets" if data.classes is None else f"{data.n_classes} classes"
     label = f" (label {label_name!r})" if label_name else ""
     log(f"data: {data.source}, {n} points, {d} features, {what}{label}")
+    if experiment.net.encoding is not None:
+        log(experiment.net.encoding.describe())
     if s.val_data:
         log(f"validation: {s.val_data}, {len(experiment.y_val)} rows")
     elif experiment.has_validation:
@@ -284,8 +288,9 @@ class Training:
                     "library's)" if experiment.library_build else ""))
         if s.plot:
             data, net = experiment.data, experiment.net
+            X, y, names = network_rows(experiment)
             validation = (experiment.X_val, experiment.y_val) if experiment.has_validation else None
-            plot_run(net, data.X, data.y, experiment.history, s.plot, feature_names=data.feature_names,
+            plot_run(net, X, y, experiment.history, s.plot, feature_names=names,
                      classes=data.classes, title=f"{net.describe()}; {s.optimizer}, {s.epochs} epochs",
                      validation=validation)
             self.log(f"saved plot to {s.plot}")
@@ -328,15 +333,24 @@ class Training:
         """The picture of 2-D regions and the validation split's scores (``app.outcome.scores_text``), and with
         ``--json`` the one result object (the scores under ``val_metrics``)."""
         s, experiment = self.s, self.experiment
-        data = experiment.data
-        if data.X.shape[1] == 2 and not s.json and not experiment.regression:
-            self.log(ascii_regions(experiment.net, data.X, data.y))
+        X, y, _ = network_rows(experiment)
+        if X.shape[1] == 2 and not s.json and not experiment.regression:
+            self.log(ascii_regions(experiment.net, X, y))
         scores = validation_scores(experiment) if s.json or not s.quiet else None
         if scores is not None and not s.json:
             self.log("\n".join(scores_text(scores, f"validation split ({scores['n']} rows): ")))
         if s.json:
             print_json(s, dumps_strict(result_object(experiment, metrics, s.save, self.label, self.recipe or None,
                                                      scores)))
+
+
+def network_rows(experiment):
+    """``(X, y, feature names)`` of the rows as the network reads them: the data, or — when the table was encoded
+    (``net.encoding``) — the encoded training rows."""
+    data, encoding = experiment.data, experiment.net.encoding
+    if encoding is None:
+        return data.X, data.y, data.feature_names
+    return experiment.X_train, experiment.y_train, encoding.output_names()
 
 
 def _close(progress, history=None):

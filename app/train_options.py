@@ -141,6 +141,8 @@ OPTIONS = {
         Option("--export", "no training: write a saved model as ONNX into --out (needs the onnx extra)",
                metavar="MODEL.npz"),
         Option("--out", "where --predict writes its predictions, --export its ONNX model", metavar="PRED.csv"),
+        Option("--id", "with --predict: a column of --data (a header name or a 0-based index) carried through as the "
+               "predictions' first column, not read as a feature", metavar="COL"),
         Option("--json", "stdout is one JSON object; logs go to stderr", False, action="store_true"),
         Option("--quiet", "only the result line: no settings, progress or picture", False, action="store_true"),
         Option("--debug", "a traceback before an error's line (the same exit status)", False, action="store_true"),
@@ -222,6 +224,7 @@ def check_command_line(s):
     check_modes(s)
     if s.export:
         check_export(s)
+    check_predict_only(s)
     check_data_options(s)
     if s.class_weight is not None:
         s.class_weight = parse_class_weight(s.class_weight, s.task)
@@ -235,6 +238,15 @@ def check_command_line(s):
         except ImportError:
             raise UsageError("--plot needs matplotlib: pip install -e '.[plot]'") from None
     check_outputs_of(s)
+
+
+def check_predict_only(s):
+    """``--out`` is where ``--predict`` and ``--export`` write, ``--id`` is ``--predict``'s: alone, ignored."""
+    if s.out and not (s.predict or s.export):
+        raise UsageError("--out is where --predict and --export write; without either it would be ignored")
+    if s.id is not None and not s.predict:
+        raise UsageError("--id names the column --predict carries into its output; without --predict it would be "
+                         "ignored")
 
 
 def check_modes(s):

@@ -41,6 +41,8 @@ class Layout:
     features : list of int, the feature columns, in the order read
     feature_names : list of str, their names (``x0``, ``x1``, … without a header)
     label_name : str, the label column's name (``label`` without a header)
+    ident : int or None, a column read past as text, each row's cell kept (``--id``)
+    ident_name : str, its name (``id`` without a header)
     """
 
     width: int
@@ -50,16 +52,19 @@ class Layout:
     features: list
     feature_names: list
     label_name: str
+    ident: object = None
+    ident_name: str = "id"
 
     @property
     def d(self):
         return len(self.features)
 
 
-def make_layout(path, first, below, asked):
+def make_layout(path, first, below, asked, ident=None):
     """The ``Layout`` of a file whose first non-blank record is ``first``, ``(line, row)``, and the records
     ``below`` it (a sample, for recognising a header), as ``asked``: ``read_table``'s ``(label, features,
-    choose, header)`` (``header`` True or False says outright whether the first record is one)."""
+    choose, header)`` (``header`` True or False says outright whether the first record is one); ``ident`` a
+    column to read past as text (a name or a 0-based index), which is neither the label nor a feature."""
     lineno, row = first
     width = len(row)
     trailing = width > 1 and not row[-1].strip()
@@ -68,16 +73,27 @@ def make_layout(path, first, below, asked):
     below = [r[:used] for r in below if len(r) == width]
     names, label, features = header_names(row[:used], below, asked, where)
     label_col = None if label is None else column(label, names, used, where, "label")
-    feature_cols = feature_columns(features, label_col, names, used, where)
+    ident_col = _ident_column(ident, label_col, names, used, where)
+    feature_cols = feature_columns(features, label_col, names, used, where, ident_col)
     if names is None:
-        return Layout(width, trailing, None, label_col, feature_cols, default_feature_names(len(feature_cols)), "label")
+        return Layout(width, trailing, None, label_col, feature_cols, default_feature_names(len(feature_cols)), "label",
+                      ident_col)
     feature_names = [names[c] for c in feature_cols]
     seen = set()
     twice = next((n for n in feature_names if n in seen or seen.add(n)), None)  # one pass: wide headers too
     if twice is not None:
         raise ValueError(f"{where}: the feature name {twice!r} appears more than once in the header")
     return Layout(width, trailing, lineno, label_col, feature_cols, feature_names,
-                  "label" if label_col is None else names[label_col])
+                  "label" if label_col is None else names[label_col], ident_col,
+                  "id" if ident_col is None else names[ident_col])
+
+
+def _ident_column(ident, label_col, names, used, where):
+    """The 0-based column of ``ident`` (None: none), which must not be the label's."""
+    ident_col = None if ident is None else column(ident, names, used, where, "id")
+    if ident_col is not None and ident_col == label_col:
+        raise ValueError(f"{where}: {_named(ident_col, names)} cannot be both the label and the id column")
+    return ident_col
 
 
 def header_names(row, below, asked, where):
@@ -90,7 +106,7 @@ def header_names(row, below, asked, where):
         header = is_header(cells, below, *_hints(label, features, choose, len(cells)))
     names = cells if header else None
     if names is not None and "" in names:
-        raise ValueError(f"{where}, column {names.index('') + 1}: empty column name in the header")
+        raise ValueError(f"{where}, {column_words(names.index(''))}: empty column name in the header")
     return (names, *choose(names, len(row))) if choose else (names, label, features)
 
 
@@ -104,19 +120,19 @@ def _hints(label, features, choose, width):
     return marks, index % width if index is not None and -width <= index < width else None
 
 
-def feature_columns(features, label_col, names, used, where):
-    """The 0-based feature columns ``features`` names (None: every column but the label's), checked."""
+def feature_columns(features, label_col, names, used, where, ident_col=None):
+    """The 0-based feature columns ``features`` names (None: every column but the label's and the id's), checked."""
     if features is None:
-        cols = [c for c in range(used) if c != label_col]
+        cols = [c for c in range(used) if c not in (label_col, ident_col)]
     else:
         cols = [column(f, names, used, where, "feature") for f in features]
+    if ident_col is not None and ident_col in cols:
+        raise ValueError(f"{where}: {_named(ident_col, names)} cannot be both the id and one of the features")
     if not cols:
         need = "at least one feature column and a label" if label_col is not None else "at least one column"
         raise ValueError(f"{where}: need {need}, got {used} column")
     if label_col in cols:
-        named = f" {names[label_col]!r}" if names else ""
-        raise ValueError(f"{where}: column {label_col + 1}{named} (index {label_col}, counting from 0) cannot be both "
-                         "the label and one of the features")
+        raise ValueError(f"{where}: {_named(label_col, names)} cannot be both the label and one of the features")
     if len(set(cols)) != len(cols):
         raise ValueError(f"{where}: a feature column is named twice")
     return cols
@@ -146,9 +162,9 @@ def column(spec, names, used, where, role):
         text = " ".join(spec.split())
         if names is not None and text in names:
             if names.count(text) > 1:
-                cols = ", ".join(str(i + 1) for i, n in enumerate(names) if n == text)
+                cols = ", ".join(str(i) for i, n in enumerate(names) if n == text)
                 raise ValueError(f"{where}: the {role} column {text!r} appears more than once in the header "
-                                 f"(columns {cols})")
+                                 f"(columns {cols}, counting from 0)")
             return names.index(text)
         if not _INTEGER_TEXT.fullmatch(text):
             if names is None:
@@ -162,6 +178,16 @@ def column(spec, names, used, where, role):
         raise ValueError(f"{where}: there is no {role} column {spec}: the file has {used} columns "
                          f"(0 to {used - 1}, or -1 for the last)")
     return int(spec) % used
+
+
+def column_words(c, name=None):
+    """A column as every message names it, counted as ``--label`` and ``--features`` count them: ``column 2
+    ('island', counting from 0)``, or without a ``name`` ``column 2 (counting from 0)``."""
+    return f"column {c} ({name!r}, counting from 0)" if name else f"column {c} (counting from 0)"
+
+
+def _named(c, names):
+    return column_words(c, names[c] if names else None)
 
 
 def listing(names, most=12):

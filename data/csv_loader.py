@@ -25,14 +25,18 @@ import contextlib
 import csv
 import functools
 import itertools
+import math
 import os
 import re
 import stat
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
-from .csv_layout import INEXACT, LAST, MAX_MAGNITUDE, make_layout, number_problem, plain_number, sniff_delimiter
+from .csv_layout import (INEXACT, LAST, MAX_MAGNITUDE, column_words, looks_numeric, make_layout, number_problem,
+                         plain_number, sniff_delimiter)
+from .encoding import MAX_CATEGORIES, MISSING, is_missing
 from .table import Table, canonical_text
 from .text_lines import Lines, line_blocks
 
@@ -42,6 +46,35 @@ BATCH_CHARS = 1 << 20
 SAMPLE_LINES = 32
 #: Rows a streaming reader (``iter_feature_blocks``) hands out at a time, at most.
 STREAM_ROWS = 1 << 13
+#: A text cell that may be a number starts with one of these (then it is read as its number's text).
+_NUMBER_START = frozenset("0123456789+-.")
+#: A text column of at least this many cells, each another text, is ids, not categories (refused).
+ID_CELLS = 20
+
+
+@dataclass(frozen=True)
+class Cells:
+    """How ``read_table`` and ``iter_feature_blocks`` read cells that are not numbers (default: refuse them).
+
+    ``gaps``: a missing cell (``data.encoding.is_missing``) in a feature column is read as NaN; a missing label
+    is refused. ``text``: ``"auto"`` — a feature column holding a cell that is no number at all is a text column,
+    each cell read as the code of its text, at most ``MAX_CATEGORIES`` distinct texts — or the positions among
+    the features of the columns read as text (any number of texts). ``ident``: a column (name or 0-based index)
+    read past as text, each row's cell handed out with its row (``Block.ids``).
+    """
+
+    gaps: bool = False
+    text: object = ()
+    ident: object = None
+
+
+class Block(NamedTuple):
+    """Rows handed out by ``iter_feature_blocks``: ``X (n, D)`` (text columns as codes, NaN missing), ``texts``
+    ``{feature position: texts by code}`` so far, ``ids`` (n,) object array of the id column's cells or None."""
+
+    X: np.ndarray
+    texts: dict
+    ids: object
 
 
 def load_csv(path):
@@ -59,7 +92,7 @@ def load_csv(path):
     return read_table(path).classification()
 
 
-def read_table(path, label=LAST, features=None, choose=None, header=None):
+def read_table(path, label=LAST, features=None, choose=None, header=None, cells=None):
     """Read a CSV file of numeric features and (optionally) a label column, refusing anything malformed
     with a message naming the line and the column.
 
@@ -89,12 +122,15 @@ def read_table(path, label=LAST, features=None, choose=None, header=None):
         holds every name in ``choose.names``, if it has that attribute, is a header).
     header : bool or None
         Whether the first row is a header; None (default): recognised as above.
+    cells : Cells or None
+        Missing cells and text columns read rather than refused, as ``Cells`` says (default: refused).
 
     Returns
     -------
     Table
         ``X (N, D)`` float64 and the labels as written; ``Table.classification()`` and
-        ``Table.regression()`` make a ``Dataset`` of it.
+        ``Table.regression()`` make a ``Dataset`` of it. With ``cells``: NaN for a missing cell, a text column's
+        codes, its texts in ``Table.column_texts``.
 
     Raises
     ------
@@ -108,33 +144,37 @@ def read_table(path, label=LAST, features=None, choose=None, header=None):
     """
     path = str(path)
     with open(path, "rb") as fh:
-        reader = _Reader(path, fh, label, features, choose, header)
+        reader = _Reader(path, fh, (label, features, choose, header), cells or Cells())
         store = _Store(reader.layout.d, lambda: _expected_rows(fh, reader))
-        for X, labels in reader.batches():
+        for X, labels, _ in reader.batches():
             store.add(X, labels, reader)
         return store.table(reader)
 
 
-def iter_feature_blocks(path, features=None, choose=None, rows=None, header=None):
-    """The feature rows of a CSV file, a block of at most ``rows`` rows (default ``STREAM_ROWS``) at a time:
-    ``X (n, D)`` float64.
+def iter_feature_blocks(path, features=None, choose=None, rows=None, header=None, cells=None):
+    """The feature rows of a CSV file, a ``Block`` of at most ``rows`` rows (default ``STREAM_ROWS``) at a time.
 
     For predicting on files of any length in constant memory. Arguments as ``read_table``'s, without a
-    label: every column that is not a feature is ignored. The first item is the ``Layout`` (the names and
-    the columns chosen), then the blocks.
+    label: every column that is not a feature (or ``cells.ident``) is ignored; ``cells.text`` cannot be
+    ``"auto"`` (a ``ValueError``: the blocks handed out before a column's first text would hold numbers). The
+    first item is the ``Layout`` (the names and the columns chosen), then the blocks.
     """
+    if cells is not None and cells.text == "auto":
+        raise ValueError("iter_feature_blocks reads the text columns it is told of (Cells.text as positions), "
+                         "not 'auto'")
     path = str(path)
     with open(path, "rb") as fh:
-        reader = _Reader(path, fh, None, features, choose, header)
+        reader = _Reader(path, fh, (None, features, choose, header), cells or Cells())
         yield reader.layout
-        rows, pending = rows or STREAM_ROWS, np.empty((0, reader.layout.d))
-        for X, _ in reader.batches():
+        rows, pending, ids = rows or STREAM_ROWS, np.empty((0, reader.layout.d)), np.empty(0, dtype=object)
+        for X, _, block_ids in reader.batches():
             pending = np.concatenate([pending, X])
+            ids = ids if block_ids is None else np.concatenate([ids, block_ids])
             while len(pending) >= rows:
-                yield pending[:rows]
-                pending = pending[rows:]
+                yield Block(pending[:rows], reader.column_texts(), ids[:rows] if len(ids) else None)
+                pending, ids = pending[rows:], ids[rows:]
         if len(pending):
-            yield pending
+            yield Block(pending, reader.column_texts(), ids if len(ids) else None)
 
 
 def _expected_rows(fh, reader):
@@ -163,16 +203,57 @@ def _line_of(line, row, column):
     return line + sum(f.count("\n") + f.count("\r") - f.count("\r\n") for f in row[:column])
 
 
-def _name_code(names, field):
-    """The code of a label name among ``names``, a new one if it is not yet there (``_Reader._converters``)."""
+def _name_code(names, field, gaps=False):
+    """The code of a label name among ``names``, a new one if it is not yet there (``_Reader._converters``); with
+    ``gaps`` a missing label is refused, as an empty one always is."""
     text = field.strip()
-    if not text:
+    if not text or gaps and is_missing(text):
         raise ValueError("empty label")
     return names.setdefault(text, len(names))
 
 
 def _ignored(_field):
     return 0.0
+
+
+def _gap_or_number(field):
+    """A feature cell of a column with gaps: NaN when missing, else its number (``_Reader._refuse`` names a bad
+    one once numpy's parser refuses it). Called for every cell of the column: the common cases first."""
+    if field in MISSING:
+        return math.nan
+    if "_" in field or not field.isascii():
+        raise ValueError(field)
+    try:
+        return float(field)
+    except ValueError:
+        if is_missing(field):
+            return math.nan
+        raise
+
+
+def _id_code(ids, field):
+    """The code of an id cell's text among the batch's ``ids`` (any text, empty too)."""
+    return ids.setdefault(field.strip(), len(ids))
+
+
+def _text_code(codes, seen, field):
+    """A text column's cell: its code, NaN when missing. ``seen`` remembers the code of each cell as written;
+    a cell not seen yet is read by ``_new_text_code``."""
+    code = seen.get(field)
+    if code is None:
+        code = seen[field] = _new_text_code(codes, field)
+    return code
+
+
+def _new_text_code(codes, field):
+    """NaN when ``field`` is missing, else the code of its text among ``codes`` (a new one if it is new; a number
+    is read as its number's text, ``1`` for ``1.0``)."""
+    text = field.strip()
+    if is_missing(text):
+        return math.nan
+    if text[0] in _NUMBER_START and (value := plain_number(text)) is not None:
+        text = canonical_text(value)
+    return codes.setdefault(text, len(codes))
 
 
 def _empty(field):
@@ -202,11 +283,14 @@ class _Batch:
 class _Reader:
     """One pass over one file: the layout from the first record, then the rows batch by batch.
 
-    ``batches()`` yields ``(X (n, D), labels)`` with ``labels`` None (no label column), a float64 array
-    (while every label is a number: ``numeric``) or an int64 array of codes into ``texts``.
+    ``batches()`` yields ``(X (n, D), labels, ids)`` with ``labels`` None (no label column), a float64 array
+    (while every label is a number: ``numeric``) or an int64 array of codes into ``texts``; ``ids`` None or the
+    id column's cells. With ``cells`` (``Cells``), the columns read with gaps are ``gap_columns`` and the text
+    columns ``text_codes`` (column -> {text: code}); a column that turned text after ``rows`` had been read has
+    ``text_from[column] = (rows, line of its first text)``.
     """
 
-    def __init__(self, path, fh, label, features, choose, header):
+    def __init__(self, path, fh, asked, cells):
         self.path = path
         self.lines, lines, first = Lines(line_blocks(fh, path)), [], None
         while first is None:  # the first line that is not blank says the delimiter
@@ -230,7 +314,7 @@ class _Reader:
         with contextlib.suppress(ValueError):  # the records before a malformed one; the error comes in its turn
             below.extend(self._fields(batch, i) for i in range(1, min(len(batch.texts), SAMPLE_LINES + 1)))
         lineno = batch.starts[0]
-        self.layout = make_layout(path, (lineno, self._fields(batch, 0)), below, (label, features, choose, header))
+        self.layout = make_layout(path, (lineno, self._fields(batch, 0)), below, asked, cells.ident)
         self.pending = batch.part(1) if self.layout.header else batch
         self.first_data = None if self.layout.header else lineno
         cols = self.layout.features  # a slice when they are in a row: a view, not a copy
@@ -238,6 +322,17 @@ class _Reader:
         self.numeric = True  # the labels are numbers until one is not
         self.texts, self.codes, self.text_lines = [], {}, []  # label names, text -> code, the line of each
         self.non_integral = None  # (line, text) of the first numeric label that is not an integer
+        self._start_cells(cells)
+
+    def _start_cells(self, cells):
+        """How cells that are no numbers are read, before the first row (``Cells``)."""
+        self.cells, self.rows, self.gap_columns, self.text_from = cells, 0, set(), {}
+        forced = [] if cells.text == "auto" else [self.layout.features[j] for j in cells.text]
+        self.text_codes, self.text_seen = {c: {} for c in forced}, {}  # text column -> {text: code}, {cell: code}
+
+    def column_texts(self):
+        """``{feature position: texts in the order of their codes}`` of the text columns."""
+        return {j: list(self.text_codes[c]) for j, c in enumerate(self.layout.features) if c in self.text_codes}
 
     # ---------------------------------------------------------------- records
 
@@ -303,65 +398,93 @@ class _Reader:
 
     def batches(self):
         """Every batch of rows; a header with no rows after it is refused at the end."""
-        rows, batch = 0, self.pending
+        batch = self.pending
         while batch is not None:
-            for X, labels in self._read(batch):
-                rows += len(X)
-                yield X, labels
+            for X, labels, ids in self._read(batch):
+                self.rows += len(X)
+                yield X, labels, ids
             batch = self._next_batch()
-        if rows == 0:
+        if self.rows == 0:
             raise ValueError(f"{self.path}: line {self.layout.header}: a header but no data rows")
 
     def _read(self, batch):
-        """``(X, labels)`` of every record of ``batch``: one call of numpy's parser, unless it refuses a record
-        (the first one refused is found and named) or a label is the first name (the records before it are read
-        with numbers for labels, the rest with names)."""
+        """``(X, labels, ids)`` of every record of ``batch``: one call of numpy's parser, unless it refuses a
+        record (the first one refused is found and named) or the record is read once a column is read otherwise:
+        a label is the first name (the records before it are read with numbers for labels, the rest with names),
+        a feature column has its first gap or text (with ``cells``)."""
         while batch.texts:
             parsed = self._parse(batch)
             if parsed is not None:
                 yield parsed
                 return
             bad = self._first_refused(batch)
-            self._refuse(batch, bad)  # returns when the one thing wrong is a label that is no number
+            change = self._refuse(batch, bad)  # returns when the record is read once a column is read otherwise
             if bad:
                 yield self._parse(batch.part(0, bad))
-            self.numeric = False
+            change()
             batch = batch.part(bad)
 
     def _parse(self, batch):
-        """``(X, labels)`` of the records of ``batch`` by numpy's parser, or None when it refuses one, a record
-        has another field count, a feature is out of bounds or, while labels are numbers, one is not exact."""
-        layout, names = self.layout, {}  # the batch's label names, once labels are names
+        """``(X, labels, ids)`` of the records of ``batch`` by numpy's parser, or None when it refuses one, a
+        record has another field count, a feature is out of bounds or, while labels are numbers, one is not exact
+        (or missing)."""
+        layout, names, ids = self.layout, {}, {}  # the batch's label names, once labels are names; its ids
         try:
             values = np.loadtxt(batch.texts, delimiter=self.delimiter, comments=None, quotechar='"', ndmin=2,
-                                converters=self._converters(names), encoding="utf-8")
+                                converters=self._converters(names, ids), encoding="utf-8")
         except ValueError:
             values = np.empty((0, 0))
         X = values[:, self.columns] if values.shape == (len(batch.texts), layout.width) else None
-        if X is None or not (X.max(initial=0.0) < MAX_MAGNITUDE and X.min(initial=0.0) > -MAX_MAGNITUDE):
+        if X is None or not self._in_bounds(X):
             return None
+        self._check_categories()
+        ids = None if layout.ident is None else np.array(list(ids), dtype=object)[values[:, layout.ident].astype(int)]
         if layout.label is None:
-            return X, None
+            return X, None, ids
         labels = values[:, layout.label]
         if not self.numeric:
-            return X, self._codes(labels.astype(np.int64), names, batch)
+            return X, self._codes(labels.astype(np.int64), names, batch), ids
         if not np.abs(labels).max() < INEXACT:
             return None
         if self.non_integral is None:
             self._note_non_integral(labels, batch)
-        return X, labels
+        return X, labels, ids
 
-    def _converters(self, names):
+    def _in_bounds(self, X):
+        """Every feature below ``MAX_MAGNITUDE``; NaN (a gap) too once a column has gaps or text."""
+        if self.gap_columns or self.text_codes:
+            return np.fmax.reduce(X, axis=None, initial=0.0) < MAX_MAGNITUDE and np.fmin.reduce(
+                X, axis=None, initial=0.0) > -MAX_MAGNITUDE
+        return X.max(initial=0.0) < MAX_MAGNITUDE and X.min(initial=0.0) > -MAX_MAGNITUDE
+
+    def _check_categories(self, X=None):
+        """Refuse a text column found by ``Cells.text == "auto"`` once it has more than ``MAX_CATEGORIES`` texts,
+        or (given the whole table's ``X``) when each of its at least ``ID_CELLS`` texts is another."""
+        for c, (_, line, _) in self.text_from.items():
+            count, j = len(self.text_codes[c]), self.layout.features.index(c)
+            ids = X is not None and count >= ID_CELLS and np.count_nonzero(~np.isnan(X[:, j])) == count
+            if count > MAX_CATEGORIES or ids:
+                what = f"{count} distinct values, one per row" if ids else f"more than {MAX_CATEGORIES} distinct values"
+                raise ValueError(f"{self.path}: {column_words(c, self.layout.feature_names[j])} holds text (from line "
+                                 f"{line}) with {what}: free text or ids, not categories; leave it out with --features")
+
+    def _converters(self, names, ids):
         """Python converters for the columns numpy's parser must not read as numbers: those not read (any
-        text), the trailing empty one (empty it must stay) and, once labels are names, the label's (its code
-        among the batch's ``names``)."""
+        text), the trailing empty one (empty it must stay), once labels are names the label's (its code
+        among the batch's ``names``), the id's (its code among the batch's ``ids``), and the feature columns
+        with gaps or text."""
         layout = self.layout
         read = {*layout.features, layout.label}
         converters = {c: _ignored for c in range(layout.width) if c not in read}
         if layout.trailing:
             converters[layout.width - 1] = _empty
         if layout.label is not None and not self.numeric:
-            converters[layout.label] = functools.partial(_name_code, names)
+            converters[layout.label] = functools.partial(_name_code, names, gaps=self.cells.gaps)
+        if layout.ident is not None:
+            converters[layout.ident] = functools.partial(_id_code, ids)
+        converters.update(dict.fromkeys(self.gap_columns, _gap_or_number))
+        converters.update({c: functools.partial(_text_code, codes, self.text_seen.setdefault(c, {}))
+                           for c, codes in self.text_codes.items()})
         return converters
 
     def _first_refused(self, batch):
@@ -375,25 +498,57 @@ class _Reader:
 
     def _refuse(self, batch, i):
         """Raise the error naming what is wrong with record ``i`` of ``batch``, as the ``csv`` module splits it:
-        its field count, its first bad feature (line and column) or an empty label. Returns when the one thing
-        wrong is a label that is no number while the labels so far were: from it on, every label is a name."""
+        its field count, its first bad feature (line and column) or an empty label. Returns the change after
+        which the record is read when the one thing wrong is a label that is no number while the labels so far
+        were (from it on, every label is a name) or, with ``cells``, a feature column's first gap or text."""
         layout, line, row = self.layout, batch.starts[i], self._fields(batch, i)
         if len(row) != layout.width or (layout.trailing and row[-1].strip()):
             self._wrong_width(line, row)
         for c, name in zip(layout.features, layout.feature_names, strict=True):
-            problem = number_problem(row[c])
-            if problem:
-                hint = " (read as a row, not a header: pass header=True, --header, if it is one)" if (
-                    line == self.first_data) else ""
-                raise ValueError(f"{self.path}: line {_line_of(line, row, c)}, column {c + 1} ({name}): "
-                                 f"{problem}{hint}")
-        if layout.label is not None:
-            if not row[layout.label].strip():
-                raise ValueError(f"{self.path}: line {_line_of(line, row, layout.label)}, column {layout.label + 1} "
-                                 f"({layout.label_name}): empty field")
-            if self.numeric and plain_number(row[layout.label]) is None:
-                return
+            change = self._cell_change(c, row[c], _line_of(line, row, c))
+            if change is None:
+                continue
+            if callable(change):
+                return change
+            hint = " (read as a row, not a header: pass header=True, --header, if it is one)" if (
+                line == self.first_data) else ""
+            raise ValueError(f"{self.path}: line {_line_of(line, row, c)}, {column_words(c, name)}: {change}{hint}")
+        label = layout.label
+        if label is not None and self._label_is_a_first_name(row[label], _line_of(line, row, label)):
+            return self._to_names
         raise ValueError(f"{self.path}: line {line}: malformed CSV: its {len(row)} fields cannot be read")
+
+    def _label_is_a_first_name(self, field, line):
+        """Whether the label cell ``field`` (on ``line``) is the first name while labels were numbers; an empty or
+        (with ``cells.gaps``) missing one is refused."""
+        layout = self.layout
+        if not field.strip() or self.cells.gaps and is_missing(field):
+            what = "empty field" if not field.strip() else f"missing label {field.strip()!r}"
+            advice = "; a row without a label cannot be learned from: drop it" if self.cells.gaps else ""
+            raise ValueError(f"{self.path}: line {line}, {column_words(layout.label, layout.label_name)}: "
+                             f"{what}{advice}")
+        return self.numeric and plain_number(field) is None
+
+    def _cell_change(self, c, field, line):
+        """For a feature cell of column ``c``: None when it is read as its column is read now, a change (callable)
+        after which it is (``_Reader._refuse``), else what is wrong with it (text)."""
+        problem = number_problem(field)
+        if not problem or c in self.text_codes or (c in self.gap_columns and is_missing(field)):
+            return None
+        if self.cells.gaps and is_missing(field):
+            return functools.partial(self.gap_columns.add, c)
+        if self.cells.text == "auto" and not looks_numeric(field):
+            return functools.partial(self._to_text, c, line, problem)
+        return problem
+
+    def _to_names(self):
+        self.numeric = False
+
+    def _to_text(self, c, line, problem):
+        """Column ``c`` is read as text from now on (its first text on ``line``, ``problem`` as a number); ``_Store``
+        checks that no number was read before it and none comes after."""
+        self.text_codes[c], self.text_from[c] = {}, (self.rows, line, problem)
+        self.gap_columns.discard(c)
 
     def _wrong_width(self, lineno, row):
         width, first = self.layout.width, self.layout.header or self.first_data
@@ -477,6 +632,12 @@ class _Store:
         n = self.n
         self.X.resize((n, self.X.shape[1]), refcheck=False)
         layout = reader.layout
+        for c, (rows, line, problem) in reader.text_from.items():
+            j = layout.features.index(c)
+            if not np.isnan(self.X[:rows, j]).all() or any(plain_number(t) is not None for t in reader.text_codes[c]):
+                raise ValueError(f"{reader.path}: line {line}, {column_words(c, layout.feature_names[j])}: {problem}, "
+                                 "and other cells of the column are numbers (a text column holds no number)")
+        reader._check_categories(self.X)
         values = codes = None
         if self.labels is not None:
             self.labels.resize(n, refcheck=False)
@@ -484,4 +645,5 @@ class _Store:
         lines = dict(zip(reader.texts, reader.text_lines, strict=True))
         return Table(self.X, layout.feature_names, layout.label_name if layout.label is not None else None,
                      values, codes, list(reader.texts), lines, reader.non_integral, reader.path,
-                     None if layout.label is None else layout.label + 1, layout.header is not None)
+                     layout.label, layout.header is not None, reader.column_texts(), bool(reader.gap_columns))
+

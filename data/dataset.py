@@ -25,6 +25,12 @@ class Dataset:
     feature_names : list of D str (given None: ``x0, x1, …``, and ``named`` is False)
     source : str
         Where the data came from (a path, a generator name), for messages.
+    column_texts : dict
+        A table's text columns as read (``data.read_table`` with ``Cells``): feature position -> its texts,
+        indexed by the codes in that column of ``X``; empty for a table of numbers.
+    gaps : bool
+        Whether ``X`` holds NaN for missing cells (with ``column_texts``, the raw columns ``data.encoding``
+        turns into numbers).
     named : bool
         Whether the columns have names of their own (a header's): a model trained on them saves them.
     """
@@ -34,6 +40,8 @@ class Dataset:
     classes: list
     feature_names: list
     source: str = ""
+    column_texts: dict = field(default_factory=dict)
+    gaps: bool = False
     named: bool = field(init=False, default=True)
 
     def __post_init__(self):
@@ -47,7 +55,7 @@ class Dataset:
         self.feature_names = [str(n) for n in (self.feature_names if self.named else default_feature_names(X.shape[1]))]
         if len(self.feature_names) != X.shape[1]:
             raise ValueError(f"{self._where()}{len(self.feature_names)} feature names for {X.shape[1]} columns of X")
-        if not np.isfinite(X).all():
+        if not (not np.isinf(X).any() if self.raw else np.isfinite(X).all()):
             raise ValueError(f"{self._where()}X holds NaN or infinity")
         self.X, self.source = X, str(self.source)
         self.y = self._values(y) if self.classes is None else self._class_indices(y)
@@ -88,6 +96,11 @@ class Dataset:
             raise ValueError(f"labels must be integers, got dtype {labels.dtype}")
         values, y = np.unique(labels, return_inverse=True)
         return cls(X, y.reshape(-1), [int(v) for v in values], feature_names, source)
+
+    @property
+    def raw(self):
+        """Whether the columns need ``data.encoding.Encoding`` before a network reads them (gaps or text)."""
+        return bool(self.column_texts) or self.gaps
 
     @property
     def n_classes(self):

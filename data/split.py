@@ -30,10 +30,18 @@ def train_val_split(X, y, val_fraction=DEFAULT_VAL_FRACTION, seed=None, stratify
     -------
     X_train (N_train, D), X_val (N_val, D), y_train (N_train,), y_val (N_val,)
     """
-    val_fraction = check_val_fraction(val_fraction)
     X, y = np.asarray(X), np.asarray(y)
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
+    train_idx, val_idx = split_indices(y, val_fraction, seed, stratify)
+    return X[train_idx], X[val_idx], y[train_idx], y[val_idx]
+
+
+def split_indices(y, val_fraction=DEFAULT_VAL_FRACTION, seed=None, stratify=True):
+    """``(train rows, validation rows)``, int arrays into ``y``: the split ``train_val_split`` makes (same
+    arguments), for data that is taken apart column by column rather than copied whole."""
+    val_fraction = check_val_fraction(val_fraction)
+    y = np.asarray(y)
     rng = np.random.default_rng(seed)
     val_idx = []
     for label in np.unique(y) if stratify else [None]:
@@ -45,4 +53,4 @@ def train_val_split(X, y, val_fraction=DEFAULT_VAL_FRACTION, seed=None, stratify
     if len(train_idx) == 0:
         raise ParameterError("train_val_split", "val_fraction",
                              f"leaves no training samples out of {len(y)}, got {val_fraction}")
-    return X[train_idx], X[val_idx], y[train_idx], y[val_idx]
+    return train_idx, val_idx

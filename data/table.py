@@ -8,12 +8,12 @@ comparing numbers by value and names by their text (``label_key``), so a model t
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
 
-from .csv_layout import number_problem
+from .csv_layout import column_words, number_problem
 from .dataset import Dataset
 
 
@@ -59,8 +59,10 @@ class Table:
     text_lines : dict, label name -> the line it first appears on (0: a number turned name)
     non_integral : (line, text) or None, the first numeric label that is not an integer
     source : str, the file, for messages
-    label_column : int or None, the label's column (1-based), for messages
+    label_column : int or None, the label's column (0-based, as ``--label`` counts), for messages
     named : bool, the file had a header (else ``feature_names`` are ``x0, x1, …``, which no model saves)
+    column_texts : dict, feature position -> the texts of that text column, indexed by the codes in ``X``
+    gaps : bool, some feature column has missing cells (NaN in ``X``)
     """
 
     X: np.ndarray
@@ -74,6 +76,8 @@ class Table:
     source: str
     label_column: object = None
     named: bool = True
+    column_texts: dict = field(default_factory=dict)
+    gaps: bool = False
 
     def __repr__(self):
         n, d = self.X.shape
@@ -120,7 +124,8 @@ class Table:
         if len(classes) < min_classes:
             raise ValueError(f"{self.source}: every row has the label {str(classes[0])!r}; a classifier needs at "
                              f"least two classes")
-        return Dataset(self.X, y.reshape(-1), classes, self.feature_names if self.named else None, self.source)
+        return Dataset(self.X, y.reshape(-1), classes, self.feature_names if self.named else None, self.source,
+                       self.column_texts, self.gaps)
 
     def regression(self):
         """A ``Dataset`` of real targets (``classes`` None); ``ValueError`` naming the first label that is not
@@ -135,7 +140,8 @@ class Table:
                 raise ValueError(f"{self.source}: line {line}, {self._column()}: label {text!r} is not a number; a "
                                  f"regression predicts numbers")
             values = np.array([float(value) for _, value in keys])[self.codes]
-        return Dataset(self.X, values, None, self.feature_names if self.named else None, self.source)
+        return Dataset(self.X, values, None, self.feature_names if self.named else None, self.source,
+                       self.column_texts, self.gaps)
 
     def label_indices(self, classes):
         """Each row's label as an index into ``classes`` (a model's), matched by ``label_key``.
@@ -156,8 +162,9 @@ class Table:
         return np.asarray(where, dtype=np.int64)[inverse].reshape(-1)
 
     def _column(self):
-        column = f"column {self.label_column}" if self.label_column else "the label column"
-        return f"{column} ({self.label_name})"
+        if self.label_column is None:
+            return f"the label column ({self.label_name!r})"
+        return column_words(self.label_column, self.label_name)
 
     def _need_labels(self):
         if self.label_name is None:

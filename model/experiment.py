@@ -9,7 +9,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from data import Dataset, make_dataset, train_val_split
-from data.split import DEFAULT_VAL_FRACTION
+from data.encoding import Encoding
+from data.split import DEFAULT_VAL_FRACTION, split_indices
 from layers.validation import check_integer
 
 from .builders import Architecture
@@ -45,8 +46,9 @@ class Experiment:
 
     ``X_train (N_train, D)``, ``y_train (N_train,)``, ``X_val (N_val, D)``, ``y_val (N_val,)``: the
     split (stratified by class for a classifier; ``N_val`` is 0 without a validation part), or the
-    validation file's rows; ``shuffle`` the experiment's own stream for the order of the mini-batches. A
-    regression (``scaling`` set) trains on standardised targets, folded into the network by ``finish``.
+    validation file's rows, as the network reads them (through ``net.encoding`` when the table had gaps or
+    text); ``shuffle`` the experiment's own stream for the order of the mini-batches. A regression
+    (``scaling`` set) trains on standardised targets, folded into the network by ``finish``.
     """
 
     net: object
@@ -113,6 +115,7 @@ class Experiment:
         twin.classes, twin.feature_names = self.net.classes, self.net.feature_names
         if getattr(self.net.criterion, "class_weight", None) is not None:  # train.py --class-weight: saved too
             twin.criterion.class_weight = list(self.net.criterion.class_weight)
+        twin.encoding = self.net.encoding
         return twin
 
     def metrics(self):
@@ -134,16 +137,22 @@ def prepare(data, architecture=None, val_fraction=DEFAULT_VAL_FRACTION, seed=0, 
     the network ``architecture`` describes (default: the handout's 2-3-1) built for its D and K; nothing trained.
 
     ``val_fraction`` in [0, 1) is held out (stratified by class for a classifier), unless ``validation``,
-    ``(X_val, y_val)``, is given to validate on instead; ``seed`` is split with ``SeedSequence`` into data,
-    split, initialisation and shuffling streams; ``layer_types`` maps class names to a learner's classes.
+    ``(X_val, y_val)``, is given to validate on instead (its text columns coded as ``data``'s); ``seed`` is
+    split with ``SeedSequence`` into data, split, initialisation and shuffling streams; ``layer_types`` maps
+    class names to a learner's classes. A table with gaps or text (``data.raw``) is encoded
+    (``data.encoding.Encoding``) as fitted on the training rows alone: ``net.encoding``.
     """
     rngs = streams(seed)
-    if validation is None:
+    if data.raw:  # the raw table is encoded a column at a time, never copied whole
+        X_train, X_val, y_train, y_val, encoding = _encoded(data, val_fraction, rngs["split"], validation)
+    elif validation is None:
         X_train, X_val, y_train, y_val = train_val_split(data.X, data.y, val_fraction, seed=rngs["split"],
                                                          stratify=data.classes is not None)
+        encoding = None
     else:
-        (X_train, y_train), (X_val, y_val) = (data.X, data.y), validation
-    architecture, d, classify = architecture or Architecture(), data.X.shape[1], data.classes is not None
+        (X_train, y_train), (X_val, y_val), encoding = (data.X, data.y), validation, None
+    architecture, classify = architecture or Architecture(), data.classes is not None
+    d = data.X.shape[1] if encoding is None else encoding.width
     if classify and len(np.unique(y_train)) < 2:
         raise ValueError("the training data holds only one class; a classifier needs at least two")
 
@@ -155,9 +164,24 @@ def prepare(data, architecture=None, val_fraction=DEFAULT_VAL_FRACTION, seed=0, 
     net = build(layer_types, rngs["init"])
     net.classes = list(data.classes) if classify else None
     net.feature_names = list(data.feature_names) if data.named else None  # saved names are always names
+    net.encoding = encoding
     scaling = None if classify else TargetScaling.fit(y_train)
     return Experiment(net, data, X_train, y_train, X_val, y_val, rngs["shuffle"], scaling=scaling,
                       library_build=build if layer_types else None)
+
+
+def _encoded(data, val_fraction, split, validation):
+    """``(X_train, X_val, y_train, y_val, encoding)`` of a table with gaps or text: the split (or ``validation``),
+    and the encoding fitted on the training rows and applied to both parts."""
+    texts = data.column_texts
+    if validation is not None:
+        encoding = Encoding.fit(data.X, data.feature_names, texts)
+        return encoding.transform(data.X, texts), encoding.transform(validation[0], texts), data.y, validation[1], \
+            encoding
+    train, val = split_indices(data.y, val_fraction, seed=split, stratify=data.classes is not None)
+    encoding = Encoding.fit(data.X, data.feature_names, texts, rows=train)
+    return (encoding.transform(data.X, texts, rows=train), encoding.transform(data.X, texts, rows=val),
+            data.y[train], data.y[val], encoding)
 
 
 def fit(data, architecture=None, config=None, val_fraction=DEFAULT_VAL_FRACTION, seed=0, on_epoch=None):

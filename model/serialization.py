@@ -2,7 +2,9 @@
 
 Format ``cs231n-handprop/Sequential/2``: ``format`` (the marker); ``architecture``, JSON text of the model
 class (``Sequential`` or ``TwoLayerNet``), each layer's type and ``config()``, the loss's, ``weight_decay``,
-``dtype``, ``classes``, ``feature_names`` and, for ``TwoLayerNet``, its constructor arguments (``init``);
+``dtype``, ``classes``, ``feature_names`` (the table's columns), ``encoding`` (how those columns become the
+network's inputs: ``data.encoding.Encoding.config()``, absent when they are its inputs) and, for
+``TwoLayerNet``, its constructor arguments (``init``);
 ``param:<key>`` for every entry of ``params`` and ``buffer:<layer index>:<name>`` for every layer's
 ``buffers``. Files of format ``cs231n-handprop/TwoLayerNet/1`` (the first release) still load.
 
@@ -24,6 +26,7 @@ import reprlib
 
 import numpy as np
 
+from data.encoding import Encoding
 from layers.standardize import Standardize
 from layers.validation import is_integer
 
@@ -126,6 +129,9 @@ def architecture(net):
             "weight_decay": net.weight_decay, "dtype": net.dtype.name,
             "classes": None if net.classes is None else list(net.classes),
             "feature_names": None if net.feature_names is None else [str(f) for f in net.feature_names]}
+    encoding = getattr(net, "encoding", None)
+    if encoding is not None:
+        arch["encoding"] = encoding.config()
     if callable(getattr(net, "config", None)):
         arch["init"] = net.config()
     return arch
@@ -169,7 +175,9 @@ def _read_model(npz, model_classes):
     if marker == FORMAT:
         return _from_v2(npz, model_classes)
     if marker == FORMAT_V1:
-        return _from_v1(npz, model_classes["TwoLayerNet"])
+        net = _from_v1(npz, model_classes["TwoLayerNet"])
+        net.encoding = None  # the first release read numbers only
+        return net
     raise ValueError(f"unknown format {one_line(repr(marker), 80)} (this version reads {FORMAT} and {FORMAT_V1})")
 
 
@@ -188,7 +196,9 @@ def _from_v2(npz, model_classes):
     members, build = (_sequential if arch["class"] == "Sequential" else _from_init)(arch, cls, dtype)
     net = _checked_build(npz, members, build, {"format", "architecture"})
     net.classes = _names(arch.get("classes"), "classes", _n_classes(net), (int, str))
-    net.feature_names = _names(arch.get("feature_names"), "feature_names", net.input_dim, (str,))
+    net.encoding = None if arch.get("encoding") is None else Encoding.from_config(arch["encoding"], net.input_dim)
+    columns = net.input_dim if net.encoding is None else len(net.encoding.names)
+    net.feature_names = _names(arch.get("feature_names"), "feature_names", columns, (str,))
     return net
 
 

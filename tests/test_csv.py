@@ -56,21 +56,21 @@ def test_trailing_comma_on_every_line_is_dropped(tmp_path):
 def test_trailing_comma_missing_on_one_line_or_empty_fields_elsewhere(tmp_path):
     refused(tmp_path, "1,2,0,\n3,4,1\n", "line 2:", "trailing", "4 fields", "line 1", "got 3")
     refused(tmp_path, "1,2,0,\n3,4,1,5\n", "line 2:", "line 1", "trailing", "'5'")
-    refused(tmp_path, "a,b,label\n1,2,0\n3,,1\n", "line 3, column 2 (b):", "empty")
-    refused(tmp_path, "1,2,0\n3,4,\n", "line 2, column 3 (label):", "empty")
-    refused(tmp_path, "a,,label\n1,2,0\n", "line 1, column 2:", "empty column name")
-    refused(tmp_path, "1,2,0,\n3,4,,\n", "line 2, column 3 (label):", "empty")
+    refused(tmp_path, "a,b,label\n1,2,0\n3,,1\n", "line 3, column 1 ('b', counting from 0):", "empty")
+    refused(tmp_path, "1,2,0\n3,4,\n", "line 2, column 2 ('label', counting from 0):", "empty")
+    refused(tmp_path, "a,,label\n1,2,0\n", "line 1, column 1 (counting from 0):", "empty column name")
+    refused(tmp_path, "1,2,0,\n3,4,,\n", "line 2, column 2 ('label', counting from 0):", "empty")
 
 
 def test_crlf_and_byte_order_mark(tmp_path):
     ds = load_csv(write(tmp_path, b"\xef\xbb\xbfa,b,label\r\n1,2,0\r\n3,4,1\r\n"))
     assert ds.feature_names == ["a", "b"]  # the BOM is not part of the first name
     np.testing.assert_array_equal(ds.X, [[1, 2], [3, 4]])
-    refused(tmp_path, b"\xef\xbb\xbf1,2,0\r\n\r\n1,x,1\r\n", "line 3, column 2 (x1):", "'x'", "not a number")
+    refused(tmp_path, b"\xef\xbb\xbf1,2,0\r\n\r\n1,x,1\r\n", "line 3, column 1 ('x1'", "'x'", "not a number")
 
 
 def test_lone_carriage_returns_end_lines_too(tmp_path):
-    refused(tmp_path, "1,2,0\r3,4,1\r5,q,0\r", "line 3, column 2 (x1):", "'q'")
+    refused(tmp_path, "1,2,0\r3,4,1\r5,q,0\r", "line 3, column 1 ('x1', counting from 0):", "'q'")
 
 
 def test_blank_and_whitespace_lines_are_skipped_and_still_counted(tmp_path):
@@ -89,7 +89,7 @@ def test_semicolon_and_tab_separated_files(tmp_path, sep):
 
 
 def test_semicolon_file_with_decimal_commas_is_refused_with_a_hint(tmp_path):
-    refused(tmp_path, "0,5;1,25;0\n1,5;2;1\n", "line 1, column 1 (x0):", "'0,5'", "decimal comma")
+    refused(tmp_path, "0,5;1,25;0\n1,5;2;1\n", "line 1, column 0 ('x0', counting from 0):", "'0,5'", "decimal comma")
 
 
 def test_one_column_without_delimiter(tmp_path):
@@ -118,7 +118,7 @@ def test_exact_round_trip_of_repr_written_values(tmp_path):
 
 
 def test_digit_group_underscores_refused(tmp_path):
-    refused(tmp_path, "1,2,0\n1_000,2,1\n", "line 2, column 1 (x0):", "'1_000'", "underscore")
+    refused(tmp_path, "1,2,0\n1_000,2,1\n", "line 2, column 0 ('x0', counting from 0):", "'1_000'", "underscore")
 
 
 @pytest.mark.parametrize("value,problem", [
@@ -128,7 +128,7 @@ def test_digit_group_underscores_refused(tmp_path):
     ("\u0661", "ASCII"),  # Arabic-Indic 1
 ])
 def test_non_finite_overflowing_huge_or_exotic_values_refused_naming_line_and_column(tmp_path, value, problem):
-    refused(tmp_path, f"a,b,label\n1,2,0\n\n3,{value},1\n", "line 4, column 2 (b):", repr(value), problem)
+    refused(tmp_path, f"a,b,label\n1,2,0\n\n3,{value},1\n", "line 4, column 1 ('b'", repr(value), problem)
 
 
 def test_largest_accepted_magnitude(tmp_path):
@@ -146,7 +146,7 @@ def test_nul_byte_refused_at_its_line(tmp_path):
 
 
 def test_errors_before_a_nul_come_first(tmp_path):
-    refused(tmp_path, "1,2,0\n1,abc,1\n1,\x00,0\n", "line 2, column 2 (x1):", "'abc'")
+    refused(tmp_path, "1,2,0\n1,abc,1\n1,\x00,0\n", "line 2, column 1 ('x1', counting from 0):", "'abc'")
 
 
 def test_undecodable_byte_refused_at_its_line(tmp_path):
@@ -201,7 +201,7 @@ def test_line_ends_at_block_boundaries_and_lines_longer_than_a_block(tmp_path, l
     ds_text = line_end.join([f"{name},b,label", "1,2,0", "3,4,1", ""])
     ds = load_csv(write(tmp_path, ds_text))
     assert ds.feature_names == [name, "b"] and ds.X.shape == (2, 2)
-    refused(tmp_path, text, "line 4, column 1 (n")
+    refused(tmp_path, text, "line 4, column 0 ('n")
 
 
 # ------------------------------------------------------------------ labels
@@ -239,7 +239,7 @@ def test_a_mix_of_numbers_and_words_makes_every_label_a_name(tmp_path):
 
 @pytest.mark.parametrize("label", ["0.5", "-1.25", "1e-3"])
 def test_non_integral_number_label_refused_naming_line_and_label(tmp_path, label):
-    refused(tmp_path, f"x,y,cls\n1,2,0\n1,2,1\n\n1,2,{label}\n1,2,{label}\n", "line 5, column 3 (cls):", f"'{label}'",
+    refused(tmp_path, f"x,y,cls\n1,2,0\n1,2,1\n\n1,2,{label}\n1,2,{label}\n", "line 5, column 2 ('cls'", f"'{label}'",
             "non-integral")
 
 
@@ -259,7 +259,7 @@ def test_ragged_row_names_its_line_expected_and_got(tmp_path):
 def test_quoted_field_spanning_lines_keeps_later_line_numbers_right(tmp_path):
     ds = load_csv(write(tmp_path, 'a,"b\nsecond half",label\n1,2,0\n3,4,1\n'))
     assert ds.feature_names == ["a", "b second half"]
-    refused(tmp_path, 'a,"b\nsecond half",label\n1,2,0\n3,x,1\n', "line 4, column 2 (b second half):", "'x'")
+    refused(tmp_path, 'a,"b\nsecond half",label\n1,2,0\n3,x,1\n', "line 4, column 1 ('b second half'", "'x'")
     refused(tmp_path, '1,2,0\n"3\n\n",4,1\n5,6\n', "line 5:", "3 columns", "got 2")
     refused(tmp_path, '1,2,0\n1,2,"a\n\x00"\n', "line 3:", "NUL")
 

@@ -27,9 +27,9 @@ def test_a_quote_never_closed_is_named_on_the_line_it_opens(tmp_path):
 
 
 def test_a_bad_cell_of_a_record_over_several_lines_is_named_on_its_own_line(tmp_path):
-    assert "line 2, column 1" in message(write(tmp_path, '1,2,0\nx,"3\n",1\n'))
-    assert "line 3, column 2" in message(write(tmp_path, '1,2,0\n"3\r\n",x,1\n'))
-    assert "line 4, column 3" in message(write(tmp_path, '1,2,0\n"3\n\n",4,\n'))  # the empty label
+    assert "line 2, column 0" in message(write(tmp_path, '1,2,0\nx,"3\n",1\n'))
+    assert "line 3, column 1" in message(write(tmp_path, '1,2,0\n"3\r\n",x,1\n'))
+    assert "line 4, column 2" in message(write(tmp_path, '1,2,0\n"3\n\n",4,\n'))  # the empty label
 
 
 def test_a_long_quote_never_closed_is_refused_at_the_field_limit_naming_where_it_opens(tmp_path, monkeypatch):
@@ -46,7 +46,8 @@ def test_records_over_several_lines_across_batches_keep_values_and_line_numbers(
     np.testing.assert_array_equal(table.X, [[i, i + 0.5] for i in range(30)])
     assert table.texts == ["name\n0", "name\n1", "name\n2"]
     assert [table.text_lines[t] for t in table.texts] == [3, 6, 9]  # where each label's cell is
-    assert "line 93, column 2 (b)" in message(write(tmp_path, "a,b,label\n" + "".join(rows) + '"1\n",x,0\n', "x.csv"))
+    bad = write(tmp_path, "a,b,label\n" + "".join(rows) + '"1\n",x,0\n', "x.csv")
+    assert "line 93, column 1 ('b', counting from 0)" in message(bad)
 
 
 def test_quoted_labels_may_hold_the_delimiter_and_numbers_before_a_name_become_names(tmp_path):

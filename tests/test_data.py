@@ -261,10 +261,10 @@ def test_csv_labels_other_than_0_and_1_are_classes(tmp_path):
     ("x,y,label\n", ["line 1:", "no data"]),
     ("x,y,label\n1,2,0\n1,2\n", ["line 3:", "3 columns", "got 2"]),
     ("1,2,0\n1,2,0,1\n", ["line 2:", "3 columns", "got 4"]),
-    ("x,y,label\n1,2,0\n1,abc,1\n", ["line 3, column 2 (y):", "'abc'", "not a number"]),
-    ("1,2,0\n1,nan,1\n", ["line 2, column 2 (x1):", "'nan'", "not finite"]),
-    ("1,2,0\n\n1,inf,1\n", ["line 3, column 2 (x1):", "'inf'", "not finite"]),
-    ("1,2,0\n1,2,0.5\n", ["line 2, column 3 (label):", "'0.5'", "non-integral"]),
+    ("x,y,label\n1,2,0\n1,abc,1\n", ["line 3, column 1 ('y', counting from 0):", "'abc'", "not a number"]),
+    ("1,2,0\n1,nan,1\n", ["line 2, column 1 ('x1', counting from 0):", "'nan'", "not finite"]),
+    ("1,2,0\n\n1,inf,1\n", ["line 3, column 1 ('x1', counting from 0):", "'inf'", "not finite"]),
+    ("1,2,0\n1,2,0.5\n", ["line 2, column 2 ('label', counting from 0):", "'0.5'", "non-integral"]),
     ("1\n0\n", ["line 1:", "feature column", "1 column"]),
 ])
 def test_csv_errors_name_the_file_and_line(tmp_path, text, parts):

@@ -54,8 +54,8 @@ def test_a_bad_cell_in_a_first_row_of_numbers_is_refused_not_taken_for_a_header(
     path = write(tmp_path, "1,x,0\n1,2,0\n3,4,1\n")
     with pytest.raises(ValueError) as info:
         read_table(path)
-    assert "line 1, column 2" in str(info.value) and "'x'" in str(info.value)
-    with pytest.raises(ValueError, match="line 1, column 1"):
+    assert "line 1, column 1" in str(info.value) and "'x'" in str(info.value)
+    with pytest.raises(ValueError, match="line 1, column 0"):
         read_table(write(tmp_path, "x,0\n1,0\n2,1\n", "two.csv"))
 
 
@@ -67,7 +67,7 @@ def test_header_true_or_false_says_it_outright(tmp_path):
     names = write(tmp_path, "a,b,label\n1,2,0\n", "names.csv")
     with pytest.raises(ValueError) as info:
         read_table(names, header=False)
-    assert "line 1, column 1" in str(info.value) and "'a'" in str(info.value) and "header" in str(info.value)
+    assert "line 1, column 0" in str(info.value) and "'a'" in str(info.value) and "header" in str(info.value)
 
 
 def test_a_saved_models_names_mark_a_header_of_numbers(tmp_path):
@@ -75,7 +75,7 @@ def test_a_saved_models_names_mark_a_header_of_numbers(tmp_path):
     net = SimpleNamespace(input_dim=4, feature_names=["0", "1", "2", "3"])
     blocks = iter_feature_blocks(write(tmp_path, text), choose=model_columns(net, need_label=False))
     assert next(blocks).header == 1
-    np.testing.assert_array_equal(np.concatenate(list(blocks)), X)
+    np.testing.assert_array_equal(np.concatenate([block.X for block in blocks]), X)
 
 
 def test_predictions_have_one_row_per_input_row_under_a_numeric_header(tmp_path, capsys):
