@@ -198,7 +198,7 @@ def build(net, dtype=np.float32):
 
 def _check_exportable(net):
     """One line for the first thing of ``net`` no graph can hold; nothing when it can be exported."""
-    if getattr(net, "encoding", None) is not None:
+    if net.encoding is not None:
         raise ValueError("this model cannot be exported to ONNX: its column encoding (imputation/one-hot) cannot be "
                          "exported yet")
     parts = [(f"layer {i}", layer) for i, layer in enumerate(net.layers)] + [("the loss", net.criterion)]

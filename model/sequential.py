@@ -54,6 +54,9 @@ class Sequential:
     dtype : the parameters' dtype (float64 when there are none); inputs are cast to it.
     classes, feature_names : list or None
         The original labels and input column names, when known (saved with the model).
+    encoding : ``data.encoding.Encoding`` or None
+        How a table with gaps or text columns becomes the numbers the first layer reads (fitted on the training
+        rows by ``model.experiment.prepare``, saved with the model); None for a table of numbers.
     training : bool, the mode set by ``train()`` / ``eval()``.
 
     Shapes
@@ -78,6 +81,7 @@ class Sequential:
         self.params, self.grads = ParameterView(slots, "params"), ParameterView(slots, "grads")
         self.dtype = _common_dtype(self.params)
         self.classes, self.feature_names = None, None
+        self.encoding = None
         self.training = True
         self._pending = False  # a loss whose backward has not been taken may still be differentiated
         self._shapes = (), None  # the last forward's input shape, and each layer's and the output's when checked

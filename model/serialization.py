@@ -129,7 +129,7 @@ def architecture(net):
             "weight_decay": net.weight_decay, "dtype": net.dtype.name,
             "classes": None if net.classes is None else list(net.classes),
             "feature_names": None if net.feature_names is None else [str(f) for f in net.feature_names]}
-    encoding = getattr(net, "encoding", None)
+    encoding = net.encoding
     if encoding is not None:
         arch["encoding"] = encoding.config()
     if callable(getattr(net, "config", None)):

@@ -13,7 +13,7 @@ from data.table import Table
 def model_cells(net, ident=None):
     """How ``data.read_table`` reads the cells of a table for ``net``: gaps and its text columns when it has an
     encoding (``net.encoding``), and the id column ``ident``; None (numbers only) otherwise."""
-    encoding = getattr(net, "encoding", None)
+    encoding = net.encoding
     if encoding is None and ident is None:
         return None
     text = () if encoding is None else [j for j, cats in enumerate(encoding.categories) if cats is not None]
@@ -23,13 +23,13 @@ def model_cells(net, ident=None):
 def model_inputs(net, X, texts):
     """The rows ``X`` of a table (text columns coded as ``texts`` says) as ``net`` reads them: through its
     encoding, if it has one."""
-    encoding = getattr(net, "encoding", None)
+    encoding = net.encoding
     return X if encoding is None else encoding.transform(X, texts)
 
 
 def raw_width(net):
     """The number of table columns ``net`` reads: its encoding's columns, else its input width."""
-    encoding = getattr(net, "encoding", None)
+    encoding = net.encoding
     return net.input_dim if encoding is None else len(encoding.names)
 
 
