@@ -56,3 +56,42 @@ def test_some_documented_check_of_the_exercise_fails_a_square_only_backward(squa
             ("--use", square_only)]
     codes = [call_main(gradcheck.main, capsys, *argv).code for argv in runs]
     assert any(code != 0 for code in codes)
+
+
+#: the max-pooling exercise's backward with ``=`` where overlapping windows must add: right when windows do not
+#: overlap (stride = kernel, the exercise's default and every documented check), wrong when they do
+OVERWRITING_POOL_BACKWARD = '''    def backward(self, upstream):
+        x = self.cache
+        dx = np.zeros_like(x)
+        for r, c, rows, cols in self._windows(x.shape):
+            window = x[:, :, rows, cols]
+            won = window == window.max(axis=(2, 3), keepdims=True)
+            dx[:, :, rows, cols] = won * upstream[:, :, r, c][:, :, None, None]
+        return dx
+
+'''
+
+
+@pytest.fixture
+def overwriting_pool(tmp_path):
+    """exercises/maxpool.py with ``OVERWRITING_POOL_BACKWARD`` in place of its skeleton's backward."""
+    source = (ROOT / "exercises" / "maxpool.py").read_text()
+    head, rest = source.split("    def backward(self, upstream):")
+    tail = "    def kink_state(self):" + rest.split("    def kink_state(self):")[1]
+    path = tmp_path / "maxpool.py"
+    path.write_text(head + OVERWRITING_POOL_BACKWARD + tail)
+    return f"{path}:MaxPool2d"
+
+
+def test_the_overwriting_pool_backward_fails_where_windows_overlap(overwriting_pool, capsys):
+    """The finding's premise: with stride 1 the windows overlap and the check fails it."""
+    code = call_main(gradcheck.main, capsys, "--layer", overwriting_pool, "--input-shape", "2,2,4,4",
+                     "--layer-args", '{"kernel_size": 2, "stride": 1}').code
+    assert code == 1
+
+
+@pytest.mark.xfail(strict=True, reason="review finding 3c: exercises/maxpool.py's documented checks (--input-shape "
+                   "2,2,4,4 and --use) never have overlapping windows, so '=' where the gradients must add passes")
+def test_some_documented_check_of_the_pool_exercise_fails_an_overwriting_backward(overwriting_pool, capsys):
+    runs = [("--layer", overwriting_pool, "--input-shape", "2,2,4,4"), ("--use", overwriting_pool)]
+    assert any(call_main(gradcheck.main, capsys, *argv).code != 0 for argv in runs)
