@@ -259,3 +259,28 @@ def test_a_python_3_syntax_error_in_a_file_named_with_print_is_not_called_python
     code, out, err = call_main(gradcheck.main, capsys, "--functions", path)
     assert code == 2 and "SyntaxError" in err and "line 4" in err
     assert "Python 2" not in err
+
+
+#: the classic slip of a loss: the per-sample losses returned, not their mean
+PER_SAMPLE_SOFTMAX_LOSS = '''
+import numpy as np
+
+
+def softmax_loss(x, y):
+    shifted = x - x.max(axis=1, keepdims=True)
+    p = np.exp(shifted)
+    p /= p.sum(axis=1, keepdims=True)
+    N = x.shape[0]
+    loss = -np.log(p[np.arange(N), y]) / N
+    dx = p.copy()
+    dx[np.arange(N), y] -= 1
+    return loss, dx / N
+'''
+
+
+@pytest.mark.xfail(strict=True, reason="review finding 11: a loss returning its per-sample losses (an (N,) array) ends "
+                   "--functions in a traceback (TypeError from layers.protocol.real_scalar's float())")
+def test_a_loss_returning_per_sample_losses_is_a_failing_row(tmp_path, capsys):
+    code, report, err = run_json(capsys, write(tmp_path, "per_sample.py", PER_SAMPLE_SOFTMAX_LOSS))
+    row = rows(report)[("softmax_loss", "dx")]
+    assert code == 1 and row["verdict"] == "fail" and "(5,)" in row["hint"]
