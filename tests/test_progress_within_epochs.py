@@ -12,18 +12,7 @@ from model import build_mlp
 from model.history import History
 from model.training import BATCH_CALLS, train
 
-
-class Clock:
-    def __init__(self):
-        self.now = 100.0
-
-    def __call__(self):
-        return self.now
-
-
-class Terminal(io.StringIO):
-    def isatty(self):
-        return True
+from .test_progress import Clock, Terminal  # the fake clock and terminal of the per-epoch tests
 
 
 def long_epoch(report, clock, epoch, batches, seconds_each):
