@@ -64,3 +64,12 @@ def test_an_svm_networks_probabilities_follow_the_losss_rule_even_when_its_score
     p = net.predict_proba(np.ones((4, 2)))
     expected = np.exp([0.2, 0.3, 0.5]) / np.exp([0.2, 0.3, 0.5]).sum()
     assert np.allclose(p, expected) and not np.allclose(p, [0.2, 0.3, 0.5])
+
+
+def test_every_library_classification_loss_has_its_own_proba():
+    """So ``model.predict.proba`` guesses from the data only for a learner's loss, never for the library's."""
+    from model.registry import LIBRARY, named
+
+    classifying = [name for name in named("loss") if LIBRARY[name].target != "values"]
+    assert "SVMLoss" in classifying
+    assert [name for name in classifying if not callable(getattr(LIBRARY[name], "proba", None))] == []
