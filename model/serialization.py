@@ -157,8 +157,10 @@ def load(path, model_classes):
     ValueError
         ``"{path}: not a model file or damaged: {reason}"``, one line: not a regular file, not a zip, a
         member the format does not define, encryption, an unknown compression, truncation, a bad CRC, an
-        unknown or misplaced layer type, a damaged or oversized architecture, arrays whose header does
-        not fit it, non-finite parameters, buffers out of range.
+        unknown or misplaced layer type, a damaged or oversized architecture, layers whose sizes do not
+        chain (through the image layers too: ``Sequential`` checks them from the numbers, before any image
+        is made), arrays whose header does not fit the architecture, non-finite parameters, buffers out of
+        range (a layer type's rule holding for its subclasses).
     OSError
         The file is missing or unreadable (the OS's own words).
     """
