@@ -34,7 +34,9 @@ class Sequential:
     layers : list of layers
         Each has ``forward(x)`` and ``backward(upstream)``; one with parameters also has ``params`` and
         ``grads`` dictionaries of equal keys and shapes. Declared feature widths (``in_features`` /
-        ``out_features``, or ``num_features``) must chain.
+        ``out_features``, or ``num_features``) must chain, and so must the images' (C, H, W) through the layers
+        that say theirs (``output_shape``: ``Unflatten``, ``Conv2d``, ``MaxPool2d``, ``Flatten``); checked from
+        the numbers when the network is built, before any image is made.
     loss : loss layer
         ``forward(out, y)`` -> float and ``backward(upstream=1.0)`` -> dℓ/d(out). It may declare a ``target``:
         ``"binary"`` (labels 0/1), ``"classes"`` (labels in [0, K)) or ``"values"`` (real targets); a loss that
