@@ -51,18 +51,22 @@ def layer_suite(seed=0, batch=8, layer_types=None, **opts):
 
 
 def _image_layers(rng, seed, types, opts):
-    """CS231n's second-assignment layers: on (2, 2, 4, 4) images, then layer norm and the SVM loss. In element-wise
-    mode one pooling window has a tie for its maximum on purpose, bracketed as a kink like ReLU's 0 above."""
-    images, scores = rng.standard_normal((2, 2, 4, 4)), rng.standard_normal((8, 4))
+    """CS231n's second-assignment layers: on (2, 2, 4, 6) images, then layer norm and the SVM loss. The images are
+    not square, so a backward that reads H where W belongs fails (its dx has the wrong shape); one pooling has
+    stride 1, so its windows overlap and a backward that writes (``=``) where their gradients must add fails. In
+    element-wise mode one pooling window has a tie for its maximum on purpose, bracketed as a kink like ReLU's 0
+    above."""
+    images, scores = rng.standard_normal((2, 2, 4, 6)), rng.standard_normal((8, 4))
     pooled = images.copy()
     if opts.get("mode", "elementwise") == "elementwise":
         pooled[0, 0, 0, :2] = 5.0
     cases = [("Conv2d", "Conv2d stride 2 pad 1", lambda: make(types, "Conv2d", 2, 3, 3, stride=2, padding=1, rng=rng),
               images, None),
              ("MaxPool2d", "MaxPool2d(2)", lambda: make(types, "MaxPool2d", 2), pooled, None),
+             ("MaxPool2d", "MaxPool2d(2) stride 1", lambda: make(types, "MaxPool2d", 2, stride=1), pooled, None),
              ("Flatten", "Flatten", lambda: make(types, "Flatten"), images, None),
              ("BatchNorm2d", "BatchNorm2d train", lambda: make(types, "BatchNorm2d", 2), images * 2 + 1, None),
-             ("LayerNorm", "LayerNorm", lambda: make(types, "LayerNorm", 4), images, None),
+             ("LayerNorm", "LayerNorm", lambda: make(types, "LayerNorm", 6), images, None),
              ("SVMLoss", "SVMLoss", lambda: make(types, "SVMLoss"), scores, rng.integers(0, 4, 8))]
     return _check_each(cases, types, seed, opts)
 

@@ -1,12 +1,13 @@
 """Exercise (beyond the handout): the backward pass of a convolution, CS231n's ``conv_backward_naive``.
 
 ``Conv2d.forward`` is written; ``Conv2d.backward`` is yours. Check it (from the repository's root) on a batch
-of 2 images of 2 channels, 5×5 pixels, which fits the defaults (2 channels in, 3 filters of 3×3):
+of 2 images of 2 channels, 5×7 pixels, which fits the defaults (2 channels in, 3 filters of 3×3). The images are
+not square on purpose: a backward that reads the height where the width belongs passes on square ones:
 
-    python gradcheck.py --layer exercises/conv2d.py:Conv2d --input-shape 2,2,5,5
+    python gradcheck.py --layer exercises/conv2d.py:Conv2d --input-shape 2,2,5,7
 
-and with a stride and padding (``--layer-args '{"stride": 2, "padding": 1}'``), then where the library's
-``Conv2d`` stands in every check that holds one:
+and with a stride and padding (``--layer-args '{"stride": 2, "padding": 1}'``, its output 3×4), then where the
+library's ``Conv2d`` stands in every check that holds one:
 
     python gradcheck.py --use exercises/conv2d.py:Conv2d
 

@@ -1,9 +1,14 @@
 """Exercise (beyond the handout): the backward pass of max pooling, CS231n's ``max_pool_backward_naive``.
 
 ``MaxPool2d.forward`` is written; ``MaxPool2d.backward`` is yours. Check it (from the repository's root) on a
-batch of 2 images of 2 channels, 4×4 pixels:
+batch of 2 images of 2 channels, 4×6 pixels (not square, so a slip of the height for the width shows):
 
-    python gradcheck.py --layer exercises/maxpool.py:MaxPool2d --input-shape 2,2,4,4
+    python gradcheck.py --layer exercises/maxpool.py:MaxPool2d --input-shape 2,2,4,6
+
+then with a stride of 1, where the 2×2 windows overlap and a pixel that wins two of them must get both gradients
+(a backward that writes ``=`` where they must add passes every check without it):
+
+    python gradcheck.py --layer exercises/maxpool.py:MaxPool2d --layer-args '{"stride": 1}' --input-shape 2,2,4,6
 
 then where the library's ``MaxPool2d`` stands in every check that holds one:
 

@@ -1,13 +1,18 @@
 """Layers of images, ``x`` of shape (N, C, H, W) as in CS231n and PyTorch: ``Conv2d``, ``MaxPool2d``, ``Flatten``,
 and ``Unflatten``, which reads each row of a table as an image.
 
-Both layers read the image's k×k windows through strided views, with no copying: the pixel at offset (i, j)
+Each layer says the (C, H, W) of one image it gives for the (C, H, W) it is given (``output_shape``), so a
+network's sizes are checked through its image layers before anything the size of an image is allocated
+(``model.sequential``), and the forward passes compute their output's size by the same method.
+
+Conv2d and MaxPool2d read the image's k×k windows through strided views, with no copying: the pixel at offset (i, j)
 of every window is one view, ``x[:, :, i::stride, j::stride]`` cut to the output's size. Backwards, each
 window's gradient is added back where its pixels came from, one view at a time, so a pixel in several windows
 gets the sum of their gradients (the copy gate).
 """
 
 import functools
+import math
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -23,6 +28,22 @@ def _images(x, owner, channels=None):
         want = "C" if channels is None else channels
         raise ValueError(f"{owner} expects (N, {want}, H, W) inputs, got an array of shape {x.shape}")
     return x
+
+
+def _image_shape(shape, owner, channels=None):
+    """``shape``, one image's (C, H, W), as a tuple of ints, or the ``ValueError`` saying what was expected."""
+    shape = tuple(int(n) for n in shape)
+    if len(shape) != 3 or (channels is not None and shape[0] != channels):
+        want = "C" if channels is None else channels
+        raise ValueError(f"{owner} expects ({want}, H, W) images, got {_samples(shape)}")
+    return shape
+
+
+def _samples(shape):
+    """One sample's shape in words: ``rows of 16 features``, ``images of 4x2x2``, ``samples of shape (2, 3)``."""
+    if len(shape) == 1:
+        return f"rows of {shape[0]} features"
+    return f"images of {'x'.join(map(str, shape))}" if len(shape) == 3 else f"samples of shape {shape}"
 
 
 def _out_size(size, kernel, stride, owner):
@@ -93,12 +114,21 @@ class Conv2d(Layer):
         return {"in_channels": self.in_channels, "out_channels": self.out_channels, "kernel_size": self.kernel_size,
                 "stride": self.stride, "padding": self.padding, "bias": "b" in self.params}
 
+    def output_shape(self, shape):
+        """``(F, H', W')``, the output of one image of shape ``(C, H, W)``: H' = (H + 2·padding − HH) // stride + 1.
+
+        ``ValueError`` when ``shape`` is not C channels' image or a padded side is smaller than the kernel.
+        """
+        _, h, w = _image_shape(shape, "Conv2d", self.in_channels)
+        k, s, p = self.kernel_size, self.stride, self.padding
+        return (self.out_channels, *(_out_size(side + 2 * p, k, s, "Conv2d") for side in (h, w)))
+
     def forward(self, x):
         x = _images(x, "Conv2d", self.in_channels)
+        _, hout, wout = self.output_shape(x.shape[1:])  # refused before the padded copy is made
         k, s, p = self.kernel_size, self.stride, self.padding
         if p:
             x = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
-        hout, wout = (_out_size(side, k, s, "Conv2d") for side in x.shape[2:])
         # The copy gate: each window a row of the patch matrix, in (channel, i, j) order like a row of W
         windows = sliding_window_view(x, (k, k), axis=(2, 3))[:, :, :s * hout:s, :s * wout:s]  # (N, C, H', W', k, k)
         patches = windows.transpose(0, 2, 3, 1, 4, 5).reshape(-1, self.in_channels * k * k)
@@ -158,10 +188,18 @@ class MaxPool2d(Layer):
     def config(self):
         return {"kernel_size": self.kernel_size, **({} if self.stride == self.kernel_size else {"stride": self.stride})}
 
+    def output_shape(self, shape):
+        """``(C, H', W')``, the output of one image of shape ``(C, H, W)``: H' = (H − k) // stride + 1.
+
+        ``ValueError`` when ``shape`` is not an image or a side is smaller than the window.
+        """
+        c, h, w = _image_shape(shape, "MaxPool2d")
+        return (c, *(_out_size(side, self.kernel_size, self.stride, "MaxPool2d") for side in (h, w)))
+
     def forward(self, x):
         x = _images(x, "MaxPool2d")
         k, s = self.kernel_size, self.stride
-        hout, wout = (_out_size(side, k, s, "MaxPool2d") for side in x.shape[2:])
+        _, hout, wout = self.output_shape(x.shape[1:])
         along_rows = functools.reduce(np.maximum, (x[..., j:j + s * wout:s] for j in range(k)))
         out = functools.reduce(np.maximum, (along_rows[:, :, i:i + s * hout:s] for i in range(k)))
         self.cache = (x, out)
@@ -200,6 +238,10 @@ class Flatten(Layer):
     forward:  x (N, ...) -> (N, D); cache: x's shape
     backward: upstream (N, D) -> dx of x's shape
     """
+
+    def output_shape(self, shape):
+        """``(D,)``, one sample of shape ``shape`` (any, e.g. (C, H, W)) as a row of D = C·H·W numbers."""
+        return (math.prod(int(n) for n in shape),)
 
     def forward(self, x):
         x = np.asarray(x)
@@ -240,6 +282,14 @@ class Unflatten(Layer):
 
     def config(self):
         return {"channels": self.channels, "height": self.height, "width": self.width}
+
+    def output_shape(self, shape):
+        """``(C, H, W)``, the image a row of shape ``(C·H·W,)`` is read as; ``ValueError`` for any other shape."""
+        shape = tuple(int(n) for n in shape)
+        if shape != (self.in_features,):
+            raise ValueError(f"Unflatten expects rows of {self.in_features} features ({self.channels}x{self.height}x"
+                             f"{self.width} images), got {_samples(shape)}")
+        return self.channels, self.height, self.width
 
     def forward(self, x):
         x = np.asarray(x)

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .activations import softmax
 from .losses import ClassWeighted
 from .validation import as_float_array, check_class_labels, check_finite, check_matrix
 
@@ -15,11 +16,15 @@ class SVMLoss(ClassWeighted):
     j; a margin of exactly 0 routes nothing (ReLU's convention). ``class_weight`` and ``sample_weight`` weight the
     samples as in the other classification losses.
 
+    Hinge scores are not probabilities; ``proba`` gives their softmax, by convention (see there), so that
+    ``predict_proba`` and ``train.py --predict`` have one rule for this loss, its own.
+
     Shapes
     ------
     forward:  s (N, K) scores, y (N,) class indices in [0, K) -> scalar float;
               cache: (1 where a margin is positive, else 0 (N, K), y (N,), share)
     backward: upstream scalar (default 1.0) -> dℓ/ds (N, K)
+    proba:    s (N, K) -> (N, K), each row summing to 1
     """
 
     target = "classes"
@@ -44,3 +49,15 @@ class SVMLoss(ClassWeighted):
         ds = positive.copy()
         ds[np.arange(len(y)), y] = -positive.sum(axis=1)
         return upstream * share * ds
+
+    def proba(self, out):
+        """``softmax(s)`` over the last axis, computed stably: a **convention**, not a probability model.
+
+        The hinge loss only asks the right class to outscore the others by a margin of 1 and is 0 however far
+        beyond it, so nothing it learns is calibrated: these numbers rank the classes as the scores do (the same
+        arg-max) and sum to 1, nothing more. The rule is the loss's own, whatever the scores (a row of scores that
+        happens to look like probabilities is still put through the softmax).
+
+        Shapes: out (N, K) scores -> (N, K).
+        """
+        return softmax(out)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from layers.conv import MaxPool2d
 from layers.validation import ParameterError, check_count, check_integer, check_real
 
 from .net import TwoLayerNet
@@ -173,9 +174,9 @@ class Architecture:
         return input_dim
 
     def sides(self):
-        """The (H, W) of the image after each conv block, the first the input's: each 2×2 pooling floors the half."""
-        h, w = self.image[1:]
-        return [(h // POOL**k, w // POOL**k) for k in range(len(self.conv) + 1)]
+        """The (H, W) of the image after each conv block, the first the input's: each block's convolution keeps the
+        sides (padded by half its kernel) and its 2×2 pooling floors their half (``MaxPool2d.output_shape``)."""
+        return _pooled_sides(self.image, len(self.conv))
 
     def flat_width(self):
         """The width the image blocks give the layers after them: the last block's channels × its H × its W."""
@@ -222,6 +223,19 @@ def _shape(sizes):
     return "x".join(map(str, sizes))
 
 
+def _pooled_sides(image, blocks):
+    """The (H, W) of a (C, H, W) ``image`` after each of up to ``blocks`` 2×2 max poolings, the first the input's;
+    fewer when the image becomes smaller than the pooling window, which ``MaxPool2d.output_shape`` refuses."""
+    pool, shape, sides = MaxPool2d(POOL), tuple(image), [tuple(image[1:])]
+    for _ in range(blocks):
+        try:
+            shape = pool.output_shape(shape)
+        except ValueError:  # a side below the window: no further block fits
+            break
+        sides.append(shape[1:])
+    return sides
+
+
 def _check_images(image, conv):
     """``(image, conv)`` checked: None and () (no images), or a (C, H, W) of positive sizes and at least one
     channel count, with no more blocks than halve the image's shorter side down to 1."""
@@ -235,9 +249,7 @@ def _check_images(image, conv):
         _refuse("image", f"must be three sizes, C x H x W, got {len(image)}: {image!r}")
     if not conv:
         _refuse("conv", "needs at least one channel count with image (a block of convolution and pooling each)")
-    fit, side = 0, min(image[1:])  # the poolings that leave each side at least 1
-    while side >= POOL:
-        fit, side = fit + 1, side // POOL
+    fit = len(_pooled_sides(image, len(conv))) - 1  # the poolings that leave each side at least 1
     if len(conv) > fit:
         _refuse("conv", f"has {len(conv)} blocks, each halving the sides by {POOL}x{POOL} max pooling, which take "
                 f"{image[1]}x{image[2]} images below 1x1 after {fit + 1}; at most {fit} fit")

@@ -46,9 +46,10 @@ def predict(net, X, rows=ROWS):
 
 
 def proba(net, out):
-    """Probabilities from network outputs: the loss's own ``proba`` or, for a loss without one, the outputs
-    themselves where they already are probabilities (a loss after Sigmoid or Softmax), else their sigmoid
-    (one column) or softmax (several)."""
+    """Probabilities from network outputs (N, K) -> (N, K): the loss's own ``proba`` (every library classification
+    loss has one, ``SVMLoss``'s the softmax of its scores by convention) or, for a loss without one (a learner's),
+    the outputs themselves where they already are probabilities (a loss after Sigmoid or Softmax), else their
+    sigmoid (one column) or softmax (several)."""
     if callable(getattr(net.criterion, "proba", None)):
         return net.criterion.proba(out)
     if out.shape[1] == 1:

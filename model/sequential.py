@@ -19,7 +19,8 @@ from .inputs import check_Xy
 from .parameters import ParameterView
 from .registry import feeds, library_class
 
-#: the library's layers of (N, C, H, W) images: their widths count channels, not the last axis, so none chains
+#: the library's layers of (N, C, H, W) images: their widths count channels, not the last axis, so no width of
+#: theirs chains as a row's (``_chain_widths`` carries the image's shape through them instead)
 IMAGE_LAYERS = ("Conv2d", "MaxPool2d", "BatchNorm2d", "Flatten")
 #: the kinds of labels a loss takes (its ``target``)
 BINARY, CLASSES, VALUES = "binary", "classes", "values"
@@ -33,7 +34,9 @@ class Sequential:
     layers : list of layers
         Each has ``forward(x)`` and ``backward(upstream)``; one with parameters also has ``params`` and
         ``grads`` dictionaries of equal keys and shapes. Declared feature widths (``in_features`` /
-        ``out_features``, or ``num_features``) must chain.
+        ``out_features``, or ``num_features``) must chain, and so must the images' (C, H, W) through the layers
+        that say theirs (``output_shape``: ``Unflatten``, ``Conv2d``, ``MaxPool2d``, ``Flatten``); checked from
+        the numbers when the network is built, before any image is made.
     loss : loss layer
         ``forward(out, y)`` -> float and ``backward(upstream=1.0)`` -> dℓ/d(out). It may declare a ``target``:
         ``"binary"`` (labels 0/1), ``"classes"`` (labels in [0, K)) or ``"values"`` (real targets); a loss that
@@ -324,24 +327,74 @@ def _layer_widths(layer):
 
 
 def _chain_widths(layers):
-    """Check that the declared feature widths chain; return (input width, output width), None where unknown.
+    """Check that the declared sizes chain; return (input width, output width), None where unknown.
 
-    A layer that declares no widths keeps its input's width when it has no parameters (an activation) and
-    makes the width unknown when it has some (a learner's ``Linear`` that does not say its sizes), so it
-    never causes a refusal it cannot justify.
+    What each layer gives is carried as one sample's shape: (D,) a row of D features, (C, H, W) an image, None
+    unknown. A layer with an ``output_shape`` method (the image layers of ``layers.conv``) says its own; ``Unflatten``
+    declares the row it takes, so an image's (C, H, W) is known from it on, and every size through the
+    convolutions and poolings is checked from the numbers alone, before any image is made. A layer that
+    declares no sizes keeps its input's shape when it has no parameters (an activation) and makes it unknown
+    when it has some (a learner's ``Linear`` that does not say its sizes), so it never causes a refusal it
+    cannot justify.
     """
-    width, giver = None, None
-    first = _layer_widths(layers[0])[0]
+    shape, giver = None, None
     for i, layer in enumerate(layers):
-        fin, fout = _layer_widths(layer)
-        if fin is not None and width is not None and fin != width:
-            raise ValueError(f"the layers do not chain: layer {i} ({layer!r}) expects {fin} input features, "
-                             f"but layer {giver} ({layers[giver]!r}) gives {width}")
-        if fout is not None:
-            width, giver = fout, i
-        elif fin is None and getattr(layer, "params", None) or i == 0 or library_class(layer, "layer") == "Flatten":
-            width = None
-    return first, width
+        source = "its input" if giver is None else f"layer {giver} ({layers[giver]!r})"
+        try:
+            after = _shape_after(layer, shape)
+        except _Mismatch as exc:
+            raise ValueError(f"the layers do not chain: layer {i} ({layer!r}) {exc}, but {source} gives "
+                             f"{_in_words(shape)}") from None
+        except ValueError as exc:  # the layer's own output_shape refused
+            raise ValueError(f"the layers do not chain: layer {i} ({layer!r}) does not take what {source} gives: "
+                             f"{exc}") from None
+        if after != shape or after is None or getattr(layer, "params", None):
+            giver = i  # the layer the next one's input comes from (an activation passes its input on)
+        shape = after
+    return _layer_widths(layers[0])[0], shape[0] if shape is not None and len(shape) == 1 else None
+
+
+class _Mismatch(ValueError):
+    """What a layer expects (``"expects 8 input features"``) where the layer before it gives something else."""
+
+
+def _in_words(shape):
+    """``"16 features"`` for a row's shape (16,), ``"images of 4x2x2"`` for an image's (4, 2, 2)."""
+    return f"{shape[0]} features" if len(shape) == 1 else f"images of {'x'.join(map(str, shape))}"
+
+
+def _shape_after(layer, shape):
+    """One sample's shape after ``layer`` given ``shape`` (None: unknown); ``ValueError`` where they do not fit."""
+    declares = callable(getattr(layer, "output_shape", None))
+    if declares and shape is None and is_integer(getattr(layer, "in_features", None)):
+        shape = (layer.in_features,)  # an Unflatten: the row it reads is declared
+    if declares:
+        return None if shape is None else tuple(layer.output_shape(shape))
+    has_params = bool(getattr(layer, "params", None))
+    if shape is not None and len(shape) == 3:
+        return _image_after(layer, shape, has_params)
+    fin, fout = _layer_widths(layer)
+    if fin is not None and shape is not None and fin != shape[0]:
+        raise _Mismatch(f"expects {fin} input features")
+    if fout is not None:
+        return (fout,)
+    return None if fin is None and has_params else shape
+
+
+def _image_after(layer, shape, has_params):
+    """One image's shape (C, H, W) after ``layer``, which has no ``output_shape``: a channel layer of
+    ``IMAGE_LAYERS`` (``BatchNorm2d``) keeps it once its ``num_features`` are the C channels; a layer that reads
+    rows (``in_features``) is refused; another of the library's keeps it without parameters (an activation); any
+    other makes it unknown (a learner's max pooling has no parameters either)."""
+    if library_class(layer, "layer") in IMAGE_LAYERS:
+        channels = getattr(layer, "num_features", None)
+        if is_integer(channels) and channels != shape[0]:
+            raise _Mismatch(f"expects images of {channels} channels (num_features)")
+        return shape
+    rows = getattr(layer, "in_features", None)
+    if is_integer(rows):
+        raise _Mismatch(f"expects rows of {rows} features (a Flatten makes rows of images)")
+    return shape if library_class(layer, "layer") and not has_params else None
 
 
 def _common_dtype(params):

@@ -64,7 +64,8 @@ KIND_RULES = {
     WEIGHTS: (lambda v: isinstance(v, list) and 2 <= len(v) <= MAX_WIDTH and all(
         is_integer(w) or isinstance(w, float) for w in v), "a list of numbers, one per class"),
 }
-#: Buffers whose values have a range beyond being finite: (layer type, buffer) -> (test, the rule in words).
+#: Buffers whose values have a range beyond being finite: (layer type, buffer) -> (test, the rule in words). A rule
+#: holds for the type's subclasses too (``BatchNorm2d`` is a ``BatchNorm``): ``_buffer_range`` looks it up.
 BUFFER_RANGES = {("BatchNorm", "running_var"): (lambda v: v >= 0, ">= 0 (a variance)"),
                  ("Standardize", "scale"): (lambda v: v > 0, "> 0")}
 
@@ -156,8 +157,10 @@ def load(path, model_classes):
     ValueError
         ``"{path}: not a model file or damaged: {reason}"``, one line: not a regular file, not a zip, a
         member the format does not define, encryption, an unknown compression, truncation, a bad CRC, an
-        unknown or misplaced layer type, a damaged or oversized architecture, arrays whose header does
-        not fit it, non-finite parameters, buffers out of range.
+        unknown or misplaced layer type, a damaged or oversized architecture, layers whose sizes do not
+        chain (through the image layers too: ``Sequential`` checks them from the numbers, before any image
+        is made), arrays whose header does not fit the architecture, non-finite parameters, buffers out of
+        range (a layer type's rule holding for its subclasses).
     OSError
         The file is missing or unreadable (the OS's own words).
     """
@@ -372,7 +375,7 @@ def _fill(net, npz, headers, member):
         for name, target in getattr(layer, "buffers", {}).items():
             value = _value(npz, member(f"buffer:{i}:{name}"), headers, target,
                            f"model buffers are not finite (buffer {name!r} of layer {i})")
-            test, rule = BUFFER_RANGES.get((type(layer).__name__, name), (None, None))
+            test, rule = _buffer_range(layer, name)
             if test is not None and not test(value).all():
                 raise ValueError(f"buffer {name!r} of layer {i} ({type(layer).__name__}) must be {rule}, "
                                  f"found {value.min()}")
@@ -380,6 +383,13 @@ def _fill(net, npz, headers, member):
                 target[...] = value
         if isinstance(layer, Standardize):
             layer.set(layer.mean, layer.scale)  # refreshes its identity flag
+
+
+def _buffer_range(layer, name):
+    """``(test, rule)`` of ``BUFFER_RANGES`` for buffer ``name`` of ``layer``, from the first class of its hierarchy
+    that has one (so a subclass keeps its base's rule); ``(None, None)`` when none has."""
+    found = (BUFFER_RANGES.get((cls.__name__, name)) for cls in type(layer).__mro__)
+    return next((rule for rule in found if rule is not None), (None, None))
 
 
 def _value(npz, member, headers, target, refusal):

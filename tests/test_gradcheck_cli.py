@@ -252,9 +252,10 @@ def test_default_run_checks_everything_and_passes(capsys):
     code, out, err = run(capsys)
     assert code == 0 and err == ""
     for check in ("Linear", "Linear(bias=False)", "ReLU", "Sigmoid", "BCELoss", "SigmoidBCELoss", "Add", "Multiply",
-                  "Max", "Copy", "(x+y)*z", "fused vs chained", "TwoLayerNet 2-3-1", "TwoLayerNet 2-8-1 +b1"):
+                  "Max", "Copy", "(x+y)*z", "fused vs chained", "TwoLayerNet 2-3-1", "TwoLayerNet 2-8-1 +b1",
+                  "MaxPool2d(2) stride 1"):
         assert f"\n{check} " in out, check
-    assert "PASSED" in out.splitlines()[-1] and "3 elements verified at a kink" in out
+    assert "PASSED" in out.splitlines()[-1] and "5 elements verified at a kink" in out
 
 
 def test_json_report(capsys):

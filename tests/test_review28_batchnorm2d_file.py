@@ -3,7 +3,8 @@
 ``model.serialization.BUFFER_RANGES`` refuses a negative ``running_var`` for a layer whose type is named
 ``"BatchNorm"``; ``BatchNorm2d`` (a subclass, its own name) is not matched, so a file with a negative running
 variance loads, ``--predict`` fails with "NaN or infinity from a finite input" (not "damaged"), and ``--export`` writes
-an ONNX graph whose every probability is NaN. The findings are ``xfail(strict=True)``.
+an ONNX graph whose every probability is NaN. The findings were pinned as ``xfail(strict=True)``; a buffer's rule
+now holds for its layer type's subclasses too, so they are plain tests.
 """
 
 import numpy as np
@@ -40,15 +41,11 @@ def test_batchnorms_negative_running_variance_is_refused_as_damaged(tmp_path):
         load(negative_variance_file(tmp_path, BatchNorm(3)))
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 13: a BatchNorm2d's negative running_var loads "
-                   "(BUFFER_RANGES is keyed by the type name 'BatchNorm')")
 def test_batchnorm2ds_negative_running_variance_is_refused_as_damaged(tmp_path):
     with pytest.raises(ValueError, match=r"damaged.*running_var.*>= 0"):
         load(negative_variance_file(tmp_path, BatchNorm2d(3)))
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 13b: --export of a BatchNorm2d file with a negative running_var "
-                   "writes an ONNX graph whose probabilities are all NaN, exit 0")
 def test_a_negative_running_variance_is_not_exported(tmp_path, capsys):
     pytest.importorskip("onnx")
     path = negative_variance_file(tmp_path, BatchNorm2d(3))

@@ -2,8 +2,9 @@
 edited so the image no longer reaches the ``Linear`` after ``Flatten`` with the width it declares.
 
 Every size on its own passes the load-time range checks ([1, 1,000,000]); only the chain through the image layers is
-wrong, and the loader checks the chain of feature widths for dense layers (``the layers do not chain``) but not
-through ``Conv2d``/``MaxPool2d``. The findings are ``xfail(strict=True)``: each xpasses once fixed.
+wrong, and the loader checked the chain of feature widths for dense layers (``the layers do not chain``) but not
+through ``Conv2d``/``MaxPool2d``. The findings were pinned as ``xfail(strict=True)``; the loader now carries each
+image's (C, H, W) through the image layers (their ``output_shape``), so they are plain tests.
 """
 
 import json
@@ -72,8 +73,6 @@ def test_the_edited_file_differs_only_in_the_padding_and_the_original_loads(imag
     assert conv_config(json.loads(str(np.load(bad)["architecture"])))["padding"] == 2
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 1: --export of a model file whose conv geometry does not "
-                   "chain ends in a traceback (onnx.checker's InferenceError), not one line")
 def test_export_of_a_model_whose_conv_geometry_does_not_chain_is_one_line(image_model, tmp_path, capsys):
     pytest.importorskip("onnx")
     path, _ = image_model
@@ -84,8 +83,6 @@ def test_export_of_a_model_whose_conv_geometry_does_not_chain_is_one_line(image_
     assert not (tmp_path / "pad2.onnx").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 2: a model file whose conv/pool sizes do not chain to the "
-                   "Linear after Flatten loads; the loader's 'layers do not chain' check stops at the image layers")
 @pytest.mark.parametrize("edit", [padding_2,
                                   lambda arch: conv_config(arch).update(stride=3),
                                   lambda arch: next(layer["config"] for layer in arch["layers"]
@@ -98,9 +95,6 @@ def test_a_model_file_whose_image_layers_do_not_chain_is_refused_at_load(image_m
         load(bad)
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 2b: a model file declaring padding 1,000,000 loads and "
-                   "--evaluate then asks for hundreds of TiB; the damaged file is reported as 'not enough memory', "
-                   "exit 2 (a bad command line)")
 def test_a_model_file_with_a_huge_padding_is_refused_as_damaged(image_model, tmp_path, capsys):
     path, data = image_model
     bad = edited(path, tmp_path / "huge.npz", lambda arch: conv_config(arch).update(padding=1_000_000))
@@ -124,8 +118,6 @@ def unflatten_twice(arch):
 LAYER_EDITS = {"no Flatten": (without("Flatten"), {6: 5}), "no Unflatten": (without("Unflatten"), {2: 1, 6: 5})}
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 1b: --export of a model file without its Flatten or its "
-                   "Unflatten (parameters renamed to match) ends in a traceback from onnx.checker")
 @pytest.mark.parametrize("name", LAYER_EDITS)
 def test_export_of_a_model_missing_an_image_layer_is_one_line(image_model, tmp_path, capsys, name):
     pytest.importorskip("onnx")
@@ -144,8 +136,6 @@ def test_a_model_with_two_unflattens_cannot_evaluate(image_model, tmp_path, caps
     assert code == 1 and "Unflatten" in err
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 1c: a model file with two Unflattens, which --evaluate and "
-                   "--predict refuse, exports to an ONNX graph that runs and gives probabilities")
 def test_a_model_that_cannot_predict_is_not_exported(image_model, tmp_path, capsys):
     pytest.importorskip("onnx")
     path, _ = image_model
@@ -154,8 +144,6 @@ def test_a_model_that_cannot_predict_is_not_exported(image_model, tmp_path, caps
     assert code == 1 and not (tmp_path / "two.onnx").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 2c: a 6 KB model file declaring padding 120 makes --evaluate of "
-                   "12 rows allocate over 100 MB (the padded images and their patch matrix) before Linear refuses")
 def test_a_small_model_file_cannot_make_evaluate_allocate_a_hundred_mb(image_model, tmp_path, capsys):
     path, data = image_model
     bad = edited(path, tmp_path / "pad120.npz", lambda arch: conv_config(arch).update(padding=120))

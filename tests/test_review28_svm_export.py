@@ -1,9 +1,10 @@
 """Review of issue 28 (ONNX export and the SVM loss): one network, two answers to "does it have probabilities?".
 
 ``train.py --predict`` (``model.predict.proba``) writes ``p_<class>`` columns for a network trained with
-``SVMLoss`` (the softmax of its scores, as for any loss without a ``proba``), while ``to_onnx`` refuses the same
-network because "its scores have no probabilities". The finding is ``xfail(strict=True)``: it xpasses once the two
-agree (either both give the probabilities, or both refuse).
+``SVMLoss`` (the softmax of its scores: once guessed from the data, as for any loss without a ``proba``, now
+``SVMLoss.proba``'s convention), while ``to_onnx`` refuses the same network because "its scores have no
+probabilities". The finding is ``xfail(strict=True)``: it xpasses once the two agree (either both give the
+probabilities, or both refuse); the exporter's side is still to come.
 """
 
 import numpy as np
@@ -43,3 +44,32 @@ def test_export_and_predict_agree_on_whether_an_svm_network_has_probabilities(sv
     except ValueError:
         exported = False
     assert exported == has_probabilities
+
+
+def test_svm_loss_proba_is_the_softmax_of_the_scores_ranking_the_classes_as_they_do(rng):
+    scores = rng.normal(size=(6, 4)) * 5
+    p = SVMLoss().proba(scores)
+    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+    assert np.allclose(p, shifted / shifted.sum(axis=1, keepdims=True))
+    assert (p.argmax(axis=1) == scores.argmax(axis=1)).all()
+
+
+def test_an_svm_networks_probabilities_follow_the_losss_rule_even_when_its_scores_look_like_probabilities():
+    """Scores of (0.2, 0.3, 0.5) in every row: non-negative and summing to 1, which a rule guessing from the data
+    takes for probabilities already; the loss's own rule gives their softmax."""
+    linear = Linear(2, 3, rng=0)
+    linear.params["W"][...] = 0.0
+    linear.params["b"][...] = [0.2, 0.3, 0.5]
+    net = Sequential([linear], SVMLoss()).eval()
+    p = net.predict_proba(np.ones((4, 2)))
+    expected = np.exp([0.2, 0.3, 0.5]) / np.exp([0.2, 0.3, 0.5]).sum()
+    assert np.allclose(p, expected) and not np.allclose(p, [0.2, 0.3, 0.5])
+
+
+def test_every_library_classification_loss_has_its_own_proba():
+    """So ``model.predict.proba`` guesses from the data only for a learner's loss, never for the library's."""
+    from model.registry import LIBRARY, named
+
+    classifying = [name for name in named("loss") if LIBRARY[name].target != "values"]
+    assert "SVMLoss" in classifying
+    assert [name for name in classifying if not callable(getattr(LIBRARY[name], "proba", None))] == []
