@@ -72,7 +72,7 @@ def test_header_true_or_false_says_it_outright(tmp_path):
 
 def test_a_saved_models_names_mark_a_header_of_numbers(tmp_path):
     text, X, _ = numeric_table(10, label=False)  # no label column: nothing in the types tells
-    net = SimpleNamespace(input_dim=4, feature_names=["0", "1", "2", "3"])
+    net = SimpleNamespace(input_dim=4, feature_names=["0", "1", "2", "3"], encoding=None)
     blocks = iter_feature_blocks(write(tmp_path, text), choose=model_columns(net, need_label=False))
     assert next(blocks).header == 1
     np.testing.assert_array_equal(np.concatenate([block.X for block in blocks]), X)
@@ -95,7 +95,7 @@ def test_predictions_have_one_row_per_input_row_under_a_numeric_header(tmp_path,
 
 
 def test_a_model_reads_a_headed_file_by_its_saved_names_even_x0_x1(tmp_path):
-    net = SimpleNamespace(input_dim=2, feature_names=["x0", "x1"])
+    net = SimpleNamespace(input_dim=2, feature_names=["x0", "x1"], encoding=None)
     table = read_table(write(tmp_path, "x1,x0,y\n1,2,0\n3,4,1\n"), choose=model_columns(net))
     np.testing.assert_array_equal(table.X, [[2, 1], [4, 3]])
 
