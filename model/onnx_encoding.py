@@ -57,26 +57,33 @@ def raw_columns(encoding):
 def encode(g, encoding):
     """The nodes of ``encoding`` added to ``g`` (a ``model.onnx_export.Graph``): from the raw inputs (see the
     module) to the network's input, (N, width) in ``g.dtype``; returns that output's name."""
-    real = g.onnx.helper.np_dtype_to_tensor_dtype(g.dtype)
-    numeric = [j for j, cats in enumerate(encoding.categories) if cats is None]
-    if numeric:
-        gaps = g.at("encoding").node("IsNaN", [NUMBERS])
-        medians = g.const("medians", encoding.medians[numeric])
-        filled = g.node("Where", [gaps, medians, NUMBERS])
-        flags = g.node("Cast", [gaps], to=real)
+    filled, flags = _imputed(g.at("encoding"), encoding)
     pieces, place = [], {NUMBERS: 0, TEXTS: 0}
     for j, cats in enumerate(encoding.categories):
         source = NUMBERS if cats is None else TEXTS
-        k, place[source] = place[source], place[source] + 1
-        g.at(f"encoding.{j}")
-        if cats is None:
-            index = g.const("index", np.array([k], dtype=np.int64))
-            pieces.append(g.node("Gather", [filled, index], axis=1))  # (N, 1)
-            if encoding.indicators[j]:
-                pieces.append(g.node("Gather", [flags, index], axis=1))
-        else:
-            pieces.append(_one_hot(g, cats, k))
+        k, place[source] = place[source], place[source] + 1  # the column's place in its input
+        column = g.at(f"encoding.{j}")
+        if cats is not None:
+            pieces.append(_one_hot(column, cats, k))
+            continue
+        index = column.const("index", np.array([k], dtype=np.int64))
+        pieces.append(column.node("Gather", [filled, index], axis=1))  # (N, 1)
+        if encoding.indicators[j]:
+            pieces.append(column.node("Gather", [flags, index], axis=1))
     return g.at("encoding").node("Concat", pieces, axis=1)
+
+
+def _imputed(g, encoding):
+    """``(numbers with each gap the column's median, the gaps as 0/1)``, both (N, n_numbers) in ``g.dtype``; None
+    for what is not needed (no numeric column; no indicator)."""
+    numeric = [j for j, cats in enumerate(encoding.categories) if cats is None]
+    if not numeric:
+        return None, None
+    gaps = g.node("IsNaN", [NUMBERS])
+    filled = g.node("Where", [gaps, g.const("medians", encoding.medians[numeric]), NUMBERS])
+    if not any(encoding.indicators):
+        return filled, None
+    return filled, g.node("Cast", [gaps], to=g.onnx.helper.np_dtype_to_tensor_dtype(g.dtype))
 
 
 def _one_hot(g, categories, k):

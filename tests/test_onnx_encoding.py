@@ -202,6 +202,15 @@ def test_an_encoding_of_numbers_only_or_texts_only_has_that_input_alone(tmp_path
     np.testing.assert_allclose(got["probabilities"], expected, atol=TOL)
 
 
+def test_an_encoding_without_indicators_imputes_and_adds_no_column(tmp_path):
+    net = encoded_net(["u", "kind", "v"], [4.0, 0.0, -1.0], [False, False, False], [None, ["a"], None])
+    to_onnx(net, tmp_path / "m.onnx")
+    numbers = np.array([[np.nan, 2.0], [1.0, np.nan]], dtype=np.float32)
+    got = onnx_outputs(tmp_path / "m.onnx", {NUMBERS: numbers, TEXTS: np.array([["a"], ["NA"]], dtype=object)})
+    expected = net.predict_proba(np.array([[4.0, 1.0, 2.0], [1.0, 0.0, -1.0]]))
+    np.testing.assert_allclose(got["probabilities"], expected, atol=TOL)
+
+
 @pytest.mark.parametrize(("encoding", "named"), [
     ({"impute": [0.0, 0.0]}, "data.encoding.Encoding, got dict"),
     (Encoding(["u"], np.zeros(1), [True], [None]), "makes 2 columns but the network reads 3"),
