@@ -5,7 +5,9 @@ uses its running statistics):
 
 - input ``"input"``: raw feature rows (N, D), columns in the model's order (its ``feature_names``, also in the
   model's metadata), or images (N, C, H, W) for a network that starts with an image layer; N is dynamic.
-  Standardisation is a layer, so it is in the graph: the input is what the CSV file holds.
+  Standardisation is a layer, so it is in the graph: the input is what the CSV file holds. A model with a
+  column encoding (``net.encoding``: imputation, missing indicators, one-hot text columns) reads the raw columns
+  instead, as ``"numbers"`` and ``"texts"``: its nodes stand in front of the network (``model.onnx_encoding``).
 - a classifier: ``"probabilities"`` (N, K), one column per class in the model's order (the ``p_<class>``
   columns of ``--predict``; (N, 2), P(class 0) and P(class 1), for a single sigmoid output), and ``"label"``
   (N,), the class of the highest probability (the first on a tie, as NumPy's argmax): int64 when every class is
@@ -32,6 +34,7 @@ from layers import (BatchNorm, BatchNorm2d, BCELoss, Conv2d, CrossEntropyLoss, D
 from layers.standardize import Standardize
 
 from .atomic import atomic_write
+from .onnx_encoding import ML_DOMAIN, ML_OPSET, NUMBERS, TEXTS, check_encoding, encode, raw_columns
 from .registry import is_library, library_class
 from .sequential import IMAGE_LAYERS
 from .table_columns import classes_of
@@ -168,12 +171,15 @@ def to_onnx(net, path, dtype=np.float32):
 
     ``dtype``: float32 (default) or float64, of the input, the weights and every output but an integer
     ``label``. ``ValueError`` in one line for a network that cannot be exported (a class without an entry in
-    ``NODES``, named with its position; a binary head of several outputs; a column encoding; weights that are
-    not finite in ``dtype``); ``ImportError`` naming the ``onnx`` extra when it is missing.
+    ``NODES``, named with its position; a binary head of several outputs; a column encoding that is not an
+    ``Encoding`` of the network's input width; weights or medians that are not finite in ``dtype``);
+    ``ImportError`` naming the ``onnx`` extra when it is missing.
 
     Shapes
     ------
-    input:  (N, D) rows, or (N, C, H, W) images for a network that starts with an image layer; N dynamic
+    input:  (N, D) rows, or (N, C, H, W) images for a network that starts with an image layer; N dynamic.
+            With a column encoding: numbers (N, n_numbers) in ``dtype``, NaN for a gap, and (if the encoding
+            has text columns) texts (N, n_texts) string, each in the model's column order
     output: a classifier's probabilities (N, K) (K = 2 for a single sigmoid output) and label (N,);
             a regression's values (N, K)
     """
@@ -190,6 +196,8 @@ def build(net, dtype=np.float32):
     _check_exportable(net)
     onnx = require_onnx("model.to_onnx")
     g, x = Graph(onnx, dtype), INPUT
+    if net.encoding is not None:
+        x = encode(g, net.encoding)
     for i, layer in enumerate(net.layers):
         x = NODES[type(layer)](g.at(str(i)), layer, x)
     outputs = _outputs(g.at("head"), net, NODES[type(net.criterion)](g.at("head"), net.criterion, x))
@@ -198,9 +206,7 @@ def build(net, dtype=np.float32):
 
 def _check_exportable(net):
     """One line for the first thing of ``net`` no graph can hold; nothing when it can be exported."""
-    if net.encoding is not None:
-        raise ValueError("this model cannot be exported to ONNX: its column encoding (imputation/one-hot) cannot be "
-                         "exported yet")
+    check_encoding(net)
     parts = [(f"layer {i}", layer) for i, layer in enumerate(net.layers)] + [("the loss", net.criterion)]
     for where, obj in parts:
         if type(obj) not in NODES:
@@ -238,6 +244,17 @@ def _outputs(g, net, head):
     return {PROBABILITIES: (head, real, ["N", len(classes)]), LABEL: (label, kind, ["N"])}
 
 
+def _inputs(onnx, net, real):
+    """The graph's inputs: ``"input"`` of ``_input_shape``, or with a column encoding ``"numbers"`` (N, n_numbers)
+    and ``"texts"`` (N, n_texts) string, those of them that have columns."""
+    helper = onnx.helper
+    if net.encoding is None:
+        return [helper.make_tensor_value_info(INPUT, real, _input_shape(net))]
+    kinds = {NUMBERS: real, TEXTS: onnx.TensorProto.STRING}
+    return [helper.make_tensor_value_info(name, kinds[name], ["N", len(columns)])
+            for name, columns in raw_columns(net.encoding).items()]
+
+
 def _input_shape(net):
     """(N, D) when the network declares its input width; (N, C, H, W) when it starts with an image layer (C as
     the layer declares it); None (any shape) otherwise."""
@@ -250,20 +267,25 @@ def _input_shape(net):
 
 
 def _model(onnx, g, net, outputs):
-    """The model of ``g``'s nodes with the named ``outputs``, its metadata (classes, feature names, target), checked."""
+    """The model of ``g``'s nodes with the named ``outputs``, its metadata (classes, feature names, target, and with a
+    column encoding the columns of ``"numbers"`` and ``"texts"``), checked."""
     helper = onnx.helper
     for name, (node_output, _, _) in outputs.items():
         g.nodes.append(helper.make_node("Identity", [node_output], [name], name=name))
     real = helper.np_dtype_to_tensor_dtype(g.dtype)
-    given = [helper.make_tensor_value_info(INPUT, real, _input_shape(net))]
+    given = _inputs(onnx, net, real)
     wanted = [helper.make_tensor_value_info(name, kind, shape) for name, (_, kind, shape) in outputs.items()]
     graph = helper.make_graph(g.nodes, "cs231n_handprop", given, wanted, initializer=g.constants)
     opset = [helper.make_opsetid("", OPSET)]
+    if net.encoding is not None:
+        opset.append(helper.make_opsetid(ML_DOMAIN, ML_OPSET))
     model = helper.make_model(graph, opset_imports=opset, producer_name="cs231n-handprop",
                               ir_version=helper.find_min_ir_version_for(opset), doc_string=net.describe())
     classes = None if net.target == "values" else [str(c) for c in classes_of(net)]
+    columns = {} if net.encoding is None else raw_columns(net.encoding)
     helper.set_model_props(model, {"target": str(net.target), "classes": json.dumps(classes),
-                                   "feature_names": json.dumps(net.feature_names)})
+                                   "feature_names": json.dumps(net.feature_names),
+                                   **{name: json.dumps(names) for name, names in columns.items()}})
     onnx.checker.check_model(model, full_check=True)
     return model
 

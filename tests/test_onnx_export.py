@@ -175,16 +175,6 @@ def test_every_class_of_the_table_is_the_librarys():
     assert all(is_library(cls) for cls in export.NODES)
 
 
-def test_a_column_encoding_is_refused_until_it_can_be_exported(tmp_path):
-    net = TwoLayerNet(seed=0)
-    net.encoding = None  # none: exported
-    to_onnx(net, tmp_path / "m.onnx")
-    net.encoding = {"impute": [0.0, 0.0]}
-    with pytest.raises(ValueError, match="column encoding"):
-        to_onnx(net, tmp_path / "other.onnx")
-    assert not (tmp_path / "other.onnx").exists()
-
-
 def test_a_binary_head_of_two_outputs_is_refused(tmp_path):
     net = Sequential([Linear(2, 2, rng=0), layers.Sigmoid()], layers.BCELoss())
     with pytest.raises(ValueError, match="binary head of 2 outputs"):
