@@ -19,8 +19,9 @@ Precision: float32 by default, the serving norm and the only precision in which 
 ``dtype=np.float64`` gives a graph that agrees with the float64 network to rounding.
 
 ``NODES`` is the one table from a library class (a layer, or a loss for the head) to its ONNX nodes. A class
-without an entry — a learner's class, even one named like the library's, a subclass, or ``SVMLoss``, whose
-scores have no probabilities of their own — is refused in one line naming its position. onnx is imported only
+without an entry — a learner's class, even one named like the library's, or a subclass — is refused in one line
+naming its position. A loss's entry gives what ``--predict`` gives: its ``proba`` (``SVMLoss``'s is the softmax
+of its scores, a convention) or the values. onnx is imported only
 when a graph is built (the ``onnx`` extra); this module imports without it.
 """
 
@@ -29,8 +30,8 @@ import json
 import numpy as np
 
 from layers import (BatchNorm, BatchNorm2d, BCELoss, Conv2d, CrossEntropyLoss, Dropout, Flatten, LayerNorm, LeakyReLU,
-                    Linear, MaxPool2d, MSELoss, ReLU, Sigmoid, SigmoidBCELoss, Softmax, SoftmaxCrossEntropyLoss, Tanh,
-                    Unflatten)
+                    Linear, MaxPool2d, MSELoss, ReLU, Sigmoid, SigmoidBCELoss, Softmax, SoftmaxCrossEntropyLoss,
+                    SVMLoss, Tanh, Unflatten)
 from layers.standardize import Standardize
 
 from .atomic import atomic_write
@@ -159,6 +160,7 @@ NODES = {
     SigmoidBCELoss: lambda g, loss, z: _two_columns(g, g.node("Sigmoid", [z])),
     CrossEntropyLoss: _unchanged,
     SoftmaxCrossEntropyLoss: lambda g, loss, z: g.node("Softmax", [z], axis=-1),
+    SVMLoss: lambda g, loss, s: g.node("Softmax", [s], axis=-1),  # SVMLoss.proba: a convention, not a model
     MSELoss: _unchanged,
 }
 

@@ -163,10 +163,23 @@ def test_a_learners_class_is_refused_naming_its_position(tmp_path):
     assert not (tmp_path / "m.onnx").exists()
 
 
+class HingeOfMine(SVMLoss):
+    """A learner's loss built on the library's: its rule for probabilities is its own, so it has no entry."""
+
+
 def test_a_loss_without_an_entry_is_refused(tmp_path):
-    net = Sequential([Linear(2, 3, rng=0)], SVMLoss())
-    with pytest.raises(ValueError, match=r"the loss \(SVMLoss\)"):
+    net = Sequential([Linear(2, 3, rng=0)], HingeOfMine())
+    with pytest.raises(ValueError, match=r"the loss \(.*HingeOfMine\)"):
         to_onnx(net, tmp_path / "m.onnx")
+
+
+def test_an_svm_network_exports_its_softmax_probabilities(tmp_path, rng):
+    X = rng.normal(size=(9, 2))
+    net = Sequential([Linear(2, 4, rng=0), ReLU(), Linear(4, 3, rng=1)], SVMLoss()).eval()
+    to_onnx(net, tmp_path / "m.onnx")
+    got = run_onnx(tmp_path / "m.onnx", X)
+    np.testing.assert_allclose(got["probabilities"], net.predict_proba(X), atol=TOL)
+    np.testing.assert_array_equal(got["label"], net.predict(X))
 
 
 def test_every_class_of_the_table_is_the_librarys():
@@ -216,7 +229,7 @@ def test_a_failed_export_leaves_an_existing_file_as_it_was(tmp_path):
     target = tmp_path / "m.onnx"
     target.write_bytes(b"the old model")
     with pytest.raises(ValueError):
-        to_onnx(Sequential([Linear(2, 3, rng=0)], SVMLoss()), target)
+        to_onnx(Sequential([Linear(2, 3, rng=0)], HingeOfMine()), target)
     assert target.read_bytes() == b"the old model"
 
 

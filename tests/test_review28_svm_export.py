@@ -2,9 +2,9 @@
 
 ``train.py --predict`` (``model.predict.proba``) writes ``p_<class>`` columns for a network trained with
 ``SVMLoss`` (the softmax of its scores: once guessed from the data, as for any loss without a ``proba``, now
-``SVMLoss.proba``'s convention), while ``to_onnx`` refuses the same network because "its scores have no
-probabilities". The finding is ``xfail(strict=True)``: it xpasses once the two agree (either both give the
-probabilities, or both refuse); the exporter's side is still to come.
+``SVMLoss.proba``'s convention), while ``to_onnx`` refused the same network because "its scores have no
+probabilities". Fixed: both give the softmax of the scores (``SVMLoss.proba``, and its entry in
+``model.onnx_export.NODES``).
 """
 
 import numpy as np
@@ -28,8 +28,6 @@ def test_predict_proba_gives_probabilities_for_an_svm_network(svm_net):
     assert p.shape == (12, 3) and np.allclose(p.sum(axis=1), 1)
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 9: to_onnx refuses SVMLoss ('scores have no probabilities') "
-                   "while predict_proba/--predict give that network's probabilities: one question, two rules")
 def test_export_and_predict_agree_on_whether_an_svm_network_has_probabilities(svm_net, tmp_path):
     pytest.importorskip("onnx")
     net, X = svm_net
