@@ -3,8 +3,7 @@
 import numpy as np
 
 from .activations import softmax
-from .losses import ClassWeighted
-from .validation import as_float_array, check_class_labels, check_finite, check_matrix
+from .losses import ClassWeighted, checked_scores
 
 
 class SVMLoss(ClassWeighted):
@@ -31,10 +30,7 @@ class SVMLoss(ClassWeighted):
 
     def forward(self, s, y, check_input=True):
         if check_input:
-            s = as_float_array(s, "s")
-            check_matrix(s, "s", "SVMLoss")
-            check_finite(s, "s")
-            y = check_class_labels(y, *s.shape)
+            s, y = checked_scores(s, y, "s", "SVMLoss")
         rows = np.arange(len(y))
         share = self.shares(y, s.dtype, s.shape[1])  # 1/N without weights
         share = share if np.isscalar(share) else share[:, None]  # a sample's share, for each of its K scores

@@ -88,6 +88,14 @@ class ClassWeighted(Layer):
         return w / total
 
 
+def checked_scores(z, y, z_name, owner):
+    """Unnormalised class scores ``z`` (N, K), finite, and labels ``y`` (N,) in [0, K): both checked, as arrays."""
+    z = as_float_array(z, z_name)
+    check_matrix(z, z_name, owner)
+    check_finite(z, z_name)
+    return z, check_class_labels(y, *z.shape)
+
+
 def sample_shares(sample_weight, shape, dtype, weights=None):
     """Each element's share of a weighted mean over an array of ``shape`` (N, ...): ``W / Σ W`` with ``W`` the
     (N,) ``sample_weight`` spread along each row, times ``weights`` (that shape) when given; all 0 when ``Σ W`` is 0
@@ -259,10 +267,7 @@ class SoftmaxCrossEntropyLoss(ClassWeighted):
 
     def forward(self, z, y, check_input=True):
         if check_input:
-            z = as_float_array(z, "z")
-            check_matrix(z, "z", "SoftmaxCrossEntropyLoss")
-            check_finite(z, "z")
-            y = check_class_labels(y, *z.shape)
+            z, y = checked_scores(z, y, "z", "SoftmaxCrossEntropyLoss")
         share = self.shares(y, z.dtype, z.shape[1])  # 1/N without weights
         p, log_p = _softmax_and_log(z)
         self.cache = (p, y, share)
