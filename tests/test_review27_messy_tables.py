@@ -114,3 +114,25 @@ def test_a_stored_category_list_that_is_not_sorted_is_refused(messy_model, tmp_p
     damaged = _edited(messy_model, tmp_path / "d.npz", edit)
     with pytest.raises(ValueError, match="colour"):
         load(damaged)
+
+
+# ------------------------------------------------------------------ --id in --predict
+
+
+@pytest.mark.parametrize("name", ["predicted", "p_red"])
+@pytest.mark.xfail(strict=True, reason="review finding 7: --id naming a column 'predicted' (or 'p_<class>') writes "
+                                       "an output header with that name twice (app.predictions.write_predictions): "
+                                       "a reader by name takes the wrong column")
+def test_the_output_header_names_each_column_once(tmp_path, capsys, name):
+    data = _write(tmp_path, "x,y\n1,red\n2,blue\n3,red\n4,blue\n5,red\n6,blue\n")
+    model = tmp_path / "m.npz"
+    code, _, err = call_main(train.main, capsys, "--data", data, "--epochs", 1, "--quiet", "--save", model)
+    assert code == 0, err
+    new = _write(tmp_path, f"{name},x\nrow1,1.5\nrow2,2.5\n", "new.csv")
+    out = tmp_path / "out.csv"
+    code, _, err = call_main(train.main, capsys, "--predict", model, "--data", new, "--id", name, "--out", out)
+    if code == 0:
+        header = out.read_text().splitlines()[0].split(",")
+        assert len(set(header)) == len(header), header
+    else:  # or refused in one line naming the clash
+        assert len(err.strip().splitlines()) == 1 and name in err
