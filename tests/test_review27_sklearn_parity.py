@@ -111,3 +111,18 @@ def test_early_stopping_scores_by_the_weights():
         warnings.simplefilter("ignore", ConvergenceWarning)
         ours.fit(X, y, sample_weight=weights)
     assert ours.best_validation_score_ > 0.85
+
+
+@pytest.mark.xfail(strict=True, reason="review finding 6: the regressor's early stopping also scores the held-out rows "
+                                       "unweighted (R²); scikit-learn's weighted R² is near 1 here")
+def test_the_regressors_early_stopping_scores_by_the_weights():
+    from model import MLPRegressor
+
+    X, _, weights = _flipped_where_unweighted()
+    y = np.where(weights == 1, X[:, 0], -X[:, 0])
+    ours = MLPRegressor(hidden_layer_sizes=(16,), early_stopping=True, random_state=0, max_iter=100,
+                        learning_rate_init=0.01)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours.fit(X, y, sample_weight=weights)
+    assert ours.best_validation_score_ > 0.85
