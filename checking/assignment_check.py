@@ -28,6 +28,7 @@ import numpy as np
 
 from layers.protocol import LayerError, call_user, real_output, real_scalar
 
+from .assignment_causes import imported_names, location, python2_name, skeletons_none
 from .checker import check_arrays
 from .diagnosis import Clues
 from .report import Report, Row
@@ -142,15 +143,24 @@ def _call(what, fn, *args):
     try:
         return call_user(what, fn, *(copy.deepcopy(a) for a in args))
     except LayerError as exc:
-        cause = exc.__cause__
-        if isinstance(cause, NotImplementedError):
-            raise Unfinished(f"not implemented: {what} raises NotImplementedError") from exc
-        if isinstance(cause, (NameError, ImportError)):
-            raise Unfinished(f"not importable: {what} needs {_missing(cause)}, which its file could not import (a "
-                             "compiled extension, as CS231n's im2col_cython, must be built first)") from exc
-        if isinstance(cause, (TypeError, AttributeError)) and "NoneType" in str(cause):
-            raise Unfinished(f"not implemented: {what} computes with a None the skeleton left ({exc})") from exc
-        raise Broken(str(exc)) from exc
+        raise _why(what, fn, exc) from exc
+
+
+def _why(what, fn, exc):
+    """The ``Unfinished`` or ``Broken`` saying ``exc``, the ``LayerError`` of the call ``what`` of ``fn``: not
+    implemented, not importable, Python 2, or the student's code failing at its line (``assignment_causes``)."""
+    cause, file = exc.__cause__, fn.__code__.co_filename
+    if isinstance(cause, NotImplementedError):
+        return Unfinished(f"not implemented: {what} raises NotImplementedError")
+    where = location(cause, file) if cause is not None else ""
+    if python2_name(cause):
+        return Broken(f"{what} uses {python2_name(cause)}{where}")
+    if isinstance(cause, ImportError) or (isinstance(cause, NameError) and cause.name in imported_names(file)):
+        return Unfinished(f"not importable: {what} needs {_missing(cause)}, which its file could not import (a "
+                          "compiled extension, as CS231n's im2col_cython, must be built first)")
+    if isinstance(cause, (TypeError, AttributeError)) and "NoneType" in str(cause) and skeletons_none(cause, file):
+        return Unfinished(f"not implemented: {what} computes with a None the skeleton left ({exc})")
+    return Broken(f"{exc}{where}")
 
 
 def _missing(exc):

@@ -168,8 +168,6 @@ def test_a_forward_that_is_random_from_call_to_call_is_said_to_be_random(tmp_pat
 # ---------------------------------------------------------------- finding 5: a typo is not a missing extension
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 5: a NameError in the student's own backward (a typo) is "
-                   "reported as 'not importable ... a compiled extension, as CS231n's im2col_cython, must be built'")
 def test_a_typo_in_a_backward_is_not_blamed_on_a_compiled_extension(tmp_path, capsys):
     code, report, _ = run_json(capsys, write(tmp_path, "typo.py", TYPO_RELU))
     row = rows(report)[("relu_backward", "dx")]
@@ -228,8 +226,6 @@ def relu_backward(dout, cache):
 '''
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 5b: xrange in a 2016 file's loop is reported as 'not "
-                   "importable ... a compiled extension, as CS231n's im2col_cython', not as Python 2")
 def test_xrange_is_said_to_be_python_2(tmp_path, capsys):
     code, report, _ = run_json(capsys, write(tmp_path, "py2_loops.py", XRANGE_RELU))
     hint = rows(report)[("relu_backward", "dx")]["hint"]
@@ -278,8 +274,6 @@ def softmax_loss(x, y):
 '''
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 11: a loss returning its per-sample losses (an (N,) array) ends "
-                   "--functions in a traceback (TypeError from layers.protocol.real_scalar's float())")
 def test_a_loss_returning_per_sample_losses_is_a_failing_row(tmp_path, capsys):
     code, report, err = run_json(capsys, write(tmp_path, "per_sample.py", PER_SAMPLE_SOFTMAX_LOSS))
     row = rows(report)[("softmax_loss", "dx")]
@@ -310,8 +304,6 @@ def sigmoid_backward(dout, cache):
 '''
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 12: a forward returning a ragged list aborts the whole file's "
-                   "check with NumPy's 'inhomogeneous shape' (exit 2, no function named, the other pairs unreported)")
 def test_a_ragged_forward_is_one_failing_row_and_the_other_pairs_are_checked(tmp_path, capsys):
     code, report, err = run_json(capsys, write(tmp_path, "ragged.py", RAGGED_RELU_AND_SIGMOID))
     assert code == 1 and report is not None
@@ -344,8 +336,6 @@ def batchnorm_backward(dout, cache):
 '''
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 5c: a finished forward crashing on its own None (a .get without "
-                   "its default) is 'not implemented: ... a None the skeleton left', not a failing row")
 def test_a_finished_forward_crashing_on_its_own_none_is_not_called_unfinished(tmp_path, capsys):
     code, report, _ = run_json(capsys, write(tmp_path, "bn_none.py", NONE_RUNNING_MEAN))
     (row,) = report["rows"]
