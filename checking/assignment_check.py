@@ -26,7 +26,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from layers.protocol import LayerError, call_user, real_output, real_scalar
+from layers.protocol import LayerError, call_user, not_a_function, real_output, real_scalar
 
 from .assignment_causes import imported_names, location, python2_name, skeletons_none
 from .checker import check_arrays
@@ -102,6 +102,7 @@ def _at_scale(pair, settings, scale):
     if labels is not None:
         return _check_loss(pair, arrays, labels, check, settings)
     out, cache = _forward(pair, arrays)
+    _same_again(out, _forward(pair, arrays)[0], pair.forward.__name__)
     upstream = rng.standard_normal(out.shape)
     analytic = _backward(pair, upstream, cache)
 
@@ -117,12 +118,29 @@ def _at_scale(pair, settings, scale):
     return _judged(f, arrays, analytic, check, settings, clues)
 
 
+def _same_again(first, again, what):
+    """A ``Broken`` when ``what``, called twice at the same inputs (NumPy's global generator seeded the same), gave
+    ``first`` and then ``again``: finite differences of a random function mean nothing (``protocol.not_a_function``)."""
+    try:
+        first, again = np.asarray(first), np.asarray(again)
+    except (ValueError, TypeError):  # no array: what is wrong with it is said where it is used
+        return
+    if first.dtype.kind not in "fiub" or again.dtype.kind not in "fiub":
+        return
+    if first.shape != again.shape or not np.array_equal(first, again, equal_nan=True):
+        exc = not_a_function(what, "at a second call (NumPy's global generator seeded the same for both: a generator "
+                             "of its own made without a seed, np.random.default_rng(), draws anew at every call)")
+        raise Broken(str(exc))
+
+
 def _check_loss(pair, arrays, labels, check, settings):
     """A loss, ``loss, dx = NAME(x, y)``: the loss is the scalar, ``dx`` its gradient."""
     def f():
         return real_scalar(_loss(pair, arrays, labels)[0], pair.name)
 
-    dx = _gradient(_loss(pair, arrays, labels)[1], f"{pair.name}'s dx")
+    loss, dx = _loss(pair, arrays, labels)
+    _same_again(loss, _loss(pair, arrays, labels)[0], pair.name)
+    dx = _gradient(dx, f"{pair.name}'s dx")
     x = arrays["x"]
     return _judged(f, arrays, {"dx": dx}, check, settings, Clues(len(x), labels, inputs={"dx": x.copy()}))
 

@@ -8,7 +8,10 @@ CS231n's layers are pairs of plain functions, ``out, cache = NAME_forward(x, *pa
 ``unknown``; ``described`` builds it from the shapes of its forward's array arguments, given on the command line
 (``parse_shapes``).
 
-Each family's ``Inputs`` are the shapes and parameter dicts CS231n's own notebooks check with, kept small.
+Each family's ``Inputs`` are the shapes and parameter dicts CS231n's own notebooks check with, kept small, with one
+change: images are never square (5x7 for a convolution; 4x6 pooled by overlapping 2x3 windows at stride 1, or, for
+the fast pooling, ``SUFFIXED``, by 2x2 at stride 2), so a backward that reads H where W belongs, or a pool's height
+where its width does, fails.
 """
 
 import inspect
@@ -48,12 +51,16 @@ FAMILIES = {
     "batchnorm": Inputs({"x": (4, 5), "gamma": (5,), "beta": (5,)}, (BN_PARAM,), NORM_GRADS),
     "layernorm": Inputs({"x": (4, 5), "gamma": (5,), "beta": (5,)}, ({"eps": 1e-5},), NORM_GRADS),
     "dropout": Inputs({"x": (4, 5)}, ({"p": 0.6, "mode": "train", "seed": 123},)),
-    "conv": Inputs({"x": (2, 3, 5, 5), "w": (2, 3, 3, 3), "b": (2,)}, ({"stride": 2, "pad": 1},)),
-    "max_pool": Inputs({"x": (2, 3, 4, 4)}, ({"pool_height": 2, "pool_width": 2, "stride": 2},)),
-    "spatial_batchnorm": Inputs({"x": (2, 3, 4, 4), "gamma": (3,), "beta": (3,)}, (BN_PARAM,), NORM_GRADS),
-    "spatial_groupnorm": Inputs({"x": (2, 4, 3, 3), "gamma": (1, 4, 1, 1), "beta": (1, 4, 1, 1)},
+    "conv": Inputs({"x": (2, 3, 5, 7), "w": (2, 3, 3, 3), "b": (2,)}, ({"stride": 2, "pad": 1},)),
+    "max_pool": Inputs({"x": (2, 3, 4, 6)}, ({"pool_height": 2, "pool_width": 3, "stride": 1},)),
+    "spatial_batchnorm": Inputs({"x": (2, 3, 4, 5), "gamma": (3,), "beta": (3,)}, (BN_PARAM,), NORM_GRADS),
+    "spatial_groupnorm": Inputs({"x": (2, 4, 3, 4), "gamma": (1, 4, 1, 1), "beta": (1, 4, 1, 1)},
                                 (2, {"eps": 1e-5}), NORM_GRADS),
 }
+
+#: a family's inputs for one suffix: CS231n's max_pool_forward_fast pools by a reshape only when square windows tile
+#: the image at their own stride (any other pooling goes through its compiled im2col)
+SUFFIXED = {("max_pool", "_fast"): Inputs({"x": (2, 3, 4, 6)}, ({"pool_height": 2, "pool_width": 2, "stride": 2},))}
 
 #: CS231n's losses, ``loss, dx = NAME(x, y)``: scores x of shape (N, C), labels y of shape (N,)
 LOSSES = {"svm_loss": Inputs({"x": (5, 4)}, classes=4), "softmax_loss": Inputs({"x": (5, 4)}, classes=4)}
@@ -92,7 +99,8 @@ def find_pairs(functions):
         base, suffix = match["base"], match["suffix"]
         for backward in (f"{base}_backward{suffix}", f"{base}_backward{suffix}_alt"):
             if backward in functions:
-                pairs.append(Pair(backward, base + suffix, f, functions[backward], FAMILIES.get(base)))
+                inputs = SUFFIXED.get((base, suffix), FAMILIES.get(base))
+                pairs.append(Pair(backward, base + suffix, f, functions[backward], inputs))
     return pairs
 
 

@@ -132,8 +132,6 @@ def test_the_square_only_convolution_is_wrong_on_a_non_square_image(tmp_path):
     assert wrong[0].shape != x.shape and not np.allclose(wrong[1], right[1])
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 3: --functions checks conv and max_pool on square images "
-                   "only, so a backward reading H where W belongs passes")
 def test_a_convolution_right_only_on_square_images_fails(tmp_path, capsys):
     code, report, _ = run_json(capsys, write(tmp_path, "square_only.py", CONV_SQUARE_ONLY))
     assert code == 1
@@ -154,9 +152,6 @@ def test_the_unseeded_dropout_forward_is_not_a_function_of_its_input(tmp_path):
     assert not np.array_equal(first, second)
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 4: a forward whose output changes from call to call (an "
-                   "unseeded default_rng) is diagnosed as 'wrong exactly at the kink' with dozens of kinks; the "
-                   "layer check's 'not a function of its input' is not applied to --functions")
 def test_a_forward_that_is_random_from_call_to_call_is_said_to_be_random(tmp_path, capsys):
     code, report, _ = run_json(capsys, write(tmp_path, "rng_dropout.py", UNSEEDED_GENERATOR_DROPOUT))
     row = rows(report)[("dropout_backward", "dx")]
