@@ -26,7 +26,8 @@ def check_assignment_file(path, settings, shapes=None):
     path : str or Path, a ``.py`` file in CS231n's style (``layers.py``, ``fast_layers.py``, ...)
     settings : ``CheckSettings``; its seed draws the inputs and upstream gradients
     shapes : dict NAME -> list of shapes (``assignment_pairs.parse_shapes``), the inputs of pairs
-        ``NAME_forward``/``NAME_backward`` of no CS231n family; a NAME the file has no such pair of is refused
+        ``NAME_forward``/``NAME_backward`` of no CS231n family; a NAME the file has no such pair of, a NAME of a
+        known family, or as many shapes as the forward does not take arrays is refused
 
     Returns a ``Report``: the rows of every pair checked, and notes (what was run, the pairs not checked).
     Raises ``ValueError`` (one line) for a file that cannot be read or imported, or has no pair at all.
@@ -45,21 +46,30 @@ def _checked(path, settings, shapes):
     module = _imported(path)
     pairs = find_pairs(defined_functions(module))
     unknown = [p for p in pairs if p.inputs is None and p.base not in shapes]
-    absent = sorted(set(shapes) - {p.base for p in pairs})
-    if absent:
-        raise ValueError(f"--shapes {absent[0]}: {path} has no pair {absent[0]}_forward/{absent[0]}_backward")
     if not pairs:
         raise ValueError(f"{path}: no CS231n forward/backward pair (NAME_forward with NAME_backward) and no "
                          "svm_loss or softmax_loss in it")
+    pairs = _with_shapes(path, pairs, shapes)
     report = Report(notes=[f"importing {path} ran its top level; of its functions only the ones checked here "
                            "were called"])
     for pair in pairs:
-        if pair.inputs is None and pair.base in shapes:
-            pair = described(pair, shapes[pair.base])
         if pair.inputs is not None:
             report.extend(check_pair(pair, settings))
     report.notes += [how_to_describe(p) for p in unknown]
     return report
+
+
+def _with_shapes(path, pairs, shapes):
+    """``pairs``, those of unknown family given ``shapes`` described by them; a ``ValueError`` for a NAME of
+    ``shapes`` with no pair in the file, of a known family, or with as many shapes as its forward does not take."""
+    absent = sorted(set(shapes) - {p.base for p in pairs})
+    if absent:
+        raise ValueError(f"--shapes {absent[0]}: {path} has no pair {absent[0]}_forward/{absent[0]}_backward")
+    known = next((p for p in pairs if p.inputs is not None and p.base in shapes), None)
+    if known:
+        raise ValueError(f"--shapes {known.base}: {known.name} is a CS231n pair, checked on CS231n's inputs; --shapes "
+                         "describes a pair of another name")
+    return [described(p, shapes[p.base]) if p.inputs is None and p.base in shapes else p for p in pairs]
 
 
 def _imported(path):

@@ -121,17 +121,45 @@ def parse_shapes(text):
     return name, parsed
 
 
+def arity(forward):
+    """``(fewest, most)`` arrays ``forward`` takes: its positional parameters without defaults, and all of them
+    (``None``: no limit, a ``*args``)."""
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    params = list(inspect.signature(forward).parameters.values())
+    positional = [p for p in params if p.kind in kinds]
+    fewest = sum(p.default is inspect.Parameter.empty for p in positional)
+    varargs = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params)
+    return fewest, None if varargs else len(positional)
+
+
 def described(pair, shapes):
     """``pair`` (of unknown family) with ``Inputs`` for the given shapes: its forward's first parameters name the
-    arrays (``x``, ``prev_h``, ...), and the backward returns their gradients in that order."""
+    arrays (``x``, ``prev_h``, ...), and the backward returns their gradients in that order. A ``ValueError`` when
+    the forward takes another number of arrays (``arity``)."""
+    fewest, most = arity(pair.forward)
+    if len(shapes) < fewest or (most is not None and len(shapes) > most):
+        takes = fewest if most == fewest else f"{fewest} to {'any number' if most is None else most}"
+        raise ValueError(f"--shapes {pair.base}: {pair.base}_forward{_signature(pair)} takes {takes} arrays, got "
+                         f"{len(shapes)} shape{'s' * (len(shapes) != 1)}")
     names = list(inspect.signature(pair.forward).parameters)
     names += [f"arg{i}" for i in range(len(names), len(shapes))]
     return Pair(pair.name, pair.base, pair.forward, pair.backward, Inputs(dict(zip(names, shapes, strict=False))))
 
 
+#: the example shapes of the note's --shapes, as many as the forward's arrays (an affine's x, w, b, then more)
+EXAMPLE_SHAPES = ("4x5", "5x3", "3")
+
+
 def how_to_describe(pair):
-    """The note listing an unknown pair, with how to describe its inputs."""
-    arguments = ", ".join(inspect.signature(pair.forward).parameters)
-    return (f"{pair.base}_forward({arguments}) and {pair.name} are not a pair CS231n's names tell the inputs of: not "
-            f"checked. If its forward takes only arrays, give their shapes in order, e.g. --shapes "
-            f"{pair.base}=4x5,5x3 (its backward must return their gradients in that order)")
+    """The note listing an unknown pair, with how to describe its inputs: an example of as many shapes as its
+    forward takes arrays."""
+    count = max(1, arity(pair.forward)[0])
+    example = ",".join((*EXAMPLE_SHAPES, *["3"] * count)[:count])
+    return (f"{pair.base}_forward{_signature(pair)} and {pair.name} are not a pair CS231n's names tell the inputs of: "
+            f"not checked. If its forward takes only arrays, give their shapes in order, e.g. --shapes "
+            f"{pair.base}={example} (its backward must return their gradients in that order)")
+
+
+def _signature(pair):
+    """``"(x, w, b)"``: the forward's parameters, as the messages name them."""
+    return f"({', '.join(inspect.signature(pair.forward).parameters)})"

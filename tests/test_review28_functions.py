@@ -173,9 +173,6 @@ def test_a_typo_in_a_backward_is_not_blamed_on_a_compiled_extension(tmp_path, ca
 # ---------------------------------------------------------------- finding 6: --shapes of the wrong arity
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 6: --shapes with fewer shapes than the forward's arrays (as "
-                   "the note's own example, affine_relu=4x5,5x3 for affine_relu_forward(x, w, b)) is a failing row "
-                   "of the student's code, exit 1, not a bad command line")
 def test_shapes_of_the_wrong_count_are_a_bad_command_line(capsys):
     doc_layers = ROOT / "tests" / "fixtures" / "cs231n" / "doc_layers.py"
     code, out, err = call_main(gradcheck.main, capsys, "--functions", doc_layers, "--shapes", "affine_relu=4x5,5x3")
@@ -183,8 +180,6 @@ def test_shapes_of_the_wrong_count_are_a_bad_command_line(capsys):
     assert len(err.strip().splitlines()) == 1 and "affine_relu" in err and "3" in err and "2" in err
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 6b: the note for an unknown pair suggests --shapes "
-                   "NAME=4x5,5x3 (two shapes) whatever the forward's arity")
 def test_the_notes_example_has_as_many_shapes_as_the_forward_has_arrays(capsys):
     doc_layers = ROOT / "tests" / "fixtures" / "cs231n" / "doc_layers.py"
     code, report, _ = run_json(capsys, doc_layers)
@@ -196,8 +191,6 @@ def test_the_notes_example_has_as_many_shapes_as_the_forward_has_arrays(capsys):
 # ---------------------------------------------------------------- finding 7: --shapes of a known pair
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 7: --shapes for a pair of a known family (relu) is silently "
-                   "ignored; only a NAME with no pair at all is refused")
 def test_shapes_given_for_a_known_pair_are_not_silently_ignored(capsys):
     code, out, err = call_main(gradcheck.main, capsys, "--functions", GOOD, "--shapes", "relu=3x7", "--json")
     relu = [r for r in json.loads(out)["rows"] if r["check"].startswith("relu_backward")] if out.strip() else []
