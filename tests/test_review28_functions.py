@@ -229,8 +229,6 @@ def test_a_file_whose_top_level_runs_out_of_memory_is_named(tmp_path, capsys):
     assert "big_top.py" in err
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 7b: --input-shape (and --batch) with --functions is silently "
-                   "ignored and even repeated in the 'to repeat this run' line")
 def test_input_shape_with_functions_is_refused_or_used(capsys):
     code, out, err = call_main(gradcheck.main, capsys, "--functions", GOOD, "--input-shape", "2,3,5,7")
     assert code == 2 and "--input-shape" in err
