@@ -1,8 +1,8 @@
 """Review of issue 28: ``gradcheck.py --functions FILE.py`` on assignment files written the way students write them.
 
-Each file is written here (``tmp_path``), in CS231n's style; the findings are ``xfail(strict=True)`` and xpass once
-fixed. The tests that are not marked show a finding's premise (the backward really is wrong, the forward really is
-random), so an xpass cannot come from a broken premise.
+Each file is written here (``tmp_path``), in CS231n's style; the findings were pinned as ``xfail(strict=True)`` tests
+and, fixed, are plain ones. The tests named "the premise" show a finding's premise (the backward really is wrong, the
+forward really is random), so a pass cannot come from a broken premise.
 """
 
 import importlib.util
@@ -220,8 +220,6 @@ def test_xrange_is_said_to_be_python_2(tmp_path, capsys):
     assert code == 1 and "Python 2" in hint and "im2col" not in hint
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 8: a file whose top level allocates too much is 'not enough "
-                   "memory for this request ... ask for smaller sizes', naming neither the file nor its import")
 def test_a_file_whose_top_level_runs_out_of_memory_is_named(tmp_path, capsys):
     path = write(tmp_path, "big_top.py", "import numpy as np\nscratch = np.zeros((10**6, 10**6))\n")
     code, out, err = call_main(gradcheck.main, capsys, "--functions", path)
@@ -234,8 +232,6 @@ def test_input_shape_with_functions_is_refused_or_used(capsys):
     assert code == 2 and "--input-shape" in err
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 10: any SyntaxError whose text holds 'print' -- even the file "
-                   "name, blueprint_layers.py -- is said to be Python 2's print statement")
 def test_a_python_3_syntax_error_in_a_file_named_with_print_is_not_called_python_2(tmp_path, capsys):
     path = write(tmp_path, "blueprint_layers.py", "import numpy as np\n\n\ndef relu_forward(x)\n    return x, x\n")
     code, out, err = call_main(gradcheck.main, capsys, "--functions", path)
@@ -328,8 +324,6 @@ def test_a_finished_forward_crashing_on_its_own_none_is_not_called_unfinished(tm
     assert code == 1 and "TypeError" in row["hint"] and "not implemented" not in row["hint"]
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 14: a missing installed-package import (python-future's 'past', "
-                   "as CS231n's 2017-18 files have for xrange) is called 'a module of the assignment'")
 def test_a_missing_package_is_not_called_a_module_of_the_assignment(tmp_path, capsys):
     if importlib.util.find_spec("past") is not None:
         pytest.skip("python-future is installed here")
@@ -338,9 +332,6 @@ def test_a_missing_package_is_not_called_a_module_of_the_assignment(tmp_path, ca
     assert code == 2 and "'past'" in err and "module of the assignment" not in err
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 15: a sibling imported relatively (from .im2col import *, as "
-                   "CS231n's later fast_layers.py and layer_utils.py do) gets ImportError's bare 'no known parent "
-                   "package', not the sibling-module explanation 'from cs231n.im2col import *' gets")
 def test_a_relative_sibling_import_is_explained_like_an_absolute_one(tmp_path, capsys):
     path = write(tmp_path, "fast_layers.py", "from .im2col import *\n" + XRANGE_RELU.replace("xrange", "range"))
     code, out, err = call_main(gradcheck.main, capsys, "--functions", path)
