@@ -277,3 +277,17 @@ def test_a_none_crash_is_the_skeletons_only_while_its_todo_is_pass(capsys, tmp_p
     (row,) = report["rows"]
     assert code == 1 and row["verdict"] == verdict and "NoneType" in row["hint"]
     assert row["hint"].startswith("not implemented") != done and ("line 13" in row["hint"]) == done
+
+
+@pytest.mark.parametrize("source, words, not_words", [
+    ("import torch\n", ["'torch'", "not installed"], ["sibling", "Python 2"]),
+    ("for i in xrange(3):\n    pass\n", ["NameError", "xrange", "Python 2", "range"], ["not installed"]),
+    ("try:\n    pass\nexcept ValueError, e:\n    pass\n", ["SyntaxError", "Python 2", "except E as e"], ["print"]),
+    ("from cs231n.im2col import *\n", ["'cs231n'", "sibling"], ["not installed"]),
+])
+def test_an_import_failure_says_its_cause(capsys, tmp_path, source, words, not_words):
+    path = tmp_path / "layers.py"
+    path.write_text("import numpy as np\n" + source, encoding="utf-8")
+    code, out, err = call_main(gradcheck.main, capsys, "--functions", path)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert all(w in err for w in words) and not any(w in err for w in not_words), err
