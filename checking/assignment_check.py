@@ -13,10 +13,13 @@ other check. Held to what real assignment files do:
   normalisation's ``eps`` outside the square root, or a ``var**-1.5`` without it, shows only where the variance is
   small beside ``eps``;
   a gradient's row is the one of the two where it is worse;
+- a forward (or loss) is called twice at the same inputs: one whose output changes is random (its own unseeded
+  generator), a failing row in the layer check's words (``layers.protocol.not_a_function``);
 - an unfinished function (``NotImplementedError``, ``None`` returned or left in, all zeros, a crash on a ``None``
-  the skeleton left) is an ``unchecked`` row saying *not implemented*; one that needs a name its file could not
-  import (CS231n's compiled ``im2col_cython``) is ``unchecked``, *not importable*; anything else it raises or
-  returns wrongly is a failing row saying so.
+  the skeleton left) is an ``unchecked`` row saying *not implemented*; one that needs a name its file's imports
+  could not bind (CS231n's compiled ``im2col_cython``) is ``unchecked``, *not importable*; a Python 2 built-in,
+  a typo, a crash on a ``None`` of its own, anything else it raises or returns wrongly is a failing row saying so,
+  at its line (``checking.assignment_causes`` tells which).
 """
 
 import contextlib
