@@ -53,7 +53,7 @@ def run(a, argv=None):
     reproduced exactly: its random input and upstream come from ``--seed``.
     """
     with flag_errors(FLAGS):
-        check_command_line(a)
+        check_command_line(a, argv or ())
         if a.hint:  # --hint N, declared by gradcheck.py
             return print_hints(a)
         settings = dict(h=a.h, tol=a.tol, warn_tol=a.warn_tol, mode=a.mode, directions=a.directions)
@@ -88,8 +88,8 @@ def print_report(report, a, argv):
         print(report.table())
         print(report.summary())
         if not report.passed and argv is not None:  # the seed made explicit, so the run can be repeated exactly
-            seeded = any(w == "--seed" or w.startswith("--seed=") for w in argv)
-            again = shlex.join(["python", "gradcheck.py", *argv, *([] if seeded else ["--seed", str(a.seed)])])
+            again = shlex.join(["python", "gradcheck.py", *argv, *([] if given(argv, "--seed") else
+                                                                   ["--seed", str(a.seed)])])
             print(f"To repeat this run exactly (the same random inputs and upstream gradients): {again}")
     return 0 if report.passed else 1
 
@@ -128,22 +128,36 @@ CONFLICTS = (
      "or --json"),
 )
 
+#: the flags --functions has no use for: each pair gets CS231n's inputs (or --shapes'), no network is composed
+NOT_WITH_FUNCTIONS = ("--input-shape", "--batch", "--hidden", "--activation", "--dropout", "--batchnorm", "--classes",
+                      "--burn-in")
+
 #: the budgets that must hold before any work starts: (flag, option, at most, what it counts)
 BUDGETS = (("--batch", "batch", 10_000, " rows (the element-wise check probes every one)"),
            ("--directions", "directions", 10_000, ""), ("--burn-in", "burn_in", 100_000, " steps"))
 
 
-def check_command_line(a):
-    """The command line's own rules: which flags go together, the picture's path, the budgets."""
+def check_command_line(a, argv=()):
+    """The command line's own rules: which flags go together, the picture's path, the budgets. ``argv`` (the
+    command line as typed) tells a flag given from one left at its default."""
     for refused, message in CONFLICTS:
         if refused(a):
             raise UsageError(message.format(a=a))
+    unused = [flag for flag in NOT_WITH_FUNCTIONS if a.functions and given(argv, flag)]
+    if unused:
+        raise UsageError(f"--functions checks each pair on CS231n's inputs (or --shapes'): it does not take "
+                         f"{unused[0]}")
     if a.svg:
         check_outputs([("--svg", a.svg, (".svg",))])
     for flag, option, most, unit in BUDGETS:
         value = getattr(a, option)
         if value is not None and value > most:
             raise UsageError(f"{flag} takes at most {most:,}{unit}, got {value}")
+
+
+def given(argv, flag):
+    """Whether ``flag`` is on the command line ``argv`` (as ``--flag VALUE`` or ``--flag=VALUE``)."""
+    return any(str(w) == flag or str(w).startswith(f"{flag}=") for w in argv)
 
 
 def warmup_inputs(text):

@@ -13,10 +13,13 @@ other check. Held to what real assignment files do:
   normalisation's ``eps`` outside the square root, or a ``var**-1.5`` without it, shows only where the variance is
   small beside ``eps``;
   a gradient's row is the one of the two where it is worse;
+- a forward (or loss) is called twice at the same inputs: one whose output changes is random (its own unseeded
+  generator), a failing row in the layer check's words (``layers.protocol.not_a_function``);
 - an unfinished function (``NotImplementedError``, ``None`` returned or left in, all zeros, a crash on a ``None``
-  the skeleton left) is an ``unchecked`` row saying *not implemented*; one that needs a name its file could not
-  import (CS231n's compiled ``im2col_cython``) is ``unchecked``, *not importable*; anything else it raises or
-  returns wrongly is a failing row saying so.
+  the skeleton left) is an ``unchecked`` row saying *not implemented*; one that needs a name its file's imports
+  could not bind (CS231n's compiled ``im2col_cython``) is ``unchecked``, *not importable*; a Python 2 built-in,
+  a typo, a crash on a ``None`` of its own, anything else it raises or returns wrongly is a failing row saying so,
+  at its line (``checking.assignment_causes`` tells which).
 """
 
 import contextlib
@@ -26,8 +29,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from layers.protocol import LayerError, call_user, real_output, real_scalar
+from layers.protocol import LayerError, call_user, not_a_function, real_output, real_scalar
 
+from .assignment_causes import imported_names, location, python2_name, skeletons_none
 from .checker import check_arrays
 from .diagnosis import Clues
 from .report import Report, Row
@@ -101,6 +105,7 @@ def _at_scale(pair, settings, scale):
     if labels is not None:
         return _check_loss(pair, arrays, labels, check, settings)
     out, cache = _forward(pair, arrays)
+    _same_again(out, _forward(pair, arrays)[0], pair.forward.__name__)
     upstream = rng.standard_normal(out.shape)
     analytic = _backward(pair, upstream, cache)
 
@@ -116,12 +121,29 @@ def _at_scale(pair, settings, scale):
     return _judged(f, arrays, analytic, check, settings, clues)
 
 
+def _same_again(first, again, what):
+    """A ``Broken`` when ``what``, called twice at the same inputs (NumPy's global generator seeded the same), gave
+    ``first`` and then ``again``: finite differences of a random function mean nothing (``protocol.not_a_function``)."""
+    try:
+        first, again = np.asarray(first), np.asarray(again)
+    except (ValueError, TypeError):  # no array: what is wrong with it is said where it is used
+        return
+    if first.dtype.kind not in "fiub" or again.dtype.kind not in "fiub":
+        return
+    if first.shape != again.shape or not np.array_equal(first, again, equal_nan=True):
+        exc = not_a_function(what, "at a second call (NumPy's global generator seeded the same for both: a generator "
+                             "of its own made without a seed, np.random.default_rng(), draws anew at every call)")
+        raise Broken(str(exc))
+
+
 def _check_loss(pair, arrays, labels, check, settings):
     """A loss, ``loss, dx = NAME(x, y)``: the loss is the scalar, ``dx`` its gradient."""
     def f():
         return real_scalar(_loss(pair, arrays, labels)[0], pair.name)
 
-    dx = _gradient(_loss(pair, arrays, labels)[1], f"{pair.name}'s dx")
+    loss, dx = _loss(pair, arrays, labels)
+    _same_again(loss, _loss(pair, arrays, labels)[0], pair.name)
+    dx = _gradient(dx, f"{pair.name}'s dx")
     x = arrays["x"]
     return _judged(f, arrays, {"dx": dx}, check, settings, Clues(len(x), labels, inputs={"dx": x.copy()}))
 
@@ -142,15 +164,24 @@ def _call(what, fn, *args):
     try:
         return call_user(what, fn, *(copy.deepcopy(a) for a in args))
     except LayerError as exc:
-        cause = exc.__cause__
-        if isinstance(cause, NotImplementedError):
-            raise Unfinished(f"not implemented: {what} raises NotImplementedError") from exc
-        if isinstance(cause, (NameError, ImportError)):
-            raise Unfinished(f"not importable: {what} needs {_missing(cause)}, which its file could not import (a "
-                             "compiled extension, as CS231n's im2col_cython, must be built first)") from exc
-        if isinstance(cause, (TypeError, AttributeError)) and "NoneType" in str(cause):
-            raise Unfinished(f"not implemented: {what} computes with a None the skeleton left ({exc})") from exc
-        raise Broken(str(exc)) from exc
+        raise _why(what, fn, exc) from exc
+
+
+def _why(what, fn, exc):
+    """The ``Unfinished`` or ``Broken`` saying ``exc``, the ``LayerError`` of the call ``what`` of ``fn``: not
+    implemented, not importable, Python 2, or the student's code failing at its line (``assignment_causes``)."""
+    cause, file = exc.__cause__, fn.__code__.co_filename
+    if isinstance(cause, NotImplementedError):
+        return Unfinished(f"not implemented: {what} raises NotImplementedError")
+    where = location(cause, file) if cause is not None else ""
+    if python2_name(cause):
+        return Broken(f"{what} uses {python2_name(cause)}{where}")
+    if isinstance(cause, ImportError) or (isinstance(cause, NameError) and cause.name in imported_names(file)):
+        return Unfinished(f"not importable: {what} needs {_missing(cause)}, which its file could not import (a "
+                          "compiled extension, as CS231n's im2col_cython, must be built first)")
+    if isinstance(cause, (TypeError, AttributeError)) and "NoneType" in str(cause) and skeletons_none(cause, file):
+        return Unfinished(f"not implemented: {what} computes with a None the skeleton left ({exc})")
+    return Broken(f"{exc}{where}")
 
 
 def _missing(exc):

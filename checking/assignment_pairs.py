@@ -8,7 +8,10 @@ CS231n's layers are pairs of plain functions, ``out, cache = NAME_forward(x, *pa
 ``unknown``; ``described`` builds it from the shapes of its forward's array arguments, given on the command line
 (``parse_shapes``).
 
-Each family's ``Inputs`` are the shapes and parameter dicts CS231n's own notebooks check with, kept small.
+Each family's ``Inputs`` are the shapes and parameter dicts CS231n's own notebooks check with, kept small, with one
+change: images are never square (5x7 for a convolution; 4x6 pooled by overlapping 2x3 windows at stride 1, or, for
+the fast pooling, ``SUFFIXED``, by 2x2 at stride 2), so a backward that reads H where W belongs, or a pool's height
+where its width does, fails.
 """
 
 import inspect
@@ -48,12 +51,16 @@ FAMILIES = {
     "batchnorm": Inputs({"x": (4, 5), "gamma": (5,), "beta": (5,)}, (BN_PARAM,), NORM_GRADS),
     "layernorm": Inputs({"x": (4, 5), "gamma": (5,), "beta": (5,)}, ({"eps": 1e-5},), NORM_GRADS),
     "dropout": Inputs({"x": (4, 5)}, ({"p": 0.6, "mode": "train", "seed": 123},)),
-    "conv": Inputs({"x": (2, 3, 5, 5), "w": (2, 3, 3, 3), "b": (2,)}, ({"stride": 2, "pad": 1},)),
-    "max_pool": Inputs({"x": (2, 3, 4, 4)}, ({"pool_height": 2, "pool_width": 2, "stride": 2},)),
-    "spatial_batchnorm": Inputs({"x": (2, 3, 4, 4), "gamma": (3,), "beta": (3,)}, (BN_PARAM,), NORM_GRADS),
-    "spatial_groupnorm": Inputs({"x": (2, 4, 3, 3), "gamma": (1, 4, 1, 1), "beta": (1, 4, 1, 1)},
+    "conv": Inputs({"x": (2, 3, 5, 7), "w": (2, 3, 3, 3), "b": (2,)}, ({"stride": 2, "pad": 1},)),
+    "max_pool": Inputs({"x": (2, 3, 4, 6)}, ({"pool_height": 2, "pool_width": 3, "stride": 1},)),
+    "spatial_batchnorm": Inputs({"x": (2, 3, 4, 5), "gamma": (3,), "beta": (3,)}, (BN_PARAM,), NORM_GRADS),
+    "spatial_groupnorm": Inputs({"x": (2, 4, 3, 4), "gamma": (1, 4, 1, 1), "beta": (1, 4, 1, 1)},
                                 (2, {"eps": 1e-5}), NORM_GRADS),
 }
+
+#: a family's inputs for one suffix: CS231n's max_pool_forward_fast pools by a reshape only when square windows tile
+#: the image at their own stride (any other pooling goes through its compiled im2col)
+SUFFIXED = {("max_pool", "_fast"): Inputs({"x": (2, 3, 4, 6)}, ({"pool_height": 2, "pool_width": 2, "stride": 2},))}
 
 #: CS231n's losses, ``loss, dx = NAME(x, y)``: scores x of shape (N, C), labels y of shape (N,)
 LOSSES = {"svm_loss": Inputs({"x": (5, 4)}, classes=4), "softmax_loss": Inputs({"x": (5, 4)}, classes=4)}
@@ -92,7 +99,8 @@ def find_pairs(functions):
         base, suffix = match["base"], match["suffix"]
         for backward in (f"{base}_backward{suffix}", f"{base}_backward{suffix}_alt"):
             if backward in functions:
-                pairs.append(Pair(backward, base + suffix, f, functions[backward], FAMILIES.get(base)))
+                inputs = SUFFIXED.get((base, suffix), FAMILIES.get(base))
+                pairs.append(Pair(backward, base + suffix, f, functions[backward], inputs))
     return pairs
 
 
@@ -113,17 +121,45 @@ def parse_shapes(text):
     return name, parsed
 
 
+def arity(forward):
+    """``(fewest, most)`` arrays ``forward`` takes: its positional parameters without defaults, and all of them
+    (``None``: no limit, a ``*args``)."""
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    params = list(inspect.signature(forward).parameters.values())
+    positional = [p for p in params if p.kind in kinds]
+    fewest = sum(p.default is inspect.Parameter.empty for p in positional)
+    varargs = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params)
+    return fewest, None if varargs else len(positional)
+
+
 def described(pair, shapes):
     """``pair`` (of unknown family) with ``Inputs`` for the given shapes: its forward's first parameters name the
-    arrays (``x``, ``prev_h``, ...), and the backward returns their gradients in that order."""
+    arrays (``x``, ``prev_h``, ...), and the backward returns their gradients in that order. A ``ValueError`` when
+    the forward takes another number of arrays (``arity``)."""
+    fewest, most = arity(pair.forward)
+    if len(shapes) < fewest or (most is not None and len(shapes) > most):
+        takes = fewest if most == fewest else f"{fewest} to {'any number' if most is None else most}"
+        raise ValueError(f"--shapes {pair.base}: {pair.base}_forward{_signature(pair)} takes {takes} arrays, got "
+                         f"{len(shapes)} shape{'s' * (len(shapes) != 1)}")
     names = list(inspect.signature(pair.forward).parameters)
     names += [f"arg{i}" for i in range(len(names), len(shapes))]
     return Pair(pair.name, pair.base, pair.forward, pair.backward, Inputs(dict(zip(names, shapes, strict=False))))
 
 
+#: the example shapes of the note's --shapes, as many as the forward's arrays (an affine's x, w, b, then more)
+EXAMPLE_SHAPES = ("4x5", "5x3", "3")
+
+
 def how_to_describe(pair):
-    """The note listing an unknown pair, with how to describe its inputs."""
-    arguments = ", ".join(inspect.signature(pair.forward).parameters)
-    return (f"{pair.base}_forward({arguments}) and {pair.name} are not a pair CS231n's names tell the inputs of: not "
-            f"checked. If its forward takes only arrays, give their shapes in order, e.g. --shapes "
-            f"{pair.base}=4x5,5x3 (its backward must return their gradients in that order)")
+    """The note listing an unknown pair, with how to describe its inputs: an example of as many shapes as its
+    forward takes arrays."""
+    count = max(1, arity(pair.forward)[0])
+    example = ",".join((*EXAMPLE_SHAPES, *["3"] * count)[:count])
+    return (f"{pair.base}_forward{_signature(pair)} and {pair.name} are not a pair CS231n's names tell the inputs of: "
+            f"not checked. If its forward takes only arrays, give their shapes in order, e.g. --shapes "
+            f"{pair.base}={example} (its backward must return their gradients in that order)")
+
+
+def _signature(pair):
+    """``"(x, w, b)"``: the forward's parameters, as the messages name them."""
+    return f"({', '.join(inspect.signature(pair.forward).parameters)})"

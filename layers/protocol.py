@@ -311,16 +311,38 @@ def float64_input(x, notes, name):
 
 
 def real_scalar(value, what):
-    """``value`` as a float, or a ``LayerError`` when it is not a real number."""
-    arr = np.asarray(value)
+    """``value`` as a float, or a ``LayerError`` when it is not one real number (an array of shape (N,), the
+    per-sample losses not yet averaged, is named by its shape)."""
+    arr = _array(value, what)
     if arr.dtype.kind not in "fiub":
         raise LayerError(f"{what} is {arr.dtype}, not real numbers")
-    return float(arr)
+    if arr.size != 1:
+        raise LayerError(f"{what} gave an array of shape {arr.shape} where one number belongs: a loss is the "
+                         "mean (or sum) over the batch, not one loss per sample")
+    return float(arr.reshape(()))
 
 
 def real_output(out, what):
-    """A layer's output as an array, or a ``LayerError`` when it is not real numbers."""
-    out = np.asarray(out)
+    """A layer's output as an array, or a ``LayerError`` when it is not real numbers (or not one array at all: a
+    ragged list of rows of different lengths)."""
+    out = _array(out, what)
     if out.dtype.kind not in "fiub":
         raise LayerError(f"{what} returned {out.dtype} values; a layer's output must be real numbers")
     return out
+
+
+def _array(value, what):
+    """``np.asarray(value)``, or the ``LayerError`` saying ``what`` made something no array can hold."""
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise LayerError(f"{what} returned a {type(value).__name__} that is not one array: its rows have different "
+                         "lengths, or it mixes arrays and numbers; it must be an array of one shape") from exc
+
+
+def not_a_function(who, when):
+    """The ``LayerError`` for a forward ``who`` whose output at the same inputs changed ``when`` ("after other
+    calls"): the one wording, for the layer check and the assignment check."""
+    return LayerError(f"{who} is not a function of its input: the same x gave another output {when}; its output "
+                      "must depend only on its input and parameters (no counter, no state carried from call to call, "
+                      "no randomness the checker cannot hold still)")

@@ -184,6 +184,11 @@ def test_numpys_global_generator_is_given_back_as_it_was():
     (["--shapes", "affine_relu=4x6"], ["--shapes", "--functions"]),
     (["--functions", FIXTURES / "layers.py", "--trace"], ["--functions", "--trace"]),
     (["--functions", FIXTURES / "layers.py", "--layer", "x.py:A"], ["--functions", "--layer"]),
+    (["--functions", FIXTURES / "layers.py", "--batch=4"], ["--functions", "--batch"]),
+    (["--functions", FIXTURES / "layers.py", "--hidden", "8"], ["--functions", "--hidden"]),
+    (["--functions", FIXTURES / "layers.py", "--classes", "3"], ["--functions", "--classes"]),
+    (["--functions", FIXTURES / "doc_layers.py", "--shapes", "affine_relu=4x6,6x3,3,3,3"],
+     ["affine_relu", "takes 3", "got 5"]),
     (["--functions", FIXTURES / "python2_layers.txt"], ["--functions", "FILE.py", "python2_layers.txt"]),
     (["--functions", FIXTURES / "absent.py"], ["absent.py", "no such file"]),
     (["--functions", FIXTURES / "helpers.py"], ["helpers.py", "no CS231n forward/backward pair"]),
@@ -199,3 +204,90 @@ def test_the_docs_show_the_fixture_file_as_it_is():
     doc = (FIXTURES.parents[2] / "docs" / "gradcheck.md").read_text(encoding="utf-8")
     block = doc.split("```python file=tests/fixtures/cs231n/doc_layers.py\n", 1)[1].split("```", 1)[0]
     assert block == (FIXTURES / "doc_layers.py").read_text(encoding="utf-8")
+
+
+#: a max pooling whose backward writes (=) where it must add (+=): right while windows do not overlap
+POOL_OVERWRITES = '''
+import numpy as np
+
+
+def max_pool_forward_naive(x, pool_param):
+    ph, pw, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    N, C, H, W = x.shape
+    Ho, Wo = 1 + (H - ph) // s, 1 + (W - pw) // s
+    out = np.zeros((N, C, Ho, Wo))
+    for i in range(Ho):
+        for j in range(Wo):
+            out[:, :, i, j] = x[:, :, i * s:i * s + ph, j * s:j * s + pw].max(axis=(2, 3))
+    return out, (x, pool_param)
+
+
+def max_pool_backward_naive(dout, cache):
+    x, pool_param = cache
+    ph, pw, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    dx = np.zeros_like(x)
+    for n in range(dout.shape[0]):
+        for c in range(dout.shape[1]):
+            for i in range(dout.shape[2]):
+                for j in range(dout.shape[3]):
+                    window = x[n, c, i * s:i * s + ph, j * s:j * s + pw]
+                    a, b = np.unravel_index(np.argmax(window), window.shape)
+                    dx[n, c, i * s + a, j * s + b] = dout[n, c, i, j]
+    return dx
+'''
+
+
+@pytest.mark.parametrize("slip, verdict", [("", "fail"), ("swap", "fail"), ("fixed", "pass")])
+def test_pooling_is_checked_on_overlapping_windows_of_a_non_square_image(capsys, tmp_path, slip, verdict):
+    text = POOL_OVERWRITES
+    if slip == "swap":  # the window's height and width read the other way round, adding as it must
+        text = text.replace('ph, pw, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]\n'
+                            '    dx', 'pw, ph, s = pool_param["pool_height"], pool_param["pool_width"], '
+                            'pool_param["stride"]\n    dx').replace("] = dout", "] += dout")
+    if slip == "fixed":
+        text = text.replace("] = dout", "] += dout")
+    path = tmp_path / "pool.py"
+    path.write_text(text, encoding="utf-8")
+    code, report = run_json(capsys, path)
+    assert rows_of(report, verdict) == {("max_pool_backward_naive", "dx")} and code == (verdict == "fail")
+
+
+#: a backward crashing on a None that is not a literal placeholder: the skeleton's if its TODO is still ``pass``
+TODO_LEFT = '''
+import numpy as np
+
+
+def relu_forward(x):
+    return np.maximum(0, x), x
+
+
+def relu_backward(dout, cache):
+    mask = getattr(cache, "mask", None)
+    # TODO: Implement the ReLU backward pass.
+    pass
+    return dout * mask.astype(float)
+'''
+
+
+@pytest.mark.parametrize("done, verdict", [(False, "unchecked"), (True, "fail")])
+def test_a_none_crash_is_the_skeletons_only_while_its_todo_is_pass(capsys, tmp_path, done, verdict):
+    path = tmp_path / "todo.py"
+    path.write_text(TODO_LEFT.replace("    pass\n", "    dout = dout + 0\n") if done else TODO_LEFT, encoding="utf-8")
+    code, report = run_json(capsys, path)
+    (row,) = report["rows"]
+    assert code == 1 and row["verdict"] == verdict and "NoneType" in row["hint"]
+    assert row["hint"].startswith("not implemented") != done and ("line 13" in row["hint"]) == done
+
+
+@pytest.mark.parametrize("source, words, not_words", [
+    ("import torch\n", ["'torch'", "not installed"], ["sibling", "Python 2"]),
+    ("for i in xrange(3):\n    pass\n", ["NameError", "xrange", "Python 2", "range"], ["not installed"]),
+    ("try:\n    pass\nexcept ValueError, e:\n    pass\n", ["SyntaxError", "Python 2", "except E as e"], ["print"]),
+    ("from cs231n.im2col import *\n", ["'cs231n'", "sibling"], ["not installed"]),
+])
+def test_an_import_failure_says_its_cause(capsys, tmp_path, source, words, not_words):
+    path = tmp_path / "layers.py"
+    path.write_text("import numpy as np\n" + source, encoding="utf-8")
+    code, out, err = call_main(gradcheck.main, capsys, "--functions", path)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert all(w in err for w in words) and not any(w in err for w in not_words), err

@@ -1,8 +1,8 @@
 """Review of issue 28: ``gradcheck.py --functions FILE.py`` on assignment files written the way students write them.
 
-Each file is written here (``tmp_path``), in CS231n's style; the findings are ``xfail(strict=True)`` and xpass once
-fixed. The tests that are not marked show a finding's premise (the backward really is wrong, the forward really is
-random), so an xpass cannot come from a broken premise.
+Each file is written here (``tmp_path``), in CS231n's style; the findings were pinned as ``xfail(strict=True)`` tests
+and, fixed, are plain ones. The tests named "the premise" show a finding's premise (the backward really is wrong, the
+forward really is random), so a pass cannot come from a broken premise.
 """
 
 import importlib.util
@@ -132,8 +132,6 @@ def test_the_square_only_convolution_is_wrong_on_a_non_square_image(tmp_path):
     assert wrong[0].shape != x.shape and not np.allclose(wrong[1], right[1])
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 3: --functions checks conv and max_pool on square images "
-                   "only, so a backward reading H where W belongs passes")
 def test_a_convolution_right_only_on_square_images_fails(tmp_path, capsys):
     code, report, _ = run_json(capsys, write(tmp_path, "square_only.py", CONV_SQUARE_ONLY))
     assert code == 1
@@ -154,9 +152,6 @@ def test_the_unseeded_dropout_forward_is_not_a_function_of_its_input(tmp_path):
     assert not np.array_equal(first, second)
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 4: a forward whose output changes from call to call (an "
-                   "unseeded default_rng) is diagnosed as 'wrong exactly at the kink' with dozens of kinks; the "
-                   "layer check's 'not a function of its input' is not applied to --functions")
 def test_a_forward_that_is_random_from_call_to_call_is_said_to_be_random(tmp_path, capsys):
     code, report, _ = run_json(capsys, write(tmp_path, "rng_dropout.py", UNSEEDED_GENERATOR_DROPOUT))
     row = rows(report)[("dropout_backward", "dx")]
@@ -168,8 +163,6 @@ def test_a_forward_that_is_random_from_call_to_call_is_said_to_be_random(tmp_pat
 # ---------------------------------------------------------------- finding 5: a typo is not a missing extension
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 5: a NameError in the student's own backward (a typo) is "
-                   "reported as 'not importable ... a compiled extension, as CS231n's im2col_cython, must be built'")
 def test_a_typo_in_a_backward_is_not_blamed_on_a_compiled_extension(tmp_path, capsys):
     code, report, _ = run_json(capsys, write(tmp_path, "typo.py", TYPO_RELU))
     row = rows(report)[("relu_backward", "dx")]
@@ -180,9 +173,6 @@ def test_a_typo_in_a_backward_is_not_blamed_on_a_compiled_extension(tmp_path, ca
 # ---------------------------------------------------------------- finding 6: --shapes of the wrong arity
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 6: --shapes with fewer shapes than the forward's arrays (as "
-                   "the note's own example, affine_relu=4x5,5x3 for affine_relu_forward(x, w, b)) is a failing row "
-                   "of the student's code, exit 1, not a bad command line")
 def test_shapes_of_the_wrong_count_are_a_bad_command_line(capsys):
     doc_layers = ROOT / "tests" / "fixtures" / "cs231n" / "doc_layers.py"
     code, out, err = call_main(gradcheck.main, capsys, "--functions", doc_layers, "--shapes", "affine_relu=4x5,5x3")
@@ -190,8 +180,6 @@ def test_shapes_of_the_wrong_count_are_a_bad_command_line(capsys):
     assert len(err.strip().splitlines()) == 1 and "affine_relu" in err and "3" in err and "2" in err
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 6b: the note for an unknown pair suggests --shapes "
-                   "NAME=4x5,5x3 (two shapes) whatever the forward's arity")
 def test_the_notes_example_has_as_many_shapes_as_the_forward_has_arrays(capsys):
     doc_layers = ROOT / "tests" / "fixtures" / "cs231n" / "doc_layers.py"
     code, report, _ = run_json(capsys, doc_layers)
@@ -203,8 +191,6 @@ def test_the_notes_example_has_as_many_shapes_as_the_forward_has_arrays(capsys):
 # ---------------------------------------------------------------- finding 7: --shapes of a known pair
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 7: --shapes for a pair of a known family (relu) is silently "
-                   "ignored; only a NAME with no pair at all is refused")
 def test_shapes_given_for_a_known_pair_are_not_silently_ignored(capsys):
     code, out, err = call_main(gradcheck.main, capsys, "--functions", GOOD, "--shapes", "relu=3x7", "--json")
     relu = [r for r in json.loads(out)["rows"] if r["check"].startswith("relu_backward")] if out.strip() else []
@@ -228,16 +214,12 @@ def relu_backward(dout, cache):
 '''
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 5b: xrange in a 2016 file's loop is reported as 'not "
-                   "importable ... a compiled extension, as CS231n's im2col_cython', not as Python 2")
 def test_xrange_is_said_to_be_python_2(tmp_path, capsys):
     code, report, _ = run_json(capsys, write(tmp_path, "py2_loops.py", XRANGE_RELU))
     hint = rows(report)[("relu_backward", "dx")]["hint"]
     assert code == 1 and "Python 2" in hint and "im2col" not in hint
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 8: a file whose top level allocates too much is 'not enough "
-                   "memory for this request ... ask for smaller sizes', naming neither the file nor its import")
 def test_a_file_whose_top_level_runs_out_of_memory_is_named(tmp_path, capsys):
     path = write(tmp_path, "big_top.py", "import numpy as np\nscratch = np.zeros((10**6, 10**6))\n")
     code, out, err = call_main(gradcheck.main, capsys, "--functions", path)
@@ -245,15 +227,11 @@ def test_a_file_whose_top_level_runs_out_of_memory_is_named(tmp_path, capsys):
     assert "big_top.py" in err
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 7b: --input-shape (and --batch) with --functions is silently "
-                   "ignored and even repeated in the 'to repeat this run' line")
 def test_input_shape_with_functions_is_refused_or_used(capsys):
     code, out, err = call_main(gradcheck.main, capsys, "--functions", GOOD, "--input-shape", "2,3,5,7")
     assert code == 2 and "--input-shape" in err
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 10: any SyntaxError whose text holds 'print' -- even the file "
-                   "name, blueprint_layers.py -- is said to be Python 2's print statement")
 def test_a_python_3_syntax_error_in_a_file_named_with_print_is_not_called_python_2(tmp_path, capsys):
     path = write(tmp_path, "blueprint_layers.py", "import numpy as np\n\n\ndef relu_forward(x)\n    return x, x\n")
     code, out, err = call_main(gradcheck.main, capsys, "--functions", path)
@@ -278,8 +256,6 @@ def softmax_loss(x, y):
 '''
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 11: a loss returning its per-sample losses (an (N,) array) ends "
-                   "--functions in a traceback (TypeError from layers.protocol.real_scalar's float())")
 def test_a_loss_returning_per_sample_losses_is_a_failing_row(tmp_path, capsys):
     code, report, err = run_json(capsys, write(tmp_path, "per_sample.py", PER_SAMPLE_SOFTMAX_LOSS))
     row = rows(report)[("softmax_loss", "dx")]
@@ -310,8 +286,6 @@ def sigmoid_backward(dout, cache):
 '''
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 12: a forward returning a ragged list aborts the whole file's "
-                   "check with NumPy's 'inhomogeneous shape' (exit 2, no function named, the other pairs unreported)")
 def test_a_ragged_forward_is_one_failing_row_and_the_other_pairs_are_checked(tmp_path, capsys):
     code, report, err = run_json(capsys, write(tmp_path, "ragged.py", RAGGED_RELU_AND_SIGMOID))
     assert code == 1 and report is not None
@@ -344,16 +318,12 @@ def batchnorm_backward(dout, cache):
 '''
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 5c: a finished forward crashing on its own None (a .get without "
-                   "its default) is 'not implemented: ... a None the skeleton left', not a failing row")
 def test_a_finished_forward_crashing_on_its_own_none_is_not_called_unfinished(tmp_path, capsys):
     code, report, _ = run_json(capsys, write(tmp_path, "bn_none.py", NONE_RUNNING_MEAN))
     (row,) = report["rows"]
     assert code == 1 and "TypeError" in row["hint"] and "not implemented" not in row["hint"]
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 14: a missing installed-package import (python-future's 'past', "
-                   "as CS231n's 2017-18 files have for xrange) is called 'a module of the assignment'")
 def test_a_missing_package_is_not_called_a_module_of_the_assignment(tmp_path, capsys):
     if importlib.util.find_spec("past") is not None:
         pytest.skip("python-future is installed here")
@@ -362,9 +332,6 @@ def test_a_missing_package_is_not_called_a_module_of_the_assignment(tmp_path, ca
     assert code == 2 and "'past'" in err and "module of the assignment" not in err
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 15: a sibling imported relatively (from .im2col import *, as "
-                   "CS231n's later fast_layers.py and layer_utils.py do) gets ImportError's bare 'no known parent "
-                   "package', not the sibling-module explanation 'from cs231n.im2col import *' gets")
 def test_a_relative_sibling_import_is_explained_like_an_absolute_one(tmp_path, capsys):
     path = write(tmp_path, "fast_layers.py", "from .im2col import *\n" + XRANGE_RELU.replace("xrange", "range"))
     code, out, err = call_main(gradcheck.main, capsys, "--functions", path)
