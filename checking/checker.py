@@ -24,8 +24,8 @@ from dataclasses import replace
 import numpy as np
 
 from layers.protocol import (LayerError, as_gradient, call_on_copies, call_user, describe_exception, float64_copy,
-                             float64_input, gradient_shapes, guard_layers, parameter_gradients, real_output,
-                             real_scalar)
+                             float64_input, gradient_shapes, guard_layers, not_a_function, parameter_gradients,
+                             real_output, real_scalar)
 from layers.validation import ParameterError
 
 from .diagnosis import NO_CLUES, Clues, diagnose
@@ -166,9 +166,7 @@ def check_layer(layer, x, upstream=None, y=None, h=1e-5, seed=0, tol=PASS_TOL, w
     _use(layer, name, _another_batch(other), labels, upstream)  # and used between its two base points
     second = at(other, upstream)[0]
     if not np.array_equal(again(), out, equal_nan=True):
-        raise LayerError(f"{name}.forward is not a function of its input: the same x gave another output after other "
-                         "calls; its output must depend only on its input and parameters (no counter, no state "
-                         "carried from call to call, no randomness the checker cannot hold still)")
+        raise not_a_function(f"{name}.forward", "after other calls")
     dtype_rows = _dtype_rows(original, x, labels, upstream, name, check or name, settings)
     return Report(notes=notes).extend(_worse(first, second)).extend(dtype_rows)
 
