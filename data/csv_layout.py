@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from layers.validation import is_integer
 
+from .encoding import is_missing
+
 #: Delimiters recognised from the first non-blank line, which decides between them by the number of
 #: fields each gives; on a tie the earlier wins (a semicolon file with decimal commas splits as often
 #: on ',' as on ';').
@@ -149,11 +151,17 @@ def is_header(cells, below, marks, label):
     number = [looks_numeric(c) for c in cells]
     if not below:
         return not any(n for i, n in enumerate(number) if i != label)
-    under = [all(looks_numeric(r[i]) for r in below) for i in range(len(cells))]
+    under = [_numbers_with_gaps([r[i] for r in below]) for i in range(len(cells))]
     if label is not None and under[label] and not number[label]:
         return True
     above = [n for n, u in zip(number, under, strict=True) if u]  # the first fields over columns of numbers
     return above.count(False) > above.count(True)
+
+
+def _numbers_with_gaps(fields):
+    """Whether ``fields`` (a column's cells) are numbers, some perhaps missing, but not all."""
+    present = [f for f in fields if not is_missing(f)]
+    return bool(present) and all(looks_numeric(f) for f in present)
 
 
 def column(spec, names, used, where, role):

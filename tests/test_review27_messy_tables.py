@@ -33,19 +33,15 @@ def test_the_clean_table_is_read_with_its_header(tmp_path, capsys):
     assert code == 0, err
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 1: a gap in a numeric column hides the header from "
-                                       "data.csv_layout.is_header (an empty cell is not 'numeric'), so a messy table "
-                                       "with a text column is refused at line 1 with default flags")
 def test_a_gap_does_not_hide_the_header(tmp_path, capsys):
+    """Finding 1: a gap in a numeric column does not hide the header (data.csv_layout.is_header)."""
     data = _write(tmp_path, GAPPY)
     code, _, err = call_main(train.main, capsys, "--data", data, "--epochs", 1, "--quiet", "--save", tmp_path / "m.npz")
     assert code == 0, err
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 1: a typo in --features on a table with gaps is reported as "
-                                       "'the file has no header, so no column is named <the label>' instead of naming "
-                                       "the typo")
 def test_a_misspelt_feature_is_named_on_a_table_with_gaps(tmp_path, capsys):
+    """Finding 1: a --features typo on a table with gaps is named, not reported as a missing header."""
     data = _write(tmp_path, GAPPY)
     code, _, err = call_main(train.main, capsys, "--data", data, "--label", "species", "--features", "a,colr",
                              "--quiet", "--save", tmp_path / "m.npz")
