@@ -1,9 +1,17 @@
 """Issue 27's review fixes, beyond the pinned findings (tests/test_review27_messy_tables.py): where each new rule
 stops — a column of gaps only, a category with inner spaces, an id named like no output column."""
 
+import json
+
+import numpy as np
 import pytest
 
+import train
 from data.csv_layout import is_header
+from data.encoding import Encoding
+from model import load
+
+from .conftest import call_main
 
 
 @pytest.mark.parametrize("gap", ["", "NA", "?", "nan", " "])
@@ -20,3 +28,42 @@ def test_a_column_of_gaps_only_is_no_column_of_numbers():
 def test_a_text_cell_under_the_first_row_still_says_data():
     """The gap rule does not make text numbers: a first row over a text column is data when the rest are numbers."""
     assert not is_header(["1", "red"], [["2", "blue"], ["", "red"]], [], None)
+
+
+def _encoding(categories):
+    return {"names": ["a", "colour"], "medians": [1.0, 0.0], "indicators": [False, False],
+            "categories": [None, categories]}
+
+
+def test_a_category_with_inner_spaces_is_one_a_cell_can_have():
+    encoding = Encoding.from_config(_encoding(["dark red", "red"]), 3)
+    assert encoding.categories[1] == ["dark red", "red"]
+
+
+@pytest.mark.parametrize("bad", ["NA", "red ", "\tred", "NaN", "-nan"])
+def test_a_category_no_cell_can_have_is_refused_naming_column_and_text(bad):
+    with pytest.raises(ValueError, match="colour") as info:
+        Encoding.from_config(_encoding(sorted([bad, "red"])), 3)
+    assert repr(bad) in str(info.value) and "\n" not in str(info.value)
+
+
+def _trained(tmp_path, capsys):
+    data = tmp_path / "t.csv"
+    data.write_text("a,colour,species\n1,red,x\n,blue,y\n5,red,x\n7,blue,y\n2,red,x\n6,blue,y\n")
+    model = tmp_path / "m.npz"
+    code, _, err = call_main(train.main, capsys, "--data", data, "--label", "species", "--epochs", 1, "--quiet",
+                             "--save", model)
+    assert code == 0, err
+    return model
+
+
+def test_encoding_names_differing_from_feature_names_are_refused_naming_the_column(tmp_path, capsys):
+    model = _trained(tmp_path, capsys)
+    members = dict(np.load(model, allow_pickle=False))
+    arch = json.loads(str(members["architecture"]))
+    arch["feature_names"][0] = "b"
+    members["architecture"] = np.array(json.dumps(arch))
+    np.savez(tmp_path / "d.npz", **members)
+    with pytest.raises(ValueError, match="names") as info:
+        load(tmp_path / "d.npz")
+    assert "column 0" in str(info.value) and "'a'" in str(info.value) and "'b'" in str(info.value)

@@ -1,7 +1,8 @@
 """Review of issue 27 (messy tables in ``train.py --data``): findings about the header of a table with gaps, and
 about model files whose stored encoding holds what training can never produce.
 
-Each finding is ``xfail(strict=True)``: it fails on this tree and xpasses once fixed.
+Each finding was pinned as ``xfail(strict=True)`` and now passes (its mark removed with the fix); the
+finding each test checks is named in its docstring.
 """
 
 import json
@@ -82,10 +83,8 @@ def _edited(path, out, edit):
 
 
 @pytest.mark.parametrize("marker", ["", "NA", "?", "nan", " red"])
-@pytest.mark.xfail(strict=True, reason="review finding 4: data.encoding._check_categories accepts a stored category "
-                                       "that reading can never produce (a missing-cell marker, or text with "
-                                       "surrounding spaces, which cells lose): the one-hot columns shift silently")
 def test_a_category_no_cell_can_have_is_refused(messy_model, tmp_path, marker):
+    """Finding 4 (5 in the brief): a stored category no cell can have shifts no one-hot column: refused."""
     def edit(arch):
         arch["encoding"]["categories"][1] = sorted([marker, "red"])
     damaged = _edited(messy_model, tmp_path / "d.npz", edit)
@@ -93,9 +92,8 @@ def test_a_category_no_cell_can_have_is_refused(messy_model, tmp_path, marker):
         load(damaged)
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 4: a stored encoding whose names differ from the model's "
-                                       "feature_names loads; columns are chosen by one list and described by the other")
 def test_encoding_names_must_be_the_feature_names(messy_model, tmp_path):
+    """Finding 4 (5 in the brief): a stored encoding names its columns as feature_names does."""
     def edit(arch):
         arch["encoding"]["names"][1] = "flavour"
     damaged = _edited(messy_model, tmp_path / "d.npz", edit)
