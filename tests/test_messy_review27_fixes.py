@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import train
+from app.cli import EXIT_USAGE
 from data.csv_layout import is_header
 from data.encoding import Encoding
 from model import load
@@ -67,3 +68,25 @@ def test_encoding_names_differing_from_feature_names_are_refused_naming_the_colu
     with pytest.raises(ValueError, match="names") as info:
         load(tmp_path / "d.npz")
     assert "column 0" in str(info.value) and "'a'" in str(info.value) and "'b'" in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["predicted", "p_x"])
+def test_an_id_named_as_an_output_column_exits_2_and_writes_nothing(tmp_path, capsys, name):
+    model = _trained(tmp_path, capsys)
+    new = tmp_path / "new.csv"
+    new.write_text(f"{name},a,colour\nr1,1,red\nr2,,blue\n")
+    out = tmp_path / "out.csv"
+    code, _, err = call_main(train.main, capsys, "--predict", model, "--data", new, "--id", name, "--out", out)
+    assert code == EXIT_USAGE and len(err.strip().splitlines()) == 1
+    assert repr(name) in err and "'p_y'" in err and not out.exists()
+
+
+@pytest.mark.parametrize("name", ["Predicted", "p_z", "id"])
+def test_an_id_named_like_no_output_column_is_written_first(tmp_path, capsys, name):
+    model = _trained(tmp_path, capsys)
+    new = tmp_path / "new.csv"
+    new.write_text(f"{name},a,colour\nr1,1,red\nr2,,blue\n")
+    out = tmp_path / "out.csv"
+    code, _, err = call_main(train.main, capsys, "--predict", model, "--data", new, "--id", name, "--out", out)
+    assert code == 0, err
+    assert out.read_text().splitlines()[0].split(",") == [name, "predicted", "p_x", "p_y"]

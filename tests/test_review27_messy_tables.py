@@ -114,10 +114,8 @@ def test_a_stored_category_list_that_is_not_sorted_is_refused(messy_model, tmp_p
 
 
 @pytest.mark.parametrize("name", ["predicted", "p_red"])
-@pytest.mark.xfail(strict=True, reason="review finding 7: --id naming a column 'predicted' (or 'p_<class>') writes "
-                                       "an output header with that name twice (app.predictions.write_predictions): "
-                                       "a reader by name takes the wrong column")
 def test_the_output_header_names_each_column_once(tmp_path, capsys, name):
+    """Finding 7: --id cannot make the output header name a column twice (refused, app.predictions)."""
     data = _write(tmp_path, "x,y\n1,red\n2,blue\n3,red\n4,blue\n5,red\n6,blue\n")
     model = tmp_path / "m.npz"
     code, _, err = call_main(train.main, capsys, "--data", data, "--epochs", 1, "--quiet", "--save", model)
