@@ -31,6 +31,22 @@ def test_a_text_cell_under_the_first_row_still_says_data():
     assert not is_header(["1", "red"], [["2", "blue"], ["", "red"]], [], None)
 
 
+@pytest.mark.parametrize("gap", ["", "NA"])
+def test_a_gap_in_the_first_row_is_no_name(gap):
+    """Broken case: counted as a name, a first-row gap over a column of numbers made data a header (then refused
+    as a header with an empty name)."""
+    assert not is_header([gap, "red", "x"], [["5", "blue", "y"], ["7", "red", "x"]], [], 2)
+    assert not is_header(["1", gap, "x"], [["5", "2", "y"], ["7", "3", "x"]], [], 2)
+
+
+def test_a_headerless_table_with_a_gap_in_its_first_row_trains(tmp_path, capsys):
+    data = tmp_path / "h.csv"
+    data.write_text(",red,x\n5,blue,y\n7,red,x\n2,blue,y\n")
+    code, _, err = call_main(train.main, capsys, "--data", data, "--epochs", 1, "--quiet", "--save", tmp_path / "m.npz")
+    assert code == 0, err
+    assert load(tmp_path / "m.npz").encoding.categories == [None, ["blue", "red"]]
+
+
 def _encoding(categories):
     return {"names": ["a", "colour"], "medians": [1.0, 0.0], "indicators": [False, False],
             "categories": [None, categories]}
