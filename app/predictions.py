@@ -5,8 +5,8 @@ any length takes the memory of one block. Columns written: with ``ident`` (``--i
 file first, under its own name (as written, stripped; refused when it is the name of a column below, so each
 name heads one column); ``predicted`` — the label in the training labels' own words (``setosa``, ``7``), or the
 value for a regression — and, for a classifier, one probability per class, ``p_<class>``, in the model's order
-of classes. A model with an encoding (gaps, text columns) reads the rows
-through it (``model.table_columns.model_inputs``).
+of classes. A model with an encoding (gaps, text columns) reads the rows through it
+(``model.table_columns.model_inputs``).
 """
 
 import csv

@@ -180,7 +180,7 @@ def _check_categories(name, categories):
     """``ValueError`` unless the stored ``categories`` of column ``name`` (a list of str, or None for a numeric
     column) are what ``Encoding.fit`` can learn: 1 to ``MAX_CATEGORIES`` distinct, sorted texts, each one a cell
     can hold (not missing, as ``is_missing`` says, and without surrounding spaces, which reading strips): a
-    category no cell matches would shift the one-hot columns after it."""
+    category no cell matches takes the place, and the one-hot column, of one the network learned."""
     if categories is None:
         return
     if (not isinstance(categories, list) or not 1 <= len(categories) <= MAX_CATEGORIES
