@@ -2,10 +2,11 @@
 
 The rows are read a block at a time (``data.iter_feature_blocks``), predicted and written, so a file of
 any length takes the memory of one block. Columns written: with ``ident`` (``--id``) that column of the
-file first, under its own name (as written, stripped); ``predicted`` — the label in the training labels' own
-words (``setosa``, ``7``), or the value for a regression — and, for a classifier, one probability per class,
-``p_<class>``, in the model's order of classes. A model with an encoding (gaps, text columns) reads the rows
-through it (``model.table_columns.model_inputs``).
+file first, under its own name (as written, stripped; refused when it is the name of a column below, so each
+name heads one column); ``predicted`` — the label in the training labels' own words (``setosa``, ``7``), or the
+value for a regression — and, for a classifier, one probability per class, ``p_<class>``, in the model's order
+of classes. A model with an encoding (gaps, text columns) reads the rows through it
+(``model.table_columns.model_inputs``).
 """
 
 import csv
@@ -14,8 +15,11 @@ import io
 import numpy as np
 
 from data import iter_feature_blocks
+from data.csv_layout import listing
 from model.atomic import atomic_write
 from model.table_columns import classes_of, model_cells, model_columns, model_inputs
+
+from .cli import UsageError
 
 
 def write_predictions(net, data_path, out_path, label=None, header=None, ident=None):
@@ -29,7 +33,7 @@ def write_predictions(net, data_path, out_path, label=None, header=None, ident=N
     blocks = iter_feature_blocks(data_path, choose=model_columns(net, label, need_label=False, ident=ident),
                                  header=header, cells=model_cells(net, ident))
     layout = next(blocks)  # the layout: the file's columns are checked before the output is opened
-    first = [] if ident is None else [layout.ident_name]
+    names = output_header(net, None if ident is None else layout.ident_name)
     count = 0
 
     def write(fh):
@@ -37,8 +41,7 @@ def write_predictions(net, data_path, out_path, label=None, header=None, ident=N
         text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
         try:
             writer = csv.writer(text, lineterminator="\n")
-            writer.writerow(first + ["predicted"] + ([] if net.target == "values" else
-                                                     [f"p_{c}" for c in classes_of(net)]))
+            writer.writerow(names)
             for block in blocks:
                 rows = _rows(net, model_inputs(net, block.X, block.texts), data_path)
                 writer.writerows(rows if block.ids is None else
@@ -50,6 +53,20 @@ def write_predictions(net, data_path, out_path, label=None, header=None, ident=N
 
     atomic_write(out_path, write)
     return count
+
+
+def output_header(net, ident_name=None):
+    """The output's column names: ``ident_name`` (the ``--id`` column's, or None), ``predicted`` and, for a
+    classifier, ``p_<class>`` per class. ``UsageError`` (exit 2) when the id column's name is one of the others: a
+    reader by name (``pandas.read_csv``) would take the wrong column, or mangle the second to ``predicted.1``."""
+    own = ["predicted"] + ([] if net.target == "values" else [f"p_{c}" for c in classes_of(net)])
+    if ident_name is None:
+        return own
+    if ident_name in own:
+        raise UsageError(f"--id: the id column is named {ident_name!r}, which the predictions file names one of "
+                         f"its own columns ({listing(own)}); expected an id column named otherwise: rename it in "
+                         "the data file's header")
+    return [ident_name, *own]
 
 
 def _rows(net, X, source):

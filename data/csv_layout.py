@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from layers.validation import is_integer
 
+from .encoding import is_missing
+
 #: Delimiters recognised from the first non-blank line, which decides between them by the number of
 #: fields each gives; on a tie the earlier wins (a semicolon file with decimal commas splits as often
 #: on ',' as on ';').
@@ -142,18 +144,27 @@ def is_header(cells, below, marks, label):
     """Whether the first record ``cells`` is a header: it holds every name in ``marks`` (the columns asked for by
     name), or its types differ from those of the records ``below``: a field that is no number above a column of
     numbers is a name, which decides in the ``label`` column (an index, or None); elsewhere such names must
-    outnumber the numbers above numbers (a tie is data: a bad first cell is refused rather than lost). With
-    nothing below: when none of its fields but the label's is a number."""
+    outnumber the numbers above numbers (a tie is data: a bad first cell is refused rather than lost). A missing
+    cell (``data.encoding.is_missing``) is no evidence: a column of numbers may have gaps (not only gaps), and a
+    first field that is missing is neither a name nor a number. With nothing below: when none of its fields but
+    the label's is a number."""
     if marks and all(s in cells for s in marks):
         return True
     number = [looks_numeric(c) for c in cells]
     if not below:
         return not any(n for i, n in enumerate(number) if i != label)
-    under = [all(looks_numeric(r[i]) for r in below) for i in range(len(cells))]
+    under = [_decides(c, [r[i] for r in below]) for i, c in enumerate(cells)]
     if label is not None and under[label] and not number[label]:
         return True
     above = [n for n, u in zip(number, under, strict=True) if u]  # the first fields over columns of numbers
     return above.count(False) > above.count(True)
+
+
+def _decides(first, fields):
+    """Whether a column's ``first`` field says name or number to ``is_header``: it is not missing, and the column's
+    other ``fields`` are numbers, some perhaps missing but not all."""
+    present = [f for f in fields if not is_missing(f)]
+    return not is_missing(first) and bool(present) and all(looks_numeric(f) for f in present)
 
 
 def column(spec, names, used, where, role):

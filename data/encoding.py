@@ -177,6 +177,10 @@ def _checked_lists(config):
 
 
 def _check_categories(name, categories):
+    """``ValueError`` unless the stored ``categories`` of column ``name`` (a list of str, or None for a numeric
+    column) are what ``Encoding.fit`` can learn: 1 to ``MAX_CATEGORIES`` distinct, sorted texts, each one a cell
+    can hold (not missing, as ``is_missing`` says, and without surrounding spaces, which reading strips): a
+    category no cell matches takes the place, and the one-hot column, of one the network learned."""
     if categories is None:
         return
     if (not isinstance(categories, list) or not 1 <= len(categories) <= MAX_CATEGORIES
@@ -184,6 +188,10 @@ def _check_categories(name, categories):
             or categories != sorted(set(categories))):
         raise ValueError(f"damaged encoding: the categories of {name!r} must be 1 to {MAX_CATEGORIES} distinct, "
                          f"sorted texts of at most {MAX_TEXT_CHARS} characters")
+    unread = next((c for c in categories if is_missing(c) or c != c.strip()), None)
+    if unread is not None:
+        raise ValueError(f"damaged encoding: the categories of {name!r} hold {unread[:40]!r}, which no cell can be "
+                         "(expected texts that are not missing-cell markers and have no surrounding spaces)")
 
 
 def recode(X, texts, into):

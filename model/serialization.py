@@ -202,7 +202,19 @@ def _from_v2(npz, model_classes):
     net.encoding = None if arch.get("encoding") is None else Encoding.from_config(arch["encoding"], net.input_dim)
     columns = net.input_dim if net.encoding is None else len(net.encoding.names)
     net.feature_names = _names(arch.get("feature_names"), "feature_names", columns, (str,))
+    _check_encoding_names(net)
     return net
+
+
+def _check_encoding_names(net):
+    """``ValueError`` unless a model's stored encoding names its columns as its ``feature_names`` do (when it has
+    both): columns are chosen by one list and encoded by the other."""
+    if net.encoding is None or net.feature_names is None or net.encoding.names == net.feature_names:
+        return
+    j = next(j for j, (a, b) in enumerate(zip(net.encoding.names, net.feature_names, strict=True)) if a != b)
+    raise ValueError(f"damaged encoding: its names must be the feature_names, but column {j} is "
+                     f"{one_line(repr(net.encoding.names[j]), 80)} in the encoding and "
+                     f"{one_line(repr(net.feature_names[j]), 80)} in feature_names")
 
 
 def _checked_build(npz, declared, build, scalars, member=lambda name: name):

@@ -1,7 +1,8 @@
 """Review of issue 27 (messy tables in ``train.py --data``): findings about the header of a table with gaps, and
 about model files whose stored encoding holds what training can never produce.
 
-Each finding is ``xfail(strict=True)``: it fails on this tree and xpasses once fixed.
+Each finding was pinned as ``xfail(strict=True)`` and now passes (its mark removed with the fix); the
+finding each test checks is named in its docstring.
 """
 
 import json
@@ -33,19 +34,15 @@ def test_the_clean_table_is_read_with_its_header(tmp_path, capsys):
     assert code == 0, err
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 1: a gap in a numeric column hides the header from "
-                                       "data.csv_layout.is_header (an empty cell is not 'numeric'), so a messy table "
-                                       "with a text column is refused at line 1 with default flags")
 def test_a_gap_does_not_hide_the_header(tmp_path, capsys):
+    """Finding 1: a gap in a numeric column does not hide the header (data.csv_layout.is_header)."""
     data = _write(tmp_path, GAPPY)
     code, _, err = call_main(train.main, capsys, "--data", data, "--epochs", 1, "--quiet", "--save", tmp_path / "m.npz")
     assert code == 0, err
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 1: a typo in --features on a table with gaps is reported as "
-                                       "'the file has no header, so no column is named <the label>' instead of naming "
-                                       "the typo")
 def test_a_misspelt_feature_is_named_on_a_table_with_gaps(tmp_path, capsys):
+    """Finding 1: a --features typo on a table with gaps is named, not reported as a missing header."""
     data = _write(tmp_path, GAPPY)
     code, _, err = call_main(train.main, capsys, "--data", data, "--label", "species", "--features", "a,colr",
                              "--quiet", "--save", tmp_path / "m.npz")
@@ -86,10 +83,8 @@ def _edited(path, out, edit):
 
 
 @pytest.mark.parametrize("marker", ["", "NA", "?", "nan", " red"])
-@pytest.mark.xfail(strict=True, reason="review finding 4: data.encoding._check_categories accepts a stored category "
-                                       "that reading can never produce (a missing-cell marker, or text with "
-                                       "surrounding spaces, which cells lose): the one-hot columns shift silently")
 def test_a_category_no_cell_can_have_is_refused(messy_model, tmp_path, marker):
+    """Finding 4 (5 in the brief): a stored category no cell can have shifts no one-hot column: refused."""
     def edit(arch):
         arch["encoding"]["categories"][1] = sorted([marker, "red"])
     damaged = _edited(messy_model, tmp_path / "d.npz", edit)
@@ -97,9 +92,8 @@ def test_a_category_no_cell_can_have_is_refused(messy_model, tmp_path, marker):
         load(damaged)
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 4: a stored encoding whose names differ from the model's "
-                                       "feature_names loads; columns are chosen by one list and described by the other")
 def test_encoding_names_must_be_the_feature_names(messy_model, tmp_path):
+    """Finding 4 (5 in the brief): a stored encoding names its columns as feature_names does."""
     def edit(arch):
         arch["encoding"]["names"][1] = "flavour"
     damaged = _edited(messy_model, tmp_path / "d.npz", edit)
@@ -120,10 +114,8 @@ def test_a_stored_category_list_that_is_not_sorted_is_refused(messy_model, tmp_p
 
 
 @pytest.mark.parametrize("name", ["predicted", "p_red"])
-@pytest.mark.xfail(strict=True, reason="review finding 7: --id naming a column 'predicted' (or 'p_<class>') writes "
-                                       "an output header with that name twice (app.predictions.write_predictions): "
-                                       "a reader by name takes the wrong column")
 def test_the_output_header_names_each_column_once(tmp_path, capsys, name):
+    """Finding 7: --id cannot make the output header name a column twice (refused, app.predictions)."""
     data = _write(tmp_path, "x,y\n1,red\n2,blue\n3,red\n4,blue\n5,red\n6,blue\n")
     model = tmp_path / "m.npz"
     code, _, err = call_main(train.main, capsys, "--data", data, "--epochs", 1, "--quiet", "--save", model)
