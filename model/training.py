@@ -486,8 +486,9 @@ def _verify_learners(net, X, given, y, check):
 
 
 def check_sample_weight(sample_weight, n, loss=None):
-    """``sample_weight`` checked for ``n`` training rows: a float64 (n,) array, or None when not given or all equal
-    (a uniform weighting is none). Refused (``ParameterError``): not one finite number >= 0 per row, a sum of 0,
+    """``sample_weight`` checked for ``n`` training rows: a float64 (n,) array divided by its largest weight (the
+    weighted means ``Σ w ℓ / Σ w`` and scores are scale-free), or None when not given or all equal (a uniform
+    weighting is none). Refused (``ParameterError``): not one finite number >= 0 per row, a sum of 0,
     a ``loss`` whose ``forward`` takes no ``sample_weight``."""
     if sample_weight is None:
         return None
@@ -497,11 +498,11 @@ def check_sample_weight(sample_weight, n, loss=None):
         _refuse("sample_weight", f"must be numbers, one per training row; got {type(sample_weight).__name__}")
     if w.shape != (n,):
         _refuse("sample_weight", f"must hold one weight per training row, shape ({n},); got shape {w.shape}")
-    if not (np.isfinite(w).all() and (w >= 0).all() and w.sum() > 0):
-        _refuse("sample_weight", f"must be finite and >= 0 with a positive sum (not all zero); got min {w.min():g}, "
-                                 f"max {w.max():g}, sum {w.sum():g}")
+    if not (np.isfinite(w).all() and (w >= 0).all() and w.max() > 0):  # max, not sum: a sum may overflow
+        _refuse("sample_weight", f"must be finite and >= 0, not all zero; got min {w.min():g}, max {w.max():g}")
     if (w == w[0]).all():
         return None
+    w = w / w.max()  # only ratios matter (Σ w ℓ / Σ w): now any sum, or a cast to float32, is finite
     if loss is not None and not hasattr(loss, "sample_weight"):
         _refuse("sample_weight", f"needs a loss that weighs samples (a sample_weight attribute); {type(loss).__name__} "
                                  "has none")
