@@ -123,6 +123,15 @@ class _Watch:
         return True
 
 
+def _weighted_mean(values, weights=None):
+    """The mean of ``values`` (N,), weighted by ``weights`` (N,) >= 0 when given; 0 when the weights sum to 0 (a
+    held-out set of weight 0 tells nothing)."""
+    if weights is None:
+        return float(np.mean(values))
+    total = weights.sum()  # check_sample_weight divided the weights by their largest: no overflow
+    return float(np.dot(values, weights) / total) if total > 0 else 0.0
+
+
 class _MLP(BaseEstimator):
     """The fit machinery of both estimators; a subclass says how targets are encoded and scored."""
 
@@ -205,15 +214,15 @@ class _MLP(BaseEstimator):
         return {"momentum": self.momentum, "nesterov": bool(self.nesterovs_momentum) and self.momentum != 0}
 
     def _validation_split(self, X, targets, weights, seed):
-        """scikit-learn's held-out set for early stopping: ``(X_train, X_val, t_train, t_val)`` and the training
-        rows' weights (None when unweighted)."""
+        """scikit-learn's held-out set for early stopping: ``(X_train, X_val, t_train, t_val, w_train, w_val)``, the
+        weights None when unweighted (the held-out ones weigh the validation score, as scikit-learn's do)."""
         stratify = targets if isinstance(self, ClassifierMixin) else None
         arrays = (X, targets) if weights is None else (X, targets, weights)
         parts = train_test_split(*arrays, test_size=self.validation_fraction, random_state=seed, stratify=stratify)
         if len(parts[1]) < 2:
             raise ValueError("The validation set is too small. Increase 'validation_fraction' or the size of your "
                              "dataset.")
-        return (*parts[:4], None if weights is None else parts[4])
+        return (*parts, None, None) if weights is None else tuple(parts)
 
     # -------------------------------------------------------------- fitting
 
@@ -242,12 +251,13 @@ class _MLP(BaseEstimator):
         with self._speaking_as_estimator():
             weights = check_sample_weight(sample_weight, len(X))
         targets = self._encode(y, first, incremental, classes, weights)
-        X_val = t_val = None
+        held = None
         if held_out:
-            X, X_val, targets, t_val, weights = self._validation_split(X, targets, weights, int(seeds[1]))
+            X, X_val, targets, t_val, weights, w_val = self._validation_split(X, targets, weights, int(seeds[1]))
+            held = (X_val, t_val, w_val)
         if first:
             self._build(arch, X, targets, int(seeds[2]))
-        return self._train((X, targets, weights), X_val, t_val, config, stall, incremental)
+        return self._train((X, targets, weights), held, config, stall, incremental)
 
     def _build(self, arch, X, targets, seed):
         """A new ``network_`` for these training rows (``builders.layer_stack``), every Linear with a bias but a
@@ -266,15 +276,16 @@ class _MLP(BaseEstimator):
     def _build_words(self, arch):
         return (arch.hidden, self.activation, arch.standardize, arch.dropout, arch.batchnorm, arch.dtype)
 
-    def _train(self, rows, X_val, t_val, config, stall, incremental):
+    def _train(self, rows, held, config, stall, incremental):
         """Train ``network_`` on ``rows`` — ``(X, targets, weights)`` — (its ``Standardize`` fitted by the loop on the
-        first fit's rows) and record the run; ``partial_fit`` goes on with the optimizer's state where the last run
+        first fit's rows), scoring each epoch on ``held`` — ``(X_val, t_val, w_val)``, None without early stopping —
+        and record the run; ``partial_fit`` goes on with the optimizer's state where the last run
         left it (``fit`` starts afresh, as scikit-learn's)."""
         X, targets, weights = rows
         net = self.network_
         batch = len(X) if config.batch_size is None else min(config.batch_size, len(X))
         net.weight_decay = float(self.alpha) / batch  # scikit-learn divides the L2 term by the batch's size
-        scorer = None if X_val is None else partial(self._validation_score, net, X_val, t_val)
+        scorer = None if held is None else partial(self._validation_score, net, *held)
         resume = self._continuation if incremental else None
         trainer = Trainer(net, config, resume=resume)  # a class weighting is a loss setting the engine declines
         watch = _Watch(trainer.keeper, stall, scorer,
@@ -450,9 +461,10 @@ class MLPClassifier(ClassifierMixin, _MLP):
         super()._build(arch, X, targets, seed)
         self.network_.classes = self.classes_.tolist()
 
-    def _validation_score(self, net, X_val, t_val):
-        """Accuracy on the held-out set."""
-        return float(np.mean(net.predict(X_val) == t_val))
+    def _validation_score(self, net, X_val, t_val, w_val=None):
+        """Accuracy on the held-out set, weighted by its sample weights ``w_val`` (N_val,) when given."""
+        correct = net.predict(X_val) == t_val
+        return _weighted_mean(correct, w_val)
 
     def predict_log_proba(self, X):
         """``log(predict_proba(X))`` (N, K): −inf where a probability rounds to 0, as scikit-learn's."""
@@ -516,9 +528,10 @@ class MLPRegressor(RegressorMixin, _MLP):
         self.out_activation_ = "identity"
         return MSELoss(), self.n_outputs_
 
-    def _validation_score(self, net, X_val, t_val):
-        """R² on the held-out set (the same in standardised units: each output's R² ignores its scale)."""
-        return float(r2_score(t_val.reshape(len(t_val), -1), net.predict(X_val)))
+    def _validation_score(self, net, X_val, t_val, w_val=None):
+        """R² on the held-out set (the same in standardised units: each output's R² ignores its scale), weighted by
+        its sample weights ``w_val`` (N_val,) when given, as scikit-learn's."""
+        return float(r2_score(t_val.reshape(len(t_val), -1), net.predict(X_val), sample_weight=w_val))
 
     def predict(self, X):
         """Predictions in the targets' units: (N,) for one output, else (N, T)."""

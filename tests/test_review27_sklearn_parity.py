@@ -101,9 +101,6 @@ def test_scikit_learn_scores_early_stopping_by_the_weights():
     assert sk.best_validation_score_ > 0.85
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 6: early_stopping with sample_weight scores the held-out rows "
-                                       "unweighted (model.estimators._validation_split drops their weights, "
-                                       "_validation_score ignores them); scikit-learn weighs them")
 def test_early_stopping_scores_by_the_weights():
     X, y, weights = _flipped_where_unweighted()
     ours = MLPClassifier((16,), early_stopping=True, random_state=0, max_iter=50, learning_rate_init=0.01)
@@ -113,8 +110,6 @@ def test_early_stopping_scores_by_the_weights():
     assert ours.best_validation_score_ > 0.85
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 6: the regressor's early stopping also scores the held-out rows "
-                                       "unweighted (R²); scikit-learn's weighted R² is near 1 here")
 def test_the_regressors_early_stopping_scores_by_the_weights():
     from model import MLPRegressor
 
