@@ -287,7 +287,8 @@ class _MLP(BaseEstimator):
         net.weight_decay = float(self.alpha) / batch  # scikit-learn divides the L2 term by the batch's size
         scorer = None if held is None else partial(self._validation_score, net, *held)
         resume = self._continuation if incremental else None
-        trainer = Trainer(net, config, resume=resume)  # a class weighting is a loss setting the engine declines
+        # a fresh optimizer (fit, warm_start too) counts invscaling's samples from t_, as scikit-learn's
+        trainer = Trainer(net, config, resume=resume, seen=self.t_)  # class weights: a loss setting the engine declines
         watch = _Watch(trainer.keeper, stall, scorer,
                        adaptive=config.lr_schedule == "adaptive", stop=self.solver != "lbfgs" and not incremental,
                        verbose=bool(self.verbose))

@@ -19,7 +19,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from checking.before_training import verify
-from layers.validation import ParameterError, check_count, check_real
+from layers.validation import ParameterError, check_count, check_integer, check_real
 
 from .batches import Shuffler
 from .engine import Engine, unsupported_reason
@@ -212,12 +212,14 @@ class Trainer:
     """One training run: the network, the settings, the chosen path and the guards' state.
 
     ``resume``: a ``Continuation`` of an earlier run on this network with the same optimizer, whose optimizer
-    state and schedule this run goes on with (None: they start afresh). After a run of a step-by-step
+    state and schedule this run goes on with (None: they start afresh). ``seen``: without ``resume``, the samples
+    the network was trained on before this run, where "invscaling"'s count starts (scikit-learn's ``t_`` carried
+    into a warm-started fit, whose optimizer is fresh). After a run of a step-by-step
     optimizer, ``continuation`` is where it left off.
     """
 
-    def __init__(self, net, config, chunk_rows=None, resume=None):
-        self.net, self.config = net, config
+    def __init__(self, net, config, chunk_rows=None, resume=None, seen=0):
+        self.net, self.config, self.seen = net, config, check_integer(seen, "seen", "train", 0)
         self.chunk_rows = None if chunk_rows is None else check_count(chunk_rows, "chunk_rows", "train")
         self.history = History()
         self.keeper = Keeper(net)  # the last good and the best weights (``model.keeper``)
@@ -296,7 +298,7 @@ class Trainer:
         self.keeper.start(lagging)
         if self.resume is None:
             schedule, seen = make_schedule(config.lr_schedule, config.learning_rate, config.power_t, config.tol,
-                                           config.n_iter_no_change), 0
+                                           config.n_iter_no_change), self.seen
         else:
             schedule, seen = self.resume.schedule, self.resume.seen
         for epoch in range(1, config.epochs + 1):

@@ -71,9 +71,6 @@ def test_loss_curve_with_l2_is_scikit_learns():
     np.testing.assert_allclose(ours.loss_curve_[-4:], theirs.loss_curve_[-4:], rtol=1e-10)
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 5: learning_rate='invscaling' in a warm-started fit: "
-                                       "scikit-learn's rate counts t_ (samples seen over every fit), ours restarts the "
-                                       "count with the fresh optimizer")
 def test_invscaling_in_a_warm_started_fit_is_scikit_learns():
     ours, theirs, X, y = _pair(learning_rate="invscaling")
     _fit_both(ours, theirs, X, y)
