@@ -90,19 +90,20 @@ SMALLEST_ADAPTIVE_LR = 1e-6
 class _Watch:
     """scikit-learn's bookkeeping after each epoch, as ``train``'s ``on_epoch``: returns True to stop.
 
-    ``loss_curve`` gets the epoch's training loss plus the L2 penalty; with a ``scorer``, ``scores`` gets the
+    ``loss_curve`` gets the epoch's training loss plus the L2 penalty as scikit-learn counts it (each batch's
+    before its step, weighted by the batch's rows: ``Trainer.epoch_penalty``); with a ``scorer``, ``scores`` gets the
     validation score and the training loop's ``keeper`` keeps the best-scoring state. Unless ``stop`` is
     False, training stops once the watched quantity (the score, else the loss) has ``stall``ed — under an
     "adaptive" schedule only once its rate has fallen to 1e-6.
     """
 
-    def __init__(self, keeper, stall, scorer=None, adaptive=False, stop=True, verbose=False):
-        self.keeper, self.stall, self.scorer = keeper, stall, scorer
+    def __init__(self, trainer, stall, scorer=None, adaptive=False, stop=True, verbose=False):
+        self.trainer, self.keeper, self.stall, self.scorer = trainer, trainer.keeper, stall, scorer
         self.adaptive, self.stop, self.verbose = adaptive, stop, verbose
         self.loss_curve, self.scores, self.converged = [], ([] if scorer else None), False
 
     def __call__(self, epoch, history):
-        loss = history.train_loss[-1] + self.keeper.net.penalty()  # scikit-learn's loss includes the L2 term
+        loss = history.train_loss[-1] + self.trainer.epoch_penalty  # scikit-learn's: with each batch's L2 term
         self.loss_curve.append(loss)
         if self.verbose:
             print(f"Iteration {epoch}, loss = {loss:.8f}")
@@ -289,7 +290,7 @@ class _MLP(BaseEstimator):
         resume = self._continuation if incremental else None
         # a fresh optimizer (fit, warm_start too) counts invscaling's samples from t_, as scikit-learn's
         trainer = Trainer(net, config, resume=resume, seen=self.t_)  # class weights: a loss setting the engine declines
-        watch = _Watch(trainer.keeper, stall, scorer,
+        watch = _Watch(trainer, stall, scorer,
                        adaptive=config.lr_schedule == "adaptive", stop=self.solver != "lbfgs" and not incremental,
                        verbose=bool(self.verbose))
         with self._speaking_as_estimator():

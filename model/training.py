@@ -215,7 +215,10 @@ class Trainer:
     state and schedule this run goes on with (None: they start afresh). ``seen``: without ``resume``, the samples
     the network was trained on before this run, where "invscaling"'s count starts (scikit-learn's ``t_`` carried
     into a warm-started fit, whose optimizer is fresh). After a run of a step-by-step
-    optimizer, ``continuation`` is where it left off.
+    optimizer, ``continuation`` is where it left off. ``epoch_penalty``: the L2 penalty ``(λ/2) Σ ‖W‖²`` of the
+    epoch just ended (read by ``on_epoch``) as its training loss counts the data loss: the running mean of each
+    batch's penalty before its step, weighted by the batch's rows (scikit-learn's ``loss_curve_``), or the penalty
+    at the epoch's end when the loss is a full pass (``full_metrics``, L-BFGS); 0.0 without weight decay.
     """
 
     def __init__(self, net, config, chunk_rows=None, resume=None, seen=0):
@@ -226,6 +229,7 @@ class Trainer:
         self.runner, self.limit = None, None  # made when the run starts
         self.resume = resume if resume is not None and resume.optimizer == config.optimizer else None
         self.continuation = None
+        self.epoch_penalty = 0.0
 
     def fit(self, X, y, X_val=None, y_val=None, on_epoch=None, sample_weight=None, on_batch=None):
         """Train on ``(X, y)``, watching ``(X_val, y_val)``, weighting by ``sample_weight`` (see ``train``); return
@@ -301,13 +305,16 @@ class Trainer:
                                            config.n_iter_no_change), self.seen
         else:
             schedule, seen = self.resume.schedule, self.resume.seen
+        decayed = getattr(self.body, "weight_decay", 0)
+        meter = _PenaltyMeter(runner, len(self.data[1]), self.batch_size) if decayed else None
         for epoch in range(1, config.epochs + 1):
             self.history.lr.append(runner.optimizer.lr)
-            hook = self._after_step(epoch)
+            hook = _both(self._after_step(epoch), None if meter is None else meter.start())
             steps, loss, acc = runner.epoch() if hook is None else runner.epoch(hook)
             self.history.steps += steps
             seen += len(self.data[1])
             train_m = runner.evaluate(*self.data) if full_metrics else {"loss": loss, "accuracy": acc}
+            self.epoch_penalty = 0.0 if meter is None else runner.penalty() if full_metrics else meter.mean()
             if self._end_epoch(epoch, train_m):
                 self.history.stopped_early = True
                 break
@@ -338,6 +345,7 @@ class Trainer:
         stopped = []
 
         def on_iteration(iteration):
+            self.epoch_penalty = body.penalty()
             if not stopped and self._end_epoch(iteration, self.runner.evaluate(*self.data)):
                 stopped.append(iteration)
             return bool(stopped)
@@ -395,6 +403,44 @@ class Trainer:
         return history
 
 
+class _PenaltyMeter:
+    """The L2 penalty of each step's parameters (those its gradient was computed with), read from a runner's
+    ``penalty()`` before the epoch and after each step, and their mean weighted by each batch's rows (the
+    ``Shuffler``'s batches: ``batch_size`` rows each, the last ragged) — as the running loss averages the batches."""
+
+    def __init__(self, runner, n, batch_size):
+        self.runner, self.n, self.batch_size = runner, n, batch_size
+        self.current, self.values = 0.0, []
+
+    def start(self):
+        """Begin an epoch; return the hook to run after each of its steps."""
+        self.current, self.values = self.runner.penalty(), []
+        return self.after_step
+
+    def after_step(self):
+        self.values.append(self.current)
+        self.current = self.runner.penalty()
+
+    def mean(self):
+        """The epoch's penalties weighted by their batches' rows (0.0 before any step)."""
+        values, b = self.values, self.batch_size
+        if not values:
+            return 0.0
+        last = self.n - (len(values) - 1) * b
+        return (sum(values[:-1]) * b + values[-1] * last) / ((len(values) - 1) * b + last)
+
+
+def _both(first, second):
+    """One after-step hook running ``first`` then ``second`` (either None: the other; both None: None)."""
+    if first is None or second is None:
+        return first or second
+
+    def after_step():
+        first()
+        second()
+    return after_step
+
+
 class _LayerRunner:
     """The layer path: ``run_epoch`` over ``EpochData`` and ``evaluate`` by the layers themselves."""
 
@@ -410,6 +456,10 @@ class _LayerRunner:
 
     def evaluate(self, X, y):
         return evaluate_checked(self.body, X, y)
+
+    def penalty(self):
+        """The L2 penalty of the current parameters."""
+        return self.body.penalty()
 
     def reload(self):
         pass
@@ -436,6 +486,10 @@ class _EngineRunner:
 
     def evaluate(self, X, y):
         return self.engine.evaluate(X, y)
+
+    def penalty(self):
+        """The L2 penalty of the engine's current parameters."""
+        return self.engine.penalty()
 
     def reload(self):
         self.engine.pull()

@@ -59,11 +59,6 @@ def test_sgd_steps_are_scikit_learns(weighted):
     np.testing.assert_allclose(ours.loss_curve_[-4:], theirs.loss_curve_[-4:], rtol=1e-10)
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 3: with alpha > 0, loss_curve_ adds the L2 term of the weights "
-                                       "after the epoch (model.estimators._Watch.__call__: net.penalty()), "
-                                       "scikit-learn the term of each batch's weights before its step; the steps "
-                                       "agree, the curve "
-                                       "(and the tol stopping rule that reads it) does not")
 def test_loss_curve_with_l2_is_scikit_learns():
     ours, theirs, X, y = _pair(alpha=0.01)
     _fit_both(ours, theirs, X, y)
