@@ -14,7 +14,8 @@ Besides, each loss tells a model container
 The classification losses take an optional ``class_weight``: one weight per class, so the loss is the
 weighted mean ``Σ_i w_{y_i} ℓ_i / Σ_i w_{y_i}`` instead of ``(1/N) Σ_i ℓ_i``. Both are written with each
 sample's *share* of the mean — ``1/N``, or ``w_{y_i} / Σ w`` — which is also the factor in every
-gradient below (the handout's ``1/N``).
+gradient below (the handout's ``1/N``). Weights may not all be 0; only their ratios count, so the shares are
+computed from the weights divided by their largest (any finite weights work, in float32 too; the loss is the same).
 
 Every loss here also weighs samples: its ``sample_weight`` attribute, None or (N,) weights >= 0, one per sample
 (row) of the next ``forward``'s batch, multiplies the class weights: the loss is ``Σ_i w_i ℓ_i / Σ_i w_i`` (so
@@ -57,7 +58,8 @@ class ClassWeighted(Layer):
 
     Parameters
     ----------
-    class_weight : None, or a sequence of K weights >= 0 (K = 2 for the binary losses), indexed by class.
+    class_weight : None, or a sequence of K finite weights >= 0, not all 0 (K = 2 for the binary losses), indexed by
+        class.
     """
 
     #: the next batch's sample weights (N,), set by the training loop; None: unweighted
@@ -81,7 +83,7 @@ class ClassWeighted(Layer):
                              "classes")
         w = np.asarray(self.class_weight, dtype=np.float64)[as_index(labels)]  # float64 first: see sample_shares
         if sample_weight is None and not w.max() > 0:
-            raise ValueError(f"{type(self).__name__}: the batch's class weights are all 0; need one > 0")
+            raise ValueError(f"{type(self).__name__}: the batch's class weights sum to 0; need > 0")
         return sample_shares(np.ones(len(w)) if sample_weight is None else sample_weight, labels.shape, dtype, w)
 
 

@@ -33,7 +33,10 @@ Where the meaning differs from scikit-learn's, on purpose:
 - ``sample_weight`` (``fit``, ``partial_fit``) makes each batch's loss the weighted mean ``Σ w ℓ / Σ w``,
   inside the loss layer. Weights are not repetitions: the L2 term stays ``alpha / batch_size`` (scikit-learn
   divides by the batch's weight sum), so equal weights of any size change nothing; rows of weight 0 are left
-  out of the standardisation too, so they are removed. The engine declines weights (the layers train).
+  out of the standardisation too, so they are removed. Only the weights' ratios count: any finite weights,
+  1e308 or beyond float32 too, train (``model.training.check_sample_weight`` divides them by their largest).
+  With ``early_stopping`` the held-out rows keep their weights, which weigh the validation score (as
+  scikit-learn's). The engine declines weights (the layers train).
 - ``coefs_[i]`` (fan_in, fan_out) and ``intercepts_[i]`` are the network's own ``Linear`` arrays (views:
   writing into them changes the model); with ``standardize`` they act on the standardised inputs
   (``network_.layers[0]``'s ``(x − mean) / scale``), which scikit-learn's MLP has no counterpart of.
@@ -288,8 +291,9 @@ class _MLP(BaseEstimator):
         net.weight_decay = float(self.alpha) / batch  # scikit-learn divides the L2 term by the batch's size
         scorer = None if held is None else partial(self._validation_score, net, *held)
         resume = self._continuation if incremental else None
-        # a fresh optimizer (fit, warm_start too) counts invscaling's samples from t_, as scikit-learn's
-        trainer = Trainer(net, config, resume=resume, seen=self.t_)  # class weights: a loss setting the engine declines
+        # a fresh optimizer (fit, warm_start too) counts invscaling's samples from t_, as scikit-learn's; its
+        # loss_curve_ counts each batch's L2 term; class weights are a loss setting the engine declines
+        trainer = Trainer(net, config, resume=resume, seen=self.t_, batch_penalty=True)
         watch = _Watch(trainer, stall, scorer,
                        adaptive=config.lr_schedule == "adaptive", stop=self.solver != "lbfgs" and not incremental,
                        verbose=bool(self.verbose))
@@ -375,8 +379,8 @@ class MLPClassifier(ClassifierMixin, _MLP):
     shuffle : bool; False keeps the samples' own order in every epoch
     random_state : None, int or RandomState: the initial weights, the shuffles, the held-out split
     verbose : print the loss after each epoch; warm_start : ``fit`` continues from the fitted weights
-    early_stopping, validation_fraction : hold out this fraction (stratified), stop on its accuracy and
-        keep the best weights
+    early_stopping, validation_fraction : hold out this fraction (stratified), stop on its accuracy (weighted
+        by the held-out rows' ``sample_weight``) and keep the best weights
     class_weight : None, "balanced" or {label: weight}: each sample's loss weighted by its class's, inside
         the loss layer (``Σ w ℓ / Σ w``), so the gradient checker verifies it
     standardize : bool, default True: a ``Standardize`` layer first, fitted on the training data
@@ -385,7 +389,8 @@ class MLPClassifier(ClassifierMixin, _MLP):
     Attributes
     ----------
     classes_ : (K,) the labels; n_features_in_, feature_names_in_ (when X has string column names)
-    loss_curve_ : per-epoch training loss (with the L2 term); loss_ : its last value
+    loss_curve_ : per-epoch training loss with the L2 term of each batch's weights before its step (as
+        scikit-learn's; ``history_.train_loss`` is the data loss alone); loss_ : its last value
     best_loss_ : its minimum (None with early stopping); validation_scores_, best_validation_score_ :
         per-epoch validation accuracy and its best (None without early stopping)
     n_iter_ : epochs run by the last fit; t_ : training samples seen; n_layers_, n_outputs_, out_activation_

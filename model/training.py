@@ -216,12 +216,13 @@ class Trainer:
     the network was trained on before this run, where "invscaling"'s count starts (scikit-learn's ``t_`` carried
     into a warm-started fit, whose optimizer is fresh). After a run of a step-by-step
     optimizer, ``continuation`` is where it left off. ``epoch_penalty``: the L2 penalty ``(λ/2) Σ ‖W‖²`` of the
-    epoch just ended (read by ``on_epoch``) as its training loss counts the data loss: the running mean of each
-    batch's penalty before its step, weighted by the batch's rows (scikit-learn's ``loss_curve_``), or the penalty
-    at the epoch's end when the loss is a full pass (``full_metrics``, L-BFGS); 0.0 without weight decay.
+    epoch just ended (read by ``on_epoch``; 0.0 without weight decay): that of the weights at the epoch's end,
+    or with ``batch_penalty`` as the running training loss counts the data loss — the mean of each batch's
+    penalty before its step, weighted by the batch's rows (scikit-learn's ``loss_curve_``; one more pass over the
+    weights per step) — unless the loss is a full pass (``full_metrics``, L-BFGS).
     """
 
-    def __init__(self, net, config, chunk_rows=None, resume=None, seen=0):
+    def __init__(self, net, config, chunk_rows=None, resume=None, seen=0, batch_penalty=False):
         self.net, self.config, self.seen = net, config, check_integer(seen, "seen", "train", 0)
         self.chunk_rows = None if chunk_rows is None else check_count(chunk_rows, "chunk_rows", "train")
         self.history = History()
@@ -229,7 +230,7 @@ class Trainer:
         self.runner, self.limit = None, None  # made when the run starts
         self.resume = resume if resume is not None and resume.optimizer == config.optimizer else None
         self.continuation = None
-        self.epoch_penalty = 0.0
+        self.epoch_penalty, self.batch_penalty = 0.0, bool(batch_penalty)
 
     def fit(self, X, y, X_val=None, y_val=None, on_epoch=None, sample_weight=None, on_batch=None):
         """Train on ``(X, y)``, watching ``(X_val, y_val)``, weighting by ``sample_weight`` (see ``train``); return
@@ -300,13 +301,9 @@ class Trainer:
         lagging = self.batch_size >= len(self.data[1]) and not full_metrics
         self.limit = None if lagging else _divergence_limit(runner.evaluate(*self.data)["loss"])
         self.keeper.start(lagging)
-        if self.resume is None:
-            schedule, seen = make_schedule(config.lr_schedule, config.learning_rate, config.power_t, config.tol,
-                                           config.n_iter_no_change), self.seen
-        else:
-            schedule, seen = self.resume.schedule, self.resume.seen
-        decayed = getattr(self.body, "weight_decay", 0)
-        meter = _PenaltyMeter(runner, len(self.data[1]), self.batch_size) if decayed else None
+        schedule, seen = self._schedule()
+        per_batch = self.batch_penalty and getattr(self.body, "weight_decay", 0) and not full_metrics
+        meter = _PenaltyMeter(runner, len(self.data[1]), self.batch_size) if per_batch else None
         for epoch in range(1, config.epochs + 1):
             self.history.lr.append(runner.optimizer.lr)
             hook = _both(self._after_step(epoch), None if meter is None else meter.start())
@@ -314,12 +311,21 @@ class Trainer:
             self.history.steps += steps
             seen += len(self.data[1])
             train_m = runner.evaluate(*self.data) if full_metrics else {"loss": loss, "accuracy": acc}
-            self.epoch_penalty = 0.0 if meter is None else runner.penalty() if full_metrics else meter.mean()
+            self.epoch_penalty = runner.penalty() if meter is None else meter.mean()
             if self._end_epoch(epoch, train_m):
                 self.history.stopped_early = True
                 break
             runner.optimizer.lr = schedule.after_epoch(seen, train_m["loss"])
         self.continuation = Continuation(config.optimizer, runner.keyed_optimizer(), schedule, seen)
+
+    def _schedule(self):
+        """``(schedule, samples seen)`` this run starts from: the resumed run's, else a fresh schedule counting from
+        ``seen``."""
+        if self.resume is not None:
+            return self.resume.schedule, self.resume.seen
+        config = self.config
+        return make_schedule(config.lr_schedule, config.learning_rate, config.power_t, config.tol,
+                             config.n_iter_no_change), self.seen
 
     def _after_step(self, epoch):
         """The within-epoch hook for ``epoch``: a callable run after each step that calls ``on_batch(epoch, batch,
@@ -458,8 +464,9 @@ class _LayerRunner:
         return evaluate_checked(self.body, X, y)
 
     def penalty(self):
-        """The L2 penalty of the current parameters."""
-        return self.body.penalty()
+        """The L2 penalty of the current parameters (inf, without a warning, for a diverging run's)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self.body.penalty()
 
     def reload(self):
         pass

@@ -110,7 +110,8 @@ class Engine:
         if self.decay is None:
             return 0.0
         values = self.folded.values
-        return 0.5 * float(np.dot(self.decay * values, values))
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run's: inf, the guard reports it
+            return 0.5 * float(np.dot(self.decay * values, values))
 
     def _step_with_decay(self):
         """The optimizer's update from ``folded.grads``, the L2 term added first."""
