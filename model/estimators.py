@@ -128,12 +128,10 @@ class _Watch:
 
 
 def _weighted_mean(values, weights=None):
-    """The mean of ``values`` (N,), weighted by ``weights`` (N,) >= 0 when given; 0 when the weights sum to 0 (a
-    held-out set of weight 0 tells nothing)."""
+    """The mean of ``values`` (N,), weighted by ``weights`` (N,) >= 0 with a positive sum when given."""
     if weights is None:
         return float(np.mean(values))
-    total = weights.sum()  # check_sample_weight divided the weights by their largest: no overflow
-    return float(np.dot(values, weights) / total) if total > 0 else 0.0
+    return float(np.dot(values, weights) / weights.sum())  # weights <= 1 (check_sample_weight): no overflow
 
 
 class _MLP(BaseEstimator):
@@ -226,6 +224,9 @@ class _MLP(BaseEstimator):
         if len(parts[1]) < 2:
             raise ValueError("The validation set is too small. Increase 'validation_fraction' or the size of your "
                              "dataset.")
+        if weights is not None and not parts[5].max() > 0:
+            raise ValueError(f"early_stopping: the {len(parts[1])} held-out rows all have sample_weight 0, so no "
+                             "validation score can count them; increase 'validation_fraction' or give them weight")
         return (*parts, None, None) if weights is None else tuple(parts)
 
     # -------------------------------------------------------------- fitting

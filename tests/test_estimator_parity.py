@@ -389,3 +389,24 @@ def test_loss_curve_with_l2_counts_each_batchs_term_before_its_step(engine):
     np.testing.assert_allclose(ours.loss_curve_[-3:], theirs.loss_curve_[-3:], rtol=1e-10)
     end_of_epoch = ours.history_.train_loss[-1] + ours.network_.penalty()
     assert abs(ours.loss_curve_[-1] - end_of_epoch) > 1e-6  # the old reading, which this tells apart
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_a_held_out_set_of_weight_zero_is_refused_in_one_line(iris, cls):
+    from sklearn.model_selection import train_test_split
+
+    X, y = iris
+    estimator = small(cls, early_stopping=True, validation_fraction=0.1, max_iter=2)
+    # the rows the split holds out (by the estimator's seed sequence from random_state=0): only they weigh 0
+    rng = np.random.RandomState(0)
+    seeds = rng.randint(np.iinfo(np.int32).max, size=3)
+    stratify = y if cls is MLPClassifier else None
+    _, held = train_test_split(np.arange(len(X)), test_size=0.1, random_state=int(seeds[1]), stratify=stratify)
+    weights = np.ones(len(X))
+    weights[held] = 0.0
+    with pytest.raises(ValueError, match="held-out") as caught:
+        estimator.fit(X, y, sample_weight=weights)
+    assert "sample_weight 0" in str(caught.value) and "\n" not in str(caught.value)
+    weights[held[0]] = 1.0  # one held-out row that counts: it fits
+    estimator.fit(X, y, sample_weight=weights)
+    assert len(estimator.validation_scores_) == 2
