@@ -14,7 +14,8 @@ Besides, each loss tells a model container
 The classification losses take an optional ``class_weight``: one weight per class, so the loss is the
 weighted mean ``Σ_i w_{y_i} ℓ_i / Σ_i w_{y_i}`` instead of ``(1/N) Σ_i ℓ_i``. Both are written with each
 sample's *share* of the mean — ``1/N``, or ``w_{y_i} / Σ w`` — which is also the factor in every
-gradient below (the handout's ``1/N``).
+gradient below (the handout's ``1/N``). Weights may not all be 0; only their ratios count, so the shares are
+computed from the weights divided by their largest (any finite weights work, in float32 too; the loss is the same).
 
 Every loss here also weighs samples: its ``sample_weight`` attribute, None or (N,) weights >= 0, one per sample
 (row) of the next ``forward``'s batch, multiplies the class weights: the loss is ``Σ_i w_i ℓ_i / Σ_i w_i`` (so
@@ -57,7 +58,8 @@ class ClassWeighted(Layer):
 
     Parameters
     ----------
-    class_weight : None, or a sequence of K weights >= 0 (K = 2 for the binary losses), indexed by class.
+    class_weight : None, or a sequence of K finite weights >= 0, not all 0 (K = 2 for the binary losses), indexed by
+        class.
     """
 
     #: the next batch's sample weights (N,), set by the training loop; None: unweighted
@@ -79,13 +81,10 @@ class ClassWeighted(Layer):
         if len(self.class_weight) != k:
             raise ValueError(f"{type(self).__name__}: class_weight has {len(self.class_weight)} weights for {k} "
                              "classes")
-        w = np.asarray(self.class_weight, dtype=dtype)[as_index(labels)]
-        if sample_weight is not None:
-            return sample_shares(sample_weight, labels.shape, dtype, w)
-        total = w.sum()
-        if not total > 0:
-            raise ValueError(f"{type(self).__name__}: the batch's class weights sum to {total}; need > 0")
-        return w / total
+        w = np.asarray(self.class_weight, dtype=np.float64)[as_index(labels)]  # float64 first: see sample_shares
+        if sample_weight is None and not w.max() > 0:
+            raise ValueError(f"{type(self).__name__}: the batch's class weights sum to 0; need > 0")
+        return sample_shares(np.ones(len(w)) if sample_weight is None else sample_weight, labels.shape, dtype, w)
 
 
 def checked_scores(z, y, z_name, owner):
@@ -99,11 +98,24 @@ def checked_scores(z, y, z_name, owner):
 def sample_shares(sample_weight, shape, dtype, weights=None):
     """Each element's share of a weighted mean over an array of ``shape`` (N, ...): ``W / Σ W`` with ``W`` the
     (N,) ``sample_weight`` spread along each row, times ``weights`` (that shape) when given; all 0 when ``Σ W`` is 0
-    (a batch of weight 0 counts for nothing)."""
-    s = np.asarray(sample_weight, dtype=dtype).reshape((shape[0],) + (1,) * (len(shape) - 1))
-    w = np.broadcast_to(s, shape) if weights is None else s * weights
-    total = w.sum()
-    return w / total if total > 0 else np.zeros(shape, dtype)
+    (a batch of weight 0 counts for nothing). Returned in ``dtype``.
+
+    Only the weights' ratios matter (``W / Σ W`` is scale-free), so each factor is first divided by its largest
+    value, in float64: weights each finite but whose sum (or product) overflows float64, or that overflow the
+    ``dtype`` they would be cast to (1e39 in float32), give the same shares as their rescaled twins."""
+    s = _scaled(np.asarray(sample_weight, dtype=np.float64)).reshape((shape[0],) + (1,) * (len(shape) - 1))
+    w = np.broadcast_to(s, shape) if weights is None else s * _scaled(np.asarray(weights, dtype=np.float64))
+    largest = w.max()
+    if not largest > 0:  # every weight 0 (or underflowed to 0 in the product)
+        return np.zeros(shape, dtype)
+    w = w / largest  # each in [0, 1], the largest 1: the sum is in [1, N]
+    return (w / w.sum()).astype(dtype)
+
+
+def _scaled(w):
+    """Nonnegative finite weights ``w`` divided by their largest (unchanged when all are 0)."""
+    largest = w.max()
+    return w / largest if largest > 0 else w
 
 
 def _mean(share, terms):
@@ -116,8 +128,9 @@ def _check_class_weight(class_weight, owner):
         w = [float(v) for v in class_weight]
     except (TypeError, ValueError):
         raise ParameterError(owner, "class_weight", f"must be a sequence of numbers, got {class_weight!r}") from None
-    if len(w) < 2 or not all(np.isfinite(v) and v >= 0 for v in w):
-        raise ParameterError(owner, "class_weight", f"must hold one finite weight >= 0 per class, got {w!r}")
+    if len(w) < 2 or not all(np.isfinite(v) and v >= 0 for v in w) or not max(w) > 0:
+        raise ParameterError(owner, "class_weight", f"must hold one finite weight >= 0 per class, not all 0, "
+                                                    f"got {w!r}")
     return w
 
 

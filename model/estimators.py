@@ -33,7 +33,10 @@ Where the meaning differs from scikit-learn's, on purpose:
 - ``sample_weight`` (``fit``, ``partial_fit``) makes each batch's loss the weighted mean ``Σ w ℓ / Σ w``,
   inside the loss layer. Weights are not repetitions: the L2 term stays ``alpha / batch_size`` (scikit-learn
   divides by the batch's weight sum), so equal weights of any size change nothing; rows of weight 0 are left
-  out of the standardisation too, so they are removed. The engine declines weights (the layers train).
+  out of the standardisation too, so they are removed. Only the weights' ratios count: any finite weights,
+  1e308 or beyond float32 too, train (``model.training.check_sample_weight`` divides them by their largest).
+  With ``early_stopping`` the held-out rows keep their weights, which weigh the validation score (as
+  scikit-learn's). The engine declines weights (the layers train).
 - ``coefs_[i]`` (fan_in, fan_out) and ``intercepts_[i]`` are the network's own ``Linear`` arrays (views:
   writing into them changes the model); with ``standardize`` they act on the standardised inputs
   (``network_.layers[0]``'s ``(x − mean) / scale``), which scikit-learn's MLP has no counterpart of.
@@ -90,19 +93,20 @@ SMALLEST_ADAPTIVE_LR = 1e-6
 class _Watch:
     """scikit-learn's bookkeeping after each epoch, as ``train``'s ``on_epoch``: returns True to stop.
 
-    ``loss_curve`` gets the epoch's training loss plus the L2 penalty; with a ``scorer``, ``scores`` gets the
+    ``loss_curve`` gets the epoch's training loss plus the L2 penalty as scikit-learn counts it (each batch's
+    before its step, weighted by the batch's rows: ``Trainer.epoch_penalty``); with a ``scorer``, ``scores`` gets the
     validation score and the training loop's ``keeper`` keeps the best-scoring state. Unless ``stop`` is
     False, training stops once the watched quantity (the score, else the loss) has ``stall``ed — under an
     "adaptive" schedule only once its rate has fallen to 1e-6.
     """
 
-    def __init__(self, keeper, stall, scorer=None, adaptive=False, stop=True, verbose=False):
-        self.keeper, self.stall, self.scorer = keeper, stall, scorer
+    def __init__(self, trainer, stall, scorer=None, adaptive=False, stop=True, verbose=False):
+        self.trainer, self.keeper, self.stall, self.scorer = trainer, trainer.keeper, stall, scorer
         self.adaptive, self.stop, self.verbose = adaptive, stop, verbose
         self.loss_curve, self.scores, self.converged = [], ([] if scorer else None), False
 
     def __call__(self, epoch, history):
-        loss = history.train_loss[-1] + self.keeper.net.penalty()  # scikit-learn's loss includes the L2 term
+        loss = history.train_loss[-1] + self.trainer.epoch_penalty  # scikit-learn's: with each batch's L2 term
         self.loss_curve.append(loss)
         if self.verbose:
             print(f"Iteration {epoch}, loss = {loss:.8f}")
@@ -121,6 +125,13 @@ class _Watch:
             return False
         self.converged = True
         return True
+
+
+def _weighted_mean(values, weights=None):
+    """The mean of ``values`` (N,), weighted by ``weights`` (N,) >= 0 with a positive sum when given."""
+    if weights is None:
+        return float(np.mean(values))
+    return float(np.dot(values, weights) / weights.sum())  # weights <= 1 (check_sample_weight): no overflow
 
 
 class _MLP(BaseEstimator):
@@ -205,15 +216,18 @@ class _MLP(BaseEstimator):
         return {"momentum": self.momentum, "nesterov": bool(self.nesterovs_momentum) and self.momentum != 0}
 
     def _validation_split(self, X, targets, weights, seed):
-        """scikit-learn's held-out set for early stopping: ``(X_train, X_val, t_train, t_val)`` and the training
-        rows' weights (None when unweighted)."""
+        """scikit-learn's held-out set for early stopping: ``(X_train, X_val, t_train, t_val, w_train, w_val)``, the
+        weights None when unweighted (the held-out ones weigh the validation score, as scikit-learn's do)."""
         stratify = targets if isinstance(self, ClassifierMixin) else None
         arrays = (X, targets) if weights is None else (X, targets, weights)
         parts = train_test_split(*arrays, test_size=self.validation_fraction, random_state=seed, stratify=stratify)
         if len(parts[1]) < 2:
             raise ValueError("The validation set is too small. Increase 'validation_fraction' or the size of your "
                              "dataset.")
-        return (*parts[:4], None if weights is None else parts[4])
+        if weights is not None and not parts[5].max() > 0:
+            raise ValueError(f"early_stopping: the {len(parts[1])} held-out rows all have sample_weight 0, so no "
+                             "validation score can count them; increase 'validation_fraction' or give them weight")
+        return (*parts, None, None) if weights is None else tuple(parts)
 
     # -------------------------------------------------------------- fitting
 
@@ -242,12 +256,13 @@ class _MLP(BaseEstimator):
         with self._speaking_as_estimator():
             weights = check_sample_weight(sample_weight, len(X))
         targets = self._encode(y, first, incremental, classes, weights)
-        X_val = t_val = None
+        held = None
         if held_out:
-            X, X_val, targets, t_val, weights = self._validation_split(X, targets, weights, int(seeds[1]))
+            X, X_val, targets, t_val, weights, w_val = self._validation_split(X, targets, weights, int(seeds[1]))
+            held = (X_val, t_val, w_val)
         if first:
             self._build(arch, X, targets, int(seeds[2]))
-        return self._train((X, targets, weights), X_val, t_val, config, stall, incremental)
+        return self._train((X, targets, weights), held, config, stall, incremental)
 
     def _build(self, arch, X, targets, seed):
         """A new ``network_`` for these training rows (``builders.layer_stack``), every Linear with a bias but a
@@ -266,18 +281,21 @@ class _MLP(BaseEstimator):
     def _build_words(self, arch):
         return (arch.hidden, self.activation, arch.standardize, arch.dropout, arch.batchnorm, arch.dtype)
 
-    def _train(self, rows, X_val, t_val, config, stall, incremental):
+    def _train(self, rows, held, config, stall, incremental):
         """Train ``network_`` on ``rows`` — ``(X, targets, weights)`` — (its ``Standardize`` fitted by the loop on the
-        first fit's rows) and record the run; ``partial_fit`` goes on with the optimizer's state where the last run
+        first fit's rows), scoring each epoch on ``held`` — ``(X_val, t_val, w_val)``, None without early stopping —
+        and record the run; ``partial_fit`` goes on with the optimizer's state where the last run
         left it (``fit`` starts afresh, as scikit-learn's)."""
         X, targets, weights = rows
         net = self.network_
         batch = len(X) if config.batch_size is None else min(config.batch_size, len(X))
         net.weight_decay = float(self.alpha) / batch  # scikit-learn divides the L2 term by the batch's size
-        scorer = None if X_val is None else partial(self._validation_score, net, X_val, t_val)
+        scorer = None if held is None else partial(self._validation_score, net, *held)
         resume = self._continuation if incremental else None
-        trainer = Trainer(net, config, resume=resume)  # a class weighting is a loss setting the engine declines
-        watch = _Watch(trainer.keeper, stall, scorer,
+        # a fresh optimizer (fit, warm_start too) counts invscaling's samples from t_, as scikit-learn's; its
+        # loss_curve_ counts each batch's L2 term; class weights are a loss setting the engine declines
+        trainer = Trainer(net, config, resume=resume, seen=self.t_, batch_penalty=True)
+        watch = _Watch(trainer, stall, scorer,
                        adaptive=config.lr_schedule == "adaptive", stop=self.solver != "lbfgs" and not incremental,
                        verbose=bool(self.verbose))
         with self._speaking_as_estimator():
@@ -362,8 +380,8 @@ class MLPClassifier(ClassifierMixin, _MLP):
     shuffle : bool; False keeps the samples' own order in every epoch
     random_state : None, int or RandomState: the initial weights, the shuffles, the held-out split
     verbose : print the loss after each epoch; warm_start : ``fit`` continues from the fitted weights
-    early_stopping, validation_fraction : hold out this fraction (stratified), stop on its accuracy and
-        keep the best weights
+    early_stopping, validation_fraction : hold out this fraction (stratified), stop on its accuracy (weighted
+        by the held-out rows' ``sample_weight``) and keep the best weights
     class_weight : None, "balanced" or {label: weight}: each sample's loss weighted by its class's, inside
         the loss layer (``Σ w ℓ / Σ w``), so the gradient checker verifies it
     standardize : bool, default True: a ``Standardize`` layer first, fitted on the training data
@@ -372,7 +390,8 @@ class MLPClassifier(ClassifierMixin, _MLP):
     Attributes
     ----------
     classes_ : (K,) the labels; n_features_in_, feature_names_in_ (when X has string column names)
-    loss_curve_ : per-epoch training loss (with the L2 term); loss_ : its last value
+    loss_curve_ : per-epoch training loss with the L2 term of each batch's weights before its step (as
+        scikit-learn's; ``history_.train_loss`` is the data loss alone); loss_ : its last value
     best_loss_ : its minimum (None with early stopping); validation_scores_, best_validation_score_ :
         per-epoch validation accuracy and its best (None without early stopping)
     n_iter_ : epochs run by the last fit; t_ : training samples seen; n_layers_, n_outputs_, out_activation_
@@ -450,9 +469,10 @@ class MLPClassifier(ClassifierMixin, _MLP):
         super()._build(arch, X, targets, seed)
         self.network_.classes = self.classes_.tolist()
 
-    def _validation_score(self, net, X_val, t_val):
-        """Accuracy on the held-out set."""
-        return float(np.mean(net.predict(X_val) == t_val))
+    def _validation_score(self, net, X_val, t_val, w_val=None):
+        """Accuracy on the held-out set, weighted by its sample weights ``w_val`` (N_val,) when given."""
+        correct = net.predict(X_val) == t_val
+        return _weighted_mean(correct, w_val)
 
     def predict_log_proba(self, X):
         """``log(predict_proba(X))`` (N, K): −inf where a probability rounds to 0, as scikit-learn's."""
@@ -516,9 +536,10 @@ class MLPRegressor(RegressorMixin, _MLP):
         self.out_activation_ = "identity"
         return MSELoss(), self.n_outputs_
 
-    def _validation_score(self, net, X_val, t_val):
-        """R² on the held-out set (the same in standardised units: each output's R² ignores its scale)."""
-        return float(r2_score(t_val.reshape(len(t_val), -1), net.predict(X_val)))
+    def _validation_score(self, net, X_val, t_val, w_val=None):
+        """R² on the held-out set (the same in standardised units: each output's R² ignores its scale), weighted by
+        its sample weights ``w_val`` (N_val,) when given, as scikit-learn's."""
+        return float(r2_score(t_val.reshape(len(t_val), -1), net.predict(X_val), sample_weight=w_val))
 
     def predict(self, X):
         """Predictions in the targets' units: (N,) for one output, else (N, T)."""

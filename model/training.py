@@ -19,7 +19,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from checking.before_training import verify
-from layers.validation import ParameterError, check_count, check_real
+from layers.validation import ParameterError, check_count, check_integer, check_real
 
 from .batches import Shuffler
 from .engine import Engine, unsupported_reason
@@ -212,18 +212,25 @@ class Trainer:
     """One training run: the network, the settings, the chosen path and the guards' state.
 
     ``resume``: a ``Continuation`` of an earlier run on this network with the same optimizer, whose optimizer
-    state and schedule this run goes on with (None: they start afresh). After a run of a step-by-step
-    optimizer, ``continuation`` is where it left off.
+    state and schedule this run goes on with (None: they start afresh). ``seen``: without ``resume``, the samples
+    the network was trained on before this run, where "invscaling"'s count starts (scikit-learn's ``t_`` carried
+    into a warm-started fit, whose optimizer is fresh). After a run of a step-by-step
+    optimizer, ``continuation`` is where it left off. ``epoch_penalty``: the L2 penalty ``(λ/2) Σ ‖W‖²`` of the
+    epoch just ended (read by ``on_epoch``; 0.0 without weight decay): that of the weights at the epoch's end,
+    or with ``batch_penalty`` as the running training loss counts the data loss — the mean of each batch's
+    penalty before its step, weighted by the batch's rows (scikit-learn's ``loss_curve_``; one more pass over the
+    weights per step) — unless the loss is a full pass (``full_metrics``, L-BFGS).
     """
 
-    def __init__(self, net, config, chunk_rows=None, resume=None):
-        self.net, self.config = net, config
+    def __init__(self, net, config, chunk_rows=None, resume=None, seen=0, batch_penalty=False):
+        self.net, self.config, self.seen = net, config, check_integer(seen, "seen", "train", 0)
         self.chunk_rows = None if chunk_rows is None else check_count(chunk_rows, "chunk_rows", "train")
         self.history = History()
         self.keeper = Keeper(net)  # the last good and the best weights (``model.keeper``)
         self.runner, self.limit = None, None  # made when the run starts
         self.resume = resume if resume is not None and resume.optimizer == config.optimizer else None
         self.continuation = None
+        self.epoch_penalty, self.batch_penalty = 0.0, bool(batch_penalty)
 
     def fit(self, X, y, X_val=None, y_val=None, on_epoch=None, sample_weight=None, on_batch=None):
         """Train on ``(X, y)``, watching ``(X_val, y_val)``, weighting by ``sample_weight`` (see ``train``); return
@@ -294,23 +301,31 @@ class Trainer:
         lagging = self.batch_size >= len(self.data[1]) and not full_metrics
         self.limit = None if lagging else _divergence_limit(runner.evaluate(*self.data)["loss"])
         self.keeper.start(lagging)
-        if self.resume is None:
-            schedule, seen = make_schedule(config.lr_schedule, config.learning_rate, config.power_t, config.tol,
-                                           config.n_iter_no_change), 0
-        else:
-            schedule, seen = self.resume.schedule, self.resume.seen
+        schedule, seen = self._schedule()
+        per_batch = self.batch_penalty and getattr(self.body, "weight_decay", 0) and not full_metrics
+        meter = _PenaltyMeter(runner, len(self.data[1]), self.batch_size) if per_batch else None
         for epoch in range(1, config.epochs + 1):
             self.history.lr.append(runner.optimizer.lr)
-            hook = self._after_step(epoch)
+            hook = _both(self._after_step(epoch), None if meter is None else meter.start())
             steps, loss, acc = runner.epoch() if hook is None else runner.epoch(hook)
             self.history.steps += steps
             seen += len(self.data[1])
             train_m = runner.evaluate(*self.data) if full_metrics else {"loss": loss, "accuracy": acc}
+            self.epoch_penalty = runner.penalty() if meter is None else meter.mean()
             if self._end_epoch(epoch, train_m):
                 self.history.stopped_early = True
                 break
             runner.optimizer.lr = schedule.after_epoch(seen, train_m["loss"])
         self.continuation = Continuation(config.optimizer, runner.keyed_optimizer(), schedule, seen)
+
+    def _schedule(self):
+        """``(schedule, samples seen)`` this run starts from: the resumed run's, else a fresh schedule counting from
+        ``seen``."""
+        if self.resume is not None:
+            return self.resume.schedule, self.resume.seen
+        config = self.config
+        return make_schedule(config.lr_schedule, config.learning_rate, config.power_t, config.tol,
+                             config.n_iter_no_change), self.seen
 
     def _after_step(self, epoch):
         """The within-epoch hook for ``epoch``: a callable run after each step that calls ``on_batch(epoch, batch,
@@ -336,6 +351,7 @@ class Trainer:
         stopped = []
 
         def on_iteration(iteration):
+            self.epoch_penalty = body.penalty()
             if not stopped and self._end_epoch(iteration, self.runner.evaluate(*self.data)):
                 stopped.append(iteration)
             return bool(stopped)
@@ -393,6 +409,44 @@ class Trainer:
         return history
 
 
+class _PenaltyMeter:
+    """The L2 penalty of each step's parameters (those its gradient was computed with), read from a runner's
+    ``penalty()`` before the epoch and after each step, and their mean weighted by each batch's rows (the
+    ``Shuffler``'s batches: ``batch_size`` rows each, the last ragged) — as the running loss averages the batches."""
+
+    def __init__(self, runner, n, batch_size):
+        self.runner, self.n, self.batch_size = runner, n, batch_size
+        self.current, self.values = 0.0, []
+
+    def start(self):
+        """Begin an epoch; return the hook to run after each of its steps."""
+        self.current, self.values = self.runner.penalty(), []
+        return self.after_step
+
+    def after_step(self):
+        self.values.append(self.current)
+        self.current = self.runner.penalty()
+
+    def mean(self):
+        """The epoch's penalties weighted by their batches' rows (0.0 before any step)."""
+        values, b = self.values, self.batch_size
+        if not values:
+            return 0.0
+        last = self.n - (len(values) - 1) * b
+        return (sum(values[:-1]) * b + values[-1] * last) / ((len(values) - 1) * b + last)
+
+
+def _both(first, second):
+    """One after-step hook running ``first`` then ``second`` (either None: the other; both None: None)."""
+    if first is None or second is None:
+        return first or second
+
+    def after_step():
+        first()
+        second()
+    return after_step
+
+
 class _LayerRunner:
     """The layer path: ``run_epoch`` over ``EpochData`` and ``evaluate`` by the layers themselves."""
 
@@ -408,6 +462,11 @@ class _LayerRunner:
 
     def evaluate(self, X, y):
         return evaluate_checked(self.body, X, y)
+
+    def penalty(self):
+        """The L2 penalty of the current parameters (inf, without a warning, for a diverging run's)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self.body.penalty()
 
     def reload(self):
         pass
@@ -434,6 +493,10 @@ class _EngineRunner:
 
     def evaluate(self, X, y):
         return self.engine.evaluate(X, y)
+
+    def penalty(self):
+        """The L2 penalty of the engine's current parameters."""
+        return self.engine.penalty()
 
     def reload(self):
         self.engine.pull()
@@ -486,8 +549,9 @@ def _verify_learners(net, X, given, y, check):
 
 
 def check_sample_weight(sample_weight, n, loss=None):
-    """``sample_weight`` checked for ``n`` training rows: a float64 (n,) array, or None when not given or all equal
-    (a uniform weighting is none). Refused (``ParameterError``): not one finite number >= 0 per row, a sum of 0,
+    """``sample_weight`` checked for ``n`` training rows: a float64 (n,) array divided by its largest weight (the
+    weighted means ``Σ w ℓ / Σ w`` and scores are scale-free), or None when not given or all equal (a uniform
+    weighting is none). Refused (``ParameterError``): not one finite number >= 0 per row, a sum of 0,
     a ``loss`` whose ``forward`` takes no ``sample_weight``."""
     if sample_weight is None:
         return None
@@ -497,11 +561,11 @@ def check_sample_weight(sample_weight, n, loss=None):
         _refuse("sample_weight", f"must be numbers, one per training row; got {type(sample_weight).__name__}")
     if w.shape != (n,):
         _refuse("sample_weight", f"must hold one weight per training row, shape ({n},); got shape {w.shape}")
-    if not (np.isfinite(w).all() and (w >= 0).all() and w.sum() > 0):
-        _refuse("sample_weight", f"must be finite and >= 0 with a positive sum (not all zero); got min {w.min():g}, "
-                                 f"max {w.max():g}, sum {w.sum():g}")
+    if not (np.isfinite(w).all() and (w >= 0).all() and w.max() > 0):  # max, not sum: a sum may overflow
+        _refuse("sample_weight", f"must be finite and >= 0, not all zero; got min {w.min():g}, max {w.max():g}")
     if (w == w[0]).all():
         return None
+    w = w / w.max()  # only ratios matter (Σ w ℓ / Σ w): now any sum, or a cast to float32, is finite
     if loss is not None and not hasattr(loss, "sample_weight"):
         _refuse("sample_weight", f"needs a loss that weighs samples (a sample_weight attribute); {type(loss).__name__} "
                                  "has none")

@@ -124,3 +124,54 @@ def test_every_network_saves_and_loads_its_weights(tmp_path, capsys, extra):
     code, out, err = run(capsys, "--class-weight", "1=3", "--epochs", "1", "--quiet", "--save", model, *extra)
     assert code == 0, err
     assert load(model).criterion.class_weight == [1.0, 3.0]
+
+
+# ------------------------------------------------------------------ weights of any size: only their ratios matter
+
+
+def _shares(loss, labels, dtype, sample_weight=None):
+    loss.sample_weight = sample_weight
+    return loss.shares(np.asarray(labels), dtype, 3)
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e308])
+def test_the_shares_of_huge_or_tiny_class_weights_are_their_ratios(scale):
+    from layers import SoftmaxCrossEntropyLoss
+
+    labels = [0, 1, 2, 2]
+    plain = _shares(SoftmaxCrossEntropyLoss(class_weight=[1.0, 2.0, 1.0]), labels, np.float64)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # no overflow on the way
+        big = _shares(SoftmaxCrossEntropyLoss(class_weight=[scale, 2 * scale if scale < 1 else scale, scale]),
+                      labels, np.float64)
+    if scale < 1:
+        np.testing.assert_allclose(big, plain, rtol=1e-12)
+    else:
+        np.testing.assert_allclose(big, [0.25] * 4, rtol=1e-12)  # an inf sum would give 0 each
+    assert np.isclose(big.sum(), 1.0)
+
+
+def test_class_and_sample_weights_beyond_float32_give_finite_float32_shares():
+    from layers import SoftmaxCrossEntropyLoss
+
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        shares = _shares(SoftmaxCrossEntropyLoss(class_weight=[1e39, 1.0, 1.0]), [0, 1, 2], np.float32,
+                         sample_weight=np.array([1e300, 1e300, 1.0]))
+    assert shares.dtype == np.float32 and np.isfinite(shares).all()
+    np.testing.assert_allclose(shares, [1.0, 0.0, 0.0], atol=1e-30)
+
+
+def test_all_zero_class_weights_are_refused():
+    from layers import SigmoidBCELoss
+    from layers.validation import ParameterError
+
+    with pytest.raises(ParameterError, match="class_weight"):
+        SigmoidBCELoss(class_weight=[0.0, 0.0])
+    assert SigmoidBCELoss(class_weight=[0.0, 1.0]).class_weight == [0.0, 1.0]  # one class left out: allowed
+
+
+def test_sample_weights_are_rescaled_by_their_largest():
+    from model.training import check_sample_weight
+
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        w = check_sample_weight([1e308, 5e307, 0.0], 3)
+    np.testing.assert_array_equal(w, [1.0, 0.5, 0.0])

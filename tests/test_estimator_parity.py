@@ -362,3 +362,51 @@ def test_lbfgs_with_weights_and_a_validation_set_evaluates_it_unweighted():
     history = train(net, X[:100], y[:100], X[100:], y[100:], optimizer="lbfgs", epochs=5, sample_weight=w)
     assert len(history.val_loss) == 5 and np.isfinite(history.val_loss).all()
     assert net.criterion.sample_weight is None
+
+
+# ------------------------------------------------------------------ loss_curve_ with L2: each batch's term
+
+
+@pytest.mark.parametrize("engine", ["auto", "layers"])
+def test_loss_curve_with_l2_counts_each_batchs_term_before_its_step(engine):
+    """At 3 mini-batches an epoch, scikit-learn's loss adds each batch's L2 term (its weights before the step);
+    both training paths record the same curve — not the epoch's data loss plus the term of its last weights."""
+    from sklearn.neural_network import MLPClassifier as SkMLP
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    common = dict(hidden_layer_sizes=(5,), solver="sgd", alpha=0.05, batch_size=20, shuffle=False,
+                  learning_rate_init=0.1, n_iter_no_change=1000, random_state=0, max_iter=1)
+    ours = MLPClassifier(standardize=False, engine=engine, **common).fit(X, y)
+    theirs = SkMLP(**common).fit(X, y)
+    for mine, start in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_, strict=True):
+        mine[...] = start
+    ours.set_params(warm_start=True, max_iter=3).fit(X, y)
+    theirs.set_params(warm_start=True, max_iter=3).fit(X, y)
+    assert ours.history_.engine == ("engine" if engine == "auto" else "layers")
+    np.testing.assert_allclose(ours.coefs_[0], theirs.coefs_[0], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours.loss_curve_[-3:], theirs.loss_curve_[-3:], rtol=1e-10)
+    end_of_epoch = ours.history_.train_loss[-1] + ours.network_.penalty()
+    assert abs(ours.loss_curve_[-1] - end_of_epoch) > 1e-6  # the old reading, which this tells apart
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_a_held_out_set_of_weight_zero_is_refused_in_one_line(iris, cls):
+    from sklearn.model_selection import train_test_split
+
+    X, y = iris
+    estimator = small(cls, early_stopping=True, validation_fraction=0.1, max_iter=2)
+    # the rows the split holds out (by the estimator's seed sequence from random_state=0): only they weigh 0
+    rng = np.random.RandomState(0)
+    seeds = rng.randint(np.iinfo(np.int32).max, size=3)
+    stratify = y if cls is MLPClassifier else None
+    _, held = train_test_split(np.arange(len(X)), test_size=0.1, random_state=int(seeds[1]), stratify=stratify)
+    weights = np.ones(len(X))
+    weights[held] = 0.0
+    with pytest.raises(ValueError, match="held-out") as caught:
+        estimator.fit(X, y, sample_weight=weights)
+    assert "sample_weight 0" in str(caught.value) and "\n" not in str(caught.value)
+    weights[held[0]] = 1.0  # one held-out row that counts: it fits
+    estimator.fit(X, y, sample_weight=weights)
+    assert len(estimator.validation_scores_) == 2

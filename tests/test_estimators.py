@@ -409,3 +409,26 @@ def test_regressor_refuses_targets_too_large_to_standardise_as_train_py_refuses_
     with pytest.warns(ConvergenceWarning):
         fitted = reg.fit(X, X[:, 0] * 1e140)  # within the bound: fitted, finite predictions in its units
     assert np.isfinite(fitted.predict(X)).all()
+
+
+def test_a_warm_started_fit_counts_invscaling_from_t_(iris):
+    """A warm-started fit starts its optimizer afresh (the first epoch at learning_rate_init) but counts the samples
+    of every fit before it, as scikit-learn's ``t_``: its second epoch's rate is ``lr / (t_ + n + 1) ** power_t``."""
+    X, y = iris
+    clf = MLPClassifier((4,), solver="sgd", learning_rate="invscaling", learning_rate_init=0.1, batch_size=len(X),
+                        shuffle=False, max_iter=3, random_state=0, n_iter_no_change=100).fit(X, y)
+    before = clf.t_
+    assert before == 3 * len(X)
+    clf.set_params(warm_start=True, max_iter=2).fit(X, y)
+    assert clf.history_.lr[0] == 0.1
+    assert clf.history_.lr[1] == pytest.approx(0.1 / (before + len(X) + 1) ** 0.5, rel=1e-12)
+
+
+def test_a_trainer_refuses_a_negative_count_of_samples_seen():
+    from layers import Linear, SoftmaxCrossEntropyLoss
+    from model import Sequential
+    from model.training import Trainer, TrainingConfig
+
+    net = Sequential([Linear(2, 2)], SoftmaxCrossEntropyLoss())
+    with pytest.raises(ParameterError, match="seen"):
+        Trainer(net, TrainingConfig(), seen=-1)

@@ -59,11 +59,6 @@ def test_sgd_steps_are_scikit_learns(weighted):
     np.testing.assert_allclose(ours.loss_curve_[-4:], theirs.loss_curve_[-4:], rtol=1e-10)
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 3: with alpha > 0, loss_curve_ adds the L2 term of the weights "
-                                       "after the epoch (model.estimators._Watch.__call__: net.penalty()), "
-                                       "scikit-learn the term of each batch's weights before its step; the steps "
-                                       "agree, the curve "
-                                       "(and the tol stopping rule that reads it) does not")
 def test_loss_curve_with_l2_is_scikit_learns():
     ours, theirs, X, y = _pair(alpha=0.01)
     _fit_both(ours, theirs, X, y)
@@ -71,9 +66,6 @@ def test_loss_curve_with_l2_is_scikit_learns():
     np.testing.assert_allclose(ours.loss_curve_[-4:], theirs.loss_curve_[-4:], rtol=1e-10)
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 5: learning_rate='invscaling' in a warm-started fit: "
-                                       "scikit-learn's rate counts t_ (samples seen over every fit), ours restarts the "
-                                       "count with the fresh optimizer")
 def test_invscaling_in_a_warm_started_fit_is_scikit_learns():
     ours, theirs, X, y = _pair(learning_rate="invscaling")
     _fit_both(ours, theirs, X, y)
@@ -101,9 +93,6 @@ def test_scikit_learn_scores_early_stopping_by_the_weights():
     assert sk.best_validation_score_ > 0.85
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 6: early_stopping with sample_weight scores the held-out rows "
-                                       "unweighted (model.estimators._validation_split drops their weights, "
-                                       "_validation_score ignores them); scikit-learn weighs them")
 def test_early_stopping_scores_by_the_weights():
     X, y, weights = _flipped_where_unweighted()
     ours = MLPClassifier((16,), early_stopping=True, random_state=0, max_iter=50, learning_rate_init=0.01)
@@ -113,8 +102,6 @@ def test_early_stopping_scores_by_the_weights():
     assert ours.best_validation_score_ > 0.85
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 6: the regressor's early stopping also scores the held-out rows "
-                                       "unweighted (R²); scikit-learn's weighted R² is near 1 here")
 def test_the_regressors_early_stopping_scores_by_the_weights():
     from model import MLPRegressor
 

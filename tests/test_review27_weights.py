@@ -46,18 +46,12 @@ def test_ordinary_class_weights_train(tmp_path):
     _refused_or_trained(result, "--class-weight")
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 2: --class-weight weights whose sum overflows float64 pass "
-                                       "app.train_options.parse_class_weight; layers.losses.ClassWeighted.shares "
-                                       "divides by inf: every share 0, 'train loss 0.0000', nothing learnt")
 def test_class_weights_whose_sum_overflows(tmp_path):
     result = run_cli("train.py", "--data", _table(tmp_path), "--class-weight", "apple=1e308,pear=1e308",
                      "--epochs", 2, "--save", tmp_path / "m.npz", cwd=tmp_path)
     _refused_or_trained(result, "--class-weight")
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 2: a --class-weight weight finite in float64 but not in "
-                                       "float32 (--dtype float32): cast to inf, shares NaN, reported as a divergence "
-                                       "('try a lower learning rate') after numpy RuntimeWarnings")
 def test_a_class_weight_beyond_float32(tmp_path):
     result = run_cli("train.py", "--data", _table(tmp_path), "--class-weight", "apple=1e39", "--dtype", "float32",
                      "--epochs", 2, "--save", tmp_path / "m.npz", cwd=tmp_path)
@@ -91,18 +85,11 @@ def test_ordinary_sample_weights_fit():
     _fits_or_names(MLPClassifier((4,), max_iter=3, random_state=0, dtype="float32"), "sample_weight", sample_weight=w)
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 2: sample_weight checked finite in float64 by "
-                                       "model.training.check_sample_weight, then cast to float32 by "
-                                       "layers.losses.sample_shares: inf, NaN loss, TrainingDiverged that blames the "
-                                       "learning rate")
 def test_sample_weights_beyond_float32():
     w = np.where(np.arange(60) % 2, 1e39, 1.0)
     _fits_or_names(MLPClassifier((4,), max_iter=3, random_state=0, dtype="float32"), "sample_weight", sample_weight=w)
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 2: MLPClassifier(class_weight={0: 1e308, 1: 1e308}): the "
-                                       "batch's weight sum overflows in layers.losses.ClassWeighted.shares "
-                                       "(RuntimeWarning, shares 0)")
 def test_estimator_class_weights_whose_sum_overflows():
     _fits_or_names(MLPClassifier((4,), max_iter=3, random_state=0, class_weight={0: 1e308, 1: 1e308}), "class_weight")
 
@@ -135,8 +122,6 @@ def test_stored_class_weights_are_read(weighted_model):
     assert load(path).criterion.class_weight == [3.0, 1.0]
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 2: a model file whose stored class weights sum past float64 "
-                                       "loads, and --evaluate reports 'loss 0.0000' (every share w/inf = 0)")
 def test_stored_class_weights_whose_sum_overflows(weighted_model, tmp_path):
     path, data = weighted_model
     damaged = _with_class_weight(path, tmp_path / "d.npz", [1e308, 1e308])
@@ -149,8 +134,6 @@ def test_stored_class_weights_whose_sum_overflows(weighted_model, tmp_path):
         assert len(result.stderr.strip().splitlines()) == 1 and "class_weight" in result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 2: stored class weights all 0 load (layers.losses."
-                                       "_check_class_weight takes >= 0); --evaluate then fails blaming 'the batch'")
 def test_stored_class_weights_all_zero_are_refused_on_load(weighted_model, tmp_path):
     path, _ = weighted_model
     damaged = _with_class_weight(path, tmp_path / "d.npz", [0.0, 0.0])

@@ -104,6 +104,15 @@ class Engine:
         np.multiply(self.decay, self.folded.values, out=self._decay_term)
         np.add(self.folded.grads, self._decay_term, out=self.folded.grads)
 
+    def penalty(self):
+        """The L2 penalty ``(λ/2) Σ ‖W‖²`` of the engine's current parameters (0.0 without weight decay), what
+        ``net.penalty()`` gives once they are pushed."""
+        if self.decay is None:
+            return 0.0
+        values = self.folded.values
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run's: inf, the guard reports it
+            return 0.5 * float(np.dot(self.decay * values, values))
+
     def _step_with_decay(self):
         """The optimizer's update from ``folded.grads``, the L2 term added first."""
         self._add_decay()
