@@ -1,3 +1,6 @@
+import contextlib
+import importlib
+import io
 import os
 import subprocess
 import sys
@@ -72,6 +75,22 @@ def run_cli(script, *argv, cwd=None, timeout=120, stdout=subprocess.PIPE, stdin=
     return subprocess.run([sys.executable, str(ROOT / script), *map(str, argv)], cwd=cwd or ROOT, env=env,
                           stdout=stdout, stderr=subprocess.PIPE, stdin=stdin, text=True, timeout=timeout,
                           check=False)
+
+
+def run_in_process(script, *argv, cwd=None):
+    """``run_cli``'s in-process twin, for tests of what a command says and writes rather than of the process
+    around it: ``script``'s ``main`` called in ``cwd`` (default: the repository root) with stdout and stderr
+    caught, with no interpreter to start. Returns a ``subprocess.CompletedProcess`` as ``run_cli`` does
+    (``returncode``, text ``stdout`` and ``stderr``)."""
+    main = importlib.import_module(Path(script).stem).main
+    out, err, before = io.StringIO(), io.StringIO(), os.getcwd()
+    os.chdir(cwd or ROOT)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main([str(arg) for arg in argv])
+    finally:
+        os.chdir(before)
+    return subprocess.CompletedProcess([script, *argv], code, out.getvalue(), err.getvalue())
 
 
 def hints_in(out):

@@ -2,8 +2,6 @@
 --id in --predict, and columns counted from 0 in every message."""
 
 import csv
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +12,8 @@ from data.csv_loader import Cells
 from data.encoding import MAX_CATEGORIES, Encoding
 from model import load
 
+from .conftest import run_in_process
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "penguins_messy.csv"
 FEATURES = "island,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,sex"
@@ -21,8 +21,7 @@ MESSY = Cells(gaps=True, text="auto")
 
 
 def train_py(*args, cwd):
-    return subprocess.run([sys.executable, str(ROOT / "train.py"), *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True)
+    return run_in_process("train.py", *args, cwd=cwd)
 
 
 def write(tmp_path, text, name="d.csv"):

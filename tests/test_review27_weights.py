@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 import pytest
 
-from .conftest import run_cli
+from .conftest import run_in_process
 
 pytest.importorskip("sklearn")
 from model import MLPClassifier, load  # noqa: E402  (scikit-learn is optional)
@@ -41,20 +41,20 @@ def _refused_or_trained(result, name):
 
 def test_ordinary_class_weights_train(tmp_path):
     """The baseline: a weight of 3 trains, without a warning."""
-    result = run_cli("train.py", "--data", _table(tmp_path), "--class-weight", "apple=3", "--epochs", 2,
+    result = run_in_process("train.py", "--data", _table(tmp_path), "--class-weight", "apple=3", "--epochs", 2,
                      "--save", tmp_path / "m.npz", cwd=tmp_path)
     _refused_or_trained(result, "--class-weight")
 
 
 def test_class_weights_whose_sum_overflows(tmp_path):
-    result = run_cli("train.py", "--data", _table(tmp_path), "--class-weight", "apple=1e308,pear=1e308",
+    result = run_in_process("train.py", "--data", _table(tmp_path), "--class-weight", "apple=1e308,pear=1e308",
                      "--epochs", 2, "--save", tmp_path / "m.npz", cwd=tmp_path)
     _refused_or_trained(result, "--class-weight")
 
 
 def test_a_class_weight_beyond_float32(tmp_path):
-    result = run_cli("train.py", "--data", _table(tmp_path), "--class-weight", "apple=1e39", "--dtype", "float32",
-                     "--epochs", 2, "--save", tmp_path / "m.npz", cwd=tmp_path)
+    result = run_in_process("train.py", "--data", _table(tmp_path), "--class-weight", "apple=1e39",
+                            "--dtype", "float32", "--epochs", 2, "--save", tmp_path / "m.npz", cwd=tmp_path)
     _refused_or_trained(result, "--class-weight")
 
 
@@ -102,7 +102,7 @@ def weighted_model(tmp_path):
     """A model trained with --class-weight apple=3, and its table."""
     data = _table(tmp_path)
     path = tmp_path / "w.npz"
-    result = run_cli("train.py", "--data", data, "--class-weight", "apple=3", "--epochs", 2, "--quiet",
+    result = run_in_process("train.py", "--data", data, "--class-weight", "apple=3", "--epochs", 2, "--quiet",
                      "--save", path, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     return path, data
@@ -125,7 +125,7 @@ def test_stored_class_weights_are_read(weighted_model):
 def test_stored_class_weights_whose_sum_overflows(weighted_model, tmp_path):
     path, data = weighted_model
     damaged = _with_class_weight(path, tmp_path / "d.npz", [1e308, 1e308])
-    result = run_cli("train.py", "--evaluate", damaged, "--data", data, cwd=tmp_path)
+    result = run_in_process("train.py", "--evaluate", damaged, "--data", data, cwd=tmp_path)
     assert "Warning" not in result.stderr, result.stderr
     if result.returncode == 0:
         loss = re.search(r"loss ([0-9.e+-]+)", result.stdout)
