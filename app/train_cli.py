@@ -192,6 +192,8 @@ def train_command(s, stop):
         validation = read_validation(s.val_data, data, label_name, s.label, s.header) if s.val_data else None
         experiment = prepare(data, s.architecture, s.val_fraction, s.seed, validation,
                              {name: c.cls for name, c in learner.items()})
+    if data.raw:  # the network reads the encoded rows: the raw table need not stay beside them
+        data.release_rows()
     for c in unused(learner, experiment.net):
         raise UsageError(f"--use {c.spec}: the network has no {c.name} to replace ({experiment.net.describe()})")
     weighted = weigh_classes(s, experiment)

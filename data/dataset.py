@@ -97,6 +97,14 @@ class Dataset:
         values, y = np.unique(labels, return_inverse=True)
         return cls(X, y.reshape(-1), [int(v) for v in values], feature_names, source)
 
+    def release_rows(self):
+        """Let a raw table's feature matrix go once the rows a network reads are encoded from it
+        (``model.experiment.prepare``): ``X`` keeps its shape, as a read-only view of one NaN (8 bytes instead of
+        N·D·8). Only for a table of gaps or text (``raw``), whose ``X`` no network reads."""
+        if not self.raw:
+            raise ValueError(f"{self._where()}only a raw table's rows are released: a network reads a table of numbers")
+        self.X = np.broadcast_to(np.float64(np.nan), self.X.shape)
+
     @property
     def raw(self):
         """Whether the columns need ``data.encoding.Encoding`` before a network reads them (gaps or text)."""

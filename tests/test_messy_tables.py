@@ -231,3 +231,14 @@ def test_streamed_blocks_need_their_text_columns_named(tmp_path):
     next(blocks)
     block = next(blocks)
     assert block.texts == {1: ["red", "blue"]} and np.isnan(block.X[2, 1]) and block.ids is None
+
+
+def test_a_raw_tables_rows_are_released_once_encoded_and_only_a_raw_tables(tmp_path):
+    """``train.py`` lets the raw matrix go once the encoded rows exist: X keeps its shape, not its N·D numbers."""
+    raw = read_table(write(tmp_path, "a,colour,y\n1,red,0\n,blue,1\n3,red,0\n4,blue,1\n"), cells=MESSY).classification()
+    shape = raw.X.shape
+    raw.release_rows()
+    assert raw.X.shape == shape and raw.X.strides == (0, 0) and not raw.X.flags.writeable
+    clean = read_table(write(tmp_path, "a,b,y\n1,2,0\n3,4,1\n", "clean.csv")).classification()
+    with pytest.raises(ValueError, match="raw table"):
+        clean.release_rows()
