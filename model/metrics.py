@@ -22,7 +22,6 @@ or for K classes one of them is absent, or every row is of it) is None, where sc
 """
 
 import numpy as np
-from scipy.stats import rankdata
 
 
 def _indices(y, name):
@@ -72,6 +71,18 @@ def f1_averages(m):
     return macro, weighted
 
 
+def average_ranks(x):
+    """The ranks 1 .. N of ``x`` (N,), tied values sharing the average of their ranks (``scipy.stats.rankdata``'s
+    default, written here so that importing the metrics does not import ``scipy.stats``)."""
+    order = np.argsort(x, kind="stable")
+    ordered = x[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])  # where each run of equal values begins
+    counts = np.diff(np.r_[starts, len(x)])
+    ranks = np.empty(len(x))
+    ranks[order] = np.repeat(starts + (counts + 1) / 2, counts)  # a run at 0-based start s of n: s + (n + 1) / 2
+    return ranks
+
+
 def binary_auc(positive, scores):
     """The area under the ROC curve of ``scores`` (N,) for ``positive`` (N,) booleans: the chance that a
     positive row outscores a negative one, a tie counting ½ — from the average ranks; None when either
@@ -81,7 +92,7 @@ def binary_auc(positive, scores):
     n_neg = positive.size - n_pos
     if n_pos == 0 or n_neg == 0:
         return None
-    ranks = rankdata(np.asarray(scores, dtype=np.float64).reshape(-1))  # ties share their average rank
+    ranks = average_ranks(np.asarray(scores, dtype=np.float64).reshape(-1))
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
