@@ -7,12 +7,14 @@ the hint under the failing row says only "no single pattern", and nothing in the
 """
 
 import re
+import shlex
 
+import numpy as np
 import pytest
 
 import gradcheck
 
-from .conftest import ROOT, call_main
+from .conftest import ROOT, call_main, run_in_process
 
 #: the naive backward a learner writes from the conv exercise's TODO, with ``=`` where the windows' gradients add
 CONV_OVERWRITE = '''    def backward(self, upstream):
@@ -87,3 +89,41 @@ def test_the_overwrite_slip_gets_a_hint_that_names_adding(tmp_path, capsys, whic
 def test_a_failing_exercise_check_points_to_its_hints(tmp_path, capsys):
     code, out, err = _run(tmp_path, capsys, "pool")
     assert code == 1 and "--hint" in out + err
+
+
+def _bars_table(path):
+    """A 1x4x4 image table: a bright row ('across') or a bright column ('down'), 24 rows."""
+    rng = np.random.default_rng(0)
+    rows = [",".join(f"p{i}{j}" for i in range(4) for j in range(4)) + ",bar"]
+    for n in range(24):
+        image = rng.integers(0, 3, size=(4, 4))
+        line = n % 4
+        if n % 2:
+            image[:, line] = 9
+        else:
+            image[line, :] = 9
+        rows.append(",".join(map(str, image.ravel())) + ("," + ("down" if n % 2 else "across")))
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_the_overwrite_conv_slip_is_refused_before_training(tmp_path):
+    """The premise (passes today): train.py --use with that Conv2d refuses to train, naming a command to run."""
+    layer = _with_backward(tmp_path, "conv2d", CONV_OVERWRITE)
+    data = _bars_table(tmp_path / "bars.csv")
+    run = run_in_process("train.py", "--data", data, "--image", "1x4x4", "--conv", "4", "--use", f"{layer}:Conv2d",
+                         "--save", tmp_path / "m.npz", "--quiet")
+    assert run.returncode == 1 and "python gradcheck.py --layer" in run.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="final review 3: train.py --use's refusal of an image layer suggests "
+                                       "'python gradcheck.py --layer PATH:Conv2d', which cannot run (exit 2: the "
+                                       "default (8, 5) input is no image); app/train_cli.py:train_and_save")
+def test_the_command_suggested_for_a_refused_image_layer_checks_it(tmp_path, capsys):
+    layer = _with_backward(tmp_path, "conv2d", CONV_OVERWRITE)
+    data = _bars_table(tmp_path / "bars.csv")
+    run = run_in_process("train.py", "--data", data, "--image", "1x4x4", "--conv", "4", "--use", f"{layer}:Conv2d",
+                         "--save", tmp_path / "m.npz", "--quiet")
+    suggested = re.search(r"python gradcheck\.py (.*?)\)\s*$", run.stderr.strip().splitlines()[-1]).group(1)
+    code, out, err = call_main(gradcheck.main, capsys, *shlex.split(suggested))
+    assert code == 1 and re.search(r"\bfail\b", out), err  # the check ran and found the slip
