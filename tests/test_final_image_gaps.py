@@ -40,7 +40,7 @@ def test_the_same_table_without_a_gap_trains(tmp_path):
 
 @pytest.mark.xfail(strict=True, reason="final review 6: one empty pixel with --image: refused as '16 numbers a row, "
                                        "but the data has 17 features', not naming the gap or the indicator the "
-                                       "encoding added (app/train_options or model/experiment, where --image is "
+                                       "encoding added (model/builders.py: Architecture, where --image is "
                                        "checked against the encoded width)")
 def test_an_image_table_with_one_gap_trains_or_the_refusal_names_the_gap(tmp_path):
     data = _image_table(tmp_path / "images.csv", gap=(2, 5))  # p11 of the third row
