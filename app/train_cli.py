@@ -13,7 +13,7 @@ import numpy as np
 
 from app.cli import UsageError, dumps_strict, flag_errors, print_json
 from app.learner import load_learner_classes, unused, whose
-from app.outcome import (divergence_advice, path_line, poor_fit_line, result_object, scores_of, scores_text,
+from app.outcome import (divergence_advice, path_line, poor_fit_line, r2_text, result_object, scores_of, scores_text,
                          summary_line, validation_scores)
 from app.pictures import ascii_regions, plot_run
 from app.predictions import write_predictions
@@ -103,7 +103,7 @@ def evaluate(s):
         print_json(s, dumps_strict({"model": s.evaluate, "data": source, **metrics, "metrics": scores}))
         return 0
     if net.target == "values":
-        print(f"{s.evaluate} on {source}: rmse {metrics['rmse']:.4g}, r2 {metrics['r2']:.4f}, "
+        print(f"{s.evaluate} on {source}: rmse {metrics['rmse']:.4g}, r2 {r2_text(metrics['r2'])}, "
               f"mse {metrics['loss']:.4g}, n {metrics['n']}")
     else:
         print(f"{s.evaluate} on {source}: accuracy {metrics['accuracy']:.4f}, loss {metrics['loss']:.4f}, "
