@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from app.cli import UsageError, dumps_strict, flag_errors, print_json
-from app.learner import load_learner_classes, unused, whose
+from app.learner import check_command, load_learner_classes, unused, whose
 from app.outcome import (divergence_advice, path_line, poor_fit_line, r2_text, result_object, scores_of, scores_text,
                          summary_line, validation_scores)
 from app.pictures import ascii_regions, plot_run
@@ -251,9 +251,8 @@ class Training:
         except (Exception, SystemExit) as exc:  # a learner's sys.exit() too: their layer failed, not the run
             if not self.learner or isinstance(exc, UsageError):
                 raise
-            alone = " ".join(f"--layer {c.spec}" for c in self.learner.values())
             raise ValueError(f"with your {whose(self.learner)}: {type(exc).__name__}: {exc} (each class alone: "
-                             f"python gradcheck.py {alone})") from exc
+                             f"{check_command(self.learner)})") from exc
         _close(self.progress, experiment.history)
         experiment.finish()
         metrics = experiment.metrics()
