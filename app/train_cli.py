@@ -61,9 +61,23 @@ def training_data(s):
     if not s.data:
         return generated_data(s), None
     features = None if s.features is None else [f.strip() for f in s.features.split(",")]
-    table = read_table(s.data, label=LAST if s.label is None else s.label, features=features, header=s.header,
-                       cells=Cells(gaps=True, text="auto"))
+    label = LAST if s.label is None else s.label
+    table = read_table(s.data, label=label, features=features, header=s.header, cells=Cells(gaps=True, text="auto"))
+    if s.image and (table.gaps or table.column_texts):
+        refuse_image_cells(s, label, features)
     return training_dataset(table, s.task), table.label_name
+
+
+def refuse_image_cells(s, label, features):
+    """Refuse an ``--image`` table with a missing or text cell, in one line naming its line and column: each cell
+    is a pixel, and the encoding's missing-indicator and one-hot columns would make the rows no C·H·W images
+    (imputing a pixel silently is a modelling choice left to the user). The reader, asked for numbers only,
+    names the first such cell."""
+    try:
+        read_table(s.data, label=label, features=features, header=s.header, cells=Cells())
+    except ValueError as exc:
+        raise ValueError(f"--image {'x'.join(map(str, s.image))} reads every feature cell as a pixel, a number: "
+                         f"{exc} (a missing or text cell; fill it, or drop its row)") from None
 
 
 def training_dataset(table, task=None):
