@@ -6,6 +6,7 @@ Only the class is loaded here, never instantiated: the network's builder makes e
 arguments the exercise skeleton takes (``Linear(in_features, out_features, bias=…, seed=…)``).
 """
 
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,3 +58,10 @@ def whose(chosen):
     """``"Linear (exercises/linear.py), MySigmoid as Sigmoid (mine.py)"``: the learner's classes and their files."""
     return ", ".join(f"{c.cls.__name__}{'' if c.cls.__name__ == c.name else f' as {c.name}'} ({c.path})"
                      for c in chosen.values())
+
+
+def check_command(chosen):
+    """``python gradcheck.py --use mine.py:Conv2d …``: the command that checks each of the learner's classes alone,
+    each on inputs of its own kind (``gradcheck.py --use`` builds a layer of every class, an image layer on
+    images, a loss with its labels); ``--layer`` would need each layer's arguments and input shape."""
+    return shlex.join(["python", "gradcheck.py", *(arg for c in chosen.values() for arg in ("--use", c.spec))])

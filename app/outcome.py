@@ -28,6 +28,12 @@ def path_line(history, learner=None):
     return f"path: the layer objects (layers/): {history.engine_note or 'the engine does not run this network'}"
 
 
+def r2_text(r2):
+    """R² as ``train.py`` prints it: ``"0.9876"``, or ``"undefined (fewer than 2 rows)"`` for the NaN
+    ``model.metrics.r2`` gives there (no NaN in what a command prints; the JSON writes null)."""
+    return f"{r2:.4f}" if np.isfinite(r2) else "undefined (fewer than 2 rows)"
+
+
 def summary_line(run, metrics):
     """``done: 5000 steps in 0.070 s; train acc 1.0000, val acc 1.0000, …`` (the parts that apply)."""
     h = run.history
@@ -37,7 +43,7 @@ def summary_line(run, metrics):
     parts, losses = [], []
     for part in ("train", "val") if run.has_validation else ("train",):
         if run.regression:
-            parts.append(f"{part} rmse {metrics[f'{part}_rmse']:.4g}, {part} r2 {metrics[f'{part}_r2']:.4f}")
+            parts.append(f"{part} rmse {metrics[f'{part}_rmse']:.4g}, {part} r2 {r2_text(metrics[f'{part}_r2'])}")
         else:
             parts.append(f"{part} acc {metrics[f'{part}_acc']:.4f}")
         losses.append(f"{part} loss {metrics[f'{part}_loss']:.4{'g' if run.regression else 'f'}}")
@@ -97,7 +103,7 @@ def scores_text(scores, where=""):
     ``MAX_TABLE_CLASSES`` classes a row of precision, recall, F1 and support per class and the confusion matrix
     (rows the true classes, columns the predicted), headed by the class names."""
     if "r2" in scores:
-        return [f"{where}r2 {scores['r2']:.4f}, rmse {scores['rmse']:.4g}, mae {scores['mae']:.4g}"]
+        return [f"{where}r2 {r2_text(scores['r2'])}, rmse {scores['rmse']:.4g}, mae {scores['mae']:.4g}"]
     auc = scores["roc_auc"]
     kind = " (one-vs-rest, macro)" if len(scores["classes"]) > 2 else ""
     auc = f", roc auc {auc:.4f}{kind}" if auc is not None else ", roc auc undefined (a class has no row, or every row)"

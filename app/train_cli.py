@@ -12,8 +12,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from app.cli import UsageError, dumps_strict, flag_errors, print_json
-from app.learner import load_learner_classes, unused, whose
-from app.outcome import (divergence_advice, path_line, poor_fit_line, result_object, scores_of, scores_text,
+from app.learner import check_command, load_learner_classes, unused, whose
+from app.outcome import (divergence_advice, path_line, poor_fit_line, r2_text, result_object, scores_of, scores_text,
                          summary_line, validation_scores)
 from app.pictures import ascii_regions, plot_run
 from app.predictions import write_predictions
@@ -61,9 +61,23 @@ def training_data(s):
     if not s.data:
         return generated_data(s), None
     features = None if s.features is None else [f.strip() for f in s.features.split(",")]
-    table = read_table(s.data, label=LAST if s.label is None else s.label, features=features, header=s.header,
-                       cells=Cells(gaps=True, text="auto"))
+    label = LAST if s.label is None else s.label
+    table = read_table(s.data, label=label, features=features, header=s.header, cells=Cells(gaps=True, text="auto"))
+    if s.image and (table.gaps or table.column_texts):
+        refuse_image_cells(s, label, features)
     return training_dataset(table, s.task), table.label_name
+
+
+def refuse_image_cells(s, label, features):
+    """Refuse an ``--image`` table with a missing or text cell, in one line naming its line and column: each cell
+    is a pixel, and the encoding's missing-indicator and one-hot columns would make the rows no C·H·W images
+    (imputing a pixel silently is a modelling choice left to the user). The reader, asked for numbers only,
+    names the first such cell."""
+    try:
+        read_table(s.data, label=label, features=features, header=s.header, cells=Cells())
+    except ValueError as exc:
+        raise ValueError(f"--image {'x'.join(map(str, s.image))} reads every feature cell as a pixel, a number: "
+                         f"{exc} (a missing or text cell; fill it, or drop its row)") from None
 
 
 def training_dataset(table, task=None):
@@ -103,7 +117,7 @@ def evaluate(s):
         print_json(s, dumps_strict({"model": s.evaluate, "data": source, **metrics, "metrics": scores}))
         return 0
     if net.target == "values":
-        print(f"{s.evaluate} on {source}: rmse {metrics['rmse']:.4g}, r2 {metrics['r2']:.4f}, "
+        print(f"{s.evaluate} on {source}: rmse {metrics['rmse']:.4g}, r2 {r2_text(metrics['r2'])}, "
               f"mse {metrics['loss']:.4g}, n {metrics['n']}")
     else:
         print(f"{s.evaluate} on {source}: accuracy {metrics['accuracy']:.4f}, loss {metrics['loss']:.4f}, "
@@ -251,9 +265,8 @@ class Training:
         except (Exception, SystemExit) as exc:  # a learner's sys.exit() too: their layer failed, not the run
             if not self.learner or isinstance(exc, UsageError):
                 raise
-            alone = " ".join(f"--layer {c.spec}" for c in self.learner.values())
             raise ValueError(f"with your {whose(self.learner)}: {type(exc).__name__}: {exc} (each class alone: "
-                             f"python gradcheck.py {alone})") from exc
+                             f"{check_command(self.learner)})") from exc
         _close(self.progress, experiment.history)
         experiment.finish()
         metrics = experiment.metrics()

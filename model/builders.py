@@ -184,21 +184,9 @@ class Architecture:
         return self.conv[-1] * h * w
 
     def describe(self, net):
-        """The model line for ``net``, built by ``build``: ``net.describe()``, or for images the blocks in words,
-        e.g. ``1x8x8 images, conv 8,16 (each Conv2d 3x3 padding 1, ReLU, MaxPool2d 2) to 16x2x2, then 64-10,
-        SoftmaxCrossEntropyLoss``."""
-        if not self.image:
-            return net.describe()
-        h, w = self.sides()[-1]
-        activation = ACTIVATIONS[self.activation]
-        dense = "-".join(str(width) for width in (self.flat_width(), *self.hidden, net.output_dim))
-        squash = [] if getattr(net.layers[-1], "params", None) else [type(net.layers[-1]).__name__]  # a Sigmoid
-        kinds = "/".join(dict.fromkeys([activation] * bool(self.hidden) + squash))
-        decay = f", weight decay {self.weight_decay:g}" if self.weight_decay else ""
-        return (f"{_shape(self.image)} images, conv {','.join(map(str, self.conv))} (each Conv2d {CONV_KERNEL}x"
-                f"{CONV_KERNEL} padding {CONV_KERNEL // 2}, {activation}, MaxPool2d {POOL}) to "
-                f"{_shape((self.conv[-1], h, w))}, then {dense}{' ' * bool(kinds)}{kinds}{decay}, "
-                f"{type(net.criterion).__name__}")
+        """The model line for ``net``, built by ``build``: ``net.describe()`` (``Sequential.describe`` names the
+        image blocks too), the one home of a network's description."""
+        return net.describe()
 
     def _network(self, input_dim, outputs, tail, loss, seed, types):
         """``layer_stack`` of ``outputs``, then the layers named in ``tail``, then the loss named ``loss``."""

@@ -255,15 +255,19 @@ class Sequential:
         return new
 
     def describe(self):
-        """A short architecture string, e.g. ``"2-16-16-3 Tanh, SoftmaxCrossEntropyLoss"``."""
-        widths = [self.input_dim] + [w for w in (getattr(layer, "out_features", None) for layer in self.layers)
-                                     if w is not None]
-        plain = [type(layer).__name__ for layer in self.layers
-                 if not getattr(layer, "params", None) and not getattr(layer, "preprocessing", False)]
-        kinds = list(dict.fromkeys(plain))  # each kind once, in order
+        """A short architecture string, e.g. ``"2-16-16-3 Tanh, SoftmaxCrossEntropyLoss"``; a network that reads
+        its rows as images (an ``Unflatten`` … ``Flatten`` span) names its convolution blocks first, e.g.
+        ``"1x4x4 images, conv 4 (each Conv2d 3x3 padding 1, ReLU, MaxPool2d 2) to 4x2x2, then 16-1 Sigmoid,
+        BCELoss"``. The one model line: the run's, the --plot title, the ONNX doc_string."""
         extras = [f"weight decay {self.weight_decay:g}"] if self.weight_decay else []
-        shape = "-".join(str(w) for w in widths)
-        return ", ".join([f"{shape} {'/'.join(kinds) or 'linear'}"] + extras + [type(self.criterion).__name__])
+        span = _image_span(self.layers)
+        if span is None:
+            head = _dense_words(self.input_dim, self.layers, "linear")
+        else:
+            images, flat = _image_words(self.layers[span[0]:span[1]])
+            dense = _dense_words(flat, self.layers[span[1] + 1:], "")
+            head = f"{images}, then {dense}"
+        return ", ".join([head] + extras + [type(self.criterion).__name__])
 
     def __repr__(self):
         inner = ",\n".join(f"  ({i}) {layer!r}" for i, layer in enumerate(self.layers))
@@ -395,6 +399,86 @@ def _image_after(layer, shape, has_params):
     if is_integer(rows):
         raise _Mismatch(f"expects rows of {rows} features (a Flatten makes rows of images)")
     return shape if library_class(layer, "layer") and not has_params else None
+
+
+def _dense_words(width, layers, none):
+    """``"16-32-1 Tanh/Sigmoid"``: ``width`` (None: unknown) and each layer's ``out_features``, then the kinds of
+    layers without parameters (each once, in order; ``none`` when there are none); an unknown ``width`` is the
+    one the first layer declares."""
+    if width is None and layers:
+        width = _layer_widths(layers[0])[0]
+    widths = [w for w in [width] + [getattr(layer, "out_features", None) for layer in layers] if w is not None]
+    plain = [type(layer).__name__ for layer in layers
+             if not getattr(layer, "params", None) and not getattr(layer, "preprocessing", False)]
+    kinds = "/".join(dict.fromkeys(plain)) or none
+    return " ".join(part for part in ("-".join(map(str, widths)), kinds) if part)
+
+
+def _image_span(layers):
+    """``(i, j)``: layer i reads rows as images (it declares ``channels``, ``height`` and ``width``, an
+    ``Unflatten``) and layer j, the first ``Flatten`` after it, makes rows again; None without such a span."""
+    start = next((i for i, layer in enumerate(layers)
+                  if all(is_integer(getattr(layer, a, None)) for a in ("channels", "height", "width"))), None)
+    if start is None:
+        return None
+    end = next((j for j in range(start + 1, len(layers))
+                if "Flatten" in (type(layers[j]).__name__, library_class(layers[j], "layer"))), None)
+    return None if end is None else (start, end)
+
+
+def _image_words(layers):
+    """``("1x4x4 images, conv 4 (each Conv2d 3x3 padding 1, ReLU, MaxPool2d 2) to 4x2x2", 16)``: the images an
+    ``Unflatten`` (``layers[0]``) makes, the blocks after it (each from a convolution, a layer with a 4-d
+    ``params["W"]`` of shape (F, C, HH, WW), to the next), their output's shape and its width (None where a layer
+    does not say its shape)."""
+    shape = (layers[0].channels, layers[0].height, layers[0].width)
+    text, blocks = f"{_sizes(shape)} images", []
+    for layer in layers[1:]:
+        if _kernel(layer) is not None or not blocks:
+            blocks.append([])
+        blocks[-1].append(layer)
+        try:
+            shape = None if shape is None else _shape_after(layer, shape)
+        except ValueError:
+            shape = None
+    text += _blocks_words(blocks) if blocks else ""
+    known = shape is not None and len(shape) == 3
+    return text + (f" to {_sizes(shape)}" if known else ""), int(np.prod(shape)) if known else None
+
+
+def _blocks_words(blocks):
+    """``", conv 4,8 (each Conv2d 3x3 padding 1, ReLU, MaxPool2d 2)"``: each block's channels (its convolution's F)
+    and, said once when all blocks are alike, its layers; ``", conv 4 (…), 8 (…)"`` when they differ."""
+    words = [", ".join(_block_layer_words(layer) for layer in block) for block in blocks]
+    channels = [next((str(_kernel(layer)[0]) for layer in block if _kernel(layer) is not None), "?")
+                for block in blocks]
+    if len(set(words)) == 1:
+        return f", conv {','.join(channels)} (each {words[0]})"
+    return ", conv " + ", ".join(f"{c} ({w})" for c, w in zip(channels, words, strict=True))
+
+
+def _kernel(layer):
+    """The shape (F, C, HH, WW) of a convolution's weights ``params["W"]``, None for a layer that is none."""
+    params = getattr(layer, "params", None)
+    weight = params.get("W") if isinstance(params, dict) else None
+    return tuple(np.shape(weight)) if np.ndim(weight) == 4 else None
+
+
+def _block_layer_words(layer):
+    """``"Conv2d 3x3 padding 1"``, ``"MaxPool2d 2"`` (with ``stride S`` where it is not the default), or the name."""
+    name, kernel = type(layer).__name__, _kernel(layer)
+    stride, padding = getattr(layer, "stride", None), getattr(layer, "padding", 0)
+    if kernel is not None:
+        return (f"{name} {kernel[2]}x{kernel[3]} padding {padding}"
+                + (f" stride {stride}" if is_integer(stride) and stride != 1 else ""))
+    size = getattr(layer, "kernel_size", None)
+    if is_integer(size) and not getattr(layer, "params", None):
+        return f"{name} {size}" + (f" stride {stride}" if is_integer(stride) and stride != size else "")
+    return name
+
+
+def _sizes(shape):
+    return "x".join(map(str, shape))
 
 
 def _common_dtype(params):

@@ -2,13 +2,16 @@
 
 R² is not defined for fewer than two rows (``model.metrics.r2`` gives NaN, as documented). The JSON writes it as
 null with a note, and an undefined ROC AUC is printed as "roc auc undefined (…)"; but the text report prints
-"r2 nan" twice — the project's rule is no NaN in what a command prints. Pinned as ``xfail(strict=True)``.
+"r2 nan" twice — the project's rule is no NaN in what a command prints. Fixed: ``app.outcome.r2_text`` says
+"undefined (fewer than 2 rows)", in the evaluate line, the scores and the training summary.
 """
 
 import json
 
 import numpy as np
 import pytest
+
+from app.outcome import r2_text, scores_text
 
 from .conftest import run_in_process
 
@@ -36,8 +39,12 @@ def test_the_json_report_writes_the_undefined_r2_as_null(one_row):
     assert run.returncode == 0 and report["r2"] is None and report["metrics"]["r2"] is None
 
 
-@pytest.mark.xfail(strict=True, reason="final review 5: --evaluate on one row prints 'r2 nan' (text report), where "
-                                       "an undefined roc auc says 'undefined'; app/train_cli.py + app/outcome.py")
 def test_the_text_report_prints_no_nan(one_row):
     run = run_in_process("train.py", "--evaluate", one_row / "m.npz", "--data", one_row / "one.csv", "--label", "y")
     assert run.returncode == 0 and "r2" in run.stdout and "nan" not in run.stdout.lower(), run.stdout
+    assert run.stdout.count("r2 undefined (fewer than 2 rows)") == 2
+
+
+def test_r2_is_printed_as_a_number_or_undefined():
+    assert r2_text(0.98765) == "0.9877" and r2_text(float("nan")).startswith("undefined")
+    assert scores_text({"n": 1, "r2": float("nan"), "rmse": 0.5, "mae": 0.5})[0].startswith("r2 undefined")

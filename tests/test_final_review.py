@@ -4,6 +4,8 @@ exercises/README.md names two slips "the check catches": a gradient written into
 overlapping windows must add (``+=``), and a max routed to every pixel of its window. The check fails both, but
 the hint under the failing row says only "no single pattern", and nothing in the failing run points to the
 ``--hint`` tiers that exist for the exercise. Pinned as ``xfail(strict=True)``: library code is not changed here.
+Review 3 (train.py --use suggesting a ``--layer`` command that cannot check an image layer) is fixed: the
+suggestion is ``gradcheck.py --use`` (``app.learner.check_command``).
 """
 
 import re
@@ -13,6 +15,7 @@ import numpy as np
 import pytest
 
 import gradcheck
+from app.learner import check_command, load_learner_classes
 
 from .conftest import ROOT, call_main, run_in_process
 
@@ -113,12 +116,9 @@ def test_the_overwrite_conv_slip_is_refused_before_training(tmp_path):
     data = _bars_table(tmp_path / "bars.csv")
     run = run_in_process("train.py", "--data", data, "--image", "1x4x4", "--conv", "4", "--use", f"{layer}:Conv2d",
                          "--save", tmp_path / "m.npz", "--quiet")
-    assert run.returncode == 1 and "python gradcheck.py --layer" in run.stderr
+    assert run.returncode == 1 and "python gradcheck.py --use" in run.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="final review 3: train.py --use's refusal of an image layer suggests "
-                                       "'python gradcheck.py --layer PATH:Conv2d', which cannot run (exit 2: the "
-                                       "default (8, 5) input is no image); app/train_cli.py:train_and_save")
 def test_the_command_suggested_for_a_refused_image_layer_checks_it(tmp_path, capsys):
     layer = _with_backward(tmp_path, "conv2d", CONV_OVERWRITE)
     data = _bars_table(tmp_path / "bars.csv")
@@ -127,3 +127,14 @@ def test_the_command_suggested_for_a_refused_image_layer_checks_it(tmp_path, cap
     suggested = re.search(r"python gradcheck\.py (.*?)\)\s*$", run.stderr.strip().splitlines()[-1]).group(1)
     code, out, err = call_main(gradcheck.main, capsys, *shlex.split(suggested))
     assert code == 1 and re.search(r"\bfail\b", out), err  # the check ran and found the slip
+
+
+def test_the_suggested_command_names_every_class_quoted_for_a_shell(tmp_path):
+    """Fixed (review 3): ``app.learner.check_command``, ``gradcheck.py --use`` per class, paths quoted."""
+    folder = tmp_path / "my layers"
+    folder.mkdir()
+    plain = "    def backward(self, upstream):\n        return upstream\n"
+    sigmoid, linear = (_with_backward(folder, name, plain) for name in ("sigmoid", "linear"))
+    chosen = load_learner_classes([f"{sigmoid}:Sigmoid", f"{linear}:Linear"])
+    assert shlex.split(check_command(chosen)) == ["python", "gradcheck.py", "--use", f"{sigmoid}:Sigmoid",
+                                                  "--use", f"{linear}:Linear"]
