@@ -86,4 +86,4 @@ def test_a_learners_layer_that_fails_in_training_is_one_line(tmp_path, capsys, a
     source = (EXERCISES / "sigmoid.py") if answer is None else filled(tmp_path, "sigmoid.py", answer)
     code, _, err = run(capsys, "--use", f"{source}:Sigmoid", "--epochs", "2", "--save", tmp_path / "m.npz")
     assert code == 1 and match in err and len(err.splitlines()) == 1 and "Traceback" not in err
-    assert "python gradcheck.py --layer" in err
+    assert "python gradcheck.py --use" in err
