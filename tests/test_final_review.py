@@ -75,8 +75,6 @@ def test_the_overwrite_slip_fails_the_check(tmp_path, capsys, which):
     assert code == 1 and re.search(r"\bfail\b", out)
 
 
-@pytest.mark.xfail(strict=True, reason="final review 1: the '=' for '+=' slip the exercises README names gets the "
-                                       "hint 'no single pattern', not one saying overlapping windows' gradients add")
 @pytest.mark.parametrize("which", sorted(RUNS))
 def test_the_overwrite_slip_gets_a_hint_that_names_adding(tmp_path, capsys, which):
     code, out, _ = _run(tmp_path, capsys, which)
