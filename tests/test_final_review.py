@@ -82,8 +82,6 @@ def test_the_overwrite_slip_gets_a_hint_that_names_adding(tmp_path, capsys, whic
     assert code == 1 and re.search(r"\+=|overlap|add up|adds? (them|the)", hints), hints
 
 
-@pytest.mark.xfail(strict=True, reason="final review 2: a failing check of an exercise does not point to its "
-                                       "--hint tiers (exercises/README.md step 4)")
 def test_a_failing_exercise_check_points_to_its_hints(tmp_path, capsys):
     code, out, err = _run(tmp_path, capsys, "pool")
     assert code == 1 and "--hint" in out + err
