@@ -11,7 +11,7 @@ import math
 import shlex
 
 from app.cli import UsageError, flag_errors, parse_widths, print_json
-from app.hints import hint
+from app.hints import hint, read_hints
 from app.learner import load_learner_classes
 from app.outputs import check_outputs
 from checking.assignment_file import check_assignment_file
@@ -90,8 +90,24 @@ def print_report(report, a, argv):
         if not report.passed and argv is not None:  # the seed made explicit, so the run can be repeated exactly
             again = shlex.join(["python", "gradcheck.py", *argv, *([] if given(argv, "--seed") else
                                                                    ["--seed", str(a.seed)])])
+            for line in hint_lines(a.layer or (), report):  # before the last line, which repeats the run
+                print(line)
             print(f"To repeat this run exactly (the same random inputs and upstream gradients): {again}")
     return 0 if report.passed else 1
+
+
+def hint_lines(entries, report):
+    """For each ``--layer`` entry (``{"spec", ...}``) of an exercise class (one ``--hint`` knows, ``app.hints``)
+    whose rows fail or are unchecked in ``report``: one line giving the ``--hint`` command for it."""
+    failing = {row.check for row in report.rows if row.verdict in ("fail", "unchecked")}
+    exercises = read_hints()
+    lines = {}
+    for entry in entries:
+        _, cls_name, stands_for = split_spec(entry["spec"])
+        if cls_name in failing and stands_for in exercises:
+            command = shlex.join(["python", "gradcheck.py", "--layer", str(entry["spec"]), "--hint", "1"])
+            lines[f"Stuck on {stands_for}? {command} prints its first hint (--hint 2, --hint 3: the next two)"] = None
+    return list(lines)
 
 
 def print_hints(a):

@@ -20,6 +20,8 @@ other check. Held to what real assignment files do:
   could not bind (CS231n's compiled ``im2col_cython``) is ``unchecked``, *not importable*; a Python 2 built-in,
   a typo, a crash on a ``None`` of its own, anything else it raises or returns wrongly is a failing row saying so,
   at its line (``checking.assignment_causes`` tells which).
+- a function calling ``os._exit`` is a failing row too (``layers.protocol.no_process_exit``), not the checker
+  ending with the status the function chose.
 """
 
 import contextlib
@@ -29,7 +31,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from layers.protocol import LayerError, call_user, not_a_function, real_output, real_scalar
+from layers.protocol import LayerError, call_user, no_process_exit, not_a_function, real_output, real_scalar
 
 from .assignment_causes import imported_names, location, python2_name, skeletons_none
 from .checker import check_arrays
@@ -55,7 +57,8 @@ def check_pair(pair, settings):
     row for the pair when it is unfinished or broken. ``settings``: a ``CheckSettings``, its seed the inputs'."""
     saved = np.random.get_state()
     try:
-        with np.errstate(all="ignore"):  # the user's overflow shows as a failing row, not as NumPy's warnings
+        # the user's overflow shows as a failing row, not as NumPy's warnings; an os._exit as a failing row too
+        with np.errstate(all="ignore"), no_process_exit():
             reports = [_at_scale(pair, settings, scale) for scale in SCALES]
     except Unfinished as exc:
         return Report(rows=[_pair_row(pair, "unchecked", str(exc))])

@@ -26,7 +26,7 @@ import numpy as np
 from layers.protocol import (LayerError, as_gradient, call_on_copies, call_user, describe_exception, float64_copy,
                              float64_input, gradient_shapes, guard_layers, not_a_function, parameter_gradients,
                              real_output, real_scalar)
-from layers.validation import ParameterError
+from layers.validation import ParameterError, is_integer
 
 from .diagnosis import NO_CLUES, Clues, diagnose
 from .directional import directional_check
@@ -222,10 +222,25 @@ def _check_at(layer, name, x, upstream, labels, settings, check):
         return real_scalar(np.sum(forward() * upstream), f"{name}.forward")
 
     same_shape = labels is None and upstream.shape == x.shape  # an element-wise layer: the upstream-left-out hint
-    clues = Clues(batch, labels, inputs={"x": x_seen}, upstreams={"x": upstream} if same_shape else {})
+    windows = windows_of(layer) if x.ndim == 4 else None  # a conv's or pool's: the overlapping-windows hint
+    clues = Clues(batch, labels, inputs={"x": x_seen}, upstreams={"x": upstream} if same_shape else {},
+                  windows={"x": windows} if windows else {})
     report.extend(check_arrays(f, {"x": x, **layer.params}, calls[0], check, settings,
                                getattr(layer, "kink_state", None), clues))
     return report, out, forward
+
+
+def windows_of(layer):
+    """``(kernel_size, stride, padding)`` of a layer sliding windows over an image, from its public attributes
+    (a kernel_size, else the last size of a square ``params["W"]`` (F, C, k, k); padding 0 when it has none);
+    None for a layer without them."""
+    weights = getattr(layer, "params", {}).get("W") if isinstance(getattr(layer, "params", None), dict) else None
+    square = np.ndim(weights) == 4 and np.shape(weights)[2] == np.shape(weights)[3]
+    k = getattr(layer, "kernel_size", np.shape(weights)[3] if square else None)
+    geometry = (k, getattr(layer, "stride", None), getattr(layer, "padding", 0))
+    if not all(is_integer(v) for v in geometry) or min(geometry[:2]) < 1 or geometry[2] < 0:
+        return None
+    return tuple(int(v) for v in geometry)
 
 
 def _gradients(layer, name, x, upstream, batch):

@@ -10,7 +10,9 @@ numeric gradient is not (a missing path); a constant ratio analytic/numeric (−
 to negative, positive or zero inputs, or to the rows of one label (a label-dependent term wrong); every
 element the sum of all the numeric ones (summed over every axis); a ratio that is a function of the input
 naming a factor left out (σ's (1 − y), tanh's 1 − y²) or BCE's p − y; a difference affine in the input,
-column by column (a normalisation's paths through μ and σ² missing). Each is a hint, not a proof: it
+column by column (a normalisation's paths through μ and σ² missing); failures only on the pixels that several of
+a conv's or pool's overlapping windows cover, smaller there than the numeric ones (``=`` where the windows'
+gradients must add, ``+=``). Each is a hint, not a proof: it
 names the simplest explanation that fits every failing element.
 """
 
@@ -22,6 +24,8 @@ from .numeric import rel_error, rel_errors
 
 RATIO_RTOL = 1e-3  # how close to constant the ratios must be to call them "a constant factor"
 RATIO_SHARE = 0.9  # ... for this share of the failing elements
+SHARE_SIZE = 0.9  # one window's share: sum |analytic| at most this much of sum |numeric| over the failing elements
+SHARE_ENERGY = 2.5  # ... and sum analytic² × (windows covering the pixel) at most this much of sum numeric²
 
 
 @dataclass(frozen=True)
@@ -29,24 +33,26 @@ class Clues:
     """What a check knows beyond the gradients, for the hints: the batch size N (the mean/sum hint), a loss's
     labels, of the tensor's shape or one per row ("only rows with label 0 fail"), and by tensor name the input
     values behind a tensor (the sign hint) and the upstream gradient a backward multiplied into it ("upstream
-    left out"), each only when of the tensor's shape."""
+    left out"), each only when of the tensor's shape, and the windows ``(kernel_size, stride, padding)`` a conv or
+    pool slides over an image tensor (N, C, H, W) (the overlapping-windows hint)."""
 
     batch_size: int = None
     labels: object = None
     inputs: dict = field(default_factory=dict)
     upstreams: dict = field(default_factory=dict)
+    windows: dict = field(default_factory=dict)
 
     def about(self, name):
         """The clues ``diagnose`` takes about tensor ``name``, as its keywords."""
         return dict(inputs=self.inputs.get(name), upstream=self.upstreams.get(name), labels=self.labels,
-                    batch_size=self.batch_size)
+                    batch_size=self.batch_size, windows=self.windows.get(name))
 
 
 NO_CLUES = Clues()
 
 
 def diagnose(analytic, reference, failed, probes=None, judged=None, kinks=None, inputs=None, batch_size=None,
-             upstream=None, labels=None):
+             upstream=None, labels=None, windows=None):
     """Median ratio and a one-line hint for the failing elements of one tensor.
 
     Parameters
@@ -58,7 +64,7 @@ def diagnose(analytic, reference, failed, probes=None, judged=None, kinks=None, 
         everywhere (for the transposition test; default ``reference``), its round-off bound and lost steps
     judged : bool ndarray (S,) or None, elements that were judged at all (default: every element)
     kinks : bool ndarray (S,) or None, elements judged by the one-sided interval (kinks, steep bends)
-    inputs, batch_size, upstream, labels : the ``Clues`` about this tensor (``Clues.about``), each optional
+    inputs, batch_size, upstream, labels, windows : the ``Clues`` about this tensor (``Clues.about``), each optional
 
     Returns ``(ratio, hint)``: the median of analytic/reference over failing elements with a finite, non-zero
     reference (or None), and the hint.
@@ -73,7 +79,8 @@ def diagnose(analytic, reference, failed, probes=None, judged=None, kinks=None, 
         return ratio, hint
     where = _where(inputs, failed, judged, a.shape) or _label_where(labels, failed, judged, a.shape)
     hint = (_at_kinks(failed, kinks) or _pattern(a, ref, failed, ratios, batch_size)
-            or _local_factor(a, ref, failed, inputs, batch_size) or _batch_statistics(a, ref, inputs))
+            or _local_factor(a, ref, failed, inputs, batch_size) or _batch_statistics(a, ref, inputs)
+            or _overwritten(a, ref, failed, windows))
     return ratio, "; ".join(h for h in (hint, where) if h) or _spread(ratios, int(failed.sum()), a.size)
 
 
@@ -298,6 +305,43 @@ def _batch_statistics(a, ref, inputs):
     return paths and (f"analytic − numeric is, in each column, a + b·(x − μ): the path through {' and '.join(paths)} "
                       "of the batch is missing; the gradients of the three paths to x (direct, through μ, through σ²) "
                       "add up")
+
+
+def _overwritten(a, ref, failed, windows):
+    """Every failing element on a pixel that several overlapping windows cover, the analytic values there what one
+    window's share of the numeric ones would be: ``=`` where the windows' gradients add.
+
+    A pixel's numeric gradient is the sum of the shares of the c windows it is in; one share is smaller in size
+    and holds about 1/c of the sum's square (``SHARE_SIZE``, ``SHARE_ENERGY``), where a gradient wrong in another
+    way is as large as the numeric one (a kernel left unflipped: about 1 and about the mean c).
+    ``a``, ``ref``, ``failed`` (N, C, H, W); ``windows`` ``(k, s, p)``, the kernel size, stride and padding, or None.
+    """
+    if windows is None or a.ndim != 4 or not failed.any():
+        return None
+    k, s, p = windows
+    rows, cols = _covers(a.shape[2], k, s, p), _covers(a.shape[3], k, s, p)
+    if rows is None or cols is None:  # windows that do not overlap cover no pixel twice: no failure is on a shared one
+        return None
+    covers = np.broadcast_to(np.multiply.outer(rows, cols), a.shape)[failed]
+    a, ref = a[failed], ref[failed]
+    if (covers < 2).any() or not (np.abs(a).sum() <= SHARE_SIZE * np.abs(ref).sum()
+                                   and (a ** 2 * covers).sum() <= SHARE_ENERGY * (ref ** 2).sum()):
+        return None
+    return (f"failures only on pixels that several {k}×{k} windows cover (stride {s} < {k}: they overlap), the "
+            "analytic values there smaller than the numeric: a pixel got one window's share; add (+=) the gradient of "
+            "every window the pixel is in, do not overwrite it (=)")
+
+
+def _covers(n, k, s, p):
+    """How many windows of size ``k``, stride ``s``, cover each of ``n`` positions padded by ``p`` (n,), or None
+    when no window fits."""
+    count = (n + 2 * p - k) // s + 1
+    if count < 1:
+        return None
+    covered = np.zeros(n + 2 * p, int)
+    for r in range(count):
+        covered[r * s:r * s + k] += 1
+    return covered[p:p + n]
 
 
 def directional_hint(slope, numeric, batch_size=None):

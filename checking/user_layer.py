@@ -6,7 +6,7 @@ import inspect
 
 import numpy as np
 
-from layers.protocol import LayerError, call_user, describe_exception
+from layers.protocol import LayerError, call_user, describe_exception, no_process_exit
 from layers.user_code import load_class
 from layers.validation import ParameterError
 
@@ -115,7 +115,8 @@ def check_user_layer(layer, shape, labels=None, seed=0, **options):
                              "are for a loss, forward(x, y)")
     x, y = make_input(shape, labels, seed)
     try:
-        with np.errstate(all="ignore"):  # the user's overflow shows as a failing row, not as NumPy's warnings
+        # the user's overflow shows as a failing row, not as NumPy's warnings; an os._exit as a LayerError line
+        with np.errstate(all="ignore"), no_process_exit():
             return check_layer(layer, x, y=y, seed=seed, **options)
     except LayerError as exc:
         if labels is None and is_loss is None and isinstance(exc.__cause__, TypeError):

@@ -31,10 +31,39 @@ class LayerError(ValueError):
         return [f"{type(self).__name__}: {self}"]
 
 
+class ProcessExit(BaseException):  # noqa: N818 — named after what was called, as SystemExit is
+    """Raised in place of ``os._exit(status)`` while ``no_process_exit`` guards user code: an ``os._exit`` ends
+    the process with no ``except`` or ``finally`` run, so a check would end silently, its status the code's
+    choice (0: read as a pass). A ``BaseException``, as ``SystemExit`` is: an ``except Exception`` around the
+    call in user code does not swallow it."""
+
+    def __init__(self, status):
+        super().__init__(status)
+        self.status = status
+
+
+@contextlib.contextmanager
+def no_process_exit():
+    """While inside, ``os._exit(status)`` raises ``ProcessExit(status)`` instead of ending the process; the real
+    ``os._exit`` is back on leaving, however the block ends."""
+    real = os._exit
+
+    def refused(status):
+        raise ProcessExit(status)
+
+    os._exit = refused
+    try:
+        yield
+    finally:
+        os._exit = real
+
+
 def describe_exception(exc):
-    """One line for an exception raised by user code (a ``SystemExit`` is named as one)."""
+    """One line for an exception raised by user code (a ``SystemExit`` or ``os._exit`` is named as one)."""
     if isinstance(exc, SystemExit):
         return f"SystemExit({exc.code!r}): a layer must not exit the program"
+    if isinstance(exc, ProcessExit):
+        return f"os._exit({exc.status!r}): user code must not end the process"
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 

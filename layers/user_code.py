@@ -2,7 +2,8 @@
 ``train.py --use``, and the one reading of a spec, ``PATH.py:Class`` or ``PATH.py:Class=LibraryClass`` (a class
 of any name standing where the library's ``LibraryClass`` stands). Every way it can fail is a ``ValueError`` of
 one line: a malformed spec, a missing file, a module that fails to import (whatever it raises, ``SystemExit``
-included; only ``MemoryError`` passes through), a missing class, a class without ``forward`` or ``backward``.
+included, and ``os._exit``, which ``layers.protocol.no_process_exit`` turns into an exception while it runs; only
+``MemoryError`` passes through), a missing class, a class without ``forward`` or ``backward``.
 """
 
 import importlib.util
@@ -10,7 +11,7 @@ import inspect
 import sys
 from pathlib import Path
 
-from .protocol import describe_exception
+from .protocol import describe_exception, no_process_exit
 from .shape_errors import relative_path
 
 
@@ -56,7 +57,8 @@ def import_file(file):
         module_spec = importlib.util.spec_from_file_location(module_name, file)
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[module_name] = module
-        module_spec.loader.exec_module(module)
+        with no_process_exit():  # os._exit at the top level would end the run silently, its status the file's
+            module_spec.loader.exec_module(module)
     except (MemoryError, KeyboardInterrupt):  # Ctrl-C stops the run, whatever code it arrives in
         raise
     except BaseException as exc:  # noqa: B036 — a module calling sys.exit() at import is the user's error too

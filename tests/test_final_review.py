@@ -78,8 +78,6 @@ def test_the_overwrite_slip_fails_the_check(tmp_path, capsys, which):
     assert code == 1 and re.search(r"\bfail\b", out)
 
 
-@pytest.mark.xfail(strict=True, reason="final review 1: the '=' for '+=' slip the exercises README names gets the "
-                                       "hint 'no single pattern', not one saying overlapping windows' gradients add")
 @pytest.mark.parametrize("which", sorted(RUNS))
 def test_the_overwrite_slip_gets_a_hint_that_names_adding(tmp_path, capsys, which):
     code, out, _ = _run(tmp_path, capsys, which)
@@ -87,8 +85,6 @@ def test_the_overwrite_slip_gets_a_hint_that_names_adding(tmp_path, capsys, whic
     assert code == 1 and re.search(r"\+=|overlap|add up|adds? (them|the)", hints), hints
 
 
-@pytest.mark.xfail(strict=True, reason="final review 2: a failing check of an exercise does not point to its "
-                                       "--hint tiers (exercises/README.md step 4)")
 def test_a_failing_exercise_check_points_to_its_hints(tmp_path, capsys):
     code, out, err = _run(tmp_path, capsys, "pool")
     assert code == 1 and "--hint" in out + err
