@@ -18,6 +18,7 @@ import gradcheck
 from app.learner import check_command, load_learner_classes
 
 from .conftest import ROOT, call_main, run_in_process
+from .test_review28_conv_exercise import OVERWRITING_POOL_BACKWARD  # the same slip the review pinned
 
 #: the naive backward a learner writes from the conv exercise's TODO, with ``=`` where the windows' gradients add
 CONV_OVERWRITE = '''    def backward(self, upstream):
@@ -36,17 +37,6 @@ CONV_OVERWRITE = '''    def backward(self, upstream):
         return dxpad[:, :, p:xpad.shape[2] - p, p:xpad.shape[3] - p]
 '''
 
-#: the pooling exercise's backward with ``=`` where overlapping windows must add
-POOL_OVERWRITE = '''    def backward(self, upstream):
-        x = self.cache
-        dx = np.zeros_like(x)
-        for r, c, rows, cols in self._windows(x.shape):
-            window = x[:, :, rows, cols]
-            won = window == window.max(axis=(2, 3), keepdims=True)
-            dx[:, :, rows, cols] = won * upstream[:, :, r, c][:, :, None, None]
-        return dx
-
-'''
 
 
 def _with_backward(tmp_path, name, backward):
@@ -61,7 +51,8 @@ def _with_backward(tmp_path, name, backward):
 
 RUNS = {
     "conv": ("conv2d", CONV_OVERWRITE, "Conv2d", ("--input-shape", "2,2,5,7")),
-    "pool": ("maxpool", POOL_OVERWRITE, "MaxPool2d", ("--layer-args", '{"stride": 1}', "--input-shape", "2,2,4,6")),
+    "pool": ("maxpool", OVERWRITING_POOL_BACKWARD, "MaxPool2d",
+             ("--layer-args", '{"stride": 1}', "--input-shape", "2,2,4,6")),
 }
 
 
