@@ -17,7 +17,8 @@ from checking.diagnosis import diagnose
 from layers import Conv2d, MaxPool2d
 
 from .conftest import call_main, hints_in
-from .test_final_review import CONV_OVERWRITE, POOL_OVERWRITE, _with_backward
+from .test_final_review import CONV_OVERWRITE, _with_backward
+from .test_review28_conv_exercise import OVERWRITING_POOL_BACKWARD as POOL_OVERWRITE
 
 ADDS = re.compile(r"\+=")
 
