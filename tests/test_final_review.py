@@ -3,7 +3,8 @@
 exercises/README.md names two slips "the check catches": a gradient written into the image with ``=`` where
 overlapping windows must add (``+=``), and a max routed to every pixel of its window. The check fails both, but
 the hint under the failing row says only "no single pattern", and nothing in the failing run points to the
-``--hint`` tiers that exist for the exercise. Pinned as ``xfail(strict=True)``: library code is not changed here.
+``--hint`` tiers that exist for the exercise. Pinned as ``xfail(strict=True)``, now fixed: a diagnosis pattern
+names adding (+=) over overlapping windows, and a failing exercise check points to ``--hint``.
 Review 3 (train.py --use suggesting a ``--layer`` command that cannot check an image layer) is fixed: the
 suggestion is ``gradcheck.py --use`` (``app.learner.check_command``).
 """

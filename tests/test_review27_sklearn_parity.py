@@ -3,7 +3,7 @@ full batches and no shuffling, ``model.MLPClassifier`` takes exactly scikit-lear
 1e-12, with sample weights too) — but two records differ: ``loss_curve_`` when ``alpha > 0``, and the
 "invscaling" rate of a warm-started fit.
 
-Each finding is ``xfail(strict=True)``: it fails on this tree and xpasses once fixed.
+Each finding was pinned as ``xfail(strict=True)`` on the reviewed tree; both are fixed and the marks removed.
 """
 
 import warnings

@@ -3,8 +3,8 @@ sum overflows float64, or which overflow float32 when cast to the training dtype
 ``w / Σw`` all 0 (training silently does nothing, ``train loss 0.0000``) or NaN (reported as a divergence with
 "try a lower learning rate"), with numpy's RuntimeWarnings on the way.
 
-Each finding is ``xfail(strict=True)``: it fails on this tree and xpasses once fixed (refused in one line naming
-the weights, or the weights rescaled so training works).
+Each finding was pinned as ``xfail(strict=True)`` on the reviewed tree; fixed: the weights are rescaled by their
+largest (only their ratios count), and all-zero class weights are refused.
 """
 
 import json
