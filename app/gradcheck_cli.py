@@ -44,6 +44,8 @@ USER_ERRORS = (UsageError, LayerError, ValueError, OSError)  # (app.cli.run_main
 MAX_INPUT_ELEMENTS = 10_000_000  # --input-shape budget: an element-wise check runs two forward passes per element
 MAX_INPUT = 1e6  # the warm-up's inputs: beyond this the centred-difference check loses its digits
 TRACES = ("net", "warmup", "gates", "chain", "conv")
+#: the traces of a network whose layers ``--use`` can replace (the others trace fixed gates or one layer)
+TRACES_WITH_USE = ("net", "chain")
 
 
 def run(a, argv=None):
@@ -128,7 +130,7 @@ CONFLICTS = (
      "--svg draws net, warmup, chain or conv; --trace gates prints its four patterns as text"),
     (lambda a: a.use and a.layer,
      "--use puts your class into the networks and --layer checks a layer alone: give one or the other"),
-    (lambda a: a.use and a.trace in ("warmup", "gates", "conv"),
+    (lambda a: a.use and a.trace and a.trace not in TRACES_WITH_USE,
      "--use replaces layers of a network: it goes with --trace net or chain, not {a.trace}"),
     (lambda a: a.use and a.svg, "--svg draws the reference's graph; trace your layers beside it without --svg"),
     (lambda a: a.inputs is not None and a.trace != "warmup",
@@ -253,7 +255,7 @@ def run_trace(kind="net", seed=0, batch=4, svg=None, architecture=None, classes=
         raise UsageError(f"--trace takes one of {', '.join(TRACES)}, got {kind!r}")
     if kind == "gates":
         return trace_gates()
-    if layer_types and kind not in ("warmup", "conv"):
+    if layer_types and kind in TRACES_WITH_USE:  # the others are refused with --use (CONFLICTS)
         return _trace_yours(kind, seed, batch, architecture, classes, layer_types, settings or {})
     if kind == "warmup":
         graph = warmup_graph(**(inputs or {}))
