@@ -21,7 +21,7 @@ import numpy as np
 from checking.checker import check_function
 from layers import Conv2d
 
-from .formatting import number_text
+from .formatting import check_lines, number_text
 from .graph import Graph, Node
 
 #: the traced image (4, 4), filter (2, 2), bias and upstream gradient (3, 3): small integers, by hand
@@ -177,11 +177,8 @@ def confirm(g, h=1e-5):
     report = check_function(loss, arrays, {k: g.grad(k) for k in arrays}, check="trace conv", h=h)
     mark = "✓" if naive_ok else "✗"
     lines = [f"Check by the naive loops (one window at a time; the scatter with +=): out and dℓ/dx the same {mark}",
-             f"Check by centred differences of ℓ (h = {h:g}): nudge one number by ±h, recompute ℓ, divide by 2h:"]
-    for row in report.rows:
-        verdict = "✓" if row.verdict in ("pass", "warn") else f"✗ ({row.hint})"
-        lines.append(f"    dℓ/d{row.name:<3} {str(np.shape(g.grad(row.name))):<7} largest relative error "
-                     f"{row.max_rel_error:.1e} {verdict}")
+             f"Check by centred differences of ℓ (h = {h:g}): nudge one number by ±h, recompute ℓ, divide by 2h:",
+             *check_lines(report, g)]
     return lines, naive_ok and report.passed
 
 

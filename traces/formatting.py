@@ -36,3 +36,14 @@ def array_text(a, indent=8):
 def column_text(a):
     """An (N, 1) column printed as a row with a transpose mark, which keeps it on one line."""
     return f"{array_text(np.asarray(a).T)}ᵀ"
+
+
+def check_lines(report, g):
+    """One line per row of a centred-difference ``report`` on graph ``g``'s gradients: the tensor, its shape, the
+    largest relative error and ✓ (pass or warn), or ✗ with the row's hint."""
+    lines = []
+    for row in report.rows:
+        mark = "✓" if row.verdict in ("pass", "warn") else f"✗ ({row.hint})"
+        lines.append(f"    {'dℓ/d' + row.name:<7} {str(np.shape(g.grad(row.name))):<7} largest relative error "
+                     f"{row.max_rel_error:.1e} {mark}")
+    return lines

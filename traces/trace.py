@@ -24,7 +24,7 @@ from layers.validation import ParameterError, check_count
 from model.inputs import check_Xy
 from model.net import TwoLayerNet
 
-from .formatting import array_text, column_text, fixed_text, number_text, wrap_name
+from .formatting import array_text, check_lines, column_text, fixed_text, number_text, wrap_name
 from .graph import Graph, Node
 
 #: The handout's warm-up point.
@@ -345,12 +345,8 @@ def confirm_numerically(g, h=1e-5):
     labels = g.value("y").reshape(-1).astype(int)
     report = check_function(lambda: net.loss(X, labels), {k: net.params[k] for k in names},
                             {k: g.grad(k) for k in names}, check="trace", h=h)
-    lines = [f"Check by centred differences (h = {h:g}): nudge one weight by ±h, recompute ℓ, divide the change by 2h:"]
-    for row in report.rows:
-        label = f"dℓ/d{row.name}"
-        mark = "✓" if row.verdict in ("pass", "warn") else f"✗ ({row.hint})"
-        lines.append(f"    {label:<7} {str(np.shape(g.grad(row.name))):<7} largest relative error "
-                     f"{row.max_rel_error:.1e} {mark}")
+    lines = [f"Check by centred differences (h = {h:g}): nudge one weight by ±h, recompute ℓ, divide the change by 2h:",
+             *check_lines(report, g)]
     return lines, report.passed
 
 
