@@ -10,6 +10,11 @@ one batch is the data in its own order. The layer path (``model.training``) and 
 import numpy as np
 
 
+def batch_count(n, batch_size):
+    """Batches in an epoch of ``n`` samples: ``ceil(n / batch_size)``, the last ragged."""
+    return -(-int(n) // int(batch_size))
+
+
 class Shuffler:
     """The epochs' sample orders for ``n`` samples in batches of ``batch_size``.
 
@@ -42,4 +47,4 @@ class Shuffler:
     @property
     def steps(self):
         """Batches per epoch, ``ceil(n / batch_size)``."""
-        return -(-self.n // self.batch_size)
+        return batch_count(self.n, self.batch_size)

@@ -21,7 +21,7 @@ import numpy as np
 from checking.before_training import verify
 from layers.validation import ParameterError, check_count, check_integer, check_real
 
-from .batches import Shuffler
+from .batches import Shuffler, batch_count
 from .engine import Engine, unsupported_reason
 from .engine.data import gather
 from .factory import learners
@@ -332,7 +332,7 @@ class Trainer:
         batches)`` every ``max(1, batches // BATCH_CALLS)`` batches; None without ``on_batch`` (no cost)."""
         if self.on_batch is None:
             return None
-        batches = Shuffler(len(self.data[1]), self.batch_size).steps
+        batches = batch_count(len(self.data[1]), self.batch_size)
         every, count = max(1, batches // BATCH_CALLS), 0
 
         def after_step():
@@ -432,8 +432,8 @@ class _PenaltyMeter:
         values, b = self.values, self.batch_size
         if not values:
             return 0.0
-        last = self.n - (len(values) - 1) * b
-        return (sum(values[:-1]) * b + values[-1] * last) / ((len(values) - 1) * b + last)
+        last = self.n - (len(values) - 1) * b  # the last batch's rows
+        return (sum(values[:-1]) * b + values[-1] * last) / self.n
 
 
 def _both(first, second):
