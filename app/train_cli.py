@@ -24,6 +24,7 @@ from data import read_table
 from data.csv_loader import LAST, Cells
 from data.synthetic import SYMMETRIC
 from data.table import shown
+from layers.conv import sizes_text
 from model import load, onnx_export, to_onnx
 from model.builders import odd_logits
 from model.experiment import load_dataset, prepare
@@ -76,7 +77,7 @@ def refuse_image_cells(s, label, features):
     try:
         read_table(s.data, label=label, features=features, header=s.header, cells=Cells())
     except ValueError as exc:
-        raise ValueError(f"--image {'x'.join(map(str, s.image))} reads every feature cell as a pixel, a number: "
+        raise ValueError(f"--image {sizes_text(s.image)} reads every feature cell as a pixel, a number: "
                          f"{exc} (a missing or text cell; fill it, or drop its row)") from None
 
 

@@ -39,11 +39,16 @@ def _image_shape(shape, owner, channels=None):
     return shape
 
 
+def sizes_text(shape):
+    """A shape as the image options write it: ``(4, 2, 2)`` -> ``"4x2x2"``."""
+    return "x".join(map(str, shape))
+
+
 def _samples(shape):
     """One sample's shape in words: ``rows of 16 features``, ``images of 4x2x2``, ``samples of shape (2, 3)``."""
     if len(shape) == 1:
         return f"rows of {shape[0]} features"
-    return f"images of {'x'.join(map(str, shape))}" if len(shape) == 3 else f"samples of shape {shape}"
+    return f"images of {sizes_text(shape)}" if len(shape) == 3 else f"samples of shape {shape}"
 
 
 def _out_size(size, kernel, stride, owner):

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from layers.conv import MaxPool2d
+from layers.conv import MaxPool2d, sizes_text
 from layers.validation import ParameterError, check_count, check_integer, check_real
 
 from .net import TwoLayerNet
@@ -169,7 +169,7 @@ class Architecture:
         """``input_dim`` as a positive int, which with ``image`` must be its C·H·W (a ``ParameterError`` otherwise)."""
         input_dim = check_count(input_dim, "input_dim", "Architecture")
         if self.image and input_dim != np.prod(self.image):
-            _refuse("image", f"{_shape(self.image)} is {np.prod(self.image)} numbers a row, but the data has "
+            _refuse("image", f"{sizes_text(self.image)} is {np.prod(self.image)} numbers a row, but the data has "
                     f"{input_dim} features")
         return input_dim
 
@@ -205,10 +205,6 @@ def _widths(values, param):
     if widths and max(widths) > MAX_WIDTH:
         _refuse(param, f"widths must be at most {MAX_WIDTH:,}, got {max(widths):,}")
     return widths
-
-
-def _shape(sizes):
-    return "x".join(map(str, sizes))
 
 
 def _pooled_sides(image, blocks):

@@ -11,6 +11,7 @@ import copy
 
 import numpy as np
 
+from layers.conv import sizes_text
 from layers.protocol import backward_checked, backward_layers, forward_checked, set_mode
 from layers.validation import check_real, is_integer
 
@@ -364,7 +365,7 @@ class _Mismatch(ValueError):
 
 def _in_words(shape):
     """``"16 features"`` for a row's shape (16,), ``"images of 4x2x2"`` for an image's (4, 2, 2)."""
-    return f"{shape[0]} features" if len(shape) == 1 else f"images of {'x'.join(map(str, shape))}"
+    return f"{shape[0]} features" if len(shape) == 1 else f"images of {sizes_text(shape)}"
 
 
 def _shape_after(layer, shape):
@@ -432,7 +433,7 @@ def _image_words(layers):
     ``params["W"]`` of shape (F, C, HH, WW), to the next), their output's shape and its width (None where a layer
     does not say its shape)."""
     shape = (layers[0].channels, layers[0].height, layers[0].width)
-    text, blocks = f"{_sizes(shape)} images", []
+    text, blocks = f"{sizes_text(shape)} images", []
     for layer in layers[1:]:
         if _kernel(layer) is not None or not blocks:
             blocks.append([])
@@ -443,7 +444,7 @@ def _image_words(layers):
             shape = None
     text += _blocks_words(blocks) if blocks else ""
     known = shape is not None and len(shape) == 3
-    return text + (f" to {_sizes(shape)}" if known else ""), int(np.prod(shape)) if known else None
+    return text + (f" to {sizes_text(shape)}" if known else ""), int(np.prod(shape)) if known else None
 
 
 def _blocks_words(blocks):
@@ -475,10 +476,6 @@ def _block_layer_words(layer):
     if is_integer(size) and not getattr(layer, "params", None):
         return f"{name} {size}" + (f" stride {stride}" if is_integer(stride) and stride != size else "")
     return name
-
-
-def _sizes(shape):
-    return "x".join(map(str, shape))
 
 
 def _common_dtype(params):
