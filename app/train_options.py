@@ -254,8 +254,6 @@ def check_modes(s):
     flag, model = model_mode(s)
     if s.no_layer_check and not s.use:
         raise UsageError("--no-layer-check skips the check of your --use classes; without --use it would be ignored")
-    if s.out and not (s.predict or s.export):
-        raise UsageError("--out is where --predict and --export write; without either it would be ignored")
     if model and not model.endswith(".npz"):
         raise UsageError(f"{flag} wants a model file written by train.py (.npz), got {model!r}")
     ignored = s.flags_given(TRAINING)
