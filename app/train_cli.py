@@ -255,8 +255,9 @@ class Training:
                                                       experiment.has_validation)
         try:
             with flag_errors(FLAGS):
+                live = self.progress is not None and self.progress.live  # off a terminal the hook draws nothing
                 experiment.train(self.config, on_epoch=self.on_epoch,
-                                 on_batch=None if self.progress is None else self.progress.within_epoch)
+                                 on_batch=self.progress.within_epoch if live else None)
         except TrainingInterrupted as exc:
             _close(self.progress)
             return self.save_interrupted(exc.kept)
