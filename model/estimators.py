@@ -129,9 +129,7 @@ class _Watch:
 
 def _weighted_mean(values, weights=None):
     """The mean of ``values`` (N,), weighted by ``weights`` (N,) >= 0 with a positive sum when given."""
-    if weights is None:
-        return float(np.mean(values))
-    return float(np.dot(values, weights) / weights.sum())  # weights <= 1 (check_sample_weight): no overflow
+    return float(np.average(values, weights=weights))  # weights <= 1 (check_sample_weight): no overflow
 
 
 class _MLP(BaseEstimator):

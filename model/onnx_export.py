@@ -33,6 +33,7 @@ from layers import (BatchNorm, BatchNorm2d, BCELoss, Conv2d, CrossEntropyLoss, D
                     Linear, MaxPool2d, MSELoss, ReLU, Sigmoid, SigmoidBCELoss, Softmax, SoftmaxCrossEntropyLoss,
                     SVMLoss, Tanh, Unflatten)
 from layers.standardize import Standardize
+from layers.validation import is_integer
 
 from .atomic import atomic_write
 from .onnx_encoding import ML_DOMAIN, ML_OPSET, NUMBERS, TEXTS, check_encoding, encode, raw_columns
@@ -238,7 +239,7 @@ def _outputs(g, net, head):
     if net.target == "values":
         return {VALUES: (head, real, ["N", width])}
     classes = classes_of(net)
-    integers = all(isinstance(c, (int, np.integer)) and not isinstance(c, bool) for c in classes)
+    integers = all(is_integer(c) for c in classes)
     table = np.array(classes, dtype=np.int64) if integers else np.array([str(c) for c in classes], dtype=object)
     index = g.node("ArgMax", [head], axis=1, keepdims=0)
     label = g.node("Gather", [g.const("classes", table), index], axis=0)

@@ -35,6 +35,7 @@ from .factory import make
 from .npz_reader import NUMERIC, TEXT, NpzReader, one_line
 from .registry import (COUNT, FLAG, LIBRARY, MAX_WIDTH, NUMBER, OPTIONAL, WEIGHTS, WIDTH, check_head, config_kinds,
                        library_class, named)
+from .table_columns import raw_width
 
 FORMAT = "cs231n-handprop/Sequential/2"
 FORMAT_V1 = "cs231n-handprop/TwoLayerNet/1"
@@ -200,8 +201,7 @@ def _from_v2(npz, model_classes):
     net = _checked_build(npz, members, build, {"format", "architecture"})
     net.classes = _names(arch.get("classes"), "classes", _n_classes(net), (int, str))
     net.encoding = None if arch.get("encoding") is None else Encoding.from_config(arch["encoding"], net.input_dim)
-    columns = net.input_dim if net.encoding is None else len(net.encoding.names)
-    net.feature_names = _names(arch.get("feature_names"), "feature_names", columns, (str,))
+    net.feature_names = _names(arch.get("feature_names"), "feature_names", raw_width(net), (str,))
     _check_encoding_names(net)
     return net
 
