@@ -176,9 +176,9 @@ def weigh_classes(s, experiment):
     if s.class_weight is None:
         return None
     criterion, classes = experiment.net.criterion, experiment.data.classes
-    if not hasattr(criterion, "class_weight"):
+    if not callable(getattr(criterion, "weigh", None)):
         raise UsageError(f"--class-weight: the loss {type(criterion).__name__} takes no class_weight")
-    criterion.class_weight = class_weights(s.class_weight, classes, experiment.y_train)
+    criterion.weigh(class_weights(s.class_weight, classes, experiment.y_train))
     return "class weights: " + ", ".join(f"{shown(c)}={w:.4g}" for c, w in zip(classes, criterion.class_weight,
                                                                                 strict=True))
 

@@ -67,6 +67,11 @@ class ClassWeighted(Layer):
 
     def __init__(self, class_weight=None):
         super().__init__()
+        self.weigh(class_weight)
+
+    def weigh(self, class_weight):
+        """Set ``class_weight`` (None, or K weights as the constructor takes them), checked as it checks them: the one
+        way a built loss is weighted (``train.py --class-weight``, a saved model rebuilt)."""
         self.class_weight = None if class_weight is None else _check_class_weight(class_weight, type(self).__name__)
 
     def config(self):

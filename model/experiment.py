@@ -114,7 +114,7 @@ class Experiment:
                 theirs.set(theirs.mean, theirs.scale)  # a Standardize: its identity flag follows its buffers
         twin.classes, twin.feature_names = self.net.classes, self.net.feature_names
         if getattr(self.net.criterion, "class_weight", None) is not None:  # train.py --class-weight: saved too
-            twin.criterion.class_weight = list(self.net.criterion.class_weight)
+            twin.criterion.weigh(self.net.criterion.class_weight)
         twin.encoding = self.net.encoding
         return twin
 

@@ -263,7 +263,7 @@ def _from_init(arch, cls, dtype):
     def build():
         net = cls(**init, seed=0, dtype=dtype)
         if type(net.criterion) is loss_class and "class_weight" in loss_config:  # the loss's own setting, checked
-            net.criterion.class_weight = loss_class(**loss_config).class_weight
+            net.criterion.weigh(loss_config["class_weight"])
         if [_spec(obj) for obj in [*net.layers, net.criterion]] != [*(arch.get("layers") or []), arch.get("loss")]:
             raise ValueError(MISMATCH)
         return net
