@@ -76,14 +76,15 @@ def result_object(run, metrics, model_path, label=None, settings=None, scores=No
     return result
 
 
-def scores_of(net, X, y):
+def scores_of(net, X, y, regression=None):
     """The scores of ``net`` on ``X`` (N, D) with labels ``y`` (N,) — class indices, or real targets for a
-    regression — as ``model.metrics`` computes them: ``{"n", "r2", "rmse", "mae"}`` for a regression;
+    regression — as ``model.metrics`` computes them: ``{"n", "r2", "rmse", "mae"}`` for a regression (taken from
+    ``regression``, ``regression_metrics``' result, when already computed);
     ``{"n", "classes", "precision", "recall", "f1", "support", "macro_f1", "weighted_f1", "confusion_matrix",
     "roc_auc"}`` for a classifier (per-class lists in the order of ``classes``, the model's). None for a
     binary head of several outputs, whose rows have no single class."""
     if net.target == "values":
-        scores = regression_metrics(net, X, y)
+        scores = regression_metrics(net, X, y) if regression is None else regression
         return {key: scores[key] for key in ("n", "r2", "rmse", "mae")}
     pred = np.asarray(net.predict(X))
     if pred.ndim != 1:

@@ -110,10 +110,11 @@ def evaluate(s):
         X, y, source = data.X, labels_in(net, data), data.source
     with np.errstate(all="ignore"):  # an overflow is refused below, in one line, not warned about
         metrics = regression_metrics(net, X, y) if net.target == "values" else net.evaluate(X, y)
-        scores = scores_of(net, X, y) if math.isfinite(metrics["loss"]) else None
     if not math.isfinite(metrics["loss"]):
         raise ValueError(f"{s.evaluate}: the loss on {source} is not finite (the data is far outside "
                          "what the model was trained on)")
+    regression = metrics if net.target == "values" else None
+    scores = scores_of(net, X, y, regression) if s.json or not s.quiet else None  # --quiet: its one line only
     if s.json:
         print_json(s, dumps_strict({"model": s.evaluate, "data": source, **metrics, "metrics": scores}))
         return 0
@@ -123,7 +124,7 @@ def evaluate(s):
     else:
         print(f"{s.evaluate} on {source}: accuracy {metrics['accuracy']:.4f}, loss {metrics['loss']:.4f}, "
               f"n {metrics['n']}")
-    if scores is not None and not s.quiet:
+    if scores is not None:
         print("\n".join(scores_text(scores)))
     return 0
 
