@@ -50,6 +50,9 @@ STREAM_ROWS = 1 << 13
 _NUMBER_START = frozenset("0123456789+-.")
 #: A text column of at least this many cells, each another text, is ids, not categories (refused).
 ID_CELLS = 20
+#: where numpy's parser says it stopped ("... at row 3, column 2"; a conversion counts rows from 0, a field
+#: count from 1): a hint that narrows the search for the refused record, never trusted without a parse
+ROW_IN_MESSAGE = re.compile(r"\bat row (\d+)\b")
 
 
 @dataclass(frozen=True)
@@ -322,6 +325,7 @@ class _Reader:
         self.numeric = True  # the labels are numbers until one is not
         self.texts, self.codes, self.text_lines = [], {}, []  # label names, text -> code, the line of each
         self.non_integral = None  # (line, text) of the first numeric label that is not an integer
+        self.refused_near = None  # the record numpy's last refusal named (ROW_IN_MESSAGE), or None
         self._start_cells(cells)
 
     def _start_cells(self, cells):
@@ -417,10 +421,10 @@ class _Reader:
             if parsed is not None:
                 yield parsed
                 return
-            bad = self._first_refused(batch)
+            bad, before = self._first_refused(batch)
             change = self._refuse(batch, bad)  # returns when the record is read once a column is read otherwise
             if bad:
-                yield self._parse(batch.part(0, bad))
+                yield before
             change()
             batch = batch.part(bad)
 
@@ -429,10 +433,13 @@ class _Reader:
         record has another field count, a feature is out of bounds or, while labels are numbers, one is not exact
         (or missing)."""
         layout, names, ids = self.layout, {}, {}  # the batch's label names, once labels are names; its ids
+        self.refused_near = None
         try:
             values = np.loadtxt(batch.texts, delimiter=self.delimiter, comments=None, quotechar='"', ndmin=2,
                                 converters=self._converters(names, ids), encoding="utf-8")
-        except ValueError:
+        except ValueError as exc:
+            found = ROW_IN_MESSAGE.search(str(exc))
+            self.refused_near = None if found is None else int(found.group(1))
             values = np.empty((0, 0))
         X = values[:, self.columns] if values.shape == (len(batch.texts), layout.width) else None
         if X is None or not self._in_bounds(X):
@@ -488,13 +495,21 @@ class _Reader:
         return converters
 
     def _first_refused(self, batch):
-        """The first record of ``batch`` (which ``_parse`` refuses) that ``_parse`` refuses after the ones before
-        it: bisection over its prefixes with the same parser."""
-        good, bad = 0, len(batch.texts)  # a prefix of `good` records is read, one of `bad` refused
+        """``(i, read)``: the first record ``i`` of ``batch`` (which ``_parse`` refuses) that ``_parse`` refuses after
+        the ones before it, and ``_parse``'s result for those (None when ``i`` is 0). Bisection over its prefixes
+        with the same parser, its bounds first drawn in around the record numpy's refusal named, if it named one
+        (two parses, where bisection takes one per halving)."""
+        good, bad, read = 0, len(batch.texts), None  # a prefix of `good` records is read (`read`), one of `bad` not
+        near = self.refused_near
+        if near is not None and 0 < near - 1 < bad and (parsed := self._parse(batch.part(0, near - 1))) is not None:
+            good, read = near - 1, parsed
+        if near is not None and good < near + 1 < bad and self._parse(batch.part(0, near + 1)) is None:
+            bad = near + 1
         while bad - good > 1:
             middle = (good + bad) // 2
-            good, bad = (middle, bad) if self._parse(batch.part(0, middle)) is not None else (good, middle)
-        return good
+            parsed = self._parse(batch.part(0, middle))
+            good, bad, read = (middle, bad, parsed) if parsed is not None else (good, middle, read)
+        return good, read
 
     def _refuse(self, batch, i):
         """Raise the error naming what is wrong with record ``i`` of ``batch``, as the ``csv`` module splits it:
