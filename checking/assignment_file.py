@@ -115,6 +115,5 @@ def _why_not_imported(cause, file):
         if top == "cs231n" or top in COMPILED or (Path(file).parent / f"{top}.py").exists():
             return f"it imports {cause.name!r}, {SIBLING}"
         return f"it imports {cause.name!r}, a package not installed here"
-    if isinstance(cause, ImportError) and relative_import(cause, file):
-        return f"it imports {relative_import(cause, file)!r} relatively, {SIBLING}"
-    return None
+    relative = relative_import(cause, file) if isinstance(cause, ImportError) else None
+    return None if not relative else f"it imports {relative!r} relatively, {SIBLING}"
